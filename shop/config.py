@@ -1,0 +1,228 @@
+"""Settings for the shop: Stripe keys and mode, the emulator, the database, the ops password.
+
+Values come from the environment first, then from `.streamlit/secrets.toml` in the working directory (the file
+Streamlit reads as `st.secrets`), so the same settings serve the app, the notebooks and the command-line tools.
+Without STRIPE_SECRET_KEY the shop runs in emulator mode against `python -m stripe_emulator`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import os
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import stripe
+
+EMULATOR_SECRET_KEY = "sk_test_emulator"
+EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
+DEFAULT_EMULATOR_HOST = "127.0.0.1"
+DEFAULT_EMULATOR_PORT = 12111
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+EMULATOR_START_TIMEOUT_S = 20.0
+
+Mode = Literal["emulator", "stripe"]
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the shop reads from its environment, resolved once."""
+
+    mode: Mode
+    secret_key: str
+    publishable_key: str
+    emulator_host: str
+    emulator_port: int
+    emulator_data_dir: Path
+    data_dir: Path
+    database_url: str
+    ops_password: str | None
+    allow_live_keys: bool
+
+    @property
+    def emulator_url(self) -> str:
+        """Base URL of the emulator (meaningful in emulator mode only)."""
+        return f"http://{self.emulator_host}:{self.emulator_port}"
+
+    @property
+    def api_base(self) -> str | None:
+        """Where the SDK sends API calls: the emulator, or None for Stripe's default."""
+        return self.emulator_url if self.mode == "emulator" else None
+
+    @property
+    def stripe_js_url(self) -> str:
+        """Where the browser loads Stripe.js from."""
+        return f"{self.emulator_url}/v3/" if self.mode == "emulator" else STRIPE_JS_URL
+
+    @property
+    def is_live(self) -> bool:
+        """True for a live secret key (only possible with ALLOW_LIVE_KEYS)."""
+        return self.secret_key.startswith("sk_live_")
+
+    def dashboard_url(self, object_id: str) -> str | None:
+        """Link to a charge (or refund) in the Stripe Dashboard; None in emulator mode."""
+        if self.mode == "emulator":
+            return None
+        prefix = "" if self.is_live else "test/"
+        return f"https://dashboard.stripe.com/{prefix}payments/{object_id}"
+
+
+def _secrets_file() -> dict:
+    """The top-level values of `.streamlit/secrets.toml`, or {} when there is none."""
+    path = Path.cwd() / ".streamlit" / "secrets.toml"
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML ({exc}); fix or remove it.") from exc
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None) -> Settings:
+    """Resolve settings from `env` (default os.environ) and `secrets` (default the secrets file).
+
+    Raises ConfigError when keys are inconsistent or live keys are used without ALLOW_LIVE_KEYS.
+    """
+    env = dict(os.environ) if env is None else env
+    secrets = _secrets_file() if secrets is None else secrets
+
+    def read(name: str) -> str | None:
+        value = env.get(name)
+        if value in (None, ""):
+            value = secrets.get(name) or secrets.get(name.lower())
+        return None if value in (None, "") else str(value).strip()
+
+    data_dir = Path(read("SHOP_DATA_DIR") or "data").expanduser().resolve()
+    secret_key = read("STRIPE_SECRET_KEY")
+    publishable_key = read("STRIPE_PUBLISHABLE_KEY")
+    allow_live = _truthy(read("ALLOW_LIVE_KEYS"))
+
+    if secret_key:
+        mode: Mode = "stripe"
+        if not secret_key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ConfigError("STRIPE_SECRET_KEY must start with sk_test_ (find it under Developers > API keys).")
+        if not publishable_key:
+            raise ConfigError("STRIPE_SECRET_KEY is set but STRIPE_PUBLISHABLE_KEY is not: set both (pk_test_…).")
+        if not publishable_key.startswith(("pk_test_", "pk_live_")):
+            raise ConfigError("STRIPE_PUBLISHABLE_KEY must start with pk_test_.")
+        live = "_live_" in secret_key or "_live_" in publishable_key
+        if live and not allow_live:
+            raise ConfigError(
+                "Live Stripe keys are refused: this shop moves real money with them. Use sk_test_/pk_test_ keys, "
+                "or set ALLOW_LIVE_KEYS=1 if you really mean it."
+            )
+        if ("_live_" in secret_key) != ("_live_" in publishable_key):
+            raise ConfigError("The secret and publishable keys are from different modes (test vs live).")
+    else:
+        mode = "emulator"
+        secret_key, publishable_key = EMULATOR_SECRET_KEY, EMULATOR_PUBLISHABLE_KEY
+
+    port_text = read("STRIPE_EMULATOR_PORT") or str(DEFAULT_EMULATOR_PORT)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"STRIPE_EMULATOR_PORT must be a port number, not {port_text!r}.")
+
+    emulator_data_dir = Path(read("STRIPE_EMULATOR_DATA_DIR") or data_dir / "emulator").expanduser().resolve()
+    database_url = read("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}"
+    return Settings(
+        mode=mode,
+        secret_key=secret_key,
+        publishable_key=publishable_key,
+        emulator_host=read("STRIPE_EMULATOR_HOST") or DEFAULT_EMULATOR_HOST,
+        emulator_port=int(port_text),
+        emulator_data_dir=emulator_data_dir,
+        data_dir=data_dir,
+        database_url=database_url,
+        ops_password=read("OPS_PASSWORD"),
+        allow_live_keys=allow_live,
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; call `get_settings.cache_clear()` after changing the environment)."""
+    return load_settings()
+
+
+def emulator_is_up(settings: Settings, timeout: float = 0.5) -> bool:
+    """True when the emulator answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{settings.emulator_url}/_emulator/health", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def ensure_emulator(settings: Settings | None = None) -> None:
+    """Start `python -m stripe_emulator` when nothing answers on its port (emulator mode only).
+
+    Safe under concurrent callers (threads, Streamlit sessions, several processes): a file lock lets one of them
+    start the emulator while the others wait for its health check.
+    """
+    settings = settings or get_settings()
+    if settings.mode != "emulator" or emulator_is_up(settings):
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.emulator_data_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.data_dir / f"emulator-{settings.emulator_port}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if emulator_is_up(settings):  # someone else started it while we waited for the lock
+            return
+        log = (settings.data_dir / "emulator.log").open("ab")
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stripe_emulator",
+                "--host",
+                settings.emulator_host,
+                "--port",
+                str(settings.emulator_port),
+                "--data-dir",
+                str(settings.emulator_data_dir),
+            ],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives a Streamlit rerun or a notebook kernel restart
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        deadline = time.monotonic() + EMULATOR_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if emulator_is_up(settings):
+                return
+            time.sleep(0.05)  # poll interval while waiting for the health check
+        raise ConfigError(
+            f"The Stripe emulator did not start on {settings.emulator_url}; see {settings.data_dir / 'emulator.log'}."
+        )
+
+
+@functools.cache
+def _client_for(settings: Settings) -> stripe.StripeClient:
+    base = {"api": settings.api_base} if settings.api_base else None
+    # Two network retries: the SDK adds an idempotency key to POSTs it retries, and ours are explicit anyway.
+    return stripe.StripeClient(settings.secret_key, base_addresses=base, max_network_retries=2)
+
+
+def stripe_client(settings: Settings | None = None) -> stripe.StripeClient:
+    """The configured `stripe.StripeClient` for the current mode (the emulator is started when needed)."""
+    settings = settings or get_settings()
+    ensure_emulator(settings)
+    return _client_for(settings)
