@@ -1,0 +1,556 @@
+"""The order store: what Stripe has no word for (customer details as entered, attempts, fulfilment).
+
+An order is written (status pending) before any charge is made, so nothing a customer paid for can go missing.
+Each click on Pay is an attempt with its own idempotency key. The order's status is derived from its facts
+(paid, shipped, cancelled, refunded amount) in one place, `_status_of`, so it cannot contradict them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import sqlalchemy as sa
+
+from shop import catalog
+from shop.db import get_engine, metadata
+
+OrderStatus = Literal["pending", "paid", "failed", "cancelled", "refunded", "partially_refunded", "shipped"]
+AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
+ORDER_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O or 1/I/L: order numbers are read aloud and typed
+MAX_REFUND_REASON = 500
+
+orders_table = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, index=True),
+    sa.Column("phone", sa.String(40), nullable=False),
+    sa.Column("line1", sa.String(200), nullable=False),
+    sa.Column("line2", sa.String(200), nullable=False, default=""),
+    sa.Column("city", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("postal_code", sa.String(20), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("book_id", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_amount", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("charge_id", sa.String(64), nullable=True, index=True),
+    sa.Column("paid_at", sa.Integer, nullable=True),
+    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
+    sa.Column("shipped_at", sa.Integer, nullable=True),
+    sa.Column("cancelled_at", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+attempts_table = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("outcome", sa.String(12), nullable=False, index=True),
+    sa.Column("code", sa.String(64), nullable=True),
+    sa.Column("decline_code", sa.String(64), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("charge_id", sa.String(64), nullable=True),
+    sa.Column("card_brand", sa.String(20), nullable=True),
+    sa.Column("card_last4", sa.String(4), nullable=True),
+    sa.UniqueConstraint("order_id", "nonce", name="uq_attempt_nonce"),
+)
+
+refund_requests_table = sa.Table(
+    "refund_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("decided_at", sa.Integer, nullable=True),
+    sa.Column("refund_id", sa.String(64), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+
+class OrderStateError(ValueError):
+    """The order is not in a state that allows this; the message says what to do instead."""
+
+
+class OrderNotFoundError(LookupError):
+    """No order has this number (or the email does not match it)."""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Customer details as entered at checkout. `country` is an ISO 3166-1 alpha-2 code."""
+
+    name: str
+    email: str
+    phone: str
+    line1: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order and its current status (see the module docstring for how status is derived)."""
+
+    id: str
+    created: int
+    updated: int
+    customer: Customer
+    book_id: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    currency: str
+    status: OrderStatus
+    charge_id: str | None
+    paid_at: int | None
+    amount_refunded: int
+    shipped_at: int | None
+    cancelled_at: int | None
+    last_error: str | None
+
+    @property
+    def refundable(self) -> int:
+        """What can still be refunded, in minor units."""
+        return self.amount - self.amount_refunded if self.paid_at else 0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One click on Pay: a token charged (or not) under one idempotency key."""
+
+    id: int
+    order_id: str
+    created: int
+    updated: int
+    nonce: str
+    idempotency_key: str
+    outcome: AttemptOutcome
+    code: str | None
+    decline_code: str | None
+    message: str | None
+    charge_id: str | None
+    card_brand: str | None
+    card_last4: str | None
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """A customer's request for a refund of a shipped order, waiting for finance."""
+
+    id: int
+    order_id: str
+    created: int
+    reason: str
+    status: Literal["pending", "approved", "rejected"]
+    decided_at: int | None
+    refund_id: str | None
+    note: str | None
+
+
+CUSTOMER_FIELDS = [f.name for f in fields(Customer)]
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _new_order_id() -> str:
+    return "SP-" + "".join(secrets.choice(ORDER_ID_ALPHABET) for _ in range(8))
+
+
+def _status_of(row: dict) -> OrderStatus:
+    """The one rule for an order's status: money facts first, then fulfilment."""
+    if row["cancelled_at"]:
+        return "cancelled"
+    if row["paid_at"]:
+        if row["amount_refunded"] >= row["amount"]:
+            return "refunded"
+        if row["amount_refunded"] > 0:
+            return "partially_refunded"
+        return "shipped" if row["shipped_at"] else "paid"
+    return "failed" if row["status"] == "failed" else "pending"
+
+
+def _order_from(row: sa.Row) -> Order:
+    data = dict(row._mapping)
+    customer = Customer(**{name: data.pop(name) for name in CUSTOMER_FIELDS})
+    return Order(customer=customer, **data)
+
+
+def _attempt_from(row: sa.Row) -> Attempt:
+    return Attempt(**dict(row._mapping))
+
+
+def _engine(engine: sa.Engine | None) -> sa.Engine:
+    return engine or get_engine()
+
+
+def _update_order(conn: sa.Connection, order_id: str, **changes: object) -> Order:
+    """Apply `changes`, recompute the status from the facts, and return the order."""
+    row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one_or_none()
+    if row is None:
+        raise OrderNotFoundError(f"There is no order {order_id}.")
+    merged = {**dict(row._mapping), **changes}
+    merged["status"] = _status_of(merged)
+    merged["updated"] = _now()
+    conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged))
+    return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+
+
+def create_order(customer: Customer, book_id: str, quantity: int, *, engine: sa.Engine | None = None) -> Order:
+    """Record a new order (status pending) with its amount from the catalog, before any charge is made."""
+    book = catalog.get_book(book_id)
+    amount = catalog.price_for(book_id, quantity)
+    now = _now()
+    values = {
+        "created": now,
+        "updated": now,
+        **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
+        "email": customer.email.strip(),
+        "book_id": book.id,
+        "quantity": quantity,
+        "unit_amount": book.price,
+        "amount": amount,
+        "currency": book.currency,
+        "status": "pending",
+        "amount_refunded": 0,
+    }
+    with _engine(engine).begin() as conn:
+        for _ in range(5):  # a clash of random order numbers is rare; try a fresh one
+            order_id = _new_order_id()
+            exists = conn.execute(sa.select(orders_table.c.id).where(orders_table.c.id == order_id)).first()
+            if exists is None:
+                conn.execute(sa.insert(orders_table).values(id=order_id, **values))
+                return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+    raise RuntimeError("could not allocate an order number")
+
+
+def get_order(order_id: str, *, engine: sa.Engine | None = None) -> Order | None:
+    """The order with this number, or None."""
+    with _engine(engine).connect() as conn:
+        row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id.strip().upper())).one_or_none()
+    return _order_from(row) if row else None
+
+
+def find_order(order_id: str, email: str, *, engine: sa.Engine | None = None) -> Order | None:
+    """The order when both its number and its email match (email case-insensitive); None otherwise.
+
+    Returns None in both failure cases alike, so a caller cannot learn whether an order number exists.
+    """
+    order = get_order(order_id, engine=engine)
+    if order is None or order.customer.email.strip().lower() != email.strip().lower():
+        return None
+    return order
+
+
+def list_orders(
+    *,
+    status: str | None = None,
+    email: str | None = None,
+    limit: int | None = None,
+    engine: sa.Engine | None = None,
+) -> list[Order]:
+    """Orders, newest first, optionally by status and/or email (case-insensitive)."""
+    query = sa.select(orders_table).order_by(orders_table.c.created.desc(), orders_table.c.id.desc())
+    if status:
+        query = query.where(orders_table.c.status == status)
+    if email:
+        query = query.where(sa.func.lower(orders_table.c.email) == email.strip().lower())
+    if limit:
+        query = query.limit(limit)
+    with _engine(engine).connect() as conn:
+        return [_order_from(row) for row in conn.execute(query)]
+
+
+def start_attempt(
+    order_id: str,
+    nonce: str,
+    *,
+    card_brand: str | None = None,
+    card_last4: str | None = None,
+    engine: sa.Engine | None = None,
+) -> Attempt:
+    """Begin (or find again) the attempt for one click on Pay.
+
+    The same nonce always gives the same attempt and so the same idempotency key: a rerun, a double click or a
+    retried request replays the first charge instead of making a second. A new nonce is refused while the order
+    is paid or while another attempt of it is still in flight (OrderStateError).
+    """
+    if not nonce or len(nonce) > 64:
+        raise ValueError("An attempt needs a nonce of 1 to 64 characters.")
+    try:
+        return _start_attempt(order_id, nonce, card_brand, card_last4, _engine(engine))
+    except sa.exc.IntegrityError:  # the same nonce inserted at the same moment by a concurrent caller
+        return _find_attempt(order_id, nonce, engine)
+
+
+def _start_attempt(
+    order_id: str, nonce: str, card_brand: str | None, card_last4: str | None, engine: sa.Engine
+) -> Attempt:
+    now = _now()
+    with engine.begin() as conn:
+        existing = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one_or_none()
+        if existing is not None:
+            return _attempt_from(existing)
+        # Writing the order row first takes its write lock, so two new attempts of one order queue here.
+        locked = conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=now)).rowcount
+        if not locked:
+            raise OrderNotFoundError(f"There is no order {order_id}.")
+        # Look again under the lock: a concurrent caller with the same nonce may have just inserted it.
+        existing = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one_or_none()
+        if existing is not None:
+            return _attempt_from(existing)
+        order = _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+        if order.status not in ("pending", "failed"):
+            raise OrderStateError(f"Order {order_id} is {order.status.replace('_', ' ')}; it cannot be paid again.")
+        in_flight = conn.execute(
+            sa.select(attempts_table.c.id).where(
+                attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
+            )
+        ).first()
+        if in_flight is not None:
+            raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
+        number = conn.execute(
+            sa.select(sa.func.count()).select_from(attempts_table).where(attempts_table.c.order_id == order_id)
+        ).scalar_one()
+        result = conn.execute(
+            sa.insert(attempts_table).values(
+                order_id=order_id,
+                created=now,
+                updated=now,
+                nonce=nonce,
+                idempotency_key=f"charge-{order_id}-{number + 1}-{nonce}",
+                outcome="pending",
+                card_brand=card_brand,
+                card_last4=card_last4,
+            )
+        )
+        attempt_id = result.inserted_primary_key[0]
+        return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+
+
+def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:
+    with _engine(engine).connect() as conn:
+        row = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one()
+    return _attempt_from(row)
+
+
+def finish_attempt(
+    attempt_id: int,
+    outcome: AttemptOutcome,
+    *,
+    charge_id: str | None = None,
+    code: str | None = None,
+    decline_code: str | None = None,
+    message: str | None = None,
+    paid_at: int | None = None,
+    engine: sa.Engine | None = None,
+) -> Attempt:
+    """Record how an attempt ended, and move its order along.
+
+    succeeded -> the order is paid with this charge; failed -> the order is failed (unless already paid);
+    error (Stripe unreachable, unknown result) -> the order stays pending with the error kept for reconciliation.
+    """
+    now = _now()
+    with _engine(engine).begin() as conn:
+        conn.execute(
+            sa.update(attempts_table)
+            .where(attempts_table.c.id == attempt_id)
+            .values(
+                outcome=outcome,
+                updated=now,
+                charge_id=charge_id,
+                code=code,
+                decline_code=decline_code,
+                message=message,
+            )
+        )
+        row = conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one_or_none()
+        if row is None:
+            raise LookupError(f"There is no attempt {attempt_id}.")
+        attempt = _attempt_from(row)
+        order = _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == attempt.order_id)).one())
+        if outcome == "succeeded":
+            _update_order(conn, order.id, paid_at=order.paid_at or paid_at or now, charge_id=charge_id, last_error=None)
+        elif outcome == "failed" and not order.paid_at:
+            _update_order(conn, order.id, status="failed", last_error=message)
+        elif outcome == "error" and not order.paid_at:
+            _update_order(conn, order.id, last_error=message)
+        return attempt
+
+
+def list_attempts(order_id: str | None = None, *, engine: sa.Engine | None = None) -> list[Attempt]:
+    """Attempts, oldest first; of one order when `order_id` is given."""
+    query = sa.select(attempts_table).order_by(attempts_table.c.id)
+    if order_id:
+        query = query.where(attempts_table.c.order_id == order_id)
+    with _engine(engine).connect() as conn:
+        return [_attempt_from(row) for row in conn.execute(query)]
+
+
+def unsettled_attempts(*, older_than_s: int = 0, engine: sa.Engine | None = None) -> list[Attempt]:
+    """Attempts whose result is unknown (pending or error) on orders not yet paid: what reconciliation settles."""
+    query = (
+        sa.select(attempts_table)
+        .join(orders_table, orders_table.c.id == attempts_table.c.order_id)
+        .where(
+            attempts_table.c.outcome.in_(("pending", "error")),
+            orders_table.c.paid_at.is_(None),
+            attempts_table.c.updated <= _now() - older_than_s,
+        )
+        .order_by(attempts_table.c.id)
+    )
+    with _engine(engine).connect() as conn:
+        return [_attempt_from(row) for row in conn.execute(query)]
+
+
+def can_ship(order: Order) -> bool:
+    """Paid, not cancelled, not fully refunded, not shipped yet."""
+    return order.status in ("paid", "partially_refunded") and not order.shipped_at
+
+
+def can_cancel(order: Order) -> bool:
+    """Paid and not shipped yet (a shipped order is refunded instead); nothing to cancel on an unpaid order."""
+    return order.status in ("paid", "partially_refunded") and not order.shipped_at
+
+
+def mark_shipped(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Record that the order has shipped; refused for unpaid, cancelled, refunded or already shipped orders."""
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.shipped_at:
+            raise OrderStateError(f"Order {order_id} has already shipped.")
+        if order.status == "cancelled":
+            raise OrderStateError(f"Order {order_id} is cancelled; a cancelled order cannot be shipped.")
+        if order.status == "refunded":
+            raise OrderStateError(f"Order {order_id} is fully refunded; there is nothing to ship.")
+        if not order.paid_at:
+            raise OrderStateError(f"Order {order_id} is not paid yet; ship it once payment succeeds.")
+        return _update_order(conn, order_id, shipped_at=_now())
+
+
+def mark_cancelled(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
+
+    Idempotent for an already cancelled order; refused for a shipped one ("refund it instead").
+    """
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.status == "cancelled":
+            return order
+        if order.shipped_at:
+            raise OrderStateError(f"Order {order_id} has shipped, so it cannot be cancelled; refund it instead.")
+        return _update_order(conn, order_id, cancelled_at=_now())
+
+
+def record_refund(order_id: str, amount_refunded: int, *, engine: sa.Engine | None = None) -> Order:
+    """Set the total refunded on an order (from Stripe's `amount_refunded`); status follows."""
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if amount_refunded < 0 or amount_refunded > order.amount:
+            raise ValueError(f"A refund total of {amount_refunded} does not fit order {order_id} ({order.amount}).")
+        return _update_order(conn, order_id, amount_refunded=amount_refunded)
+
+
+def _locked_order(conn: sa.Connection, order_id: str) -> Order:
+    locked = conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=_now())).rowcount
+    if not locked:
+        raise OrderNotFoundError(f"There is no order {order_id}.")
+    return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+
+
+def request_refund(order_id: str, email: str, reason: str, *, engine: sa.Engine | None = None) -> RefundRequest:
+    """A customer asks for a refund of a shipped order (number and email must match); finance decides.
+
+    Unshipped orders are cancelled instead, and one open request per order is enough.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Tell us briefly why you want a refund.")
+    if len(reason) > MAX_REFUND_REASON:
+        raise ValueError(f"Keep the reason under {MAX_REFUND_REASON} characters.")
+    order = find_order(order_id, email, engine=engine)
+    if order is None:
+        raise OrderNotFoundError("No order matches that order number and email.")
+    if can_cancel(order):
+        raise OrderStateError("This order has not shipped yet: cancel it instead for a full refund at once.")
+    if order.status in ("refunded", "cancelled", "pending", "failed"):
+        raise OrderStateError(f"This order is {order.status.replace('_', ' ')}; there is nothing to refund.")
+    with _engine(engine).begin() as conn:
+        open_request = conn.execute(
+            sa.select(refund_requests_table.c.id).where(
+                refund_requests_table.c.order_id == order.id, refund_requests_table.c.status == "pending"
+            )
+        ).first()
+        if open_request is not None:
+            raise OrderStateError("A refund request for this order is already waiting for review.")
+        request_id = conn.execute(
+            sa.insert(refund_requests_table).values(order_id=order.id, created=_now(), reason=reason, status="pending")
+        ).inserted_primary_key[0]
+        row = conn.execute(sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)).one()
+    return RefundRequest(**dict(row._mapping))
+
+
+def list_refund_requests(
+    status: str | None = None, *, order_id: str | None = None, engine: sa.Engine | None = None
+) -> list[RefundRequest]:
+    """Refund requests, oldest first (the review queue order), optionally by status or order."""
+    query = sa.select(refund_requests_table).order_by(refund_requests_table.c.id)
+    if status:
+        query = query.where(refund_requests_table.c.status == status)
+    if order_id:
+        query = query.where(refund_requests_table.c.order_id == order_id)
+    with _engine(engine).connect() as conn:
+        return [RefundRequest(**dict(row._mapping)) for row in conn.execute(query)]
+
+
+def decide_refund_request(
+    request_id: int,
+    approve: bool,
+    *,
+    refund_id: str | None = None,
+    note: str | None = None,
+    engine: sa.Engine | None = None,
+) -> RefundRequest:
+    """Approve (with the refund made) or reject a pending refund request."""
+    with _engine(engine).begin() as conn:
+        row = conn.execute(
+            sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)
+        ).one_or_none()
+        if row is None:
+            raise LookupError(f"There is no refund request {request_id}.")
+        if row.status != "pending":
+            raise OrderStateError(f"Refund request {request_id} was already {row.status}.")
+        conn.execute(
+            sa.update(refund_requests_table)
+            .where(refund_requests_table.c.id == request_id)
+            .values(status="approved" if approve else "rejected", decided_at=_now(), refund_id=refund_id, note=note)
+        )
+        row = conn.execute(sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)).one()
+    return RefundRequest(**dict(row._mapping))
