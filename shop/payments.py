@@ -1,0 +1,530 @@
+"""The Stripe calls that move money: charge an order, reconcile, refund, capture, cancel.
+
+Every call goes through one `stripe.StripeClient` (`shop.config.stripe_client`) and every POST that moves money
+carries an idempotency key, so a retried request, a rerun or a second tab never charges or refunds twice.
+Amounts always come from the order store (which priced the order from the catalog), never from the browser.
+Errors are caught by type and turned into messages that say what happened and what to do next.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+from shop import catalog, orders
+from shop.config import stripe_client
+from shop.money import format_amount
+from shop.orders import Order, OrderStateError
+
+REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+
+# What the customer reads after a card error, by decline_code first, then by error code.
+_DECLINE_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds. Try another card.",
+    "lost_card": "Your card was declined. Please use another card or contact your bank.",
+    "stolen_card": "Your card was declined. Please use another card or contact your bank.",
+    "generic_decline": "Your card was declined. Please use another card or contact your bank.",
+    "card_velocity_exceeded": "Your card was declined: its spending limit was reached. Try another card.",
+    "fraudulent": "This payment was blocked as potentially fraudulent. Please use another card.",
+}
+_CODE_MESSAGES = {
+    "expired_card": "Your card has expired. Check the expiry date or use another card.",
+    "incorrect_cvc": "Your card's security code (CVC) is incorrect. Check it and try again.",
+    "processing_error": "An error occurred while processing your card. Please try again in a moment.",
+    "incorrect_number": "Your card number is incorrect. Check it or use another card.",
+    "invalid_expiry_year": "Your card's expiration year is invalid. Check it and try again.",
+    "invalid_expiry_month": "Your card's expiration month is invalid. Check it and try again.",
+    "invalid_cvc": "Your card's security code is invalid. Check it and try again.",
+    "card_declined": "Your card was declined. Please use another card or contact your bank.",
+}
+UNREACHABLE_MESSAGE = (
+    "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
+)
+UNEXPECTED_MESSAGE = (
+    "The payment processor reported an unexpected error. Your card was not charged twice; please try again in a moment."
+)
+TOKEN_PROBLEM_MESSAGE = "This card entry can no longer be used. Please enter your card again and pay."
+
+
+class PaymentError(Exception):
+    """A money operation was refused; `message` says what to fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RefundError(PaymentError):
+    """A refund (or the refund of a cancellation) was refused; `message` says what to fix."""
+
+
+class CaptureError(PaymentError):
+    """A capture was refused; `message` says what to fix."""
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """What happened to one payment attempt, with the message to show the customer.
+
+    `stripe_seconds` is the time spent waiting on Stripe, so the shop's own overhead can be measured apart.
+    """
+
+    outcome: str  # "succeeded" | "declined" | "error"
+    order: Order
+    charge_id: str | None
+    amount: int
+    currency: str
+    message: str
+    code: str | None = None
+    decline_code: str | None = None
+    attempt_id: int | str | None = None
+    stripe_seconds: float = 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the order is paid."""
+        return self.outcome == "succeeded"
+
+
+def decline_message(code: str | None, decline_code: str | None) -> str:
+    """The customer-facing message for a card error, most specific case first."""
+    if decline_code and decline_code in _DECLINE_MESSAGES:
+        return _DECLINE_MESSAGES[decline_code]
+    if code and code in _CODE_MESSAGES:
+        return _CODE_MESSAGES[code]
+    return _CODE_MESSAGES["card_declined"]
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    """Read a field from a Stripe object or a plain dict alike."""
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    try:
+        value = obj[name]
+    except (KeyError, TypeError, AttributeError):
+        return default
+    return default if value is None else value
+
+
+def _error_details(exc: stripe.StripeError) -> dict[str, Any]:
+    """code, decline_code, message and charge id from a Stripe error body."""
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return {
+        "code": error.get("code") or exc.code,
+        "decline_code": error.get("decline_code"),
+        "message": error.get("message") or exc.user_message,
+        "charge": error.get("charge"),
+    }
+
+
+def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
+    """The Charges API parameters for one attempt of `order` (amount from the order, never the browser)."""
+    book = catalog.get_book(order.book_id)
+    customer = order.customer
+    address = {
+        "line1": customer.line1,
+        "city": customer.city,
+        "state": customer.state,
+        "postal_code": customer.postal_code,
+        "country": customer.country,
+    }
+    if customer.line2:
+        address["line2"] = customer.line2
+    return {
+        "amount": order.amount,
+        "currency": order.currency,
+        "source": token,
+        "description": f"{book.title} × {order.quantity}",
+        "receipt_email": customer.email,
+        "shipping": {"name": customer.name, "phone": customer.phone, "address": address},
+        "metadata": {
+            "order_id": order.id,
+            "book_id": order.book_id,
+            "quantity": str(order.quantity),
+            "attempt": str(attempt.id),
+        },
+    }
+
+
+def _already_paid(order: Order, stripe_seconds: float = 0.0) -> ChargeResult:
+    return ChargeResult(
+        outcome="succeeded",
+        order=order,
+        charge_id=order.charge_id,
+        amount=order.amount,
+        currency=order.currency,
+        message=f"Order {order.id} is paid: {format_amount(order.amount, order.currency)} charged.",
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def pay_order(
+    order_id: str,
+    token: str,
+    nonce: str,
+    *,
+    card_brand: str | None = None,
+    card_last4: str | None = None,
+    client: stripe.StripeClient | None = None,
+) -> ChargeResult:
+    """Charge `order_id` with a Stripe.js card token, once per `nonce`.
+
+    The same nonce maps to the same order attempt and so to the same idempotency key: a double click, a rerun or
+    a concurrent request replays the first charge instead of creating another. An order that is already paid
+    returns its existing charge. Raises PaymentError for an unknown order or one that can no longer be paid.
+    """
+    order = orders.get_order(order_id)
+    if order is None:
+        raise PaymentError(f"Order {order_id} does not exist; start a new checkout.")
+    if order.paid_at and order.charge_id:
+        return _already_paid(order)
+    client = client or stripe_client()
+    if any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
+        # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
+        # Stripe first, so that paying again with a new card can never charge the customer twice.
+        reconcile_pending(client, order_id=order.id)
+        order = orders.get_order(order.id) or order
+        if order.paid_at and order.charge_id:
+            return _already_paid(order)
+    try:
+        attempt = orders.start_attempt(order_id, nonce, card_brand=card_brand, card_last4=card_last4)
+    except OrderStateError as exc:
+        current = orders.get_order(order_id)
+        if current is not None and current.paid_at and current.charge_id:
+            return _already_paid(current)
+        raise PaymentError(str(exc)) from exc
+
+    params = charge_params(order, token, attempt)
+    started = time.perf_counter()
+    try:
+        charge = client.v1.charges.create(params=params, options={"idempotency_key": attempt.idempotency_key})
+    except stripe.CardError as exc:
+        stripe_seconds = time.perf_counter() - started
+        details = _error_details(exc)
+        message = decline_message(details["code"], details["decline_code"])
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            charge_id=details["charge"],
+            code=details["code"],
+            decline_code=details["decline_code"],
+            message=details["message"],
+        )
+        return _result(order_id, "declined", details["charge"], message, details, attempt, stripe_seconds)
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        stripe_seconds = time.perf_counter() - started
+        details = _error_details(exc)
+        orders.finish_attempt(
+            attempt.id,
+            "error",
+            code=details["code"] or type(exc).__name__,
+            message=details["message"] or "The payment processor could not be reached.",
+        )
+        message = UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
+        return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        stripe_seconds = time.perf_counter() - started
+        details = _error_details(exc)
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            code=details["code"] or "invalid_request_error",
+            message=details["message"],
+        )
+        return _result(order_id, "error", None, TOKEN_PROBLEM_MESSAGE, details, attempt, stripe_seconds)
+    except stripe.StripeError as exc:  # authentication, permission: a configuration problem, not the customer's
+        stripe_seconds = time.perf_counter() - started
+        details = _error_details(exc)
+        orders.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
+        message = "Payments are not configured correctly, so your card was not charged. Please try again later."
+        return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
+
+    stripe_seconds = time.perf_counter() - started
+    return _settle_from_charge(order_id, attempt, charge, stripe_seconds)
+
+
+def _settle_from_charge(
+    order_id: str, attempt: orders.Attempt, charge: Any, stripe_seconds: float = 0.0
+) -> ChargeResult:
+    """Record a charge object on its attempt and say what happened."""
+    status = _field(charge, "status")
+    charge_id = _field(charge, "id")
+    if status == "failed":
+        outcome = _field(charge, "outcome") or {}
+        details = {
+            "code": _field(charge, "failure_code"),
+            "decline_code": _field(outcome, "reason"),
+            "message": _field(charge, "failure_message"),
+        }
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            charge_id=charge_id,
+            code=details["code"],
+            decline_code=details["decline_code"],
+            message=details["message"],
+        )
+        message = decline_message(details["code"], details["decline_code"])
+        return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
+    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
+    order = orders.get_order(order_id)
+    assert order is not None
+    message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
+    return ChargeResult(
+        outcome="succeeded",
+        order=order,
+        charge_id=charge_id,
+        amount=order.amount,
+        currency=order.currency,
+        message=message,
+        attempt_id=attempt.id,
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def _result(
+    order_id: str,
+    outcome: str,
+    charge_id: str | None,
+    message: str,
+    details: dict[str, Any],
+    attempt: orders.Attempt,
+    stripe_seconds: float,
+) -> ChargeResult:
+    order = orders.get_order(order_id)
+    assert order is not None
+    return ChargeResult(
+        outcome=outcome,
+        order=order,
+        charge_id=charge_id,
+        amount=order.amount,
+        currency=order.currency,
+        message=message,
+        code=details.get("code"),
+        decline_code=details.get("decline_code"),
+        attempt_id=attempt.id,
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def find_attempt_charge(attempt: orders.Attempt, client: stripe.StripeClient | None = None) -> Any | None:
+    """The charge Stripe made for `attempt`, found by its metadata, or None if Stripe never made one.
+
+    Lists charges created since shortly before the attempt (newest first) and matches metadata order_id and
+    attempt; works alike on Stripe and the emulator (no search API needed).
+    """
+    client = client or stripe_client()
+    since = int(attempt.created) - 300  # clocks of this machine and Stripe's may differ by minutes
+    charges = client.v1.charges.list(params={"limit": 100, "created": {"gte": since}})
+    for charge in charges.auto_paging_iter():
+        metadata = _field(charge, "metadata") or {}
+        if _field(metadata, "order_id") == attempt.order_id and _field(metadata, "attempt") == str(attempt.id):
+            return charge
+    return None
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What reconciliation decided for one unsettled attempt."""
+
+    order_id: str
+    attempt_id: int | str
+    outcome: str  # succeeded | failed | not_charged | still_pending
+    charge_id: str | None
+
+
+def reconcile_pending(
+    client: stripe.StripeClient | None = None,
+    *,
+    min_age_s: float = 60.0,
+    now: float | None = None,
+    order_id: str | None = None,
+) -> list[ReconcileResult]:
+    """Settle attempts left pending or in error (network failure, crash) from what Stripe actually did.
+
+    An attempt whose charge exists in Stripe (found by metadata) is settled from that charge: paid or failed.
+    An attempt in "error" with no charge was never charged, so it is closed as failed and the customer may pay
+    again. An attempt still "pending" younger than `min_age_s` may be in flight and is left alone. Never creates
+    a charge, so nothing can be charged twice. `order_id` limits the work to one order.
+    """
+    client = client or stripe_client()
+    now = time.time() if now is None else now
+    results: list[ReconcileResult] = []
+    for attempt in orders.unsettled_attempts():
+        if order_id is not None and attempt.order_id != order_id:
+            continue
+        if attempt.outcome == "pending" and now - attempt.created < min_age_s:
+            results.append(ReconcileResult(attempt.order_id, attempt.id, "still_pending", None))
+            continue
+        charge = find_attempt_charge(attempt, client)
+        if charge is not None:
+            settled = _settle_from_charge(attempt.order_id, attempt, charge)
+            outcome = "succeeded" if settled.succeeded else "failed"
+            results.append(ReconcileResult(attempt.order_id, attempt.id, outcome, settled.charge_id))
+            continue
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            code="not_charged",
+            message="Stripe has no charge for this attempt; the card was not charged.",
+        )
+        results.append(ReconcileResult(attempt.order_id, attempt.id, "not_charged", None))
+    return results
+
+
+def refundable_amount(charge: Any) -> int:
+    """Minor units that can still be refunded on `charge` (a Stripe Charge or a dict with its fields).
+
+    A failed charge has nothing to refund. An uncaptured charge can be released for its full remaining amount;
+    a captured one up to what was captured, minus what was refunded already.
+    """
+    if _field(charge, "status") == "failed" or _field(charge, "refunded", False):
+        return 0
+    refunded = int(_field(charge, "amount_refunded", 0) or 0)
+    if _field(charge, "captured", True):
+        captured = int(_field(charge, "amount_captured", _field(charge, "amount", 0)) or 0)
+    else:
+        captured = int(_field(charge, "amount", 0) or 0)
+    return max(captured - refunded, 0)
+
+
+def check_refund(charge: Any, amount: int | None, reason: str | None) -> int:
+    """The amount a refund of `charge` would move; raises RefundError saying what to fix when it can't."""
+    currency = _field(charge, "currency", "usd")
+    if _field(charge, "status") == "failed":
+        raise RefundError("This charge failed, so no money was taken: there is nothing to refund.")
+    if _field(charge, "refunded", False):
+        raise RefundError("This charge is already fully refunded.")
+    remaining = refundable_amount(charge)
+    if remaining <= 0:
+        raise RefundError("Nothing is left to refund on this charge.")
+    if reason is not None and reason not in REFUND_REASONS:
+        raise RefundError(f"Choose a refund reason among {', '.join(REFUND_REASONS)} (not {reason!r}).")
+    if amount is None:
+        return remaining
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise RefundError("Enter the refund amount as a whole number of minor units (cents).")
+    if amount <= 0:
+        raise RefundError("Enter a refund amount above zero.")
+    if amount > remaining:
+        raise RefundError(
+            f"At most {format_amount(remaining, currency)} can still be refunded on this charge; "
+            f"enter {format_amount(remaining, currency)} or less."
+        )
+    return amount
+
+
+def refund_charge(
+    charge_id: str,
+    *,
+    amount: int | None = None,
+    reason: str | None = None,
+    idempotency_key: str,
+    client: stripe.StripeClient | None = None,
+    record_on_order: bool = True,
+) -> Any:
+    """Refund `amount` (default: all that remains) of `charge_id`; returns the Stripe Refund.
+
+    Checks first (positive, not above `refundable_amount`, charge not failed or fully refunded) and raises
+    RefundError with what to fix. The idempotency key makes a retried click refund once. When the charge
+    belongs to an order, the order's refunded total and status follow.
+    """
+    if not idempotency_key:
+        raise RefundError("A refund needs an idempotency key so that a retry never refunds twice.")
+    client = client or stripe_client()
+    try:
+        charge = client.v1.charges.retrieve(charge_id)
+    except stripe.InvalidRequestError as exc:
+        raise RefundError(f"No charge {charge_id} was found in Stripe; check the charge ID.") from exc
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        raise RefundError("We could not reach Stripe; nothing was refunded. Try again in a moment.") from exc
+    refund_amount = check_refund(charge, amount, reason)
+    params: dict[str, Any] = {"charge": charge_id, "amount": refund_amount}
+    if reason:
+        params["reason"] = reason
+    try:
+        refund = client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        raise RefundError(f"Stripe refused the refund: {_error_details(exc)['message']}") from exc
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        raise RefundError(
+            "We could not reach Stripe, so the refund is not confirmed. Try again: the same request will not "
+            "refund twice."
+        ) from exc
+    if record_on_order:
+        _record_refund_on_order(charge, client)
+    return refund
+
+
+def _record_refund_on_order(charge: Any, client: stripe.StripeClient) -> None:
+    """Copy the charge's refunded total onto its order, if it has one."""
+    order_id = _field(_field(charge, "metadata") or {}, "order_id")
+    if not order_id or orders.get_order(order_id) is None:
+        return
+    fresh = client.v1.charges.retrieve(_field(charge, "id"))
+    orders.record_refund(order_id, int(_field(fresh, "amount_refunded", 0) or 0))
+
+
+def capture_charge(
+    charge_id: str,
+    amount: int | None = None,
+    *,
+    idempotency_key: str,
+    client: stripe.StripeClient | None = None,
+) -> Any:
+    """Capture an authorized (uncaptured) charge, optionally for less than authorized; returns the Charge."""
+    client = client or stripe_client()
+    params: dict[str, Any] = {}
+    if amount is not None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise CaptureError("Enter a capture amount above zero, in minor units (cents).")
+        params["amount"] = amount
+    try:
+        return client.v1.charges.capture(charge_id, params=params, options={"idempotency_key": idempotency_key})
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        raise CaptureError(f"Stripe refused the capture: {_error_details(exc)['message']}") from exc
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        raise CaptureError("We could not reach Stripe; try the capture again in a moment.") from exc
+
+
+def cancel_order(
+    order_id: str,
+    *,
+    idempotency_key: str | None = None,
+    client: stripe.StripeClient | None = None,
+) -> Order:
+    """Cancel an order that has not shipped: refund what was charged (requested_by_customer), then cancel.
+
+    Idempotent: cancelling a cancelled order returns it unchanged, and the refund uses a key derived from the
+    order unless one is given. Raises OrderStateError (e.g. shipped: "refund it instead") or RefundError.
+    """
+    order = orders.get_order(order_id)
+    if order is None:
+        raise OrderStateError(f"Order {order_id} does not exist; check the order number.")
+    if order.status == "cancelled":
+        return order
+    if order.shipped_at:
+        raise OrderStateError(f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead.")
+    client = client or stripe_client()
+    if not order.paid_at:
+        # An attempt may have charged the card without the order knowing: settle it before deciding.
+        settled = reconcile_pending(client, order_id=order.id)
+        if any(result.outcome == "still_pending" for result in settled):
+            raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
+        order = orders.get_order(order.id) or order
+    if order.charge_id and order.paid_at:
+        charge = client.v1.charges.retrieve(order.charge_id)
+        if refundable_amount(charge) > 0:
+            refund_charge(
+                order.charge_id,
+                reason="requested_by_customer",
+                idempotency_key=idempotency_key or f"cancel-{order.id}",
+                client=client,
+            )
+    return orders.mark_cancelled(order.id)
