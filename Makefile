@@ -1,0 +1,64 @@
+# The README's two commands: `make demo` and `make test`. Everything installs into .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+PORT ?= 8501
+
+.PHONY: demo run test lint format bench notebook seed browser clean-data
+
+$(RUNTIME): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# Debian's Chromium for the end-to-end tests (Playwright drives it; it downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## demo: install, start the emulator, seed demo history when the store is empty, open the app
+demo: $(RUNTIME)
+	$(PY) -m shop.seed --if-empty
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+
+## run: the app without seeding
+run: $(RUNTIME)
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+
+## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium)
+test: $(DEV) browser lint
+	$(PY) -m pytest
+
+lint: $(DEV)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(DEV)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## bench: the performance figures, one `bench: <name> = <value> <unit>` a line
+bench: $(DEV)
+	$(PY) -m bench
+
+## notebook: JupyterLab on the analyst notebooks, in emulator mode unless keys are set
+notebook: $(DEV)
+	$(PY) -m pip install --quiet jupyterlab==4.6.6
+	$(PY) -m shop.seed --if-empty
+	$(VENV)/bin/jupyter lab notebooks/
+
+seed: $(RUNTIME)
+	$(PY) -m shop.seed
+
+## clean-data: forget the local emulator data and order store (stop the app first)
+clean-data:
+	rm -rf data/

@@ -1,0 +1,73 @@
+"""Stripe Press Shop: the Streamlit entry point.
+
+Settings and mode, the emulator in emulator mode, and the navigation: the shop and "Your order" are public; the
+finance pages exist in the navigation only once signed in (an unknown page URL shows "Page not found").
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from shop.config import ConfigError, ensure_emulator, get_settings
+
+st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
+
+
+@st.cache_resource(show_spinner="Starting the Stripe emulator…")
+def _start_emulator() -> None:
+    """Once per server process: start the emulator when nothing answers on its port."""
+    ensure_emulator()
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all
+        return False
+
+
+def _signed_in() -> bool:
+    if _auth_configured():
+        return bool(getattr(st.user, "is_logged_in", False))
+    return bool(st.session_state.get("ops_signed_in"))
+
+
+try:
+    settings = get_settings()
+    _start_emulator()
+except ConfigError as exc:
+    st.error(f"**The shop cannot start:** {exc}")
+    st.stop()
+
+shop_pages = [
+    st.Page("pages/shop.py", title="Shop", icon="📚", default=True),
+    st.Page("pages/your_order.py", title="Your order", icon="📦", url_path="your-order"),
+]
+finance_pages = [
+    st.Page("pages/charges.py", title="Charges", icon="💳"),
+    st.Page("pages/failures.py", title="Failures", icon="⚠️"),
+    st.Page("pages/refunds.py", title="Refunds", icon="↩️"),
+    st.Page("pages/orders.py", title="Orders", icon="🧾"),
+]
+sign_in_page = st.Page("pages/sign_in.py", title="Sign in", icon="🔒", url_path="sign-in")
+
+if _signed_in():
+    navigation = st.navigation({"Shop": shop_pages, "Finance": finance_pages})
+else:
+    navigation = st.navigation({"Shop": shop_pages, "Staff": [sign_in_page]})
+
+with st.sidebar:
+    if settings.mode == "emulator":
+        st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")
+    elif settings.is_live:
+        st.caption("🔴 **Stripe LIVE mode** — real cards are charged.")
+    else:
+        st.caption("🟣 **Stripe test mode** — use Stripe's test cards.")
+    if _signed_in():
+        if _auth_configured():
+            st.button("Sign out", on_click=st.logout)
+        elif st.button("Sign out"):
+            st.session_state.pop("ops_signed_in", None)
+            st.rerun()
+
+navigation.run()
