@@ -1,0 +1,29 @@
+"""`python -m stripe_emulator [--host 127.0.0.1] [--port 12111] [--data-dir ./data/emulator]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from stripe_emulator.app import create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the emulator until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m stripe_emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--data-dir", type=Path, default=Path("data/emulator"), help="where the SQLite file lives")
+    parser.add_argument("--quiet", action="store_true", help="no access log lines")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(args.data_dir)
+    # The access log shows method, path and status only: headers (and so API keys) are never logged.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=not args.quiet, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

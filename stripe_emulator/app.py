@@ -1,0 +1,303 @@
+"""The ASGI app: Stripe's HTTP conventions (auth, form bodies, idempotency, errors) around the resources."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import logging
+import re
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from stripe_emulator import api, money, stripejs
+from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.params import parse_pairs
+from stripe_emulator.store import Store
+
+log = logging.getLogger("stripe_emulator")
+
+IDEMPOTENCY_KEEP_SECONDS = 7 * 24 * 3600  # Stripe promises at least 24 hours
+_KEY_FORMAT = re.compile(r"^(sk|pk)_(test|live)_[A-Za-z0-9_]+$")
+
+NO_KEY_MESSAGE = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, using "
+    "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
+    "for details, or we can help at https://support.stripe.com/."
+)
+PUBLISHABLE_MESSAGE = (
+    "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
+    "of your API keys at https://dashboard.stripe.com/account/apikeys."
+)
+
+
+def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
+    return Response(json.dumps(body, indent=2), status_code=status, media_type="application/json", headers=headers)
+
+
+def _redact(key: str) -> str:
+    if len(key) <= 12:
+        return key[:3] + "*" * max(len(key) - 3, 0)
+    return key[:8] + "*" * (len(key) - 12) + key[-4:]
+
+
+def _api_key(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip()).decode().partition(":")[0]
+        except ValueError:
+            return ""
+    return ""
+
+
+def authenticate(request: Request, allow_publishable: bool = False) -> None:
+    """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise."""
+    key = _api_key(request)
+    if not key:
+        raise StripeError(401, "invalid_request_error", NO_KEY_MESSAGE)
+    if not _KEY_FORMAT.match(key) or "_live_" in key:
+        raise StripeError(401, "invalid_request_error", f"Invalid API Key provided: {_redact(key)}")
+    if key.startswith("pk_") and not allow_publishable:
+        raise StripeError(401, "invalid_request_error", PUBLISHABLE_MESSAGE)
+
+
+class Emulator:
+    """The running emulator: its store, clock and request plumbing."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.store = Store(Path(data_dir) / "emulator.sqlite3")
+        self.clock = api.Clock()
+        self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
+
+    async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        pairs = urllib.parse.parse_qsl(request.url.query, keep_blank_values=True)
+        if request.method in ("POST", "DELETE"):
+            body = (await request.body()).decode("utf-8", errors="replace")
+            if "json" in request.headers.get("content-type", ""):
+                raise invalid("Invalid request: the body must be form-encoded (application/x-www-form-urlencoded).")
+            pairs += urllib.parse.parse_qsl(body, keep_blank_values=True)
+        return parse_pairs(pairs), pairs
+
+    def endpoint(self, handler: Callable[..., Any], *, allow_publishable: bool = False) -> Callable[[Request], Any]:
+        """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers."""
+
+        async def serve(request: Request) -> Response:
+            request_id = api.new_id("req_", 14)
+            headers = {"Request-Id": request_id, "Stripe-Version": api.API_VERSION}
+            try:
+                authenticate(request, allow_publishable)
+                params, pairs = await self._params(request)
+            except StripeError as error:
+                return _json(error.status, error.body(), headers)
+            key = request.headers.get("idempotency-key") if request.method == "POST" else None
+            endpoint_name = f"{request.method} {request.url.path}"
+            params_hash = hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()
+            # The handler runs synchronously on the event loop, so requests never interleave: two requests
+            # with one idempotency key run one after the other and the second sees the first one's result.
+            store = self.store
+            with store.lock:
+                if key is not None:
+                    if len(key) > 255:
+                        error = invalid("Idempotency-Key must be at most 255 characters long.")
+                        return _json(error.status, error.body(), headers)
+                    saved = store.idempotent_result(key)
+                    if saved is not None:
+                        return self._replay(key, endpoint_name, params_hash, saved, headers)
+                    headers["Idempotency-Key"] = key
+                ctx = api.Context(
+                    store=store,
+                    clock=self.clock,
+                    params=params,
+                    request_id=request_id,
+                    base_url=str(request.base_url).rstrip("/"),
+                    client_ip=request.client.host if request.client else None,
+                    idempotency_key=key,
+                    now=self.clock.now(),
+                )
+                store.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    try:
+                        status, body = 200, handler(ctx, **request.path_params)
+                        if isinstance(body, tuple):
+                            status, body = body
+                    except StripeError as error:
+                        status, body = error.status, error.body()
+                    # Stripe saves a key's result once the request started executing (a decline included),
+                    # not when the parameters were refused.
+                    keep = status < 400 or status == 402
+                    if keep and key is not None:
+                        store.save_idempotent_result(
+                            key, endpoint_name, params_hash, status, json.dumps(body), request_id, int(time.time())
+                        )
+                    store.conn.execute("COMMIT" if keep else "ROLLBACK")
+                except BaseException:
+                    store.conn.execute("ROLLBACK")
+                    raise
+            return _json(status, body, headers)
+
+        return serve
+
+    def _replay(
+        self, key: str, endpoint_name: str, params_hash: str, saved: tuple, headers: dict[str, str]
+    ) -> Response:
+        saved_endpoint, saved_hash, status, body, original_request = saved
+        if saved_endpoint != endpoint_name:
+            error = StripeError(
+                400,
+                "idempotency_error",
+                f"Keys for idempotent requests can only be used for the same endpoint they were first used for "
+                f"('{saved_endpoint}' vs '{endpoint_name}'). Try using a key other than '{key}' if you meant to "
+                "execute a different request.",
+            )
+            return _json(400, error.body(), headers)
+        if saved_hash != params_hash:
+            error = StripeError(
+                400,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first used "
+                f"with. Try using a key other than '{key}' if you meant to execute a different request.",
+            )
+            return _json(400, error.body(), headers)
+        headers.update({"Idempotent-Replayed": "true", "Original-Request": original_request, "Idempotency-Key": key})
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+    # ---- emulator-only endpoints ----
+
+    async def health(self, request: Request) -> Response:
+        return _json(200, {"status": "ok"}, {})
+
+    async def clock(self, request: Request) -> Response:
+        headers = {"Request-Id": api.new_id("req_", 14)}
+        try:
+            authenticate(request)
+            if request.method == "POST":
+                self.clock.frozen = _frozen_time(await request.body(), request.headers.get("content-type", ""))
+        except StripeError as error:
+            return _json(error.status, error.body(), headers)
+        return _json(200, {"frozen_time": self.clock.frozen, "now": self.clock.now()}, headers)
+
+    async def reset(self, request: Request) -> Response:
+        try:
+            authenticate(request)
+        except StripeError as error:
+            return _json(error.status, error.body(), {})
+        self.store.reset()
+        self.clock.frozen = None
+        return _json(200, {"reset": True}, {})
+
+    async def receipt(self, request: Request) -> Response:
+        charge = self.store.get("charges", request.path_params["charge_id"])
+        if charge is None:
+            return HTMLResponse("<!doctype html><title>Receipt not found</title><p>No such receipt.</p>", 404)
+        return HTMLResponse(_receipt_html(charge))
+
+    async def not_found(self, request: Request) -> Response:
+        error = StripeError(
+            404,
+            "invalid_request_error",
+            f"Unrecognized request URL ({request.method}: {request.url.path}). Please see https://stripe.com/docs "
+            "or we can help at https://support.stripe.com/.",
+        )
+        return _json(404, error.body(), {"Request-Id": api.new_id("req_", 14)})
+
+
+def _frozen_time(raw: bytes, content_type: str) -> int | None:
+    text = raw.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError as exc:
+            raise invalid("Invalid JSON body.") from exc
+        value = data.get("frozen_time") if isinstance(data, dict) else None
+    else:
+        value = dict(urllib.parse.parse_qsl(text, keep_blank_values=True)).get("frozen_time")
+    if value in (None, "", "null"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise invalid(f"Invalid integer: {value}", param="frozen_time") from exc
+
+
+def _receipt_html(charge: dict[str, Any]) -> str:
+    card = charge["payment_method_details"]["card"]
+    paid = time.strftime("%B %d, %Y", time.gmtime(charge["created"]))
+    amount = money.display(charge["amount"], charge["currency"])
+    refunded = money.display(charge["amount_refunded"], charge["currency"]) if charge["amount_refunded"] else None
+    rows = [
+        ("Amount paid", amount),
+        ("Date paid", paid),
+        ("Payment method", f"{card['brand'].title()} •••• {card['last4']}"),
+        ("Status", charge["status"]),
+    ]
+    if refunded:
+        rows.append(("Refunded", refunded))
+    if charge.get("description"):
+        rows.append(("Description", charge["description"]))
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Receipt</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;color:#1a1f36}"
+        "th{text-align:left;color:#697386;font-weight:500;padding:.4rem 1rem .4rem 0}td{padding:.4rem 0}"
+        "</style></head><body><h1>Receipt</h1>"
+        f"<p>Receipt for charge <code>{html.escape(charge['id'])}</code> (test mode)</p><table>{cells}</table>"
+        "</body></html>"
+    )
+
+
+def create_app(data_dir: Path) -> Starlette:
+    """The emulator as an ASGI app storing its data under `data_dir`."""
+    emulator = Emulator(Path(data_dir))
+    ep = emulator.endpoint
+    routes = [
+        Route("/_emulator/health", emulator.health, methods=["GET"]),
+        Route("/_emulator/clock", emulator.clock, methods=["GET", "POST"]),
+        Route("/_emulator/reset", emulator.reset, methods=["POST"]),
+        Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
+        Route("/v1/tokens", ep(api.create_token, allow_publishable=True), methods=["POST"]),
+        Route("/v1/tokens/{token_id}", ep(api.retrieve_token), methods=["GET"]),
+        Route("/v1/charges", ep(api.create_charge), methods=["POST"]),
+        Route("/v1/charges", ep(api.list_charges), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(api.retrieve_charge), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(api.update_charge), methods=["POST"]),
+        Route("/v1/charges/{charge_id}/capture", ep(api.capture_charge), methods=["POST"]),
+        Route("/v1/refunds", ep(api.create_refund), methods=["POST"]),
+        Route("/v1/refunds", ep(api.list_refunds), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(api.retrieve_refund), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(api.update_refund), methods=["POST"]),
+        Route("/v1/customers", ep(api.create_customer), methods=["POST"]),
+        Route("/v1/customers", ep(api.list_customers), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(api.retrieve_customer), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(api.update_customer), methods=["POST"]),
+        Route("/v1/customers/{customer_id}", ep(api.delete_customer), methods=["DELETE"]),
+        Route("/v1/events", ep(api.list_events), methods=["GET"]),
+        Route("/v1/events/{event_id}", ep(api.retrieve_event), methods=["GET"]),
+        *stripejs.routes(),
+        Route(
+            "/{path:path}",
+            emulator.not_found,
+            methods=["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"],
+        ),
+    ]
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = {"error": {"type": "api_error", "message": "An unexpected error occurred in the emulator."}}
+        return _json(500, body, {"Request-Id": api.new_id("req_", 14)})
+
+    app = Starlette(routes=routes, exception_handlers={Exception: server_error})
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,192 @@
+"""Durable storage: one SQLite file (WAL) with a table per object kind, JSON bodies and indexed filter columns."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# kind -> columns (besides seq, id, created, body) that lists filter on
+TABLES: dict[str, tuple[str, ...]] = {
+    "charges": ("customer", "payment_intent"),
+    "refunds": ("charge", "payment_intent"),
+    "customers": ("email",),
+    "events": ("type",),
+    "tokens": (),
+    "cards": ("customer",),
+}
+
+
+class Store:
+    """Objects by kind; every write is committed (WAL) before the caller answers."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a killed process; only an OS crash could lose the last commits.
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self._create()
+
+    def _create(self) -> None:
+        with self.transaction():
+            for table, columns in TABLES.items():
+                extra = "".join(f", {column} TEXT" for column in columns)
+                self.conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                    f" id TEXT NOT NULL UNIQUE, created INTEGER NOT NULL{extra}, body TEXT NOT NULL)"
+                )
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_created ON {table} (created, seq)")
+                for column in columns:
+                    self.conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS {table}_{column} ON {table} ({column}, created, seq)"
+                    )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, endpoint TEXT NOT NULL,"
+                " params_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
+                " request_id TEXT NOT NULL, created INTEGER NOT NULL)"
+            )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic, committed unit of work (nested calls join the outer one)."""
+        with self.lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def insert(self, table: str, obj: dict[str, Any]) -> None:
+        """Store a new object."""
+        columns = TABLES[table]
+        values = [obj["id"], obj["created"], *(_column(obj, column) for column in columns), json.dumps(obj)]
+        names = ", ".join(["id", "created", *columns, "body"])
+        marks = ", ".join("?" * len(values))
+        with self.lock:
+            self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+
+    def insert_many(self, table: str, objects: list[dict[str, Any]]) -> None:
+        """Store many new objects in one transaction (used to seed large stores quickly)."""
+        columns = TABLES[table]
+        names = ", ".join(["id", "created", *columns, "body"])
+        marks = ", ".join("?" * (len(columns) + 3))
+        rows = [
+            [obj["id"], obj["created"], *(_column(obj, column) for column in columns), json.dumps(obj)]
+            for obj in objects
+        ]
+        with self.transaction():
+            self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+    def update(self, table: str, obj: dict[str, Any]) -> None:
+        """Replace a stored object's body (and its filter columns)."""
+        columns = TABLES[table]
+        sets = ", ".join([*(f"{column} = ?" for column in columns), "body = ?"])
+        values = [*(_column(obj, column) for column in columns), json.dumps(obj), obj["id"]]
+        with self.lock:
+            self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", values)
+
+    def get(self, table: str, object_id: str) -> dict[str, Any] | None:
+        """An object by id, or None."""
+        with self.lock:
+            row = self.conn.execute(f"SELECT body FROM {table} WHERE id = ?", (object_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def position(self, table: str, object_id: str) -> tuple[int, int] | None:
+        """(created, seq) of an object: its place in the newest-first order."""
+        with self.lock:
+            row = self.conn.execute(f"SELECT created, seq FROM {table} WHERE id = ?", (object_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def page(
+        self,
+        table: str,
+        where: list[tuple[str, list[Any]]],
+        limit: int,
+        after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Newest first: `limit` objects older than `after`, or the `limit` closest ones newer than `before`.
+
+        Returns (objects newest first, whether more exist in the paging direction)."""
+        clauses = [clause for clause, _ in where]
+        args: list[Any] = [arg for _, values in where for arg in values]
+        order = "DESC"
+        if after is not None:
+            clauses.append("(created < ? OR (created = ? AND seq < ?))")
+            args += [after[0], after[0], after[1]]
+        elif before is not None:
+            clauses.append("(created > ? OR (created = ? AND seq > ?))")
+            args += [before[0], before[0], before[1]]
+            order = "ASC"
+        sql = f"SELECT body FROM {table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY created {order}, seq {order} LIMIT ?"
+        args.append(limit + 1)
+        with self.lock:
+            rows = self.conn.execute(sql, args).fetchall()
+        has_more = len(rows) > limit
+        objects = [json.loads(row[0]) for row in rows[:limit]]
+        if order == "ASC":
+            objects.reverse()
+        return objects, has_more
+
+    def count(self, table: str) -> int:
+        """How many objects of a kind are stored."""
+        with self.lock:
+            return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    # ---- idempotency ----
+
+    def idempotent_result(self, key: str) -> tuple[str, str, int, str, str] | None:
+        """(endpoint, params hash, status, body, request id) saved for a key, or None."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT endpoint, params_hash, status, body, request_id FROM idempotency WHERE key = ?", (key,)
+            ).fetchone()
+
+    def save_idempotent_result(
+        self, key: str, endpoint: str, params_hash: str, status: int, body: str, request_id: str, now: int
+    ) -> None:
+        """Remember the first response for a key."""
+        with self.lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, endpoint, params_hash, status, body, request_id, now),
+            )
+
+    def prune_idempotency(self, older_than: int) -> None:
+        """Forget keys saved before `older_than` (Stripe keeps them at least 24 hours)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM idempotency WHERE created < ?", (older_than,))
+
+    def reset(self) -> None:
+        """Delete every object and idempotency key."""
+        with self.transaction():
+            for table in (*TABLES, "idempotency"):
+                self.conn.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        """Close the database."""
+        with self.lock:
+            self.conn.close()
+
+
+def _column(obj: dict[str, Any], column: str) -> Any:
+    value = obj.get(column)
+    if isinstance(value, dict):  # an expanded reference
+        return value.get("id")
+    return value
