@@ -1,0 +1,169 @@
+"""The order store: orders written before charging, one attempt per nonce, status derived from facts."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from shop import catalog, orders
+from shop.db import get_engine
+
+ADA = orders.Customer(
+    name="Ada Lovelace",
+    email="Ada@Example.com",
+    phone="+1 415 555 0100",
+    line1="1 Analytical Way",
+    city="San Francisco",
+    state="CA",
+    postal_code="94107",
+    country="US",
+)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> sa.Engine:
+    return get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+
+
+def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
+    order = orders.create_order(ADA, "working-in-public", quantity, engine=engine)
+    attempt = orders.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
+    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_paid", engine=engine)
+    return orders.get_order(order.id, engine=engine)
+
+
+def test_new_order_is_pending_with_the_catalog_price(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 3, engine=engine)
+    book = catalog.get_book("working-in-public")
+    assert order.status == "pending"
+    assert order.amount == 3 * book.price
+    assert order.unit_amount == book.price
+    assert order.currency == "usd"
+    assert order.id.startswith("SP-") and len(order.id) == 11
+    assert orders.get_order(order.id, engine=engine) == order
+
+
+def test_unknown_book_and_bad_quantity_are_refused(engine: sa.Engine) -> None:
+    with pytest.raises(catalog.UnknownBookError):
+        orders.create_order(ADA, "no-such-book", 1, engine=engine)
+    with pytest.raises(ValueError, match="1 to 10"):
+        orders.create_order(ADA, "working-in-public", 11, engine=engine)
+
+
+def test_find_order_needs_number_and_email(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    assert orders.find_order(order.id.lower(), " ada@example.COM ", engine=engine) == order
+    assert orders.find_order(order.id, "someone@example.com", engine=engine) is None
+    assert orders.find_order("SP-NOTHERE", ADA.email, engine=engine) is None
+
+
+def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            keys.append(orders.start_attempt(order.id, "click-1", engine=engine).idempotency_key)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(keys) == 20 and len(set(keys)) == 1
+    assert len(orders.list_attempts(order.id, engine=engine)) == 1
+
+
+def test_new_attempt_refused_while_one_is_in_flight(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    orders.start_attempt(order.id, "click-1", engine=engine)
+    with pytest.raises(orders.OrderStateError, match="already in progress"):
+        orders.start_attempt(order.id, "click-2", engine=engine)
+
+
+def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    first = orders.start_attempt(order.id, "click-1", engine=engine)
+    orders.finish_attempt(
+        first.id, "failed", code="card_declined", decline_code="insufficient_funds", message="no", engine=engine
+    )
+    assert orders.get_order(order.id, engine=engine).status == "failed"
+    second = orders.start_attempt(order.id, "click-2", engine=engine)
+    assert second.idempotency_key != first.idempotency_key
+    orders.finish_attempt(second.id, "succeeded", charge_id="ch_ok", engine=engine)
+    paid = orders.get_order(order.id, engine=engine)
+    assert (paid.status, paid.charge_id) == ("paid", "ch_ok")
+    attempts = orders.list_attempts(order.id, engine=engine)
+    assert [(a.outcome, a.decline_code) for a in attempts] == [("failed", "insufficient_funds"), ("succeeded", None)]
+    with pytest.raises(orders.OrderStateError, match="cannot be paid again"):
+        orders.start_attempt(order.id, "click-3", engine=engine)
+
+
+def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    attempt = orders.start_attempt(order.id, "click-1", engine=engine)
+    orders.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
+    assert orders.get_order(order.id, engine=engine).status == "pending"
+    assert orders.get_order(order.id, engine=engine).last_error == "connection reset"
+    assert [a.id for a in orders.unsettled_attempts(engine=engine)] == [attempt.id]
+
+
+def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
+    unpaid = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    with pytest.raises(orders.OrderStateError, match="not paid"):
+        orders.mark_shipped(unpaid.id, engine=engine)
+
+    to_cancel = paid_order(engine)
+    assert orders.can_cancel(to_cancel) and orders.can_ship(to_cancel)
+    cancelled = orders.mark_cancelled(to_cancel.id, engine=engine)
+    assert cancelled.status == "cancelled"
+    assert orders.mark_cancelled(to_cancel.id, engine=engine).status == "cancelled"  # idempotent
+    with pytest.raises(orders.OrderStateError, match="cannot be shipped"):
+        orders.mark_shipped(to_cancel.id, engine=engine)
+
+    to_ship = paid_order(engine)
+    shipped = orders.mark_shipped(to_ship.id, engine=engine)
+    assert shipped.status == "shipped" and not orders.can_cancel(shipped)
+    with pytest.raises(orders.OrderStateError, match="refund it instead"):
+        orders.mark_cancelled(to_ship.id, engine=engine)
+    with pytest.raises(orders.OrderStateError, match="already shipped"):
+        orders.mark_shipped(to_ship.id, engine=engine)
+
+
+def test_refund_totals_drive_status(engine: sa.Engine) -> None:
+    order = paid_order(engine, quantity=2)
+    partial = orders.record_refund(order.id, 500, engine=engine)
+    assert (partial.status, partial.refundable) == ("partially_refunded", order.amount - 500)
+    full = orders.record_refund(order.id, order.amount, engine=engine)
+    assert (full.status, full.refundable) == ("refunded", 0)
+    with pytest.raises(orders.OrderStateError, match="nothing to ship"):
+        orders.mark_shipped(order.id, engine=engine)
+    with pytest.raises(ValueError):
+        orders.record_refund(order.id, order.amount + 1, engine=engine)
+
+
+def test_refund_requests_only_for_shipped_orders_of_the_right_customer(engine: sa.Engine) -> None:
+    order = paid_order(engine)
+    with pytest.raises(orders.OrderStateError, match="cancel it instead"):
+        orders.request_refund(order.id, ADA.email, "changed my mind", engine=engine)
+    orders.mark_shipped(order.id, engine=engine)
+    with pytest.raises(orders.OrderNotFoundError):
+        orders.request_refund(order.id, "mallory@example.com", "please", engine=engine)
+    with pytest.raises(ValueError, match="why"):
+        orders.request_refund(order.id, ADA.email, "   ", engine=engine)
+    request = orders.request_refund(order.id, ADA.email, "Arrived damaged", engine=engine)
+    assert request.status == "pending"
+    with pytest.raises(orders.OrderStateError, match="already waiting"):
+        orders.request_refund(order.id, ADA.email, "again", engine=engine)
+    decided = orders.decide_refund_request(request.id, True, refund_id="re_1", engine=engine)
+    assert (decided.status, decided.refund_id) == ("approved", "re_1")
+    with pytest.raises(orders.OrderStateError, match="already approved"):
+        orders.decide_refund_request(request.id, False, engine=engine)
+    assert orders.list_refund_requests("pending", engine=engine) == []
