@@ -13,6 +13,7 @@ Definitions (the KPI help texts on the Charges page repeat them):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 
 from shop import catalog
 from shop.db import get_engine
+from shop.money import minor_unit_factor, to_major
 from shop.sync import charges, refunds
 
 # Display statuses of a charge, the values of the Charges page's status filter.
@@ -354,14 +356,15 @@ def bucket_size(start: datetime, end: datetime) -> str:
 def volume_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
     """Charge amount and count per bucket (hour or day) and display status, for a stacked chart.
 
-    Columns: bucket (UTC datetime), display_status, amount (minor units), count.
+    Columns: bucket (UTC datetime), display_status, amount (minor units), count, amount_major (for charts).
     """
     unit = "h" if bucket_size(start, end) == "hour" else "D"
     if frame.empty:
-        return pd.DataFrame({"bucket": [], "display_status": [], "amount": [], "count": []})
+        return pd.DataFrame({"bucket": [], "display_status": [], "amount": [], "count": [], "amount_major": []})
     buckets = frame["created_at"].dt.floor(unit)
     grouped = frame.groupby([buckets.rename("bucket"), frame["display_status"]], observed=True)
     out = grouped["amount"].agg(amount="sum", count="size").reset_index()
+    out["amount_major"] = _major(out["amount"])
     return out.sort_values(["bucket", "display_status"], ignore_index=True)
 
 
@@ -416,13 +419,15 @@ def recovered_orders(frame: pd.DataFrame) -> pd.DataFrame:
         "succeeded_card",
     ]
     with_order = frame[frame["order_id"].notna() & (frame["order_id"] != "")]
+    with_order = with_order.assign(
+        card=with_order["card_brand"].fillna("?") + " " + with_order["card_last4"].fillna("????")
+    )
     failed = with_order[with_order["status"] == "failed"]
     won = with_order[with_order["status"] == "succeeded"]
     if failed.empty or won.empty:
         return pd.DataFrame({name: [] for name in columns})
-    card = (frame["card_brand"].fillna("?") + " " + frame["card_last4"].fillna("????")).rename("card")
-    first_win = won.assign(card=card[won.index]).sort_values("created").groupby("order_id", as_index=False).first()
-    fails = failed.assign(card=card[failed.index]).merge(
+    first_win = won.sort_values("created").groupby("order_id", as_index=False).first()
+    fails = failed.merge(
         first_win[["order_id", "created_at", "card", "amount_captured"]], on="order_id", suffixes=("", "_won")
     )
     fails = fails[fails["created_at"] < fails["created_at_won"]]
@@ -525,3 +530,72 @@ def find_charges(frame: pd.DataFrame, query: str, limit: int = 50) -> pd.DataFra
     if not exact.empty:
         return exact.head(limit)
     return frame[frame["receipt_email"].str.lower().str.contains(needle.lower(), regex=False)].head(limit)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def _major(amounts: pd.Series, currency: str = "usd") -> pd.Series:
+    """Minor units as major-unit floats, for display columns only (sums are done on the integers)."""
+    return amounts.astype("int64") / minor_unit_factor(currency)
+
+
+def charges_table(frame: pd.DataFrame, dashboard_url: Callable[[str], str | None] | None = None) -> pd.DataFrame:
+    """The Charges page's table: one row per charge, money in dollars for display, card as "visa •••• 4242"."""
+    table = pd.DataFrame(
+        {
+            "Created": frame["created_at"],
+            "Charge": frame["id"],
+            "Status": frame["display_status"],
+            "Amount": _major(frame["amount"]),
+            "Refunded": _major(frame["amount_refunded"]),
+            "Customer": frame["customer_name"],
+            "Email": frame["receipt_email"],
+            "Book": frame["book"],
+            "Qty": frame["quantity"],
+            "Order": frame["order_id"],
+            "Card": card_label(frame),
+            "Code": frame["code"],
+        }
+    )
+    if dashboard_url is not None:
+        table["Stripe"] = [dashboard_url(charge_id) for charge_id in frame["id"]]
+    return table.reset_index(drop=True)
+
+
+def card_label(frame: pd.DataFrame) -> pd.Series:
+    """ "visa •••• 4242" per row ("" when the charge has no card details)."""
+    brand = frame["card_brand"].fillna("")
+    last4 = frame["card_last4"].fillna("")
+    return (brand + " •••• " + last4).where(last4 != "", brand)
+
+
+CSV_COLUMNS = (
+    "id",
+    "created_utc",
+    "display_status",
+    "amount",
+    "amount_captured",
+    "amount_refunded",
+    "currency",
+    "customer_name",
+    "receipt_email",
+    "book",
+    "quantity",
+    "order_id",
+    "card_brand",
+    "card_last4",
+    "failure_code",
+    "decline_code",
+    "failure_message",
+)
+
+
+def charges_csv(frame: pd.DataFrame) -> bytes:
+    """CSV of exactly the rows of `frame`; amounts as decimals in major units ("23.00"), times in UTC ISO."""
+    out = frame.assign(created_utc=frame["created_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for name in ("amount", "amount_captured", "amount_refunded"):
+        out[name] = [
+            str(to_major(int(value), currency)) for value, currency in zip(out[name], out["currency"], strict=True)
+        ]
+    return out[list(CSV_COLUMNS)].to_csv(index=False).encode("utf-8")

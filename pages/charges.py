@@ -1,0 +1,195 @@
+"""Charges: KPIs against the previous period, volume by status over time, filters, the table and its CSV."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import altair as alt
+import streamlit as st
+
+from pages.ops_data import charges_frame, sync_bar
+from shop import analytics, catalog
+from shop.config import get_settings
+from shop.money import format_amount, to_minor_units
+
+STATUS_COLOURS = {
+    analytics.SUCCEEDED: "#2e9e5b",
+    analytics.PARTIALLY_REFUNDED: "#e0a030",
+    analytics.REFUNDED: "#8a8f98",
+    analytics.UNCAPTURED: "#5b7bd5",
+    analytics.FAILED: "#d64545",
+    analytics.PENDING: "#c5c9d0",
+}
+TABLE_LIMIT = 5_000
+ALL_TIME = "All time"
+CUSTOM = "Custom range"
+
+st.title("Charges")
+sync_bar()
+frame = charges_frame()
+settings = get_settings()
+
+# ------------------------------------------------------------------------------------------------ filters
+presets = analytics.date_presets()
+period_col, status_col, email_col = st.columns([1.2, 2, 1.5])
+period = period_col.selectbox("Period", [*presets, ALL_TIME, CUSTOM], index=2, key="charges_period")
+today = datetime.now(UTC).date()
+if period == ALL_TIME:
+    first = frame["created_at"].min().date() if not frame.empty else today
+    first_day, last_day = min(first, today), today
+elif period == CUSTOM:
+    picked = period_col.date_input("From – to", value=presets["Last 30 days"], key="charges_dates")
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        st.info("Pick the last day of the range too.")
+        st.stop()
+    first_day, last_day = picked
+else:
+    first_day, last_day = presets[period]
+statuses = status_col.multiselect("Status", analytics.STATUSES, placeholder="All statuses", key="charges_status")
+email = email_col.text_input("Customer", placeholder="Email or name contains…", key="charges_email")
+books = {book.id: book.title for book in catalog.all_books()}
+book_col, min_col, max_col = st.columns([2.5, 1, 1])
+book_ids = book_col.multiselect(
+    "Book", list(books), format_func=books.get, placeholder="All books", key="charges_books"
+)
+amount_errors = []
+bounds = []
+for column, label, key in ((min_col, "Min amount ($)", "charges_min"), (max_col, "Max amount ($)", "charges_max")):
+    text = column.text_input(label, placeholder="any", key=key)
+    try:
+        bounds.append(to_minor_units(text, "usd") if text.strip() else None)
+    except ValueError as exc:
+        bounds.append(None)
+        amount_errors.append(f"{label}: {exc}")
+for message in amount_errors:
+    st.warning(message + " The filter is ignored until it is a number like 25 or 25.50.")
+if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+    st.warning("The minimum amount is above the maximum: no charge can match. Swap them.")
+
+start, end = analytics.period_bounds(first_day, last_day)
+chosen = analytics.ChargeFilter(
+    start=start,
+    end=end,
+    statuses=tuple(statuses),
+    email=email,
+    book_ids=tuple(book_ids),
+    min_amount=bounds[0],
+    max_amount=bounds[1],
+)
+without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
+rows = analytics.filter_charges(without_dates, chosen)
+kpis = analytics.kpis(without_dates, start, end)
+
+# ------------------------------------------------------------------------------------------------ KPIs
+days = (end - start).days
+versus = f"vs the previous {days} day{'s' if days != 1 else ''}"
+
+
+def money_delta(current: int | None, previous: int | None) -> str | None:
+    if current is None or previous is None:
+        return None
+    diff = current - previous
+    text = ("+" if diff >= 0 else "-") + format_amount(abs(diff))
+    change = analytics.change(current, previous)
+    return text + (f" ({change:+.1%})" if change is not None else "")
+
+
+now, before = kpis.current, kpis.previous
+rate = f"{now.success_rate:.1%}" if now.success_rate is not None else "–"
+rate_delta = (
+    f"{(now.success_rate - before.success_rate) * 100:+.1f} pp"
+    if now.success_rate is not None and before.success_rate is not None
+    else None
+)
+metrics = [
+    (
+        "Gross volume",
+        format_amount(now.gross),
+        money_delta(now.gross, before.gross),
+        "normal",
+        "Captured amount of successful charges created in the period.",
+    ),
+    (
+        "Refunded",
+        format_amount(now.refunded),
+        money_delta(now.refunded, before.refunded),
+        "inverse",
+        "Refunded on the captured charges of the period (counted in the period of the charge).",
+    ),
+    ("Net volume", format_amount(now.net), money_delta(now.net, before.net), "normal", "Gross volume minus refunded."),
+    (
+        "Succeeded",
+        f"{now.succeeded:,}",
+        f"{now.succeeded - before.succeeded:+,}",
+        "normal",
+        "Successful charges (captured or authorized only).",
+    ),
+    ("Success rate", rate, rate_delta, "normal", "Succeeded / (succeeded + failed) charges."),
+    (
+        "Average order value",
+        format_amount(now.average_order_value) if now.average_order_value is not None else "–",
+        money_delta(now.average_order_value, before.average_order_value),
+        "normal",
+        "Gross volume / successful captured charges.",
+    ),
+]
+for column, (label, value, delta, colour, help_text) in zip(st.columns(6), metrics, strict=True):
+    column.metric(label, value, delta, delta_color=colour, help=help_text, delta_description=versus, border=True)
+
+# ------------------------------------------------------------------------------------------------ chart
+series = analytics.volume_series(rows, start, end)
+unit = analytics.bucket_size(start, end)
+if series.empty:
+    st.info("No charges match these filters in this period.")
+else:
+    chart = (
+        alt.Chart(series, title=f"Volume by {unit} and status (UTC)")
+        .mark_bar()
+        .encode(
+            x=alt.X("bucket:T", title=None),
+            y=alt.Y("sum(amount_major):Q", title="Amount ($)", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
+                "display_status:N",
+                title="Status",
+                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip(
+                    "bucket:T", title=unit.capitalize(), format="%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d"
+                ),
+                alt.Tooltip("display_status:N", title="Status"),
+                alt.Tooltip("amount_major:Q", title="Amount", format="$,.2f"),
+                alt.Tooltip("count:Q", title="Charges"),
+            ],
+        )
+        .properties(height=260)
+    )
+    st.altair_chart(chart, width="stretch")
+
+# ------------------------------------------------------------------------------------------------ table
+count_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
+shown = rows.head(TABLE_LIMIT)
+note = f" (the newest {TABLE_LIMIT:,} are shown; the CSV has all)" if len(rows) > TABLE_LIMIT else ""
+count_col.markdown(f"**{len(rows):,} charges** match{note}.")
+download_col.download_button(
+    "⬇️ Download CSV",
+    data=lambda: analytics.charges_csv(rows),
+    file_name=f"charges-{first_day}-{last_day}.csv",
+    mime="text/csv",
+    on_click="ignore",
+    width="stretch",
+    disabled=rows.empty,
+)
+dashboard_link = settings.dashboard_url if settings.mode == "stripe" else None
+st.dataframe(
+    analytics.charges_table(shown, dashboard_link),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "Amount": st.column_config.NumberColumn(format="dollar"),
+        "Refunded": st.column_config.NumberColumn(format="dollar"),
+        "Qty": st.column_config.NumberColumn(width="small"),
+        "Stripe": st.column_config.LinkColumn(display_text="Open in Stripe"),
+    },
+)

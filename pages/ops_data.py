@@ -1,0 +1,74 @@
+"""What every finance page shows first: the last sync time, "Sync now", and the synced charges.
+
+Not a page of its own (the navigation lists pages explicitly). The pages read the local copy of Stripe's charges;
+Stripe is asked only by a sync: when the user clicks "Sync now", or when the copy is older than a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+import stripe
+
+from shop import analytics, sync
+from shop.config import ConfigError, get_settings
+from shop.db import get_engine
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _charges_frame(database_url: str, synced_at: float | None) -> pd.DataFrame:
+    # Keyed by the last sync time: a new sync (or a refund made here) gives a new frame. Read-only for callers.
+    return analytics.load_charges(get_engine(database_url))
+
+
+def charges_frame() -> pd.DataFrame:
+    """The synced charges (see shop.analytics.load_charges), loaded once per sync, shared by sessions."""
+    settings = get_settings()
+    engine = get_engine(settings.database_url)
+    return _charges_frame(settings.database_url, sync.last_synced_at(engine))
+
+
+def run_sync(full: bool = False) -> sync.SyncReport | None:
+    """Sync with Stripe inside an st.status with a progress bar; errors are shown, never raised."""
+    with st.status("Syncing with Stripe…", expanded=False) as status:
+        bar = st.progress(0.0, text="Asking Stripe what changed…")
+        try:
+            report = sync.sync(
+                progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text), full=full
+            )
+        except (stripe.StripeError, ConfigError) as exc:
+            status.update(label="Sync failed: the pages show the last synced data.", state="error", expanded=True)
+            st.error(f"Could not sync with Stripe: {getattr(exc, 'user_message', None) or exc}")
+            return None
+        status.update(label=report.summary(), state="complete", expanded=False)
+    return report
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def sync_bar() -> None:
+    """Last sync time and a "Sync now" button; syncs by itself when the copy is older than a minute."""
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    clicked = right.button("🔄 Sync now", width="stretch", key="ops_sync_now")
+    if clicked or sync.needs_sync():
+        run_sync()
+    synced = sync.last_synced_at()
+    if synced is None:
+        left.caption("Never synced with Stripe.")
+    else:
+        when = datetime.fromtimestamp(synced, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        left.caption(f"Last synced with Stripe: {when} ({_age(time.time() - synced)}).")
+
+
+def data_changed() -> None:
+    """After this session changed Stripe (a refund, a cancellation): sync at once so the pages show it."""
+    run_sync()

@@ -1,0 +1,262 @@
+"""shop.analytics on a small fixture whose numbers were worked out by hand (see FIXTURE_* below)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shop import analytics, sync
+from shop.db import get_engine
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+HAMMING = "art-of-doing-science"
+
+
+def ts(day: int, hour: int = 12, minute: int = 0, month: int = 11) -> int:
+    """Unix seconds for 2026-<month>-<day> <hour>:<minute> UTC."""
+    return int(datetime(2026, month, day, hour, minute, tzinfo=UTC).timestamp())
+
+
+def charge_object(
+    charge_id: str,
+    created: int,
+    amount: int,
+    *,
+    status: str = "succeeded",
+    captured: bool = True,
+    amount_refunded: int = 0,
+    email: str = "",
+    name: str = "",
+    brand: str = "visa",
+    last4: str = "4242",
+    order_id: str | None = None,
+    book_id: str | None = HAMMING,
+    quantity: int | None = 1,
+    failure_code: str | None = None,
+    decline_code: str | None = None,
+) -> dict:
+    """A charge as Stripe returns it (the fields the sync reads), for fixtures."""
+    failed = status == "failed"
+    amount_captured = amount if captured and not failed else 0
+    metadata = {}
+    if order_id:
+        metadata = {"order_id": order_id, "book_id": book_id, "quantity": str(quantity)}
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "created": created,
+        "amount": amount,
+        "amount_captured": amount_captured,
+        "amount_refunded": amount_refunded,
+        "currency": "usd",
+        "status": status,
+        "paid": not failed,
+        "captured": captured and not failed,
+        "refunded": amount_refunded > 0 and amount_refunded >= (amount_captured or amount),
+        "failure_code": failure_code,
+        "failure_message": "Your card was declined." if failed else None,
+        "outcome": {
+            "type": "issuer_declined" if failed else "authorized",
+            "reason": decline_code,
+            "risk_level": "normal",
+        },
+        "payment_method_details": {"type": "card", "card": {"brand": brand, "last4": last4}},
+        "receipt_email": email or None,
+        "shipping": {"name": name} if name else None,
+        "billing_details": {"name": None, "email": None},
+        "description": "A book",
+        "metadata": metadata,
+    }
+
+
+# The fixture: "current" = the 7 days 2026-11-14 .. 11-20, "previous" = 11-07 .. 11-13.
+FIXTURE = [
+    charge_object("ch_a", ts(19, 10), 2300, email="ada@example.com", name="Ada L", order_id="SP-AAAA0001"),
+    charge_object(
+        "ch_b",
+        ts(18),
+        4600,
+        amount_refunded=500,
+        email="bob@example.com",
+        name="Bob M",
+        brand="mastercard",
+        last4="4444",
+        order_id="SP-BBBB0001",
+        book_id="making-of-prince-of-persia",
+        quantity=2,
+    ),
+    charge_object("ch_c", ts(17), 2000, amount_refunded=2000, email="cy@example.com", order_id="SP-CCCC0001"),
+    charge_object(
+        "ch_d",
+        ts(16, 9, 0),
+        2300,
+        status="failed",
+        email="dee@example.com",
+        last4="9995",
+        order_id="SP-DDDD0001",
+        failure_code="card_declined",
+        decline_code="insufficient_funds",
+    ),
+    charge_object(
+        "ch_e", ts(16, 9, 5), 2300, email="dee@example.com", brand="mastercard", last4="4444", order_id="SP-DDDD0001"
+    ),
+    charge_object(
+        "ch_f",
+        ts(15),
+        3000,
+        status="failed",
+        email="eve@example.com",
+        last4="0002",
+        order_id="SP-FFFF0001",
+        failure_code="card_declined",
+        decline_code="generic_decline",
+    ),
+    charge_object("ch_g", ts(14, 8), 2500, captured=False, email="gus@example.com", order_id="SP-GGGG0001"),
+    charge_object("ch_h", ts(20, 8), 1000, email="", book_id=None, quantity=None),  # made outside the shop
+    charge_object("ch_p1", ts(10), 2300, email="ada@example.com", order_id="SP-PPPP0001"),
+    charge_object(
+        "ch_p2", ts(9), 2300, status="failed", email="pat@example.com", failure_code="expired_card", order_id="SP-P2"
+    ),
+    charge_object("ch_old", ts(1, month=10), 9900, email="old@example.com", order_id="SP-OLD00001"),
+]
+CURRENT = analytics.period_bounds(date(2026, 11, 14), date(2026, 11, 20))
+
+
+def store_charges(engine, objects: list[dict]) -> None:
+    """Put charges into the synced store as a sync would."""
+    with engine.begin() as conn:
+        sync._upsert(conn, sync.charges, [sync.charge_row(obj) for obj in objects])
+
+
+@pytest.fixture
+def frame(tmp_path: Path) -> pd.DataFrame:
+    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    store_charges(engine, FIXTURE)
+    return analytics.load_charges(engine)
+
+
+def test_load_charges_reads_every_row_newest_first_with_derived_columns(frame):
+    assert len(frame) == len(FIXTURE)
+    assert list(frame["id"][:2]) == ["ch_h", "ch_a"]
+    by_id = frame.set_index("id")
+    assert by_id.loc["ch_a", "book"] == "The Art of Doing Science and Engineering"
+    assert by_id.loc["ch_d", "code"] == "insufficient_funds"
+    assert by_id.loc["ch_p2", "code"] == "expired_card"  # no decline code: the failure code
+    assert pd.isna(by_id.loc["ch_h", "order_id"])
+
+
+def test_display_status_per_charge(frame):
+    status = frame.set_index("id")["display_status"].to_dict()
+    assert status["ch_a"] == "succeeded"
+    assert status["ch_b"] == "partially refunded"
+    assert status["ch_c"] == "refunded"
+    assert status["ch_d"] == "failed"
+    assert status["ch_g"] == "uncaptured"
+    assert status["ch_h"] == "succeeded"
+
+
+def test_kpis_equal_the_hand_computed_values(frame):
+    kpis = analytics.kpis(frame, *CURRENT)
+    # gross: a 2300 + b 4600 + c 2000 + e 2300 + h 1000 (g is not captured); refunded: b 500 + c 2000
+    assert kpis.current == analytics.Totals(
+        gross=12200,
+        refunded=2500,
+        net=9700,
+        succeeded=6,
+        failed=2,
+        success_rate=0.75,
+        average_order_value=2440,
+    )
+    assert kpis.previous == analytics.Totals(
+        gross=2300, refunded=0, net=2300, succeeded=1, failed=1, success_rate=0.5, average_order_value=2300
+    )
+    assert analytics.change(kpis.current.gross, kpis.previous.gross) == pytest.approx(12200 / 2300 - 1)
+    assert analytics.change(5, 0) is None
+
+
+def test_each_filter_narrows_the_rows(frame):
+    start, end = CURRENT
+    in_period = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
+    assert set(in_period["id"]) == {"ch_a", "ch_b", "ch_c", "ch_d", "ch_e", "ch_f", "ch_g", "ch_h"}
+
+    def ids(**kwargs) -> set[str]:
+        return set(analytics.filter_charges(frame, analytics.ChargeFilter(**kwargs))["id"])
+
+    assert ids(statuses=("failed",)) == {"ch_d", "ch_f", "ch_p2"}
+    assert ids(statuses=("refunded", "partially refunded")) == {"ch_b", "ch_c"}
+    assert ids(statuses=("uncaptured",)) == {"ch_g"}
+    assert ids(email="DEE@") == {"ch_d", "ch_e"}
+    assert ids(email="bob m") == {"ch_b"}  # the customer's name matches too
+    assert ids(book_ids=("making-of-prince-of-persia",)) == {"ch_b"}
+    assert ids(min_amount=2500, max_amount=3000) == {"ch_f", "ch_g"}
+    assert ids(start=start, end=end, statuses=("succeeded",), min_amount=2000) == {"ch_a", "ch_e"}
+
+
+def test_date_presets_end_today_and_period_bounds_include_the_last_day():
+    presets = analytics.date_presets(NOW)
+    assert presets["Today"] == (date(2026, 11, 20), date(2026, 11, 20))
+    assert presets["Last 7 days"] == (date(2026, 11, 14), date(2026, 11, 20))
+    assert presets["Month to date"] == (date(2026, 11, 1), date(2026, 11, 20))
+    start, end = analytics.period_bounds(date(2026, 11, 14), date(2026, 11, 20))
+    assert end - start == timedelta(days=7)
+    assert end == datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def test_volume_series_by_day_and_by_hour_for_short_ranges(frame):
+    start, end = CURRENT
+    daily = analytics.volume_series(frame[frame["created_at"] >= pd.Timestamp(start)], start, end)
+    nov16 = daily[daily["bucket"] == pd.Timestamp("2026-11-16", tz="UTC")].set_index("display_status")
+    assert nov16.loc["failed", "amount"] == 2300
+    assert nov16.loc["succeeded", "amount"] == 2300
+    assert nov16.loc["succeeded", "amount_major"] == 23.0
+    day_start, day_end = analytics.period_bounds(date(2026, 11, 16), date(2026, 11, 16))
+    assert analytics.bucket_size(day_start, day_end) == "hour"
+    one_day = frame[frame["created_at"].between(pd.Timestamp(day_start), pd.Timestamp(day_end))]
+    hourly = analytics.volume_series(one_day, day_start, day_end)
+    assert list(hourly["bucket"].unique()) == [pd.Timestamp("2026-11-16 09:00", tz="UTC")]
+
+
+def test_failures_by_code_with_advice_and_failure_rate(frame):
+    codes = analytics.failures_by_code(frame)
+    assert list(codes["code"]) == ["expired_card", "generic_decline", "insufficient_funds"]
+    assert list(codes["count"]) == [1, 1, 1]
+    funds = codes.set_index("code").loc["insufficient_funds"]
+    assert "another card" in funds["next_step"]
+    assert funds["doc_url"].endswith("#insufficient_funds")
+    rate = analytics.failure_rate_series(frame, *CURRENT).set_index("bucket")
+    nov16 = rate.loc[pd.Timestamp("2026-11-16", tz="UTC")]
+    assert (nov16["attempts"], nov16["failed"], nov16["rate"]) == (2, 1, 0.5)
+
+
+def test_recovered_orders_count_only_a_later_success_with_another_card(frame):
+    same_card_retry = charge_object(
+        "ch_f2", ts(15, 13), 3000, email="eve@example.com", last4="0002", order_id="SP-FFFF0001"
+    )
+    with_retry = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync.charge_row(same_card_retry)]))])
+    recovered = analytics.recovered_orders(with_retry)
+    assert list(recovered["order_id"]) == ["SP-DDDD0001"]
+    row = recovered.iloc[0]
+    assert row["time_to_recover"] == timedelta(minutes=5)
+    assert (row["failed_card"], row["succeeded_card"], row["amount"]) == ("visa 9995", "mastercard 4444", 2300)
+    summary = analytics.recovery_summary(with_retry)
+    assert (summary.failed_orders, summary.recovered, summary.recovered_amount) == (3, 1, 2300)
+
+
+def test_csv_has_exactly_the_filtered_rows_with_decimal_amounts(frame):
+    rows = analytics.filter_charges(frame, analytics.ChargeFilter(email="dee@"))
+    parsed = list(csv.DictReader(io.StringIO(analytics.charges_csv(rows).decode())))
+    assert [row["id"] for row in parsed] == list(rows["id"])
+    assert parsed[0]["amount"] == "23.00"
+    assert parsed[-1]["created_utc"] == "2026-11-16T09:00:00Z"
+
+
+def test_find_charges_by_id_order_number_or_email(frame):
+    assert list(analytics.find_charges(frame, "ch_c")["id"]) == ["ch_c"]
+    assert list(analytics.find_charges(frame, "sp-dddd0001")["id"]) == ["ch_e", "ch_d"]
+    assert set(analytics.find_charges(frame, "ada@")["id"]) == {"ch_a", "ch_p1"}
+    assert analytics.find_charges(frame, "  ").empty
