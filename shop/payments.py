@@ -381,17 +381,17 @@ def reconcile_pending(
 def refundable_amount(charge: Any) -> int:
     """Minor units that can still be refunded on `charge` (a Stripe Charge or a dict with its fields).
 
-    A failed charge has nothing to refund. An uncaptured charge can be released for its full remaining amount;
-    a captured one up to what was captured, minus what was refunded already.
+    A failed charge has nothing to refund. An uncaptured charge can be released for its full remaining amount.
+    A partial capture counts the released remainder in `amount_refunded` (as Stripe does), so what remains is
+    the amount minus everything refunded, never more than was captured.
     """
     if _field(charge, "status") == "failed" or _field(charge, "refunded", False):
         return 0
-    refunded = int(_field(charge, "amount_refunded", 0) or 0)
+    amount = int(_field(charge, "amount", 0) or 0)
+    remaining = amount - int(_field(charge, "amount_refunded", 0) or 0)
     if _field(charge, "captured", True):
-        captured = int(_field(charge, "amount_captured", _field(charge, "amount", 0)) or 0)
-    else:
-        captured = int(_field(charge, "amount", 0) or 0)
-    return max(captured - refunded, 0)
+        remaining = min(remaining, int(_field(charge, "amount_captured", amount) or 0))
+    return max(remaining, 0)
 
 
 def check_refund(charge: Any, amount: int | None, reason: str | None) -> int:

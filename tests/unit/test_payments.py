@@ -1,0 +1,469 @@
+"""shop.payments against the emulator: every test card and token, no double charge, reconcile, refund, cancel."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import stripe
+from stripe._http_client import new_default_http_client
+
+from shop import config, orders, payments
+from shop.orders import Customer, OrderStateError
+from tests.conftest import free_port
+
+HAMMING = "art-of-doing-science"  # $23.00 in the catalog
+CUSTOMER = Customer(
+    name="Grace Hopper",
+    email="grace@example.com",
+    phone="+1 415 555 0100",
+    line1="1 Harbor Way",
+    line2="Suite 5",
+    city="San Francisco",
+    state="CA",
+    postal_code="94107",
+    country="US",
+)
+
+
+@pytest.fixture
+def shop_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator) -> Path:
+    """A fresh order store per test, and settings pointing at the session's emulator."""
+    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    config.get_settings.cache_clear()
+    yield tmp_path
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(emulator, shop_db) -> stripe.StripeClient:
+    return emulator.client()
+
+
+def new_order(quantity: int = 1) -> orders.Order:
+    return orders.create_order(CUSTOMER, HAMMING, quantity)
+
+
+def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> payments.ChargeResult:
+    return payments.pay_order(
+        order_id, token, nonce or uuid.uuid4().hex, card_brand="visa", card_last4="4242", client=client
+    )
+
+
+def card_token(client: stripe.StripeClient, number: str, cvc: str = "123") -> str:
+    token = client.v1.tokens.create(
+        params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": cvc, "address_zip": "94107"}}
+    )
+    return token.id
+
+
+def charges_of(client: stripe.StripeClient, order_id: str) -> list:
+    return [
+        charge
+        for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()
+        if charge.metadata.to_dict().get("order_id") == order_id
+    ]
+
+
+def test_success_charges_the_catalog_amount_with_shipping_and_metadata(client):
+    order = new_order(quantity=2)
+    result = pay(order.id, "tok_visa", client)
+
+    assert result.outcome == "succeeded"
+    assert result.charge_id.startswith("ch_")
+    assert result.amount == 4600
+    charge = client.v1.charges.retrieve(result.charge_id)
+    assert (charge.amount, charge.currency, charge.status, charge.paid) == (4600, "usd", "succeeded", True)
+    assert charge.receipt_email == "grace@example.com"
+    assert charge.description == "The Art of Doing Science and Engineering × 2"
+    assert charge.shipping.name == "Grace Hopper"
+    assert charge.shipping.phone == "+1 415 555 0100"
+    assert charge.shipping.address.line1 == "1 Harbor Way"
+    assert charge.shipping.address.line2 == "Suite 5"
+    assert charge.shipping.address.postal_code == "94107"
+    assert charge.metadata["order_id"] == order.id
+    assert charge.metadata["book_id"] == HAMMING
+    assert charge.metadata["quantity"] == "2"
+    stored = orders.get_order(order.id)
+    assert (stored.status, stored.charge_id) == ("paid", result.charge_id)
+    [attempt] = orders.list_attempts(order.id)
+    assert (attempt.outcome, attempt.charge_id) == ("succeeded", result.charge_id)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["tok_visa", "tok_visa_debit", "tok_mastercard", "tok_amex", "tok_discover"],
+)
+def test_reusable_success_tokens_pay(client, token):
+    result = pay(new_order().id, token, client)
+    assert result.outcome == "succeeded"
+    assert client.v1.charges.retrieve(result.charge_id).amount == 2300
+
+
+@pytest.mark.parametrize(
+    ("number", "cvc", "brand"),
+    [
+        ("4242424242424242", "123", "visa"),
+        ("4000056655665556", "123", "visa"),
+        ("5555555555554444", "123", "mastercard"),
+        ("2223003122003222", "123", "mastercard"),
+        ("5200828282828210", "123", "mastercard"),
+        ("5105105105105100", "123", "mastercard"),
+        ("378282246310005", "1234", "amex"),
+        ("371449635398431", "1234", "amex"),
+        ("6011111111111117", "123", "discover"),
+        ("3056930009020004", "123", "diners"),
+        ("3566002020360505", "123", "jcb"),
+        ("6200000000000005", "123", "unionpay"),
+    ],
+)
+def test_every_success_card_pays(client, number, cvc, brand):
+    order = new_order()
+    result = pay(order.id, card_token(client, number, cvc), client)
+    assert result.outcome == "succeeded", result.message
+    charge = client.v1.charges.retrieve(result.charge_id)
+    assert charge.payment_method_details.card.brand == brand
+    assert charge.payment_method_details.card.last4 == number[-4:]
+    assert orders.get_order(order.id).status == "paid"
+
+
+DECLINES = [
+    # card, reusable token, code, decline_code, words the customer must read
+    ("4000000000000002", "tok_chargeDeclined", "card_declined", "generic_decline", "declined"),
+    ("4000000000009995", "tok_chargeDeclinedInsufficientFunds", "card_declined", "insufficient_funds", "insufficient"),
+    ("4000000000009987", "tok_chargeDeclinedLostCard", "card_declined", "lost_card", "declined"),
+    ("4000000000009979", "tok_chargeDeclinedStolenCard", "card_declined", "stolen_card", "declined"),
+    ("4000000000000069", "tok_chargeDeclinedExpiredCard", "expired_card", None, "expired"),
+    ("4000000000000127", "tok_chargeDeclinedIncorrectCvc", "incorrect_cvc", None, "security code"),
+    ("4000000000000119", "tok_chargeDeclinedProcessingError", "processing_error", None, "try again"),
+    ("4100000000000019", "tok_radarBlock", "card_declined", "fraudulent", "fraudulent"),
+]
+
+
+def assert_declined(result: payments.ChargeResult, code: str, decline_code: str | None, words: str) -> None:
+    assert result.outcome == "declined"
+    assert result.code == code
+    # Where the facts give no decline_code, Stripe may still repeat the code there.
+    assert result.decline_code in ({decline_code} if decline_code else {None, code})
+    assert words in result.message.lower()
+    assert result.order.status == "failed"
+    [attempt] = orders.list_attempts(result.order.id)
+    assert (attempt.outcome, attempt.code, attempt.decline_code) == ("failed", code, result.decline_code)
+    assert attempt.message  # Stripe's own message is kept for finance
+
+
+@pytest.mark.parametrize(("number", "token", "code", "decline_code", "words"), DECLINES)
+def test_declining_tokens_record_the_attempt_and_say_why(client, number, token, code, decline_code, words):
+    assert_declined(pay(new_order().id, token, client), code, decline_code, words)
+
+
+@pytest.mark.parametrize(("number", "token", "code", "decline_code", "words"), DECLINES)
+def test_declining_cards_record_the_attempt_and_say_why(client, number, token, code, decline_code, words):
+    assert_declined(pay(new_order().id, card_token(client, number), client), code, decline_code, words)
+
+
+def test_card_velocity_decline(client):
+    result = pay(new_order().id, card_token(client, "4000000000006975"), client)
+    assert (result.outcome, result.decline_code) == ("declined", "card_velocity_exceeded")
+    assert "limit" in result.message
+
+
+def test_a_later_success_marks_the_same_order_paid(client):
+    order = new_order()
+    declined = pay(order.id, card_token(client, "4000000000009995"), client)
+    assert declined.outcome == "declined"
+    paid = pay(order.id, card_token(client, "4242424242424242"), client)
+    assert paid.outcome == "succeeded"
+    assert orders.get_order(order.id).status == "paid"
+    statuses = sorted(charge.status for charge in charges_of(client, order.id))
+    assert statuses == ["failed", "succeeded"]
+
+
+def test_a_used_token_gets_a_clear_message_and_charges_nothing_more(client):
+    token = card_token(client, "4242424242424242")
+    assert pay(new_order().id, token, client).outcome == "succeeded"
+    second = new_order()
+    result = pay(second.id, token, client)
+    assert result.outcome == "error"
+    assert "enter your card again" in result.message
+    assert charges_of(client, second.id) == []
+    assert orders.get_order(second.id).status != "paid"
+
+
+def test_the_same_nonce_again_returns_the_first_charge(client):
+    order = new_order()
+    token = card_token(client, "4242424242424242")
+    first = pay(order.id, token, client, nonce="click-1")
+    again = pay(order.id, token, client, nonce="click-1")
+    assert again.outcome == "succeeded"
+    assert again.charge_id == first.charge_id
+    assert len(charges_of(client, order.id)) == 1
+
+
+def test_a_new_click_on_a_paid_order_does_not_charge_again(client):
+    order = new_order()
+    first = pay(order.id, "tok_visa", client)
+    again = pay(order.id, "tok_mastercard", client)
+    assert again.charge_id == first.charge_id
+    assert len(charges_of(client, order.id)) == 1
+
+
+def test_twenty_concurrent_submissions_of_one_attempt_make_one_charge(client, emulator):
+    order = new_order()
+    token = card_token(client, "4242424242424242")
+    results: list[payments.ChargeResult] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(20)
+
+    def submit() -> None:
+        thread_client = emulator.client()
+        start.wait()
+        try:
+            results.append(pay(order.id, token, thread_client, nonce="same-click"))
+        except BaseException as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(results) == 20
+    assert {result.outcome for result in results} == {"succeeded"}
+    assert len({result.charge_id for result in results}) == 1
+    charges = charges_of(client, order.id)
+    assert [charge.status for charge in charges] == ["succeeded"]
+    assert orders.get_order(order.id).charge_id == charges[0].id
+
+
+class LosesChargeResponses:
+    """An HTTP client that sends every request but loses the response of charge creations (the worst case)."""
+
+    def __new__(cls):
+        base = type(new_default_http_client())
+
+        class _Client(base):
+            def request(self, method, url, headers, post_data=None):
+                response = super().request(method, url, headers, post_data)
+                if method == "post" and url.endswith("/v1/charges"):
+                    raise stripe.APIConnectionError("connection reset after the request was sent")
+                return response
+
+        return _Client()
+
+
+def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
+    order = new_order()
+    flaky = stripe.StripeClient(
+        "sk_test_emulator",
+        base_addresses={"api": emulator.url},
+        http_client=LosesChargeResponses(),
+        max_network_retries=0,
+    )
+    result = pay(order.id, "tok_visa", flaky)
+    assert result.outcome == "error"
+    assert "not charged twice" in result.message
+    stored = orders.get_order(order.id)
+    assert stored.status == "pending"
+    assert stored.last_error
+
+    settled = payments.reconcile_pending(client)
+    assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "succeeded")]
+    [charge] = charges_of(client, order.id)
+    assert orders.get_order(order.id).charge_id == charge.id
+    assert orders.get_order(order.id).status == "paid"
+    assert payments.reconcile_pending(client) == []
+
+
+def test_paying_again_after_a_lost_response_finds_the_first_charge(client, emulator):
+    order = new_order()
+    flaky = stripe.StripeClient(
+        "sk_test_emulator",
+        base_addresses={"api": emulator.url},
+        http_client=LosesChargeResponses(),
+        max_network_retries=0,
+    )
+    assert pay(order.id, "tok_visa", flaky).outcome == "error"
+    retry = pay(order.id, "tok_mastercard", client)
+    assert retry.outcome == "succeeded"
+    assert len(charges_of(client, order.id)) == 1
+
+
+def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(client):
+    order = new_order()
+    dead = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
+    )
+    result = pay(order.id, "tok_visa", dead)
+    assert result.outcome == "error"
+    assert "could not reach" in result.message.lower()
+    assert orders.get_order(order.id).status == "pending"
+
+    settled = payments.reconcile_pending(client)
+    assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "not_charged")]
+    assert pay(order.id, "tok_visa", client).outcome == "succeeded"
+    assert len(charges_of(client, order.id)) == 1
+
+
+def test_a_young_pending_attempt_is_left_alone(client):
+    order = new_order()
+    orders.start_attempt(order.id, "in-flight")
+    assert [r.outcome for r in payments.reconcile_pending(client)] == ["still_pending"]
+    assert orders.list_attempts(order.id)[0].outcome == "pending"
+
+
+# --- refunds, captures, cancellations ---------------------------------------------------------------
+
+
+def paid_order(client: stripe.StripeClient) -> orders.Order:
+    order = new_order()
+    pay(order.id, "tok_visa", client)
+    return orders.get_order(order.id)
+
+
+def test_partial_then_remaining_refund(client):
+    order = paid_order(client)
+    refund = payments.refund_charge(order.charge_id, amount=500, idempotency_key="r-1", client=client)
+    assert (refund.amount, refund.charge) == (500, order.charge_id)
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert orders.get_order(order.id).status == "partially_refunded"
+
+    rest = payments.refund_charge(order.charge_id, reason="requested_by_customer", idempotency_key="r-2", client=client)
+    assert rest.amount == 1800
+    assert client.v1.charges.retrieve(order.charge_id).refunded is True
+    assert orders.get_order(order.id).status == "refunded"
+
+
+def test_the_same_refund_key_refunds_once(client):
+    order = paid_order(client)
+    first = payments.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
+    again = payments.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
+    assert first.id == again.id
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 700
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "words"),
+    [
+        (0, None, "above zero"),
+        (-100, None, "above zero"),
+        (2301, None, "$23.00 or less"),
+        (500, "changed_mind", "refund reason"),
+    ],
+)
+def test_refusals_say_what_to_fix(client, amount, reason, words):
+    order = paid_order(client)
+    with pytest.raises(payments.RefundError) as refused:
+        payments.refund_charge(order.charge_id, amount=amount, reason=reason, idempotency_key="x", client=client)
+    assert words in refused.value.message
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
+
+
+def test_above_what_remains_after_a_partial_refund(client):
+    order = paid_order(client)
+    payments.refund_charge(order.charge_id, amount=2000, idempotency_key="a", client=client)
+    with pytest.raises(payments.RefundError, match=r"At most \$3\.00"):
+        payments.refund_charge(order.charge_id, amount=400, idempotency_key="b", client=client)
+
+
+def test_failed_and_fully_refunded_charges_cannot_be_refunded(client):
+    declined = pay(new_order().id, "tok_chargeDeclined", client)
+    with pytest.raises(payments.RefundError, match="failed"):
+        payments.refund_charge(declined.charge_id, idempotency_key="f", client=client)
+
+    order = paid_order(client)
+    payments.refund_charge(order.charge_id, idempotency_key="full", client=client)
+    with pytest.raises(payments.RefundError, match="already fully refunded"):
+        payments.refund_charge(order.charge_id, idempotency_key="full-2", client=client)
+
+
+def test_unknown_charge_refund(client):
+    with pytest.raises(payments.RefundError, match="No charge"):
+        payments.refund_charge("ch_doesnotexist", idempotency_key="u", client=client)
+
+
+@pytest.mark.parametrize(
+    ("charge", "expected"),
+    [
+        (
+            {"status": "succeeded", "captured": True, "amount": 2300, "amount_captured": 2300, "amount_refunded": 0},
+            2300,
+        ),
+        (
+            {"status": "succeeded", "captured": True, "amount": 2300, "amount_captured": 1500, "amount_refunded": 1300},
+            1000,
+        ),
+        ({"status": "succeeded", "captured": False, "amount": 2300, "amount_captured": 0, "amount_refunded": 0}, 2300),
+        ({"status": "failed", "captured": False, "amount": 2300, "amount_captured": 0, "amount_refunded": 0}, 0),
+        (
+            {
+                "status": "succeeded",
+                "captured": True,
+                "amount": 2300,
+                "amount_captured": 2300,
+                "amount_refunded": 2300,
+                "refunded": True,
+            },
+            0,
+        ),
+    ],
+)
+def test_refundable_amount(charge, expected):
+    assert payments.refundable_amount(charge) == expected
+
+
+def test_capture_a_smaller_amount(client):
+    auth = client.v1.charges.create(
+        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "capture": False},
+        options={"idempotency_key": uuid.uuid4().hex},
+    )
+    captured = payments.capture_charge(auth.id, 1500, idempotency_key="cap-1", client=client)
+    assert (captured.captured, captured.amount_captured) == (True, 1500)
+    assert payments.refundable_amount(captured) == 1500
+    with pytest.raises(payments.CaptureError):
+        payments.capture_charge(auth.id, idempotency_key="cap-2", client=client)
+
+
+def test_cancel_refunds_in_full_and_is_idempotent(client):
+    order = paid_order(client)
+    cancelled = payments.cancel_order(order.id, client=client)
+    assert cancelled.status == "cancelled"
+    charge = client.v1.charges.retrieve(order.charge_id)
+    assert (charge.refunded, charge.amount_refunded) == (True, 2300)
+    refunds = client.v1.refunds.list(params={"charge": order.charge_id})
+    assert [refund.reason for refund in refunds.data] == ["requested_by_customer"]
+
+    again = payments.cancel_order(order.id, client=client)
+    assert again.status == "cancelled"
+    assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 1
+
+
+def test_cancel_after_a_partial_refund_refunds_the_rest(client):
+    order = paid_order(client)
+    payments.refund_charge(order.charge_id, amount=300, idempotency_key="p", client=client)
+    payments.cancel_order(order.id, client=client)
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 2300
+
+
+def test_a_shipped_order_cannot_be_cancelled(client):
+    order = paid_order(client)
+    orders.mark_shipped(order.id)
+    with pytest.raises(OrderStateError, match="refund it instead"):
+        payments.cancel_order(order.id, client=client)
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
+
+
+def test_cancel_an_unpaid_order_moves_no_money(client):
+    order = new_order()
+    pay(order.id, "tok_chargeDeclined", client)
+    assert payments.cancel_order(order.id, client=client).status == "cancelled"
+    with pytest.raises(payments.PaymentError):
+        pay(order.id, "tok_visa", client)
+    assert [c.status for c in charges_of(client, order.id)] == ["failed"]
