@@ -1,0 +1,210 @@
+"""shop.seed: the planned mix stays within its stated bounds, a run goes through the real path, reruns add."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from shop import analytics, config, orders, seed
+from shop.config import load_settings
+
+NOW = 1_790_000_000  # a fixed "now" (a Thursday) so the planned calendar does not depend on today
+DAYS = 30
+
+
+@pytest.fixture(scope="module")
+def big_plan() -> list[seed.PlannedOrder]:
+    """2,000 planned orders: enough for the shares to sit near their targets for this fixed seed."""
+    return seed.plan_history(orders_count=2000, days=DAYS, seed=11, now=NOW)
+
+
+def steps_of(plan: list[seed.PlannedOrder], kind: str) -> list[seed.Step]:
+    return [step for order in plan for step in order.steps if step.kind == kind]
+
+
+def test_plan_is_repeatable_and_a_later_run_gets_a_fresh_stream() -> None:
+    first = seed.plan_history(orders_count=50, days=DAYS, seed=7, now=NOW)
+    again = seed.plan_history(orders_count=50, days=DAYS, seed=7, now=NOW)
+    later = seed.plan_history(orders_count=50, days=DAYS, seed=7, now=NOW, offset=50)
+    assert first == again
+    assert [order.at for order in later] != [order.at for order in first]
+    assert {o.customer.email for o in later} != {o.customer.email for o in first}
+
+
+def test_every_step_is_in_the_window_and_in_order(big_plan: list[seed.PlannedOrder]) -> None:
+    for order in big_plan:
+        assert NOW - DAYS * seed.DAY <= order.at <= NOW
+        times = [step.at for step in order.steps]
+        assert times == sorted(times)
+        assert all(order.at <= at <= NOW for at in times)
+    line = seed.timeline(big_plan)
+    assert [step.at for step in line] == sorted(step.at for step in line)
+
+
+def test_payments_mix_within_bounds(big_plan: list[seed.PlannedOrder]) -> None:
+    first_tokens = [order.steps[0].token for order in big_plan if order.steps]
+    declined_first = [token for token in first_tokens if token in seed.DECLINE_CARDS]
+    assert 0.10 <= len(declined_first) / len(first_tokens) <= 0.18
+    decline_counts = Counter(declined_first)
+    assert decline_counts.most_common(1)[0][0] == "tok_chargeDeclinedInsufficientFunds"
+    assert len(decline_counts) >= 8  # spread over the facts page's decline codes
+    paid = [order for order in big_plan if any(s.kind == "pay" and s.token in seed.SUCCESS_CARDS for s in order.steps)]
+    brands = Counter(seed.SUCCESS_CARDS[s.token][0] for s in steps_of(paid, "pay") if s.token in seed.SUCCESS_CARDS)
+    assert {"visa", "mastercard", "amex", "discover"} <= set(brands)
+    assert brands["visa"] > brands["mastercard"] > brands["amex"]
+    recovered = [order for order in paid if order.steps[0].token in seed.DECLINE_CARDS]
+    assert 0.45 <= len(recovered) / len(declined_first) <= 0.75
+    assert 0.80 <= len(paid) / len(big_plan) <= 0.95
+
+
+def test_fulfilment_and_refund_mix_within_bounds(big_plan: list[seed.PlannedOrder]) -> None:
+    paid = [order for order in big_plan if any(s.token in seed.SUCCESS_CARDS for s in order.steps if s.token)]
+    cancelled = steps_of(paid, "cancel")
+    assert 0.02 <= len(cancelled) / len(paid) <= 0.06
+    refunds = steps_of(paid, "refund") + steps_of(paid, "approve")
+    assert 0.03 <= len(refunds) / len(paid) <= 0.10
+    assert {step.reason for step in steps_of(paid, "refund")} == {"fraudulent", "duplicate", "requested_by_customer"}
+    assert any(step.amount for step in refunds) and any(step.amount is None for step in refunds)  # partial and full
+    assert steps_of(paid, "request") and steps_of(paid, "reject")
+    # Most orders paid more than four days ago have shipped (the rest were cancelled or refunded before).
+    old = [order for order in paid if order.at < NOW - 4 * seed.DAY]
+    shipped = [order for order in old if any(step.kind == "ship" for step in order.steps)]
+    assert len(shipped) / len(old) >= 0.9
+    recent = [order for order in paid if order.at > NOW - 2 * seed.HOUR]
+    assert not any(step.kind == "ship" for order in recent for step in order.steps)
+
+
+def test_calendar_and_customers_within_bounds(big_plan: list[seed.PlannedOrder]) -> None:
+    per_weekday = Counter(time.gmtime(order.at).tm_wday for order in big_plan)
+    weekday_mean = sum(per_weekday[d] for d in range(5)) / 5
+    weekend_mean = (per_weekday[5] + per_weekday[6]) / 2
+    assert weekday_mean > 1.4 * weekend_mean
+    daytime = [order for order in big_plan if 8 <= time.gmtime(order.at).tm_hour < 22]
+    assert len(daytime) / len(big_plan) >= 0.75
+
+    per_customer = Counter(order.customer.email for order in big_plan)
+    from_returning = sum(count for count in per_customer.values() if count > 1)
+    assert 0.25 <= from_returning / len(big_plan) <= 0.6
+    assert all(email.endswith(("@example.com", "@example.org")) for email in per_customer)
+    assert len({order.customer.email for order in big_plan}) == len({order.customer for order in big_plan})
+
+
+@pytest.fixture
+def seeded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator) -> Path:
+    """A fresh order store and settings pointing at the session's emulator (emulator mode)."""
+    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
+    config.get_settings.cache_clear()
+    yield tmp_path
+    config.get_settings.cache_clear()
+
+
+def emulator_clock(emulator) -> dict:
+    request = urllib.request.Request(
+        f"{emulator.url}/_emulator/clock", headers={"Authorization": "Bearer sk_test_emulator"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def charges_of(client, order_ids: set[str], since: int) -> list:
+    listed = client.v1.charges.list(params={"limit": 100, "created": {"gte": since}})
+    return [charge for charge in listed.auto_paging_iter() if charge.metadata.to_dict().get("order_id") in order_ids]
+
+
+def test_seed_runs_through_the_shop_and_a_rerun_adds_without_duplicates(seeded_env: Path, emulator) -> None:
+    client = emulator.client()
+    since = int(time.time()) - (DAYS + 1) * seed.DAY
+
+    first = seed.seed(orders_count=60, days=DAYS, seed_value=4, client=client)
+    assert first.orders == 60 and first.errors == 0
+    assert emulator_clock(emulator)["frozen_time"] is None  # back to real time
+    first_orders = {order.id: order for order in orders.list_orders()}
+    assert len(first_orders) == 60
+    first_charges = charges_of(client, set(first_orders), since)
+    assert len(first_charges) == first.charges == len(orders.list_attempts())
+    # History spread over the month, and each order's time agrees with its first charge's.
+    created = sorted(charge.created for charge in first_charges)
+    assert created[-1] - created[0] > 20 * seed.DAY
+    first_charge_of = {}
+    for charge in sorted(first_charges, key=lambda c: c.created):
+        first_charge_of.setdefault(charge.metadata["order_id"], charge.created)
+    assert all(first_orders[order_id].created == at for order_id, at in first_charge_of.items())
+    statuses = Counter(order.status for order in first_orders.values())
+    assert statuses["shipped"] > 30 and statuses["failed"] + statuses["pending"] < 10
+    # The local copy is synced: every charge of the run is in the analytics frame.
+    frame = analytics.load_charges()
+    assert {charge.id for charge in first_charges} <= set(frame["id"])
+
+    second = seed.seed(orders_count=60, days=DAYS, seed_value=4, client=client)
+    assert second.run_id != first.run_id
+    all_orders = orders.list_orders()
+    assert len(all_orders) == 120 and len({order.id for order in all_orders}) == 120
+    all_charges = charges_of(client, {order.id for order in all_orders}, since)
+    assert len(all_charges) == first.charges + second.charges == len(orders.list_attempts())
+    succeeded_per_order = Counter(c.metadata["order_id"] for c in all_charges if c.status == "succeeded")
+    assert max(succeeded_per_order.values()) == 1
+    keys = [attempt.idempotency_key for attempt in orders.list_attempts()]
+    assert len(keys) == len(set(keys))
+    # The second run is new history, not a replay of the first: other times, mostly other people.
+    second_orders = [order for order in all_orders if order.id not in first_orders]
+    assert {o.created for o in second_orders}.isdisjoint({o.created for o in first_orders.values()})
+    paid = [order for order in all_orders if order.paid_at]
+    assert all(order.charge_id in {c.id for c in all_charges} for order in paid)
+
+
+def test_if_empty_seeds_only_an_empty_store(seeded_env: Path, emulator, capsys: pytest.CaptureFixture) -> None:
+    assert seed.main(["--if-empty", "--orders", "5", "--days", "3"]) == 0
+    assert len(orders.list_orders()) == 5
+    assert seed.main(["--if-empty", "--orders", "5", "--days", "3"]) == 0
+    assert len(orders.list_orders()) == 5
+    assert "nothing to seed" in capsys.readouterr().out
+
+
+class NoCallsClient:
+    """A Stripe client stand-in that fails the test if the seeder touches Stripe."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the seeder used Stripe ({name}) although it should have refused")
+
+
+def test_refuses_a_live_key_even_when_live_keys_are_allowed() -> None:
+    live = load_settings(
+        env={"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_PUBLISHABLE_KEY": "pk_live_x", "ALLOW_LIVE_KEYS": "1"},
+        secrets={},
+    )
+    with pytest.raises(seed.SeedError, match="live"):
+        seed.seed(orders_count=5, settings=live, confirmed=True, client=NoCallsClient())
+
+
+def test_stripe_test_mode_needs_yes() -> None:
+    test_mode = load_settings(env={"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x"}, secrets={})
+    with pytest.raises(seed.SeedError, match="--yes") as refused:
+        seed.seed(orders_count=5, settings=test_mode, client=NoCallsClient())
+    assert "real creation time" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("allow_live", "message"),
+    [("", "Live Stripe keys are refused"), ("1", "Refusing to seed with a live Stripe key")],
+)
+def test_command_line_refuses_live_key(
+    allow_live: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_x")
+    monkeypatch.setenv("ALLOW_LIVE_KEYS", allow_live)
+    config.get_settings.cache_clear()
+    try:
+        assert seed.main(["--yes", "--orders", "3"]) == 2
+    finally:
+        config.get_settings.cache_clear()
+    assert message in capsys.readouterr().err
