@@ -9,6 +9,7 @@ Errors are caught by type and turned into messages that say what happened and wh
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from shop import catalog, orders
 from shop.config import stripe_client
 from shop.money import format_amount
 from shop.orders import Order, OrderStateError
+from shop.validation import validate_customer
 
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
@@ -528,3 +530,61 @@ def cancel_order(
                 client=client,
             )
     return orders.mark_cancelled(order.id)
+
+
+@dataclass(frozen=True)
+class CheckoutOutcome:
+    """The result of one click on Pay: field errors (nothing charged), or the order and its ChargeResult."""
+
+    errors: dict[str, str]
+    order_id: str | None = None
+    result: ChargeResult | None = None
+    message: str | None = None  # a refusal that is not about one field (e.g. a payment already in progress)
+
+
+def _matches(order: Order, book_id: str, quantity: int, customer: orders.Customer) -> bool:
+    return (order.book_id, order.quantity, order.customer) == (book_id, quantity, customer)
+
+
+def checkout(
+    details: Mapping[str, Any],
+    book_id: str,
+    quantity: int,
+    payment: Mapping[str, Any],
+    *,
+    order_id: str | None = None,
+    client: stripe.StripeClient | None = None,
+) -> CheckoutOutcome:
+    """Validate the customer's details, write the order (pending) and charge it with the card token.
+
+    `payment` is what the card component sent: token, brand, last4, nonce. `order_id` is the order of an earlier
+    declined attempt in the same checkout: it is charged again when book, quantity and details are unchanged, so
+    a later success marks that same order paid; otherwise a new order is written. The amount always comes from
+    the catalog.
+    """
+    checked = validate_customer(details)
+    if not checked.ok:
+        return CheckoutOutcome(errors=checked.errors)
+    try:
+        catalog.price_for(book_id, quantity)
+    except (ValueError, catalog.UnknownBookError) as exc:
+        return CheckoutOutcome(errors={}, message=str(exc))
+    token, nonce = str(payment.get("token") or ""), str(payment.get("nonce") or "")
+    if not token.startswith(("tok_", "card_", "src_")) or not nonce:
+        return CheckoutOutcome(errors={}, message="The card form sent no usable card; enter your card again.")
+    customer = orders.Customer(**checked.values)
+    order = orders.get_order(order_id) if order_id else None
+    if order is None or order.status not in ("pending", "failed") or not _matches(order, book_id, quantity, customer):
+        order = orders.create_order(customer, book_id, quantity)
+    try:
+        result = pay_order(
+            order.id,
+            token,
+            nonce,
+            card_brand=str(payment.get("brand") or "") or None,
+            card_last4=str(payment.get("last4") or "")[-4:] or None,
+            client=client,
+        )
+    except PaymentError as exc:
+        return CheckoutOutcome(errors={}, order_id=order.id, message=exc.message)
+    return CheckoutOutcome(errors={}, order_id=order.id, result=result)
