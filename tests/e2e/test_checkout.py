@@ -1,0 +1,99 @@
+"""Checkout in Chromium through the real Card Element component and the emulator's Stripe.js."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import StreamlitApp, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+DETAILS = {
+    "Full name": "Ada Lovelace",
+    "Email": "ada@example.com",
+    "Phone": "+44 20 7946 0958",
+    "Address line 1": "12 St James's Square",
+    "City": "Portland",
+    "State / Region": "OR",
+    "Postal code": "97205",
+}
+
+
+def open_shop(page: Page, app: StreamlitApp) -> None:
+    page.goto(app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=30_000)
+
+
+def fill_details(page: Page, details: dict[str, str]) -> None:
+    for label, value in details.items():
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Tab")  # commits the value: Streamlit reruns
+        expect(field).to_have_value(value)
+    wait_for_app(page)
+
+
+def fill_card(page: Page, number: str) -> None:
+    frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
+    frame.locator('input[name="cardnumber"]').fill(number)
+    frame.locator('input[name="exp-date"]').fill("12 / 34")
+    frame.locator('input[name="cvc"]').fill("123")
+
+
+def confirmed_charge_id(page: Page) -> str:
+    expect(page.get_by_text("Total charged: $23.00")).to_be_visible(timeout=30_000)
+    code = page.get_by_test_id("stCode").first.inner_text().strip()
+    assert re.fullmatch(r"ch_\w+", code), code
+    return code
+
+
+def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_app: StreamlitApp):
+    open_shop(page, streamlit_app)
+    fill_details(page, DETAILS)
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay $23.00").click()
+
+    charge_id = confirmed_charge_id(page)
+    expect(page.get_by_text("ada@example.com")).to_be_visible()
+    charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    assert charge.receipt_email == "ada@example.com"
+    assert charge.shipping.name == "Ada Lovelace"
+    assert charge.shipping.phone == "+44 20 7946 0958"
+    assert charge.shipping.address.line1 == "12 St James's Square"
+    assert (charge.shipping.address.city, charge.shipping.address.state) == ("Portland", "OR")
+    assert charge.shipping.address.postal_code == "97205"
+    assert charge.payment_method_details.card.last4 == "4242"
+
+
+def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, streamlit_app: StreamlitApp):
+    details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
+    open_shop(page, streamlit_app)
+    fill_details(page, details)
+    fill_card(page, "4000 0000 0000 9995")
+    page.get_by_role("button", name="Pay $23.00").click()
+
+    alert = page.get_by_test_id("stAlert").filter(has_text="insufficient funds")
+    expect(alert).to_be_visible(timeout=30_000)
+    for label, value in details.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay $23.00").click()
+    charge_id = confirmed_charge_id(page)
+
+    client = streamlit_app.emulator.client()
+    order_id = client.v1.charges.retrieve(charge_id).metadata["order_id"]
+    charges = [
+        charge
+        for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()
+        if charge.metadata.to_dict().get("order_id") == order_id
+    ]
+    assert sorted(charge.status for charge in charges) == ["failed", "succeeded"]
+    [failed] = [charge for charge in charges if charge.status == "failed"]
+    assert (failed.failure_code, failed.outcome.reason) == ("card_declined", "insufficient_funds")
+    expect(page.get_by_text(order_id)).to_be_visible()
