@@ -267,19 +267,53 @@
       brandSlot.setAttribute('data-brand', icon);
       lastBrandShown = icon;
     }
+    updateLayout(false);
   }
 
-  function report() {
+  // ---- Narrow frames -----------------------------------------------------------------------------
+  // When one line cannot hold the whole number and the short fields, the frame shows either the number
+  // alone (while it is typed) or its last four digits beside the short fields, as Stripe's Card Element does.
+
+  var last4 = document.querySelector('.last4');
+  var probe = document.querySelector('.probe');
+
+  function isNarrow() {
+    var ch = probe.getBoundingClientRect().width / 10;
+    var em = parseFloat(getComputedStyle(document.body).fontSize) || 16;
+    // Icon, "4242 4242 4242 4242", "MM / YY", CVC and the gaps; ZIP when shown (widths as in the stylesheet).
+    var needed = 2.1 * em + 20 * ch + 12.7 * ch + 1.5 * em;
+    if (!options.hidePostalCode) needed += 6 * ch + 0.75 * em;
+    return document.body.getBoundingClientRect().width < needed;
+  }
+
+  function updateLayout(leavingNumber) {
+    var narrow = isNarrow();
+    var numberActive = !leavingNumber && (document.activeElement === inputs.number || !checkNumber().complete);
+    document.body.classList.toggle('is-narrow', narrow);
+    document.body.classList.toggle('number-open', narrow && numberActive);
+    document.body.classList.toggle('number-collapsed', narrow && !numberActive);
+    last4.textContent = numberDigits().slice(-4);
+  }
+
+  var lastReported = null;
+
+  // Every keystroke is a change; leaving a field or a refused createToken only is when it alters the state.
+  function report(onlyIfChanged) {
     var status = evaluate();
     render(status);
-    post({
+    var change = {
       type: 'change',
       empty: status.empty,
       complete: status.complete,
       brand: status.brand,
       postalCode: options.hidePostalCode ? undefined : inputs.postal.value,
       error: status.error
-    });
+    };
+    var serialized = JSON.stringify(change);
+    if (!onlyIfChanged || serialized !== lastReported) {
+      lastReported = serialized;
+      post(change);
+    }
     return status;
   }
 
@@ -337,6 +371,8 @@
     }
     var status = report();
     if (atEnd && status.fields.number.complete && /^insert/.test(event.inputType || 'insert')) {
+      // In a narrow frame the expiry is hidden while the number is typed; show it before moving there.
+      updateLayout(true);
       inputs.expiry.focus();
     }
   }
@@ -396,13 +432,14 @@
     el.addEventListener('focusout', function (event) {
       touched[field] = true;
       var stillInside = event.relatedTarget && form.contains(event.relatedTarget);
-      report();
+      report(true);
       if (!stillInside && hasFocus) {
         hasFocus = false;
         post({ type: 'blur' });
       }
     });
     el.addEventListener('focusin', function () {
+      updateLayout(false);
       if (!hasFocus) {
         hasFocus = true;
         post({ type: 'focus' });
@@ -442,10 +479,10 @@
   };
   // Selector of each variant's inputs; later variants win, as `invalid` overrides `base` in Stripe.
   var VARIANTS = [
-    ['base', 'input'],
-    ['empty', 'body.is-empty input'],
-    ['complete', 'body.is-complete input'],
-    ['invalid', 'input.is-invalid']
+    ['base', ['input', '.last4']],
+    ['empty', ['body.is-empty input']],
+    ['complete', ['body.is-complete input', 'body.is-complete .last4']],
+    ['invalid', ['input.is-invalid']]
   ];
 
   // Values are written into a stylesheet, so anything that could end a declaration or load a URL is refused.
@@ -475,9 +512,22 @@
     VARIANTS.forEach(function (entry) {
       var rules = style[entry[0]];
       if (!rules) return;
-      css.push(entry[1] + '{' + declarations(rules) + '}');
+      css.push(entry[1].join(',') + '{' + declarations(rules) + '}');
       for (var key in rules) {
-        if (PSEUDO[key]) css.push(entry[1] + PSEUDO[key] + '{' + declarations(rules[key]) + '}');
+        if (!PSEUDO[key]) continue;
+        var selectors = entry[1].filter(function (selector) {
+          return selector.indexOf('input') >= 0;
+        });
+        css.push(
+          selectors
+            .map(function (selector) {
+              return selector + PSEUDO[key];
+            })
+            .join(',') +
+            '{' +
+            declarations(rules[key]) +
+            '}'
+        );
       }
       var icon = rules.iconColor && safeValue(rules.iconColor);
       if (icon) {
@@ -604,7 +654,7 @@
     }
     // Like Stripe.js, an incomplete or invalid card is refused here, without a request.
     forceErrors = true;
-    var status = report();
+    var status = report(true);
     if (!status.complete) {
       reply({ error: status.error });
       return;
@@ -691,7 +741,10 @@
   applyStyle();
   render(evaluate());
   if (window.ResizeObserver) {
-    new ResizeObserver(reportHeight).observe(document.body);
+    new ResizeObserver(function () {
+      reportHeight();
+      updateLayout(false);
+    }).observe(document.body);
   }
   post({ type: 'loaded' });
   reportHeight();

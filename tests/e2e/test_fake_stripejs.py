@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 
@@ -82,7 +83,7 @@ HARNESS = """<!doctype html>
   window.mountCard = function () {
     const card = elements.create("card", {
       style: {
-        base: { color: "#30313d", fontSize: "16px", "::placeholder": { color: "#8d94a3" } },
+        base: { color: "#32325d", fontSize: "16px", "::placeholder": { color: "#aab7c4" } },
         invalid: { color: "#df1b41", iconColor: "#df1b41" },
       },
     });
@@ -412,3 +413,52 @@ def test_events_classes_and_lifecycle(card_page: Page) -> None:
     card_page.evaluate("window.card.clear()")
     change = wait_for_change(card_page, empty=True, complete=False)
     expect(card_frame(card_page).locator('input[name="cardnumber"]')).to_have_value("")
+
+
+def test_style_options_size_and_state_apply_inside_the_frame(card_page: Page) -> None:
+    frame = card_frame(card_page)
+    number = frame.locator('input[name="cardnumber"]')
+    iframe = card_page.locator('iframe[name^="__privateStripeFrame"]')
+    assert number.evaluate("el => getComputedStyle(el).color") == "rgb(50, 50, 93)"
+    assert number.evaluate("el => getComputedStyle(el, '::placeholder').color") == "rgb(170, 183, 196)"
+    # The frame is as tall as one line of the chosen font: 1.2 x 16px, rounded up.
+    expect(iframe).to_have_attribute("style", re.compile(r"height: 20px"))
+
+    number.click()
+    number.press_sequentially("4242424242424241")
+    wait_for_change(card_page, complete=False, brand="visa")
+    expect(number).to_have_css("color", "rgb(223, 27, 65)")
+
+    card_page.evaluate("window.card.update({style: {base: {fontSize: '20px'}}, disabled: true})")
+    expect(iframe).to_have_attribute("style", re.compile(r"height: 24px"))
+    expect(number).to_be_disabled()
+    # The earlier style options survive an update that names only the font size.
+    card_page.evaluate("window.card.update({disabled: false}); window.card.clear()")
+    expect(number).to_be_enabled()
+    assert number.evaluate("el => getComputedStyle(el).color") == "rgb(50, 50, 93)"
+
+    card_page.evaluate("window.events = []; window.card.focus()")
+    expect(number).to_be_focused()
+    card_page.wait_for_function("() => window.events.includes('focus:card')")
+    card_page.evaluate("window.card.blur()")
+    card_page.wait_for_function("() => window.events.includes('blur:card')")
+
+
+def test_narrow_element_shows_the_number_alone_then_its_last_four(card_page: Page) -> None:
+    card_page.evaluate("document.querySelector('.panel').style.width = '280px'")
+    frame = card_frame(card_page)
+    number, expiry = frame.locator('input[name="cardnumber"]'), frame.locator('input[name="exp-date"]')
+    number.click()
+    # One line cannot hold all fields: while the number is typed it has the line to itself.
+    expect(expiry).to_be_hidden()
+    number.press_sequentially("4242424242424242")
+    expect(expiry).to_be_focused()
+    expect(frame.locator(".last4")).to_have_text("4242")
+    expect(frame.locator(".last4")).to_be_visible()
+    card_page.keyboard.type(f"12{FUTURE_YY}123")
+    wait_for_change(card_page, complete=False, brand="visa")
+    # Clicking the last four digits goes back to the whole number.
+    frame.locator(".field-number").click()
+    expect(number).to_be_focused()
+    expect(expiry).to_be_hidden()
+    expect(number).to_have_value("4242 4242 4242 4242")
