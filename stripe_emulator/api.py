@@ -21,7 +21,12 @@ _ALPHABET = _string.ascii_letters + _string.digits
 
 def new_id(prefix: str, length: int = 24) -> str:
     """A Stripe-like id: prefix + random base62."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    number = int.from_bytes(secrets.token_bytes(length), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_ALPHABET[digit])
+    return prefix + "".join(chars)
 
 
 class Clock:
@@ -49,8 +54,8 @@ class Context:
     expand: list[str] = field(default_factory=list)
 
     def emit(self, type_: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
-        """Record Stripe's event for a state change, with the object as it is now."""
-        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        """Record Stripe's event for a state change, with the object as it is now (stored serialized at once)."""
+        data: dict[str, Any] = {"object": obj}
         if previous is not None:
             data["previous_attributes"] = previous
         self.store.insert(

@@ -179,7 +179,7 @@ class Emulator:
     async def health(self, request: Request) -> Response:
         return _json(200, {"status": "ok"}, {})
 
-    async def clock(self, request: Request) -> Response:
+    async def clock_endpoint(self, request: Request) -> Response:
         headers = {"Request-Id": api.new_id("req_", 14)}
         try:
             authenticate(request)
@@ -264,7 +264,7 @@ def create_app(data_dir: Path) -> Starlette:
     ep = emulator.endpoint
     routes = [
         Route("/_emulator/health", emulator.health, methods=["GET"]),
-        Route("/_emulator/clock", emulator.clock, methods=["GET", "POST"]),
+        Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
         Route("/v1/tokens", ep(api.create_token, allow_publishable=True), methods=["POST"]),
