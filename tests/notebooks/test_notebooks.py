@@ -1,0 +1,194 @@
+"""The analyst notebooks, executed top to bottom against a freshly seeded emulator, give finance's numbers.
+
+Each notebook's `headline` dict must equal shop.analytics for the same range, the totals recomputed here from the
+emulator's own charges, and the KPIs the Charges and Failures pages show.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+from streamlit.testing.v1 import AppTest
+
+from shop import analytics, config, seed
+from shop.money import format_amount
+from tests.conftest import ROOT, Emulator, free_port
+
+NOTEBOOKS = ROOT / "notebooks"
+SEED_ORDERS = 60
+SEED_DAYS = 30
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """An emulator of its own with 60 seeded orders, and the environment the notebooks' kernels inherit."""
+    emulator = Emulator(free_port(), tmp_path_factory.mktemp("notebook-emulator"))
+    emulator.start()
+    data_dir = tmp_path_factory.mktemp("notebook-shop")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOP_DATA_DIR", str(data_dir))
+        patch.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'shop.db'}")
+        patch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
+        patch.setenv("STRIPE_EMULATOR_DATA_DIR", str(emulator.data_dir))
+        patch.delenv("STRIPE_SECRET_KEY", raising=False)
+        patch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
+        config.get_settings.cache_clear()
+        try:
+            report = seed.seed(orders_count=SEED_ORDERS, days=SEED_DAYS, seed_value=21, client=emulator.client())
+            yield SimpleNamespace(emulator=emulator, report=report)
+        finally:
+            config.get_settings.cache_clear()
+            emulator.stop()
+
+
+def run_notebook(name: str, **parameters: object) -> dict:
+    """Execute a notebook (parameters injected after the "parameters" cell, as papermill does); its headline."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    tagged = [i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])]
+    assert tagged, f"{name} has no cell tagged 'parameters'"
+    if parameters:
+        injected = "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
+        notebook.cells.insert(tagged[0] + 1, new_code_cell(injected))
+    notebook.cells.append(new_code_cell("import json\nprint(json.dumps(headline))"))
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error", f"{name}: {output.get('ename')}: {output.get('evalue')}"
+    return json.loads(notebook.cells[-1].outputs[-1]["text"])
+
+
+def period(headline: dict) -> tuple:
+    return analytics.period_bounds(date.fromisoformat(headline["start_date"]), date.fromisoformat(headline["end_date"]))
+
+
+def emulator_charges(seeded: SimpleNamespace, start, end) -> list:
+    """Charges created in [start, end), listed from the emulator itself (not from the synced store)."""
+    params = {"limit": 100, "created": {"gte": int(start.timestamp()), "lt": int(end.timestamp())}}
+    return list(seeded.emulator.client().v1.charges.list(params=params).auto_paging_iter())
+
+
+def page_metrics(page: str) -> dict[str, str]:
+    """The KPI metrics of an ops page, rendered by the app signed in (default period: last 30 days)."""
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    app.session_state["ops_signed_in"] = True
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_revenue_headline_equals_analytics_the_emulator_and_the_charges_page(seeded: SimpleNamespace) -> None:
+    headline = run_notebook("revenue.ipynb")
+    first, last = analytics.date_presets()["Last 30 days"]
+    assert (headline["start_date"], headline["end_date"]) == (first.isoformat(), last.isoformat())
+    start, end = period(headline)
+
+    expected = analytics.kpis(analytics.load_charges(), start, end).current
+    assert headline["gross"] == expected.gross
+    assert headline["refunded"] == expected.refunded
+    assert headline["net"] == expected.net
+    assert headline["succeeded"] == expected.succeeded and headline["failed"] == expected.failed
+    assert headline["average_order_value"] == expected.average_order_value
+
+    # The same totals straight from the emulator's charges: sync and analytics lost nothing.
+    listed = emulator_charges(seeded, start, end)
+    captured = [c for c in listed if c.status == "succeeded" and c.captured]
+    assert headline["gross"] == sum(c.amount_captured for c in captured) > 0
+    assert headline["refunded"] == sum(c.amount_refunded for c in captured) > 0
+    assert headline["failed"] == sum(c.status == "failed" for c in listed) > 0
+    emails = [c.receipt_email for c in captured]
+    assert headline["customers"] == len(set(emails))
+    assert headline["repeat_customers"] == sum(emails.count(email) >= 2 for email in set(emails)) > 0
+
+    metrics = page_metrics("pages/charges.py")
+    assert metrics["Gross volume"] == format_amount(headline["gross"])
+    assert metrics["Refunded"] == format_amount(headline["refunded"])
+    assert metrics["Net volume"] == format_amount(headline["net"])
+    assert metrics["Succeeded"] == f"{headline['succeeded']:,}"
+    assert metrics["Success rate"] == f"{headline['success_rate']:.1%}"
+    assert metrics["Average order value"] == format_amount(headline["average_order_value"])
+
+
+def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
+    last = date.today() - timedelta(days=3)
+    first = last - timedelta(days=6)
+    headline = run_notebook("revenue.ipynb", start_date=first.isoformat(), end_date=last.isoformat(), sync_first=False)
+    assert (headline["start_date"], headline["end_date"]) == (first.isoformat(), last.isoformat())
+    start, end = analytics.period_bounds(first, last)
+    listed = emulator_charges(seeded, start, end)
+    captured = [c for c in listed if c.status == "succeeded" and c.captured]
+    assert headline["gross"] == sum(c.amount_captured for c in captured)
+    assert headline["succeeded"] == sum(c.status == "succeeded" for c in listed)
+    month = analytics.period_bounds(*analytics.date_presets()["Last 30 days"])
+    assert headline["gross"] < analytics.kpis(analytics.load_charges(), *month).current.gross
+
+
+def test_failures_headline_equals_analytics_the_emulator_and_the_failures_page(seeded: SimpleNamespace) -> None:
+    headline = run_notebook("failures.ipynb")
+    start, end = period(headline)
+    frame = analytics.load_charges()
+    rows = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
+    totals = analytics.totals(rows)
+    recovery = analytics.recovery_summary(rows)
+    assert headline["failed"] == totals.failed and headline["succeeded"] == totals.succeeded
+    assert headline["failure_rate"] == pytest.approx(1 - totals.success_rate)
+    assert headline["top_code"] == analytics.failures_by_code(rows)["code"].iloc[0]
+    assert headline["failed_orders"] == recovery.failed_orders
+    assert headline["recovered_orders"] == recovery.recovered
+    assert headline["recovered_amount"] == recovery.recovered_amount
+
+    listed = emulator_charges(seeded, start, end)
+    failed = [c for c in listed if c.status == "failed"]
+    assert headline["failed"] == len(failed) > 0
+    failed_orders = {c.metadata.to_dict().get("order_id") for c in failed}
+    paid_later = [
+        c for c in listed if c.status == "succeeded" and c.metadata.to_dict().get("order_id") in failed_orders
+    ]
+    assert headline["recovered_orders"] == len(paid_later) > 0
+    assert headline["recovered_amount"] == sum(c.amount_captured for c in paid_later)
+    assert headline["median_minutes_to_recover"] > 0
+
+    metrics = page_metrics("pages/failures.py")
+    assert metrics["Failed attempts"] == f"{headline['failed']:,}"
+    assert metrics["Failure rate"] == f"{headline['failure_rate']:.1%}"
+    assert metrics["Failed orders recovered"] == f"{headline['recovered_orders']} of {headline['failed_orders']}"
+    assert metrics["Recovered volume"] == format_amount(headline["recovered_amount"])
+
+
+def strip_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "strip_notebooks.py"), *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    result = strip_tool("--check", str(NOTEBOOKS))
+    assert result.returncode == 0, result.stdout
+
+
+def test_strip_tool_finds_and_removes_outputs(tmp_path: Path) -> None:
+    notebook = nbformat.read(NOTEBOOKS / "failures.ipynb", as_version=4)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="jane@example.com paid\n")]
+    notebook.cells[1].execution_count = 3
+    path = tmp_path / "dirty.ipynb"
+    nbformat.write(notebook, path)
+    checked = strip_tool("--check", str(path))
+    assert checked.returncode == 1 and "dirty.ipynb" in checked.stdout
+    assert strip_tool(str(path)).returncode == 0
+    assert strip_tool("--check", str(path)).returncode == 0
+    cleaned = nbformat.read(path, as_version=4)
+    assert cleaned.cells[1].outputs == [] and cleaned.cells[1].source == notebook.cells[1].source
+    assert "parameters" in cleaned.cells[1].metadata["tags"]
