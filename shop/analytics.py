@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import catalog
+from shop import catalog, orders
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
 from shop.sync import charges, refunds
@@ -599,3 +599,91 @@ def charges_csv(frame: pd.DataFrame) -> bytes:
             str(to_major(int(value), currency)) for value, currency in zip(out[name], out["currency"], strict=True)
         ]
     return out[list(CSV_COLUMNS)].to_csv(index=False).encode("utf-8")
+
+
+def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
+    """Orders as a table for the Orders page: money in dollars for display, times in UTC."""
+    titles = _book_titles()
+
+    def when(seconds: int | None) -> pd.Timestamp | None:
+        return pd.Timestamp(seconds, unit="s", tz="UTC") if seconds else None
+
+    return pd.DataFrame(
+        {
+            "Created": [when(order.created) for order in order_list],
+            "Order": [order.id for order in order_list],
+            "Status": [order.status.replace("_", " ") for order in order_list],
+            "Customer": [order.customer.name for order in order_list],
+            "Email": [order.customer.email for order in order_list],
+            "Book": [titles.get(order.book_id, order.book_id) for order in order_list],
+            "Qty": [order.quantity for order in order_list],
+            "Amount": [order.amount / minor_unit_factor(order.currency) for order in order_list],
+            "Refunded": [order.amount_refunded / minor_unit_factor(order.currency) for order in order_list],
+            "Charge": [order.charge_id or "" for order in order_list],
+            "Shipped": [when(order.shipped_at) for order in order_list],
+        },
+        columns=[
+            "Created",
+            "Order",
+            "Status",
+            "Customer",
+            "Email",
+            "Book",
+            "Qty",
+            "Amount",
+            "Refunded",
+            "Charge",
+            "Shipped",
+        ],
+    )
+
+
+def failed_attempts_table(failed: pd.DataFrame) -> pd.DataFrame:
+    """The Failures page's table of failed charges: time, customer, book, amount, card, code, message."""
+    return pd.DataFrame(
+        {
+            "Time": failed["created_at"],
+            "Customer": failed["customer_name"],
+            "Email": failed["receipt_email"],
+            "Book": failed["book"],
+            "Amount": _major(failed["amount"]),
+            "Card": card_label(failed),
+            "Code": failed["code"],
+            "Message": failed["failure_message"],
+            "Order": failed["order_id"],
+            "Charge": failed["id"],
+        }
+    ).reset_index(drop=True)
+
+
+def recovered_table(recovered: pd.DataFrame) -> pd.DataFrame:
+    """The Failures page's table of recovered orders, with the time to recover in minutes."""
+    return pd.DataFrame(
+        {
+            "Order": recovered["order_id"],
+            "First failure": recovered["first_failed_at"],
+            "Succeeded": recovered["succeeded_at"],
+            "Minutes to recover": (recovered["time_to_recover"].dt.total_seconds() / 60).round(1),
+            "Failed attempts": recovered["failed_attempts"],
+            "Failed card": recovered["failed_card"],
+            "Paid with": recovered["succeeded_card"],
+            "Amount": _major(recovered["amount"]),
+        }
+    )
+
+
+def refunds_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The Refunds page's history table (money in dollars for display)."""
+    return pd.DataFrame(
+        {
+            "Created": history["created_at"],
+            "Refund": history["id"],
+            "Amount": _major(history["amount"]),
+            "Reason": history["reason"].fillna("").str.replace("_", " "),
+            "Status": history["status"],
+            "Charge": history["charge_id"],
+            "Email": history["receipt_email"],
+            "Order": history["order_id"],
+            "Book": history["book"],
+        }
+    )

@@ -1,0 +1,127 @@
+"""Orders: every order with its customer, book, amount, status and charge; ship or cancel the ones that allow it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.ops_data import data_changed
+from shop import analytics, orders, payments
+from shop.money import format_amount
+
+STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelled")
+CANCEL_KEY = "orders_cancel_pending"
+
+
+def _clear_cancel() -> None:
+    st.session_state.pop(CANCEL_KEY, None)
+
+
+@st.dialog("Cancel the order", on_dismiss=_clear_cancel)
+def confirm_cancel(order: orders.Order) -> None:
+    refund = format_amount(order.refundable, order.currency)
+    st.write(f"Cancel **{order.id}** for {order.customer.name} and refund **{refund}** in full to their card?")
+    yes, no = st.columns(2)
+    if yes.button(f"Cancel and refund {refund}", type="primary", key="orders_cancel_confirm", width="stretch"):
+        try:
+            payments.cancel_order(order.id)
+        except (orders.OrderStateError, payments.RefundError) as exc:
+            st.session_state["orders_message"] = ("error", str(exc))
+        else:
+            st.session_state["orders_message"] = ("success", f"Order {order.id} cancelled; {refund} refunded.")
+            data_changed()
+        _clear_cancel()
+        st.rerun()
+    if no.button("Keep the order", key="orders_cancel_keep", width="stretch"):
+        _clear_cancel()
+        st.rerun()
+
+
+st.title("Orders")
+kind, text = st.session_state.pop("orders_message", (None, None))
+if kind == "success":
+    st.success(text)
+elif kind == "error":
+    st.error(text)
+
+status_col, search_col = st.columns([2, 2])
+statuses = status_col.multiselect(
+    "Status", STATUSES, format_func=lambda s: s.replace("_", " "), placeholder="All", key="orders_status"
+)
+search = search_col.text_input("Search", placeholder="Order number, name or email contains…", key="orders_search")
+every = orders.list_orders()
+needle = search.strip().lower()
+shown = [
+    order
+    for order in every
+    if (not statuses or order.status in statuses)
+    and (
+        not needle
+        or needle in order.id.lower()
+        or needle in order.customer.email.lower()
+        or needle in order.customer.name.lower()
+    )
+]
+st.markdown(f"**{len(shown):,} orders**" + (f" of {len(every):,}" if len(shown) != len(every) else ""))
+st.dataframe(
+    analytics.orders_frame(shown),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "Shipped": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone="UTC"),
+        "Amount": st.column_config.NumberColumn(format="dollar"),
+        "Refunded": st.column_config.NumberColumn(format="dollar"),
+        "Qty": st.column_config.NumberColumn(width="small"),
+    },
+)
+
+st.subheader("Ship or cancel")
+if not shown:
+    st.caption("No order to act on.")
+    st.stop()
+by_id = {order.id: order for order in shown}
+order_id = st.selectbox(
+    "Order",
+    list(by_id),
+    format_func=lambda oid: (
+        f"{oid} · {by_id[oid].customer.name} · {format_amount(by_id[oid].amount, by_id[oid].currency)} · "
+        f"{by_id[oid].status.replace('_', ' ')}"
+    ),
+    key="orders_pick",
+)
+order = orders.get_order(order_id) or by_id[order_id]
+ship_col, cancel_col = st.columns(2)
+if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
+    try:
+        orders.mark_shipped(order.id)
+    except orders.OrderStateError as exc:
+        st.session_state["orders_message"] = ("error", str(exc))
+    else:
+        st.session_state["orders_message"] = ("success", f"Order {order.id} marked shipped.")
+    st.rerun()
+if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
+    if orders.can_cancel(order):
+        st.session_state[CANCEL_KEY] = order.id
+    elif order.shipped_at:
+        st.session_state["orders_message"] = (
+            "error",
+            f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead on the Refunds page.",
+        )
+        st.rerun()
+    else:
+        st.session_state["orders_message"] = (
+            "error",
+            f"Order {order.id} is {order.status.replace('_', ' ')}: only a paid order that has not shipped can be "
+            "cancelled.",
+        )
+        st.rerun()
+if not orders.can_ship(order):
+    ship_col.caption("Only a paid order that is not cancelled, refunded or shipped can be shipped.")
+if not orders.can_cancel(order):
+    cancel_col.caption("Only a paid order that has not shipped can be cancelled (a shipped one is refunded).")
+
+pending = st.session_state.get(CANCEL_KEY)
+if pending:
+    pending_order = orders.get_order(pending)
+    if pending_order is not None:
+        confirm_cancel(pending_order)

@@ -1,0 +1,137 @@
+"""Your order (public): find an order by number and email, see its status, cancel it or ask for a refund."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from shop import catalog, orders, payments
+from shop.money import format_amount
+
+FOUND_KEY = "your_order_found"  # (order number, email) of the order this visitor proved they own
+CANCEL_KEY = "your_order_cancel_asked"
+STATUS_TEXT = {
+    "pending": "⏳ Payment not completed",
+    "failed": "❌ Payment failed — not charged",
+    "paid": "✅ Paid — being prepared for shipping",
+    "shipped": "📦 Shipped",
+    "partially_refunded": "↩️ Partly refunded",
+    "refunded": "↩️ Refunded",
+    "cancelled": "🚫 Cancelled — refunded in full",
+}
+NOT_FOUND = (
+    "No order matches that order number and email. Check both: the order number (like SP-7KQ2M9XD) is on your "
+    "confirmation, and the email is the one you entered at checkout."
+)
+
+
+def _clear_cancel() -> None:
+    st.session_state.pop(CANCEL_KEY, None)
+
+
+def _day(seconds: int | None) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%d %B %Y") if seconds else "–"
+
+
+@st.dialog("Cancel your order?", on_dismiss=_clear_cancel)
+def confirm_cancel(order: orders.Order) -> None:
+    amount = format_amount(order.refundable, order.currency)
+    st.write(f"We will cancel order **{order.id}** and refund **{amount}** to your card.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, cancel my order", type="primary", key="your_order_cancel_confirm", width="stretch"):
+        try:
+            payments.cancel_order(order.id)
+        except (orders.OrderStateError, payments.RefundError) as exc:
+            st.session_state["your_order_message"] = ("error", str(exc))
+        else:
+            st.session_state["your_order_message"] = (
+                "success",
+                f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
+                "5–10 business days.",
+            )
+        _clear_cancel()
+        st.rerun()
+    if no.button("No, keep it", key="your_order_cancel_keep", width="stretch"):
+        _clear_cancel()
+        st.rerun()
+
+
+st.title("Your order")
+st.write("Find your order with its number and the email you used at checkout.")
+
+with st.form("your_order_find", border=True):
+    number_col, email_col = st.columns(2)
+    number = number_col.text_input(
+        "Order number", value=st.query_params.get("order", ""), placeholder="SP-XXXXXXXX", key="your_order_number"
+    )
+    email = email_col.text_input("Email", placeholder="you@example.com", key="your_order_email")
+    looked_up = st.form_submit_button("Find my order", type="primary")
+
+if looked_up:
+    st.session_state.pop(FOUND_KEY, None)
+    if not number.strip() or not email.strip():
+        st.error("Enter both the order number and the email.")
+    elif orders.find_order(number, email) is None:
+        st.error(NOT_FOUND)
+    else:
+        st.session_state[FOUND_KEY] = (number.strip().upper(), email.strip())
+
+found = st.session_state.get(FOUND_KEY)
+if not found:
+    st.stop()
+order = orders.find_order(*found)
+if order is None:  # should not happen: orders are never deleted
+    st.error(NOT_FOUND)
+    st.stop()
+
+kind, text = st.session_state.pop("your_order_message", (None, None))
+if kind == "success":
+    st.success(text)
+elif kind == "error":
+    st.error(text)
+
+try:
+    title = catalog.get_book(order.book_id).title
+except catalog.UnknownBookError:
+    title = order.book_id
+with st.container(border=True):
+    st.subheader(f"Order {order.id}")
+    st.markdown(f"**{STATUS_TEXT.get(order.status, order.status)}**")
+    left, middle, right = st.columns(3)
+    left.metric("Book", f"{title} × {order.quantity}")
+    middle.metric("Total charged", format_amount(order.amount if order.paid_at else 0, order.currency))
+    right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
+    st.caption(
+        f"Placed {_day(order.created)} · shipped {_day(order.shipped_at)} · "
+        f"to {order.customer.name}, {order.customer.city}"
+    )
+
+if orders.can_cancel(order):
+    st.write("Your order has not shipped yet: you can cancel it for a full refund.")
+    if st.button("Cancel my order", key="your_order_cancel"):
+        st.session_state[CANCEL_KEY] = True
+    if st.session_state.get(CANCEL_KEY):
+        confirm_cancel(order)
+elif order.shipped_at and order.status in ("shipped", "partially_refunded"):
+    requests = orders.list_refund_requests(order_id=order.id)
+    if any(request.status == "pending" for request in requests):
+        st.info("Your refund request is with our team. We will email you once it is decided.")
+    else:
+        for request in requests:
+            st.caption(f"Earlier request ({_day(request.created)}): {request.status}.")
+        with st.form("your_order_refund", border=True):
+            st.write("Your order has shipped. Tell us what went wrong and we will review a refund.")
+            reason = st.text_area("Reason", max_chars=orders.MAX_REFUND_REASON, key="your_order_reason")
+            asked = st.form_submit_button("Request a refund")
+        if asked:
+            try:
+                orders.request_refund(order.id, found[1], reason)
+            except (ValueError, LookupError) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["your_order_message"] = (
+                    "success",
+                    "Thanks — your refund request is with our team. We will email you once it is decided.",
+                )
+                st.rerun()

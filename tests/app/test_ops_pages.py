@@ -1,0 +1,380 @@
+"""The finance pages and "Your order" through AppTest: sign-in gate, KPIs, filters, refunds, cancel/ship rules."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import stripe
+from streamlit.testing.v1 import AppTest
+
+from shop import auth, config, orders, payments, sync
+from shop.db import get_engine
+from tests.conftest import ROOT
+from tests.unit.test_analytics import FIXTURE, store_charges
+from tests.unit.test_sync import CUSTOMER, private_emulator  # noqa: F401 (a fixture)
+
+DASHBOARD = str(ROOT / "dashboard.py")
+HAMMING = "art-of-doing-science"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> Iterator[Path]:  # noqa: F811
+    """A fresh store and an empty emulator account per test; the ops password throttle starts clean."""
+    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(private_emulator.port))
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("OPS_PASSWORD", raising=False)
+    config.get_settings.cache_clear()
+    private_emulator.client().raw_request("post", "/_emulator/reset")
+    auth.THROTTLE.reset()
+    yield tmp_path
+    auth.THROTTLE.reset()
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture
+def api(private_emulator, env) -> stripe.StripeClient:  # noqa: F811
+    return private_emulator.client()
+
+
+def open_page(page: str, signed_in: bool = True) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    if signed_in:
+        at.session_state["ops_signed_in"] = True
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:
+    return {metric.label: (metric.value, metric.delta) for metric in at.metric}
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def paid_order(quantity: int = 1) -> orders.Order:
+    order = orders.create_order(CUSTOMER, HAMMING, quantity)
+    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    assert result.succeeded
+    return orders.get_order(order.id)
+
+
+def fixture_store() -> None:
+    """The hand-computed fixture of the analytics tests, marked as freshly synced (no sync on render)."""
+    store_charges(get_engine(), FIXTURE)
+    with get_engine().begin() as conn:
+        sync._write_state(conn, {sync.BACKFILLED: "1", sync.LAST_EVENT_ID: "", sync.LAST_SYNCED_AT: time.time()})
+
+
+# ---------------------------------------------------------------------------------------------- sign-in
+
+
+def test_signed_out_no_finance_page_is_reachable(env):
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    for page in ("charges", "failures", "refunds", "orders"):
+        with pytest.raises(Exception, match="Could not find a navigation page"):
+            at.switch_page(f"pages/{page}.py")
+    assert "ops_signed_in" not in at.session_state
+
+
+def test_wrong_password_is_refused_then_the_demo_password_opens_the_finance_pages(env):
+    at = open_page("sign_in", signed_in=False)
+    assert any(auth.DEMO_PASSWORD in text for text in texts(at.info))
+    at.text_input(key="sign_in_password").input("guess")
+    at.button[0].click().run()
+    assert texts(at.error) == ["Wrong password. Check it and try again."]
+    assert not at.session_state["ops_signed_in"] if "ops_signed_in" in at.session_state else True
+
+    at.text_input(key="sign_in_password").input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["ops_signed_in"] is True
+    at.switch_page("pages/charges.py").run()
+    assert at.title[0].value == "Charges"
+
+
+def test_stripe_mode_without_a_password_says_how_to_enable_the_finance_pages(env, monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_notreal")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_notreal")
+    config.get_settings.cache_clear()
+    at = open_page("sign_in", signed_in=False)
+    assert texts(at.warning) == [auth.HOW_TO_ENABLE]
+    assert not at.text_input
+
+
+# ---------------------------------------------------------------------------------------------- charges
+
+
+def charges_for_fixture_week() -> AppTest:
+    fixture_store()
+    at = open_page("charges")
+    at.selectbox(key="charges_period").select("Custom range").run()
+    at.date_input(key="charges_dates").set_value((date(2026, 11, 14), date(2026, 11, 20))).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table_ids(at: AppTest) -> set[str]:
+    return set(at.dataframe[0].value["Charge"])
+
+
+def test_kpis_equal_the_hand_computed_values(env):
+    at = charges_for_fixture_week()
+    shown = metrics(at)
+    # Worked out in tests/unit/test_analytics.py: gross 12200, refunded 2500, 6 of 8 succeeded, 5 captured.
+    assert shown["Gross volume"] == ("$122.00", "+$99.00 (+430.4%)")
+    assert shown["Refunded"] == ("$25.00", "+$25.00")
+    assert shown["Net volume"] == ("$97.00", "+$74.00 (+321.7%)")
+    assert shown["Succeeded"] == ("6", "+5")
+    assert shown["Success rate"] == ("75.0%", "+25.0 pp")
+    assert shown["Average order value"] == ("$24.40", "+$1.40 (+6.1%)")
+    assert table_ids(at) == {"ch_a", "ch_b", "ch_c", "ch_d", "ch_e", "ch_f", "ch_g", "ch_h"}
+
+
+def test_each_filter_narrows_the_table(env):
+    at = charges_for_fixture_week()
+    at.multiselect(key="charges_status").set_value(["failed"]).run()
+    assert table_ids(at) == {"ch_d", "ch_f"}
+    assert metrics(at)["Succeeded"][0] == "0"
+    at.multiselect(key="charges_status").set_value([]).run()
+
+    at.text_input(key="charges_email").input("dee@").run()
+    assert table_ids(at) == {"ch_d", "ch_e"}
+    at.text_input(key="charges_email").input("").run()
+
+    at.multiselect(key="charges_books").set_value(["making-of-prince-of-persia"]).run()
+    assert table_ids(at) == {"ch_b"}
+    at.multiselect(key="charges_books").set_value([]).run()
+
+    at.text_input(key="charges_min").input("25").run()
+    at.text_input(key="charges_max").input("30.00").run()
+    assert table_ids(at) == {"ch_f", "ch_g"}
+    at.text_input(key="charges_max").input("lots").run()
+    assert any("Max amount ($)" in text and "ignored" in text for text in texts(at.warning))
+    assert table_ids(at) == {"ch_b", "ch_f", "ch_g"}  # min 25 still applies
+
+    assert any("match" in text for text in texts(at.markdown))
+
+
+# ---------------------------------------------------------------------------------------------- refunds
+
+
+def find_charge(at: AppTest, query: str) -> AppTest:
+    at.text_input(key="refund_query").input(query).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask_refund(at: AppTest, how: str, amount: str = "", reason: str = "requested_by_customer") -> AppTest:
+    at.radio(key="refund_how").set_value(how)
+    at.text_input(key="refund_amount").input(amount)
+    at.selectbox(key="refund_reason").select(reason)
+    next(button for button in at.button if button.label == "Refund…").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_partial_refund_lowers_net_by_exactly_its_amount(env, api):
+    order = paid_order()
+    at = open_page("charges")
+    at.selectbox(key="charges_period").select("Today").run()
+    before = metrics(at)
+    assert before["Net volume"][0] == "$23.00"
+
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "5")
+    refunds.button(key="refund_confirm").click().run()
+    assert texts(refunds.success)[0].startswith(f"Refunded $5.00 of {order.charge_id}")
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert orders.get_order(order.id).status == "partially_refunded"
+    assert list(refunds.dataframe[0].value["Amount"]) == [5.0]  # the refund history
+
+    at = open_page("charges")
+    at.selectbox(key="charges_period").select("Today").run()
+    after = metrics(at)
+    assert after["Net volume"][0] == "$18.00"
+    assert after["Refunded"][0] == "$5.00"
+    assert after["Gross volume"][0] == before["Gross volume"][0]
+
+
+def test_every_refusal_has_its_message(env, api):
+    order = paid_order()
+    with pytest.raises(stripe.CardError):
+        api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_chargeDeclined"})
+    failed_id = api.v1.charges.list(params={"limit": 1}).data[0].id
+    refunds = open_page("refunds")
+
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "23.01")
+    assert texts(refunds.error) == ["At most $23.00 can still be refunded on this charge; enter $23.00 or less."]
+    ask_refund(refunds, "Part of it", "0")
+    assert texts(refunds.error) == ["Enter a refund amount above zero."]
+    ask_refund(refunds, "Part of it", "-5")
+    assert texts(refunds.error) == ["Enter a refund amount above zero."]
+    ask_refund(refunds, "Part of it", "five")
+    assert "Enter the amount in dollars" in refunds.error[0].value
+    assert "refund_pending" not in refunds.session_state
+
+    find_charge(refunds, failed_id)
+    ask_refund(refunds, "Everything left")
+    assert texts(refunds.error) == ["This charge failed, so no money was taken: there is nothing to refund."]
+
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Everything left", reason="duplicate")
+    refunds.button(key="refund_confirm").click().run()
+    assert api.v1.charges.retrieve(order.charge_id).refunded is True
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "1")
+    assert texts(refunds.error) == ["This charge is already fully refunded."]
+
+
+def test_keeping_the_money_in_the_dialog_refunds_nothing(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.id)  # by order number
+    ask_refund(refunds, "Everything left")
+    assert "Refund $23.00" in [button.label for button in refunds.button]
+    refunds.button(key="refund_cancel").click().run()
+    assert "refund_pending" not in refunds.session_state
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 0
+
+
+# ---------------------------------------------------------------------------------------------- orders
+
+
+def pick_order(at: AppTest, order_id: str) -> AppTest:
+    at.selectbox(key="orders_pick").select(order_id).run()
+    return at
+
+
+def test_orders_ship_and_cancel_rules(env, api):
+    shipped, cancelled = paid_order(), paid_order(2)
+    at = open_page("orders")
+    assert set(at.dataframe[0].value["Order"]) == {shipped.id, cancelled.id}
+
+    pick_order(at, shipped.id)
+    at.button(key="orders_ship").click().run()
+    assert texts(at.success) == [f"Order {shipped.id} marked shipped."]
+    pick_order(at, shipped.id)
+    at.button(key="orders_cancel").click().run()
+    assert texts(at.error) == [
+        f"Order {shipped.id} has shipped, so it cannot be cancelled; refund it instead on the Refunds page."
+    ]
+
+    pick_order(at, cancelled.id)
+    at.button(key="orders_cancel").click().run()
+    at.button(key="orders_cancel_confirm").click().run()
+    assert texts(at.success) == [f"Order {cancelled.id} cancelled; $46.00 refunded."]
+    charge = api.v1.charges.retrieve(cancelled.charge_id)
+    assert (charge.refunded, charge.amount_refunded) == (True, 4600)
+    assert api.v1.refunds.list(params={"charge": cancelled.charge_id}).data[0].reason == "requested_by_customer"
+    pick_order(at, cancelled.id)
+    at.button(key="orders_ship").click().run()
+    assert texts(at.error) == [f"Order {cancelled.id} is cancelled; a cancelled order cannot be shipped."]
+    assert orders.get_order(cancelled.id).status == "cancelled"
+
+
+# ---------------------------------------------------------------------------------------------- your order
+
+
+def look_up(at: AppTest, number: str, email: str) -> AppTest:
+    at.text_input(key="your_order_number").input(number)
+    at.text_input(key="your_order_email").input(email)
+    next(button for button in at.button if button.label == "Find my order").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_your_order_needs_both_number_and_email(env):
+    order = paid_order()
+    at = open_page("your_order", signed_in=False)
+    look_up(at, order.id, "someone-else@example.com")
+    assert texts(at.error)[0].startswith("No order matches that order number and email.")
+    assert not at.metric  # nothing about the order is shown
+    look_up(at, "SP-NOTANORD", CUSTOMER.email)
+    assert texts(at.error)[0].startswith("No order matches")
+    look_up(at, order.id.lower(), CUSTOMER.email.upper())
+    assert metrics(at)["Total charged"][0] == "$23.00"
+    assert any("being prepared for shipping" in text for text in texts(at.markdown))
+
+
+def test_customer_cancels_an_unshipped_order_and_sees_it_at_once(env, api):
+    order = paid_order()
+    at = open_page("your_order", signed_in=False)
+    look_up(at, order.id, CUSTOMER.email)
+    at.button(key="your_order_cancel").click().run()
+    at.button(key="your_order_cancel_confirm").click().run()
+    assert texts(at.success)[0].startswith("Your order is cancelled and $23.00 is refunded")
+    assert any("Cancelled" in text for text in texts(at.markdown))
+    assert api.v1.charges.retrieve(order.charge_id).refunded is True
+
+
+def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_page(env, api):
+    approved, rejected = paid_order(), paid_order()
+    for order in (approved, rejected):
+        orders.mark_shipped(order.id)
+        at = open_page("your_order", signed_in=False)
+        look_up(at, order.id, CUSTOMER.email)
+        assert not [button for button in at.button if button.label == "Cancel my order"]
+        next(button for button in at.button if button.label == "Request a refund").click().run()
+        assert texts(at.error) == ["Tell us briefly why you want a refund."]
+        at.text_area(key="your_order_reason").input("The cover arrived torn.")
+        next(button for button in at.button if button.label == "Request a refund").click().run()
+        assert texts(at.success)[0].startswith("Thanks — your refund request is with our team")
+
+    requests = {request.order_id: request for request in orders.list_refund_requests("pending")}
+    refunds = open_page("refunds")
+    refunds.button(key=f"request_approve_{requests[approved.id].id}").click().run()
+    assert texts(refunds.success)[0].startswith(f"Approved: {approved.id} refunded")
+    refunds.button(key=f"request_reject_{requests[rejected.id].id}").click().run()
+    assert texts(refunds.success) == [f"Rejected the refund request for {rejected.id}."]
+
+    assert api.v1.charges.retrieve(approved.charge_id).amount_refunded == 2300
+    assert api.v1.charges.retrieve(rejected.charge_id).amount_refunded == 0
+    decided = {request.order_id: request.status for request in orders.list_refund_requests()}
+    assert decided == {approved.id: "approved", rejected.id: "rejected"}
+
+
+# ---------------------------------------------------------------------------------------------- failures
+
+
+def test_failures_page_counts_codes_and_recovered_orders(env):
+    fixture_store()
+    at = open_page("failures")
+    at.selectbox(key="failures_period").select("All time").run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    # 3 failed (d, f, p2) of 11 decided charges; order SP-DDDD0001 recovered with another card.
+    assert shown["Failed attempts"][0] == "3"
+    assert shown["Failure rate"][0] == "27.3%"
+    assert shown["Failed orders recovered"][0] == "1 of 3"
+    assert shown["Recovered volume"][0] == "$23.00"
+    codes = at.dataframe[0].value
+    assert set(codes["code"]) == {"insufficient_funds", "generic_decline", "expired_card"}
+    failed = at.dataframe[1].value
+    assert set(failed["Charge"]) == {"ch_d", "ch_f", "ch_p2"}
+    assert list(at.dataframe[2].value["Order"]) == ["SP-DDDD0001"]
+
+
+def test_sync_now_backfills_charges_made_in_stripe(env, api):
+    made = api.v1.charges.create(params={"amount": 1234, "currency": "usd", "source": "tok_visa"})
+    at = open_page("charges")
+    at.selectbox(key="charges_period").select("Today").run()
+    assert made.id in table_ids(at)  # the first render synced by itself: the store was never synced
+    second = api.v1.charges.create(params={"amount": 999, "currency": "usd", "source": "tok_mastercard"})
+    at.run()
+    assert second.id not in table_ids(at)  # a rerun reads the store; it does not list Stripe
+    at.button(key="ops_sync_now").click().run()
+    assert second.id in table_ids(at)
+    assert any(text.startswith("Last synced with Stripe") for text in texts(at.caption))
