@@ -47,6 +47,7 @@ HARNESS = """<!doctype html>
           transition: border-color .15s, box-shadow .15s; }
   #card.StripeElement--focus { border-color: #8ab4f0; box-shadow: 0 0 0 3px rgba(5, 115, 225, .2); }
   #card.StripeElement--invalid { border-color: #df1b41; }
+  #card.StripeElement--invalid.StripeElement--focus { box-shadow: 0 0 0 3px rgba(223, 27, 65, .15); }
   #card-errors { min-height: 20px; margin-top: 8px; color: #df1b41; font-size: 14px; }
   button { margin-top: 6px; padding: 10px 16px; border: 0; border-radius: 5px; background: #635bff;
            color: #fff; font-size: 15px; font-weight: 600; }
