@@ -1,0 +1,210 @@
+"""The shop page in AppTest, with the card component replaced by a stand-in that returns test tokens."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from shop import config, orders, payments
+
+ROOT = Path(__file__).resolve().parents[2]
+DETAILS = {
+    "checkout_name": "Grace Hopper",
+    "checkout_email": "grace@example.com",
+    "checkout_phone": "+1 415 555 0100",
+    "checkout_line1": "1 Harbor Way",
+    "checkout_city": "San Francisco",
+    "checkout_state": "CA",
+    "checkout_postal_code": "94107",
+}
+
+
+class CardStandIn:
+    """Replaces `elements_card`: records what the page passed, returns a queued click once."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.queued: dict | None = None
+
+    def click(self, token: str, nonce: str | None = None) -> dict:
+        self.queued = {"token": token, "brand": "visa", "last4": "4242", "nonce": nonce or uuid.uuid4().hex}
+        return self.queued
+
+    def __call__(self, publishable_key, stripe_js_url, *, amount_label, key, disabled=False, **extra):
+        self.calls.append(
+            {"publishable_key": publishable_key, "stripe_js_url": stripe_js_url, "amount_label": amount_label, **extra}
+        )
+        value, self.queued = self.queued, None
+        return value
+
+
+@pytest.fixture
+def card(tmp_path, monkeypatch, emulator):
+    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
+    monkeypatch.setenv("STRIPE_EMULATOR_DATA_DIR", str(emulator.data_dir))
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
+    config.get_settings.cache_clear()
+    stand_in = CardStandIn()
+    with mock.patch("components.elements_card.elements_card", stand_in):
+        yield stand_in
+    config.get_settings.cache_clear()
+
+
+def start() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def fill(app: AppTest, details: dict[str, str] = DETAILS) -> None:
+    for key, value in details.items():
+        app.text_input(key=key).input(value)
+    app.run()
+
+
+def pay(app: AppTest, card: CardStandIn, token: str, nonce: str | None = None) -> None:
+    card.click(token, nonce)
+    app.run()
+    assert not app.exception, app.exception
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(element.value for element in [*app.markdown, *app.error, *app.warning, *app.success])
+
+
+def test_the_page_lists_books_and_labels_fields(card):
+    app = start()
+    page = texts(app)
+    for title in ("The Art of Doing Science and Engineering", "The Making of Prince of Persia", "Working in Public"):
+        assert title in page
+    labels = [widget.label for widget in app.text_input]
+    assert labels == [
+        "Full name",
+        "Email",
+        "Phone",
+        "Address line 1",
+        "Address line 2 (optional)",
+        "City",
+        "State / Region",
+        "Postal code",
+    ]
+    country = app.selectbox(key="checkout_country")
+    assert (country.label, country.value) == ("Country", "US")
+    assert card.calls[-1]["amount_label"] == "Pay $23.00"
+    assert card.calls[-1]["publishable_key"].startswith("pk_test_")
+    assert card.calls[-1]["stripe_js_url"].endswith("/v3/")
+
+
+def test_quantity_and_book_choice_set_the_button_amount(card):
+    app = start()
+    app.number_input(key="checkout_quantity").set_value(3).run()
+    assert card.calls[-1]["amount_label"] == "Pay $69.00"
+    app.button(key="choose_working-in-public").click().run()
+    assert card.calls[-1]["amount_label"] == "Pay $84.00"
+
+
+def test_paying_with_empty_details_shows_a_message_per_field_and_charges_nothing(card):
+    app = start()
+    pay(app, card, "tok_visa")
+    page = texts(app)
+    assert "Please correct the highlighted details" in page
+    for message in ("Enter your full name.", "Enter your email address", "Enter a phone number", "Enter the street"):
+        assert message in page
+    assert orders.list_orders() == []
+
+
+def test_a_wrong_email_is_flagged_as_soon_as_it_is_typed(card):
+    app = start()
+    app.text_input(key="checkout_email").input("grace@").run()
+    assert "Enter an email address like name@example.com." in texts(app)
+    assert "Enter your full name." not in texts(app)  # untouched fields wait for the first click on Pay
+
+
+def test_success_shows_the_confirmation_with_the_charge(card, emulator):
+    app = start()
+    fill(app)
+    pay(app, card, "tok_visa")
+    page = texts(app)
+    assert "Total charged: $23.00" in page
+    charge_id = app.code[0].value
+    assert charge_id.startswith("ch_")
+    [order] = orders.list_orders()
+    assert order.id in page
+    assert "grace@example.com" in page
+    assert (order.status, order.charge_id) == ("paid", charge_id)
+    charge = emulator.client().v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.receipt_email) == (2300, "grace@example.com")
+
+
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        ("tok_chargeDeclinedInsufficientFunds", "insufficient funds"),
+        ("tok_chargeDeclined", "declined"),
+        ("tok_chargeDeclinedLostCard", "declined"),
+        ("tok_chargeDeclinedExpiredCard", "expired"),
+        ("tok_chargeDeclinedIncorrectCvc", "security code"),
+        ("tok_chargeDeclinedProcessingError", "try again"),
+        ("tok_radarBlock", "fraudulent"),
+    ],
+)
+def test_declines_say_why_and_keep_the_details(card, token, words):
+    app = start()
+    fill(app)
+    resets_before = card.calls[-1]["reset_token"]
+    pay(app, card, token)
+    assert [alert.value for alert in app.error if words in alert.value.lower()]
+    for key, value in DETAILS.items():
+        assert app.text_input(key=key).value == value
+    assert card.calls[-1]["reset_token"] != resets_before  # the Pay button comes back
+    assert not app.code  # no confirmation
+
+
+def test_a_later_card_pays_the_same_order(card, emulator):
+    app = start()
+    fill(app)
+    pay(app, card, "tok_chargeDeclinedInsufficientFunds")
+    pay(app, card, "tok_visa")
+    assert "Total charged: $23.00" in texts(app)
+    [order] = orders.list_orders()
+    assert order.status == "paid"
+    assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed", "succeeded"]
+
+
+def test_the_same_click_delivered_twice_is_handled_once(card, emulator):
+    app = start()
+    fill(app)
+    with mock.patch("shop.payments.checkout", wraps=payments.checkout) as checkout:
+        pay(app, card, "tok_chargeDeclined", nonce="one-click")
+        card.click("tok_chargeDeclined", nonce="one-click")  # a replayed trigger value: same nonce
+        app.run()
+    assert checkout.call_count == 1  # the page recorded the nonce and did not go to Stripe again
+    [order] = orders.list_orders()
+    assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed"]
+    charges = [
+        charge
+        for charge in emulator.client().v1.charges.list(params={"limit": 100}).auto_paging_iter()
+        if charge.metadata.to_dict().get("order_id") == order.id
+    ]
+    assert len(charges) == 1
+
+
+def test_buy_another_book_starts_a_fresh_checkout_with_the_details_kept(card):
+    app = start()
+    fill(app)
+    pay(app, card, "tok_visa")
+    [another] = [button for button in app.button if button.label == "Buy another book"]
+    another.click().run()
+    assert not app.code
+    assert "Your details" in [header.value for header in app.subheader]
+    assert app.text_input(key="checkout_name").value == "Grace Hopper"
+    pay(app, card, "tok_mastercard")
+    assert len(orders.list_orders()) == 2
