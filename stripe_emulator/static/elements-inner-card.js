@@ -421,6 +421,9 @@
     el.addEventListener('keydown', function (event) {
       if (event.key === 'Escape') {
         post({ type: 'escape' });
+      } else if (event.key === 'Tab' && !event.shiftKey && field === 'number' && checkNumber().complete) {
+        // A narrow frame hides the expiry while the number has focus; reveal it so Tab can land there.
+        updateLayout(true);
       } else if (event.key === 'Backspace' && el.value === '' && index > 0) {
         // Backspace in an empty field goes back to the end of the previous one.
         var prev = inputs[FIELD_ORDER[index - 1]];

@@ -463,3 +463,28 @@ def test_narrow_element_shows_the_number_alone_then_its_last_four(card_page: Pag
     expect(number).to_be_focused()
     expect(expiry).to_be_hidden()
     expect(number).to_have_value("4242 4242 4242 4242")
+    number.press("Tab")
+    expect(expiry).to_be_focused()
+
+
+def test_other_brands_are_detected_and_grouped(card_page: Page) -> None:
+    frame = card_frame(card_page)
+    number, expiry = frame.locator('input[name="cardnumber"]'), frame.locator('input[name="exp-date"]')
+    cards = [
+        ("6011111111111117", "discover", "6011 1111 1111 1117"),
+        ("3056930009020004", "diners", "3056 9300 0902 0004"),
+        ("36227206271667", "diners", "3622 720627 1667"),
+        ("3566002020360505", "jcb", "3566 0020 2036 0505"),
+        ("6200000000000005", "unionpay", "6200 0000 0000 0005"),
+        ("9999999999999995", "unknown", "9999 9999 9999 9995"),
+    ]
+    for digits, brand, shown in cards:
+        number.click()
+        number.press_sequentially(digits)
+        expect(number).to_have_value(shown)
+        change = wait_for_change(card_page, brand=brand, empty=False)
+        assert error_of(change) is None, digits
+        # A complete number hands the focus on to the expiry.
+        expect(expiry).to_be_focused()
+        card_page.evaluate("window.card.clear()")
+        wait_for_change(card_page, empty=True)
