@@ -502,7 +502,9 @@
       var value = safeValue(rules[key]);
       if (!property) {
         console.warn('Unsupported style property for the card Element: ' + key);
-      } else if (value !== null) {
+      } else if (value === null) {
+        console.warn('Ignored style value for ' + key + ' of the card Element: ' + rules[key]);
+      } else {
         out.push(property + ':' + value);
       }
     }
