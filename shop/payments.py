@@ -187,7 +187,7 @@ def pay_order(
     if order.paid_at and order.charge_id:
         return _already_paid(order)
     client = client or stripe_client()
-    if any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
+    if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
         # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
         # Stripe first, so that paying again with a new card can never charge the customer twice.
         reconcile_pending(client, order_id=order.id)

@@ -1,0 +1,148 @@
+"""Checkout overhead: server-side time from a card token received to the confirmation shown, minus Stripe's call.
+
+Runs its own emulator on a free port with a throwaway data directory, then 50 checkouts two ways:
+- through the shop page in AppTest (the card component replaced by a stand-in returning `tok_visa`): the page
+  stamps the moment it reads the token and the moment the confirmation is rendered;
+- through `shop.payments.checkout` alone (validation, order write, attempt bookkeeping).
+Each figure is the median of 50, with the time spent waiting on the emulator's charge call subtracted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 50
+DETAILS = {
+    "name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone": "+1 415 555 0100",
+    "line1": "1 Harbor Way",
+    "line2": "",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94107",
+    "country": "US",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_emulator(port: int, data_dir: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/health", timeout=1) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.05)  # polling while the emulator starts
+    proc.kill()
+    raise SystemExit("the emulator did not start")
+
+
+class _Card:
+    """Stands in for the card component: returns a queued click once."""
+
+    queued: dict | None = None
+
+    def __call__(self, *args, **kwargs):
+        value, self.queued = self.queued, None
+        return value
+
+
+def _page_overheads(card: _Card) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    app.run()
+    for key, value in DETAILS.items():
+        if key not in ("line2", "country"):
+            app.text_input(key=f"checkout_{key}").input(value)
+    app.run()
+    overheads = []
+    for _ in range(RUNS):
+        card.queued = {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}
+        app.run()
+        if not app.code or not app.code[0].value.startswith("ch_"):
+            raise SystemExit(f"no confirmation shown: {[e.value for e in app.error]}")
+        timing = app.session_state["checkout_timing"]
+        overheads.append(timing["shown"] - timing["received"] - timing["stripe_seconds"])
+        [another] = [button for button in app.button if button.label == "Buy another book"]
+        another.click().run()
+    return overheads
+
+
+def _domain_overheads() -> tuple[list[float], list[float]]:
+    from shop import payments
+
+    overheads, stripe_calls = [], []
+    for _ in range(RUNS):
+        payment = {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}
+        started = time.perf_counter()
+        outcome = payments.checkout(DETAILS, "art-of-doing-science", 1, payment)
+        elapsed = time.perf_counter() - started
+        if outcome.result is None or not outcome.result.succeeded:
+            raise SystemExit(f"checkout failed: {outcome}")
+        overheads.append(elapsed - outcome.result.stripe_seconds)
+        stripe_calls.append(outcome.result.stripe_seconds)
+    return overheads, stripe_calls
+
+
+def main() -> None:
+    """Print the checkout figures as `bench:` lines."""
+    with tempfile.TemporaryDirectory(prefix="checkout-bench-") as tmp:
+        data = Path(tmp)
+        port = _free_port()
+        os.environ.update(
+            {
+                "STRIPE_EMULATOR_PORT": str(port),
+                "STRIPE_EMULATOR_DATA_DIR": str(data / "emulator"),
+                "SHOP_DATA_DIR": str(data),
+                "DATABASE_URL": f"sqlite:///{data / 'shop.db'}",
+            }
+        )
+        os.environ.pop("STRIPE_SECRET_KEY", None)
+        os.environ.pop("STRIPE_PUBLISHABLE_KEY", None)
+        emulator = _start_emulator(port, data / "emulator")
+        try:
+            domain, stripe_calls = _domain_overheads()
+            card = _Card()
+            with mock.patch("components.elements_card.elements_card", card):
+                page = _page_overheads(card)
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+    ms = 1000
+    print(f"bench: checkout_overhead_ms_median = {statistics.median(page) * ms:.1f} ms")
+    print(
+        "# measured inside the page: token read -> confirmation rendered, minus the charge call;"
+        f" p90 {statistics.quantiles(page, n=10)[-1] * ms:.1f} ms"
+    )
+    print(f"bench: checkout_domain_overhead_ms_median = {statistics.median(domain) * ms:.1f} ms")
+    print(f"bench: checkout_stripe_call_ms_median = {statistics.median(stripe_calls) * ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
