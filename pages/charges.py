@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import altair as alt
@@ -133,7 +134,8 @@ metrics = [
         "Gross volume / successful captured charges.",
     ),
 ]
-for column, (label, value, delta, colour, help_text) in zip(st.columns(6), metrics, strict=True):
+columns = [*st.columns(3), *st.columns(3)]  # two rows: six metrics in one row truncate the amounts
+for column, (label, value, delta, colour, help_text) in zip(columns, metrics, strict=True):
     column.metric(label, value, delta, delta_color=colour, help=help_text, delta_description=versus, border=True)
 
 # ------------------------------------------------------------------------------------------------ chart
@@ -145,7 +147,9 @@ else:
     chart = (
         alt.Chart(series, title=f"Volume by {unit} and status (UTC)")
         .mark_bar()
+        .transform_calculate(stack_rank=f"indexof({json.dumps(list(STATUS_COLOURS))}, datum.display_status)")
         .encode(
+            order=alt.Order("stack_rank:Q"),  # succeeded at the bottom, failed on top
             x=alt.X("bucket:T", title=None),
             y=alt.Y("sum(amount_major):Q", title="Amount ($)", axis=alt.Axis(format="$,.0f")),
             color=alt.Color(

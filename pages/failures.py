@@ -56,7 +56,7 @@ unit = analytics.bucket_size(start, end)
 chart_col, codes_col = st.columns(2)
 chart_col.altair_chart(
     alt.Chart(rate, title=f"Failure rate by {unit} (UTC)")
-    .mark_line(point=True, color="#d64545")
+    .mark_line(point=alt.OverlayMarkDef(color="#d64545"), color="#d64545")
     .encode(
         x=alt.X("bucket:T", title=None),
         y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%")),
@@ -79,7 +79,7 @@ else:
         .mark_bar(color="#d64545")
         .encode(
             x=alt.X("count:Q", title="Failed attempts"),
-            y=alt.Y("code:N", title=None, sort="-x"),
+            y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
             tooltip=[
                 alt.Tooltip("code:N", title="Code"),
                 alt.Tooltip("count:Q", title="Attempts"),
@@ -87,7 +87,7 @@ else:
                 alt.Tooltip("explanation:N", title="Meaning"),
             ],
         )
-        .properties(height=260),
+        .properties(height=max(260, 26 * len(codes))),
         width="stretch",
     )
     st.subheader("What each code means and what to do")

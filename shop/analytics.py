@@ -131,6 +131,16 @@ FAILURE_CODES: dict[str, CodeAdvice] = {
         "Let the customer try again; if it keeps failing, try later or use another card.",
         f"{DECLINES_DOC}#processing_error",
     ),
+    "highest_risk_level": CodeAdvice(
+        "Radar blocked the payment: Stripe rated its fraud risk highest.",
+        "Do not retry. Review the payment in Radar; tell the customer only that the card was declined.",
+        "https://docs.stripe.com/radar/risk-evaluation",
+    ),
+    "elevated_risk_level": CodeAdvice(
+        "Radar rated the payment's fraud risk elevated and a rule blocked it.",
+        "Review the payment in Radar before asking the customer to try again.",
+        "https://docs.stripe.com/radar/risk-evaluation",
+    ),
     "card_declined": CodeAdvice(
         "The card was declined (no finer reason given).",
         "Ask the customer to contact their bank, or to use another card.",
