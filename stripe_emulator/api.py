@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import string as _string
 import time
@@ -109,8 +110,23 @@ def _created_where(created: dict[str, int] | None) -> list[tuple[str, list[Any]]
     return [(f"created {ops[op]} ?", [value]) for op, value in (created or {}).items()]
 
 
-def paginate(ctx: Context, table: str, kind: str, url: str, where: list[tuple[str, list[Any]]]) -> dict[str, Any]:
-    """Stripe's cursor pagination over a table, newest first."""
+@dataclass
+class RawList:
+    """A list page whose objects are still the stored JSON texts: sent as they are, without parsing them."""
+
+    url: str
+    bodies: list[str]
+    has_more: bool
+
+    def render(self) -> str:
+        head = json.dumps({"object": "list", "has_more": self.has_more, "url": self.url})[:-1]
+        return head + ', "data": [' + ",".join(self.bodies) + "]}"
+
+
+def paginate(
+    ctx: Context, table: str, kind: str, url: str, where: list[tuple[str, list[Any]]]
+) -> dict[str, Any] | RawList:
+    """Stripe's cursor pagination over a table, newest first (unparsed when nothing is to be expanded)."""
     limit = ctx.params.get("limit", 10)
     after = before = None
     if ctx.params.get("starting_after"):
@@ -121,8 +137,9 @@ def paginate(ctx: Context, table: str, kind: str, url: str, where: list[tuple[st
         before = ctx.store.position(table, ctx.params["ending_before"])
         if before is None:
             raise missing(kind, ctx.params["ending_before"], "ending_before")
-    objects, has_more = ctx.store.page(table, where, limit, after, before)
-    return _list_response(url, objects, has_more)
+    raw = not ctx.params.get("expand")
+    objects, has_more = ctx.store.page(table, where, limit, after, before, raw=raw)
+    return RawList(url, objects, has_more) if raw else _list_response(url, objects, has_more)
 
 
 # ---------------------------------------------------------------- expansion
@@ -130,6 +147,8 @@ def paginate(ctx: Context, table: str, kind: str, url: str, where: list[tuple[st
 
 def expand(ctx: Context, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Replace ids by objects for the requested `expand[]` paths that this emulator can expand."""
+    if not paths:
+        return obj
     for path in paths:
         head, _, rest = path.partition(".")
         if obj.get("object") == "list" and head == "data":

@@ -41,7 +41,8 @@ PUBLISHABLE_MESSAGE = (
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
-    return Response(json.dumps(body, indent=2), status_code=status, media_type="application/json", headers=headers)
+    text = body.render() if isinstance(body, api.RawList) else json.dumps(body, indent=2)
+    return Response(text, status_code=status, media_type="application/json", headers=headers)
 
 
 def _redact(key: str) -> str:

@@ -118,10 +118,11 @@ class Store:
         limit: int,
         after: tuple[int, int] | None = None,
         before: tuple[int, int] | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
+        raw: bool = False,
+    ) -> tuple[list[Any], bool]:
         """Newest first: `limit` objects older than `after`, or the `limit` closest ones newer than `before`.
 
-        Returns (objects newest first, whether more exist in the paging direction)."""
+        Returns (objects newest first — JSON texts when `raw` —, whether more exist in the paging direction)."""
         clauses = [clause for clause, _ in where]
         args: list[Any] = [arg for _, values in where for arg in values]
         order = "DESC"
@@ -140,7 +141,7 @@ class Store:
         with self.lock:
             rows = self.conn.execute(sql, args).fetchall()
         has_more = len(rows) > limit
-        objects = [json.loads(row[0]) for row in rows[:limit]]
+        objects = [row[0] if raw else json.loads(row[0]) for row in rows[:limit]]
         if order == "ASC":
             objects.reverse()
         return objects, has_more
