@@ -1,0 +1,82 @@
+"""Finance and customer refunds in Chromium: a partial refund of a checkout's charge, a customer's cancellation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import StreamlitApp, wait_for_app
+from tests.e2e.test_checkout import DETAILS, confirmed_charge_id, fill_card, fill_details, open_shop
+
+pytestmark = pytest.mark.e2e
+
+
+def buy_a_book(page: Page, app: StreamlitApp, details: dict[str, str]) -> str:
+    """Check out one copy with 4242 through the real Card Element; returns the charge ID shown."""
+    open_shop(page, app)
+    fill_details(page, details)
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay $23.00").click()
+    return confirmed_charge_id(page)
+
+
+def sign_in(page: Page, app: StreamlitApp) -> None:
+    page.goto(f"{app.url}/sign-in")
+    field = page.get_by_label("Ops password")
+    expect(field).to_be_editable(timeout=30_000)
+    wait_for_app(page)
+    field.fill(app.ops_password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stSidebarNav").get_by_text("Refunds", exact=True)).to_be_visible()
+
+
+def test_finance_refunds_five_dollars_of_a_checkout_charge(page: Page, streamlit_app: StreamlitApp):
+    details = {**DETAILS, "Full name": "Mary Jackson", "Email": "mary@example.com"}
+    charge_id = buy_a_book(page, streamlit_app, details)
+
+    sign_in(page, streamlit_app)
+    page.get_by_test_id("stSidebarNav").get_by_text("Refunds", exact=True).click()
+    expect(page.get_by_role("heading", name="Refund a charge")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sync now").click()  # the charge is seconds old: bring the copy up to date
+    wait_for_app(page)
+    search = page.get_by_label("Find a charge")
+    search.fill(charge_id)
+    search.press("Enter")
+    wait_for_app(page)
+    expect(page.get_by_text("Can still be refunded")).to_be_visible()
+    page.get_by_text("Part of it", exact=True).click()
+    page.get_by_label("Amount ($) — for a partial refund").fill("5.00")
+    page.get_by_role("button", name="Refund…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Refund $5.00 of charge")).to_be_visible(timeout=30_000)
+    dialog.get_by_role("button", name="Refund $5.00").click()
+
+    expect(page.get_by_text(f"Refunded $5.00 of {charge_id}")).to_be_visible(timeout=30_000)
+    charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
+    assert charge.amount_refunded == 500
+    assert charge.refunded is False
+
+
+def test_customer_cancels_an_unshipped_order_and_the_charge_is_refunded(page: Page, streamlit_app: StreamlitApp):
+    details = {**DETAILS, "Full name": "Dorothy Vaughan", "Email": "dorothy@example.com"}
+    charge_id = buy_a_book(page, streamlit_app, details)
+    order_id = streamlit_app.emulator.client().v1.charges.retrieve(charge_id).metadata["order_id"]
+
+    page.goto(f"{streamlit_app.url}/your-order")
+    number = page.get_by_label("Order number")
+    expect(number).to_be_editable(timeout=30_000)
+    wait_for_app(page)
+    number.fill(order_id)
+    page.get_by_label("Email").fill("dorothy@example.com")
+    page.get_by_role("button", name="Find my order").click()
+    wait_for_app(page)
+    expect(page.get_by_text("being prepared for shipping")).to_be_visible()
+    page.get_by_role("button", name="Cancel my order").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel my order").click()
+
+    expect(page.get_by_text("Your order is cancelled and $23.00 is refunded")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Cancelled — refunded in full")).to_be_visible()
+    charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
+    assert (charge.refunded, charge.amount_refunded) == (True, 2300)
