@@ -34,6 +34,8 @@ NO_KEY_MESSAGE = (
     "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
     "for details, or we can help at https://support.stripe.com/."
 )
+# Telemetry fields Stripe.js adds to its token requests: accepted and ignored.
+STRIPE_JS_FIELDS = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
 PUBLISHABLE_MESSAGE = (
     "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
     "of your API keys at https://dashboard.stripe.com/account/apikeys."
@@ -64,9 +66,11 @@ def _api_key(request: Request) -> str:
     return ""
 
 
-def authenticate(request: Request, allow_publishable: bool = False) -> None:
-    """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise."""
-    key = _api_key(request)
+def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> None:
+    """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise.
+
+    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header."""
+    key = _api_key(request) or body_key or ""
     if not key:
         raise StripeError(401, "invalid_request_error", NO_KEY_MESSAGE)
     if not _KEY_FORMAT.match(key) or "_live_" in key:
@@ -99,8 +103,14 @@ class Emulator:
             request_id = api.new_id("req_", 14)
             headers = {"Request-Id": request_id, "Stripe-Version": api.API_VERSION}
             try:
-                authenticate(request, allow_publishable)
                 params, pairs = await self._params(request)
+                body_key = None
+                if allow_publishable and isinstance(params.get("key"), str):
+                    body_key = params.pop("key")
+                    pairs = [pair for pair in pairs if pair[0] != "key"]
+                authenticate(request, allow_publishable, body_key)
+                for name in STRIPE_JS_FIELDS if allow_publishable else ():
+                    params.pop(name, None)
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
             key = request.headers.get("idempotency-key") if request.method == "POST" else None

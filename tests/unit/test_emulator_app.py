@@ -119,3 +119,19 @@ def test_json_bodies_are_refused_on_the_api(client):
     response = client.post("/v1/charges", json={"amount": 100}, headers=SECRET)
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_stripe_js_style_token_request_with_the_key_in_the_body(client):
+    form = {
+        "key": "pk_test_unit",
+        "card[number]": "5555555555554444",
+        "card[exp_month]": "4",
+        "card[exp_year]": "40",
+        "card[cvc]": "123",
+        "payment_user_agent": "stripe.js/v3",
+        "time_on_page": "1200",
+    }
+    token = client.post("/v1/tokens", data=form)
+    assert token.status_code == 200
+    assert (token.json()["card"]["brand"], token.json()["card"]["exp_year"]) == ("MasterCard", 2040)
+    assert client.post("/v1/charges", data={**CHARGE, "key": "pk_test_unit"}).status_code == 401
