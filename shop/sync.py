@@ -115,6 +115,8 @@ def _get(obj: Any, *path: str) -> Any:
 
 def _plain(obj: Any) -> dict:
     """A Stripe object (or dict) as a plain JSON-able dict."""
+    if isinstance(obj, dict):
+        return obj
     if hasattr(obj, "to_dict"):
         return obj.to_dict()
     return json.loads(json.dumps(obj, default=str))
@@ -245,19 +247,29 @@ class _Counter:
         self.requests = 0
 
 
-def _pages(list_call: Callable[..., Any], params: dict, counter: _Counter) -> Iterable[Any]:
-    """Pages of a Stripe list, newest first, following `starting_after` like auto_paging_iter does.
+def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _Counter) -> dict:
+    """One GET of a Stripe list as plain JSON: {"data": [...], "has_more": ...}.
+
+    Through the SDK's `raw_request` (same auth, retries and typed errors) rather than `client.v1.<x>.list`:
+    building StripeObjects for 100 charges costs ~0.3 s here, ten times the request itself, and the store
+    wants plain dicts anyway.
+    """
+    counter.requests += 1
+    return client.raw_request("get", path, **params).data
+
+
+def _pages(client: stripe.StripeClient, path: str, counter: _Counter) -> Iterable[dict]:
+    """Pages of a Stripe list, newest first, following `starting_after` as auto-paging does (100 a page).
 
     Paged by hand (the same requests auto-paging makes) so that each page is stored and reported as it arrives.
     """
-    params = {**params, "limit": PAGE_SIZE}
+    params: dict[str, Any] = {"limit": PAGE_SIZE}
     while True:
-        counter.requests += 1
-        page = list_call(params=params)
+        page = _list_page(client, path, params, counter)
         yield page
-        if not page.has_more or not page.data:
+        if not page["has_more"] or not page["data"]:
             return
-        params = {**params, "starting_after": page.data[-1].id}
+        params = {"limit": PAGE_SIZE, "starting_after": page["data"][-1]["id"]}
 
 
 def _store_charges(engine: sa.Engine, page_charges: list[Any]) -> list[dict]:
@@ -278,20 +290,19 @@ def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter,
     started = time.monotonic()
     # The newest event before the backfill: the incremental sync resumes from it, so nothing changed during the
     # backfill is missed (events re-applied in order end at the newest state).
-    counter.requests += 1
-    head = client.v1.events.list(params={"limit": 1})
-    newest_event_id = head.data[0].id if head.data else ""
+    head = _list_page(client, "/v1/events", {"limit": 1}, counter)
+    newest_event_id = head["data"][0]["id"] if head["data"] else ""
 
     charge_count = refund_count = 0
     order_rows: list[dict] = []
-    for pages_done, page in enumerate(_pages(client.v1.charges.list, {}, counter), start=1):
-        rows = _store_charges(engine, list(page.data))
+    for pages_done, page in enumerate(_pages(client, "/v1/charges", counter), start=1):
+        rows = _store_charges(engine, page["data"])
         charge_count += len(rows)
         order_rows.extend(row for row in rows if row["order_id"] and row["amount_refunded"])
         # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
         progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
-    for page in _pages(client.v1.refunds.list, {}, counter):
-        refund_count += _store_refunds(engine, list(page.data))
+    for page in _pages(client, "/v1/refunds", counter):
+        refund_count += _store_refunds(engine, page["data"])
         progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
     _keep_orders_in_step(order_rows, engine)
 
@@ -330,20 +341,19 @@ def _new_events(client: stripe.StripeClient, last_event_id: str, counter: _Count
     """Batches of events newer than `last_event_id`, oldest first (one request per batch of up to 100)."""
     if not last_event_id:
         # No event existed at backfill time: every event is new. Lists run newest first, so collect, then flip.
-        every = [event for page in _pages(client.v1.events.list, {}, counter) for event in page.data]
+        every = [event for page in _pages(client, "/v1/events", counter) for event in page["data"]]
         every.reverse()
         for start in range(0, len(every), PAGE_SIZE):
             yield every[start : start + PAGE_SIZE]
         return
     cursor = last_event_id
     while True:
-        counter.requests += 1
-        page = client.v1.events.list(params={"limit": PAGE_SIZE, "ending_before": cursor})
-        batch = list(reversed(page.data))  # the page nearest the cursor, newest first: flip it
+        page = _list_page(client, "/v1/events", {"limit": PAGE_SIZE, "ending_before": cursor}, counter)
+        batch = list(reversed(page["data"]))  # the page nearest the cursor, newest first: flip it
         if batch:
             yield batch
-            cursor = batch[-1].id
-        if not page.has_more or not batch:
+            cursor = batch[-1]["id"]
+        if not page["has_more"] or not batch:
             return
 
 
@@ -360,7 +370,7 @@ def _incremental(
         refund_total += refund_count
         events_applied += len(batch)
         with engine.begin() as conn:
-            _write_state(conn, {LAST_EVENT_ID: batch[-1].id})
+            _write_state(conn, {LAST_EVENT_ID: batch[-1]["id"]})
         progress(min(0.95, 0.1 + events_applied / (events_applied + 400)), f"Applied {events_applied:,} events…")
     synced_at = time.time()
     with engine.begin() as conn:

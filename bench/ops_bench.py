@@ -1,0 +1,171 @@
+"""`python -m bench.ops_bench`: the Charges page on a large history, and what a sync costs.
+
+For 1k, 10k and 100k charges (spread over 60 days, one in seven declined) in a private emulator:
+- the backfill of the local copy (requests, seconds);
+- the Charges page rendered by AppTest (the real dashboard, signed in, default filters): the first run after a
+  sync (loads the copy from SQL) and the median of 5 further runs;
+- the same page built the naive way: every run lists every charge from the emulator (the page's data loader is
+  swapped for one that pages through `charges.list`), and the ratio naive / local;
+- at 10k: an incremental sync after 10 new events (requests, seconds).
+Prints `bench: <name> = <value> <unit>` lines. OPS_BENCH_SIZES=1000,10000 picks other sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from unittest import mock
+
+import pandas as pd
+import stripe
+from stripe._http_client import new_default_http_client
+
+from stripe_emulator.seeding import seed_charges
+from tests.conftest import Emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+PORT = 12263
+DAYS = 60
+RUNS = 5
+NAIVE_RUNS = {1_000: 5, 10_000: 3, 100_000: 1}  # the naive page at 100k takes long: one run is enough to tell
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k"
+
+
+def report(name: str, value: float, unit: str) -> None:
+    text = f"{value:.3g}" if value < 100 else f"{value:.0f}"
+    print(f"bench: {name} = {text} {unit}", flush=True)
+
+
+class CountingHTTPClient:
+    """The SDK's HTTP client, counting requests."""
+
+    def __new__(cls):
+        base = type(new_default_http_client())
+
+        class _Client(base):
+            def request(self, method, url, headers, post_data=None):
+                self.count += 1
+                return super().request(method, url, headers, post_data)
+
+        client = _Client()
+        client.count = 0
+        return client
+
+
+def counted_client(url: str) -> tuple[stripe.StripeClient, object]:
+    http = CountingHTTPClient()
+    return stripe.StripeClient("sk_test_emulator", base_addresses={"api": url}, http_client=http), http
+
+
+def use_store(workdir: Path, size: int) -> None:
+    """Point the shop at this size's store and emulator."""
+    from shop import config
+
+    os.environ["SHOP_DATA_DIR"] = str(workdir / f"shop-{label(size)}")
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / f'shop-{label(size)}.db'}"
+    os.environ["STRIPE_EMULATOR_PORT"] = str(PORT)
+    os.environ.pop("STRIPE_SECRET_KEY", None)
+    config.get_settings.cache_clear()
+
+
+def page_run_times(runs: int, loader: Callable[[], pd.DataFrame] | None = None) -> list[float]:
+    """Seconds per AppTest run of the Charges page (signed in); `loader` replaces the page's data loader."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=600)
+    at.session_state["ops_signed_in"] = True
+    at.run()
+    at.switch_page("pages/charges.py")
+    times = []
+    patch = mock.patch("pages.ops_data.charges_frame", loader) if loader else mock.patch.dict(os.environ, {})
+    with patch:
+        for _ in range(runs):
+            started = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - started)
+            if at.exception:
+                raise RuntimeError(at.exception[0].message)
+            if not at.dataframe:
+                raise RuntimeError("the Charges page rendered no table")
+    return times
+
+
+def naive_loader(url: str) -> Callable[[], pd.DataFrame]:
+    """A data loader that lists every charge from the emulator, as a page without a local copy would."""
+    from shop import analytics, sync
+
+    def load() -> pd.DataFrame:
+        client = stripe.StripeClient("sk_test_emulator", base_addresses={"api": url})
+        rows = [sync.charge_row(charge) for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()]
+        return analytics.prepare_charges(pd.DataFrame(rows)[list(analytics.CHARGE_COLUMNS)])
+
+    return load
+
+
+def bench_size(workdir: Path, size: int) -> None:
+    from shop import sync
+
+    name = label(size)
+    data_dir = workdir / f"emulator-{name}"
+    started = time.perf_counter()
+    now = int(time.time())
+    seed_charges(data_dir, size, start=now - DAYS * 86400, spacing=max(1, DAYS * 86400 // size))
+    print(f"# seeded {size:,} charges in {time.perf_counter() - started:.1f} s", flush=True)
+
+    emulator = Emulator(PORT, data_dir)
+    emulator.start()
+    try:
+        use_store(workdir, size)
+        client, http = counted_client(emulator.url)
+        started = time.perf_counter()
+        backfill = sync.sync(client)
+        seconds = time.perf_counter() - started
+        report(f"ops_backfill_{name}_requests", http.count, "requests")
+        report(f"ops_backfill_{name}_s", seconds, "s")
+        assert backfill.charges_upserted == size, backfill
+
+        if size == 10_000:
+            api = emulator.client()
+            for index in range(10):
+                api.v1.charges.create(params={"amount": 2300 + index, "currency": "usd", "source": "tok_visa"})
+            http.count = 0
+            started = time.perf_counter()
+            incremental = sync.sync(client)
+            seconds = time.perf_counter() - started
+            print(f"# incremental sync applied {incremental.events_applied} events", flush=True)
+            report("ops_incremental_10_events_requests", http.count, "requests")
+            report("ops_incremental_10_events_s", seconds, "s")
+
+        first, *warm = page_run_times(RUNS + 1)
+        local = statistics.median(warm)
+        report(f"ops_charges_page_first_run_{name}_s", first, "s")
+        report(f"ops_charges_page_s_{name}", local, "s")
+        naive_runs = NAIVE_RUNS.get(size, 1)
+        print(f"# naive page at {name}: median of {naive_runs} run(s)", flush=True)
+        naive = statistics.median(page_run_times(naive_runs, naive_loader(emulator.url)))
+        report(f"ops_charges_page_naive_s_{name}", naive, "s")
+        report(f"ops_charges_page_naive_ratio_{name}", naive / local, "x")
+    finally:
+        emulator.stop()
+
+
+def main() -> int:
+    sizes = [int(part) for part in os.environ.get("OPS_BENCH_SIZES", "").split(",") if part] or DEFAULT_SIZES
+    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
+        for size in sizes:
+            bench_size(Path(tmp), size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
