@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import streamlit as st
@@ -121,7 +122,12 @@ def _books() -> None:
         with column:
             _cover(book.id)
             chosen = state.checkout_book == book.id
-            st.markdown(f"**{book.title}**  \n{book.author}  \n{format_amount(book.price, book.currency)}")
+            # A fixed height keeps the Choose buttons in one row whatever the title's length.
+            st.markdown(
+                f'<div style="min-height:7.2rem;line-height:1.35"><strong>{html.escape(book.title)}</strong><br>'
+                f"{html.escape(book.author)}<br>{format_amount(book.price, book.currency)}</div>",
+                unsafe_allow_html=True,
+            )
             st.button(
                 "✓ Chosen" if chosen else "Choose",
                 key=f"choose_{book.id}",
