@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(args.data_dir)
     # The access log shows method, path and status only: headers (and so API keys) are never logged.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=not args.quiet, log_level="info")
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # all logging on stderr
+    uvicorn.run(app, host=args.host, port=args.port, access_log=not args.quiet, log_level="info", log_config=log_config)
 
 
 if __name__ == "__main__":

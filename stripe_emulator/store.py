@@ -55,6 +55,7 @@ class Store:
                 " params_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
                 " request_id TEXT NOT NULL, created INTEGER NOT NULL)"
             )
+            self.conn.execute("CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created)")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
