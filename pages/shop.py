@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import time
 
 import streamlit as st
@@ -13,8 +14,13 @@ from shop.config import get_settings
 from shop.money import format_amount
 from shop.validation import FIELD_LABELS, countries, country_name, validate_customer
 
+log = logging.getLogger(__name__)
 COUNTRY_CODES = [code for code, _ in countries()]
 DETAIL_KEYS = {name: f"checkout_{name}" for name in FIELD_LABELS}
+UNEXPECTED_FAILURE = (
+    "Something went wrong on our side while paying. Any order already saved is checked against Stripe, so you "
+    "are never charged twice; please try again in a moment."
+)
 TEST_CARD_HINT = (
     "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
     "**4000 0000 0000 9995** is declined, to see how a declined card is handled."
@@ -62,6 +68,10 @@ def _field_error(message: str | None) -> None:
 
 def _confirmation(done: dict) -> None:
     order = orders.get_order(done["order_id"])
+    if order is None:  # the order store was reset under this session
+        st.warning("This order can no longer be found. Check the Your order page, or start a new checkout.")
+        st.button("Buy another book", type="primary", on_click=_new_checkout)
+        return
     book = catalog.get_book(order.book_id)
     st.title("Thank you for your order")
     st.success(
@@ -147,7 +157,13 @@ def _handle_payment(payment: dict, details: dict[str, str], book_id: str, quanti
     if payment["nonce"] in state.checkout_nonces:
         return False
     state.checkout_nonces = [*state.checkout_nonces[-49:], payment["nonce"]]
-    outcome = payments.checkout(details, book_id, quantity, payment, order_id=state.get("checkout_order_id"))
+    try:
+        outcome = payments.checkout(details, book_id, quantity, payment, order_id=state.get("checkout_order_id"))
+    except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
+        log.exception("checkout failed for book %s", book_id)
+        state.checkout_notice = ("error", UNEXPECTED_FAILURE)
+        state.checkout_reset += 1
+        st.rerun()
     if outcome.order_id:
         state.checkout_order_id = outcome.order_id
     result = outcome.result

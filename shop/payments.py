@@ -16,7 +16,7 @@ from typing import Any
 import stripe
 
 from shop import catalog, orders
-from shop.config import stripe_client
+from shop.config import ConfigError, stripe_client
 from shop.money import format_amount
 from shop.orders import Order, OrderStateError
 from shop.validation import validate_customer
@@ -572,6 +572,10 @@ def checkout(
     token, nonce = str(payment.get("token") or ""), str(payment.get("nonce") or "")
     if not token.startswith(("tok_", "card_", "src_")) or not nonce:
         return CheckoutOutcome(errors={}, message="The card form sent no usable card; enter your card again.")
+    try:
+        client = client or stripe_client()
+    except ConfigError as exc:
+        return CheckoutOutcome(errors={}, message=f"Payments are not available right now: {exc}")
     customer = orders.Customer(**checked.values)
     order = orders.get_order(order_id) if order_id else None
     if order is None or order.status not in ("pending", "failed") or not _matches(order, book_id, quantity, customer):

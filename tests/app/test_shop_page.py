@@ -7,9 +7,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import stripe
 from streamlit.testing.v1 import AppTest
 
 from shop import config, orders, payments
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DETAILS = {
@@ -208,3 +210,26 @@ def test_buy_another_book_starts_a_fresh_checkout_with_the_details_kept(card):
     assert app.text_input(key="checkout_name").value == "Grace Hopper"
     pay(app, card, "tok_mastercard")
     assert len(orders.list_orders()) == 2
+
+
+def test_unreachable_stripe_shows_a_clear_message_and_keeps_the_order_pending(card):
+    dead = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
+    )
+    app = start()
+    fill(app)
+    with mock.patch("shop.payments.stripe_client", return_value=dead):
+        pay(app, card, "tok_visa")
+    assert [alert.value for alert in app.error if "could not reach the payment processor" in alert.value]
+    [order] = orders.list_orders()
+    assert order.status == "pending"
+    assert app.text_input(key="checkout_email").value == "grace@example.com"
+
+
+def test_an_unexpected_failure_shows_a_message_not_a_traceback(card):
+    app = start()
+    fill(app)
+    with mock.patch("shop.payments.checkout", side_effect=RuntimeError("database is locked")):
+        pay(app, card, "tok_visa")
+    assert [alert.value for alert in app.error if "Something went wrong on our side" in alert.value]
+    assert "database is locked" not in texts(app)

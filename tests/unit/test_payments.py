@@ -243,30 +243,28 @@ def test_twenty_concurrent_submissions_of_one_attempt_make_one_charge(client, em
     assert orders.get_order(order.id).charge_id == charges[0].id
 
 
-class LosesChargeResponses:
-    """An HTTP client that sends every request but loses the response of charge creations (the worst case)."""
+def losing_charge_responses(emulator) -> stripe.StripeClient:
+    """A client whose charge creations reach the emulator but whose responses are lost (the worst case)."""
+    base = type(new_default_http_client())
 
-    def __new__(cls):
-        base = type(new_default_http_client())
+    class LosesChargeResponses(base):
+        def request(self, method, url, headers, post_data=None):
+            response = super().request(method, url, headers, post_data)
+            if method == "post" and url.endswith("/v1/charges"):
+                raise stripe.APIConnectionError("connection reset after the request was sent")
+            return response
 
-        class _Client(base):
-            def request(self, method, url, headers, post_data=None):
-                response = super().request(method, url, headers, post_data)
-                if method == "post" and url.endswith("/v1/charges"):
-                    raise stripe.APIConnectionError("connection reset after the request was sent")
-                return response
-
-        return _Client()
-
-
-def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
-    order = new_order()
-    flaky = stripe.StripeClient(
+    return stripe.StripeClient(
         "sk_test_emulator",
         base_addresses={"api": emulator.url},
         http_client=LosesChargeResponses(),
         max_network_retries=0,
     )
+
+
+def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
+    order = new_order()
+    flaky = losing_charge_responses(emulator)
     result = pay(order.id, "tok_visa", flaky)
     assert result.outcome == "error"
     assert "not charged twice" in result.message
@@ -284,12 +282,7 @@ def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
 
 def test_paying_again_after_a_lost_response_finds_the_first_charge(client, emulator):
     order = new_order()
-    flaky = stripe.StripeClient(
-        "sk_test_emulator",
-        base_addresses={"api": emulator.url},
-        http_client=LosesChargeResponses(),
-        max_network_retries=0,
-    )
+    flaky = losing_charge_responses(emulator)
     assert pay(order.id, "tok_visa", flaky).outcome == "error"
     retry = pay(order.id, "tok_mastercard", client)
     assert retry.outcome == "succeeded"
@@ -467,3 +460,71 @@ def test_cancel_an_unpaid_order_moves_no_money(client):
     with pytest.raises(payments.PaymentError):
         pay(order.id, "tok_visa", client)
     assert [c.status for c in charges_of(client, order.id)] == ["failed"]
+
+
+# --- checkout: details, order and charge from one click ---------------------------------------------------------
+
+DETAILS = {
+    "name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone": "+1 415 555 0100",
+    "line1": "1 Harbor Way",
+    "line2": "Suite 5",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94107",
+    "country": "US",
+}
+
+
+def click(token: str) -> dict:
+    return {"token": token, "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}
+
+
+def test_checkout_with_wrong_details_writes_no_order(client):
+    outcome = payments.checkout({**DETAILS, "email": "nope"}, HAMMING, 1, click("tok_visa"), client=client)
+    assert set(outcome.errors) == {"email"}
+    assert (outcome.order_id, outcome.result) == (None, None)
+    assert orders.list_orders() == []
+
+
+@pytest.mark.parametrize(("book_id", "quantity"), [("no-such-book", 1), (HAMMING, 0), (HAMMING, 11)])
+def test_checkout_refuses_what_the_catalog_does_not_sell(client, book_id, quantity):
+    outcome = payments.checkout(DETAILS, book_id, quantity, click("tok_visa"), client=client)
+    assert outcome.message
+    assert outcome.result is None
+    assert orders.list_orders() == []
+
+
+def test_checkout_without_a_token_says_to_enter_the_card_again(client):
+    outcome = payments.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
+    assert "enter your card again" in outcome.message
+    assert orders.list_orders() == []
+
+
+def test_checkout_retry_reuses_the_order_only_when_nothing_changed(client):
+    declined = payments.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
+    same = payments.checkout(
+        DETAILS, HAMMING, 1, click("tok_chargeDeclined"), order_id=declined.order_id, client=client
+    )
+    assert same.order_id == declined.order_id
+    more = payments.checkout(DETAILS, HAMMING, 2, click("tok_visa"), order_id=declined.order_id, client=client)
+    assert more.order_id != declined.order_id
+    assert (more.result.outcome, more.result.amount) == ("succeeded", 4600)
+    assert orders.get_order(declined.order_id).status == "failed"
+
+
+def test_checkout_after_payment_starts_a_new_order(client):
+    first = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    second = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), order_id=first.order_id, client=client)
+    assert second.order_id != first.order_id
+    assert second.result.charge_id != first.result.charge_id
+
+
+def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(client, monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_oops")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_oops")
+    config.get_settings.cache_clear()
+    outcome = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
+    assert "Live Stripe keys are refused" in outcome.message
+    assert outcome.result is None
