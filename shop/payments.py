@@ -8,6 +8,7 @@ Errors are caught by type and turned into messages that say what happened and wh
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -111,6 +112,13 @@ def _field(obj: Any, name: str, default: Any = None) -> Any:
     except (KeyError, TypeError, AttributeError):
         return default
     return default if value is None else value
+
+
+def _minor(value: Any) -> int:
+    """An amount field as int; None or NaN (a missing value in a pandas row) count as 0."""
+    if value is None or value != value:  # NaN is the one value not equal to itself
+        return 0
+    return int(value)
 
 
 def _error_details(exc: stripe.StripeError) -> dict[str, Any]:
@@ -389,10 +397,11 @@ def refundable_amount(charge: Any) -> int:
     """
     if _field(charge, "status") == "failed" or _field(charge, "refunded", False):
         return 0
-    amount = int(_field(charge, "amount", 0) or 0)
-    remaining = amount - int(_field(charge, "amount_refunded", 0) or 0)
+    amount = _minor(_field(charge, "amount", 0))
+    remaining = amount - _minor(_field(charge, "amount_refunded", 0))
     if _field(charge, "captured", True):
-        remaining = min(remaining, int(_field(charge, "amount_captured", amount) or 0))
+        captured = _field(charge, "amount_captured")
+        remaining = min(remaining, amount if captured is None else _minor(captured))
     return max(remaining, 0)
 
 
@@ -410,8 +419,9 @@ def check_refund(charge: Any, amount: int | None, reason: str | None) -> int:
         raise RefundError(f"Choose a refund reason among {', '.join(REFUND_REASONS)} (not {reason!r}).")
     if amount is None:
         return remaining
-    if isinstance(amount, bool) or not isinstance(amount, int):
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Integral):
         raise RefundError("Enter the refund amount as a whole number of minor units (cents).")
+    amount = int(amount)
     if amount <= 0:
         raise RefundError("Enter a refund amount above zero.")
     if amount > remaining:
@@ -470,7 +480,7 @@ def _record_refund_on_order(charge: Any, client: stripe.StripeClient) -> None:
     if not order_id or orders.get_order(order_id) is None:
         return
     fresh = client.v1.charges.retrieve(_field(charge, "id"))
-    orders.record_refund(order_id, int(_field(fresh, "amount_refunded", 0) or 0))
+    orders.record_refund(order_id, _minor(_field(fresh, "amount_refunded", 0)))
 
 
 def capture_charge(

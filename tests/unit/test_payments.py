@@ -412,6 +412,24 @@ def test_refundable_amount(charge, expected):
     assert payments.refundable_amount(charge) == expected
 
 
+def test_refund_checks_accept_a_row_of_a_data_frame():
+    import numpy as np
+
+    row = {
+        "status": "succeeded",
+        "captured": np.bool_(False),
+        "amount": np.int64(2300),
+        "amount_captured": float("nan"),
+        "amount_refunded": np.int64(0),
+        "refunded": np.bool_(False),
+        "currency": "usd",
+    }
+    assert payments.refundable_amount(row) == 2300
+    assert payments.check_refund(row, np.int64(500), "requested_by_customer") == 500
+    with pytest.raises(payments.RefundError, match=r"\$23\.00 or less"):
+        payments.check_refund(row, 2400, None)
+
+
 def test_capture_a_smaller_amount(client):
     auth = client.v1.charges.create(
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "capture": False},
