@@ -79,7 +79,7 @@ else:
         .mark_bar(color="#d64545")
         .encode(
             x=alt.X("count:Q", title="Failed attempts"),
-            y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
+            y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             tooltip=[
                 alt.Tooltip("code:N", title="Code"),
                 alt.Tooltip("count:Q", title="Attempts"),
@@ -87,7 +87,7 @@ else:
                 alt.Tooltip("explanation:N", title="Meaning"),
             ],
         )
-        .properties(height=max(260, 26 * len(codes))),
+        .properties(height=alt.Step(24)),  # one row per code, every label shown
         width="stretch",
     )
     st.subheader("What each code means and what to do")
