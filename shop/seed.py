@@ -26,13 +26,12 @@ of orders already in the store, so it neither replays nor duplicates the first r
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import random
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,6 +79,8 @@ DECLINE_CARDS: dict[str, tuple[str, str, int]] = {
     "tok_radarBlock": ("visa", "0019", 4),
 }
 CARDS = {**SUCCESS_CARDS, **DECLINE_CARDS}
+# Steps that call Stripe (the emulator's clock is set for these; the others only touch the order store).
+STRIPE_STEPS = frozenset({"pay", "cancel", "refund", "approve"})
 
 
 @dataclass(frozen=True)
@@ -449,40 +450,58 @@ def timeline(plan: Sequence[PlannedOrder]) -> list[Step]:
 
 
 class EmulatorClock:
-    """The emulator's test clock (`POST /_emulator/clock`): freeze "now" at a past time, then release it."""
+    """The emulator's test clock (`POST /_emulator/clock`): freeze "now" at a past time, then release it.
+
+    One kept-alive connection serves every call: a seeding run sets the clock hundreds of times.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        self._url = f"{settings.emulator_url}/_emulator/clock"
-        self._key = settings.secret_key
+        self._host, self._port = settings.emulator_host, settings.emulator_port
+        self._headers = {"Authorization": f"Bearer {settings.secret_key}", "Content-Type": "application/json"}
+        self._connection: http.client.HTTPConnection | None = None
         self.current: int | None = None
+
+    def _post(self, body: bytes) -> None:
+        for attempt in (1, 2):  # a kept-alive connection the server has closed fails once; reconnect
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self._host, self._port, timeout=10)
+            try:
+                self._connection.request("POST", "/_emulator/clock", body=body, headers=self._headers)
+                response = self._connection.getresponse()
+                text = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if attempt == 2:
+                    raise SeedError(
+                        f"Could not set the emulator's clock on {self._host}:{self._port} ({exc}); "
+                        "is the emulator running?"
+                    ) from exc
+                continue
+            if response.status != 200:
+                raise SeedError(f"The emulator refused to set its clock (HTTP {response.status}): {text[:200]!r}")
+            return
 
     def set(self, frozen_time: int | None) -> None:
         """Freeze the emulator's "now" at `frozen_time` (unix seconds); None returns it to real time."""
         if frozen_time is not None and frozen_time == self.current:
             return
-        body = json.dumps({"frozen_time": frozen_time}).encode()
-        request = urllib.request.Request(
-            self._url,
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {self._key}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                response.read()
-        except (OSError, urllib.error.URLError) as exc:
-            raise SeedError(
-                f"Could not set the emulator's clock at {self._url} ({exc}); is the emulator running?"
-            ) from exc
+        self._post(json.dumps({"frozen_time": frozen_time}).encode())
         self.current = frozen_time
+
+    def close(self) -> None:
+        """Close the connection (the next call opens a new one)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 @contextmanager
 def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
     """Let the order store stamp orders, payments and shipments with the history's time instead of the real one.
 
-    The order store reads its time through `orders._now`; the seeder points it at the emulator's frozen clock
-    for the duration of the run, so orders and their charges agree on when things happened.
+    The order store reads its time through `orders._now`; the seeder points it at the time of the step being
+    played (the emulator's frozen clock) for the duration of the run, so orders and charges agree on when things
+    happened.
     """
     if now is None:
         yield
@@ -680,10 +699,12 @@ def seed(
     report = SeedReport(run_id=run_id, mode=settings.mode)
     player = _Player(plan, run_id, client, report)
     clock = EmulatorClock(settings) if settings.mode == "emulator" else None
+    history_now: list[int] = [now]  # the time of the step being played, for the order store
     try:
-        with _shop_clock((lambda: clock.current or int(time.time())) if clock else None):
+        with _shop_clock((lambda: history_now[0]) if clock else None):
             for done, step in enumerate(steps, start=1):
-                if clock is not None:
+                history_now[0] = step.at
+                if clock is not None and step.kind in STRIPE_STEPS:
                     clock.set(step.at)
                 player.play(step)
                 if progress is not None:
@@ -691,6 +712,7 @@ def seed(
     finally:
         if clock is not None:
             clock.set(None)
+            clock.close()
     if sync_after:
         from shop import sync
 

@@ -169,6 +169,27 @@ def test_if_empty_seeds_only_an_empty_store(seeded_env: Path, emulator, capsys: 
     assert "nothing to seed" in capsys.readouterr().out
 
 
+def test_clocks_return_to_real_time_when_a_run_fails(
+    seeded_env: Path, emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_pay = seed.payments.pay_order
+    calls = []
+
+    def pay_then_fail(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 4:
+            raise RuntimeError("the machine fell over")
+        return real_pay(*args, **kwargs)
+
+    monkeypatch.setattr(seed.payments, "pay_order", pay_then_fail)
+    real_now = orders._now
+    with pytest.raises(RuntimeError, match="fell over"):
+        seed.seed(orders_count=10, days=DAYS, seed_value=2, client=emulator.client())
+    assert emulator_clock(emulator)["frozen_time"] is None
+    assert orders._now is real_now
+    assert abs(orders._now() - time.time()) < 5
+
+
 class NoCallsClient:
     """A Stripe client stand-in that fails the test if the seeder touches Stripe."""
 
