@@ -198,7 +198,10 @@ def pay_order(
     if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
         # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
         # Stripe first, so that paying again with a new card can never charge the customer twice.
-        reconcile_pending(client, order_id=order.id)
+        try:
+            reconcile_pending(client, order_id=order.id)
+        except stripe.StripeError as exc:
+            raise PaymentError(UNREACHABLE_MESSAGE) from exc
         order = orders.get_order(order.id) or order
         if order.paid_at and order.charge_id:
             return _already_paid(order)
@@ -479,7 +482,10 @@ def _record_refund_on_order(charge: Any, client: stripe.StripeClient) -> None:
     order_id = _field(_field(charge, "metadata") or {}, "order_id")
     if not order_id or orders.get_order(order_id) is None:
         return
-    fresh = client.v1.charges.retrieve(_field(charge, "id"))
+    try:
+        fresh = client.v1.charges.retrieve(_field(charge, "id"))
+    except stripe.StripeError:
+        return  # the refund is made; the next sync copies the total onto the order
     orders.record_refund(order_id, _minor(_field(fresh, "amount_refunded", 0)))
 
 
@@ -524,21 +530,25 @@ def cancel_order(
     if order.shipped_at:
         raise OrderStateError(f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead.")
     client = client or stripe_client()
-    if not order.paid_at:
-        # An attempt may have charged the card without the order knowing: settle it before deciding.
-        settled = reconcile_pending(client, order_id=order.id)
-        if any(result.outcome == "still_pending" for result in settled):
-            raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
-        order = orders.get_order(order.id) or order
-    if order.charge_id and order.paid_at:
-        charge = client.v1.charges.retrieve(order.charge_id)
-        if refundable_amount(charge) > 0:
-            refund_charge(
-                order.charge_id,
-                reason="requested_by_customer",
-                idempotency_key=idempotency_key or f"cancel-{order.id}",
-                client=client,
-            )
+    try:
+        if not order.paid_at:
+            # An attempt may have charged the card without the order knowing: settle it before deciding.
+            settled = reconcile_pending(client, order_id=order.id)
+            if any(result.outcome == "still_pending" for result in settled):
+                raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
+            order = orders.get_order(order.id) or order
+        charge = client.v1.charges.retrieve(order.charge_id) if order.charge_id and order.paid_at else None
+    except stripe.StripeError as exc:
+        raise RefundError(
+            "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
+        ) from exc
+    if charge is not None and refundable_amount(charge) > 0:
+        refund_charge(
+            order.charge_id,
+            reason="requested_by_customer",
+            idempotency_key=idempotency_key or f"cancel-{order.id}",
+            client=client,
+        )
     return orders.mark_cancelled(order.id)
 
 

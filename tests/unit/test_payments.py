@@ -546,3 +546,14 @@ def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(clien
     outcome = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
     assert "Live Stripe keys are refused" in outcome.message
     assert outcome.result is None
+
+
+def test_cancel_while_stripe_is_unreachable_changes_nothing(client):
+    order = paid_order(client)
+    dead = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
+    )
+    with pytest.raises(payments.RefundError, match="could not reach Stripe"):
+        payments.cancel_order(order.id, client=dead)
+    assert orders.get_order(order.id).status == "paid"
+    assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
