@@ -19,8 +19,8 @@ from shop.db import get_engine
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _charges_frame(database_url: str, synced_at: float | None) -> pd.DataFrame:
-    # Keyed by the last sync time: a new sync (or a refund made here) gives a new frame. Read-only for callers.
+def _charges_frame(database_url: str, version: str) -> pd.DataFrame:
+    # Keyed by the store's data version: a sync that stored something gives a new frame. Read-only for callers.
     return analytics.load_charges(get_engine(database_url))
 
 
@@ -28,7 +28,7 @@ def charges_frame() -> pd.DataFrame:
     """The synced charges (see shop.analytics.load_charges), loaded once per sync, shared by sessions."""
     settings = get_settings()
     engine = get_engine(settings.database_url)
-    return _charges_frame(settings.database_url, sync.last_synced_at(engine))
+    return _charges_frame(settings.database_url, sync.data_version(engine))
 
 
 def run_sync(full: bool = False) -> sync.SyncReport | None:

@@ -263,7 +263,7 @@ def filter_charges(frame: pd.DataFrame, chosen: ChargeFilter, *, with_dates: boo
         mask &= frame["amount"] <= chosen.max_amount
     if chosen.codes:
         mask &= frame["code"].isin(chosen.codes)
-    return frame[mask]
+    return frame if mask.all() else frame[mask]  # no copy of a large frame when nothing is filtered out
 
 
 def day_start(day: date) -> datetime:

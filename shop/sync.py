@@ -79,6 +79,7 @@ sync_state = sa.Table(
 LAST_EVENT_ID = "last_event_id"
 LAST_SYNCED_AT = "last_synced_at"
 BACKFILLED = "backfilled"
+DATA_VERSION = "data_version"  # changes only when a sync stored something: readers cache by it
 
 Progress = Callable[[float, str], None]
 
@@ -217,6 +218,11 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
     return float(value) if value else None
 
 
+def data_version(engine: sa.Engine | None = None) -> str:
+    """A token that changes whenever a sync stored new data ("" before the first sync); cache by it."""
+    return _read_state(engine or get_engine()).get(DATA_VERSION, "")
+
+
 def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = None) -> bool:
     """True when the local copy was never synced or is older than `max_age_s` seconds."""
     synced = last_synced_at(engine)
@@ -308,7 +314,10 @@ def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter,
 
     synced_at = time.time()
     with engine.begin() as conn:
-        _write_state(conn, {LAST_EVENT_ID: newest_event_id, LAST_SYNCED_AT: synced_at, BACKFILLED: "1"})
+        _write_state(
+            conn,
+            {LAST_EVENT_ID: newest_event_id, LAST_SYNCED_AT: synced_at, BACKFILLED: "1", DATA_VERSION: synced_at},
+        )
     progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
     return SyncReport(
         "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started
@@ -374,7 +383,8 @@ def _incremental(
         progress(min(0.95, 0.1 + events_applied / (events_applied + 400)), f"Applied {events_applied:,} events…")
     synced_at = time.time()
     with engine.begin() as conn:
-        _write_state(conn, {LAST_SYNCED_AT: synced_at})
+        changed = {DATA_VERSION: synced_at} if events_applied else {}
+        _write_state(conn, {LAST_SYNCED_AT: synced_at, **changed})
     progress(1.0, f"Up to date: {events_applied:,} new events.")
     return SyncReport(
         "incremental",
