@@ -155,7 +155,7 @@ for request in requests:
                 refund = payments.refund_charge(
                     order.charge_id or "",
                     reason="requested_by_customer",
-                    idempotency_key=f"refund-request-{request.id}",
+                    idempotency_key=f"refund-request-{order.id}-{request.id}",
                 )
             except payments.RefundError as exc:
                 st.error(exc.message)
