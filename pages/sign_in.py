@@ -44,6 +44,7 @@ if submitted:
     result = auth.check_password(password, settings=settings, secrets_password=secrets_password)
     if result.ok:
         st.session_state["ops_signed_in"] = True
+        st.session_state["ops_just_signed_in"] = True  # lets the navigation open the Charges page next
         st.rerun()
     else:
         st.error(result.message)
