@@ -324,9 +324,8 @@ def _consume_source(
         return stored["card"], private
     if source.startswith("card_"):
         stored = ctx.store.get("cards", source)
+        # A saved card is usable only together with the customer that owns it.
         if stored is None or customer is None or stored["card"]["customer"] != customer["id"]:
-            if customer is None:
-                raise missing("source", source, "source")
             raise missing("source", source, "source")
         return stored["card"], stored["_private"]
     raise missing("source", source, "source")
