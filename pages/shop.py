@@ -31,7 +31,15 @@ state.setdefault("checkout_book", catalog.all_books()[0].id)
 state.setdefault("checkout_nonces", [])  # every card click already handled in this session
 state.setdefault("checkout_reset", 0)
 state.setdefault("checkout_show_errors", False)
-state.setdefault(DETAIL_KEYS["country"], "US")
+state.setdefault("checkout_saved_details", {"country": "US"})
+# Streamlit forgets a field's value once the field is not drawn (on the confirmation, on another page), and a
+# field drawn again shows its default unless its value is set through session state. So the details live on in
+# a plain session key and are set back whenever the fields were not on the page in the previous run.
+_fields_were_drawn = state.get("checkout_fields_drawn", False)
+for _name, _key in DETAIL_KEYS.items():
+    if (_key not in state or not _fields_were_drawn) and _name in state.checkout_saved_details:
+        state[_key] = state.checkout_saved_details[_name]
+state.checkout_fields_drawn = False  # _details() sets it when it draws them
 
 
 def _choose(book_id: str) -> None:
@@ -121,7 +129,10 @@ def _details(errors: dict[str, str]) -> dict[str, str]:
                         autocomplete={"email": "email", "phone": "tel", "name": "name"}.get(name),
                     )
                 _field_error(errors.get(name))
-    return {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
+    details = {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
+    state.checkout_saved_details = details
+    state.checkout_fields_drawn = True
+    return details
 
 
 def _books() -> None:
@@ -255,4 +266,5 @@ with checkout_area.container():
     payment, details, book_id, quantity = _checkout()
 if payment and _handle_payment(payment, details, book_id, quantity):
     checkout_area.empty()
+    state.checkout_fields_drawn = False
     _confirmation(state.checkout_confirmation)

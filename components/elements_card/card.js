@@ -41,6 +41,16 @@ const ELEMENT_STYLE = {
   complete: { color: "#1a1f36" },
 };
 
+// A fresh nonce per click. crypto.randomUUID exists only in secure contexts (https, localhost); an app opened at
+// http://<LAN address> still has crypto.getRandomValues.
+function newNonce() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") {
+    return window.crypto.randomUUID();
+  }
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function buildUi(parentElement) {
   const root = document.createElement("div");
   root.className = "sp-card";
@@ -103,7 +113,7 @@ async function pay(state) {
     token: result.token.id,
     brand: card.brand || "unknown",
     last4: card.last4 || "",
-    nonce: crypto.randomUUID(),
+    nonce: newNonce(),
   });
   // Stay disabled: Python answers with a confirmation (this component goes away) or a new reset_token.
 }

@@ -69,6 +69,11 @@ def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_a
     assert charge.shipping.address.postal_code == "97205"
     assert charge.payment_method_details.card.last4 == "4242"
 
+    page.get_by_role("button", name="Buy another book").click()
+    expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=30_000)
+    for label, value in DETAILS.items():  # a fresh checkout keeps the customer's details
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+
 
 def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, streamlit_app: StreamlitApp):
     details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
