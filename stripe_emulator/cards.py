@@ -90,9 +90,10 @@ def _declined(decline_code: str, message: str = "Your card was declined.") -> Be
 
 
 def _failed(code: str, message: str, **extra) -> Behaviour:
+    # Stripe's error for these carries the code alone (no decline_code); the outcome still names the reason.
     return Behaviour(
         code=code,
-        decline_code=code,
+        decline_code=None,
         message=message,
         outcome_type="issuer_declined",
         network_status="declined_by_network",
