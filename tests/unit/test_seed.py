@@ -6,12 +6,14 @@ import json
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shop import analytics, config, orders, seed
 from shop.config import load_settings
+from tests.conftest import Emulator, free_port
 
 NOW = 1_790_000_000  # a fixed "now" (a Thursday) so the planned calendar does not depend on today
 DAYS = 30
@@ -94,9 +96,18 @@ def test_calendar_and_customers_within_bounds(big_plan: list[seed.PlannedOrder])
     assert len({order.customer.email for order in big_plan}) == len({order.customer for order in big_plan})
 
 
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator of this module only: seeding moves its clock and fills it with a month of charges."""
+    private = Emulator(free_port(), tmp_path_factory.mktemp("seed-emulator"))
+    private.start()
+    yield private
+    private.stop()
+
+
 @pytest.fixture
-def seeded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator) -> Path:
-    """A fresh order store and settings pointing at the session's emulator (emulator mode)."""
+def seeded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Path:
+    """A fresh order store and settings pointing at this module's emulator (emulator mode)."""
     monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
     monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
