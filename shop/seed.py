@@ -563,7 +563,12 @@ class _Player:
         self.request_ids: dict[int, int] = {}
 
     def _key(self, index: int, what: str) -> str:
-        return f"seed-{self.run_id}-{index}-{what}"
+        """A key for one step of one planned order: the same step of the same order always gets the same key.
+
+        It carries the order number too, so a store rebuilt from scratch against the same Stripe account never
+        reuses the keys of an earlier history (Stripe keeps keys for at least a day).
+        """
+        return f"seed-{self.run_id}-{index}-{self.order_ids.get(index, 'new')}-{what}"
 
     def play(self, step: Step) -> None:
         """Apply one step; a step the order's state no longer allows is skipped and counted."""

@@ -172,6 +172,23 @@ def test_seed_runs_through_the_shop_and_a_rerun_adds_without_duplicates(seeded_e
     assert all(order.charge_id in {c.id for c in all_charges} for order in paid)
 
 
+def test_a_rebuilt_store_seeds_again_against_the_same_account(
+    seeded_env: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = seed.seed(orders_count=60, days=DAYS, seed_value=8, client=emulator.client())
+    assert first.refunds_full + first.refunds_partial + first.cancelled > 0
+    # The order store is thrown away but Stripe keeps its charges and idempotency keys: the same plan again.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{seeded_env / 'rebuilt.db'}")
+    config.get_settings.cache_clear()
+    again = seed.seed(orders_count=60, days=DAYS, seed_value=8, client=emulator.client())
+    assert again.run_id == first.run_id and again.skipped == 0
+    assert (again.refunds_full, again.refunds_partial, again.cancelled) == (
+        first.refunds_full,
+        first.refunds_partial,
+        first.cancelled,
+    )
+
+
 def test_if_empty_seeds_only_an_empty_store(seeded_env: Path, emulator, capsys: pytest.CaptureFixture) -> None:
     assert seed.main(["--if-empty", "--orders", "5", "--days", "3"]) == 0
     assert len(orders.list_orders()) == 5
