@@ -746,15 +746,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--days and --orders must be at least 1")
     try:
         settings = get_settings()
+        if args.if_empty and settings.mode == "stripe" and not args.yes:
+            # `make demo` with Stripe keys: charges in someone's Stripe account are made only when asked for.
+            if settings.is_live:
+                print("Not seeding: a live Stripe key is configured, and demo history belongs in test mode.")
+            else:
+                print("Not seeding your Stripe test account automatically; run `python -m shop.seed --yes` to do so.")
+            return 0
+        if args.if_empty and not store_is_empty():
+            print("The store already has orders; nothing to seed (run without --if-empty to add more).")
+            return 0
         if settings.mode == "stripe" and not settings.is_live:
             print(
                 "Stripe test mode: charges keep their real creation time in Stripe, so the history will not be "
                 "spread over past days.",
                 file=sys.stderr,
             )
-        if args.if_empty and not store_is_empty():
-            print("The store already has orders; nothing to seed (run without --if-empty to add more).")
-            return 0
         bar = ProgressBar(0, "Seeding")
 
         def show(done: int, total: int) -> None:

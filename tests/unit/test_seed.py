@@ -218,6 +218,24 @@ def test_clocks_return_to_real_time_when_a_run_fails(
     assert abs(orders._now() - time.time()) < 5
 
 
+def test_if_empty_never_seeds_a_stripe_account_unasked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_x")
+    config.get_settings.cache_clear()
+
+    def must_not_seed(**_options):
+        raise AssertionError("seeded a Stripe account without --yes")
+
+    monkeypatch.setattr(seed, "seed", must_not_seed)
+    try:
+        assert seed.main(["--if-empty"]) == 0
+    finally:
+        config.get_settings.cache_clear()
+    assert "--yes" in capsys.readouterr().out
+
+
 class NoCallsClient:
     """A Stripe client stand-in that fails the test if the seeder touches Stripe."""
 
