@@ -42,7 +42,7 @@ SIZES = {"10k": 10_000, "100k": 100_000}
 def report(name: str, value: float | None, unit: str, why: str = "") -> None:
     """One figure line (n/a with the reason as a comment line)."""
     if value is None:
-        print(f"# {name}: {' | '.join(why.split())}", flush=True)
+        print(f"# {name}: {' '.join(why.split())}", flush=True)
         print(f"bench: {name} = n/a", flush=True)
     else:
         print(
@@ -87,7 +87,8 @@ class Server:
             _wait_until(lambda: _answers(ready_url, headers), 600, self.proc)
         except RuntimeError as exc:
             self.log.seek(0)
-            raise RuntimeError(f"{exc}: {self.log.read()[-500:].decode(errors='replace')}") from exc
+            lines = [line for line in self.log.read().decode(errors="replace").splitlines() if line.strip()]
+            raise RuntimeError(f"{exc}; its last words: {lines[-1] if lines else '(none)'}") from exc
         self.startup_s = time.perf_counter() - started
 
     def stop(self) -> None:
