@@ -18,17 +18,15 @@ from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _charges_frame(database_url: str, version: str) -> pd.DataFrame:
-    # Keyed by the store's data version: a sync that stored something gives a new frame. Read-only for callers.
-    return analytics.load_charges(get_engine(database_url))
+@st.cache_resource(show_spinner=False)
+def _charges_copy(database_url: str) -> analytics.ChargesCopy:
+    # One in-memory copy per database for the whole server: sessions share it, syncs update it row by row.
+    return analytics.ChargesCopy(get_engine(database_url))
 
 
 def charges_frame() -> pd.DataFrame:
-    """The synced charges (see shop.analytics.load_charges), loaded once per sync, shared by sessions."""
-    settings = get_settings()
-    engine = get_engine(settings.database_url)
-    return _charges_frame(settings.database_url, sync.data_version(engine))
+    """The synced charges (see shop.analytics.load_charges), shared by sessions; read-only."""
+    return _charges_copy(get_settings().database_url).current()
 
 
 def run_sync(full: bool = False) -> sync.SyncReport | None:

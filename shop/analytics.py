@@ -13,6 +13,7 @@ Definitions (the KPI help texts on the Charges page repeat them):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import catalog, orders
+from shop import catalog, orders, sync
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
 from shop.sync import charges, refunds
@@ -47,13 +48,10 @@ CHARGE_COLUMNS = (
     "failure_code",
     "failure_message",
     "decline_code",
-    "outcome_type",
-    "risk_level",
     "card_brand",
     "card_last4",
     "receipt_email",
     "customer_name",
-    "description",
     "order_id",
     "book_id",
     "quantity",
@@ -169,18 +167,58 @@ def _book_titles() -> dict[str, str]:
     return {book.id: book.title for book in catalog.all_books()}
 
 
-def load_charges(engine: sa.Engine | None = None) -> pd.DataFrame:
+def load_charges(engine: sa.Engine | None = None, *, since_seq: int | None = None) -> pd.DataFrame:
     """Every synced charge as a frame (one query, only the columns the pages use), newest first.
 
+    With `since_seq`, only the charges stored by syncs after that data version (see `sync.data_version`).
     Adds `created_at` (UTC datetime), `display_status` (see STATUSES), `book` (title) and `code` (decline code,
     else failure code). Money columns stay integer minor units.
     """
     engine = engine or get_engine()
+    sync.ensure_schema(engine)
     statement = sa.select(*(charges.c[name] for name in CHARGE_COLUMNS)).order_by(charges.c.created.desc())
+    if since_seq is not None:
+        statement = statement.where(charges.c.sync_seq > since_seq)
     with engine.connect() as conn:
-        result = conn.execute(statement)
-        frame = pd.DataFrame.from_records(result.fetchall(), columns=list(CHARGE_COLUMNS))
+        rows = conn.execute(statement).fetchall()
+    # Column lists, not DataFrame.from_records: records of SQLAlchemy rows take a slow per-row path (7x here).
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in CHARGE_COLUMNS]
+    frame = pd.DataFrame({name: list(values) for name, values in zip(CHARGE_COLUMNS, columns, strict=True)})
     return prepare_charges(frame)
+
+
+def merge_charges(base: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
+    """`base` with the charges of `changed` added or replaced (same id), newest first."""
+    if changed.empty:
+        return base
+    kept = base[~base["id"].isin(changed["id"])]
+    merged = pd.concat([changed, kept], ignore_index=True)
+    return merged.sort_values("created", ascending=False, kind="stable", ignore_index=True)
+
+
+class ChargesCopy:
+    """The synced charges held in memory, reloading only the rows that later syncs stored.
+
+    A page server keeps one per database: the first call loads every charge; after a sync that changed 3 charges,
+    the next call reads those 3 rows, not 100,000. Thread-safe; callers must not modify the returned frame.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.version: int | None = None
+        self.frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> pd.DataFrame:
+        """The charges as of the store's current data version."""
+        version = sync.data_version(self.engine)  # read first: rows stored meanwhile are picked up next time
+        with self._lock:
+            if self.frame is None or self.version is None or version < self.version:
+                self.frame = load_charges(self.engine)
+            elif version != self.version:
+                self.frame = merge_charges(self.frame, load_charges(self.engine, since_seq=self.version))
+            self.version = version
+            return self.frame
 
 
 def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:

@@ -53,6 +53,8 @@ charges = sa.Table(
     sa.Column("book_id", sa.String(64)),
     sa.Column("quantity", sa.Integer),
     sa.Column("raw", sa.Text, nullable=False),
+    # The sync that last stored the row (DATA_VERSION then): readers holding a copy reload only newer rows.
+    sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
 )
 
 refunds = sa.Table(
@@ -79,7 +81,7 @@ sync_state = sa.Table(
 LAST_EVENT_ID = "last_event_id"
 LAST_SYNCED_AT = "last_synced_at"
 BACKFILLED = "backfilled"
-DATA_VERSION = "data_version"  # changes only when a sync stored something: readers cache by it
+DATA_VERSION = "data_version"  # sequence number of the last sync that stored something: readers cache by it
 
 Progress = Callable[[float, str], None]
 
@@ -218,9 +220,26 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
     return float(value) if value else None
 
 
-def data_version(engine: sa.Engine | None = None) -> str:
-    """A token that changes whenever a sync stored new data ("" before the first sync); cache by it."""
-    return _read_state(engine or get_engine()).get(DATA_VERSION, "")
+def data_version(engine: sa.Engine | None = None) -> int:
+    """Sequence number of the last sync that stored something (0 before any); rows carry it as `sync_seq`."""
+    engine = engine or get_engine()
+    ensure_schema(engine)
+    return int(_read_state(engine).get(DATA_VERSION) or 0)
+
+
+_SCHEMA_CHECKED: set[int] = set()
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Add columns that stores made by earlier versions of this module lack (once per engine)."""
+    if id(engine) in _SCHEMA_CHECKED:
+        return
+    present = {column["name"] for column in sa.inspect(engine).get_columns("charges")}
+    if "sync_seq" not in present:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE charges ADD COLUMN sync_seq INTEGER NOT NULL DEFAULT 0"))
+            conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_charges_sync_seq ON charges (sync_seq)"))
+    _SCHEMA_CHECKED.add(id(engine))
 
 
 def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = None) -> bool:
@@ -278,8 +297,8 @@ def _pages(client: stripe.StripeClient, path: str, counter: _Counter) -> Iterabl
         params = {"limit": PAGE_SIZE, "starting_after": page["data"][-1]["id"]}
 
 
-def _store_charges(engine: sa.Engine, page_charges: list[Any]) -> list[dict]:
-    rows = [charge_row(charge) for charge in page_charges]
+def _store_charges(engine: sa.Engine, page_charges: list[Any], seq: int) -> list[dict]:
+    rows = [{**charge_row(charge), "sync_seq": seq} for charge in page_charges]
     with engine.begin() as conn:
         _upsert(conn, charges, rows)
     return rows
@@ -292,7 +311,9 @@ def _store_refunds(engine: sa.Engine, page_refunds: list[Any]) -> int:
     return len(rows)
 
 
-def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter, progress: Progress) -> SyncReport:
+def _backfill(
+    client: stripe.StripeClient, engine: sa.Engine, seq: int, counter: _Counter, progress: Progress
+) -> SyncReport:
     started = time.monotonic()
     # The newest event before the backfill: the incremental sync resumes from it, so nothing changed during the
     # backfill is missed (events re-applied in order end at the newest state).
@@ -302,7 +323,7 @@ def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter,
     charge_count = refund_count = 0
     order_rows: list[dict] = []
     for pages_done, page in enumerate(_pages(client, "/v1/charges", counter), start=1):
-        rows = _store_charges(engine, page["data"])
+        rows = _store_charges(engine, page["data"], seq)
         charge_count += len(rows)
         order_rows.extend(row for row in rows if row["order_id"] and row["amount_refunded"])
         # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
@@ -316,7 +337,7 @@ def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter,
     with engine.begin() as conn:
         _write_state(
             conn,
-            {LAST_EVENT_ID: newest_event_id, LAST_SYNCED_AT: synced_at, BACKFILLED: "1", DATA_VERSION: synced_at},
+            {LAST_EVENT_ID: newest_event_id, LAST_SYNCED_AT: synced_at, BACKFILLED: "1", DATA_VERSION: seq},
         )
     progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
     return SyncReport(
@@ -324,7 +345,7 @@ def _backfill(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter,
     )
 
 
-def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int]:
+def _apply_events(engine: sa.Engine, events: list[Any], seq: int) -> tuple[list[dict], int]:
     """Store the objects carried by `events` (oldest first); returns the charge rows and the refund count."""
     charge_rows: dict[str, dict] = {}
     refund_rows: dict[str, dict] = {}
@@ -332,7 +353,7 @@ def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int
         obj = _get(event, "data", "object")
         kind = _get(obj, "object")
         if kind == "charge":
-            row = charge_row(obj)
+            row = {**charge_row(obj), "sync_seq": seq}
             charge_rows[row["id"]] = row  # later events win: they carry the newer state
             for refund in _get(obj, "refunds", "data") or []:
                 refund_rows[_get(refund, "id")] = refund_row(refund)
@@ -367,13 +388,18 @@ def _new_events(client: stripe.StripeClient, last_event_id: str, counter: _Count
 
 
 def _incremental(
-    client: stripe.StripeClient, engine: sa.Engine, last_event_id: str, counter: _Counter, progress: Progress
+    client: stripe.StripeClient,
+    engine: sa.Engine,
+    last_event_id: str,
+    seq: int,
+    counter: _Counter,
+    progress: Progress,
 ) -> SyncReport:
     started = time.monotonic()
     charge_ids: set[str] = set()
     refund_total = events_applied = 0
     for batch in _new_events(client, last_event_id, counter):
-        rows, refund_count = _apply_events(engine, batch)
+        rows, refund_count = _apply_events(engine, batch, seq)
         _keep_orders_in_step(rows, engine)
         charge_ids.update(row["id"] for row in rows)
         refund_total += refund_count
@@ -383,7 +409,7 @@ def _incremental(
         progress(min(0.95, 0.1 + events_applied / (events_applied + 400)), f"Applied {events_applied:,} events…")
     synced_at = time.time()
     with engine.begin() as conn:
-        changed = {DATA_VERSION: synced_at} if events_applied else {}
+        changed = {DATA_VERSION: seq} if events_applied else {}
         _write_state(conn, {LAST_SYNCED_AT: synced_at, **changed})
     progress(1.0, f"Up to date: {events_applied:,} new events.")
     return SyncReport(
@@ -415,13 +441,15 @@ def sync(
 
         client = stripe_client()
     engine = engine or get_engine()
+    ensure_schema(engine)
     progress = progress or (lambda _fraction, _text: None)
     state = _read_state(engine)
+    seq = int(state.get(DATA_VERSION) or 0) + 1
     counter = _Counter()
     if full or not state.get(BACKFILLED):
-        return _backfill(client, engine, counter, progress)
+        return _backfill(client, engine, seq, counter, progress)
     try:
-        return _incremental(client, engine, state.get(LAST_EVENT_ID, ""), counter, progress)
+        return _incremental(client, engine, state.get(LAST_EVENT_ID, ""), seq, counter, progress)
     except stripe.InvalidRequestError:
         # The cursor event is gone (older than Stripe's 30 days of events): start over with a backfill.
-        return _backfill(client, engine, counter, progress)
+        return _backfill(client, engine, seq, counter, progress)

@@ -260,3 +260,42 @@ def test_find_charges_by_id_order_number_or_email(frame):
     assert list(analytics.find_charges(frame, "sp-dddd0001")["id"]) == ["ch_e", "ch_d"]
     assert set(analytics.find_charges(frame, "ada@")["id"]) == {"ch_a", "ch_p1"}
     assert analytics.find_charges(frame, "  ").empty
+
+
+def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path, monkeypatch):
+    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    store_charges(engine, FIXTURE)
+    copy = analytics.ChargesCopy(engine)
+    assert len(copy.current()) == len(FIXTURE)
+
+    refunded_a = {**FIXTURE[0], "amount_refunded": 500}  # ch_a, partly refunded in Stripe
+    new = charge_object("ch_new", ts(20, 11), 2800, email="new@example.com")
+    with engine.begin() as conn:
+        sync._upsert(conn, sync.charges, [{**sync.charge_row(obj), "sync_seq": 1} for obj in (refunded_a, new)])
+        sync._write_state(conn, {sync.DATA_VERSION: 1})
+    loads = []
+    real_load = analytics.load_charges
+    monkeypatch.setattr(analytics, "load_charges", lambda e, **kw: loads.append(kw) or real_load(e, **kw))
+
+    frame = copy.current()
+
+    assert loads == [{"since_seq": 0}]
+    assert len(frame) == len(FIXTURE) + 1
+    assert list(frame["id"][:3]) == ["ch_new", "ch_h", "ch_a"]  # still newest first
+    assert frame.set_index("id").loc["ch_a", "display_status"] == "partially refunded"
+    assert copy.current() is frame and loads == [{"since_seq": 0}]  # nothing new: no query for rows
+
+
+def test_a_store_made_before_sync_seq_existed_gets_the_column(tmp_path: Path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.MetaData()
+    sa.Table("charges", old, *(column._copy() for column in sync.charges.columns if column.name != "sync_seq"))
+    old.create_all(sa.create_engine(url))
+    engine = get_engine(url)
+
+    assert analytics.load_charges(engine).empty  # reading first adds the column
+    store_charges(engine, FIXTURE[:2])
+    assert len(analytics.load_charges(engine)) == 2
+    assert "sync_seq" in {column["name"] for column in sa.inspect(engine).get_columns("charges")}
