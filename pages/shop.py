@@ -32,14 +32,11 @@ state.setdefault("checkout_nonces", [])  # every card click already handled in t
 state.setdefault("checkout_reset", 0)
 state.setdefault("checkout_show_errors", False)
 state.setdefault("checkout_saved_details", {"country": "US"})
-# Streamlit forgets a field's value once the field is not drawn (on the confirmation, on another page), and a
-# field drawn again shows its default unless its value is set through session state. So the details live on in
-# a plain session key and are set back whenever the fields were not on the page in the previous run.
-_fields_were_drawn = state.get("checkout_fields_drawn", False)
+# Streamlit forgets a field's value once a run ends without drawing it (on the confirmation, on another page), so
+# the details live on in a plain session key and are put back when the fields come back.
 for _name, _key in DETAIL_KEYS.items():
-    if (_key not in state or not _fields_were_drawn) and _name in state.checkout_saved_details:
+    if _key not in state and _name in state.checkout_saved_details:
         state[_key] = state.checkout_saved_details[_name]
-state.checkout_fields_drawn = False  # _details() sets it when it draws them
 
 
 def _choose(book_id: str) -> None:
@@ -57,6 +54,10 @@ def _new_checkout() -> None:
     ):
         state.pop(name, None)
     state.checkout_show_errors = False
+    # The browser dropped the fields with the checkout; values set here are sent back to it with the new fields.
+    for name, key in DETAIL_KEYS.items():
+        if name in state.checkout_saved_details:
+            state[key] = state.checkout_saved_details[name]
 
 
 def _cover(book_id: str, width: str = "100%") -> None:
@@ -131,7 +132,6 @@ def _details(errors: dict[str, str]) -> dict[str, str]:
                 _field_error(errors.get(name))
     details = {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
     state.checkout_saved_details = details
-    state.checkout_fields_drawn = True
     return details
 
 
@@ -266,5 +266,4 @@ with checkout_area.container():
     payment, details, book_id, quantity = _checkout()
 if payment and _handle_payment(payment, details, book_id, quantity):
     checkout_area.empty()
-    state.checkout_fields_drawn = False
     _confirmation(state.checkout_confirmation)
