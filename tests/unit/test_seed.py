@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import time
 import urllib.request
@@ -234,6 +236,33 @@ def test_if_empty_never_seeds_a_stripe_account_unasked(
     finally:
         config.get_settings.cache_clear()
     assert "--yes" in capsys.readouterr().out
+
+
+def test_stripe_test_mode_plays_the_history_at_real_time(seeded_env: Path, emulator: Emulator) -> None:
+    # Stripe mode as configured with test keys; the emulator stands in for api.stripe.com through the client.
+    test_mode = dataclasses.replace(
+        load_settings(env={"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x"}, secrets={}),
+        database_url=config.get_settings().database_url,
+    )
+    client = emulator.client()
+    before = int(time.time())
+    report = seed.seed(orders_count=12, days=DAYS, seed_value=3, settings=test_mode, confirmed=True, client=client)
+    made = orders.list_orders()
+    assert report.mode == "stripe" and len(made) == 12
+    assert all(order.created >= before for order in made)  # no clock was moved: everything happened just now
+    charges = charges_of(client, {order.id for order in made}, before)
+    assert len(charges) == report.charges and all(charge.created >= before for charge in charges)
+
+
+def test_progress_bar_without_a_terminal_writes_a_line_per_tenth() -> None:
+    stream = io.StringIO()
+    bar = seed.ProgressBar(200, "Seeding", stream=stream)
+    for done in range(1, 201):
+        bar.update(done, "steps")
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11 and "\r" not in stream.getvalue()
+    assert "200/200" in lines[-1] and "100%" in lines[-1] and "#" * 30 in lines[-1]
 
 
 class NoCallsClient:
