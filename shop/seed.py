@@ -30,6 +30,7 @@ import http.client
 import json
 import math
 import random
+import shutil
 import sys
 import time
 from collections import Counter
@@ -522,12 +523,14 @@ class ProgressBar:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
-        self.started = time.monotonic()
+        self.started: float | None = None  # from the first update: a bar may be made before its work begins
         self._last_decile = -1
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def update(self, done: int, detail: str = "") -> None:
         """Show `done` of `total`, with an optional short detail."""
+        if self.started is None:
+            self.started = time.monotonic()
         fraction = min(done / self.total, 1.0)
         elapsed = time.monotonic() - self.started
         filled = int(self.width * fraction)
@@ -536,7 +539,8 @@ class ProgressBar:
             f"{fraction:4.0%} {elapsed:5.1f}s {detail}"
         )
         if self._tty:
-            self.stream.write("\r" + line[:120].ljust(120))
+            width = max(shutil.get_terminal_size().columns - 1, 40)  # one line: never wrap, or \r cannot rewind it
+            self.stream.write("\r" + line[:width].ljust(width))
             self.stream.flush()
         elif math.floor(fraction * 10) > self._last_decile:
             self._last_decile = math.floor(fraction * 10)
@@ -673,12 +677,14 @@ def seed(
     client: stripe.StripeClient | None = None,
     progress: Callable[[int, int], None] | None = None,
     sync_after: bool = True,
+    sync_progress: Callable[[float, str], None] | None = None,
     now: int | None = None,
 ) -> SeedReport:
     """Create `orders_count` orders of demo history over the past `days` days through the shop's ordinary path.
 
     Raises SeedError when refused (live key; Stripe test mode without `confirmed`) or when the emulator's clock
-    cannot be set. `progress(done, total)` is called after each step. Syncs the local copy of charges at the end.
+    cannot be set. `progress(done, total)` is called after each step. Syncs the local copy of charges at the end
+    (`sync_progress(fraction, text)` follows it).
     """
     settings = settings or get_settings()
     _check_mode(settings, confirmed)
@@ -722,7 +728,7 @@ def seed(
         from shop import sync
 
         # The clock put this run's events among older ones, so rebuild the local copy instead of paging events.
-        sync_report = sync.sync(client, full=settings.mode == "emulator")
+        sync_report = sync.sync(client, sync_progress, full=settings.mode == "emulator")
         report.sync_summary = sync_report.summary()
     report.duration_s = time.monotonic() - started
     return report
@@ -763,17 +769,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         bar = ProgressBar(0, "Seeding")
+        sync_bar = ProgressBar(100, "Syncing")
 
         def show(done: int, total: int) -> None:
             bar.total = total
             bar.update(done, "steps")
+            if done == total:
+                bar.close()
+
+        def show_sync(fraction: float, text: str) -> None:
+            sync_bar.update(round(fraction * 100), text)
 
         try:
             report = seed(
-                days=args.days, orders_count=args.orders, seed_value=args.seed, confirmed=args.yes, progress=show
+                days=args.days,
+                orders_count=args.orders,
+                seed_value=args.seed,
+                confirmed=args.yes,
+                progress=show,
+                sync_progress=show_sync,
             )
         finally:
-            bar.close()
+            sync_bar.close()
     except (SeedError, ConfigError) as exc:
         print(f"shop.seed: {exc}", file=sys.stderr)
         return 2
