@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -170,8 +172,31 @@ class RefundRequest:
 CUSTOMER_FIELDS = [f.name for f in fields(Customer)]
 
 
-def _now() -> int:
+def _real_time() -> int:
     return int(time.time())
+
+
+_clock: Callable[[], int] = _real_time
+
+
+def _now() -> int:
+    return _clock()
+
+
+@contextmanager
+def store_clock(now: Callable[[], int]) -> Iterator[None]:
+    """Stamp orders, attempts and fulfilment with `now()` instead of the real time while inside.
+
+    Demo history replays past days through the ordinary functions; this keeps the store's times in step with the
+    emulator's test clock. Process-wide, so only for command-line tools, never inside the app.
+    """
+    global _clock
+    previous = _clock
+    _clock = now
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 def _new_order_id() -> str:

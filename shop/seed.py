@@ -500,19 +500,14 @@ class EmulatorClock:
 def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
     """Let the order store stamp orders, payments and shipments with the history's time instead of the real one.
 
-    The order store reads its time through `orders._now`; the seeder points it at the time of the step being
-    played (the emulator's frozen clock) for the duration of the run, so orders and charges agree on when things
-    happened.
+    The seeder points the store's clock at the time of the step being played (the emulator's frozen clock) for
+    the duration of the run, so orders and charges agree on when things happened.
     """
     if now is None:
         yield
         return
-    real_now = orders._now
-    orders._now = now
-    try:
+    with orders.store_clock(now):
         yield
-    finally:
-        orders._now = real_now
 
 
 class ProgressBar:
