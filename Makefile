@@ -27,7 +27,7 @@ browser:
 
 ## demo: install, start the emulator, seed demo history when the store is empty, open the app
 demo: $(RUNTIME)
-	$(PY) -m shop.seed --if-empty
+	$(PY) -m shop.seed --if-empty --days 60 --orders 800
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
 ## run: the app without seeding
@@ -52,8 +52,8 @@ bench: $(DEV)
 
 ## notebook: JupyterLab on the analyst notebooks, in emulator mode unless keys are set
 notebook: $(DEV)
-	$(PY) -m pip install --quiet jupyterlab==4.6.6
-	$(PY) -m shop.seed --if-empty
+	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install --quiet jupyterlab==4.6.6
+	$(PY) -m shop.seed --if-empty --days 60 --orders 800
 	$(VENV)/bin/jupyter lab notebooks/
 
 seed: $(RUNTIME)
