@@ -12,7 +12,7 @@ from components.elements_card import elements_card
 from shop import catalog, covers, orders, payments
 from shop.config import get_settings
 from shop.money import format_amount
-from shop.validation import FIELD_LABELS, countries, country_name, validate_customer
+from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
 
 log = logging.getLogger(__name__)
 COUNTRY_CODES = [code for code, _ in countries()]
@@ -31,12 +31,6 @@ state.setdefault("checkout_book", catalog.all_books()[0].id)
 state.setdefault("checkout_nonces", [])  # every card click already handled in this session
 state.setdefault("checkout_reset", 0)
 state.setdefault("checkout_show_errors", False)
-state.setdefault("checkout_saved_details", {"country": "US"})
-# Streamlit forgets a field's value once a run ends without drawing it (on the confirmation, on another page), so
-# the details live on in a plain session key and are put back when the fields come back.
-for _name, _key in DETAIL_KEYS.items():
-    if _key not in state and _name in state.checkout_saved_details:
-        state[_key] = state.checkout_saved_details[_name]
 
 
 def _choose(book_id: str) -> None:
@@ -54,10 +48,6 @@ def _new_checkout() -> None:
     ):
         state.pop(name, None)
     state.checkout_show_errors = False
-    # The browser dropped the fields with the checkout; values set here are sent back to it with the new fields.
-    for name, key in DETAIL_KEYS.items():
-        if name in state.checkout_saved_details:
-            state[key] = state.checkout_saved_details[name]
 
 
 def _cover(book_id: str, width: str = "100%") -> None:
@@ -120,19 +110,25 @@ def _details(errors: dict[str, str]) -> dict[str, str]:
                 continue
             with column:
                 if name == "country":
-                    st.selectbox(FIELD_LABELS[name], COUNTRY_CODES, format_func=country_name, key=DETAIL_KEYS[name])
+                    st.selectbox(
+                        FIELD_LABELS[name],
+                        COUNTRY_CODES,
+                        index=COUNTRY_CODES.index(DEFAULT_COUNTRY),
+                        format_func=country_name,
+                        key=DETAIL_KEYS[name],
+                        persist_state="session",  # the details survive the confirmation and other pages
+                    )
                 else:
                     label = FIELD_LABELS[name] + (" (optional)" if name == "line2" else "")
                     st.text_input(
                         label,
                         key=DETAIL_KEYS[name],
                         max_chars=200,
+                        persist_state="session",
                         autocomplete={"email": "email", "phone": "tel", "name": "name"}.get(name),
                     )
                 _field_error(errors.get(name))
-    details = {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
-    state.checkout_saved_details = details
-    return details
+    return {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
 
 
 def _books() -> None:
