@@ -135,3 +135,13 @@ def test_stripe_js_style_token_request_with_the_key_in_the_body(client):
     assert token.status_code == 200
     assert (token.json()["card"]["brand"], token.json()["card"]["exp_year"]) == ("MasterCard", 2040)
     assert client.post("/v1/charges", data={**CHARGE, "key": "pk_test_unit"}).status_code == 401
+
+
+def test_amex_needs_a_four_digit_cvc(client):
+    # The emulator applies Stripe.js's rule (Amex has a 4-digit CVC) at the API as well.
+    card = {"card[number]": "378282246310005", "card[exp_month]": "12", "card[exp_year]": "2040"}
+    refused = client.post("/v1/tokens", data={**card, "card[cvc]": "123"}, headers=SECRET)
+    assert refused.status_code == 402
+    assert refused.json()["error"]["code"] == "invalid_cvc"
+    accepted = client.post("/v1/tokens", data={**card, "card[cvc]": "1234"}, headers=SECRET)
+    assert accepted.json()["card"]["brand"] == "American Express"
