@@ -954,9 +954,11 @@ def update_customer(ctx: Context, customer_id: str) -> dict[str, Any]:
         if customer.get("deleted"):
             raise invalid(f"No such customer: '{customer_id}'", code="resource_missing", param="id")
         before = copy.deepcopy(customer)
-        for key in ("email", "name", "phone", "description", "preferred_locales"):
+        for key in ("email", "name", "phone", "description"):
             if key in params:
-                customer[key] = params[key] if params[key] is not None or key != "preferred_locales" else []
+                customer[key] = params[key]
+        if "preferred_locales" in params:
+            customer["preferred_locales"] = params["preferred_locales"]
         if "address" in params:
             customer["address"] = _full_address(params["address"])
         if "shipping" in params:

@@ -139,9 +139,9 @@ def email(value: Any, name: str) -> str | None:
 
 
 def string_list(value: Any, name: str) -> list[str]:
-    """A list of strings (`x[0]=a&x[1]=b`)."""
+    """A list of strings (`x[0]=a&x[1]=b`); '' is the empty list."""
     if isinstance(value, str):
-        return [value]
+        return [value] if value else []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise invalid("Invalid array", param=name)
     return value
