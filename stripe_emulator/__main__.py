@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import sqlite3
 from pathlib import Path
 
 import uvicorn
@@ -21,7 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(args.data_dir)
+    try:
+        app = create_app(args.data_dir)
+    except sqlite3.OperationalError as exc:
+        # e.g. another process holds a write lock on the store for longer than the busy timeout
+        raise SystemExit(f"stripe_emulator: cannot open the store in {args.data_dir}: {exc}") from exc
     # The access log shows method, path and status only: headers (and so API keys) are never logged.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # all logging on stderr
