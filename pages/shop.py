@@ -155,14 +155,14 @@ def _books() -> None:
             )
 
 
-def _handle_payment(payment: dict, details: dict[str, str], book_id: str, quantity: int) -> bool:
+def _handle_payment(payment: dict, details: dict[str, str], book_id: str, quantity: int) -> None:
     """Charge once per click: the nonce is recorded before anything else, so a rerun cannot charge again.
 
-    True when the order is paid (the caller shows the confirmation); otherwise the page reruns with the message.
+    Then the page reruns: to the confirmation when paid, else back to the form with the message.
     """
     received = time.perf_counter()
     if payment["nonce"] in state.checkout_nonces:
-        return False
+        return
     state.checkout_nonces = [*state.checkout_nonces[-49:], payment["nonce"]]
     try:
         outcome = payments.checkout(details, book_id, quantity, payment, order_id=state.get("checkout_order_id"))
@@ -183,8 +183,7 @@ def _handle_payment(payment: dict, details: dict[str, str], book_id: str, quanti
         }
         # For `make bench`: our own time from token to confirmation is (shown - received) - stripe_seconds.
         state.checkout_timing = {"received": received, "stripe_seconds": result.stripe_seconds}
-        return True
-    if outcome.errors:
+    elif outcome.errors:
         state.checkout_show_errors = True
         state.checkout_notice = ("warning", "Please correct the highlighted details, then pay again.")
     elif result is not None:
@@ -255,11 +254,6 @@ if "checkout_confirmation" in state:
     _confirmation(state.checkout_confirmation)
     st.stop()
 
-# The whole checkout sits in one placeholder so that a successful payment can replace it with the confirmation
-# in the same run, without a second run of the page.
-checkout_area = st.empty()
-with checkout_area.container():
-    payment, details, book_id, quantity = _checkout()
-if payment and _handle_payment(payment, details, book_id, quantity):
-    checkout_area.empty()
-    _confirmation(state.checkout_confirmation)
+payment, details, book_id, quantity = _checkout()
+if payment:
+    _handle_payment(payment, details, book_id, quantity)
