@@ -286,16 +286,24 @@ def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path
     assert copy.current() is frame and loads == [{"since_seq": 0}]  # nothing new: no query for rows
 
 
-def test_a_store_made_before_sync_seq_existed_gets_the_column(tmp_path: Path):
+def test_a_store_with_an_older_charges_layout_is_rebuilt_and_backfilled_again(tmp_path: Path):
     import sqlalchemy as sa
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = sa.MetaData()
-    sa.Table("charges", old, *(column._copy() for column in sync.charges.columns if column.name != "sync_seq"))
-    old.create_all(sa.create_engine(url))
+    columns = [column._copy() for column in sync.charges.columns if column.name != "sync_seq"]
+    sa.Table("charges", old, *columns, sa.Column("raw", sa.Text, nullable=False))
+    old_engine = sa.create_engine(url)
+    old.create_all(old_engine)
+    with old_engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE sync_state (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO sync_state VALUES ('backfilled', '1')"))
     engine = get_engine(url)
 
-    assert analytics.load_charges(engine).empty  # reading first adds the column
+    assert analytics.load_charges(engine).empty  # reading first rebuilds the table
+    assert sync.BACKFILLED not in sync._read_state(engine)  # so the next sync backfills
     store_charges(engine, FIXTURE[:2])
     assert len(analytics.load_charges(engine)) == 2
-    assert "sync_seq" in {column["name"] for column in sa.inspect(engine).get_columns("charges")}
+    assert {column["name"] for column in sa.inspect(engine).get_columns("charges")} == {
+        column.name for column in sync.charges.columns
+    }

@@ -124,7 +124,7 @@ def test_backfill_pages_by_100_then_an_idle_sync_costs_one_request(api, counted)
     assert report.requests == len(http.sent) == 1 + 3 + 1
     assert [path for _, path in http.sent] == ["events", "charges", "charges", "charges", "refunds"]
     assert (report.charges_upserted, report.refunds_upserted) == (251, 1)
-    assert count_rows(sync.charges) == 251
+    assert count_rows(sync.charges) == count_rows(sync.charge_payloads) == 251
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert not sync.needs_sync()
     assert stored(made[0].id)["amount_refunded"] == 300
