@@ -95,7 +95,7 @@ def main() -> None:
     ms = 1000
     print(f"bench: checkout_overhead_ms_median = {statistics.median(page) * ms:.1f} ms")
     print(
-        "# measured inside the page: token read -> confirmation rendered, minus the charge call;"
+        "# measured inside the page: token read -> confirmation rendered (one rerun), minus the charge call;"
         f" p90 {statistics.quantiles(page, n=10)[-1] * ms:.1f} ms"
     )
     print(f"bench: checkout_domain_overhead_ms_median = {statistics.median(domain) * ms:.1f} ms")
