@@ -173,6 +173,12 @@ def test_card_velocity_decline(client):
     assert "limit" in result.message
 
 
+def test_a_failing_cvc_check_is_an_incorrect_cvc_decline(client):
+    result = pay(new_order().id, card_token(client, "4000000000000101"), client)
+    assert (result.outcome, result.code) == ("declined", "incorrect_cvc")
+    assert "security code" in result.message
+
+
 def test_a_later_success_marks_the_same_order_paid(client):
     order = new_order()
     declined = pay(order.id, card_token(client, "4000000000009995"), client)
