@@ -21,6 +21,16 @@ UNEXPECTED_FAILURE = (
     "Something went wrong on our side while paying. Any order already saved is checked against Stripe, so you "
     "are never charged twice; please try again in a moment."
 )
+# createToken's billing fields, from the checkout's fields.
+BILLING_FIELDS = {
+    "name": "name",
+    "address_line1": "line1",
+    "address_line2": "line2",
+    "address_city": "city",
+    "address_state": "state",
+    "address_zip": "postal_code",
+    "address_country": "country",
+}
 TEST_CARD_HINT = (
     "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
     "**4000 0000 0000 9995** is declined, to see how a declined card is handled."
@@ -233,15 +243,8 @@ def _checkout() -> tuple[dict | None, dict[str, str], str, int]:
             settings.stripe_js_url,
             amount_label=f"Pay {format_amount(total, book.currency)}",
             key="card",
-            billing={
-                "name": checked.values["name"],
-                "address_line1": checked.values["line1"],
-                "address_line2": checked.values["line2"],
-                "address_city": checked.values["city"],
-                "address_state": checked.values["state"],
-                "address_zip": checked.values["postal_code"],
-                "address_country": checked.values["country"],
-            },
+            # The card's billing details for Stripe's checks; empty fields are left out.
+            billing={field: checked.values[name] for field, name in BILLING_FIELDS.items() if checked.values[name]},
             reset_token=state.checkout_reset,
         )
         if settings.mode == "emulator" or settings.secret_key.startswith("sk_test_"):

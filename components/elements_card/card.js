@@ -29,6 +29,8 @@ function loadStripeJs(url) {
   return loaders[url];
 }
 
+const ANSWER_TIMEOUT_MS = 45000;
+
 // Styles applied inside Stripe's iframe (it cannot see this page's CSS).
 const ELEMENT_STYLE = {
   base: {
@@ -115,7 +117,17 @@ async function pay(state) {
     last4: card.last4 || "",
     nonce: newNonce(),
   });
-  // Stay disabled: Python answers with a confirmation (this component goes away) or a new reset_token.
+  // Stay disabled: Python answers with a confirmation (this component goes away) or a new reset_token. If no
+  // answer comes (the message was lost in a reconnect), let the customer try again; the shop refuses a second
+  // payment while the first one is still in progress, so this cannot charge twice.
+  const resetToken = state.resetToken;
+  setTimeout(() => {
+    if (state.alive && state.paying && state.resetToken === resetToken) {
+      state.paying = false;
+      showError(state.ui, "This is taking longer than usual. If no confirmation appears, try again.");
+      render(state);
+    }
+  }, ANSWER_TIMEOUT_MS);
 }
 
 async function setUp(state) {

@@ -133,6 +133,9 @@ def test_a_wrong_email_is_flagged_as_soon_as_it_is_typed(card):
 def test_success_shows_the_confirmation_with_the_charge(card, emulator):
     app = start()
     fill(app)
+    billing = card.calls[-1]["billing"]
+    assert (billing["name"], billing["address_zip"], billing["address_country"]) == ("Grace Hopper", "94107", "US")
+    assert "address_line2" not in billing  # left empty
     pay(app, card, "tok_visa")
     page = texts(app)
     assert "Total charged: $23.00" in page
