@@ -56,6 +56,9 @@ if _signed_in():
 else:
     navigation = st.navigation({"Shop": shop_pages, "Staff": [sign_in_page]})
 
+if _signed_in() and st.session_state.pop("ops_just_signed_in", False):
+    st.switch_page(finance_pages[0])  # straight to Charges after signing in
+
 with st.sidebar:
     if settings.mode == "emulator":
         st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+import stripe
 
 from pages.ops_data import data_changed
 from shop import analytics, orders, payments
@@ -48,20 +49,9 @@ statuses = status_col.multiselect(
     "Status", STATUSES, format_func=lambda s: s.replace("_", " "), placeholder="All", key="orders_status"
 )
 search = search_col.text_input("Search", placeholder="Order number, name or email contains…", key="orders_search")
-every = orders.list_orders()
-needle = search.strip().lower()
-shown = [
-    order
-    for order in every
-    if (not statuses or order.status in statuses)
-    and (
-        not needle
-        or needle in order.id.lower()
-        or needle in order.customer.email.lower()
-        or needle in order.customer.name.lower()
-    )
-]
-st.markdown(f"**{len(shown):,} orders**" + (f" of {len(every):,}" if len(shown) != len(every) else ""))
+shown = orders.list_orders(status=statuses, search=search)
+total = orders.count_orders()
+st.markdown(f"**{len(shown):,} orders**" + (f" of {total:,}" if len(shown) != total else ""))
 st.dataframe(
     analytics.orders_frame(shown),
     hide_index=True,
@@ -74,6 +64,29 @@ st.dataframe(
         "Qty": st.column_config.NumberColumn(width="small"),
     },
 )
+
+unsettled = orders.unsettled_attempts()
+if unsettled:
+    with st.container(border=True):
+        st.markdown(
+            f"**{len(unsettled)} payment attempt(s) with an unknown result** — Stripe could not be reached when they "
+            "were made. Checking asks Stripe what happened to each; it never charges a card."
+        )
+        if st.button("Check them with Stripe", key="orders_reconcile"):
+            with st.spinner("Asking Stripe…"):
+                try:
+                    results = payments.reconcile_pending()
+                except stripe.StripeError as exc:
+                    st.session_state["orders_message"] = ("error", f"Stripe could not be reached: {exc.user_message}")
+                else:
+                    settled = [r for r in results if r.outcome != "still_pending"]
+                    st.session_state["orders_message"] = (
+                        "success",
+                        f"Checked {len(results)} attempt(s): {len(settled)} settled, "
+                        f"{len(results) - len(settled)} still in progress (checked again after a minute).",
+                    )
+                    data_changed()
+            st.rerun()
 
 st.subheader("Ship or cancel")
 if not shown:

@@ -102,7 +102,12 @@ def _confirmation(done: dict) -> None:
         dashboard = get_settings().dashboard_url(done["charge_id"])
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)
-        st.page_link("pages/your_order.py", label="Track or cancel this order on the Your order page", icon="📦")
+        st.page_link(
+            "pages/your_order.py",
+            label="Track or cancel this order on the Your order page",
+            icon="📦",
+            query_params={"order": order.id},
+        )
         st.button("Buy another book", type="primary", on_click=_new_checkout)
     timing = state.get("checkout_timing")
     if timing and "shown" not in timing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -290,21 +290,42 @@ def find_order(order_id: str, email: str, *, engine: sa.Engine | None = None) ->
 
 def list_orders(
     *,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     email: str | None = None,
+    search: str | None = None,
     limit: int | None = None,
     engine: sa.Engine | None = None,
 ) -> list[Order]:
-    """Orders, newest first, optionally by status and/or email (case-insensitive)."""
+    """Orders, newest first, optionally by status (one or several), exact email, and `search`.
+
+    `search` keeps orders whose number, customer name or email contains it (case-insensitive).
+    """
     query = sa.select(orders_table).order_by(orders_table.c.created.desc(), orders_table.c.id.desc())
     if status:
-        query = query.where(orders_table.c.status == status)
+        statuses = [status] if isinstance(status, str) else list(status)
+        query = query.where(orders_table.c.status.in_(statuses))
     if email:
         query = query.where(sa.func.lower(orders_table.c.email) == email.strip().lower())
+    needle = (search or "").strip().lower()
+    if needle:
+        query = query.where(
+            sa.or_(
+                *(
+                    sa.func.lower(column).contains(needle, autoescape=True)
+                    for column in (orders_table.c.id, orders_table.c.name, orders_table.c.email)
+                )
+            )
+        )
     if limit:
         query = query.limit(limit)
     with _engine(engine).connect() as conn:
         return [_order_from(row) for row in conn.execute(query)]
+
+
+def count_orders(*, engine: sa.Engine | None = None) -> int:
+    """How many orders the store holds."""
+    with _engine(engine).connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(orders_table)).scalar_one()
 
 
 def start_attempt(

@@ -378,3 +378,17 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
     at.button(key="ops_sync_now").click().run()
     assert second.id in table_ids(at)
     assert any(text.startswith("Last synced with Stripe") for text in texts(at.caption))
+
+
+def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
+    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
+    orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
+    at = open_page("orders")
+    assert any("1 payment attempt(s) with an unknown result" in text for text in texts(at.markdown))
+    at.button(key="orders_reconcile").click().run()
+    assert texts(at.success) == ["Checked 1 attempt(s): 1 settled, 0 still in progress (checked again after a minute)."]
+    assert orders.unsettled_attempts() == []
+    assert orders.list_attempts(order.id)[0].code == "not_charged"
+    assert api.v1.charges.list().data == []  # settling never charges
+    assert not any("unknown result" in text for text in texts(at.markdown))

@@ -167,3 +167,18 @@ def test_refund_requests_only_for_shipped_orders_of_the_right_customer(engine: s
     with pytest.raises(orders.OrderStateError, match="already approved"):
         orders.decide_refund_request(request.id, False, engine=engine)
     assert orders.list_refund_requests("pending", engine=engine) == []
+
+
+def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:
+    grace = orders.Customer(**{**ADA.__dict__, "name": "Grace Hopper", "email": "grace@example.org"})
+    pending = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    paid = paid_order(engine)
+    other = orders.create_order(grace, "dream-machine", 1, engine=engine)
+    both = orders.list_orders(status=["pending", "paid"], engine=engine)
+    assert {o.id for o in both} == {pending.id, paid.id, other.id}
+    assert orders.list_orders(status=["failed"], engine=engine) == []
+    assert [o.id for o in orders.list_orders(status="paid", engine=engine)] == [paid.id]
+    assert [o.id for o in orders.list_orders(search="HOPPER", engine=engine)] == [other.id]
+    assert [o.id for o in orders.list_orders(search=other.id[-4:].lower(), engine=engine)] == [other.id]
+    assert orders.list_orders(search="%", engine=engine) == []  # a wildcard is searched as a character
+    assert orders.count_orders(engine=engine) == 3
