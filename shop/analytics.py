@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
@@ -387,6 +387,43 @@ def kpis(frame: pd.DataFrame, start: datetime, end: datetime) -> Kpis:
     now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
     before_rows = frame[(created >= pd.Timestamp(start - length)) & (created < pd.Timestamp(start))]
     return Kpis(totals(now_rows), totals(before_rows), start, end)
+
+
+TOTALS_INTEGER_COLUMNS = ["gross", "refunded", "net", "succeeded", "failed"]
+
+
+def totals_by(frame: pd.DataFrame, key: str | pd.Series) -> pd.DataFrame:
+    """`totals` for each group of rows, one row a group, sorted by the key.
+
+    `key` is a column name or a Series aligned with `frame` (a day, a week, a book): the same definitions as
+    the KPIs, so a per-day sum of `net` equals the period's net volume.
+    """
+    columns = [f.name for f in fields(Totals)]
+    keys = frame[key] if isinstance(key, str) else key
+    rows = {group: asdict(totals(part)) for group, part in frame.groupby(keys, sort=True)}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = keys.name
+    return table.astype(
+        {**dict.fromkeys(TOTALS_INTEGER_COLUMNS, "int64"), "success_rate": "float64", "average_order_value": "Int64"}
+    )
+
+
+def week_of(created_at: pd.Series) -> pd.Series:
+    """The Monday (00:00 UTC) of the week of each time: the key for weekly totals."""
+    day = created_at.dt.floor("D")
+    return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).rename("week_of")
+
+
+def repeat_customers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Customers (by receipt email) with two or more successful charges: receipt_email, orders, gross.
+
+    Most orders first, then most gross volume.
+    """
+    paying = frame[frame["status"] == SUCCEEDED]
+    per_email = totals_by(paying, "receipt_email")
+    repeat = per_email[per_email["succeeded"] >= 2].reset_index()
+    table = repeat[["receipt_email", "succeeded", "gross"]].rename(columns={"succeeded": "orders"})
+    return table.sort_values(["orders", "gross"], ascending=False, ignore_index=True)
 
 
 def change(current: float | None, previous: float | None) -> float | None:

@@ -307,3 +307,36 @@ def test_a_store_with_an_older_charges_layout_is_rebuilt_and_backfilled_again(tm
     assert {column["name"] for column in sa.inspect(engine).get_columns("charges")} == {
         column.name for column in sync.charges.columns
     }
+
+
+def test_totals_by_day_add_up_to_the_period_and_match_hand_computed_days(frame):
+    start, end = CURRENT
+    in_period = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
+    daily = analytics.totals_by(in_period, in_period["created_at"].dt.floor("D").rename("day"))
+    period = analytics.totals(in_period)
+    assert (daily["gross"].sum(), daily["refunded"].sum(), daily["net"].sum()) == (
+        period.gross,
+        period.refunded,
+        period.net,
+    )
+    by_day = {stamp.day: row for stamp, row in daily.iterrows()}
+    # 11-16: ch_d failed 2300 then ch_e paid 2300 -> gross 2300, one of two succeeded
+    assert (by_day[16]["gross"], by_day[16]["succeeded"], by_day[16]["failed"]) == (2300, 1, 1)
+    assert by_day[16]["success_rate"] == 0.5
+    # 11-18: ch_b 4600 with 500 refunded
+    assert (by_day[18]["gross"], by_day[18]["refunded"], by_day[18]["net"]) == (4600, 500, 4100)
+    # 11-14: only the uncaptured ch_g -> succeeded but no gross and no average order value
+    assert (by_day[14]["gross"], by_day[14]["succeeded"]) == (0, 1)
+    assert pd.isna(by_day[14]["average_order_value"])
+
+
+def test_weeks_start_on_monday():
+    times = pd.Series(pd.to_datetime(["2026-11-16 09:00", "2026-11-22 23:59", "2026-11-23 00:00"], utc=True))
+    weeks = analytics.week_of(times)
+    assert [w.strftime("%a %Y-%m-%d") for w in weeks] == ["Mon 2026-11-16", "Mon 2026-11-16", "Mon 2026-11-23"]
+
+
+def test_repeat_customers_have_two_successful_charges(frame):
+    repeat = analytics.repeat_customers(frame)
+    # ada paid twice (ch_a, ch_p1); dee failed once and paid once, so she is not a repeat customer
+    assert repeat.to_dict("records") == [{"receipt_email": "ada@example.com", "orders": 2, "gross": 4600}]
