@@ -109,11 +109,47 @@ class Emulator:
 
         return stripe.StripeClient(key, base_addresses={"api": self.url}, max_network_retries=0)
 
+    def reset(self) -> None:
+        """Empty the emulator's account (an emulator-only endpoint)."""
+        self.client().raw_request("post", "/_emulator/reset")
+
+
+def use_emulator(patch: pytest.MonkeyPatch, emulator: Emulator, data_dir: Path) -> None:
+    """Point the shop's settings at `emulator` (emulator mode), with its order store and files in `data_dir`."""
+    from shop.config import get_settings
+
+    patch.setenv("SHOP_DATA_DIR", str(data_dir))
+    patch.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'shop.db'}")
+    patch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
+    patch.setenv("STRIPE_EMULATOR_DATA_DIR", str(emulator.data_dir))
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "OPS_PASSWORD", "ALLOW_LIVE_KEYS"):
+        patch.delenv(name, raising=False)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """Settings are cached per process; each test reads them from its own environment."""
+    from shop.config import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """One emulator for the whole test session, on its own port and data directory."""
     emu = Emulator(free_port(), tmp_path_factory.mktemp("emulator"))
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="module")
+def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator of one test module only: for tests that count requests, move its clock or fill it."""
+    emu = Emulator(free_port(), tmp_path_factory.mktemp("private-emulator"))
     emu.start()
     yield emu
     emu.stop()

@@ -14,32 +14,26 @@ from streamlit.testing.v1 import AppTest
 
 from shop import auth, config, orders, payments, sync
 from shop.db import get_engine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, use_emulator
 from tests.unit.test_analytics import FIXTURE, store_charges
-from tests.unit.test_sync import CUSTOMER, private_emulator  # noqa: F401 (a fixture)
+from tests.unit.test_sync import CUSTOMER
 
 DASHBOARD = str(ROOT / "dashboard.py")
 HAMMING = "art-of-doing-science"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> Iterator[Path]:  # noqa: F811
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> Iterator[Path]:
     """A fresh store and an empty emulator account per test; the ops password throttle starts clean."""
-    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
-    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(private_emulator.port))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("OPS_PASSWORD", raising=False)
-    config.get_settings.cache_clear()
-    private_emulator.client().raw_request("post", "/_emulator/reset")
+    use_emulator(monkeypatch, private_emulator, tmp_path)
+    private_emulator.reset()
     auth.THROTTLE.reset()
     yield tmp_path
     auth.THROTTLE.reset()
-    config.get_settings.cache_clear()
 
 
 @pytest.fixture
-def api(private_emulator, env) -> stripe.StripeClient:  # noqa: F811
+def api(private_emulator, env) -> stripe.StripeClient:
     return private_emulator.client()
 
 

@@ -10,8 +10,8 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import config, orders, payments
-from tests.conftest import free_port
+from shop import orders, payments
+from tests.conftest import free_port, use_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DETAILS = {
@@ -46,17 +46,10 @@ class CardStandIn:
 
 @pytest.fixture
 def card(tmp_path, monkeypatch, emulator):
-    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
-    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
-    monkeypatch.setenv("STRIPE_EMULATOR_DATA_DIR", str(emulator.data_dir))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
-    config.get_settings.cache_clear()
+    use_emulator(monkeypatch, emulator, tmp_path)
     stand_in = CardStandIn()
     with mock.patch("components.elements_card.elements_card", stand_in):
         yield stand_in
-    config.get_settings.cache_clear()
 
 
 def start() -> AppTest:

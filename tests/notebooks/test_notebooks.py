@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from shop import analytics, config, seed
 from shop.money import format_amount
-from tests.conftest import ROOT, Emulator, free_port
+from tests.conftest import ROOT, Emulator, free_port, use_emulator
 
 NOTEBOOKS = ROOT / "notebooks"
 SEED_ORDERS = 60
@@ -36,13 +36,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace
     emulator.start()
     data_dir = tmp_path_factory.mktemp("notebook-shop")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SHOP_DATA_DIR", str(data_dir))
-        patch.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'shop.db'}")
-        patch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
-        patch.setenv("STRIPE_EMULATOR_DATA_DIR", str(emulator.data_dir))
-        patch.delenv("STRIPE_SECRET_KEY", raising=False)
-        patch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
-        config.get_settings.cache_clear()
+        use_emulator(patch, emulator, data_dir)
         try:
             report = seed.seed(orders_count=SEED_ORDERS, days=SEED_DAYS, seed_value=21, client=emulator.client())
             yield SimpleNamespace(emulator=emulator, report=report)

@@ -12,7 +12,7 @@ from stripe._http_client import new_default_http_client
 
 from shop import config, orders, payments
 from shop.orders import Customer, OrderStateError
-from tests.conftest import free_port
+from tests.conftest import free_port, use_emulator
 
 HAMMING = "art-of-doing-science"  # $23.00 in the catalog
 CUSTOMER = Customer(
@@ -31,13 +31,8 @@ CUSTOMER = Customer(
 @pytest.fixture
 def shop_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator) -> Path:
     """A fresh order store per test, and settings pointing at the session's emulator."""
-    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
-    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    config.get_settings.cache_clear()
-    yield tmp_path
-    config.get_settings.cache_clear()
+    use_emulator(monkeypatch, emulator, tmp_path)
+    return tmp_path
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ import json
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shop import analytics, config, orders, seed
 from shop.config import load_settings
-from tests.conftest import Emulator, free_port
+from tests.conftest import Emulator, use_emulator
 
 NOW = 1_790_000_000  # a fixed "now" (a Thursday) so the planned calendar does not depend on today
 DAYS = 30
@@ -99,25 +98,16 @@ def test_calendar_and_customers_within_bounds(big_plan: list[seed.PlannedOrder])
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """An emulator of this module only: seeding moves its clock and fills it with a month of charges."""
-    private = Emulator(free_port(), tmp_path_factory.mktemp("seed-emulator"))
-    private.start()
-    yield private
-    private.stop()
+def emulator(private_emulator: Emulator) -> Emulator:
+    """This module's own emulator: seeding moves its clock and fills it with a month of charges."""
+    return private_emulator
 
 
 @pytest.fixture
 def seeded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Path:
     """A fresh order store and settings pointing at this module's emulator (emulator mode)."""
-    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
-    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(emulator.port))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("STRIPE_PUBLISHABLE_KEY", raising=False)
-    config.get_settings.cache_clear()
-    yield tmp_path
-    config.get_settings.cache_clear()
+    use_emulator(monkeypatch, emulator, tmp_path)
+    return tmp_path
 
 
 def emulator_clock(emulator) -> dict:

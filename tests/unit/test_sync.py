@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,9 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import config, orders, payments, sync
+from shop import orders, payments, sync
 from shop.db import get_engine
-from tests.conftest import Emulator, free_port
+from tests.conftest import Emulator, use_emulator
 
 CUSTOMER = orders.Customer(
     name="Katherine Johnson",
@@ -44,29 +43,12 @@ class CountingHTTPClient:
         return client
 
 
-@pytest.fixture(scope="module")
-def private_emulator(tmp_path_factory) -> Iterator[Emulator]:
-    """An emulator of this module only, so that request counts do not depend on other tests' charges."""
-    emu = Emulator(free_port(), tmp_path_factory.mktemp("sync-emulator"))
-    emu.start()
-    yield emu
-    emu.stop()
-
-
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator) -> Iterator[Path]:
-    monkeypatch.setenv("SHOP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'shop.db'}")
-    monkeypatch.setenv("STRIPE_EMULATOR_PORT", str(private_emulator.port))
-    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    monkeypatch.delenv("OPS_PASSWORD", raising=False)
-    config.get_settings.cache_clear()
-    # Every test starts from an empty account.
-    stripe.StripeClient("sk_test_emulator", base_addresses={"api": private_emulator.url}).raw_request(
-        "post", "/_emulator/reset"
-    )
-    yield tmp_path
-    config.get_settings.cache_clear()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator) -> Path:
+    """A fresh store, and an empty account on this module's emulator (so request counts are this test's)."""
+    use_emulator(monkeypatch, private_emulator, tmp_path)
+    private_emulator.reset()
+    return tmp_path
 
 
 @pytest.fixture
