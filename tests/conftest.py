@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -137,22 +138,29 @@ def _settings_read_afresh() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@contextmanager
+def running_emulator(data_dir: Path) -> Iterator[Emulator]:
+    """An emulator on a free port with its store in `data_dir`, stopped on exit."""
+    emu = Emulator(free_port(), data_dir)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """One emulator for the whole test session, on its own port and data directory."""
-    emu = Emulator(free_port(), tmp_path_factory.mktemp("emulator"))
-    emu.start()
-    yield emu
-    emu.stop()
+    with running_emulator(tmp_path_factory.mktemp("emulator")) as emu:
+        yield emu
 
 
 @pytest.fixture(scope="module")
 def private_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """An emulator of one test module only: for tests that count requests, move its clock or fill it."""
-    emu = Emulator(free_port(), tmp_path_factory.mktemp("private-emulator"))
-    emu.start()
-    yield emu
-    emu.stop()
+    with running_emulator(tmp_path_factory.mktemp("private-emulator")) as emu:
+        yield emu
 
 
 @pytest.fixture(scope="session")

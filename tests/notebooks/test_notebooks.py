@@ -30,19 +30,13 @@ SEED_DAYS = 30
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def seeded(private_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """An emulator of its own with 60 seeded orders, and the environment the notebooks' kernels inherit."""
-    emulator = Emulator(free_port(), tmp_path_factory.mktemp("notebook-emulator"))
-    emulator.start()
     data_dir = tmp_path_factory.mktemp("notebook-shop")
     with pytest.MonkeyPatch.context() as patch:
-        use_emulator(patch, emulator, data_dir)
-        try:
-            report = seed.seed(orders_count=SEED_ORDERS, days=SEED_DAYS, seed_value=21, client=emulator.client())
-            yield SimpleNamespace(emulator=emulator, report=report)
-        finally:
-            config.get_settings.cache_clear()
-            emulator.stop()
+        use_emulator(patch, private_emulator, data_dir)
+        report = seed.seed(orders_count=SEED_ORDERS, days=SEED_DAYS, seed_value=21, client=private_emulator.client())
+        yield SimpleNamespace(emulator=private_emulator, report=report)
 
 
 def run_notebook(name: str, **parameters: object) -> dict:
