@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import altair as alt
 import streamlit as st
 
-from pages.ops_data import charges_frame, sync_bar
+from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, sync_bar
 from shop import analytics, catalog
 from shop.config import get_settings
 from shop.money import format_amount, to_minor_units
@@ -190,9 +190,9 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "Amount": st.column_config.NumberColumn(format="dollar"),
-        "Refunded": st.column_config.NumberColumn(format="dollar"),
+        "Created": TIME_COLUMN,
+        "Amount": MONEY_COLUMN,
+        "Refunded": MONEY_COLUMN,
         "Qty": st.column_config.NumberColumn(width="small"),
         "Stripe": st.column_config.LinkColumn(display_text="Open in Stripe"),
     },

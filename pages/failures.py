@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import altair as alt
 import streamlit as st
 
-from pages.ops_data import charges_frame, sync_bar
+from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, sync_bar
 from shop import analytics
 from shop.money import format_amount
 
@@ -111,8 +111,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "Time": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "Amount": st.column_config.NumberColumn(format="dollar"),
+        "Time": TIME_COLUMN,
+        "Amount": MONEY_COLUMN,
         "Message": st.column_config.TextColumn(width="large"),
     },
 )
@@ -127,8 +127,8 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "First failure": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-            "Succeeded": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-            "Amount": st.column_config.NumberColumn(format="dollar"),
+            "First failure": TIME_COLUMN,
+            "Succeeded": TIME_COLUMN,
+            "Amount": MONEY_COLUMN,
         },
     )

@@ -17,6 +17,10 @@ from shop import analytics, sync
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
+# Column formats every finance table shares: amounts are in minor units of USD, times in UTC.
+TIME_COLUMN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC")
+MONEY_COLUMN = st.column_config.NumberColumn(format="dollar")
+
 
 @st.cache_resource(show_spinner=False)
 def _charges_copy(database_url: str) -> analytics.ChargesCopy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import stripe
 
-from pages.ops_data import data_changed
+from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, data_changed
 from shop import analytics, orders, payments
 from shop.money import format_amount
 
@@ -57,10 +57,10 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "Created": TIME_COLUMN,
         "Shipped": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone="UTC"),
-        "Amount": st.column_config.NumberColumn(format="dollar"),
-        "Refunded": st.column_config.NumberColumn(format="dollar"),
+        "Amount": MONEY_COLUMN,
+        "Refunded": MONEY_COLUMN,
         "Qty": st.column_config.NumberColumn(width="small"),
     },
 )

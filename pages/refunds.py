@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from pages.ops_data import charges_frame, data_changed, sync_bar
+from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, data_changed, sync_bar
 from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
 
@@ -180,7 +180,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-            "Amount": st.column_config.NumberColumn(format="dollar"),
+            "Created": TIME_COLUMN,
+            "Amount": MONEY_COLUMN,
         },
     )
