@@ -54,7 +54,7 @@ bench: $(DEV)
 notebook: $(DEV)
 	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install --quiet jupyterlab==4.6.6
 	$(PY) -m shop.seed --if-empty --days 60 --orders 800
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 seed: $(RUNTIME)
 	$(PY) -m shop.seed

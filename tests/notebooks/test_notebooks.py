@@ -51,9 +51,17 @@ def run_notebook(name: str, **parameters: object) -> dict:
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     ).execute()
+    drawn = 0
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             assert output.get("output_type") != "error", f"{name}: {output.get('ename')}: {output.get('evalue')}"
+            data = output.get("data", {})
+            # A Vega-Lite bundle or HTML would fetch vega from a CDN in the browser: blank charts offline.
+            assert not any(kind.startswith("application/vnd.vegalite") for kind in data), f"{name}: CDN chart"
+            assert "cdn." not in str(data.get("text/html", "")), f"{name}: output loads a script from a CDN"
+            drawn += "image/svg+xml" in data
+    charts = sum("alt.Chart(" in cell.source or "alt.layer(" in cell.source for cell in notebook.cells)
+    assert drawn >= charts > 0, f"{name}: {charts} chart cells but {drawn} drawn charts"
     return json.loads(notebook.cells[-1].outputs[-1]["text"])
 
 
