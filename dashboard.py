@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.ops_data import auth_configured
 from shop.config import ConfigError, ensure_emulator, get_settings
 
 st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
@@ -19,15 +20,8 @@ def _start_emulator() -> None:
     ensure_emulator()
 
 
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:  # no secrets.toml at all
-        return False
-
-
 def _signed_in() -> bool:
-    if _auth_configured():
+    if auth_configured():
         return bool(getattr(st.user, "is_logged_in", False))
     return bool(st.session_state.get("ops_signed_in"))
 
@@ -67,7 +61,7 @@ with st.sidebar:
     else:
         st.caption("🟣 **Stripe test mode** — use Stripe's test cards.")
     if _signed_in():
-        if _auth_configured():
+        if auth_configured():
             st.button("Sign out", on_click=st.logout)
         elif st.button("Sign out"):
             st.session_state.pop("ops_signed_in", None)

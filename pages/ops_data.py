@@ -6,6 +6,7 @@ Stripe is asked only by a sync: when the user clicks "Sync now", or when the cop
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -22,6 +23,22 @@ TIME_COLUMN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezon
 MONEY_COLUMN = st.column_config.NumberColumn(format="dollar")
 
 
+def secrets_value(name: str) -> str | None:
+    """A top-level value of `.streamlit/secrets.toml`, or None (also when there is no such file)."""
+    try:
+        return st.secrets.get(name)
+    except FileNotFoundError:
+        return None
+
+
+def auth_configured() -> bool:
+    """True when an [auth] section configures single sign-on (st.login) instead of the ops password."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
 @st.cache_resource(show_spinner=False)
 def _charges_copy(database_url: str) -> analytics.ChargesCopy:
     # One in-memory copy per database for the whole server: sessions share it, syncs update it row by row.
@@ -31,6 +48,18 @@ def _charges_copy(database_url: str) -> analytics.ChargesCopy:
 def charges_frame() -> pd.DataFrame:
     """The synced charges (see shop.analytics.load_charges), shared by sessions; read-only."""
     return _charges_copy(get_settings().database_url).current()
+
+
+def warm_charges_copy() -> threading.Thread:
+    """Load the shared copy of charges in the background, so the first finance page after sign-in is quick.
+
+    The first load of a server process reads every synced charge (a second or two at 100k); later loads read
+    only what syncs changed, so warming an already loaded copy costs one small query.
+    """
+    copy = _charges_copy(get_settings().database_url)  # looked up here: the thread has no Streamlit context
+    thread = threading.Thread(target=copy.current, name="warm-charges-copy", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_sync(full: bool = False) -> sync.SyncReport | None:

@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.ops_data import auth_configured, secrets_value, warm_charges_copy
 from shop import auth
 from shop.config import get_settings
-
-
-def _secrets_value(name: str) -> str | None:
-    try:
-        return st.secrets.get(name)
-    except FileNotFoundError:  # no secrets.toml at all
-        return None
-
-
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-
 
 st.title("🔒 Sign in")
 st.write("The finance pages (charges, failures, refunds, orders) are for the shop's staff.")
 
-if _auth_configured():
+if auth_configured():
     st.button("Sign in with your company account", type="primary", on_click=st.login)
     st.stop()
 
 settings = get_settings()
-secrets_password = _secrets_value("ops_password")
+secrets_password = secrets_value("ops_password")
 source = auth.password_source(settings, secrets_password)
 if not source.enabled:
     st.warning(auth.HOW_TO_ENABLE)
     st.stop()
+
+if not st.session_state.get("ops_copy_warmed"):
+    st.session_state["ops_copy_warmed"] = True
+    warm_charges_copy()  # while the password is typed
 
 with st.form("sign_in", border=True):
     password = st.text_input("Ops password", type="password", key="sign_in_password")

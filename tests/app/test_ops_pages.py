@@ -386,3 +386,16 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     assert orders.list_attempts(order.id)[0].code == "not_charged"
     assert api.v1.charges.list().data == []  # settling never charges
     assert not any("unknown result" in text for text in texts(at.markdown))
+
+
+def test_sign_in_page_loads_the_charges_copy_while_the_password_is_typed(env):
+    from pages import ops_data
+
+    fixture_store()
+    open_page("sign_in", signed_in=False)
+    copy = ops_data._charges_copy(config.get_settings().database_url)
+    deadline = time.monotonic() + 30
+    while copy.frame is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the background load, bounded by the deadline
+    assert copy.frame is not None
+    assert sorted(copy.frame["id"]) == sorted(charge["id"] for charge in FIXTURE)
