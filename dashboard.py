@@ -33,9 +33,12 @@ except ConfigError as exc:
     st.error(f"**The shop cannot start:** {exc}")
     st.stop()
 
+# Pages keep the URL paths Streamlit derives from their file names (/your_order, /sign_in): a custom url_path
+# made a first visitor's deep link show "Page not found" on a fresh server, whose first run had not yet seen
+# st.navigation and matched the URL against the pages/ folder instead.
 shop_pages = [
     st.Page("pages/shop.py", title="Shop", icon="📚", default=True),
-    st.Page("pages/your_order.py", title="Your order", icon="📦", url_path="your-order"),
+    st.Page("pages/your_order.py", title="Your order", icon="📦"),
 ]
 finance_pages = [
     st.Page("pages/charges.py", title="Charges", icon="💳"),
@@ -43,7 +46,7 @@ finance_pages = [
     st.Page("pages/refunds.py", title="Refunds", icon="↩️"),
     st.Page("pages/orders.py", title="Orders", icon="🧾"),
 ]
-sign_in_page = st.Page("pages/sign_in.py", title="Sign in", icon="🔒", url_path="sign-in")
+sign_in_page = st.Page("pages/sign_in.py", title="Sign in", icon="🔒")
 
 if _signed_in():
     navigation = st.navigation({"Shop": shop_pages, "Finance": finance_pages})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import free_port
 from tests.e2e.conftest import StreamlitApp, wait_for_app
 from tests.e2e.test_checkout import DETAILS, confirmed_charge_id, fill_card, fill_details, open_shop
 
@@ -21,7 +22,7 @@ def buy_a_book(page: Page, app: StreamlitApp, details: dict[str, str]) -> str:
 
 
 def sign_in(page: Page, app: StreamlitApp) -> None:
-    page.goto(f"{app.url}/sign-in")
+    page.goto(f"{app.url}/sign_in")
     field = page.get_by_label("Ops password")
     expect(field).to_be_editable(timeout=30_000)
     wait_for_app(page)
@@ -64,7 +65,7 @@ def test_customer_cancels_an_unshipped_order_and_the_charge_is_refunded(page: Pa
     charge_id = buy_a_book(page, streamlit_app, details)
     order_id = streamlit_app.emulator.client().v1.charges.retrieve(charge_id).metadata["order_id"]
 
-    page.goto(f"{streamlit_app.url}/your-order")
+    page.goto(f"{streamlit_app.url}/your_order")
     number = page.get_by_label("Order number")
     expect(number).to_be_editable(timeout=30_000)
     wait_for_app(page)
@@ -80,3 +81,21 @@ def test_customer_cancels_an_unshipped_order_and_the_charge_is_refunded(page: Pa
     expect(page.get_by_text("Cancelled — refunded in full")).to_be_visible()
     charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
     assert (charge.refunded, charge.amount_refunded) == (True, 2300)
+
+
+@pytest.mark.parametrize("path", ["your_order?order=SP-23456789", "sign_in"])
+def test_first_visitor_of_a_fresh_server_can_open_a_deep_link(
+    page: Page, emulator, tmp_path_factory: pytest.TempPathFactory, path: str
+):
+    # A server of its own: the bug showed only on the first session a server ever ran.
+    fresh = StreamlitApp(free_port(), tmp_path_factory.mktemp("fresh-shop"), emulator)
+    fresh.start()
+    try:
+        page.goto(f"{fresh.url}/{path}")
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="Your order" if path.startswith("your") else "Sign in")).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        if path.startswith("your"):
+            expect(page.get_by_label("Order number")).to_have_value("SP-23456789")
+    finally:
+        fresh.stop()
