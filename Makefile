@@ -28,11 +28,13 @@ browser:
 ## demo: install, start the emulator, seed demo history when the store is empty, open the app
 demo: $(RUNTIME)
 	$(PY) -m shop.seed --if-empty --days 60 --orders 800
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+	@$(MAKE) --no-print-directory run
 
-## run: the app without seeding
+## run: the app without seeding (headless, so Streamlit's first-run email prompt never blocks; tools/open_app.py
+## opens the browser once the server answers)
 run: $(RUNTIME)
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+	@$(PY) tools/open_app.py http://localhost:$(PORT) &
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium)
 test: $(DEV) browser lint
