@@ -30,11 +30,11 @@ demo: $(RUNTIME)
 	$(PY) -m shop.seed --if-empty --days 60 --orders 800
 	@$(MAKE) --no-print-directory run
 
-## run: the app without seeding (headless, so Streamlit's first-run email prompt never blocks; tools/open_app.py
+## run: the app without seeding (headless, see .streamlit/config.toml: tools/open_app.py
 ## opens the browser once the server answers)
 run: $(RUNTIME)
 	@$(PY) tools/open_app.py http://localhost:$(PORT) &
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium)
 test: $(DEV) browser lint
