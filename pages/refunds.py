@@ -152,16 +152,14 @@ for request in requests:
             type="primary",
         ):
             try:
-                refund = payments.refund_charge(
-                    order.charge_id or "",
-                    reason="requested_by_customer",
-                    idempotency_key=f"refund-request-{order.id}-{request.id}",
-                )
-            except payments.RefundError as exc:
-                st.error(exc.message)
+                decided = payments.approve_refund_request(request.id, note=note or None)
+            except (payments.RefundError, orders.OrderStateError) as exc:
+                st.error(str(exc))
             else:
-                orders.decide_refund_request(request.id, True, refund_id=refund.id, note=note or None)
-                st.session_state["refund_message"] = ("success", f"Approved: {order.id} refunded ({refund.id}).")
+                st.session_state["refund_message"] = (
+                    "success",
+                    f"Approved: {order.id} refunded ({decided.refund_id}).",
+                )
                 data_changed()
                 st.rerun()
         if reject.button("Reject", key=f"request_reject_{request.id}"):

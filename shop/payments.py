@@ -552,6 +552,30 @@ def cancel_order(
     return orders.mark_cancelled(order.id)
 
 
+def approve_refund_request(
+    request_id: int, *, note: str | None = None, client: stripe.StripeClient | None = None
+) -> orders.RefundRequest:
+    """Approve a customer's refund request: refund what remains on the order's charge, then record the decision.
+
+    The refund's idempotency key comes from the order and the request, so approving again after a failure half
+    way (refund made, decision not yet recorded) refunds once. Raises RefundError, or OrderStateError when the
+    request was already decided.
+    """
+    request = next((r for r in orders.list_refund_requests(status="pending") if r.id == request_id), None)
+    if request is None:
+        raise OrderStateError(f"Refund request {request_id} is not waiting for a decision any more.")
+    order = orders.get_order(request.order_id)
+    if order is None or not order.charge_id:
+        raise RefundError(f"Order {request.order_id} has no charge to refund; reject the request instead.")
+    refund = refund_charge(
+        order.charge_id,
+        reason="requested_by_customer",
+        idempotency_key=f"refund-request-{order.id}-{request.id}",
+        client=client,
+    )
+    return orders.decide_refund_request(request.id, True, refund_id=refund.id, note=note)
+
+
 @dataclass(frozen=True)
 class CheckoutOutcome:
     """The result of one click on Pay: field errors (nothing charged), or the order and its ChargeResult."""

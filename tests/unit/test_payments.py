@@ -472,6 +472,23 @@ def test_a_shipped_order_cannot_be_cancelled(client):
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
 
 
+def test_approving_a_refund_request_refunds_the_rest_once_and_records_it(client):
+    order = paid_order(client)
+    payments.refund_charge(order.charge_id, amount=300, idempotency_key="partial-first", client=client)
+    orders.mark_shipped(order.id)
+    request = orders.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
+    decided = payments.approve_refund_request(request.id, note="photo received", client=client)
+    charge = client.v1.charges.retrieve(order.charge_id)
+    assert charge.amount_refunded == charge.amount
+    refunds = client.v1.refunds.list(params={"charge": order.charge_id}).data  # newest first
+    assert [r.amount for r in refunds] == [charge.amount - 300, 300]
+    assert (decided.status, decided.refund_id, decided.note) == ("approved", refunds[0].id, "photo received")
+    assert orders.get_order(order.id).status == "refunded"
+    with pytest.raises(OrderStateError, match="not waiting"):
+        payments.approve_refund_request(request.id, client=client)
+    assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 2
+
+
 def test_cancel_an_unpaid_order_moves_no_money(client):
     order = new_order()
     pay(order.id, "tok_chargeDeclined", client)
