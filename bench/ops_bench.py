@@ -104,7 +104,7 @@ def charges_page():
 
 def naive_run_times(runs: int, loader: Callable[[], pd.DataFrame]) -> list[float]:
     """Seconds per run of the Charges page whose data loader is `loader` (called on every run)."""
-    with mock.patch("pages.ops_data.charges_frame", loader):
+    with mock.patch("ui.data.charges_frame", loader):
         at, first = charges_page()
         return [first] + [timed_run(at) for _ in range(runs - 1)]
 

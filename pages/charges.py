@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
-import altair as alt
 import streamlit as st
 
-from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, sync_bar
 from shop import analytics, catalog
 from shop.config import get_settings
 from shop.money import format_amount, to_minor_units
+from ui import charts, gate
+from ui.data import charges_frame, sync_bar
+from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 
-STATUS_COLOURS = {
-    analytics.SUCCEEDED: "#2e9e5b",
-    analytics.PARTIALLY_REFUNDED: "#e0a030",
-    analytics.REFUNDED: "#8a8f98",
-    analytics.UNCAPTURED: "#5b7bd5",
-    analytics.FAILED: "#d64545",
-    analytics.PENDING: "#c5c9d0",
-}
+gate.staff_page()
+
 TABLE_LIMIT = 5_000
 ALL_TIME = "All time"
 CUSTOM = "Custom range"
@@ -144,31 +138,7 @@ unit = analytics.bucket_size(start, end)
 if series.empty:
     st.info("No charges match these filters in this period.")
 else:
-    chart = (
-        alt.Chart(series, title=f"Volume by {unit} and status (UTC)")
-        .mark_bar()
-        .transform_calculate(stack_rank=f"indexof({json.dumps(list(STATUS_COLOURS))}, datum.display_status)")
-        .encode(
-            order=alt.Order("stack_rank:Q"),  # succeeded at the bottom, failed on top
-            x=alt.X("bucket:T", title=None),
-            y=alt.Y("sum(amount_major):Q", title="Amount ($)", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color(
-                "display_status:N",
-                title="Status",
-                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-            ),
-            tooltip=[
-                alt.Tooltip(
-                    "bucket:T", title=unit.capitalize(), format="%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d"
-                ),
-                alt.Tooltip("display_status:N", title="Status"),
-                alt.Tooltip("amount_major:Q", title="Amount", format="$,.2f"),
-                alt.Tooltip("count:Q", title="Charges"),
-            ],
-        )
-        .properties(height=260)
-    )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(charts.volume_by_status(series, unit), width="stretch")
 
 # ------------------------------------------------------------------------------------------------ table
 count_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -185,15 +155,11 @@ download_col.download_button(
     disabled=rows.empty,
 )
 dashboard_link = settings.dashboard_url if settings.mode == "stripe" else None
-st.dataframe(
+table(
     analytics.charges_table(shown, dashboard_link),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "Created": TIME_COLUMN,
-        "Amount": MONEY_COLUMN,
-        "Refunded": MONEY_COLUMN,
-        "Qty": st.column_config.NumberColumn(width="small"),
-        "Stripe": st.column_config.LinkColumn(display_text="Open in Stripe"),
-    },
+    Created=TIME_COLUMN,
+    Amount=MONEY_COLUMN,
+    Refunded=MONEY_COLUMN,
+    Qty=SMALL_NUMBER_COLUMN,
+    Stripe=st.column_config.LinkColumn(display_text="Open in Stripe"),
 )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import altair as alt
 import streamlit as st
 
-from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, sync_bar
 from shop import analytics
 from shop.money import format_amount
+from ui import charts, gate
+from ui.data import charges_frame, sync_bar
+from ui.formats import MONEY_COLUMN, TIME_COLUMN, WIDE_TEXT_COLUMN, table
+
+gate.staff_page()
 
 ALL_TIME = "All time"
 
@@ -54,81 +57,32 @@ if rows.empty:
 rate = analytics.failure_rate_series(rows, start, end)
 unit = analytics.bucket_size(start, end)
 chart_col, codes_col = st.columns(2)
-chart_col.altair_chart(
-    alt.Chart(rate, title=f"Failure rate by {unit} (UTC)")
-    .mark_line(point=alt.OverlayMarkDef(color="#d64545"), color="#d64545")
-    .encode(
-        x=alt.X("bucket:T", title=None),
-        y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%")),
-        tooltip=[
-            alt.Tooltip("bucket:T", title=unit.capitalize()),
-            alt.Tooltip("attempts:Q", title="Attempts"),
-            alt.Tooltip("failed:Q", title="Failed"),
-            alt.Tooltip("rate:Q", title="Rate", format=".1%"),
-        ],
-    )
-    .properties(height=260),
-    width="stretch",
-)
+chart_col.altair_chart(charts.failure_rate(rate, unit), width="stretch")
 codes = analytics.failures_by_code(rows)
 if codes.empty:
     codes_col.success("No failed payments in this period.")
 else:
-    codes_col.altair_chart(
-        alt.Chart(codes, title="Failed attempts by code")
-        .mark_bar(color="#d64545")
-        .encode(
-            x=alt.X("count:Q", title="Failed attempts"),
-            y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220, labelOverlap=False)),
-            tooltip=[
-                alt.Tooltip("code:N", title="Code"),
-                alt.Tooltip("count:Q", title="Attempts"),
-                alt.Tooltip("share:Q", title="Share", format=".0%"),
-                alt.Tooltip("explanation:N", title="Meaning"),
-            ],
-        )
-        .properties(height=alt.Step(24)),  # one row per code, every label shown
-        width="stretch",
-    )
+    codes_col.altair_chart(charts.failures_by_code(codes), width="stretch")
     st.subheader("What each code means and what to do")
-    st.dataframe(
+    table(
         codes[["code", "count", "share", "explanation", "next_step", "doc_url"]],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "code": "Code",
-            "count": st.column_config.NumberColumn("Attempts"),
-            "share": st.column_config.NumberColumn("Share", format="percent"),
-            "explanation": st.column_config.TextColumn("What it means", width="large"),
-            "next_step": st.column_config.TextColumn("Suggested next step", width="large"),
-            "doc_url": st.column_config.LinkColumn("Stripe docs", display_text="Read more"),
-        },
+        code="Code",
+        count=st.column_config.NumberColumn("Attempts"),
+        share=st.column_config.NumberColumn("Share", format="percent"),
+        explanation=st.column_config.TextColumn("What it means", width="large"),
+        next_step=st.column_config.TextColumn("Suggested next step", width="large"),
+        doc_url=st.column_config.LinkColumn("Stripe docs", display_text="Read more"),
     )
 
 st.subheader("Failed attempts")
-st.dataframe(
-    analytics.failed_attempts_table(failed),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "Time": TIME_COLUMN,
-        "Amount": MONEY_COLUMN,
-        "Message": st.column_config.TextColumn(width="large"),
-    },
-)
+table(analytics.failed_attempts_table(failed), Time=TIME_COLUMN, Amount=MONEY_COLUMN, Message=WIDE_TEXT_COLUMN)
 
 st.subheader("Recovered orders")
 recovered = analytics.recovered_orders(rows)
 if recovered.empty:
     st.caption("No failed order later succeeded with another card in this period.")
 else:
-    st.dataframe(
+    table(
         analytics.recovered_table(recovered),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "First failure": TIME_COLUMN,
-            "Succeeded": TIME_COLUMN,
-            "Amount": MONEY_COLUMN,
-        },
+        **{"First failure": TIME_COLUMN, "Succeeded": TIME_COLUMN, "Amount": MONEY_COLUMN},
     )

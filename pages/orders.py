@@ -5,44 +5,44 @@ from __future__ import annotations
 import streamlit as st
 import stripe
 
-from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, data_changed
 from shop import analytics, orders, payments
 from shop.money import format_amount
+from ui import dialogs, gate
+from ui.data import data_changed
+from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
+from ui.messages import flash, inert, show_flash
+
+gate.staff_page()
 
 STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelled")
 CANCEL_KEY = "orders_cancel_pending"
+MESSAGE_KEY = "orders_message"
 
 
-def _clear_cancel() -> None:
-    st.session_state.pop(CANCEL_KEY, None)
+def _cancel(order: orders.Order, refund: str) -> None:
+    try:
+        payments.cancel_order(order.id)
+    except (orders.OrderStateError, payments.RefundError) as exc:
+        flash(MESSAGE_KEY, "error", str(exc))
+    else:
+        flash(MESSAGE_KEY, "success", f"Order {order.id} cancelled; {refund} refunded.")
+        data_changed()
 
 
-@st.dialog("Cancel the order", on_dismiss=_clear_cancel)
 def confirm_cancel(order: orders.Order) -> None:
     refund = format_amount(order.refundable, order.currency)
-    st.write(f"Cancel **{order.id}** for {order.customer.name} and refund **{refund}** in full to their card?")
-    yes, no = st.columns(2)
-    if yes.button(f"Cancel and refund {refund}", type="primary", key="orders_cancel_confirm", width="stretch"):
-        try:
-            payments.cancel_order(order.id)
-        except (orders.OrderStateError, payments.RefundError) as exc:
-            st.session_state["orders_message"] = ("error", str(exc))
-        else:
-            st.session_state["orders_message"] = ("success", f"Order {order.id} cancelled; {refund} refunded.")
-            data_changed()
-        _clear_cancel()
-        st.rerun()
-    if no.button("Keep the order", key="orders_cancel_keep", width="stretch"):
-        _clear_cancel()
-        st.rerun()
+    dialogs.confirm(
+        "Cancel the order",
+        key=CANCEL_KEY,
+        body=f"Cancel **{order.id}** for {inert(order.customer.name)} and refund **{refund}** in full to their card?",
+        yes_label=f"Cancel and refund {refund}",
+        no_label="Keep the order",
+        on_yes=lambda: _cancel(order, refund),
+    )
 
 
 st.title("Orders")
-kind, text = st.session_state.pop("orders_message", (None, None))
-if kind == "success":
-    st.success(text)
-elif kind == "error":
-    st.error(text)
+show_flash(MESSAGE_KEY)
 
 status_col, search_col = st.columns([2, 2])
 statuses = status_col.multiselect(
@@ -52,17 +52,13 @@ search = search_col.text_input("Search", placeholder="Order number, name or emai
 shown = orders.list_orders(status=statuses, search=search)
 total = orders.count_orders()
 st.markdown(f"**{len(shown):,} orders**" + (f" of {total:,}" if len(shown) != total else ""))
-st.dataframe(
+table(
     analytics.orders_frame(shown),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "Created": TIME_COLUMN,
-        "Shipped": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone="UTC"),
-        "Amount": MONEY_COLUMN,
-        "Refunded": MONEY_COLUMN,
-        "Qty": st.column_config.NumberColumn(width="small"),
-    },
+    Created=TIME_COLUMN,
+    Shipped=DAY_COLUMN,
+    Amount=MONEY_COLUMN,
+    Refunded=MONEY_COLUMN,
+    Qty=SMALL_NUMBER_COLUMN,
 )
 
 unsettled = orders.unsettled_attempts()
@@ -77,10 +73,11 @@ if unsettled:
                 try:
                     results = payments.reconcile_pending()
                 except stripe.StripeError as exc:
-                    st.session_state["orders_message"] = ("error", f"Stripe could not be reached: {exc.user_message}")
+                    flash(MESSAGE_KEY, "error", f"Stripe could not be reached: {exc.user_message}")
                 else:
                     settled = [r for r in results if r.outcome != "still_pending"]
-                    st.session_state["orders_message"] = (
+                    flash(
+                        MESSAGE_KEY,
                         "success",
                         f"Checked {len(results)} attempt(s): {len(settled)} settled, "
                         f"{len(results) - len(settled)} still in progress (checked again after a minute).",
@@ -108,21 +105,23 @@ if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
     try:
         orders.mark_shipped(order.id)
     except orders.OrderStateError as exc:
-        st.session_state["orders_message"] = ("error", str(exc))
+        flash(MESSAGE_KEY, "error", str(exc))
     else:
-        st.session_state["orders_message"] = ("success", f"Order {order.id} marked shipped.")
+        flash(MESSAGE_KEY, "success", f"Order {order.id} marked shipped.")
     st.rerun()
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
     if orders.can_cancel(order):
         st.session_state[CANCEL_KEY] = order.id
     elif order.shipped_at:
-        st.session_state["orders_message"] = (
+        flash(
+            MESSAGE_KEY,
             "error",
             f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead on the Refunds page.",
         )
         st.rerun()
     else:
-        st.session_state["orders_message"] = (
+        flash(
+            MESSAGE_KEY,
             "error",
             f"Order {order.id} is {order.status.replace('_', ' ')}: only a paid order that has not shipped can be "
             "cancelled.",

@@ -6,9 +6,14 @@ import uuid
 
 import streamlit as st
 
-from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, charges_frame, data_changed, sync_bar
 from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
+from ui import dialogs, gate
+from ui.data import charges_frame, data_changed, sync_bar
+from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
+from ui.messages import flash, inert, show_flash
+
+gate.staff_page()
 
 REASONS = {
     "requested_by_customer": "Requested by customer",
@@ -16,53 +21,46 @@ REASONS = {
     "fraudulent": "Fraudulent",
 }
 PENDING_KEY = "refund_pending"  # the refund waiting for confirmation: charge, amount, reason, idempotency key
+MESSAGE_KEY = "refund_message"
 
 
-def _clear_pending() -> None:
-    st.session_state.pop(PENDING_KEY, None)
+def _refund(pending: dict) -> None:
+    amount = format_amount(pending["amount"], pending["currency"])
+    try:
+        refund = payments.refund_charge(
+            pending["charge_id"],
+            amount=pending["amount"],
+            reason=pending["reason"],
+            idempotency_key=pending["idempotency_key"],
+        )
+    except payments.RefundError as exc:
+        flash(MESSAGE_KEY, "error", exc.message)
+    else:
+        flash(MESSAGE_KEY, "success", f"Refunded {amount} of {pending['charge_id']} (refund {refund.id}).")
+        data_changed()
 
 
-@st.dialog("Confirm the refund", on_dismiss=_clear_pending)
 def confirm_refund(pending: dict) -> None:
     amount = format_amount(pending["amount"], pending["currency"])
-    st.write(
-        f"Refund **{amount}** of charge `{pending['charge_id']}` ({pending['customer']}) to "
-        f"{pending['card'] or 'the card'}, reason **{REASONS[pending['reason']].lower()}**?"
+    dialogs.confirm(
+        "Confirm the refund",
+        key=PENDING_KEY,
+        body=(
+            f"Refund **{amount}** of charge `{pending['charge_id']}` ({inert(pending['customer'])}) to "
+            f"{inert(pending['card'] or 'the card')}, reason **{REASONS[pending['reason']].lower()}**?"
+        ),
+        caption="The money goes back to the customer's card; this cannot be undone.",
+        yes_label=f"Refund {amount}",
+        no_label="Keep the money",
+        on_yes=lambda: _refund(pending),
     )
-    st.caption("The money goes back to the customer's card; this cannot be undone.")
-    yes, no = st.columns(2)
-    if yes.button(f"Refund {amount}", type="primary", key="refund_confirm", width="stretch"):
-        try:
-            refund = payments.refund_charge(
-                pending["charge_id"],
-                amount=pending["amount"],
-                reason=pending["reason"],
-                idempotency_key=pending["idempotency_key"],
-            )
-        except payments.RefundError as exc:
-            st.session_state["refund_message"] = ("error", exc.message)
-        else:
-            st.session_state["refund_message"] = (
-                "success",
-                f"Refunded {amount} of {pending['charge_id']} (refund {refund.id}).",
-            )
-            data_changed()
-        _clear_pending()
-        st.rerun()
-    if no.button("Keep the money", key="refund_cancel", width="stretch"):
-        _clear_pending()
-        st.rerun()
 
 
 st.title("Refunds")
 sync_bar()
 frame = charges_frame()
 
-kind, text = st.session_state.pop("refund_message", (None, None))
-if kind == "success":
-    st.success(text)
-elif kind == "error":
-    st.error(text)
+show_flash(MESSAGE_KEY)
 
 # ------------------------------------------------------------------------------------------------ refund a charge
 st.subheader("Refund a charge")
@@ -91,8 +89,9 @@ if not matches.empty:
     cols[2].metric("Refunded so far", format_amount(charge["amount_refunded"], currency))
     cols[3].metric("Can still be refunded", format_amount(remaining, currency))
     st.caption(
-        f"Status: {charge['display_status']} · customer {charge['customer_name'] or '–'} "
-        f"({charge['receipt_email'] or 'no email'}) · order {charge['order_id'] or 'none (made outside the shop)'}"
+        f"Status: {charge['display_status']} · customer {inert(charge['customer_name'] or '–')} "
+        f"({inert(charge['receipt_email'] or 'no email')}) · order "
+        f"{inert(charge['order_id'] or 'none (made outside the shop)')}"
     )
 
     with st.form("refund_form", border=True):
@@ -139,11 +138,11 @@ for request in requests:
     with st.container(border=True):
         left, right = st.columns([3, 2])
         left.markdown(
-            f"**{order.id}** · {order.customer.name} ({order.customer.email}) · "
+            f"**{order.id}** · {inert(order.customer.name)} ({inert(order.customer.email)}) · "
             f"{format_amount(order.amount, order.currency)}, {format_amount(order.refundable, order.currency)} "
             f"refundable · {order.status.replace('_', ' ')}"
         )
-        left.write(f"“{request.reason}”")
+        left.markdown(f"“{inert(request.reason)}”")
         note = right.text_input("Note (optional)", key=f"request_note_{request.id}")
         approve, reject = right.columns(2)
         if approve.button(
@@ -156,15 +155,12 @@ for request in requests:
             except (payments.RefundError, orders.OrderStateError) as exc:
                 st.error(str(exc))
             else:
-                st.session_state["refund_message"] = (
-                    "success",
-                    f"Approved: {order.id} refunded ({decided.refund_id}).",
-                )
+                flash(MESSAGE_KEY, "success", f"Approved: {order.id} refunded ({decided.refund_id}).")
                 data_changed()
                 st.rerun()
         if reject.button("Reject", key=f"request_reject_{request.id}"):
             orders.decide_refund_request(request.id, False, note=note or None)
-            st.session_state["refund_message"] = ("success", f"Rejected the refund request for {order.id}.")
+            flash(MESSAGE_KEY, "success", f"Rejected the refund request for {order.id}.")
             st.rerun()
 
 # ------------------------------------------------------------------------------------------------ history
@@ -173,12 +169,4 @@ history = analytics.refund_history()
 if history.empty:
     st.caption("No refunds yet.")
 else:
-    st.dataframe(
-        analytics.refunds_table(history),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Created": TIME_COLUMN,
-            "Amount": MONEY_COLUMN,
-        },
-    )
+    table(analytics.refunds_table(history), Created=TIME_COLUMN, Amount=MONEY_COLUMN)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ops_data import auth_configured, secrets_value, warm_charges_copy
 from shop import auth
 from shop.config import get_settings
+from ui import gate
+from ui.data import warm_charges_copy
+
+gate.public_page()
 
 st.title("🔒 Sign in")
 st.write("The finance pages (charges, failures, refunds, orders) are for the shop's staff.")
 
-if auth_configured():
+if gate.auth_configured():
     st.button("Sign in with your company account", type="primary", on_click=st.login)
     st.stop()
 
 settings = get_settings()
-secrets_password = secrets_value("ops_password")
+secrets_password = gate.secrets_value("ops_password")
 source = auth.password_source(settings, secrets_password)
 if not source.enabled:
     st.warning(auth.HOW_TO_ENABLE)
@@ -33,8 +36,8 @@ with st.form("sign_in", border=True):
 if submitted:
     result = auth.check_password(password, settings=settings, secrets_password=secrets_password)
     if result.ok:
-        st.session_state["ops_signed_in"] = True
-        st.session_state["ops_just_signed_in"] = True  # lets the navigation open the Charges page next
+        st.session_state[gate.SIGNED_IN_KEY] = True
+        st.session_state[gate.JUST_SIGNED_IN_KEY] = True  # lets the navigation open the Charges page next
         st.rerun()
     else:
         st.error(result.message)

@@ -8,6 +8,10 @@ import streamlit as st
 
 from shop import catalog, orders, payments
 from shop.money import format_amount
+from ui import dialogs, gate
+from ui.messages import flash, inert, show_flash
+
+gate.public_page()
 
 FOUND_KEY = "your_order_found"  # (order number, email) of the order this visitor proved they own
 CANCEL_KEY = "your_order_cancel_asked"
@@ -26,35 +30,37 @@ NOT_FOUND = (
 )
 
 
-def _clear_cancel() -> None:
-    st.session_state.pop(CANCEL_KEY, None)
-
-
 def _day(seconds: int | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%d %B %Y") if seconds else "–"
 
 
-@st.dialog("Cancel your order?", on_dismiss=_clear_cancel)
+MESSAGE_KEY = "your_order_message"
+
+
+def _cancel(order: orders.Order, amount: str) -> None:
+    try:
+        payments.cancel_order(order.id)
+    except (orders.OrderStateError, payments.RefundError) as exc:
+        flash(MESSAGE_KEY, "error", str(exc))
+    else:
+        flash(
+            MESSAGE_KEY,
+            "success",
+            f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
+            "5–10 business days.",
+        )
+
+
 def confirm_cancel(order: orders.Order) -> None:
     amount = format_amount(order.refundable, order.currency)
-    st.write(f"We will cancel order **{order.id}** and refund **{amount}** to your card.")
-    yes, no = st.columns(2)
-    if yes.button("Yes, cancel my order", type="primary", key="your_order_cancel_confirm", width="stretch"):
-        try:
-            payments.cancel_order(order.id)
-        except (orders.OrderStateError, payments.RefundError) as exc:
-            st.session_state["your_order_message"] = ("error", str(exc))
-        else:
-            st.session_state["your_order_message"] = (
-                "success",
-                f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
-                "5–10 business days.",
-            )
-        _clear_cancel()
-        st.rerun()
-    if no.button("No, keep it", key="your_order_cancel_keep", width="stretch"):
-        _clear_cancel()
-        st.rerun()
+    dialogs.confirm(
+        "Cancel your order?",
+        key=CANCEL_KEY,
+        body=f"We will cancel order **{order.id}** and refund **{amount}** to your card.",
+        yes_label="Yes, cancel my order",
+        no_label="No, keep it",
+        on_yes=lambda: _cancel(order, amount),
+    )
 
 
 st.title("Your order")
@@ -85,11 +91,7 @@ if order is None:  # should not happen: orders are never deleted
     st.error(NOT_FOUND)
     st.stop()
 
-kind, text = st.session_state.pop("your_order_message", (None, None))
-if kind == "success":
-    st.success(text)
-elif kind == "error":
-    st.error(text)
+show_flash(MESSAGE_KEY)
 
 try:
     title = catalog.get_book(order.book_id).title
@@ -104,7 +106,7 @@ with st.container(border=True):
     right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
     st.caption(
         f"Placed {_day(order.created)} · shipped {_day(order.shipped_at)} · "
-        f"to {order.customer.name}, {order.customer.city}"
+        f"to {inert(order.customer.name)}, {inert(order.customer.city)}"
     )
 
 if orders.can_cancel(order):
@@ -130,7 +132,8 @@ elif order.shipped_at and order.status in ("shipped", "partially_refunded"):
             except (ValueError, LookupError) as exc:
                 st.error(str(exc))
             else:
-                st.session_state["your_order_message"] = (
+                flash(
+                    MESSAGE_KEY,
                     "success",
                     "Thanks — your refund request is with our team. We will email you once it is decided.",
                 )

@@ -85,6 +85,9 @@ class ChargeResult:
     decline_code: str | None = None
     attempt_id: int | str | None = None
     stripe_seconds: float = 0.0
+    # The card as Stripe reports it on the charge (never the browser's word); None when not known.
+    card_brand: str | None = None
+    card_last4: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -289,7 +292,10 @@ def _settle_from_charge(
     order = orders.get_order(order_id)
     assert order is not None
     message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
+    card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
     return ChargeResult(
+        card_brand=_field(card, "brand"),
+        card_last4=_field(card, "last4"),
         outcome="succeeded",
         order=order,
         charge_id=charge_id,

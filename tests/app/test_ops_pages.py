@@ -188,7 +188,7 @@ def test_a_partial_refund_lowers_net_by_exactly_its_amount(env, api):
     refunds = open_page("refunds")
     find_charge(refunds, order.charge_id)
     ask_refund(refunds, "Part of it", "5")
-    refunds.button(key="refund_confirm").click().run()
+    refunds.button(key="refund_pending_yes").click().run()
     assert texts(refunds.success)[0].startswith(f"Refunded $5.00 of {order.charge_id}")
     assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
     assert orders.get_order(order.id).status == "partially_refunded"
@@ -226,7 +226,7 @@ def test_every_refusal_has_its_message(env, api):
 
     find_charge(refunds, order.charge_id)
     ask_refund(refunds, "Everything left", reason="duplicate")
-    refunds.button(key="refund_confirm").click().run()
+    refunds.button(key="refund_pending_yes").click().run()
     assert api.v1.charges.retrieve(order.charge_id).refunded is True
     find_charge(refunds, order.charge_id)
     ask_refund(refunds, "Part of it", "1")
@@ -239,7 +239,7 @@ def test_keeping_the_money_in_the_dialog_refunds_nothing(env, api):
     find_charge(refunds, order.id)  # by order number
     ask_refund(refunds, "Everything left")
     assert "Refund $23.00" in [button.label for button in refunds.button]
-    refunds.button(key="refund_cancel").click().run()
+    refunds.button(key="refund_pending_no").click().run()
     assert "refund_pending" not in refunds.session_state
     assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 0
 
@@ -268,7 +268,7 @@ def test_orders_ship_and_cancel_rules(env, api):
 
     pick_order(at, cancelled.id)
     at.button(key="orders_cancel").click().run()
-    at.button(key="orders_cancel_confirm").click().run()
+    at.button(key="orders_cancel_pending_yes").click().run()
     assert texts(at.success) == [f"Order {cancelled.id} cancelled; $46.00 refunded."]
     charge = api.v1.charges.retrieve(cancelled.charge_id)
     assert (charge.refunded, charge.amount_refunded) == (True, 4600)
@@ -308,7 +308,7 @@ def test_customer_cancels_an_unshipped_order_and_sees_it_at_once(env, api):
     at = open_page("your_order", signed_in=False)
     look_up(at, order.id, CUSTOMER.email)
     at.button(key="your_order_cancel").click().run()
-    at.button(key="your_order_cancel_confirm").click().run()
+    at.button(key="your_order_cancel_asked_yes").click().run()
     assert texts(at.success)[0].startswith("Your order is cancelled and $23.00 is refunded")
     assert any("Cancelled" in text for text in texts(at.markdown))
     assert api.v1.charges.retrieve(order.charge_id).refunded is True
@@ -389,7 +389,7 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
 
 
 def test_sign_in_page_loads_the_charges_copy_while_the_password_is_typed(env):
-    from pages import ops_data
+    from ui import data as ops_data
 
     fixture_store()
     open_page("sign_in", signed_in=False)

@@ -13,6 +13,10 @@ from shop import catalog, covers, orders, payments
 from shop.config import get_settings
 from shop.money import format_amount
 from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
+from ui import gate
+from ui.messages import inert
+
+gate.public_page()
 
 log = logging.getLogger(__name__)
 COUNTRY_CODES = [code for code, _ in countries()]
@@ -83,10 +87,10 @@ def _confirmation(done: dict) -> None:
         return
     book = catalog.get_book(order.book_id)
     st.title("Thank you for your order")
-    st.success(
-        f"Payment received: {format_amount(order.amount, order.currency)} was charged to your "
-        f"{done['brand'].title()} card ending in {done['last4']}."
-    )
+    card = "card"
+    if done.get("brand") and done.get("last4"):
+        card = f"{done['brand'].title()} card ending in {done['last4']}"
+    st.success(f"Payment received: {format_amount(order.amount, order.currency)} was charged to your {card}.")
     left, right = st.columns([1, 3], gap="large")
     with left:
         _cover(book.id)
@@ -98,7 +102,7 @@ def _confirmation(done: dict) -> None:
         st.markdown("Charge ID:")
         st.code(done["charge_id"], language=None)
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
-        st.markdown(f"A receipt is on its way to **{order.customer.email}**.")
+        st.markdown(f"A receipt is on its way to **{inert(order.customer.email)}**.")
         dashboard = get_settings().dashboard_url(done["charge_id"])
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)
@@ -193,8 +197,9 @@ def _handle_payment(payment: dict, details: dict[str, str], book_id: str, quanti
         state.checkout_confirmation = {
             "order_id": result.order.id,
             "charge_id": result.charge_id,
-            "brand": payment.get("brand") or "card",
-            "last4": payment.get("last4") or "",
+            # What Stripe says was charged, not what the browser sent.
+            "brand": result.card_brand,
+            "last4": result.card_last4,
         }
         # For `make bench`: our own time from token to confirmation is (shown - received) - stripe_seconds.
         state.checkout_timing = {"received": received, "stripe_seconds": result.stripe_seconds}

@@ -1,7 +1,7 @@
 """What every finance page shows first: the last sync time, "Sync now", and the synced charges.
 
-Not a page of its own (the navigation lists pages explicitly). The pages read the local copy of Stripe's charges;
-Stripe is asked only by a sync: when the user clicks "Sync now", or when the copy is older than a minute.
+The pages read the local copy of Stripe's charges; Stripe is asked only by a sync: when the user clicks
+"Sync now", or when the copy is older than a minute.
 """
 
 from __future__ import annotations
@@ -17,26 +17,6 @@ import stripe
 from shop import analytics, sync
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
-
-# Column formats every finance table shares: amounts are in minor units of USD, times in UTC.
-TIME_COLUMN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC")
-MONEY_COLUMN = st.column_config.NumberColumn(format="dollar")
-
-
-def secrets_value(name: str) -> str | None:
-    """A top-level value of `.streamlit/secrets.toml`, or None (also when there is no such file)."""
-    try:
-        return st.secrets.get(name)
-    except FileNotFoundError:
-        return None
-
-
-def auth_configured() -> bool:
-    """True when an [auth] section configures single sign-on (st.login) instead of the ops password."""
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,0 +1,100 @@
+"""The app's entry: page settings, the emulator kept alive in emulator mode, and the navigation.
+
+The shop and "Your order" are public; the finance pages are in the navigation only for a signed-in session, so
+their URLs show "Page not found" to everyone else. The navigation is drawn by `st.page_link`s in the sidebar
+rather than Streamlit's own menu, which `.streamlit/config.toml` hides (`client.showSidebarNavigation = false`):
+that setting also hides the listing of the `pages/` folder that a fresh server would otherwise show its first
+visitor (see ui.gate).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from shop.config import ConfigError, ensure_emulator, get_settings
+from ui import gate
+
+log = logging.getLogger(__name__)
+
+SHOP_PAGES = (
+    ("pages/store.py", "Shop", "📚"),
+    ("pages/your_order.py", "Your order", "📦"),
+)
+FINANCE_PAGES = (
+    ("pages/charges.py", "Charges", "💳"),
+    ("pages/failures.py", "Failures", "⚠️"),
+    ("pages/refunds.py", "Refunds", "↩️"),
+    ("pages/orders.py", "Orders", "🧾"),
+)
+SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
+STRIPE_UNAVAILABLE = (
+    "Payments are unavailable for a moment: the shop cannot reach its payment service. Please reload the page in "
+    "a minute."
+)
+
+
+def _page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
+    # The store page keeps the /shop address it had before its file was renamed (pages/shop.py shadowed the shop
+    # package); the others keep the URL paths Streamlit derives from their file names.
+    url_path = "shop" if path == "pages/store.py" else None
+    return st.Page(path, title=title, icon=icon, default=default, url_path=url_path)
+
+
+def _keep_emulator_running() -> None:
+    """In emulator mode, start the emulator when it is not answering: on every page load, so a crash heals."""
+    try:
+        ensure_emulator()
+    except ConfigError:
+        log.exception("The Stripe emulator could not be started")
+        st.error(STRIPE_UNAVAILABLE)
+
+
+def _sidebar(sections: dict[str, list[st.Page]]) -> None:
+    settings = get_settings()
+    with st.sidebar:
+        for section, pages in sections.items():
+            st.caption(section)
+            for page in pages:
+                st.page_link(page)
+        st.divider()
+        if settings.mode == "emulator":
+            st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")
+        elif settings.is_live:
+            st.caption("🔴 **Stripe LIVE mode** — real cards are charged.")
+        else:
+            st.caption("🟣 **Stripe test mode** — use Stripe's test cards.")
+        if gate.signed_in():
+            if gate.auth_configured():
+                st.button("Sign out", on_click=st.logout)
+            elif st.button("Sign out"):
+                st.session_state.pop(gate.SIGNED_IN_KEY, None)
+                st.rerun()
+
+
+def main() -> None:
+    """Run the app: settings, the emulator in emulator mode, the navigation, and the page the visitor asked for."""
+    st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        # A configuration mistake is the operator's: the sentence names the setting to fix, never a secret.
+        st.error(f"**The shop cannot start:** {exc}")
+        st.stop()
+    if settings.mode == "emulator":
+        _keep_emulator_running()
+
+    shop_pages = [_page(*SHOP_PAGES[0], default=True), *(_page(*spec) for spec in SHOP_PAGES[1:])]
+    if gate.signed_in():
+        finance_pages = [_page(*spec) for spec in FINANCE_PAGES]
+        sections = {"Shop": shop_pages, "Finance": finance_pages}
+    else:
+        finance_pages = []
+        sections = {"Shop": shop_pages, "Staff": [_page(*SIGN_IN_PAGE)]}
+    navigation = st.navigation(sections, position="hidden")
+    if finance_pages and st.session_state.pop(gate.JUST_SIGNED_IN_KEY, False):
+        st.switch_page(finance_pages[0])  # straight to Charges after signing in
+    _sidebar(sections)
+    with gate.through_navigation():
+        navigation.run()

@@ -1,0 +1,88 @@
+"""The finance pages' charts (Altair specs), kept apart from the pages that place them."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+
+from shop import analytics
+
+STATUS_COLOURS = {
+    analytics.SUCCEEDED: "#2e9e5b",
+    analytics.PARTIALLY_REFUNDED: "#e0a030",
+    analytics.REFUNDED: "#8a8f98",
+    analytics.UNCAPTURED: "#5b7bd5",
+    analytics.FAILED: "#d64545",
+    analytics.PENDING: "#c5c9d0",
+}
+FAILURE_RED = "#d64545"
+
+
+def _bucket_format(unit: str) -> str:
+    return "%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d"
+
+
+def volume_by_status(series: pd.DataFrame, unit: str) -> alt.Chart:
+    """Stacked bars of charged amount per time bucket and status (see shop.analytics.volume_series)."""
+    return (
+        alt.Chart(series, title=f"Volume by {unit} and status (UTC)")
+        .mark_bar()
+        .transform_calculate(stack_rank=f"indexof({json.dumps(list(STATUS_COLOURS))}, datum.display_status)")
+        .encode(
+            order=alt.Order("stack_rank:Q"),  # succeeded at the bottom, failed on top
+            x=alt.X("bucket:T", title=None),
+            y=alt.Y("sum(amount_major):Q", title="Amount ($)", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
+                "display_status:N",
+                title="Status",
+                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("bucket:T", title=unit.capitalize(), format=_bucket_format(unit)),
+                alt.Tooltip("display_status:N", title="Status"),
+                alt.Tooltip("amount_major:Q", title="Amount", format="$,.2f"),
+                alt.Tooltip("count:Q", title="Charges"),
+            ],
+        )
+        .properties(height=260)
+    )
+
+
+def failure_rate(rate: pd.DataFrame, unit: str) -> alt.Chart:
+    """The failure rate per time bucket (see shop.analytics.failure_rate_series)."""
+    return (
+        alt.Chart(rate, title=f"Failure rate by {unit} (UTC)")
+        .mark_line(point=alt.OverlayMarkDef(color=FAILURE_RED), color=FAILURE_RED)
+        .encode(
+            x=alt.X("bucket:T", title=None),
+            y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%")),
+            tooltip=[
+                alt.Tooltip("bucket:T", title=unit.capitalize(), format=_bucket_format(unit)),
+                alt.Tooltip("attempts:Q", title="Attempts"),
+                alt.Tooltip("failed:Q", title="Failed"),
+                alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+            ],
+        )
+        .properties(height=260)
+    )
+
+
+def failures_by_code(codes: pd.DataFrame) -> alt.Chart:
+    """Horizontal bars of failed attempts per decline or failure code (see shop.analytics.failures_by_code)."""
+    return (
+        alt.Chart(codes, title="Failed attempts by code")
+        .mark_bar(color=FAILURE_RED)
+        .encode(
+            x=alt.X("count:Q", title="Failed attempts"),
+            y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+            tooltip=[
+                alt.Tooltip("code:N", title="Code"),
+                alt.Tooltip("count:Q", title="Attempts"),
+                alt.Tooltip("share:Q", title="Share", format=".0%"),
+                alt.Tooltip("explanation:N", title="Meaning"),
+            ],
+        )
+        .properties(height=alt.Step(24))  # one row per code, every label shown
+    )
