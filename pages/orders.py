@@ -34,7 +34,10 @@ def confirm_cancel(order: orders.Order) -> None:
     dialogs.confirm(
         "Cancel the order",
         key=CANCEL_KEY,
-        body=f"Cancel **{order.id}** for {inert(order.customer.name)} and refund **{refund}** in full to their card?",
+        body=(
+            f"Cancel <strong>{order.id}</strong> for {inert(order.customer.name)} and refund "
+            f"<strong>{refund}</strong> in full to their card?"
+        ),
         yes_label=f"Cancel and refund {refund}",
         no_label="Keep the order",
         on_yes=lambda: _cancel(order, refund),

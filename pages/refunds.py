@@ -11,7 +11,7 @@ from shop.money import format_amount, to_minor_units
 from ui import dialogs, gate
 from ui.data import charges_frame, data_changed, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
-from ui.messages import flash, inert, show_flash
+from ui.messages import flash, inert, show_flash, show_line
 
 gate.staff_page()
 
@@ -46,8 +46,9 @@ def confirm_refund(pending: dict) -> None:
         "Confirm the refund",
         key=PENDING_KEY,
         body=(
-            f"Refund **{amount}** of charge `{pending['charge_id']}` ({inert(pending['customer'])}) to "
-            f"{inert(pending['card'] or 'the card')}, reason **{REASONS[pending['reason']].lower()}**?"
+            f"Refund <strong>{amount}</strong> of charge <code>{pending['charge_id']}</code> "
+            f"({inert(pending['customer'])}) to {inert(pending['card'] or 'the card')}, reason "
+            f"<strong>{REASONS[pending['reason']].lower()}</strong>?"
         ),
         caption="The money goes back to the customer's card; this cannot be undone.",
         yes_label=f"Refund {amount}",
@@ -88,10 +89,11 @@ if not matches.empty:
     cols[1].metric(captured_label, format_amount(charge["amount_captured"] or charge["amount"], currency))
     cols[2].metric("Refunded so far", format_amount(charge["amount_refunded"], currency))
     cols[3].metric("Can still be refunded", format_amount(remaining, currency))
-    st.caption(
+    show_line(
         f"Status: {charge['display_status']} · customer {inert(charge['customer_name'] or '–')} "
         f"({inert(charge['receipt_email'] or 'no email')}) · order "
-        f"{inert(charge['order_id'] or 'none (made outside the shop)')}"
+        f"{inert(charge['order_id'] or 'none (made outside the shop)')}",
+        caption=True,
     )
 
     with st.form("refund_form", border=True):
@@ -137,12 +139,13 @@ for request in requests:
         continue
     with st.container(border=True):
         left, right = st.columns([3, 2])
-        left.markdown(
-            f"**{order.id}** · {inert(order.customer.name)} ({inert(order.customer.email)}) · "
+        show_line(
+            f"<strong>{order.id}</strong> · {inert(order.customer.name)} ({inert(order.customer.email)}) · "
             f"{format_amount(order.amount, order.currency)}, {format_amount(order.refundable, order.currency)} "
-            f"refundable · {order.status.replace('_', ' ')}"
+            f"refundable · {order.status.replace('_', ' ')}",
+            container=left,
         )
-        left.markdown(f"“{inert(request.reason)}”")
+        show_line(f"“{inert(request.reason)}”", container=left)
         note = right.text_input("Note (optional)", key=f"request_note_{request.id}")
         approve, reject = right.columns(2)
         if approve.button(

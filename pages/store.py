@@ -14,7 +14,7 @@ from shop.config import get_settings
 from shop.money import format_amount
 from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
 from ui import gate
-from ui.messages import inert
+from ui.messages import inert, show_line
 
 gate.public_page()
 
@@ -102,7 +102,7 @@ def _confirmation(done: dict) -> None:
         st.markdown("Charge ID:")
         st.code(done["charge_id"], language=None)
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
-        st.markdown(f"A receipt is on its way to **{inert(order.customer.email)}**.")
+        show_line(f"A receipt is on its way to <strong>{inert(order.customer.email)}</strong>.")
         dashboard = get_settings().dashboard_url(done["charge_id"])
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)

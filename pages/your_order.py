@@ -9,7 +9,7 @@ import streamlit as st
 from shop import catalog, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
-from ui.messages import flash, inert, show_flash
+from ui.messages import flash, inert, show_flash, show_line
 
 gate.public_page()
 
@@ -56,7 +56,7 @@ def confirm_cancel(order: orders.Order) -> None:
     dialogs.confirm(
         "Cancel your order?",
         key=CANCEL_KEY,
-        body=f"We will cancel order **{order.id}** and refund **{amount}** to your card.",
+        body=f"We will cancel order <strong>{order.id}</strong> and refund <strong>{amount}</strong> to your card.",
         yes_label="Yes, cancel my order",
         no_label="No, keep it",
         on_yes=lambda: _cancel(order, amount),
@@ -104,9 +104,10 @@ with st.container(border=True):
     left.metric("Book", f"{title} × {order.quantity}")
     middle.metric("Total charged", format_amount(order.amount if order.paid_at else 0, order.currency))
     right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
-    st.caption(
+    show_line(
         f"Placed {_day(order.created)} · shipped {_day(order.shipped_at)} · "
-        f"to {inert(order.customer.name)}, {inert(order.customer.city)}"
+        f"to {inert(order.customer.name)}, {inert(order.customer.city)}",
+        caption=True,
     )
 
 if orders.can_cancel(order):

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import catalog, orders, sync
+from shop import catalog, export, orders, sync
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
 from shop.sync import charges, refunds
@@ -686,7 +686,7 @@ def charges_csv(frame: pd.DataFrame) -> bytes:
         out[name] = [
             str(to_major(int(value), currency)) for value, currency in zip(out[name], out["currency"], strict=True)
         ]
-    return out[list(CSV_COLUMNS)].to_csv(index=False).encode("utf-8")
+    return export.csv_bytes(out[list(CSV_COLUMNS)])
 
 
 def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ui.messages import show_line
+
 
 def confirm(
     title: str,
@@ -20,8 +22,8 @@ def confirm(
     """Open a dialog asking to confirm an action; `on_yes` runs on the confirm button, then the page reruns.
 
     `key` is the session-state key that keeps the dialog open across reruns: the page opens the dialog while the key
-    is set, and the dialog clears it on either button or when dismissed. `body` is markdown: customer-typed parts
-    must already be passed through `ui.messages.inert`.
+    is set, and the dialog clears it on either button or when dismissed. `body` is one line of HTML for
+    `ui.messages.show_line`: customer-typed parts must already be passed through `ui.messages.inert`.
     """
 
     def close() -> None:
@@ -29,7 +31,7 @@ def confirm(
 
     @st.dialog(title, on_dismiss=close)
     def dialog() -> None:
-        st.markdown(body)
+        show_line(body)
         if caption:
             st.caption(caption)
         yes, no = st.columns(2)

@@ -2,28 +2,35 @@
 
 Text a customer typed (names, emails, addresses, refund reasons) is data. Streamlit renders markdown in
 `st.write`, `st.markdown`, `st.caption`, alerts and dialogs, so a name like `[Approve](https://…)` or `![x](…)`
-would become a link or a remote image on a staff page. Every such value goes through `inert()` before it is put
-into a markdown string; tables (`st.dataframe`) and widget labels do not render markdown and need nothing.
+would become a link or a remote image on a staff page. Backslash-escaping is not enough: Streamlit's GFM
+autolinking runs on the text after escapes are resolved, so `https://…` or `a@b.c` still became links.
+So a line that shows customer text is written as HTML, the customer's parts escaped by `inert()`, and shown by
+`show_line()` as one HTML block, which the markdown parser leaves alone (CommonMark HTML blocks are raw) and the
+autolinker never sees. Tables (`st.dataframe`) and widget options do not render markdown and need nothing.
 """
 
 from __future__ import annotations
 
-import re
+import html
 
 import streamlit as st
 
-# CommonMark lets any ASCII punctuation be escaped with a backslash, and an escaped character is never markup:
-# escaping all of it also breaks autolinks (http://, www., a@b.c), Streamlit's :colour[…] and :emoji: directives,
-# and HTML tags.
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
-
 
 def inert(value: object) -> str:
-    """`value` as markdown source that renders as exactly its text: no link, image, HTML or formatting."""
+    """`value` as HTML that shows exactly its text (for `show_line`); a newline becomes a space."""
     text = "" if value is None else str(value)
-    # A newline would end a table cell or start a list/heading on the next line; show it as a space.
-    text = " ".join(text.splitlines())
-    return _PUNCTUATION.sub(r"\\\1", text)
+    # A blank line would end the HTML block and hand the rest of the text to the markdown parser.
+    return html.escape(" ".join(text.splitlines()), quote=True)
+
+
+def show_line(html_text: str, *, caption: bool = False, container=None) -> None:
+    """Show one line of our own HTML (`<strong>`, `<code>`) in which every customer value went through `inert`."""
+    target = container if container is not None else st
+    block = f"<div>{html_text}</div>"
+    if caption:
+        target.caption(block, unsafe_allow_html=True)
+    else:
+        target.markdown(block, unsafe_allow_html=True)
 
 
 def flash(key: str, kind: str, text: str) -> None:

