@@ -34,7 +34,9 @@ with st.form("sign_in", border=True):
     submitted = st.form_submit_button("Sign in", type="primary")
 
 if submitted:
-    result = auth.check_password(password, settings=settings, secrets_password=secrets_password)
+    result = auth.check_password(
+        password, client=gate.sign_in_client(), settings=settings, secrets_password=secrets_password
+    )
     if result.ok:
         st.session_state[gate.SIGNED_IN_KEY] = True
         st.session_state[gate.JUST_SIGNED_IN_KEY] = True  # lets the navigation open the Charges page next

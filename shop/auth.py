@@ -9,6 +9,7 @@ in the README) opens them; in Stripe mode with neither set the ops pages stay of
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,10 +19,15 @@ from shop.config import Settings, get_settings
 
 DEMO_PASSWORD = "stripe-press-demo"
 
-# No delay for the first few typos; after that each failure doubles the wait, up to a minute.
+# No delay for a session's first few typos; after that each failure doubles its wait, up to a minute. An address
+# gets more free tries (colleagues behind one office address, a reload that starts a new session), and the whole
+# server a ceiling of failures per minute against guessing spread over many addresses.
 FREE_FAILURES = 2
+ADDRESS_FREE_FAILURES = 10
 FIRST_DELAY_S = 1.0
 MAX_DELAY_S = 60.0
+SERVER_FAILURES_PER_MINUTE = 100
+FORGET_AFTER_S = 3600.0  # a client's failures are forgotten an hour after the last one
 
 HOW_TO_ENABLE = (
     "The ops pages are off: no ops password is set. Set the environment variable OPS_PASSWORD, or add "
@@ -63,70 +69,131 @@ def password_source(settings: Settings | None = None, secrets_password: str | No
     return PasswordSource(None, "none")
 
 
-def delay_after(failures: int) -> float:
-    """Seconds to wait after `failures` consecutive wrong passwords (0 for the first FREE_FAILURES)."""
-    if failures <= FREE_FAILURES:
+def delay_after(failures: int, free: int = FREE_FAILURES) -> float:
+    """Seconds to wait after `failures` consecutive wrong passwords (0 for the first `free` ones)."""
+    if failures <= free:
         return 0.0
-    return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (failures - FREE_FAILURES - 1))
+    return min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (failures - free - 1))
 
 
-class FailureThrottle:
-    """Counts consecutive wrong passwords for the whole server process and refuses tries during the delay.
+@dataclass(frozen=True)
+class Client:
+    """Who is signing in: the browser session and, when known, its network address."""
 
-    Process-wide on purpose: a new browser session (a reload) must not reset the delay.
+    session: str
+    address: str | None = None
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    next_try_at: float = 0.0
+    last_at: float = 0.0
+
+
+class SignInThrottle:
+    """Wrong-password delays per client, so one person's typos never lock out another.
+
+    A session waits after its own failures; an address after many more (a reload starts a new session, so the
+    address is what slows a guesser down); the server as a whole after SERVER_FAILURES_PER_MINUTE failures in a
+    minute from anyone. Process-wide: a new browser session must not reset its address's delay.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self.failures = 0
-        self._next_try_at = 0.0
+        self._by_key: dict[tuple[str, str], _Failures] = {}
+        self._recent: list[float] = []  # times of the server's failures in the last minute
 
-    def wait_remaining(self) -> float:
-        """Seconds until the next try is accepted (0 when a try is allowed now)."""
-        with self._lock:
-            return max(0.0, self._next_try_at - self._clock())
+    def _keys(self, client: Client) -> list[tuple[tuple[str, str], int]]:
+        keys = [(("session", client.session), FREE_FAILURES)]
+        if client.address:
+            keys.append((("address", client.address), ADDRESS_FREE_FAILURES))
+        return keys
 
-    def record_failure(self) -> float:
-        """Count one more wrong password; returns the delay now imposed before the next try."""
+    def _server_wait(self, now: float) -> float:
+        self._recent = [at for at in self._recent if at > now - 60.0]
+        if len(self._recent) < SERVER_FAILURES_PER_MINUTE:
+            return 0.0
+        return self._recent[-SERVER_FAILURES_PER_MINUTE] + 60.0 - now
+
+    def wait_remaining(self, client: Client) -> float:
+        """Seconds until `client`'s next try is accepted (0 when a try is allowed now)."""
         with self._lock:
-            self.failures += 1
-            delay = delay_after(self.failures)
-            self._next_try_at = self._clock() + delay
+            now = self._clock()
+            waits = [self._server_wait(now)]
+            for key, _ in self._keys(client):
+                failures = self._by_key.get(key)
+                if failures is not None:
+                    waits.append(failures.next_try_at - now)
+            return max(0.0, *waits)
+
+    def failures(self, client: Client) -> int:
+        """Consecutive wrong passwords of `client`'s session."""
+        with self._lock:
+            failures = self._by_key.get(("session", client.session))
+            return failures.count if failures else 0
+
+    def record_failure(self, client: Client) -> float:
+        """Count one more wrong password from `client`; returns the delay now imposed before its next try."""
+        with self._lock:
+            now = self._clock()
+            self._by_key = {k: v for k, v in self._by_key.items() if v.last_at > now - FORGET_AFTER_S}
+            self._recent.append(now)
+            delay = 0.0
+            for key, free in self._keys(client):
+                failures = self._by_key.setdefault(key, _Failures())
+                failures.count += 1
+                failures.last_at = now
+                wait = delay_after(failures.count, free)
+                failures.next_try_at = now + wait
+                delay = max(delay, wait)
             return delay
 
-    def reset(self) -> None:
-        """Forget past failures (after a successful sign-in)."""
+    def reset(self, client: Client | None = None) -> None:
+        """Forget `client`'s failures (after it signed in), or everything (tests) when no client is given."""
         with self._lock:
-            self.failures = 0
-            self._next_try_at = 0.0
+            if client is None:
+                self._by_key.clear()
+                self._recent.clear()
+                return
+            for key, _ in self._keys(client):
+                self._by_key.pop(key, None)
 
 
-THROTTLE = FailureThrottle()
+THROTTLE = SignInThrottle()
+
+
+def _seconds(wait: float) -> str:
+    # Rounded up: "Wait 0 s" would invite a try that is then refused.
+    return f"{max(1, math.ceil(wait))} s"
 
 
 def check_password(
     attempt: str,
     *,
+    client: Client,
     settings: Settings | None = None,
     secrets_password: str | None = None,
-    throttle: FailureThrottle | None = None,
+    throttle: SignInThrottle | None = None,
 ) -> SignInResult:
-    """Check an ops password in constant time, refusing tries while a delay after failures is running."""
+    """Check an ops password in constant time, refusing `client`'s tries while its delay after failures runs."""
     throttle = throttle or THROTTLE
     source = password_source(settings, secrets_password)
     if not source.enabled:
         return SignInResult(False, HOW_TO_ENABLE)
-    wait = throttle.wait_remaining()
+    wait = throttle.wait_remaining(client)
     if wait > 0:
-        return SignInResult(False, f"Too many wrong passwords. Wait {wait:.0f} s, then try again.", retry_after_s=wait)
+        return SignInResult(
+            False, f"Too many wrong passwords. Wait {_seconds(wait)}, then try again.", retry_after_s=wait
+        )
     if not attempt:
         return SignInResult(False, "Enter the ops password.")
     if hmac.compare_digest(attempt.encode("utf-8"), str(source.password).encode("utf-8")):
-        throttle.reset()
+        throttle.reset(client)
         return SignInResult(True, "Signed in.")
-    delay = throttle.record_failure()
+    delay = throttle.record_failure(client)
     message = "Wrong password. Check it and try again."
     if delay > 0:
-        message += f" After {throttle.failures} wrong tries, the next try is possible in {delay:.0f} s."
+        message += f" After {throttle.failures(client)} wrong tries, the next try is possible in {_seconds(delay)}."
     return SignInResult(False, message, retry_after_s=delay)

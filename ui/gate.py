@@ -12,10 +12,13 @@ is not signed in, however it was reached.
 from __future__ import annotations
 
 import contextvars
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+
+from shop import auth
 
 # Set while the app's own navigation runs a page. A context variable, not session state: it must say how THIS run
 # reached the page, and it must not outlive the run.
@@ -48,6 +51,12 @@ def auth_configured() -> bool:
         return "auth" in st.secrets
     except FileNotFoundError:
         return False
+
+
+def sign_in_client() -> auth.Client:
+    """This browser session and its address, for the sign-in delay (see shop.auth.SignInThrottle)."""
+    session = st.session_state.setdefault("sign_in_client_id", uuid.uuid4().hex)
+    return auth.Client(session=session, address=st.context.ip_address)
 
 
 def signed_in() -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -104,3 +106,23 @@ def test_first_visitor_of_a_fresh_server_can_open_a_deep_link(
             expect(page.get_by_label("Order number")).to_have_value("SP-23456789")
     finally:
         fresh.stop()
+
+
+def test_wrong_passwords_in_one_browser_do_not_delay_a_colleague(browser, streamlit_app: StreamlitApp):
+    guesser, colleague = browser.new_page(), browser.new_page()
+    try:
+        guesser.goto(f"{streamlit_app.url}/sign_in")
+        field = guesser.get_by_label("Ops password")
+        expect(field).to_be_editable(timeout=30_000)
+        wait_for_app(guesser)
+        for _ in range(4):
+            field.fill("not the password")
+            guesser.get_by_role("button", name="Sign in").click()
+            wait_for_app(guesser)
+        # This browser is slowed down (refused while waiting, or told when it may try next).
+        expect(guesser.get_by_text(re.compile(r"Wait \d+ s|next try is possible in \d+ s")).first).to_be_visible()
+
+        sign_in(colleague, streamlit_app)  # the right password, at once, from another browser
+    finally:
+        guesser.close()
+        colleague.close()
