@@ -6,6 +6,7 @@ The pages read the local copy of Stripe's charges; Stripe is asked only by a syn
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ import stripe
 from shop import analytics, sync
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,8 +54,10 @@ def run_sync(full: bool = False) -> sync.SyncReport | None:
                 progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text), full=full
             )
         except (stripe.StripeError, ConfigError) as exc:
+            log.warning("sync failed", exc_info=True)  # the details (hosts, paths) go to the log, not the page
             status.update(label="Sync failed: the pages show the last synced data.", state="error", expanded=True)
-            st.error(f"Could not sync with Stripe: {getattr(exc, 'user_message', None) or exc}")
+            reason = exc.user_message if isinstance(exc, stripe.StripeError) else None
+            st.error(f"Could not sync with Stripe: {reason or 'Stripe did not answer. Try again in a minute.'}")
             return None
         status.update(label=report.summary(), state="complete", expanded=False)
     return report
