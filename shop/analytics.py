@@ -224,14 +224,22 @@ class ChargesCopy:
             return self.frame
 
 
+INT_COLUMNS = ("amount", "amount_captured", "amount_refunded", "created")
+
+
 def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
     """Typed columns and the derived ones (`created_at`, `display_status`, `book`, `code`) for a raw frame."""
     frame = frame.copy()
-    for name in ("amount", "amount_captured", "amount_refunded", "created"):
+    for name in INT_COLUMNS:
         frame[name] = frame[name].fillna(0).astype("int64")
     for name in ("captured", "refunded"):
         frame[name] = frame[name].fillna(False).astype(bool)
     frame["quantity"] = pd.array(frame["quantity"], dtype="Int64")
+    if frame.empty:
+        # A new shop's store: the text columns of an empty frame come out as floats, which text operations
+        # (card labels, searches) cannot use.
+        for name in frame.columns.difference([*INT_COLUMNS, "captured", "refunded", "quantity"]):
+            frame[name] = frame[name].astype(object)
     frame["created_at"] = pd.to_datetime(frame["created"], unit="s", utc=True)
     frame["display_status"] = display_status(frame)
     titles = _book_titles()

@@ -399,3 +399,10 @@ def test_sign_in_page_loads_the_charges_copy_while_the_password_is_typed(env):
         time.sleep(0.05)  # polling the background load, bounded by the deadline
     assert copy.frame is not None
     assert sorted(copy.frame["id"]) == sorted(charge["id"] for charge in FIXTURE)
+
+
+@pytest.mark.parametrize("page", ["charges", "failures", "refunds", "orders"])
+def test_every_finance_page_renders_on_an_empty_store(env, page):
+    at = open_page(page)  # nothing synced, no order: a new shop's first day
+    assert not at.exception, at.exception
+    assert at.title[0].value in {"Charges", "Failures", "Refunds", "Orders"}

@@ -75,6 +75,17 @@ def texts(app: AppTest) -> str:
     return "\n".join(element.value for element in [*app.markdown, *app.error, *app.warning, *app.success])
 
 
+def test_the_confirmation_names_the_card_stripe_charged_not_the_one_the_browser_claimed(card):
+    app = start()
+    fill(app)
+    claim = card.click("tok_mastercard")
+    claim.update(brand="amex", last4="0005")  # what a tampered page could send beside the token
+    app.run()
+    assert not app.exception, app.exception
+    [success] = app.success
+    assert "Mastercard card ending in 4444" in success.value
+
+
 def test_the_page_lists_books_and_labels_fields(card):
     app = start()
     page = texts(app)
