@@ -8,10 +8,11 @@ import streamlit as st
 
 from shop import analytics, catalog
 from shop.config import get_settings
-from shop.money import format_amount, to_minor_units
+from shop.money import to_minor_units
 from ui import charts, gate
 from ui.data import charges_frame, sync_bar
 from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
+from ui.kpis import kpi_cards
 
 gate.staff_page()
 
@@ -73,64 +74,9 @@ chosen = analytics.ChargeFilter(
 )
 without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
 rows = analytics.filter_charges(without_dates, chosen)
-kpis = analytics.kpis(without_dates, start, end)
 
 # ------------------------------------------------------------------------------------------------ KPIs
-days = (end - start).days
-versus = f"vs the previous {days} day{'s' if days != 1 else ''}"
-
-
-def money_delta(current: int | None, previous: int | None) -> str | None:
-    if current is None or previous is None:
-        return None
-    diff = current - previous
-    text = ("+" if diff >= 0 else "-") + format_amount(abs(diff))
-    change = analytics.change(current, previous)
-    return text + (f" ({change:+.1%})" if change is not None else "")
-
-
-now, before = kpis.current, kpis.previous
-rate = f"{now.success_rate:.1%}" if now.success_rate is not None else "–"
-rate_delta = (
-    f"{(now.success_rate - before.success_rate) * 100:+.1f} pp"
-    if now.success_rate is not None and before.success_rate is not None
-    else None
-)
-metrics = [
-    (
-        "Gross volume",
-        format_amount(now.gross),
-        money_delta(now.gross, before.gross),
-        "normal",
-        "Captured amount of successful charges created in the period.",
-    ),
-    (
-        "Refunded",
-        format_amount(now.refunded),
-        money_delta(now.refunded, before.refunded),
-        "inverse",
-        "Refunded on the captured charges of the period (counted in the period of the charge).",
-    ),
-    ("Net volume", format_amount(now.net), money_delta(now.net, before.net), "normal", "Gross volume minus refunded."),
-    (
-        "Succeeded",
-        f"{now.succeeded:,}",
-        f"{now.succeeded - before.succeeded:+,}",
-        "normal",
-        "Successful charges (captured or authorized only).",
-    ),
-    ("Success rate", rate, rate_delta, "normal", "Succeeded / (succeeded + failed) charges."),
-    (
-        "Average order value",
-        format_amount(now.average_order_value) if now.average_order_value is not None else "–",
-        money_delta(now.average_order_value, before.average_order_value),
-        "normal",
-        "Gross volume / successful captured charges.",
-    ),
-]
-columns = [*st.columns(3), *st.columns(3)]  # two rows: six metrics in one row truncate the amounts
-for column, (label, value, delta, colour, help_text) in zip(columns, metrics, strict=True):
-    column.metric(label, value, delta, delta_color=colour, help=help_text, delta_description=versus, border=True)
+kpi_cards(analytics.kpis(without_dates, start, end), start, end)
 
 # ------------------------------------------------------------------------------------------------ chart
 series = analytics.volume_series(rows, start, end)

@@ -10,22 +10,19 @@ from shop.money import format_amount
 from ui import dialogs, gate
 from ui.data import data_changed
 from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
-from ui.messages import flash, inert, show_flash
+from ui.messages import flash, flash_outcome, inert, show_flash
 
 gate.staff_page()
 
 STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelled")
 CANCEL_KEY = "orders_cancel_pending"
 MESSAGE_KEY = "orders_message"
+CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
 
 
 def _cancel(order: orders.Order, refund: str) -> None:
-    try:
-        payments.cancel_order(order.id)
-    except (orders.OrderStateError, payments.RefundError) as exc:
-        flash(MESSAGE_KEY, "error", str(exc))
-    else:
-        flash(MESSAGE_KEY, "success", f"Order {order.id} cancelled; {refund} refunded.")
+    done = f"Order {order.id} cancelled; {refund} refunded."
+    if flash_outcome(MESSAGE_KEY, lambda: payments.cancel_order(order.id), done, errors=CANCEL_ERRORS):
         data_changed()
 
 
@@ -105,12 +102,8 @@ order_id = st.selectbox(
 order = orders.get_order(order_id) or by_id[order_id]
 ship_col, cancel_col = st.columns(2)
 if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
-    try:
-        orders.mark_shipped(order.id)
-    except orders.OrderStateError as exc:
-        flash(MESSAGE_KEY, "error", str(exc))
-    else:
-        flash(MESSAGE_KEY, "success", f"Order {order.id} marked shipped.")
+    shipped = f"Order {order.id} marked shipped."
+    flash_outcome(MESSAGE_KEY, lambda: orders.mark_shipped(order.id), shipped, errors=(orders.OrderStateError,))
     st.rerun()
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
     if orders.can_cancel(order):

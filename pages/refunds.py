@@ -11,7 +11,7 @@ from shop.money import format_amount, to_minor_units
 from ui import dialogs, gate
 from ui.data import charges_frame, data_changed, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
-from ui.messages import flash, inert, show_flash, show_line
+from ui.messages import flash, flash_outcome, inert, show_flash, show_line
 
 gate.staff_page()
 
@@ -26,17 +26,19 @@ MESSAGE_KEY = "refund_message"
 
 def _refund(pending: dict) -> None:
     amount = format_amount(pending["amount"], pending["currency"])
-    try:
-        refund = payments.refund_charge(
+
+    def refund() -> object:
+        return payments.refund_charge(
             pending["charge_id"],
             amount=pending["amount"],
             reason=pending["reason"],
             idempotency_key=pending["idempotency_key"],
         )
-    except payments.RefundError as exc:
-        flash(MESSAGE_KEY, "error", exc.message)
-    else:
-        flash(MESSAGE_KEY, "success", f"Refunded {amount} of {pending['charge_id']} (refund {refund.id}).")
+
+    def done(made) -> str:
+        return f"Refunded {amount} of {pending['charge_id']} (refund {made.id})."
+
+    if flash_outcome(MESSAGE_KEY, refund, done, errors=(payments.RefundError,)):
         data_changed()
 
 

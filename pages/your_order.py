@@ -9,7 +9,7 @@ import streamlit as st
 from shop import catalog, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
-from ui.messages import flash, inert, show_flash, show_line
+from ui.messages import flash, flash_outcome, inert, show_flash, show_line
 
 gate.public_page()
 
@@ -38,17 +38,12 @@ MESSAGE_KEY = "your_order_message"
 
 
 def _cancel(order: orders.Order, amount: str) -> None:
-    try:
-        payments.cancel_order(order.id)
-    except (orders.OrderStateError, payments.RefundError) as exc:
-        flash(MESSAGE_KEY, "error", str(exc))
-    else:
-        flash(
-            MESSAGE_KEY,
-            "success",
-            f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
-            "5–10 business days.",
-        )
+    done = (
+        f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
+        "5–10 business days."
+    )
+    errors = (orders.OrderStateError, payments.RefundError)
+    flash_outcome(MESSAGE_KEY, lambda: payments.cancel_order(order.id), done, errors=errors)
 
 
 def confirm_cancel(order: orders.Order) -> None:

@@ -12,6 +12,8 @@ autolinker never sees. Tables (`st.dataframe`) and widget options do not render 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -45,3 +47,24 @@ def show_flash(key: str) -> None:
         st.success(text)
     elif kind == "error":
         st.error(text)
+
+
+def flash_outcome(
+    key: str,
+    action: Callable[[], Any],
+    success: str | Callable[[Any], str],
+    *,
+    errors: tuple[type[Exception], ...],
+) -> bool:
+    """Run a staff or customer action and keep its outcome under `key` for the next rerun.
+
+    `success` is the message (or a function of the action's result giving it); an exception of `errors` keeps its
+    own sentence as the error. Returns True when the action succeeded.
+    """
+    try:
+        result = action()
+    except errors as exc:
+        flash(key, "error", getattr(exc, "message", None) or str(exc))
+        return False
+    flash(key, "success", success(result) if callable(success) else success)
+    return True
