@@ -14,6 +14,7 @@ import pytest
 import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
+from stripe_emulator import cards
 from tests.conftest import Emulator, free_port
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +94,17 @@ HARNESS = """<!doctype html>
     return card;
   };
   window.card = window.mountCard();
+  window.stripe = stripe;
+  // Runs one Stripe.js call and keeps what it settles to, so a test can act (on a 3-D Secure modal, say)
+  // while the promise is pending and wait for the outcome afterwards.
+  window.outcome = null;
+  window.run = (call) => {
+    window.outcome = null;
+    call().then(
+      (result) => { window.outcome = result; },
+      (err) => { window.outcome = { rejected: err.name + ": " + err.message }; },
+    );
+  };
   document.getElementById("pay").addEventListener("click", async () => {
     window.tokenResult = null;
     const result = await stripe.createToken(elements.getElement("card"), {
@@ -488,3 +500,86 @@ def test_other_brands_are_detected_and_grouped(card_page: Page) -> None:
         expect(expiry).to_be_focused()
         card_page.evaluate("window.card.clear()")
         wait_for_change(card_page, empty=True)
+
+
+# ---------------------------------------------------------------- one set of card rules for the frame and the API
+
+
+def _rule_samples() -> list[str]:
+    """Digits to judge: every prefix of Stripe's test cards, and numbers at and just past each range's edges."""
+    samples = {""}
+    for number in (*cards.TEST_CARDS, *cards.TEST_TOKENS.values(), "6205500000000000004", "36227206271667"):
+        samples.update(number[:end] for end in range(1, len(number) + 1))
+    for bin_range in cards.BIN_RANGES:
+        for edge in (int(bin_range.low) - 1, int(bin_range.low), int(bin_range.high), int(bin_range.high) + 1):
+            prefix = str(edge).zfill(len(bin_range.low))
+            samples.update({prefix, prefix[:-1] or prefix, (prefix + "0" * 19)[:16], (prefix + "0" * 19)[:19]})
+    return sorted(samples)
+
+
+def test_the_frame_reads_the_same_rules_as_the_api(page: Page, emulator: Emulator) -> None:
+    # The frame's own document, opened alone, carries the rules; its rules module judges digits as cards.py does.
+    page.goto(emulator.url + "/v3/elements-inner-card.html")
+    samples = _rule_samples()
+    judged = page.evaluate(
+        """async (samples) => {
+            const { loadRules } = await import("/v3/elements/rules.js");
+            const rules = loadRules();
+            return samples.map((digits) => [rules.brandOf(digits), rules.panLength(digits), rules.luhnValid(digits)]);
+        }""",
+        samples,
+    )
+    expected = [[cards.brand_of(d), cards.pan_length(d), cards.luhn_ok(d)] for d in samples]
+    mismatches = [(d, got, want) for d, got, want in zip(samples, judged, expected, strict=True) if got != want]
+    assert mismatches == []
+    assert len(samples) > 300
+
+
+def _frame_verdict(page: Page, number: str) -> dict:
+    """Paste `number` and good other details into the card frame; return the change event that judges them."""
+    frame = card_frame(page)
+    frame.locator('input[name="cardnumber"]').fill(number)
+    # Leaving the number for the other fields shows what is wrong with it, if anything.
+    for name, text in (("exp-date", f"12{FUTURE_YY}"), ("cvc", "123"), ("postal", "94103")):
+        frame.locator(f'input[name="{name}"]').fill(text)
+    page.wait_for_function(
+        "() => window.lastChange && window.lastChange.value.postalCode === '94103'"
+        " && (window.lastChange.complete || !!window.lastChange.error)"
+    )
+    return page.evaluate("window.lastChange")
+
+
+@pytest.mark.parametrize(
+    ("number", "frame_keeps", "frame_error", "api_code"),
+    [
+        # Stripe's 19-digit UnionPay test card: complete in the frame, a card for the API.
+        ("6205500000000000004", "6205 5000 0000 0000 004", None, None),
+        # A UnionPay number that fails Luhn: invalid in the frame, incorrect for the API.
+        ("6200000000000004", "6200 0000 0000 0004", "invalid_number", "incorrect_number"),
+        # A 19-digit Visa number: the frame takes no more than a Visa number's 16 digits, the API refuses 19.
+        ("4242424242424242424", "4242 4242 4242 4242", None, "invalid_number"),
+        # A 14-digit number where Diners Club numbers have 16 (only prefix 36 has 14).
+        ("30569309025904", "3056 9309 0259 04", "incomplete_number", "invalid_number"),
+        # Diners Club's prefix 309 is a Diners Club number for both.
+        ("3095000000000000", "3095 0000 0000 0000", None, None),
+    ],
+)
+def test_the_frame_and_the_api_treat_a_number_alike(
+    card_page: Page, emulator: Emulator, number: str, frame_keeps: str, frame_error: str | None, api_code: str | None
+) -> None:
+    change = _frame_verdict(card_page, number)
+    expect(card_frame(card_page).locator('input[name="cardnumber"]')).to_have_value(frame_keeps)
+    assert (change["error"] or {}).get("code") == frame_error
+    kept_digits = frame_keeps.replace(" ", "")
+    assert change["brand"] == cards.brand_of(kept_digits)
+
+    client = emulator.client(PUBLISHABLE_KEY)
+    card = {"number": number, "exp_month": "12", "exp_year": str(THIS_YEAR + 3), "cvc": "123"}
+    if api_code is None:
+        token = client.v1.tokens.create(params={"card": card})
+        assert token.card.last4 == number[-4:]
+        assert token.card.brand == cards.BRAND_NAMES[change["brand"]]
+    else:
+        with pytest.raises(stripe.CardError) as refused:
+            client.v1.tokens.create(params={"card": card})
+        assert refused.value.code == api_code
