@@ -45,10 +45,12 @@ FILES: dict[str, tuple[str, str]] = {
     "/v3": ("stripe.js", JS),
     "/v3/elements-inner-card.html": ("elements-inner-card.html", HTML),
     "/v3/elements-inner-card.css": ("elements-inner-card.css", CSS),
+    "/v3/controller.html": ("controller.html", HTML),
+    "/v3/3ds-challenge.html": ("3ds-challenge.html", HTML),
+    "/v3/3ds-challenge.css": ("3ds-challenge.css", CSS),
     **{
         f"/v3/elements/{module.name}": (f"elements/{module.name}", JS)
         for module in sorted((STATIC_DIR / "elements").glob("*.js"))
-        if module.name not in ("controller-frame.js", "challenge-frame.js")
     },
 }
 

@@ -473,8 +473,8 @@
       dialog.setAttribute("aria-modal", "true");
       dialog.setAttribute("aria-label", "3D Secure authentication");
       dialog.style.cssText =
-        "position:relative!important;width:100%!important;max-width:480px!important;height:100%!important;" +
-        "max-height:560px!important;background:#fff!important;border-radius:10px!important;overflow:hidden!important;" +
+        "position:relative!important;width:100%!important;max-width:480px!important;height:360px!important;" +
+        "max-height:100%!important;background:#fff!important;border-radius:10px!important;overflow:hidden!important;" +
         "box-shadow:0 12px 40px rgba(0,0,0,0.35)!important;";
       const close = document.createElement("button");
       close.type = "button";
@@ -528,6 +528,8 @@
           loaded = true;
           link.ready = true;
           iframe.focus();
+        } else if (message.type === "challengeHeight") {
+          dialog.style.setProperty("height", `${message.height}px`, "important");
         } else if (message.type === "challengeClose") {
           abandon();
         } else if (message.type === "challengeDone") {
