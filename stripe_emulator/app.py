@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import api, money, stripejs
+from stripe_emulator import core, money, stripejs
 from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.params import parse_pairs
+from stripe_emulator.resources import charges, customers, events, refunds, tokens
 from stripe_emulator.store import Store
 
 log = logging.getLogger("stripe_emulator")
@@ -43,7 +44,7 @@ PUBLISHABLE_MESSAGE = (
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
-    text = body.render() if isinstance(body, api.RawList) else json.dumps(body, indent=2)
+    text = body.render() if isinstance(body, core.RawList) else json.dumps(body, indent=2)
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -84,7 +85,7 @@ class Emulator:
 
     def __init__(self, data_dir: Path) -> None:
         self.store = Store(Path(data_dir) / "emulator.sqlite3")
-        self.clock = api.Clock()
+        self.clock = core.Clock()
         self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
 
     async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -100,8 +101,8 @@ class Emulator:
         """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers."""
 
         async def serve(request: Request) -> Response:
-            request_id = api.new_id("req_", 14)
-            headers = {"Request-Id": request_id, "Stripe-Version": api.API_VERSION}
+            request_id = core.new_id("req_", 14)
+            headers = {"Request-Id": request_id, "Stripe-Version": core.API_VERSION}
             try:
                 params, pairs = await self._params(request)
                 body_key = None
@@ -128,7 +129,7 @@ class Emulator:
                     if saved is not None:
                         return self._replay(key, endpoint_name, params_hash, saved, headers)
                     headers["Idempotency-Key"] = key
-                ctx = api.Context(
+                ctx = core.Context(
                     store=store,
                     clock=self.clock,
                     params=params,
@@ -191,7 +192,7 @@ class Emulator:
         return _json(200, {"status": "ok"}, {})
 
     async def clock_endpoint(self, request: Request) -> Response:
-        headers = {"Request-Id": api.new_id("req_", 14)}
+        headers = {"Request-Id": core.new_id("req_", 14)}
         try:
             authenticate(request)
             if request.method == "POST":
@@ -222,7 +223,7 @@ class Emulator:
             f"Unrecognized request URL ({request.method}: {request.url.path}). Please see https://stripe.com/docs "
             "or we can help at https://support.stripe.com/.",
         )
-        return _json(404, error.body(), {"Request-Id": api.new_id("req_", 14)})
+        return _json(404, error.body(), {"Request-Id": core.new_id("req_", 14)})
 
 
 def _frozen_time(raw: bytes, content_type: str) -> int | None:
@@ -278,24 +279,24 @@ def create_app(data_dir: Path) -> Starlette:
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
-        Route("/v1/tokens", ep(api.create_token, allow_publishable=True), methods=["POST"]),
-        Route("/v1/tokens/{token_id}", ep(api.retrieve_token), methods=["GET"]),
-        Route("/v1/charges", ep(api.create_charge), methods=["POST"]),
-        Route("/v1/charges", ep(api.list_charges), methods=["GET"]),
-        Route("/v1/charges/{charge_id}", ep(api.retrieve_charge), methods=["GET"]),
-        Route("/v1/charges/{charge_id}", ep(api.update_charge), methods=["POST"]),
-        Route("/v1/charges/{charge_id}/capture", ep(api.capture_charge), methods=["POST"]),
-        Route("/v1/refunds", ep(api.create_refund), methods=["POST"]),
-        Route("/v1/refunds", ep(api.list_refunds), methods=["GET"]),
-        Route("/v1/refunds/{refund_id}", ep(api.retrieve_refund), methods=["GET"]),
-        Route("/v1/refunds/{refund_id}", ep(api.update_refund), methods=["POST"]),
-        Route("/v1/customers", ep(api.create_customer), methods=["POST"]),
-        Route("/v1/customers", ep(api.list_customers), methods=["GET"]),
-        Route("/v1/customers/{customer_id}", ep(api.retrieve_customer), methods=["GET"]),
-        Route("/v1/customers/{customer_id}", ep(api.update_customer), methods=["POST"]),
-        Route("/v1/customers/{customer_id}", ep(api.delete_customer), methods=["DELETE"]),
-        Route("/v1/events", ep(api.list_events), methods=["GET"]),
-        Route("/v1/events/{event_id}", ep(api.retrieve_event), methods=["GET"]),
+        Route("/v1/tokens", ep(tokens.create_token, allow_publishable=True), methods=["POST"]),
+        Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
+        Route("/v1/charges", ep(charges.create_charge), methods=["POST"]),
+        Route("/v1/charges", ep(charges.list_charges), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(charges.retrieve_charge), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(charges.update_charge), methods=["POST"]),
+        Route("/v1/charges/{charge_id}/capture", ep(charges.capture_charge), methods=["POST"]),
+        Route("/v1/refunds", ep(refunds.create_refund), methods=["POST"]),
+        Route("/v1/refunds", ep(refunds.list_refunds), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(refunds.retrieve_refund), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(refunds.update_refund), methods=["POST"]),
+        Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
+        Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
+        Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
+        Route("/v1/events", ep(events.list_events), methods=["GET"]),
+        Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
         *stripejs.routes(),
         Route(
             "/{path:path}",
@@ -307,7 +308,7 @@ def create_app(data_dir: Path) -> Starlette:
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         body = {"error": {"type": "api_error", "message": "An unexpected error occurred in the emulator."}}
-        return _json(500, body, {"Request-Id": api.new_id("req_", 14)})
+        return _json(500, body, {"Request-Id": core.new_id("req_", 14)})
 
     app = Starlette(routes=routes, exception_handlers={Exception: server_error})
     app.state.emulator = emulator

@@ -11,8 +11,8 @@ with warnings.catch_warnings():  # Starlette's note about a future httpx package
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from stripe_emulator import api
 from stripe_emulator.app import create_app
+from stripe_emulator.resources import charges
 
 SECRET = {"Authorization": "Bearer sk_test_unit"}
 CHARGE = {"amount": "2300", "currency": "usd", "source": "tok_visa"}
@@ -92,7 +92,7 @@ def test_an_unexpected_failure_is_a_json_api_error(client, monkeypatch):
     def broken(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "list_charges", broken)
+    monkeypatch.setattr(charges, "list_charges", broken)
     # Routes captured the original function: rebuild a client on a fresh app with the broken one.
     with TestClient(create_app(client.app.state.emulator.store.path.parent), raise_server_exceptions=False) as fresh:
         response = fresh.get("/v1/charges", headers=SECRET)
