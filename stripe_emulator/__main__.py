@@ -1,4 +1,4 @@
-"""`python -m stripe_emulator [--host 127.0.0.1] [--port 12111] [--data-dir ./data/emulator]`."""
+"""`python -m stripe_emulator [--host 127.0.0.1] [--port 12111] [--data-dir ./data/emulator] [--allow-host NAME]`."""
 
 from __future__ import annotations
 
@@ -19,11 +19,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--data-dir", type=Path, default=Path("data/emulator"), help="where the SQLite file lives")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer requests for this Host besides loopback names (repeatable; also STRIPE_EMULATOR_ALLOWED_HOSTS)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(args.data_dir)
+        app = create_app(args.data_dir, allowed_hosts=args.allow_host)
     except sqlite3.OperationalError as exc:
         # e.g. another process holds a write lock on the store for longer than the busy timeout
         raise SystemExit(f"stripe_emulator: cannot open the store in {args.data_dir}: {exc}") from exc

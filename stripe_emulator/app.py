@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from stripe_emulator import core, money, stripejs
 from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
 from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import charges, customers, events, refunds, tokens
 from stripe_emulator.store import Store
@@ -91,7 +93,7 @@ class Emulator:
     async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         pairs = urllib.parse.parse_qsl(request.url.query, keep_blank_values=True)
         if request.method in ("POST", "DELETE"):
-            body = (await request.body()).decode("utf-8", errors="replace")
+            body = (await read_body(request)).decode("utf-8", errors="replace")
             if "json" in request.headers.get("content-type", ""):
                 raise invalid("Invalid request: the body must be form-encoded (application/x-www-form-urlencoded).")
             pairs += urllib.parse.parse_qsl(body, keep_blank_values=True)
@@ -196,7 +198,7 @@ class Emulator:
         try:
             authenticate(request)
             if request.method == "POST":
-                self.clock.frozen = _frozen_time(await request.body(), request.headers.get("content-type", ""))
+                self.clock.frozen = _frozen_time(await read_body(request), request.headers.get("content-type", ""))
         except StripeError as error:
             return _json(error.status, error.body(), headers)
         return _json(200, {"frozen_time": self.clock.frozen, "now": self.clock.now()}, headers)
@@ -270,8 +272,11 @@ def _receipt_html(charge: dict[str, Any]) -> str:
     )
 
 
-def create_app(data_dir: Path) -> Starlette:
-    """The emulator as an ASGI app storing its data under `data_dir`."""
+def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The emulator as an ASGI app storing its data under `data_dir`.
+
+    It answers requests whose Host is a loopback name or address, or one of `allowed_hosts` or the hosts in
+    STRIPE_EMULATOR_ALLOWED_HOSTS."""
     emulator = Emulator(Path(data_dir))
     ep = emulator.endpoint
     routes = [
@@ -310,6 +315,11 @@ def create_app(data_dir: Path) -> Starlette:
         body = {"error": {"type": "api_error", "message": "An unexpected error occurred in the emulator."}}
         return _json(500, body, {"Request-Id": core.new_id("req_", 14)})
 
-    app = Starlette(routes=routes, exception_handlers={Exception: server_error})
+    hosts = [*allowed_hosts_from_env(), *(allowed_hosts or [])]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={Exception: server_error},
+        middleware=[Middleware(HostGuard, allowed_hosts=hosts)],
+    )
     app.state.emulator = emulator
     return app
