@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(args.data_dir, allowed_hosts=args.allow_host)
+        # The name the emulator is bound to is one it is meant to be reached by (a wildcard address is no name).
+        bound = [] if args.host in ("0.0.0.0", "::", "") else [args.host]
+        app = create_app(args.data_dir, allowed_hosts=[*bound, *args.allow_host])
     except sqlite3.OperationalError as exc:
         # e.g. another process holds a write lock on the store for longer than the busy timeout
         raise SystemExit(f"stripe_emulator: cannot open the store in {args.data_dir}: {exc}") from exc
