@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from stripe_emulator.app import create_app
+from stripe_emulator.faults import ConnectionDropper
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +40,14 @@ def main(argv: list[str] | None = None) -> None:
     # The access log shows method, path and status only: headers (and so API keys) are never logged.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # all logging on stderr
-    uvicorn.run(app, host=args.host, port=args.port, access_log=not args.quiet, log_level="info", log_config=log_config)
+    uvicorn.run(
+        ConnectionDropper(app),
+        host=args.host,
+        port=args.port,
+        access_log=not args.quiet,
+        log_level="info",
+        log_config=log_config,
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from stripe_emulator import core, money, stripejs
 from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
 from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import charges, customers, events, refunds, tokens
@@ -88,6 +89,7 @@ class Emulator:
     def __init__(self, data_dir: Path) -> None:
         self.store = Store(Path(data_dir) / "emulator.sqlite3")
         self.clock = core.Clock()
+        self.faults = FaultBoard()
         self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
 
     async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -105,6 +107,13 @@ class Emulator:
         async def serve(request: Request) -> Response:
             request_id = core.new_id("req_", 14)
             headers = {"Request-Id": request_id, "Stripe-Version": core.API_VERSION}
+            fault = self.faults.take(request.method, request.url.path)
+            if fault is not None:
+                if isinstance(fault.action, dict) and "status" in fault.action:
+                    error = injected_error(fault.action["status"])
+                    return _json(error.status, error.body(), headers)
+                if fault.action == "drop_after_commit":
+                    request.scope[DROP_FLAG] = True
             try:
                 params, pairs = await self._params(request)
                 body_key = None
@@ -116,6 +125,8 @@ class Emulator:
                     params.pop(name, None)
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
+            # The body is in hand before the delay: a client that gives up meanwhile does not stop the request.
+            await apply_delay(fault)
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             endpoint_name = f"{request.method} {request.url.path}"
             params_hash = hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()
@@ -210,7 +221,25 @@ class Emulator:
             return _json(error.status, error.body(), {})
         self.store.reset()
         self.clock.frozen = None
+        self.faults.clear()
         return _json(200, {"reset": True}, {})
+
+    async def faults_endpoint(self, request: Request) -> Response:
+        """`/_emulator/faults`: POST arms a fault (JSON body), GET lists the armed ones, DELETE clears them."""
+        headers = {"Request-Id": core.new_id("req_", 14)}
+        try:
+            authenticate(request)
+            if request.method == "POST":
+                try:
+                    spec = json.loads(await read_body(request) or b"null")
+                except ValueError as exc:
+                    raise invalid("Invalid JSON body.") from exc
+                return _json(200, self.faults.arm(spec).describe(), headers)
+            if request.method == "DELETE":
+                return _json(200, {"deleted": self.faults.clear()}, headers)
+        except StripeError as error:
+            return _json(error.status, error.body(), headers)
+        return _json(200, {"object": "list", "data": self.faults.describe()}, headers)
 
     async def receipt(self, request: Request) -> Response:
         charge = self.store.get("charges", request.path_params["charge_id"])
@@ -283,6 +312,7 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         Route("/_emulator/health", emulator.health, methods=["GET"]),
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
+        Route("/_emulator/faults", emulator.faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
         Route("/v1/tokens", ep(tokens.create_token, allow_publishable=True), methods=["POST"]),
         Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
