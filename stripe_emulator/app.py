@@ -25,7 +25,7 @@ from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
 from stripe_emulator.params import parse_pairs
-from stripe_emulator.resources import charges, customers, events, refunds, tokens
+from stripe_emulator.resources import charges, customers, events, payment_methods, refunds, tokens
 from stripe_emulator.store import Store
 
 log = logging.getLogger("stripe_emulator")
@@ -70,10 +70,10 @@ def _api_key(request: Request) -> str:
     return ""
 
 
-def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> None:
+def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> str:
     """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise.
 
-    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header."""
+    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header. Returns the key."""
     key = _api_key(request) or body_key or ""
     if not key:
         raise StripeError(401, "invalid_request_error", NO_KEY_MESSAGE)
@@ -81,6 +81,7 @@ def authenticate(request: Request, allow_publishable: bool = False, body_key: st
         raise StripeError(401, "invalid_request_error", f"Invalid API Key provided: {_redact(key)}")
     if key.startswith("pk_") and not allow_publishable:
         raise StripeError(401, "invalid_request_error", PUBLISHABLE_MESSAGE)
+    return key
 
 
 class Emulator:
@@ -120,7 +121,7 @@ class Emulator:
                 if allow_publishable and isinstance(params.get("key"), str):
                     body_key = params.pop("key")
                     pairs = [pair for pair in pairs if pair[0] != "key"]
-                authenticate(request, allow_publishable, body_key)
+                api_key = authenticate(request, allow_publishable, body_key)
                 for name in STRIPE_JS_FIELDS if allow_publishable else ():
                     params.pop(name, None)
             except StripeError as error:
@@ -151,6 +152,7 @@ class Emulator:
                     client_ip=request.client.host if request.client else None,
                     idempotency_key=key,
                     now=self.clock.now(),
+                    publishable=api_key.startswith("pk_"),
                 )
                 store.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -308,6 +310,7 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
     STRIPE_EMULATOR_ALLOWED_HOSTS."""
     emulator = Emulator(Path(data_dir))
     ep = emulator.endpoint
+    pms = payment_methods
     routes = [
         Route("/_emulator/health", emulator.health, methods=["GET"]),
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
@@ -330,6 +333,13 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
         Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
+        Route("/v1/customers/{customer_id}/payment_methods", ep(pms.list_customer_payment_methods), methods=["GET"]),
+        Route("/v1/payment_methods", ep(pms.create_payment_method, allow_publishable=True), methods=["POST"]),
+        Route("/v1/payment_methods", ep(pms.list_payment_methods), methods=["GET"]),
+        Route("/v1/payment_methods/{payment_method_id}", ep(pms.retrieve_payment_method), methods=["GET"]),
+        Route("/v1/payment_methods/{payment_method_id}", ep(pms.update_payment_method), methods=["POST"]),
+        Route("/v1/payment_methods/{payment_method_id}/attach", ep(pms.attach_payment_method), methods=["POST"]),
+        Route("/v1/payment_methods/{payment_method_id}/detach", ep(pms.detach_payment_method), methods=["POST"]),
         Route("/v1/events", ep(events.list_events), methods=["GET"]),
         Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
         *stripejs.routes(),

@@ -254,6 +254,11 @@ EXPANDABLE: dict[tuple[str, str], str] = {
     ("card", "customer"): "customers",
     ("refund", "charge"): "charges",
     ("customer", "default_source"): "cards",
+    ("payment_method", "customer"): "customers",
+    ("payment_intent", "customer"): "customers",
+    ("payment_intent", "payment_method"): "payment_methods",
+    ("payment_intent", "latest_charge"): "charges",
+    ("charge", "payment_intent"): "payment_intents",
 }
 # (object type, field) -> a function filling that field in place (lists and fields that are already objects)
 SPECIAL_EXPANSIONS: dict[tuple[str, str], Callable[[Context, dict[str, Any]], None]] = {}
