@@ -322,43 +322,45 @@ def capture_charge(ctx: Context, charge_id: str) -> dict[str, Any]:
     )
     with ctx.store.transaction():
         charge = get_object(ctx, "charges", "charge", charge_id)
-        if charge["status"] == "failed":
-            raise invalid(f"Charge {charge_id} has failed and cannot be captured.", param="charge")
-        if charge["refunded"]:
-            raise invalid(
-                f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge"
-            )
-        if charge["captured"]:
-            raise invalid(
-                f"Charge {charge_id} has already been captured.", code="charge_already_captured", param="charge"
-            )
-        amount = params.get("amount", charge["amount"])
-        if amount > charge["amount"]:
-            raise invalid(
-                f"You cannot capture more than the authorized amount "
-                f"({money.display(charge['amount'], charge['currency'])}).",
-                code="amount_too_large",
-                param="amount",
-            )
-        check_amount(amount, charge["currency"])
-        check_descriptor_suffix(params.get("statement_descriptor_suffix"), "statement_descriptor_suffix")
-        before = copy.deepcopy(charge)
-        charge.update(
-            captured=True,
-            amount_captured=amount,
-            balance_transaction=new_id("txn_"),
-        )
-        for key in ("receipt_email", "statement_descriptor", "statement_descriptor_suffix"):
-            if params.get(key) is not None:
-                charge[key] = params[key]
-        released = charge["amount"] - amount
-        if released:
-            refund = refund_object(ctx, charge, released, None, {}, balance_transaction=None)
-            ctx.store.insert("refunds", refund)
-            charge["amount_refunded"] = released
-        ctx.store.update("charges", charge)
-        ctx.emit("charge.captured", charge, changes(before, charge, list(charge)))
+        extra = {
+            key: params.get(key) for key in ("receipt_email", "statement_descriptor", "statement_descriptor_suffix")
+        }
+        capture(ctx, charge, params.get("amount", charge["amount"]), extra)
     return expand(ctx, charge, params.get("expand", []))
+
+
+def capture(ctx: Context, charge: dict[str, Any], amount: int, extra: dict[str, Any] | None = None) -> None:
+    """Capture `amount` of an authorized charge in place (the rest is released); store it and emit charge.captured.
+
+    `extra` sets receipt_email / statement descriptors given with the capture."""
+    charge_id = charge["id"]
+    if charge["status"] == "failed":
+        raise invalid(f"Charge {charge_id} has failed and cannot be captured.", param="charge")
+    if charge["refunded"]:
+        raise invalid(f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge")
+    if charge["captured"]:
+        raise invalid(f"Charge {charge_id} has already been captured.", code="charge_already_captured", param="charge")
+    if amount > charge["amount"]:
+        raise invalid(
+            f"You cannot capture more than the authorized amount "
+            f"({money.display(charge['amount'], charge['currency'])}).",
+            code="amount_too_large",
+            param="amount",
+        )
+    check_amount(amount, charge["currency"])
+    check_descriptor_suffix((extra or {}).get("statement_descriptor_suffix"), "statement_descriptor_suffix")
+    before = copy.deepcopy(charge)
+    charge.update(captured=True, amount_captured=amount, balance_transaction=new_id("txn_"))
+    for key, value in (extra or {}).items():
+        if value is not None:
+            charge[key] = value
+    released = charge["amount"] - amount
+    if released:
+        refund = refund_object(ctx, charge, released, None, {}, balance_transaction=None)
+        ctx.store.insert("refunds", refund)
+        charge["amount_refunded"] = released
+    ctx.store.update("charges", charge)
+    ctx.emit("charge.captured", charge, changes(before, charge, list(charge)))
 
 
 def list_charges(ctx: Context) -> dict[str, Any]:

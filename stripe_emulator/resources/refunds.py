@@ -8,7 +8,7 @@ from typing import Any
 from stripe_emulator import money
 from stripe_emulator import params as p
 from stripe_emulator.core import Context, changes, expand, get_object, list_objects, merge_metadata, new_id, retrieve
-from stripe_emulator.errors import invalid, missing
+from stripe_emulator.errors import invalid
 
 
 def refund_object(
@@ -62,51 +62,66 @@ def create_refund(ctx: Context) -> dict[str, Any]:
         if params.get("charge"):
             charge = get_object(ctx, "charges", "charge", params["charge"], "charge")
         else:
-            raise missing("payment_intent", params["payment_intent"], "payment_intent")
-        charge_id = charge["id"]
-        if charge["status"] == "failed":
-            raise invalid(
-                f"Charge {charge_id} has failed; there is nothing to refund.",
-                param="charge",
-                code="charge_not_refundable",
-            )
-        if charge["refunded"]:
-            raise invalid(
-                f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge"
-            )
-        remaining = charge["amount"] - charge["amount_refunded"]
-        amount = params.get("amount", remaining)
-        if not charge["captured"] and amount != charge["amount"]:
-            raise invalid(
-                "You cannot partially refund an uncaptured charge. Instead, capture the charge for an amount "
-                "less than the original amount",
-                param="amount",
-            )
-        if amount > remaining:
-            raise invalid(
-                f"Refund amount ({money.display(amount, charge['currency'])}) is greater than unrefunded amount "
-                f"on charge ({money.display(remaining, charge['currency'])})",
-                param="amount",
-                code="amount_too_large",
-            )
-        refund = refund_object(
-            ctx,
-            charge,
-            amount,
-            params.get("reason"),
-            merge_metadata({}, params.get("metadata") or {}),
-            balance_transaction=new_id("txn_") if charge["captured"] else None,
+            charge = _charge_of_intent(ctx, params["payment_intent"])
+        refund = refund_charge(
+            ctx, charge, params.get("amount"), params.get("reason"), merge_metadata({}, params.get("metadata") or {})
         )
-        before = copy.deepcopy(charge)
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-        if params.get("reason") == "fraudulent":
-            charge["fraud_details"] = {**charge["fraud_details"], "user_report": "fraudulent"}
-        ctx.store.insert("refunds", refund)
-        ctx.store.update("charges", charge)
-        ctx.emit("refund.created", refund)
-        ctx.emit("charge.refunded", charge, changes(before, charge, ["amount_refunded", "refunded", "fraud_details"]))
     return expand(ctx, refund, params.get("expand", []))
+
+
+def _charge_of_intent(ctx: Context, payment_intent_id: str) -> dict[str, Any]:
+    intent = get_object(ctx, "payment_intents", "payment_intent", payment_intent_id, "payment_intent")
+    charge = ctx.store.get("charges", intent["latest_charge"]) if intent.get("latest_charge") else None
+    if charge is None or charge["status"] != "succeeded":
+        raise invalid(
+            f"This PaymentIntent ({payment_intent_id}) does not have a successful charge to refund.",
+            param="payment_intent",
+            code="charge_not_refundable",
+        )
+    return charge
+
+
+def refund_charge(
+    ctx: Context, charge: dict[str, Any], amount: int | None, reason: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """Refund `amount` (default: what remains) of `charge` in place; store both, emit the events, return the refund."""
+    charge_id = charge["id"]
+    if charge["status"] == "failed":
+        raise invalid(
+            f"Charge {charge_id} has failed; there is nothing to refund.",
+            param="charge",
+            code="charge_not_refundable",
+        )
+    if charge["refunded"]:
+        raise invalid(f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge")
+    remaining = charge["amount"] - charge["amount_refunded"]
+    amount = remaining if amount is None else amount
+    if not charge["captured"] and amount != charge["amount"]:
+        raise invalid(
+            "You cannot partially refund an uncaptured charge. Instead, capture the charge for an amount "
+            "less than the original amount",
+            param="amount",
+        )
+    if amount > remaining:
+        raise invalid(
+            f"Refund amount ({money.display(amount, charge['currency'])}) is greater than unrefunded amount "
+            f"on charge ({money.display(remaining, charge['currency'])})",
+            param="amount",
+            code="amount_too_large",
+        )
+    refund = refund_object(
+        ctx, charge, amount, reason, metadata, balance_transaction=new_id("txn_") if charge["captured"] else None
+    )
+    before = copy.deepcopy(charge)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    if reason == "fraudulent":
+        charge["fraud_details"] = {**charge["fraud_details"], "user_report": "fraudulent"}
+    ctx.store.insert("refunds", refund)
+    ctx.store.update("charges", charge)
+    ctx.emit("refund.created", refund)
+    ctx.emit("charge.refunded", charge, changes(before, charge, ["amount_refunded", "refunded", "fraud_details"]))
+    return refund
 
 
 def retrieve_refund(ctx: Context, refund_id: str) -> dict[str, Any]:
