@@ -25,7 +25,7 @@ from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
 from stripe_emulator.params import parse_pairs
-from stripe_emulator.resources import charges, customers, events, payment_methods, refunds, tokens
+from stripe_emulator.resources import charges, customers, events, payment_intents, payment_methods, refunds, tokens
 from stripe_emulator.store import Store
 
 log = logging.getLogger("stripe_emulator")
@@ -40,6 +40,15 @@ NO_KEY_MESSAGE = (
 )
 # Telemetry fields Stripe.js adds to its token requests: accepted and ignored.
 STRIPE_JS_FIELDS = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
+# Stripe.js calls publishable-key endpoints from the shop's page, another origin than the API's (as with
+# api.stripe.com): the answers must be readable there.
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
+    "Access-Control-Max-Age": "600",
+}
 PUBLISHABLE_MESSAGE = (
     "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
     "of your API keys at https://dashboard.stripe.com/account/apikeys."
@@ -102,12 +111,19 @@ class Emulator:
             pairs += urllib.parse.parse_qsl(body, keep_blank_values=True)
         return parse_pairs(pairs), pairs
 
-    def endpoint(self, handler: Callable[..., Any], *, allow_publishable: bool = False) -> Callable[[Request], Any]:
-        """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers."""
+    def endpoint(
+        self, handler: Callable[..., Any], *, allow_publishable: bool = False, allow_anonymous: bool = False
+    ) -> Callable[[Request], Any]:
+        """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers.
+
+        `allow_publishable` lets Stripe.js call it from any page (a publishable key, CORS allowed);
+        `allow_anonymous` also without any key, for a handler that checks a client_secret itself."""
 
         async def serve(request: Request) -> Response:
             request_id = core.new_id("req_", 14)
             headers = {"Request-Id": request_id, "Stripe-Version": core.API_VERSION}
+            if allow_publishable:
+                headers.update(CORS_HEADERS)
             fault = self.faults.take(request.method, request.url.path)
             if fault is not None:
                 if isinstance(fault.action, dict) and "status" in fault.action:
@@ -121,7 +137,10 @@ class Emulator:
                 if allow_publishable and isinstance(params.get("key"), str):
                     body_key = params.pop("key")
                     pairs = [pair for pair in pairs if pair[0] != "key"]
-                api_key = authenticate(request, allow_publishable, body_key)
+                if allow_anonymous and not (_api_key(request) or body_key):
+                    api_key = "pk_anonymous"
+                else:
+                    api_key = authenticate(request, allow_publishable, body_key)
                 for name in STRIPE_JS_FIELDS if allow_publishable else ():
                     params.pop(name, None)
             except StripeError as error:
@@ -202,6 +221,10 @@ class Emulator:
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     # ---- emulator-only endpoints ----
+
+    async def preflight(self, request: Request) -> Response:
+        """CORS preflight of a publishable-key endpoint."""
+        return Response(status_code=204, headers=PREFLIGHT_HEADERS)
 
     async def health(self, request: Request) -> Response:
         return _json(200, {"status": "ok"}, {})
@@ -310,7 +333,7 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
     STRIPE_EMULATOR_ALLOWED_HOSTS."""
     emulator = Emulator(Path(data_dir))
     ep = emulator.endpoint
-    pms = payment_methods
+    pms, pis = payment_methods, payment_intents
     routes = [
         Route("/_emulator/health", emulator.health, methods=["GET"]),
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
@@ -340,6 +363,34 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         Route("/v1/payment_methods/{payment_method_id}", ep(pms.update_payment_method), methods=["POST"]),
         Route("/v1/payment_methods/{payment_method_id}/attach", ep(pms.attach_payment_method), methods=["POST"]),
         Route("/v1/payment_methods/{payment_method_id}/detach", ep(pms.detach_payment_method), methods=["POST"]),
+        Route("/v1/payment_intents", ep(pis.create_payment_intent), methods=["POST"]),
+        Route("/v1/payment_intents", ep(pis.list_payment_intents), methods=["GET"]),
+        Route(
+            "/v1/payment_intents/{intent_id}", ep(pis.retrieve_payment_intent, allow_publishable=True), methods=["GET"]
+        ),
+        Route("/v1/payment_intents/{intent_id}", ep(pis.update_payment_intent), methods=["POST"]),
+        Route(
+            "/v1/payment_intents/{intent_id}/confirm",
+            ep(pis.confirm_payment_intent, allow_publishable=True),
+            methods=["POST"],
+        ),
+        Route("/v1/payment_intents/{intent_id}/capture", ep(pis.capture_payment_intent), methods=["POST"]),
+        Route("/v1/payment_intents/{intent_id}/cancel", ep(pis.cancel_payment_intent), methods=["POST"]),
+        Route(
+            "/_emulator/3ds/{intent_id}/authenticate",
+            ep(pis.authenticate_payment_intent, allow_publishable=True, allow_anonymous=True),
+            methods=["POST"],
+        ),
+        *[
+            Route(path, emulator.preflight, methods=["OPTIONS"])
+            for path in (
+                "/v1/tokens",
+                "/v1/payment_methods",
+                "/v1/payment_intents/{intent_id}",
+                "/v1/payment_intents/{intent_id}/confirm",
+                "/_emulator/3ds/{intent_id}/authenticate",
+            )
+        ],
         Route("/v1/events", ep(events.list_events), methods=["GET"]),
         Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
         *stripejs.routes(),
