@@ -16,13 +16,16 @@ from stripe_emulator.errors import StripeError
 #
 # The network of a number, and how long it must be, go by its leading digits (its BIN), as in Stripe's own card
 # forms: a table of BIN ranges, each with one card-number length, where the most specific (longest) prefix wins
-# and digits that could still start two networks' numbers have no brand yet. Stripe's SDKs ship such a table
-# for when their BIN service cannot be reached (stripe-ios STPBINController.swift, stripe-android
-# CardBrand.kt): Visa, Mastercard, Discover, JCB and UnionPay 16 digits, Amex 15, Diners Club 14 for prefix 36
-# and 16 for its other prefixes. This emulator has no BIN service, so the range of Stripe's documented
-# 19-digit UnionPay test card 6205 5000 0000 0000 004 (https://docs.stripe.com/testing#cards) is listed here.
+# and digits that could still start two networks' numbers have no brand yet. Stripe's SDKs ship such a table for
+# when their BIN service cannot be reached: Visa, Mastercard, Discover, JCB and UnionPay 16 digits, Amex 15,
+# Diners Club 14 for prefix 36 and 16 for its other prefixes
+# (https://github.com/stripe/stripe-ios/blob/master/StripePayments/StripePayments/Source/Helpers/STPBINController.swift,
+# https://github.com/stripe/stripe-android/blob/master/payments-core/src/main/java/com/stripe/android/model/CardBrand.kt).
+# Stripe's test cards agree (https://docs.stripe.com/testing#cards): every Visa card has 16 digits, Diners Club
+# has a 16-digit 3056 9300 0902 0004 and a "14-digit card" 3622 720627 1667. This emulator has no BIN service,
+# so the range of the documented 19-digit UnionPay test card 6205 5000 0000 0000 004 is listed here.
 # Numbers of every network must pass the Luhn check, UnionPay's too: Stripe's validators check it whatever the
-# brand (stripe-ios STPCardValidator), and every UnionPay test card on https://docs.stripe.com/testing passes.
+# brand (STPCardValidator in stripe-ios), and every UnionPay test card on https://docs.stripe.com/testing passes.
 
 
 @dataclass(frozen=True)
