@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
-from stripe_emulator import cards
+from stripe_emulator import cards, stripejs
 from stripe_emulator.errors import StripeError
 
 NOW = int(dt.datetime(2026, 6, 15, tzinfo=dt.UTC).timestamp())
@@ -168,3 +171,22 @@ def test_the_card_brand_table_keeps_the_names_the_api_shows() -> None:
     assert cards.BRANDS["diners"] == ("Diners Club", (14, 16), 3)
     assert cards.BRANDS["unionpay"] == ("UnionPay", (16, 19), 3)
     assert cards.BRANDS["amex"] == ("American Express", (15,), 4)
+
+
+def test_the_card_frame_is_served_with_the_rules_written_in() -> None:
+    client = TestClient(Starlette(routes=stripejs.routes()))
+    frame = client.get("/v3/elements-inner-card.html")
+    assert frame.status_code == 200
+    assert "script-src 'self'" in frame.headers["content-security-policy"]
+    embedded = re.search(r'<script type="application/json" id="card-rules">(.*?)</script>', frame.text, re.S)
+    assert embedded is not None
+    assert json.loads(embedded.group(1)) == json.loads(json.dumps(cards.rules_json()))
+    # The frame's ES modules are served as JavaScript, or the browser refuses to run them.
+    for module in ("rules", "format", "styles", "icons", "api", "frame", "card-frame", "controller-frame"):
+        served = client.get(f"/v3/elements/{module}.js")
+        assert served.status_code == 200, module
+        assert served.headers["content-type"].startswith("application/javascript")
+        assert served.headers["x-content-type-options"] == "nosniff"
+    challenge = client.get("/v3/3ds-challenge.html")
+    assert "Complete" in challenge.text and "Fail" in challenge.text
+    assert "connect-src 'self'" in challenge.headers["content-security-policy"]
