@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import warnings
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # Starlette's note about a future httpx package, not about this code
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from stripe_emulator import cards, stripejs
 from stripe_emulator.errors import StripeError
