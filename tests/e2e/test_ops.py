@@ -115,12 +115,12 @@ def test_wrong_passwords_in_one_browser_do_not_delay_a_colleague(browser, stream
         field = guesser.get_by_label("Ops password")
         expect(field).to_be_editable(timeout=30_000)
         wait_for_app(guesser)
-        for _ in range(4):
-            field.fill("not the password")
+        for attempt in range(4):  # four wrong tries: from the third on, this browser has to wait
+            field.fill(f"not the password {attempt}")
             guesser.get_by_role("button", name="Sign in").click()
             wait_for_app(guesser)
-        # This browser is slowed down (refused while waiting, or told when it may try next).
-        expect(guesser.get_by_text(re.compile(r"Wait \d+ s|next try is possible in \d+ s")).first).to_be_visible()
+        slowed = guesser.get_by_text(re.compile(r"Wait \d+ s|next try is possible in \d+ s")).first
+        expect(slowed).to_be_visible(timeout=15_000)
 
         sign_in(colleague, streamlit_app)  # the right password, at once, from another browser
     finally:
