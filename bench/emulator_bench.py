@@ -138,10 +138,11 @@ def intents_per_second(port: int, payment_method: str) -> float:
     client = _client(port)
     started = time.perf_counter()
     for n in range(INTENTS):
+        # The payment method is given at create: localstripe does not take it at confirm.
         created = client.v1.payment_intents.create(
-            params={"amount": 1000 + n, "currency": "usd", "payment_method_types": ["card"]}
+            params={"amount": 1000 + n, "currency": "usd", "payment_method": payment_method}
         )
-        confirmed = client.v1.payment_intents.confirm(created.id, params={"payment_method": payment_method})
+        confirmed = client.v1.payment_intents.confirm(created.id)
         if confirmed.status != "succeeded":
             raise RuntimeError(f"intent {created.id} ended {confirmed.status}, expected succeeded")
     return INTENTS / (time.perf_counter() - started)
@@ -285,7 +286,10 @@ def bench_localstripe() -> dict[str, float | str]:
             figures["charges_per_s_sequential"], figures["charges_per_s_concurrent8"] = charges_per_second(
                 PORTS["localstripe"], method
             )
-            figures["intents_per_s_sequential"] = intents_per_second(PORTS["localstripe"], method)
+            try:
+                figures["intents_per_s_sequential"] = intents_per_second(PORTS["localstripe"], method)
+            except stripe.StripeError as exc:  # its other figures still count
+                figures["intents_per_s_sequential"] = f"localstripe refused the PaymentIntent calls: {exc!r}"
         finally:
             server.stop()
         port = str(PORTS["localstripe"])
