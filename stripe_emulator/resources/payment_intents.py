@@ -144,7 +144,9 @@ UPDATED_AS_GIVEN = (
     "description", "receipt_email", "setup_future_usage", "capture_method", "transfer_group", "statement_descriptor",
     "statement_descriptor_suffix", "payment_method_types",
 )  # fmt: skip
-# What only an intent that has not been confirmed successfully may change (Stripe refuses it afterwards).
+# What only an intent that has not been paid may change: Stripe refuses new payment terms once it succeeded or
+# was canceled, while metadata, description and the like stay editable (docs.stripe.com/api/payment_intents/update:
+# "Depending on which properties you update, you might need to confirm the PaymentIntent again").
 PAYMENT_TERMS = ("amount", "currency", "payment_method", "payment_method_types", "capture_method", "customer")
 
 
