@@ -1,6 +1,7 @@
 """`python -m bench.emulator_bench`: the emulator's throughput, list latency and start-up, beside localstripe's.
 
-Prints `bench: <name> = <value> <unit>` lines. localstripe 1.15.10 is installed into a throwaway venv under
+Prints `bench: <name> = <value> <unit>` lines (charges and PaymentIntents created and confirmed per second,
+list latency at 10k and 100k charges, start-up). localstripe 1.15.10 is installed into a throwaway venv under
 .bench/ (git-ignored) and given the same work through the same SDK calls. Both stores are seeded in process
 (the emulator through its charge code path, localstripe through its own Charge class with its per-write pickle
 dump switched off until the end), because seeding 100k charges over HTTP would take most of the time budget.
@@ -33,6 +34,7 @@ LOCALSTRIPE_VENV = BENCH_DIR / f"localstripe-{LOCALSTRIPE_VERSION}"
 LOCALSTRIPE_PICKLE = Path("/tmp/localstripe.pickle")  # localstripe's fixed store path
 PORTS = {"emulator": 12210, "localstripe": 12211}
 SEQUENTIAL = 300
+INTENTS = 200
 CONCURRENT_CLIENTS = 8
 CONCURRENT_EACH = 50
 LIST_SAMPLES = 25
@@ -131,6 +133,21 @@ def charges_per_second(port: int, source: str) -> tuple[float, float]:
     return sequential, CONCURRENT_CLIENTS * CONCURRENT_EACH / elapsed
 
 
+def intents_per_second(port: int, payment_method: str) -> float:
+    """PaymentIntents created and confirmed (two requests each, one card payment) per second, sequentially."""
+    client = _client(port)
+    started = time.perf_counter()
+    for n in range(INTENTS):
+        # The payment method is given at create: localstripe does not take it at confirm.
+        created = client.v1.payment_intents.create(
+            params={"amount": 1000 + n, "currency": "usd", "payment_method": payment_method}
+        )
+        confirmed = client.v1.payment_intents.confirm(created.id)
+        if confirmed.status != "succeeded":
+            raise RuntimeError(f"intent {created.id} ended {confirmed.status}, expected succeeded")
+    return INTENTS / (time.perf_counter() - started)
+
+
 def list100_median_ms(port: int) -> float:
     """Median time of `GET /v1/charges?limit=100`, from request to parsed JSON.
 
@@ -168,6 +185,7 @@ def bench_emulator(work: Path) -> dict[str, float]:
         figures["charges_per_s_sequential"], figures["charges_per_s_concurrent8"] = charges_per_second(
             PORTS["emulator"], "tok_visa"
         )
+        figures["intents_per_s_sequential"] = intents_per_second(PORTS["emulator"], _payment_method(PORTS["emulator"]))
     finally:
         server.stop()
     for label, count in SIZES.items():
@@ -237,7 +255,7 @@ def _start_localstripe(from_scratch: bool) -> Server:
     return Server(args, f"http://127.0.0.1:{port}/v1/charges?limit=1", headers, cwd=BENCH_DIR)
 
 
-def _localstripe_payment_method(port: int) -> str:
+def _payment_method(port: int) -> str:
     client = _client(port)
     method = client.v1.payment_methods.create(
         params={
@@ -251,7 +269,8 @@ def _localstripe_payment_method(port: int) -> str:
 def bench_localstripe() -> dict[str, float | str]:
     """The same figures for localstripe, or the reason it could not give one."""
     why = install_localstripe()
-    names = ["startup_s_empty", "charges_per_s_sequential", "charges_per_s_concurrent8", "list100_ms_10k"]
+    names = ["startup_s_empty", "charges_per_s_sequential", "charges_per_s_concurrent8", "intents_per_s_sequential"]
+    names += ["list100_ms_10k"]
     names += ["list100_ms_100k", "startup_s_100k"]
     if why:
         return dict.fromkeys(names, why)
@@ -263,10 +282,14 @@ def bench_localstripe() -> dict[str, float | str]:
         server = _start_localstripe(from_scratch=True)
         figures["startup_s_empty"] = server.startup_s
         try:
-            method = _localstripe_payment_method(PORTS["localstripe"])
+            method = _payment_method(PORTS["localstripe"])
             figures["charges_per_s_sequential"], figures["charges_per_s_concurrent8"] = charges_per_second(
                 PORTS["localstripe"], method
             )
+            try:
+                figures["intents_per_s_sequential"] = intents_per_second(PORTS["localstripe"], method)
+            except stripe.StripeError as exc:  # its other figures still count
+                figures["intents_per_s_sequential"] = f"localstripe refused the PaymentIntent calls: {exc!r}"
         finally:
             server.stop()
         port = str(PORTS["localstripe"])
@@ -315,8 +338,8 @@ def main() -> int:
     for name, value in emulator.items():
         other = localstripe.get(name)
         if isinstance(other, float) and other > 0 and value > 0:
-            # >1 means the emulator is better: more charges per second, or less time
-            ratio = value / other if name.startswith("charges") else other / value
+            # >1 means the emulator is better: more charges or intents per second, or less time
+            ratio = value / other if "_per_s_" in name else other / value
             report(f"emulator_vs_localstripe_{name}", ratio, "x (emulator better when > 1)")
     return 0
 
@@ -324,6 +347,8 @@ def main() -> int:
 def _unit(name: str) -> str:
     if name.startswith("charges"):
         return "charges/s"
+    if name.startswith("intents"):
+        return "intents/s"
     return "ms" if "_ms_" in name else "s"
 
 

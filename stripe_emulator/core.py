@@ -157,6 +157,17 @@ def shipping_object(shipping: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def apply_updates(obj: dict[str, Any], params: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """An update's plain `keys` copied from `params` when given; `shipping` and `metadata` updated as Stripe does."""
+    for key in keys:
+        if key in params:
+            obj[key] = params[key]
+    if "shipping" in params:
+        obj["shipping"] = shipping_object(params["shipping"])
+    if "metadata" in params:
+        obj["metadata"] = merge_metadata(obj["metadata"], params["metadata"])
+
+
 # ---------------------------------------------------------------- lists
 
 

@@ -11,6 +11,7 @@ from stripe_emulator import money
 from stripe_emulator import params as p
 from stripe_emulator.core import (
     Context,
+    apply_updates,
     changes,
     check_amount,
     check_currency,
@@ -285,13 +286,7 @@ def update_charge(ctx: Context, charge_id: str) -> dict[str, Any]:
     with ctx.store.transaction():
         charge = get_object(ctx, "charges", "charge", charge_id)
         before = copy.deepcopy(charge)
-        for key in ("description", "receipt_email", "transfer_group"):
-            if key in params:
-                charge[key] = params[key]
-        if "shipping" in params:
-            charge["shipping"] = shipping_object(params["shipping"])
-        if "metadata" in params:
-            charge["metadata"] = merge_metadata(charge["metadata"], params["metadata"])
+        apply_updates(charge, params, ("description", "receipt_email", "transfer_group"))
         if params.get("fraud_details"):
             charge["fraud_details"] = {**charge["fraud_details"], **params["fraud_details"]}
         if params.get("customer"):

@@ -22,6 +22,7 @@ from stripe_emulator import cards as card_facts
 from stripe_emulator import params as p
 from stripe_emulator.core import (
     Context,
+    apply_updates,
     check_amount,
     check_currency,
     expand,
@@ -139,7 +140,13 @@ UPDATE_PARAMS = {
     "transfer_group": (p.string(), False),
     "expand": (p.string_list, False),
 }
-# What only an intent that has not been confirmed successfully may change (Stripe refuses it afterwards).
+UPDATED_AS_GIVEN = (
+    "description", "receipt_email", "setup_future_usage", "capture_method", "transfer_group", "statement_descriptor",
+    "statement_descriptor_suffix", "payment_method_types",
+)  # fmt: skip
+# What only an intent that has not been paid may change: Stripe refuses new payment terms once it succeeded or
+# was canceled, while metadata, description and the like stay editable (docs.stripe.com/api/payment_intents/update:
+# "Depending on which properties you update, you might need to confirm the PaymentIntent again").
 PAYMENT_TERMS = ("amount", "currency", "payment_method", "payment_method_types", "capture_method", "customer")
 
 
@@ -488,16 +495,7 @@ def update_payment_intent(ctx: Context, intent_id: str) -> dict[str, Any]:
         if "customer" in params:
             intent["customer"] = _customer_id(ctx, params["customer"])
         check_descriptor_suffix(params.get("statement_descriptor_suffix"), "statement_descriptor_suffix")
-        for key in ("description", "receipt_email", "setup_future_usage", "capture_method", "transfer_group"):
-            if key in params:
-                intent[key] = params[key]
-        for key in ("statement_descriptor", "statement_descriptor_suffix", "payment_method_types"):
-            if key in params:
-                intent[key] = params[key]
-        if "shipping" in params:
-            intent["shipping"] = shipping_object(params["shipping"])
-        if "metadata" in params:
-            intent["metadata"] = merge_metadata(intent["metadata"], params["metadata"])
+        apply_updates(intent, params, UPDATED_AS_GIVEN)
         if params.get("payment_method"):
             method = _payment_method_for(ctx, intent, params)
             intent.update(payment_method=method["id"], status="requires_confirmation", next_action=None)

@@ -159,3 +159,14 @@ def test_the_path_is_a_glob(emu):
     with pytest.raises(stripe.APIError):
         client.v1.charges.capture(charge.id)
     assert client.v1.charges.retrieve(charge.id).captured is False
+
+
+def test_a_lost_confirm_answer_is_recovered_by_retrieving_the_intent(emu):
+    client = emu.client()
+    created = client.v1.payment_intents.create(params={"amount": 2300, "currency": "usd"})
+    arm(emu, {"method": "POST", "path": "/v1/payment_intents/*/confirm", "action": "drop_after_commit"})
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.payment_intents.confirm(created.id, params={"payment_method": "pm_card_visa"})
+    settled = client.v1.payment_intents.retrieve(created.id)
+    assert settled.status == "succeeded"
+    assert client.v1.charges.retrieve(settled.latest_charge).payment_intent == created.id

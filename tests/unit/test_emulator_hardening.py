@@ -112,3 +112,22 @@ def test_allowed_hosts_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("STRIPE_EMULATOR_ALLOWED_HOSTS", "a.internal, b.internal")
     with TestClient(create_app(tmp_path), base_url="http://b.internal", raise_server_exceptions=False) as client:
         assert client.get("/v1/charges", headers=SECRET).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], ["127.0.0.1"]),
+        (["--host", "0.0.0.0"], []),
+        (["--host", "emulator.internal", "--allow-host", "a.internal", "--allow-host", "b.internal"],
+         ["emulator.internal", "a.internal", "b.internal"]),
+    ],
+)  # fmt: skip
+def test_the_command_allows_its_bound_name_and_the_allow_host_options(tmp_path, monkeypatch, argv, expected):
+    from stripe_emulator import __main__ as cli
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli, "create_app", lambda data_dir, allowed_hosts: seen.setdefault("hosts", allowed_hosts))
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: seen.setdefault("app", app))
+    cli.main([*argv, "--data-dir", str(tmp_path)])
+    assert seen["hosts"] == expected
