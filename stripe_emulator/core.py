@@ -264,7 +264,6 @@ EXPANDABLE: dict[tuple[str, str], str] = {
     ("charge", "customer"): "customers",
     ("card", "customer"): "customers",
     ("refund", "charge"): "charges",
-    ("customer", "default_source"): "cards",
     ("payment_method", "customer"): "customers",
     ("payment_intent", "customer"): "customers",
     ("payment_intent", "payment_method"): "payment_methods",

@@ -7,7 +7,16 @@ from typing import Any
 
 from stripe_emulator import cards as card_facts
 from stripe_emulator import params as p
-from stripe_emulator.core import Context, changes, expand, get_object, list_objects, merge_metadata, new_id
+from stripe_emulator.core import (
+    SPECIAL_EXPANSIONS,
+    Context,
+    changes,
+    expand,
+    get_object,
+    list_objects,
+    merge_metadata,
+    new_id,
+)
 from stripe_emulator.errors import invalid, missing
 from stripe_emulator.resources.charges import decline_error
 from stripe_emulator.resources.tokens import consume_source
@@ -46,6 +55,19 @@ def _attach_source(ctx: Context, customer: dict[str, Any], source: str) -> None:
         "cards", {"id": card["id"], "created": ctx.now, "customer": customer["id"], "card": card, "_private": private}
     )
     customer["default_source"] = card["id"]
+
+
+def _expand_default_source(ctx: Context, customer: dict[str, Any]) -> None:
+    # The stored record keeps the card number beside the card object (for later charges); only the card object,
+    # as Stripe shows it, may leave the emulator.
+    source = customer.get("default_source")
+    if isinstance(source, str):
+        record = ctx.store.get("cards", source)
+        if record is not None:
+            customer["default_source"] = copy.deepcopy(record["card"])
+
+
+SPECIAL_EXPANSIONS[("customer", "default_source")] = _expand_default_source
 
 
 def customer_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -60,3 +60,19 @@ def test_bad_email_and_unknown_customer(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.customers.retrieve("cus_doesNotExist00")
     assert info.value.code == "resource_missing"
+
+
+def test_expanding_the_default_source_gives_the_card_object_and_never_its_number(stripe_client):
+    customer = stripe_client.v1.customers.create(params={"email": _email(), "source": "tok_visa"})
+    expanded = stripe_client.v1.customers.retrieve(customer.id, params={"expand": ["default_source"]})
+    card = expanded.default_source
+    assert (card.object, card.id, card.last4, card.brand, card.customer) == (
+        "card",
+        customer.default_source,
+        "4242",
+        "Visa",
+        customer.id,
+    )
+    body = str(expanded.to_dict_recursive() if hasattr(expanded, "to_dict_recursive") else expanded.to_dict())
+    assert "4242424242424242" not in body
+    assert "_private" not in body and "number" not in card
