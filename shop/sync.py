@@ -21,69 +21,11 @@ import sqlalchemy as sa
 import stripe
 
 from shop import orders
-from shop.db import get_engine, metadata
+from shop.db import get_engine, upsert
+from shop.schema import charge_payloads, charges, refunds, sync_state
 
 PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
-
-charges = sa.Table(
-    "charges",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("created", sa.Integer, nullable=False, index=True),
-    sa.Column("amount", sa.Integer, nullable=False),
-    sa.Column("amount_captured", sa.Integer, nullable=False, default=0),
-    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
-    sa.Column("currency", sa.String(8), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("paid", sa.Boolean, nullable=False, default=False),
-    sa.Column("captured", sa.Boolean, nullable=False, default=False),
-    sa.Column("refunded", sa.Boolean, nullable=False, default=False),
-    sa.Column("failure_code", sa.String(64)),
-    sa.Column("failure_message", sa.Text),
-    sa.Column("decline_code", sa.String(64)),
-    sa.Column("outcome_type", sa.String(32)),
-    sa.Column("risk_level", sa.String(16)),
-    sa.Column("card_brand", sa.String(32)),
-    sa.Column("card_last4", sa.String(4)),
-    sa.Column("receipt_email", sa.String(320), index=True),
-    sa.Column("customer_name", sa.String(200)),
-    sa.Column("description", sa.Text),
-    sa.Column("order_id", sa.String(32), index=True),
-    sa.Column("book_id", sa.String(64)),
-    sa.Column("quantity", sa.Integer),
-    # The sync that last stored the row (DATA_VERSION then): readers holding a copy reload only newer rows.
-    sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
-)
-
-# The charge as Stripe sent it, apart from `charges`: 4 kB of JSON per row inside `charges` made every scan of
-# the pages' columns read 100 MB per 25k charges.
-charge_payloads = sa.Table(
-    "charge_payloads",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("raw", sa.Text, nullable=False),
-)
-
-refunds = sa.Table(
-    "refunds",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("charge_id", sa.String(64), nullable=False, index=True),
-    sa.Column("created", sa.Integer, nullable=False, index=True),
-    sa.Column("amount", sa.Integer, nullable=False),
-    sa.Column("currency", sa.String(8), nullable=False),
-    sa.Column("reason", sa.String(32)),
-    sa.Column("status", sa.String(16)),
-    sa.Column("raw", sa.Text, nullable=False),
-)
-
-sync_state = sa.Table(
-    "sync_state",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
 
 # Keys of sync_state.
 LAST_EVENT_ID = "last_event_id"
@@ -198,33 +140,13 @@ def refund_row(refund: Any) -> dict:
     }
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows, replacing those with the same primary key (SQLite and Postgres; others: delete + insert)."""
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table)
-        key = next(iter(table.primary_key.columns)).name
-        update = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
-        conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=update), rows)
-        return
-    key_column = next(iter(table.primary_key.columns))
-    conn.execute(table.delete().where(key_column.in_([row[key_column.name] for row in rows])))
-    conn.execute(table.insert(), rows)
-
-
 def _read_state(engine: sa.Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
 
 
 def _write_state(conn: sa.Connection, values: Mapping[str, str]) -> None:
-    _upsert(conn, sync_state, [{"key": key, "value": str(value)} for key, value in values.items()])
+    upsert(conn, sync_state, [{"key": key, "value": str(value)} for key, value in values.items()])
 
 
 def last_synced_at(engine: sa.Engine | None = None) -> float | None:
@@ -236,27 +158,12 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
 def data_version(engine: sa.Engine | None = None) -> int:
     """Sequence number of the last sync that stored something (0 before any); rows carry it as `sync_seq`."""
     engine = engine or get_engine()
-    ensure_schema(engine)
     return int(_read_state(engine).get(DATA_VERSION) or 0)
 
 
-_SCHEMA_CHECKED: set[int] = set()
-
-
 def ensure_schema(engine: sa.Engine) -> None:
-    """Rebuild `charges` when a store made by an earlier version of this module has other columns (once per engine).
-
-    `charges` is a copy of Stripe: it is dropped and created again, and the next sync backfills it.
-    """
-    if id(engine) in _SCHEMA_CHECKED:
-        return
-    present = {column["name"] for column in sa.inspect(engine).get_columns("charges")}
-    if present != {column.name for column in charges.columns}:
-        with engine.begin() as conn:
-            charges.drop(conn)
-            charges.create(conn)
-            conn.execute(sync_state.delete().where(sync_state.c.key.in_([BACKFILLED, LAST_EVENT_ID])))
-    _SCHEMA_CHECKED.add(id(engine))
+    """Kept for callers of earlier versions: `get_engine` migrates every store to the current schema on first use."""
+    del engine
 
 
 def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = None) -> bool:
@@ -317,15 +224,15 @@ def _pages(client: stripe.StripeClient, path: str, counter: _Counter) -> Iterabl
 def _store_charges(engine: sa.Engine, page_charges: list[Any], seq: int) -> list[dict]:
     rows = [{**charge_row(charge), "sync_seq": seq} for charge in page_charges]
     with engine.begin() as conn:
-        _upsert(conn, charges, rows)
-        _upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
+        upsert(conn, charges, rows)
+        upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
     return rows
 
 
 def _store_refunds(engine: sa.Engine, page_refunds: list[Any]) -> int:
     rows = [row for row in (refund_row(refund) for refund in page_refunds) if row["charge_id"]]
     with engine.begin() as conn:
-        _upsert(conn, refunds, rows)
+        upsert(conn, refunds, rows)
     return len(rows)
 
 
@@ -382,9 +289,9 @@ def _apply_events(engine: sa.Engine, events: list[Any], seq: int) -> tuple[list[
             if row["charge_id"]:
                 refund_rows[row["id"]] = row
     with engine.begin() as conn:
-        _upsert(conn, charges, list(charge_rows.values()))
-        _upsert(conn, charge_payloads, list(payload_rows.values()))
-        _upsert(conn, refunds, list(refund_rows.values()))
+        upsert(conn, charges, list(charge_rows.values()))
+        upsert(conn, charge_payloads, list(payload_rows.values()))
+        upsert(conn, refunds, list(refund_rows.values()))
     return list(charge_rows.values()), len(refund_rows)
 
 
@@ -462,7 +369,6 @@ def sync(
 
         client = stripe_client()
     engine = engine or get_engine()
-    ensure_schema(engine)
     progress = progress or (lambda _fraction, _text: None)
     state = _read_state(engine)
     seq = int(state.get(DATA_VERSION) or 0) + 1
