@@ -44,9 +44,10 @@ class CountingHTTPClient:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator) -> Path:
-    """A fresh store, and an empty account on this module's emulator (so request counts are this test's)."""
-    use_emulator(monkeypatch, private_emulator, tmp_path)
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator, database_url: str) -> Path:
+    """A fresh store (SQLite and PostgreSQL), and an empty account on this module's emulator (so request counts
+    are this test's)."""
+    use_emulator(monkeypatch, private_emulator, tmp_path, database_url)
     private_emulator.reset()
     return tmp_path
 
