@@ -8,6 +8,7 @@ SQLite (a file under the data directory) by default; PostgreSQL through DATABASE
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from shop.schema import metadata
+from shop.schema import change_sequence, metadata
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 # The revision a store made before migrations existed is in when it has all of its tables.
@@ -104,16 +105,21 @@ def _engine_for(url: str) -> sa.Engine:
     return engine
 
 
+_engines_lock = threading.Lock()  # threads asking for a new URL at once: one builds and migrates, the rest wait
+
+
 def get_engine(url: str | None = None) -> sa.Engine:
     """The engine for `url` (default: the configured DATABASE_URL), its store migrated once per URL and process."""
     if url is None:
         from shop.config import get_settings
 
         url = get_settings().database_url
-    return _engine_for(url)
+    with _engines_lock:
+        return _engine_for(url)
 
 
-def _dialect_insert(conn: sa.Connection, table: sa.Table):
+def dialect_insert(conn: sa.Connection, table: sa.Table):
+    """`INSERT` for `conn`'s dialect (SQLite's or PostgreSQL's), the kind with `on_conflict_do_update/nothing`."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -135,7 +141,7 @@ def upsert(
     """
     if not rows:
         return
-    statement = _dialect_insert(conn, table)
+    statement = dialect_insert(conn, table)
     keys = [column.name for column in table.primary_key.columns]
     update = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys}
     where = table.c[newer] <= statement.excluded[newer] if newer else None
@@ -146,10 +152,10 @@ def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[dict]) -
     """Insert the rows whose primary key is not stored yet (`ON CONFLICT DO NOTHING`); returns how many were new."""
     if not rows:
         return 0
-    statement = _dialect_insert(conn, table).on_conflict_do_nothing(
-        index_elements=[column.name for column in table.primary_key.columns]
-    )
-    return sum(conn.execute(statement, [row]).rowcount for row in rows)
+    keys = list(table.primary_key.columns)
+    statement = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=[key.name for key in keys])
+    # Counted from RETURNING: a batch's rowcount is not reliable across drivers (-1 with psycopg).
+    return len(conn.execute(statement.returning(*keys), list(rows)).all())
 
 
 def lock_row(conn: sa.Connection, table: sa.Table, key: object) -> sa.Row | None:
@@ -163,3 +169,16 @@ def lock_row(conn: sa.Connection, table: sa.Table, key: object) -> sa.Row | None
         conn.execute(sa.update(table).where(key_column == key).values({key_column.name: key_column}))
         return conn.execute(sa.select(table).where(key_column == key)).one_or_none()
     return conn.execute(sa.select(table).where(key_column == key).with_for_update()).one_or_none()
+
+
+def next_number(conn: sa.Connection, counter: str) -> int:
+    """The next number of `counter` (a `change_sequence` row, created at 1), inside `conn`'s transaction.
+
+    One upsert that increments and returns: the row then stays locked until the transaction ends, so the numbers
+    commit in the order they were handed out, and none is handed out twice.
+    """
+    statement = dialect_insert(conn, change_sequence).values(name=counter, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"value": change_sequence.c.value + 1}
+    ).returning(change_sequence.c.value)
+    return int(conn.execute(statement).scalar_one())

@@ -101,8 +101,12 @@ charges = sa.Table(
     sa.Column("order_id", sa.String(32), index=True),
     sa.Column("book_id", sa.String(64)),
     sa.Column("quantity", sa.Integer),
-    # The sync that last stored the row (DATA_VERSION then): readers holding a copy reload only newer rows.
+    # The change (a number from `change_sequence`) that last stored the row: readers holding a copy reload only
+    # rows of newer changes.
     sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
+    # `created` of the event whose copy of the charge this row is (for a backfill: of the newest event before it),
+    # so that an older copy arriving late never overwrites a newer one.
+    sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 # The charge as Stripe sent it, apart from `charges`: 4 kB of JSON per row inside `charges` made every scan of
@@ -125,6 +129,7 @@ refunds = sa.Table(
     sa.Column("reason", sa.String(32)),
     sa.Column("status", sa.String(16)),
     sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),  # as in `charges`
 )
 
 sync_state = sa.Table(
@@ -132,4 +137,33 @@ sync_state = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Counters that only go up, one row each, incremented inside the transaction that writes what they count: an
+# UPDATE of the row holds it until commit, so numbers are unique and committed in order. "changes" numbers the
+# writes to the local copy (`charges.sync_seq`); a reader that has seen number N has every row up to N.
+change_sequence = sa.Table(
+    "change_sequence",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Stripe events already applied to the local copy (the event cursor re-reads a little overlap; these are skipped).
+applied_events = sa.Table(
+    "applied_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+)
+
+# ------------------------------------------------------------------------------ coordination between processes
+
+# A named lease: one holder at a time until `expires_at` (Unix time); the holder renews it while it works.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
 )

@@ -271,8 +271,8 @@ def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path
     refunded_a = {**FIXTURE[0], "amount_refunded": 500}  # ch_a, partly refunded in Stripe
     new = charge_object("ch_new", ts(20, 11), 2800, email="new@example.com")
     with engine.begin() as conn:
-        upsert(conn, sync.charges, [{**sync.charge_row(obj), "sync_seq": 1} for obj in (refunded_a, new)])
-        sync._write_state(conn, {sync.DATA_VERSION: 1})
+        seq = sync.next_change(conn)  # as a sync does: the change number taken in the writing transaction
+        upsert(conn, sync.charges, [{**sync.charge_row(obj), "sync_seq": seq} for obj in (refunded_a, new)])
     loads = []
     real_load = analytics.load_charges
     monkeypatch.setattr(analytics, "load_charges", lambda e, **kw: loads.append(kw) or real_load(e, **kw))

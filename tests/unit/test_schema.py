@@ -13,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from shop import db, schema
+from shop import db, schema, sync
 
 # The tables as the code before migrations created them (SQLAlchemy's DDL for SQLite and PostgreSQL; {serial} is
 # the one difference: SERIAL on PostgreSQL).
@@ -239,11 +239,12 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
     assert rows(engine, schema.orders_table) == [ORDER]
     assert rows(engine, schema.attempts_table) == [ATTEMPT]
     assert rows(engine, schema.refund_requests_table) == [REFUND_REQUEST]
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3}]
+    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0}]
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
-    assert rows(engine, schema.refunds) == [REFUND]
+    assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
-    assert {row["key"]: row["value"] for row in SYNC_STATE}.items() <= state.items()
+    assert state == {"backfilled": "1", "last_event_id": "evt_old9"}
+    assert sync.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
 
 
 def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves_the_json(empty_database_url: str):
@@ -252,7 +253,7 @@ def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves
     engine = db.get_engine(empty_database_url)
 
     assert schema_differences(engine) == []
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0}]  # kept, not dropped for a backfill
+    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0}]  # kept, not dropped
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
     assert rows(engine, schema.orders_table) == [ORDER]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
