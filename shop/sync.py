@@ -477,11 +477,12 @@ def sync(
         progress(0.05, "Another session is syncing with Stripe; waiting for it…")
         if not lease.take(wait_s):
             return _nothing_done("running", counter, started)
-        synced = last_synced_at(engine)
-        if not full and synced is not None and synced >= asked_at:
-            lease.release()
-            progress(1.0, "Up to date: another session synced just now.")
-            return _nothing_done("shared", counter, started)
+    synced = last_synced_at(engine)
+    if not full and synced is not None and synced >= asked_at:
+        # A sync finished after this call was made (its lease was just released): its result is this call's too.
+        lease.release()
+        progress(1.0, "Up to date: another session synced just now.")
+        return _nothing_done("shared", counter, started)
     with lease.renewed():
         state = _read_state(engine)
         if full or not state.get(BACKFILLED):
