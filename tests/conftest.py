@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: free ports, a private emulator, Chromium launch arguments."""
+"""Fixtures shared by every test folder: free ports, a private emulator, Chromium launch arguments, databases."""
 
 from __future__ import annotations
 
