@@ -7,7 +7,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: demo run test lint format bench notebook seed browser clean-data
+.PHONY: demo run test lint format bench notebook seed browser postgres clean-data
 
 $(RUNTIME): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ browser:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL server programs for the store tests (a session fixture runs its own cluster with them;
+# they are not on PATH, so look where the package puts them).
+postgres:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql for the store tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 ## demo: install, start the emulator, seed demo history when the store is empty, open the app
 demo: $(RUNTIME)
 	$(PY) -m shop.seed --if-empty --days 60 --orders 800
@@ -36,8 +43,9 @@ run: $(RUNTIME)
 	@$(PY) tools/open_app.py http://localhost:$(PORT) &
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
 
-## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium)
-test: $(DEV) browser lint
+## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium; the store on SQLite
+## and on a throwaway PostgreSQL server)
+test: $(DEV) browser postgres lint
 	$(PY) -m pytest
 
 lint: $(DEV)

@@ -1,22 +1,35 @@
-"""The shop's SQL database through SQLAlchemy Core: one engine per URL, every table created on first use.
+"""The shop's SQL database through SQLAlchemy Core: one engine per URL, migrated to the current schema on first use.
 
-SQLite (a file under the data directory) by default, any SQLAlchemy URL through DATABASE_URL (Postgres, say).
-Modules define their tables on `metadata`; `get_engine` imports them so `create_all` sees every table.
+SQLite (a file under the data directory) by default; PostgreSQL through DATABASE_URL
+(`postgresql+psycopg://user:password@host/dbname`). Every table is in `shop.schema`; the Alembic migrations in
+`shop/migrations` bring an existing store to it in place, so no store is ever dropped or rebuilt.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-metadata = sa.MetaData()
+from shop.schema import change_sequence, metadata
 
-# Modules whose tables live in the shop database (imported before create_all).
-TABLE_MODULES = ("shop.orders", "shop.sync")
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# The revision a store made before migrations existed is in when it has all of its tables.
+BASELINE_REVISION = "0001"
+# Any number, the same in every process: the key of the advisory lock under which PostgreSQL stores migrate.
+_MIGRATION_LOCK_KEY = 7_240_811
+
+
+class UnsupportedDatabaseError(ValueError):
+    """DATABASE_URL names a database other than SQLite or PostgreSQL."""
 
 
 def _prepare_sqlite(engine: sa.Engine) -> None:
@@ -31,30 +44,141 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
         cursor.close()
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    # A package resource, so the migrations ship inside `shop` and need no alembic.ini.
+    config.set_main_option("script_location", "shop:migrations")
+    return config
+
+
+@functools.cache
+def _head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the store behind `engine` to the current schema, keeping every row.
+
+    An empty store gets every table of `shop.schema` and is stamped with the newest revision (Alembic's recipe for
+    new databases). A store made before migrations existed (no alembic_version table) is stamped with the first
+    revision when it has its tables, then upgraded like any other. On PostgreSQL, processes starting at the same
+    time migrate one after the other (a transaction-scoped advisory lock).
+    """
+    config = _alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+        config.attributes["connection"] = conn
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is None:
+            present = set(sa.inspect(conn).get_table_names())
+            if not present & set(metadata.tables):
+                metadata.create_all(conn)
+                command.stamp(config, _head_revision())
+                return
+            if present >= _baseline_tables():
+                command.stamp(config, BASELINE_REVISION)
+        if current != _head_revision():
+            command.upgrade(config, "head")
+
+
+def _baseline_tables() -> set[str]:
+    return {"orders", "attempts", "refund_requests", "charges", "charge_payloads", "refunds", "sync_state"}
+
+
 @functools.cache
 def _engine_for(url: str) -> sa.Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise UnsupportedDatabaseError(
+            f"DATABASE_URL names a {backend} database; the shop runs on SQLite or PostgreSQL (postgresql+psycopg://…)."
+        )
+    if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         _prepare_sqlite(engine)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    for module in TABLE_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real import error inside the module, not a module that is not there
-                raise
-    metadata.create_all(engine)
+    migrate(engine)
     return engine
 
 
+_engines_lock = threading.Lock()  # threads asking for a new URL at once: one builds and migrates, the rest wait
+
+
 def get_engine(url: str | None = None) -> sa.Engine:
-    """The engine for `url` (default: the configured DATABASE_URL), with every table created."""
+    """The engine for `url` (default: the configured DATABASE_URL), its store migrated once per URL and process."""
     if url is None:
         from shop.config import get_settings
 
         url = get_settings().database_url
-    return _engine_for(url)
+    with _engines_lock:
+        return _engine_for(url)
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table):
+    """`INSERT` for `conn`'s dialect (SQLite's or PostgreSQL's), the kind with `on_conflict_do_update/nothing`."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict],
+    *,
+    newer: str | None = None,
+) -> None:
+    """Insert `rows`, replacing the rows with the same primary key, in one `INSERT … ON CONFLICT DO UPDATE`.
+
+    With `newer` (a column name), a stored row is replaced only when the new row's value of that column is at
+    least the stored one, so an older copy of an object arriving late never overwrites a newer one.
+    """
+    if not rows:
+        return
+    statement = dialect_insert(conn, table)
+    keys = [column.name for column in table.primary_key.columns]
+    update = {column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys}
+    where = table.c[newer] <= statement.excluded[newer] if newer else None
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update, where=where), list(rows))
+
+
+def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[dict]) -> int:
+    """Insert the rows whose primary key is not stored yet (`ON CONFLICT DO NOTHING`); returns how many were new."""
+    if not rows:
+        return 0
+    keys = list(table.primary_key.columns)
+    statement = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=[key.name for key in keys])
+    # Counted from RETURNING: a batch's rowcount is not reliable across drivers (-1 with psycopg).
+    return len(conn.execute(statement.returning(*keys), list(rows)).all())
+
+
+def lock_row(conn: sa.Connection, table: sa.Table, key: object) -> sa.Row | None:
+    """Read the row with primary key `key` and hold it against other writers until the transaction ends.
+
+    PostgreSQL: `SELECT … FOR UPDATE` (a row lock). SQLite has one writer at a time and no row locks: an UPDATE
+    that changes nothing takes the database's write lock first, so two callers queue the same way.
+    """
+    (key_column,) = table.primary_key.columns
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.update(table).where(key_column == key).values({key_column.name: key_column}))
+        return conn.execute(sa.select(table).where(key_column == key)).one_or_none()
+    return conn.execute(sa.select(table).where(key_column == key).with_for_update()).one_or_none()
+
+
+def next_number(conn: sa.Connection, counter: str) -> int:
+    """The next number of `counter` (a `change_sequence` row, created at 1), inside `conn`'s transaction.
+
+    One upsert that increments and returns: the row then stays locked until the transaction ends, so the numbers
+    commit in the order they were handed out, and none is handed out twice.
+    """
+    statement = dialect_insert(conn, change_sequence).values(name=counter, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"value": change_sequence.c.value + 1}
+    ).returning(change_sequence.c.value)
+    return int(conn.execute(statement).scalar_one())

@@ -17,73 +17,13 @@ from typing import Literal
 import sqlalchemy as sa
 
 from shop import catalog
-from shop.db import get_engine, metadata
+from shop.db import get_engine
+from shop.schema import attempts_table, orders_table, refund_requests_table
 
 OrderStatus = Literal["pending", "paid", "failed", "cancelled", "refunded", "partially_refunded", "shipped"]
 AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
 ORDER_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O or 1/I/L: order numbers are read aloud and typed
 MAX_REFUND_REASON = 500
-
-orders_table = sa.Table(
-    "orders",
-    metadata,
-    sa.Column("id", sa.String(16), primary_key=True),
-    sa.Column("created", sa.Integer, nullable=False, index=True),
-    sa.Column("updated", sa.Integer, nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("email", sa.String(320), nullable=False, index=True),
-    sa.Column("phone", sa.String(40), nullable=False),
-    sa.Column("line1", sa.String(200), nullable=False),
-    sa.Column("line2", sa.String(200), nullable=False, default=""),
-    sa.Column("city", sa.String(100), nullable=False),
-    sa.Column("state", sa.String(100), nullable=False),
-    sa.Column("postal_code", sa.String(20), nullable=False),
-    sa.Column("country", sa.String(2), nullable=False),
-    sa.Column("book_id", sa.String(64), nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("unit_amount", sa.Integer, nullable=False),
-    sa.Column("amount", sa.Integer, nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("charge_id", sa.String(64), nullable=True, index=True),
-    sa.Column("paid_at", sa.Integer, nullable=True),
-    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
-    sa.Column("shipped_at", sa.Integer, nullable=True),
-    sa.Column("cancelled_at", sa.Integer, nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-)
-
-attempts_table = sa.Table(
-    "attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("created", sa.Integer, nullable=False),
-    sa.Column("updated", sa.Integer, nullable=False),
-    sa.Column("nonce", sa.String(64), nullable=False),
-    sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
-    sa.Column("outcome", sa.String(12), nullable=False, index=True),
-    sa.Column("code", sa.String(64), nullable=True),
-    sa.Column("decline_code", sa.String(64), nullable=True),
-    sa.Column("message", sa.Text, nullable=True),
-    sa.Column("charge_id", sa.String(64), nullable=True),
-    sa.Column("card_brand", sa.String(20), nullable=True),
-    sa.Column("card_last4", sa.String(4), nullable=True),
-    sa.UniqueConstraint("order_id", "nonce", name="uq_attempt_nonce"),
-)
-
-refund_requests_table = sa.Table(
-    "refund_requests",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
-    sa.Column("created", sa.Integer, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("status", sa.String(10), nullable=False, index=True),
-    sa.Column("decided_at", sa.Integer, nullable=True),
-    sa.Column("refund_id", sa.String(64), nullable=True),
-    sa.Column("note", sa.Text, nullable=True),
-)
 
 
 class OrderStateError(ValueError):

@@ -1,9 +1,16 @@
 """A local copy of Stripe's charges and refunds, so the ops pages never list Stripe on a rerun.
 
 The first sync backfills: `charges.list` and `refunds.list`, 100 a page. Every later sync reads only what changed:
-`/v1/events` with `ending_before` the newest event already applied, 100 a page, oldest first, so that a sync after
-N changes costs ceil(N / 100) requests (one when nothing changed). The newest event id is taken *before* the
-backfill, so a change made while the backfill runs is applied by the next incremental sync.
+`/v1/events` created since a little before the newest event already applied (EVENT_OVERLAP_S), 100 a page, applied
+oldest first, skipping events already applied (`applied_events`). The overlap catches an event that becomes
+visible after a newer one; a sync after N changes costs ceil((N + events in the overlap) / 100) requests. The
+newest event is taken *before* the backfill, so a change made while the backfill runs is applied by the next sync.
+
+One sync at a time: a sync holds the "sync" lease (`shop.lease`) in the database, renewed while it runs. A caller
+that finds it held waits for that sync and then returns its result ("shared"), or returns "running" after
+`wait_s`. Every write to the copy takes the next number of the database's "changes" counter inside its own
+transaction and tags its rows with it (`charges.sync_seq`), so a reader that follows `data_version` never skips a
+row, whichever process wrote it.
 
 Orders stay in step: when a synced charge carries `metadata.order_id` and its refunded total differs from the
 order's, `orders.record_refund` is called.
@@ -21,82 +28,40 @@ import sqlalchemy as sa
 import stripe
 
 from shop import orders
-from shop.db import get_engine, metadata
+from shop.db import get_engine, insert_missing, next_number, upsert
+from shop.lease import Lease
+from shop.schema import applied_events, change_sequence, charge_payloads, charges, refunds, sync_state
 
 PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
-
-charges = sa.Table(
-    "charges",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("created", sa.Integer, nullable=False, index=True),
-    sa.Column("amount", sa.Integer, nullable=False),
-    sa.Column("amount_captured", sa.Integer, nullable=False, default=0),
-    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
-    sa.Column("currency", sa.String(8), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("paid", sa.Boolean, nullable=False, default=False),
-    sa.Column("captured", sa.Boolean, nullable=False, default=False),
-    sa.Column("refunded", sa.Boolean, nullable=False, default=False),
-    sa.Column("failure_code", sa.String(64)),
-    sa.Column("failure_message", sa.Text),
-    sa.Column("decline_code", sa.String(64)),
-    sa.Column("outcome_type", sa.String(32)),
-    sa.Column("risk_level", sa.String(16)),
-    sa.Column("card_brand", sa.String(32)),
-    sa.Column("card_last4", sa.String(4)),
-    sa.Column("receipt_email", sa.String(320), index=True),
-    sa.Column("customer_name", sa.String(200)),
-    sa.Column("description", sa.Text),
-    sa.Column("order_id", sa.String(32), index=True),
-    sa.Column("book_id", sa.String(64)),
-    sa.Column("quantity", sa.Integer),
-    # The sync that last stored the row (DATA_VERSION then): readers holding a copy reload only newer rows.
-    sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
-)
-
-# The charge as Stripe sent it, apart from `charges`: 4 kB of JSON per row inside `charges` made every scan of
-# the pages' columns read 100 MB per 25k charges.
-charge_payloads = sa.Table(
-    "charge_payloads",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("raw", sa.Text, nullable=False),
-)
-
-refunds = sa.Table(
-    "refunds",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("charge_id", sa.String(64), nullable=False, index=True),
-    sa.Column("created", sa.Integer, nullable=False, index=True),
-    sa.Column("amount", sa.Integer, nullable=False),
-    sa.Column("currency", sa.String(8), nullable=False),
-    sa.Column("reason", sa.String(32)),
-    sa.Column("status", sa.String(16)),
-    sa.Column("raw", sa.Text, nullable=False),
-)
-
-sync_state = sa.Table(
-    "sync_state",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
+# Re-read events created this long before the newest one applied: Stripe does not promise that events become
+# visible (or are delivered) in the order they were created (https://docs.stripe.com/webhooks#event-ordering).
+EVENT_OVERLAP_S = 60
+# Stripe lists events "going back up to 30 days" (https://docs.stripe.com/api/events/list): a cursor older than
+# that (less a day of margin) may have lost events, so the copy is backfilled instead (and the report says so).
+EVENT_RETENTION_S = 29 * 24 * 3600
+SYNC_LEASE = "sync"
+LEASE_TTL_S = 30.0  # a holder that died is taken over after this long; a live one renews every third of it
+DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync before returning "running"
+CHANGES = "changes"  # the change_sequence counter of the local copy
 
 # Keys of sync_state.
 LAST_EVENT_ID = "last_event_id"
+LAST_EVENT_CREATED = "last_event_created"  # `created` of the newest event applied: the cursor
 LAST_SYNCED_AT = "last_synced_at"
 BACKFILLED = "backfilled"
-DATA_VERSION = "data_version"  # sequence number of the last sync that stored something: readers cache by it
 
 Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What one sync did: kind ("backfill" or "incremental"), API requests made, rows upserted, when."""
+    """What one sync did: kind, API requests made, rows upserted, when.
+
+    kind: "backfill" or "incremental"; "shared" when another session's sync ran meanwhile and this call waited
+    for it instead of syncing again; "running" when another session's sync still runs after the wait.
+    `note` says why a sync backfilled when it was not asked to.
+    """
 
     kind: str
     requests: int
@@ -105,10 +70,15 @@ class SyncReport:
     events_applied: int
     synced_at: float
     duration_s: float
+    note: str = ""
 
     def summary(self) -> str:
         """One line for people: what changed and what it cost."""
-        return (
+        if self.kind == "shared":
+            return "Up to date: another session synced with Stripe just now."
+        if self.kind == "running":
+            return "Another session is syncing with Stripe; the pages show the data synced so far."
+        return (self.note + " " if self.note else "") + (
             f"{self.kind.capitalize()}: {self.charges_upserted:,} charges and {self.refunds_upserted:,} refunds "
             f"updated from {self.events_applied:,} events in {self.requests} Stripe requests "
             f"({self.duration_s:.1f} s)."
@@ -198,33 +168,13 @@ def refund_row(refund: Any) -> dict:
     }
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows, replacing those with the same primary key (SQLite and Postgres; others: delete + insert)."""
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table)
-        key = next(iter(table.primary_key.columns)).name
-        update = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
-        conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=update), rows)
-        return
-    key_column = next(iter(table.primary_key.columns))
-    conn.execute(table.delete().where(key_column.in_([row[key_column.name] for row in rows])))
-    conn.execute(table.insert(), rows)
-
-
 def _read_state(engine: sa.Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
 
 
 def _write_state(conn: sa.Connection, values: Mapping[str, str]) -> None:
-    _upsert(conn, sync_state, [{"key": key, "value": str(value)} for key, value in values.items()])
+    upsert(conn, sync_state, [{"key": key, "value": str(value)} for key, value in values.items()])
 
 
 def last_synced_at(engine: sa.Engine | None = None) -> float | None:
@@ -234,29 +184,24 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
 
 
 def data_version(engine: sa.Engine | None = None) -> int:
-    """Sequence number of the last sync that stored something (0 before any); rows carry it as `sync_seq`."""
-    engine = engine or get_engine()
-    ensure_schema(engine)
-    return int(_read_state(engine).get(DATA_VERSION) or 0)
+    """Number of the last committed change to the local copy (0 before any); rows carry theirs as `sync_seq`.
+
+    Every row of a change numbered up to this one is committed, so a reader holding a copy as of version V reloads
+    exactly the rows with `sync_seq > V`.
+    """
+    with (engine or get_engine()).connect() as conn:
+        value = conn.execute(sa.select(change_sequence.c.value).where(change_sequence.c.name == CHANGES)).scalar()
+    return int(value or 0)
 
 
-_SCHEMA_CHECKED: set[int] = set()
+def next_change(conn: sa.Connection) -> int:
+    """The next number of the "changes" counter, taken inside `conn`'s transaction (see `db.next_number`)."""
+    return next_number(conn, CHANGES)
 
 
 def ensure_schema(engine: sa.Engine) -> None:
-    """Rebuild `charges` when a store made by an earlier version of this module has other columns (once per engine).
-
-    `charges` is a copy of Stripe: it is dropped and created again, and the next sync backfills it.
-    """
-    if id(engine) in _SCHEMA_CHECKED:
-        return
-    present = {column["name"] for column in sa.inspect(engine).get_columns("charges")}
-    if present != {column.name for column in charges.columns}:
-        with engine.begin() as conn:
-            charges.drop(conn)
-            charges.create(conn)
-            conn.execute(sync_state.delete().where(sync_state.c.key.in_([BACKFILLED, LAST_EVENT_ID])))
-    _SCHEMA_CHECKED.add(id(engine))
+    """Kept for callers of earlier versions: `get_engine` migrates every store to the current schema on first use."""
+    del engine
 
 
 def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = None) -> bool:
@@ -300,138 +245,192 @@ def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _C
     return client.raw_request("get", path, **params).data
 
 
-def _pages(client: stripe.StripeClient, path: str, counter: _Counter) -> Iterable[dict]:
+def _pages(client: stripe.StripeClient, path: str, counter: _Counter, filters: dict | None = None) -> Iterable[dict]:
     """Pages of a Stripe list, newest first, following `starting_after` as auto-paging does (100 a page).
 
     Paged by hand (the same requests auto-paging makes) so that each page is stored and reported as it arrives.
     """
-    params: dict[str, Any] = {"limit": PAGE_SIZE}
+    params: dict[str, Any] = {"limit": PAGE_SIZE, **(filters or {})}
     while True:
         page = _list_page(client, path, params, counter)
         yield page
         if not page["has_more"] or not page["data"]:
             return
-        params = {"limit": PAGE_SIZE, "starting_after": page["data"][-1]["id"]}
+        params = {"limit": PAGE_SIZE, **(filters or {}), "starting_after": page["data"][-1]["id"]}
 
 
-def _store_charges(engine: sa.Engine, page_charges: list[Any], seq: int) -> list[dict]:
-    rows = [{**charge_row(charge), "sync_seq": seq} for charge in page_charges]
+def _store_charges(engine: sa.Engine, page_charges: list[Any], event_created: int) -> list[dict]:
+    """Store one page of listed charges as one change (its number taken in the same transaction)."""
     with engine.begin() as conn:
-        _upsert(conn, charges, rows)
-        _upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
+        seq = next_change(conn)
+        rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
+        upsert(conn, charges, rows, newer="event_created")
+        upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
     return rows
 
 
-def _store_refunds(engine: sa.Engine, page_refunds: list[Any]) -> int:
-    rows = [row for row in (refund_row(refund) for refund in page_refunds) if row["charge_id"]]
+def _store_refunds(engine: sa.Engine, page_refunds: list[Any], event_created: int) -> int:
+    rows = [
+        {**row, "event_created": event_created}
+        for row in (refund_row(refund) for refund in page_refunds)
+        if row["charge_id"]
+    ]
     with engine.begin() as conn:
-        _upsert(conn, refunds, rows)
+        upsert(conn, refunds, rows, newer="event_created")
     return len(rows)
 
 
 def _backfill(
-    client: stripe.StripeClient, engine: sa.Engine, seq: int, counter: _Counter, progress: Progress
+    client: stripe.StripeClient, engine: sa.Engine, lease: Lease, counter: _Counter, progress: Progress, note: str = ""
 ) -> SyncReport:
     started = time.monotonic()
-    # The newest event before the backfill: the incremental sync resumes from it, so nothing changed during the
-    # backfill is missed (events re-applied in order end at the newest state).
-    head = _list_page(client, "/v1/events", {"limit": 1}, counter)
-    newest_event_id = head["data"][0]["id"] if head["data"] else ""
+    # The newest events before the backfill: the incremental sync resumes from the newest, so nothing changed
+    # during the backfill is missed (events re-applied in order end at the newest state). The listed objects are
+    # at least as new as these events, so they count as applied, and the rows' `event_created` says so.
+    head = _list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)
+    newest = head["data"][0] if head["data"] else None
+    newest_created = int(newest["created"]) if newest else 0
 
     charge_count = refund_count = 0
     order_rows: list[dict] = []
     for pages_done, page in enumerate(_pages(client, "/v1/charges", counter), start=1):
-        rows = _store_charges(engine, page["data"], seq)
+        lease.check()
+        rows = _store_charges(engine, page["data"], newest_created)
         charge_count += len(rows)
         order_rows.extend(row for row in rows if row["order_id"] and row["amount_refunded"])
         # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
         progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
     for page in _pages(client, "/v1/refunds", counter):
-        refund_count += _store_refunds(engine, page["data"])
+        lease.check()
+        refund_count += _store_refunds(engine, page["data"], newest_created)
         progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
     _keep_orders_in_step(order_rows, engine)
 
     synced_at = time.time()
+    lease.check()
     with engine.begin() as conn:
         _write_state(
             conn,
-            {LAST_EVENT_ID: newest_event_id, LAST_SYNCED_AT: synced_at, BACKFILLED: "1", DATA_VERSION: seq},
+            {
+                LAST_EVENT_ID: newest["id"] if newest else "",
+                LAST_EVENT_CREATED: newest_created,
+                LAST_SYNCED_AT: synced_at,
+                BACKFILLED: "1",
+            },
         )
+        insert_missing(conn, applied_events, [{"id": e["id"], "created": int(e["created"])} for e in head["data"]])
     progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
     return SyncReport(
-        "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started
+        "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started, note
     )
 
 
-def _apply_events(engine: sa.Engine, events: list[Any], seq: int) -> tuple[list[dict], int]:
-    """Store the objects carried by `events` (oldest first); returns the charge rows and the refund count."""
-    charge_rows: dict[str, dict] = {}
-    payload_rows: dict[str, dict] = {}
-    refund_rows: dict[str, dict] = {}
-    for event in events:
-        obj = _get(event, "data", "object")
-        kind = _get(obj, "object")
-        if kind == "charge":
-            row = {**charge_row(obj), "sync_seq": seq}
-            charge_rows[row["id"]] = row  # later events win: they carry the newer state
-            payload_rows[row["id"]] = payload_row(obj)
-            for refund in _get(obj, "refunds", "data") or []:
-                refund_rows[_get(refund, "id")] = refund_row(refund)
-        elif kind == "refund":
-            row = refund_row(obj)
-            if row["charge_id"]:
-                refund_rows[row["id"]] = row
+def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int, int]:
+    """Store the objects carried by `events` (oldest first) as one change, skipping events applied before.
+
+    Returns the charge rows stored, the refund count and how many events were new. The rows, the applied event
+    ids and the cursor commit together, so an interrupted sync re-reads exactly what it had not applied.
+    """
     with engine.begin() as conn:
-        _upsert(conn, charges, list(charge_rows.values()))
-        _upsert(conn, charge_payloads, list(payload_rows.values()))
-        _upsert(conn, refunds, list(refund_rows.values()))
-    return list(charge_rows.values()), len(refund_rows)
+        ids = [event["id"] for event in events]
+        seen = set(conn.execute(sa.select(applied_events.c.id).where(applied_events.c.id.in_(ids))).scalars())
+        fresh = [event for event in events if event["id"] not in seen]
+        charge_rows: dict[str, dict] = {}
+        payload_rows: dict[str, dict] = {}
+        refund_rows: dict[str, dict] = {}
+        seq = next_change(conn) if fresh else 0
+        for event in fresh:
+            obj = _get(event, "data", "object")
+            kind = _get(obj, "object")
+            created = int(event["created"])
+            if kind == "charge":
+                row = {**charge_row(obj), "sync_seq": seq, "event_created": created}
+                charge_rows[row["id"]] = row  # later events win: they carry the newer state
+                payload_rows[row["id"]] = payload_row(obj)
+                for refund in _get(obj, "refunds", "data") or []:
+                    refund_rows[_get(refund, "id")] = {**refund_row(refund), "event_created": created}
+            elif kind == "refund":
+                row = refund_row(obj)
+                if row["charge_id"]:
+                    refund_rows[row["id"]] = {**row, "event_created": created}
+        # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
+        upsert(conn, charges, list(charge_rows.values()), newer="event_created")
+        upsert(conn, charge_payloads, list(payload_rows.values()))
+        upsert(conn, refunds, list(refund_rows.values()), newer="event_created")
+        insert_missing(conn, applied_events, [{"id": event["id"], "created": int(event["created"])} for event in fresh])
+        newest = max(events, key=lambda event: int(event["created"]))
+        state = _read_state_in(conn)
+        if int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
+            _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
+    return list(charge_rows.values()), len(refund_rows), len(fresh)
 
 
-def _new_events(client: stripe.StripeClient, last_event_id: str, counter: _Counter) -> Iterable[list[Any]]:
-    """Batches of events newer than `last_event_id`, oldest first (one request per batch of up to 100)."""
-    if not last_event_id:
-        # No event existed at backfill time: every event is new. Lists run newest first, so collect, then flip.
-        every = [event for page in _pages(client, "/v1/events", counter) for event in page["data"]]
-        every.reverse()
-        for start in range(0, len(every), PAGE_SIZE):
-            yield every[start : start + PAGE_SIZE]
-        return
-    cursor = last_event_id
-    while True:
-        page = _list_page(client, "/v1/events", {"limit": PAGE_SIZE, "ending_before": cursor}, counter)
-        batch = list(reversed(page["data"]))  # the page nearest the cursor, newest first: flip it
-        if batch:
-            yield batch
-            cursor = batch[-1]["id"]
-        if not page["has_more"] or not batch:
-            return
+def _read_state_in(conn: sa.Connection) -> dict[str, str]:
+    return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
+
+
+def _events_since(client: stripe.StripeClient, since: int | None, counter: _Counter) -> list[dict]:
+    """Every event created at or after `since` (all events when None), oldest first.
+
+    Stripe lists run newest first and a created window cannot be walked from its old end, so the pages are
+    collected, then flipped.
+    """
+    filters = {"created": {"gte": since}} if since is not None else None
+    every = [event for page in _pages(client, "/v1/events", counter, filters) for event in page["data"]]
+    every.reverse()
+    return every
+
+
+def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], counter: _Counter) -> int | None:
+    """`created` of the newest applied event; looked up once for a store whose cursor is only an event id.
+
+    None when that event is no longer in Stripe (older than its 30 days of events): the copy needs a backfill.
+    """
+    if state.get(LAST_EVENT_CREATED):
+        return int(state[LAST_EVENT_CREATED])
+    event_id = state.get(LAST_EVENT_ID)
+    if not event_id:
+        return 0  # no event existed at backfill time: every event is new
+    counter.requests += 1
+    try:
+        return int(client.raw_request("get", f"/v1/events/{event_id}").data["created"])
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return None
+        raise
 
 
 def _incremental(
     client: stripe.StripeClient,
     engine: sa.Engine,
-    last_event_id: str,
-    seq: int,
+    cursor_created: int,
+    lease: Lease,
     counter: _Counter,
     progress: Progress,
-) -> SyncReport:
+) -> SyncReport | None:
+    """Apply the events since the cursor (less the overlap); None when the cursor is too old for Stripe's events."""
     started = time.monotonic()
+    since = cursor_created - EVENT_OVERLAP_S if cursor_created else None
+    events = _events_since(client, since, counter)
+    if cursor_created and events and int(events[-1]["created"]) - cursor_created > EVENT_RETENTION_S:
+        return None
     charge_ids: set[str] = set()
     refund_total = events_applied = 0
-    for batch in _new_events(client, last_event_id, counter):
-        rows, refund_count = _apply_events(engine, batch, seq)
+    for start in range(0, len(events), PAGE_SIZE):
+        lease.check()
+        rows, refund_count, fresh = _apply_events(engine, events[start : start + PAGE_SIZE])
         _keep_orders_in_step(rows, engine)
         charge_ids.update(row["id"] for row in rows)
         refund_total += refund_count
-        events_applied += len(batch)
-        with engine.begin() as conn:
-            _write_state(conn, {LAST_EVENT_ID: batch[-1]["id"]})
+        events_applied += fresh
         progress(min(0.95, 0.1 + events_applied / (events_applied + 400)), f"Applied {events_applied:,} events…")
     synced_at = time.time()
+    lease.check()
     with engine.begin() as conn:
-        changed = {DATA_VERSION: seq} if events_applied else {}
-        _write_state(conn, {LAST_SYNCED_AT: synced_at, **changed})
+        _write_state(conn, {LAST_SYNCED_AT: synced_at})
+        # Ids older than the overlap can never be read again: forget them.
+        newest = cursor_created if not events else max(cursor_created, int(events[-1]["created"]))
+        conn.execute(applied_events.delete().where(applied_events.c.created < newest - 2 * EVENT_OVERLAP_S))
     progress(1.0, f"Up to date: {events_applied:,} new events.")
     return SyncReport(
         "incremental",
@@ -444,33 +443,55 @@ def _incremental(
     )
 
 
+def _nothing_done(kind: str, counter: _Counter, started: float) -> SyncReport:
+    return SyncReport(kind, counter.requests, 0, 0, 0, time.time(), time.monotonic() - started)
+
+
 def sync(
     client: stripe.StripeClient | None = None,
     progress: Progress | None = None,
     *,
     engine: sa.Engine | None = None,
     full: bool = False,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> SyncReport:
-    """Bring the local charges and refunds up to date with Stripe.
+    """Bring the local charges and refunds up to date with Stripe, one sync at a time across processes.
 
-    The first run (or `full=True`) backfills through the lists; later runs apply new events only. If Stripe no
-    longer has the last event seen (events are kept 30 days), the sync falls back to a backfill.
-    Raises the SDK's errors (stripe.APIConnectionError, ...) for the caller to show.
+    The first run (or `full=True`) backfills through the lists; later runs apply new events only. When the newest
+    applied event is older than Stripe keeps events (30 days), the sync backfills and its report's note says so.
+    When another session holds the sync lease, this call waits up to `wait_s` seconds: if that sync finished, its
+    work is this call's too (kind "shared"); if it still runs, kind "running". Raises the SDK's errors
+    (stripe.APIConnectionError, an InvalidRequestError from the events list, ...) for the caller to show.
     """
     if client is None:
         from shop.config import stripe_client
 
         client = stripe_client()
     engine = engine or get_engine()
-    ensure_schema(engine)
     progress = progress or (lambda _fraction, _text: None)
-    state = _read_state(engine)
-    seq = int(state.get(DATA_VERSION) or 0) + 1
+    started = time.monotonic()
+    asked_at = time.time()
     counter = _Counter()
-    if full or not state.get(BACKFILLED):
-        return _backfill(client, engine, seq, counter, progress)
-    try:
-        return _incremental(client, engine, state.get(LAST_EVENT_ID, ""), seq, counter, progress)
-    except stripe.InvalidRequestError:
-        # The cursor event is gone (older than Stripe's 30 days of events): start over with a backfill.
-        return _backfill(client, engine, seq, counter, progress)
+    lease = Lease(engine, SYNC_LEASE, LEASE_TTL_S)
+    if not lease.try_take():
+        progress(0.05, "Another session is syncing with Stripe; waiting for it…")
+        if not lease.take(wait_s):
+            return _nothing_done("running", counter, started)
+    synced = last_synced_at(engine)
+    if not full and synced is not None and synced >= asked_at:
+        # A sync finished after this call was made (its lease was just released): its result is this call's too.
+        lease.release()
+        progress(1.0, "Up to date: another session synced just now.")
+        return _nothing_done("shared", counter, started)
+    with lease.renewed():
+        state = _read_state(engine)
+        if full or not state.get(BACKFILLED):
+            return _backfill(client, engine, lease, counter, progress)
+        cursor_created = _cursor_created(client, state, counter)
+        report = None
+        if cursor_created is not None:
+            report = _incremental(client, engine, cursor_created, lease, counter, progress)
+        if report is None:
+            note = "Backfilled: the last event applied is older than the 30 days of events Stripe keeps."
+            return _backfill(client, engine, lease, counter, progress, note)
+        return report

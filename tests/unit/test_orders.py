@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,8 +23,9 @@ ADA = orders.Customer(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    return get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+def engine(database_url: str) -> sa.Engine:
+    """A fresh store, on SQLite and on PostgreSQL."""
+    return get_engine(database_url)
 
 
 def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:

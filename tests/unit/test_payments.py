@@ -29,9 +29,14 @@ CUSTOMER = Customer(
 
 
 @pytest.fixture
-def shop_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator) -> Path:
-    """A fresh order store per test, and settings pointing at the session's emulator."""
-    use_emulator(monkeypatch, emulator, tmp_path)
+def shop_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator, database_url: str) -> Path:
+    """A fresh order store per test (SQLite and PostgreSQL), and settings pointing at the session's emulator.
+
+    The account is emptied too: each test runs once per store, and the fixed idempotency keys of its first run
+    must not answer for the second.
+    """
+    use_emulator(monkeypatch, emulator, tmp_path, database_url)
+    emulator.reset()
     return tmp_path
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import orders, payments, sync
+from shop import analytics, orders, payments, sync
 from shop.db import get_engine
+from shop.schema import leases
 from tests.conftest import Emulator, use_emulator
 
 CUSTOMER = orders.Customer(
@@ -44,9 +47,10 @@ class CountingHTTPClient:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator) -> Path:
-    """A fresh store, and an empty account on this module's emulator (so request counts are this test's)."""
-    use_emulator(monkeypatch, private_emulator, tmp_path)
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emulator, database_url: str) -> Path:
+    """A fresh store (SQLite and PostgreSQL), and an empty account on this module's emulator (so request counts
+    are this test's)."""
+    use_emulator(monkeypatch, private_emulator, tmp_path, database_url)
     private_emulator.reset()
     return tmp_path
 
@@ -64,6 +68,37 @@ def counted(private_emulator, env):
         "sk_test_emulator", base_addresses={"api": private_emulator.url}, http_client=http, max_network_retries=0
     )
     return client, http
+
+
+def set_clock(api: stripe.StripeClient, when: int | None) -> None:
+    """Freeze the emulator's clock at `when` (None: run with real time again)."""
+    api.raw_request("post", "/_emulator/clock", frozen_time="" if when is None else str(when))
+
+
+class HidingClient:
+    """A client whose event lists leave out some events, as when Stripe has not made them visible yet."""
+
+    def __init__(self, client: stripe.StripeClient, hidden: set[str]) -> None:
+        self.client = client
+        self.hidden = hidden
+
+    def raw_request(self, method: str, path: str, **params):
+        response = self.client.raw_request(method, path, **params)
+        if path == "/v1/events":
+            response.data["data"] = [event for event in response.data["data"] if event["id"] not in self.hidden]
+        return response
+
+
+class FailingEventsClient:
+    """A client whose events list answers 400 when asked for events since a cursor (a bare list still works)."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self.client = client
+
+    def raw_request(self, method: str, path: str, **params):
+        if path == "/v1/events" and set(params) - {"limit"}:
+            raise stripe.InvalidRequestError("Invalid created[gte]", "created", code="parameter_invalid")
+        return self.client.raw_request(method, path, **params)
 
 
 def make_charges(api: stripe.StripeClient, count: int, **params) -> list:
@@ -92,7 +127,10 @@ def count_rows(table: sa.Table) -> int:
 
 def test_backfill_pages_by_100_then_an_idle_sync_costs_one_request(api, counted):
     client, http = counted
+    # The 250 charges two minutes before the rest, so the idle sync's overlap (EVENT_OVERLAP_S) holds only the rest.
+    set_clock(api, int(time.time()) - 120)
     made = make_charges(api, 250)
+    set_clock(api, None)
     with pytest.raises(stripe.CardError):
         api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_chargeDeclinedLostCard"})
     api.v1.refunds.create(params={"charge": made[0].id, "amount": 300})
@@ -181,17 +219,223 @@ def test_charges_made_outside_the_shop_are_kept_with_no_order(api, counted):
     assert row["order_id"] is None and row["description"] == "Phone order"
 
 
-def test_a_cursor_stripe_no_longer_has_falls_back_to_a_backfill(api, counted):
+def counted_client(url: str) -> tuple[stripe.StripeClient, CountingHTTPClient]:
+    http = CountingHTTPClient()
+    client = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": url}, http_client=http, max_network_retries=0
+    )
+    return client, http
+
+
+def run_at_once(count: int, work) -> list:
+    """Run `work(index)` in `count` threads released together; their results (re-raising the first error)."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_four_sessions_syncing_at_once_make_one_backfill(api, private_emulator):
+    make_charges(api, 250)
+    clients = [counted_client(private_emulator.url) for _ in range(4)]
+
+    reports = run_at_once(4, lambda index: sync.sync(clients[index][0]))
+
+    assert sorted(report.kind for report in reports) == ["backfill", "shared", "shared", "shared"]
+    # 1 events head + 3 charge pages + 1 refund page, all made by the one session that synced
+    assert sum(len(http.sent) for _, http in clients) == 5
+    assert count_rows(sync.charges) == 250
+
+
+def test_concurrent_syncs_and_the_in_memory_copy_end_with_the_totals_of_the_database(api, private_emulator):
+    engine = get_engine()
+    sync.sync(api)
+    copy = analytics.ChargesCopy(engine)
+    copy.current()
+    clients = [counted_client(private_emulator.url)[0] for _ in range(3)]
+
+    for round_number in range(6):
+        made = make_charges(api, 5)
+        api.v1.refunds.create(params={"charge": made[round_number % 5].id, "amount": 100})
+
+        def work(index: int, made=made):
+            if index == 3:  # a page reading while the others sync and Stripe changes
+                for _charge in make_charges(api, 3):
+                    copy.current()
+                return None
+            return sync.sync(clients[index], wait_s=60)
+
+        run_at_once(4, work)
+        sync.sync(api, wait_s=60)  # everything made meanwhile
+
+        page = copy.current()
+        database = analytics.load_charges(engine)
+        assert sorted(page["id"]) == sorted(database["id"])
+        assert (page["amount"].sum(), page["amount_refunded"].sum()) == (
+            database["amount"].sum(),
+            database["amount_refunded"].sum(),
+        )
+    assert len(copy.current()) == 6 * 8
+
+
+def test_change_numbers_are_unique_and_committed_in_order_across_threads(env):
+    engine = get_engine()
+
+    def take(_index: int) -> list[int]:
+        numbers = []
+        for _ in range(25):
+            with engine.begin() as conn:
+                numbers.append(sync.next_change(conn))
+        return numbers
+
+    taken = [number for numbers in run_at_once(4, take) for number in numbers]
+
+    assert sorted(taken) == list(range(1, 101))
+    assert sync.data_version(engine) == 100
+
+
+def test_an_event_that_becomes_visible_after_a_newer_one_is_still_applied(api, counted):
+    client, _ = counted
+    sync.sync(client)  # backfill of an empty account
+    sync.sync(client)
+    (late,) = make_charges(api, 1, description="visible late")
+    (early,) = make_charges(api, 1, description="visible at once")
+    late_event = next(event for event in api.v1.events.list().data if event.data.object.id == late.id)
+
+    first = sync.sync(HidingClient(client, {late_event.id}))
+    assert stored(early.id) is not None and stored(late.id) is None
+    second = sync.sync(client)
+
+    assert stored(late.id)["description"] == "visible late"
+    assert (first.events_applied, second.events_applied) == (1, 1)  # each event applied once
+
+
+def test_a_late_event_carrying_an_older_copy_does_not_overwrite_the_newer_one(api, counted):
+    client, _ = counted
+    (charge,) = make_charges(api, 1)
+    sync.sync(client)
+    set_clock(api, int(time.time()) + 5)
+    api.v1.charges.update(charge.id, params={"description": "older"})
+    set_clock(api, int(time.time()) + 10)
+    api.v1.charges.update(charge.id, params={"description": "newer"})
+    set_clock(api, None)
+    older = next(e for e in api.v1.events.list().data if e.data.object.to_dict().get("description") == "older")
+
+    sync.sync(HidingClient(client, {older.id}))
+    sync.sync(client)
+
+    assert stored(charge.id)["description"] == "newer"
+
+
+def test_a_400_from_the_events_list_is_raised_not_turned_into_a_backfill(api, counted):
+    client, http = counted
+    make_charges(api, 2)
+    sync.sync(client)
+    http.sent.clear()
+
+    with pytest.raises(stripe.InvalidRequestError):
+        sync.sync(FailingEventsClient(client))
+
+    assert http.sent == []  # no charge or refund list was read
+    assert sync._read_state(get_engine())[sync.BACKFILLED] == "1"
+    assert count_rows(sync.charges) == 2
+
+
+def test_a_cursor_older_than_stripes_30_days_of_events_backfills_and_says_why(api, counted):
     client, _ = counted
     make_charges(api, 2)
     sync.sync(client)
     with get_engine().begin() as conn:
-        conn.execute(
-            sync.sync_state.update().where(sync.sync_state.c.key == sync.LAST_EVENT_ID).values(value="evt_gone")
-        )
+        sync._write_state(conn, {sync.LAST_EVENT_CREATED: int(time.time()) - 31 * 24 * 3600})
     make_charges(api, 1)
 
     report = sync.sync(client)
 
     assert report.kind == "backfill"
+    assert "30 days" in report.summary()
     assert count_rows(sync.charges) == 3
+
+
+def test_a_cursor_event_from_an_older_store_that_stripe_no_longer_has_backfills(api, counted):
+    client, _ = counted
+    make_charges(api, 2)
+    sync.sync(client)
+    with get_engine().begin() as conn:  # a store synced before cursors carried a time: only the event id
+        conn.execute(sync.sync_state.delete().where(sync.sync_state.c.key == sync.LAST_EVENT_CREATED))
+        sync._write_state(conn, {sync.LAST_EVENT_ID: "evt_gone"})
+    make_charges(api, 1)
+
+    report = sync.sync(client)
+
+    assert report.kind == "backfill" and "30 days" in report.note
+    assert count_rows(sync.charges) == 3
+
+
+def hold_lease(holder: str, expires_at: float) -> None:
+    with get_engine().begin() as conn:
+        conn.execute(leases.insert().values(name=sync.SYNC_LEASE, holder=holder, expires_at=expires_at))
+
+
+def test_a_sync_running_in_another_process_is_not_repeated(api, counted):
+    client, http = counted
+    make_charges(api, 2)
+    hold_lease("another-process", time.time() + 60)
+
+    report = sync.sync(client, wait_s=0)
+
+    assert (report.kind, report.requests, http.sent) == ("running", 0, [])
+    assert "Another session is syncing" in report.summary()
+    assert count_rows(sync.charges) == 0
+
+
+def test_the_lease_of_a_holder_that_died_is_taken_over_once_expired(api, counted):
+    client, _ = counted
+    make_charges(api, 2)
+    hold_lease("killed-process", time.time() - 1)
+
+    report = sync.sync(client, wait_s=0)
+
+    assert report.kind == "backfill"
+    assert count_rows(sync.charges) == 2
+    with get_engine().connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(leases)).scalar_one() == 0  # released
+
+
+def test_the_lease_is_renewed_while_a_sync_runs(api, counted, monkeypatch):
+    client, _ = counted
+    make_charges(api, 150)
+    monkeypatch.setattr(sync, "LEASE_TTL_S", 0.6)  # renewed every 0.2 s
+    expiries: list[float] = []
+
+    def expiry() -> float:
+        with get_engine().connect() as conn:
+            return conn.execute(sa.select(leases.c.expires_at).where(leases.c.name == sync.SYNC_LEASE)).scalar_one()
+
+    def on_progress(_fraction: float, _text: str) -> None:
+        if expiries:
+            return
+        expiries.append(expiry())
+        deadline = time.monotonic() + 10
+        while expiry() <= expiries[0] and time.monotonic() < deadline:  # wait for a renewal, not a fixed time
+            time.sleep(0.05)
+        expiries.append(expiry())
+
+    report = sync.sync(client, on_progress)
+
+    assert report.kind == "backfill"
+    assert expiries[1] > expiries[0]

@@ -1,0 +1,169 @@
+"""Every table of the shop's database, on one MetaData: the order store and the local copy of Stripe.
+
+This module is the schema as the code expects it now (the head of the migrations in `shop/migrations`). Change a
+table here and add a migration that brings existing stores to it; `shop.db.get_engine` runs the migrations.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# ---------------------------------------------------------------------------------------------- the order store
+
+orders_table = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, index=True),
+    sa.Column("phone", sa.String(40), nullable=False),
+    sa.Column("line1", sa.String(200), nullable=False),
+    sa.Column("line2", sa.String(200), nullable=False, default=""),
+    sa.Column("city", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("postal_code", sa.String(20), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("book_id", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_amount", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("charge_id", sa.String(64), nullable=True, index=True),
+    sa.Column("paid_at", sa.Integer, nullable=True),
+    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
+    sa.Column("shipped_at", sa.Integer, nullable=True),
+    sa.Column("cancelled_at", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+attempts_table = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("outcome", sa.String(12), nullable=False, index=True),
+    sa.Column("code", sa.String(64), nullable=True),
+    sa.Column("decline_code", sa.String(64), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("charge_id", sa.String(64), nullable=True),
+    sa.Column("card_brand", sa.String(20), nullable=True),
+    sa.Column("card_last4", sa.String(4), nullable=True),
+    sa.UniqueConstraint("order_id", "nonce", name="uq_attempt_nonce"),
+)
+
+refund_requests_table = sa.Table(
+    "refund_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("decided_at", sa.Integer, nullable=True),
+    sa.Column("refund_id", sa.String(64), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+# ---------------------------------------------------------------------------------- the local copy of Stripe
+
+charges = sa.Table(
+    "charges",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("amount_captured", sa.Integer, nullable=False, default=0),
+    sa.Column("amount_refunded", sa.Integer, nullable=False, default=0),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("paid", sa.Boolean, nullable=False, default=False),
+    sa.Column("captured", sa.Boolean, nullable=False, default=False),
+    sa.Column("refunded", sa.Boolean, nullable=False, default=False),
+    sa.Column("failure_code", sa.String(64)),
+    sa.Column("failure_message", sa.Text),
+    sa.Column("decline_code", sa.String(64)),
+    sa.Column("outcome_type", sa.String(32)),
+    sa.Column("risk_level", sa.String(16)),
+    sa.Column("card_brand", sa.String(32)),
+    sa.Column("card_last4", sa.String(4)),
+    sa.Column("receipt_email", sa.String(320), index=True),
+    sa.Column("customer_name", sa.String(200)),
+    sa.Column("description", sa.Text),
+    sa.Column("order_id", sa.String(32), index=True),
+    sa.Column("book_id", sa.String(64)),
+    sa.Column("quantity", sa.Integer),
+    # The change (a number from `change_sequence`) that last stored the row: readers holding a copy reload only
+    # rows of newer changes.
+    sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
+    # `created` of the event whose copy of the charge this row is (for a backfill: of the newest event before it),
+    # so that an older copy arriving late never overwrites a newer one.
+    sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),
+)
+
+# The charge as Stripe sent it, apart from `charges`: 4 kB of JSON per row inside `charges` made every scan of
+# the pages' columns read 100 MB per 25k charges.
+charge_payloads = sa.Table(
+    "charge_payloads",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("raw", sa.Text, nullable=False),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("charge_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(32)),
+    sa.Column("status", sa.String(16)),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),  # as in `charges`
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Counters that only go up, one row each, incremented inside the transaction that writes what they count: an
+# UPDATE of the row holds it until commit, so numbers are unique and committed in order. "changes" numbers the
+# writes to the local copy (`charges.sync_seq`); a reader that has seen number N has every row up to N.
+change_sequence = sa.Table(
+    "change_sequence",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Stripe events already applied to the local copy (the event cursor re-reads a little overlap; these are skipped).
+applied_events = sa.Table(
+    "applied_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+)
+
+# ------------------------------------------------------------------------------ coordination between processes
+
+# A named lease: one holder at a time until `expires_at` (Unix time); the holder renews it while it works.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
