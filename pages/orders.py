@@ -6,7 +6,7 @@ import streamlit as st
 import stripe
 
 from pages.ops_data import MONEY_COLUMN, TIME_COLUMN, data_changed
-from shop import analytics, orders, payments
+from shop import analytics, order_rules, orders, payments
 from shop.money import format_amount
 
 STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelled")
@@ -46,7 +46,7 @@ elif kind == "error":
 
 status_col, search_col = st.columns([2, 2])
 statuses = status_col.multiselect(
-    "Status", STATUSES, format_func=lambda s: s.replace("_", " "), placeholder="All", key="orders_status"
+    "Status", STATUSES, format_func=orders.status_label, placeholder="All", key="orders_status"
 )
 search = search_col.text_input("Search", placeholder="Order number, name or email contains…", key="orders_search")
 shown = orders.list_orders(status=statuses, search=search)
@@ -98,7 +98,7 @@ order_id = st.selectbox(
     list(by_id),
     format_func=lambda oid: (
         f"{oid} · {by_id[oid].customer.name} · {format_amount(by_id[oid].amount, by_id[oid].currency)} · "
-        f"{by_id[oid].status.replace('_', ' ')}"
+        f"{orders.status_label(by_id[oid].status)}"
     ),
     key="orders_pick",
 )
@@ -112,26 +112,17 @@ if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
     else:
         st.session_state["orders_message"] = ("success", f"Order {order.id} marked shipped.")
     st.rerun()
+may_ship, may_cancel = order_rules.may_ship(order), order_rules.may_cancel(order)
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
-    if orders.can_cancel(order):
+    if may_cancel:
         st.session_state[CANCEL_KEY] = order.id
-    elif order.shipped_at:
-        st.session_state["orders_message"] = (
-            "error",
-            f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead on the Refunds page.",
-        )
-        st.rerun()
     else:
-        st.session_state["orders_message"] = (
-            "error",
-            f"Order {order.id} is {order.status.replace('_', ' ')}: only a paid order that has not shipped can be "
-            "cancelled.",
-        )
+        st.session_state["orders_message"] = ("error", may_cancel.reason)
         st.rerun()
-if not orders.can_ship(order):
-    ship_col.caption("Only a paid order that is not cancelled, refunded or shipped can be shipped.")
-if not orders.can_cancel(order):
-    cancel_col.caption("Only a paid order that has not shipped can be cancelled (a shipped one is refunded).")
+if not may_ship:
+    ship_col.caption(may_ship.reason)
+if not may_cancel:
+    cancel_col.caption(may_cancel.reason)
 
 pending = st.session_state.get(CANCEL_KEY)
 if pending:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shop import catalog, orders, payments
+from shop import catalog, order_rules, orders, payments
 from shop.money import format_amount
 
 FOUND_KEY = "your_order_found"  # (order number, email) of the order this visitor proved they own
@@ -107,15 +107,15 @@ with st.container(border=True):
         f"to {order.customer.name}, {order.customer.city}"
     )
 
-if orders.can_cancel(order):
+if order_rules.may_cancel(order):
     st.write("Your order has not shipped yet: you can cancel it for a full refund.")
     if st.button("Cancel my order", key="your_order_cancel"):
         st.session_state[CANCEL_KEY] = True
     if st.session_state.get(CANCEL_KEY):
         confirm_cancel(order)
-elif order.shipped_at and order.status in ("shipped", "partially_refunded"):
+elif order_rules.may_request_refund(order):
     requests = orders.list_refund_requests(order_id=order.id)
-    if any(request.status == "pending" for request in requests):
+    if orders.open_refund_requests(order_id=order.id):
         st.info("Your refund request is with our team. We will email you once it is decided.")
     else:
         for request in requests:

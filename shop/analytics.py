@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import catalog, orders, sync
+from shop import catalog, orders, payments, sync
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
 from shop.sync import charges, refunds
@@ -609,6 +609,21 @@ def refund_history(engine: sa.Engine | None = None, *, charge_id: str | None = N
     ]
 
 
+def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmounts:
+    """The refund-relevant facts of one charge of a charges frame, as plain Python values for shop.payments."""
+    row = frame[frame["id"] == charge_id].iloc[0]
+    return payments.ChargeAmounts(
+        id=str(row["id"]),
+        status=str(row["status"]),
+        currency=str(row["currency"]),
+        amount=int(row["amount"]),
+        amount_captured=int(row["amount_captured"]),
+        amount_refunded=int(row["amount_refunded"]),
+        captured=bool(row["captured"]),
+        refunded=bool(row["refunded"]),
+    )
+
+
 def find_charges(frame: pd.DataFrame, query: str, limit: int = 50) -> pd.DataFrame:
     """Charges whose ID, order number or receipt email matches `query` (exact ID/order, else email part)."""
     needle = query.strip()
@@ -700,7 +715,7 @@ def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
         {
             "Created": [when(order.created) for order in order_list],
             "Order": [order.id for order in order_list],
-            "Status": [order.status.replace("_", " ") for order in order_list],
+            "Status": [orders.status_label(order.status) for order in order_list],
             "Customer": [order.customer.name for order in order_list],
             "Email": [order.customer.email for order in order_list],
             "Book": [titles.get(order.book_id, order.book_id) for order in order_list],

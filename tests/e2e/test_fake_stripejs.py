@@ -14,7 +14,7 @@ import pytest
 import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.conftest import Emulator, free_port
+from tests.support import Emulator, free_port
 
 pytestmark = pytest.mark.e2e
 

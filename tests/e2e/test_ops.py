@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import free_port
-from tests.e2e.conftest import StreamlitApp, wait_for_app
-from tests.e2e.test_checkout import DETAILS, confirmed_charge_id, fill_card, fill_details, open_shop
+from tests.support import free_port
+from tests.support_browser import (
+    DETAILS,
+    StreamlitApp,
+    confirmed_charge_id,
+    fill_card,
+    fill_details,
+    open_shop,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shop.config import ConfigError, Settings, emulator_is_up, ensure_emulator, load_settings
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 def test_no_keys_means_emulator_mode(tmp_path: Path) -> None:

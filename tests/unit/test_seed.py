@@ -14,7 +14,7 @@ import pytest
 
 from shop import analytics, config, orders, seed
 from shop.config import load_settings
-from tests.conftest import Emulator, use_emulator
+from tests.support import Emulator, use_emulator
 
 NOW = 1_790_000_000  # a fixed "now" (a Thursday) so the planned calendar does not depend on today
 DAYS = 30
