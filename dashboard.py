@@ -9,15 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.ops_data import auth_configured
-from shop.config import ConfigError, ensure_emulator, get_settings
+from shop.config import ConfigError, get_settings
+from shop.emulator_process import ensure_running
 
 st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
-
-
-@st.cache_resource(show_spinner="Starting the Stripe emulator…")
-def _start_emulator() -> None:
-    """Once per server process: start the emulator when nothing answers on its port."""
-    ensure_emulator()
 
 
 def _signed_in() -> bool:
@@ -28,9 +23,12 @@ def _signed_in() -> bool:
 
 try:
     settings = get_settings()
-    _start_emulator()
 except ConfigError as exc:
     st.error(f"**The shop cannot start:** {exc}")
+    st.stop()
+emulator = ensure_running(settings)  # every page load: restarts an emulator that died (emulator mode only)
+if not emulator.ok:
+    st.error(emulator.message)
     st.stop()
 
 # Pages keep the URL paths Streamlit derives from their file names (/your_order, /sign_in): a custom url_path

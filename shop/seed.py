@@ -42,7 +42,8 @@ from typing import Any, TextIO
 import stripe
 
 from shop import catalog, orders, payments
-from shop.config import ConfigError, Settings, get_settings, stripe_client
+from shop.config import ConfigError, Settings, get_settings
+from shop.emulator_process import connected_client
 from shop.orders import Customer
 from shop.validation import validate_customer
 
@@ -653,7 +654,7 @@ class _Player:
 
 def _check_mode(settings: Settings, confirmed: bool) -> None:
     """Refuse a live key always, and Stripe test mode without confirmation."""
-    if settings.is_live or settings.secret_key.startswith(("sk_live_", "rk_live_")):
+    if settings.is_live:
         raise SeedError("Refusing to seed with a live Stripe key: demo history belongs in test mode or the emulator.")
     if settings.mode == "stripe" and not confirmed:
         raise SeedError(
@@ -683,7 +684,7 @@ def seed(
     """
     settings = settings or get_settings()
     _check_mode(settings, confirmed)
-    client = client or stripe_client(settings)
+    client = client or connected_client(settings)
     started = time.monotonic()
     now = int(time.time()) if now is None else now
 
