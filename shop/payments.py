@@ -16,7 +16,7 @@ from typing import Any
 
 import stripe
 
-from shop import catalog, orders
+from shop import catalog, decline_codes, orders
 from shop.config import ConfigError, stripe_client
 from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel
@@ -25,25 +25,6 @@ from shop.validation import validate_customer
 
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
-# What the customer reads after a card error, by decline_code first, then by error code.
-_DECLINE_MESSAGES = {
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "lost_card": "Your card was declined. Please use another card or contact your bank.",
-    "stolen_card": "Your card was declined. Please use another card or contact your bank.",
-    "generic_decline": "Your card was declined. Please use another card or contact your bank.",
-    "card_velocity_exceeded": "Your card was declined: its spending limit was reached. Try another card.",
-    "fraudulent": "This payment was blocked as potentially fraudulent. Please use another card.",
-}
-_CODE_MESSAGES = {
-    "expired_card": "Your card has expired. Check the expiry date or use another card.",
-    "incorrect_cvc": "Your card's security code (CVC) is incorrect. Check it and try again.",
-    "processing_error": "An error occurred while processing your card. Please try again in a moment.",
-    "incorrect_number": "Your card number is incorrect. Check it or use another card.",
-    "invalid_expiry_year": "Your card's expiration year is invalid. Check it and try again.",
-    "invalid_expiry_month": "Your card's expiration month is invalid. Check it and try again.",
-    "invalid_cvc": "Your card's security code is invalid. Check it and try again.",
-    "card_declined": "Your card was declined. Please use another card or contact your bank.",
-}
 UNREACHABLE_MESSAGE = (
     "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
 )
@@ -91,15 +72,6 @@ class ChargeResult:
     def succeeded(self) -> bool:
         """True when the order is paid."""
         return self.outcome == "succeeded"
-
-
-def decline_message(code: str | None, decline_code: str | None) -> str:
-    """The customer-facing message for a card error, most specific case first."""
-    if decline_code and decline_code in _DECLINE_MESSAGES:
-        return _DECLINE_MESSAGES[decline_code]
-    if code and code in _CODE_MESSAGES:
-        return _CODE_MESSAGES[code]
-    return _CODE_MESSAGES["card_declined"]
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -245,7 +217,7 @@ def pay_order(
     except stripe.CardError as exc:
         stripe_seconds = time.perf_counter() - started
         details = _error_details(exc)
-        message = decline_message(details["code"], details["decline_code"])
+        message = decline_codes.customer_message(details["code"], details["decline_code"])
         orders.finish_attempt(
             attempt.id,
             "failed",
@@ -308,7 +280,7 @@ def _settle_from_charge(
             decline_code=details["decline_code"],
             message=details["message"],
         )
-        message = decline_message(details["code"], details["decline_code"])
+        message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
     orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
     order = orders.get_order(order_id)

@@ -162,7 +162,7 @@ def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path
         sync._write_state(conn, {sync.DATA_VERSION: 1})
     loads = []
     real_load = analytics.load_charges
-    monkeypatch.setattr(analytics, "load_charges", lambda e, **kw: loads.append(kw) or real_load(e, **kw))
+    monkeypatch.setattr(analytics.loading, "load_charges", lambda e, **kw: loads.append(kw) or real_load(e, **kw))
 
     frame = copy.current()
 
