@@ -7,7 +7,8 @@ is on its way to Stripe (between its check and its write), or by a crash between
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,19 +16,9 @@ import stripe
 from stripe._http_client import new_default_http_client
 
 from shop import orders, payments
-from shop.orders import Customer, OrderStateError
+from shop.orders import OrderStateError
 from tests.support import use_emulator
-
-CUSTOMER = Customer(
-    name="Mary Jackson",
-    email="mary@example.com",
-    phone="+1 757 555 0111",
-    line1="2 Langley Blvd",
-    city="Hampton",
-    state="VA",
-    postal_code="23681",
-    country="US",
-)
+from tests.support_data import CUSTOMER
 
 
 class _InterruptingHTTPClient:
@@ -64,6 +55,18 @@ def _interrupted_client(emulator, rival: Callable[[], object]) -> stripe.StripeC
     )
     client.rival_http = http  # for the test to see whether the rival ran and what it got
     return client
+
+
+@contextmanager
+def _process_dies_at(monkeypatch: pytest.MonkeyPatch, store_function: str) -> Iterator[None]:
+    """Inside: the app process "dies" when it calls `orders.<store_function>` (after Stripe answered)."""
+
+    def crash(*args, **kwargs):
+        raise SystemExit(f"the app process died before orders.{store_function} wrote what Stripe did")
+
+    with monkeypatch.context() as patch, pytest.raises(SystemExit):
+        patch.setattr(orders, store_function, crash)
+        yield
 
 
 def _paid_order(client: stripe.StripeClient) -> orders.Order:
@@ -127,17 +130,11 @@ def test_a_second_approval_after_a_crash_mid_approval_completes_the_request(clie
     order = _paid_order(client)
     orders.mark_shipped(order.id)
     request = orders.request_refund(order.id, CUSTOMER.email, "Wrong book")
-    real_decide = orders.decide_refund_request
 
-    def crash(*args, **kwargs):
-        raise SystemExit("the app process died after Stripe refunded, before the decision was written")
-
-    monkeypatch.setattr(orders, "decide_refund_request", crash)
-    with pytest.raises(SystemExit):
+    with _process_dies_at(monkeypatch, "decide_refund_request"):
         payments.approve_refund_request(request.id, client=client)
     assert client.v1.charges.retrieve(order.charge_id).refunded  # Stripe did refund
 
-    monkeypatch.setattr(orders, "decide_refund_request", real_decide)
     decided = payments.approve_refund_request(request.id, client=client)
 
     refunds = client.v1.refunds.list(params={"charge": order.charge_id}).data
@@ -148,18 +145,12 @@ def test_a_second_approval_after_a_crash_mid_approval_completes_the_request(clie
 
 def test_a_cancellation_interrupted_after_its_refund_is_finished_by_cancelling_again(client, monkeypatch):
     order = _paid_order(client)
-    real_mark = orders.mark_cancelled
 
-    def crash(*args, **kwargs):
-        raise SystemExit("the app process died after Stripe refunded, before the order was marked cancelled")
-
-    monkeypatch.setattr(orders, "mark_cancelled", crash)
-    with pytest.raises(SystemExit):
+    with _process_dies_at(monkeypatch, "mark_cancelled"):
         payments.cancel_order(order.id, client=client)
     with pytest.raises(OrderStateError, match="being cancelled"):
         orders.mark_shipped(order.id)
 
-    monkeypatch.setattr(orders, "mark_cancelled", real_mark)
     assert payments.cancel_order(order.id, client=client).status == "cancelled"
     assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 1
 
