@@ -19,6 +19,7 @@ STATUS_TEXT = {
     "partially_refunded": "↩️ Partly refunded",
     "refunded": "↩️ Refunded",
     "cancelled": "🚫 Cancelled — refunded in full",
+    "cancelling": "⏳ Being cancelled — your refund is on its way",
 }
 NOT_FOUND = (
     "No order matches that order number and email. Check both: the order number (like SP-7KQ2M9XD) is on your "
