@@ -27,7 +27,7 @@ import stripe
 from stripe._http_client import new_default_http_client
 
 from stripe_emulator.seeding import seed_charges
-from tests.conftest import Emulator
+from tests.support import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")

@@ -11,13 +11,10 @@ Each run gets its own emulator on a free port and its own data directory, so not
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,54 +22,21 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the emulator exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.05)  # poll interval while the emulator starts
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+from tests.support import ROOT, running_emulator
 
 
 @contextmanager
 def shop_environment(workdir: Path) -> Iterator[dict[str, str]]:
     """A running emulator of its own and the environment pointing the shop at it and at a fresh store."""
-    port = _free_port()
     emulator_dir = workdir / "emulator"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--data-dir", str(emulator_dir)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_emulator/health", proc)
+    with running_emulator(emulator_dir) as emulator:
         env = {key: value for key, value in os.environ.items() if key not in ("STRIPE_SECRET_KEY", "DATABASE_URL")}
         env.update(
             SHOP_DATA_DIR=str(workdir / "shop"),
-            STRIPE_EMULATOR_PORT=str(port),
+            STRIPE_EMULATOR_PORT=str(emulator.port),
             STRIPE_EMULATOR_DATA_DIR=str(emulator_dir),
         )
         yield env
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
 
 
 def time_seed(env: dict[str, str], orders: int) -> float:

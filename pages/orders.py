@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import stripe
 
-from shop import analytics, orders, payments
+from shop import analytics, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.data import data_changed
@@ -14,7 +14,7 @@ from ui.messages import flash, flash_outcome, inert, show_flash
 
 gate.staff_page()
 
-STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelled")
+STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelling", "cancelled")
 CANCEL_KEY = "orders_cancel_pending"
 MESSAGE_KEY = "orders_message"
 CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
@@ -46,7 +46,7 @@ show_flash(MESSAGE_KEY)
 
 status_col, search_col = st.columns([2, 2])
 statuses = status_col.multiselect(
-    "Status", STATUSES, format_func=lambda s: s.replace("_", " "), placeholder="All", key="orders_status"
+    "Status", STATUSES, format_func=orders.status_label, placeholder="All", key="orders_status"
 )
 search = search_col.text_input("Search", placeholder="Order number, name or email contains…", key="orders_search")
 shown = orders.list_orders(status=statuses, search=search)
@@ -95,7 +95,7 @@ order_id = st.selectbox(
     list(by_id),
     format_func=lambda oid: (
         f"{oid} · {by_id[oid].customer.name} · {format_amount(by_id[oid].amount, by_id[oid].currency)} · "
-        f"{by_id[oid].status.replace('_', ' ')}"
+        f"{orders.status_label(by_id[oid].status)}"
     ),
     key="orders_pick",
 )
@@ -105,28 +105,17 @@ if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
     shipped = f"Order {order.id} marked shipped."
     flash_outcome(MESSAGE_KEY, lambda: orders.mark_shipped(order.id), shipped, errors=(orders.OrderStateError,))
     st.rerun()
+may_ship, may_cancel = order_rules.may_ship(order), order_rules.may_cancel(order)
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
-    if orders.can_cancel(order):
+    if may_cancel:
         st.session_state[CANCEL_KEY] = order.id
-    elif order.shipped_at:
-        flash(
-            MESSAGE_KEY,
-            "error",
-            f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead on the Refunds page.",
-        )
-        st.rerun()
     else:
-        flash(
-            MESSAGE_KEY,
-            "error",
-            f"Order {order.id} is {order.status.replace('_', ' ')}: only a paid order that has not shipped can be "
-            "cancelled.",
-        )
+        flash(MESSAGE_KEY, "error", may_cancel.reason)
         st.rerun()
-if not orders.can_ship(order):
-    ship_col.caption("Only a paid order that is not cancelled, refunded or shipped can be shipped.")
-if not orders.can_cancel(order):
-    cancel_col.caption("Only a paid order that has not shipped can be cancelled (a shipped one is refunded).")
+if not may_ship:
+    ship_col.caption(may_ship.reason)
+if not may_cancel:
+    cancel_col.caption(may_cancel.reason)
 
 pending = st.session_state.get(CANCEL_KEY)
 if pending:

@@ -83,7 +83,8 @@ if not matches.empty:
     }
     charge_id = st.selectbox("Charge", list(labels), format_func=labels.get, key="refund_charge")
     charge = matches[matches["id"] == charge_id].iloc[0].to_dict()
-    remaining = payments.refundable_amount(charge)
+    amounts = analytics.charge_amounts(matches, charge_id)
+    remaining = payments.refundable_amount(amounts)
     currency = charge["currency"]
     captured_label = "Captured" if charge["captured"] else "Authorized (not captured)"
     cols = st.columns(4)
@@ -110,7 +111,7 @@ if not matches.empty:
     if asked:
         try:
             amount = None if how == "Everything left" else to_minor_units(amount_text, currency)
-            amount = payments.check_refund(charge, amount, reason)
+            amount = payments.check_refund(amounts, amount, reason)
         except ValueError as exc:
             st.error(f"{exc} Enter the amount in dollars, like 5 or 5.00.")
         except payments.RefundError as exc:
@@ -132,7 +133,7 @@ if PENDING_KEY in st.session_state:
 
 # ------------------------------------------------------------------------------------------------ requests
 st.subheader("Refund requests from customers")
-requests = orders.list_refund_requests("pending")
+requests = orders.open_refund_requests()
 if not requests:
     st.caption("No request is waiting.")
 for request in requests:
@@ -144,7 +145,7 @@ for request in requests:
         show_line(
             f"<strong>{order.id}</strong> · {inert(order.customer.name)} ({inert(order.customer.email)}) · "
             f"{format_amount(order.amount, order.currency)}, {format_amount(order.refundable, order.currency)} "
-            f"refundable · {order.status.replace('_', ' ')}",
+            f"refundable · {orders.status_label(order.status)}",
             container=left,
         )
         show_line(f"“{inert(request.reason)}”", container=left)

@@ -257,7 +257,7 @@ def _checkout() -> tuple[dict | None, dict[str, str], str, int]:
             billing={field: checked.values[name] for field, name in BILLING_FIELDS.items() if checked.values[name]},
             reset_token=state.checkout_reset,
         )
-        if settings.mode == "emulator" or settings.secret_key.startswith("sk_test_"):
+        if settings.is_test:
             st.caption(TEST_CARD_HINT)
     return payment, details, book.id, int(quantity)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shop import catalog, orders, payments
+from shop import catalog, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.messages import flash, flash_outcome, inert, show_flash, show_line
@@ -23,6 +23,7 @@ STATUS_TEXT = {
     "partially_refunded": "↩️ Partly refunded",
     "refunded": "↩️ Refunded",
     "cancelled": "🚫 Cancelled — refunded in full",
+    "cancelling": "⏳ Being cancelled — your refund is on its way",
 }
 NOT_FOUND = (
     "No order matches that order number and email. Check both: the order number (like SP-7KQ2M9XD) is on your "
@@ -105,15 +106,15 @@ with st.container(border=True):
         caption=True,
     )
 
-if orders.can_cancel(order):
+if order_rules.may_cancel(order):
     st.write("Your order has not shipped yet: you can cancel it for a full refund.")
     if st.button("Cancel my order", key="your_order_cancel"):
         st.session_state[CANCEL_KEY] = True
     if st.session_state.get(CANCEL_KEY):
         confirm_cancel(order)
-elif order.shipped_at and order.status in ("shipped", "partially_refunded"):
+elif order_rules.may_request_refund(order):
     requests = orders.list_refund_requests(order_id=order.id)
-    if any(request.status == "pending" for request in requests):
+    if orders.open_refund_requests(order_id=order.id):
         st.info("Your refund request is with our team. We will email you once it is decided.")
     else:
         for request in requests:

@@ -2,20 +2,15 @@
 
 Values come from the environment first, then from `.streamlit/secrets.toml` in the working directory (the file
 Streamlit reads as `st.secrets`), so the same settings serve the app, the notebooks and the command-line tools.
-Without STRIPE_SECRET_KEY the shop runs in emulator mode against `python -m stripe_emulator`.
+Without STRIPE_SECRET_KEY the shop runs in emulator mode against `python -m stripe_emulator` (started and kept
+running by `shop.emulator_process`). Whether keys are live is decided once, by `Settings.is_live`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
-import subprocess
-import sys
-import time
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +22,6 @@ EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
 DEFAULT_EMULATOR_HOST = "127.0.0.1"
 DEFAULT_EMULATOR_PORT = 12111
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
-EMULATOR_START_TIMEOUT_S = 20.0
 
 Mode = Literal["emulator", "stripe"]
 
@@ -68,8 +62,13 @@ class Settings:
 
     @property
     def is_live(self) -> bool:
-        """True for a live secret key (only possible with ALLOW_LIVE_KEYS)."""
-        return self.secret_key.startswith("sk_live_")
+        """True for live keys, secret (sk_live_) or restricted (rk_live_): real money moves (ALLOW_LIVE_KEYS only)."""
+        return _is_live_key(self.secret_key)
+
+    @property
+    def is_test(self) -> bool:
+        """True when no real money can move: the emulator, or Stripe test mode (Stripe's test cards work)."""
+        return not self.is_live
 
     def dashboard_url(self, object_id: str) -> str | None:
         """Link to a charge (or refund) in the Stripe Dashboard; None in emulator mode."""
@@ -89,6 +88,11 @@ def _secrets_file() -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML ({exc}); fix or remove it.") from exc
+
+
+def _is_live_key(key: str) -> bool:
+    # Stripe's key prefixes: sk_/rk_/pk_ followed by live_ or test_ (https://docs.stripe.com/keys).
+    return key.startswith(("sk_live_", "rk_live_", "pk_live_"))
 
 
 def _truthy(value: str | None) -> bool:
@@ -122,13 +126,13 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
             raise ConfigError("STRIPE_SECRET_KEY is set but STRIPE_PUBLISHABLE_KEY is not: set both (pk_test_…).")
         if not publishable_key.startswith(("pk_test_", "pk_live_")):
             raise ConfigError("STRIPE_PUBLISHABLE_KEY must start with pk_test_.")
-        live = "_live_" in secret_key or "_live_" in publishable_key
+        live = _is_live_key(secret_key) or _is_live_key(publishable_key)
         if live and not allow_live:
             raise ConfigError(
                 "Live Stripe keys are refused: this shop moves real money with them. Use sk_test_/pk_test_ keys, "
                 "or set ALLOW_LIVE_KEYS=1 if you really mean it."
             )
-        if ("_live_" in secret_key) != ("_live_" in publishable_key):
+        if _is_live_key(secret_key) != _is_live_key(publishable_key):
             raise ConfigError("The secret and publishable keys are from different modes (test vs live).")
     else:
         mode = "emulator"
@@ -160,60 +164,6 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-def emulator_is_up(settings: Settings, timeout: float = 0.5) -> bool:
-    """True when the emulator answers its health check."""
-    try:
-        with urllib.request.urlopen(f"{settings.emulator_url}/_emulator/health", timeout=timeout) as response:
-            return response.status == 200
-    except (OSError, urllib.error.URLError):
-        return False
-
-
-def ensure_emulator(settings: Settings | None = None) -> None:
-    """Start `python -m stripe_emulator` when nothing answers on its port (emulator mode only).
-
-    Safe under concurrent callers (threads, Streamlit sessions, several processes): a file lock lets one of them
-    start the emulator while the others wait for its health check.
-    """
-    settings = settings or get_settings()
-    if settings.mode != "emulator" or emulator_is_up(settings):
-        return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.emulator_data_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = settings.data_dir / f"emulator-{settings.emulator_port}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if emulator_is_up(settings):  # someone else started it while we waited for the lock
-            return
-        log = (settings.data_dir / "emulator.log").open("ab")
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stripe_emulator",
-                "--host",
-                settings.emulator_host,
-                "--port",
-                str(settings.emulator_port),
-                "--data-dir",
-                str(settings.emulator_data_dir),
-            ],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives a Streamlit rerun or a notebook kernel restart
-            cwd=Path(__file__).resolve().parent.parent,
-        )
-        deadline = time.monotonic() + EMULATOR_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if emulator_is_up(settings):
-                return
-            time.sleep(0.05)  # poll interval while waiting for the health check
-        raise ConfigError(
-            f"The Stripe emulator did not start on {settings.emulator_url}; see {settings.data_dir / 'emulator.log'}."
-        )
-
-
 @functools.cache
 def _client_for(settings: Settings) -> stripe.StripeClient:
     base = {"api": settings.api_base} if settings.api_base else None
@@ -222,7 +172,5 @@ def _client_for(settings: Settings) -> stripe.StripeClient:
 
 
 def stripe_client(settings: Settings | None = None) -> stripe.StripeClient:
-    """The configured `stripe.StripeClient` for the current mode (the emulator is started when needed)."""
-    settings = settings or get_settings()
-    ensure_emulator(settings)
-    return _client_for(settings)
+    """The configured `stripe.StripeClient` for the current mode; no network I/O (see shop.emulator_process)."""
+    return _client_for(settings or get_settings())

@@ -3,6 +3,10 @@
 An order is written (status pending) before any charge is made, so nothing a customer paid for can go missing.
 Each click on Pay is an attempt with its own idempotency key. The order's status is derived from its facts
 (paid, shipped, cancelled, refunded amount) in one place, `_status_of`, so it cannot contradict them.
+
+What may be done to an order is decided by `shop.order_rules`; the actions here write with a conditional UPDATE
+(the row must still hold the facts the rule was checked against), so of two racing actions exactly one wins and
+the other is refused with the rule's sentence.
 """
 
 from __future__ import annotations
@@ -18,16 +22,29 @@ import sqlalchemy as sa
 
 from shop import catalog
 from shop.db import get_engine
+from shop.order_rules import (
+    OrderStateError,
+    Verdict,
+    may_approve_refund_request,
+    may_cancel,
+    may_pay,
+    may_reject_refund_request,
+    may_request_refund,
+    may_ship,
+)
+from shop.order_rules import status_label as status_label  # re-exported: pages label statuses through the store
 from shop.schema import attempts_table, orders_table, refund_requests_table
 
-OrderStatus = Literal["pending", "paid", "failed", "cancelled", "refunded", "partially_refunded", "shipped"]
+# "cancelling": a cancellation has claimed the order (it can no longer ship or be paid) and is refunding it.
+OrderStatus = Literal[
+    "pending", "paid", "failed", "cancelling", "cancelled", "refunded", "partially_refunded", "shipped"
+]
+RefundRequestStatus = Literal["pending", "approving", "approved", "rejected"]
+# Requests still waiting for their outcome: "approving" is an approval whose refund may be made but not recorded.
+OPEN_REQUEST_STATUSES = ("pending", "approving")
 AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
 ORDER_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O or 1/I/L: order numbers are read aloud and typed
 MAX_REFUND_REASON = 500
-
-
-class OrderStateError(ValueError):
-    """The order is not in a state that allows this; the message says what to do instead."""
 
 
 class OrderNotFoundError(LookupError):
@@ -103,7 +120,7 @@ class RefundRequest:
     order_id: str
     created: int
     reason: str
-    status: Literal["pending", "approved", "rejected"]
+    status: RefundRequestStatus
     decided_at: int | None
     refund_id: str | None
     note: str | None
@@ -147,6 +164,8 @@ def _status_of(row: dict) -> OrderStatus:
     """The one rule for an order's status: money facts first, then fulfilment."""
     if row["cancelled_at"]:
         return "cancelled"
+    if row["status"] == "cancelling":  # claimed by a cancellation: nothing but its end may change the status
+        return "cancelling"
     if row["paid_at"]:
         if row["amount_refunded"] >= row["amount"]:
             return "refunded"
@@ -311,8 +330,7 @@ def _start_attempt(
         if existing is not None:
             return _attempt_from(existing)
         order = _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
-        if order.status not in ("pending", "failed"):
-            raise OrderStateError(f"Order {order_id} is {order.status.replace('_', ' ')}; it cannot be paid again.")
+        may_pay(order).require()
         in_flight = conn.execute(
             sa.select(attempts_table.c.id).where(
                 attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
@@ -417,28 +435,86 @@ def unsettled_attempts(*, older_than_s: int = 0, engine: sa.Engine | None = None
 
 
 def can_ship(order: Order) -> bool:
-    """Paid, not cancelled, not fully refunded, not shipped yet."""
-    return order.status in ("paid", "partially_refunded") and not order.shipped_at
+    """True when `shop.order_rules.may_ship` allows shipping the order."""
+    return may_ship(order).allowed
 
 
 def can_cancel(order: Order) -> bool:
-    """Paid and not shipped yet (a shipped order is refunded instead); nothing to cancel on an unpaid order."""
-    return order.status in ("paid", "partially_refunded") and not order.shipped_at
+    """True when `shop.order_rules.may_cancel` allows cancelling the order (paid, not shipped)."""
+    return may_cancel(order).allowed
+
+
+# The facts an order's rules read: a conditional UPDATE requires them unchanged since the rule was checked.
+_GUARDED_FACTS = ("status", "paid_at", "charge_id", "amount_refunded", "shipped_at", "cancelled_at")
+
+
+def _change_if_allowed(
+    conn: sa.Connection, order_id: str, rule: Callable[[Order], Verdict], **changes: object
+) -> Order:
+    """Check `rule` on the order as stored, then write `changes` only if its facts are still the ones checked.
+
+    A concurrent action that changed the order between the check and the write makes the UPDATE match no row;
+    the rule is then checked again on the new facts, so the loser gets the rule's own sentence.
+    """
+    for _ in range(5):  # each round is lost only to a write that committed meanwhile; a handful always suffices
+        row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one_or_none()
+        if row is None:
+            raise OrderNotFoundError(f"There is no order {order_id}.")
+        seen = dict(row._mapping)
+        rule(_order_from(row)).require()
+        merged = {**seen, **changes}
+        merged["status"] = _status_of(merged)
+        unchanged = [
+            orders_table.c[name].is_(None) if seen[name] is None else orders_table.c[name] == seen[name]
+            for name in _GUARDED_FACTS
+        ]
+        written = conn.execute(
+            sa.update(orders_table)
+            .where(orders_table.c.id == order_id, *unchanged)
+            .values({**changes, "status": merged["status"], "updated": _now()})
+        ).rowcount
+        if written:
+            return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+    raise OrderStateError(f"Order {order_id} is changing right now; look at it again and retry.")
 
 
 def mark_shipped(order_id: str, *, engine: sa.Engine | None = None) -> Order:
-    """Record that the order has shipped; refused for unpaid, cancelled, refunded or already shipped orders."""
+    """Record that the order has shipped; refused (OrderStateError) unless `order_rules.may_ship` allows it."""
     with _engine(engine).begin() as conn:
-        order = _locked_order(conn, order_id)
-        if order.shipped_at:
-            raise OrderStateError(f"Order {order_id} has already shipped.")
-        if order.status == "cancelled":
-            raise OrderStateError(f"Order {order_id} is cancelled; a cancelled order cannot be shipped.")
-        if order.status == "refunded":
-            raise OrderStateError(f"Order {order_id} is fully refunded; there is nothing to ship.")
-        if not order.paid_at:
-            raise OrderStateError(f"Order {order_id} is not paid yet; ship it once payment succeeds.")
-        return _update_order(conn, order_id, shipped_at=_now())
+        return _change_if_allowed(conn, order_id, may_ship, shipped_at=_now())
+
+
+def _may_close(order: Order) -> Verdict:
+    return may_cancel(order, any_unshipped=True)
+
+
+def begin_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Claim the order for cancellation (status cancelling) before its refund, so it can no longer ship or be paid.
+
+    Idempotent while the order is cancelling or cancelled; refused for a shipped order ("refund it instead").
+    """
+    with _engine(engine).begin() as conn:
+        current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
+        if current in ("cancelling", "cancelled"):
+            return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+        return _change_if_allowed(conn, order_id, _may_close, status="cancelling")
+
+
+def abandon_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Give back a claim of `begin_cancel` whose refund was refused: the order returns to what its facts say."""
+    with _engine(engine).begin() as conn:
+        row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one_or_none()
+        if row is None:
+            raise OrderNotFoundError(f"There is no order {order_id}.")
+        if row.status != "cancelling":
+            return _order_from(row)
+        facts = {**dict(row._mapping), "status": "pending"}
+        conn.execute(
+            sa.update(orders_table)
+            .where(orders_table.c.id == order_id, orders_table.c.status == "cancelling")
+            .values(status=_status_of(facts), updated=_now())
+        )
+        return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
 
 
 def mark_cancelled(order_id: str, *, engine: sa.Engine | None = None) -> Order:
@@ -447,12 +523,10 @@ def mark_cancelled(order_id: str, *, engine: sa.Engine | None = None) -> Order:
     Idempotent for an already cancelled order; refused for a shipped one ("refund it instead").
     """
     with _engine(engine).begin() as conn:
-        order = _locked_order(conn, order_id)
-        if order.status == "cancelled":
-            return order
-        if order.shipped_at:
-            raise OrderStateError(f"Order {order_id} has shipped, so it cannot be cancelled; refund it instead.")
-        return _update_order(conn, order_id, cancelled_at=_now())
+        current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
+        if current == "cancelled":
+            return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+        return _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
 
 
 def record_refund(order_id: str, amount_refunded: int, *, engine: sa.Engine | None = None) -> Order:
@@ -484,18 +558,16 @@ def request_refund(order_id: str, email: str, reason: str, *, engine: sa.Engine 
     order = find_order(order_id, email, engine=engine)
     if order is None:
         raise OrderNotFoundError("No order matches that order number and email.")
-    if can_cancel(order):
-        raise OrderStateError("This order has not shipped yet: cancel it instead for a full refund at once.")
-    if order.status in ("refunded", "cancelled", "pending", "failed"):
-        raise OrderStateError(f"This order is {order.status.replace('_', ' ')}; there is nothing to refund.")
+    may_request_refund(order).require()
     with _engine(engine).begin() as conn:
+        _locked_order(conn, order.id)  # two requests of one order queue here, so only one can be opened
         open_request = conn.execute(
             sa.select(refund_requests_table.c.id).where(
-                refund_requests_table.c.order_id == order.id, refund_requests_table.c.status == "pending"
+                refund_requests_table.c.order_id == order.id,
+                refund_requests_table.c.status.in_(OPEN_REQUEST_STATUSES),
             )
         ).first()
-        if open_request is not None:
-            raise OrderStateError("A refund request for this order is already waiting for review.")
+        may_request_refund(order, has_open_request=open_request is not None).require()
         request_id = conn.execute(
             sa.insert(refund_requests_table).values(order_id=order.id, created=_now(), reason=reason, status="pending")
         ).inserted_primary_key[0]
@@ -504,16 +576,72 @@ def request_refund(order_id: str, email: str, reason: str, *, engine: sa.Engine 
 
 
 def list_refund_requests(
-    status: str | None = None, *, order_id: str | None = None, engine: sa.Engine | None = None
+    status: str | Sequence[str] | None = None, *, order_id: str | None = None, engine: sa.Engine | None = None
 ) -> list[RefundRequest]:
-    """Refund requests, oldest first (the review queue order), optionally by status or order."""
+    """Refund requests, oldest first (the review queue order), optionally by status (one or several) or order."""
     query = sa.select(refund_requests_table).order_by(refund_requests_table.c.id)
     if status:
-        query = query.where(refund_requests_table.c.status == status)
+        statuses = [status] if isinstance(status, str) else list(status)
+        query = query.where(refund_requests_table.c.status.in_(statuses))
     if order_id:
         query = query.where(refund_requests_table.c.order_id == order_id)
     with _engine(engine).connect() as conn:
         return [RefundRequest(**dict(row._mapping)) for row in conn.execute(query)]
+
+
+def open_refund_requests(*, order_id: str | None = None, engine: sa.Engine | None = None) -> list[RefundRequest]:
+    """Requests still waiting for their outcome (pending, or an approval not finished), oldest first."""
+    return list_refund_requests(OPEN_REQUEST_STATUSES, order_id=order_id, engine=engine)
+
+
+def get_refund_request(request_id: int, *, engine: sa.Engine | None = None) -> RefundRequest | None:
+    """The refund request with this id, or None."""
+    with _engine(engine).connect() as conn:
+        row = conn.execute(
+            sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)
+        ).one_or_none()
+    return RefundRequest(**dict(row._mapping)) if row else None
+
+
+def _change_request_if_allowed(
+    conn: sa.Connection, request_id: int, rule: Callable[[RefundRequest], Verdict], **changes: object
+) -> RefundRequest:
+    """Check `rule` on the stored request, then write `changes` only while its status is still the one checked."""
+    for _ in range(5):  # lost only to a decision that committed meanwhile; the rule then refuses
+        row = conn.execute(
+            sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)
+        ).one_or_none()
+        if row is None:
+            raise LookupError(f"There is no refund request {request_id}.")
+        rule(RefundRequest(**dict(row._mapping))).require()
+        written = conn.execute(
+            sa.update(refund_requests_table)
+            .where(refund_requests_table.c.id == request_id, refund_requests_table.c.status == row.status)
+            .values(**changes)
+        ).rowcount
+        if written:
+            fresh = conn.execute(sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id))
+            return RefundRequest(**dict(fresh.one()._mapping))
+    raise OrderStateError(f"Refund request {request_id} is changing right now; look at it again and retry.")
+
+
+def begin_refund_approval(request_id: int, *, engine: sa.Engine | None = None) -> RefundRequest:
+    """Claim a request for approval (status approving) before its refund, so it can no longer be rejected.
+
+    Idempotent while approving: a second approval after a crash continues the first.
+    """
+    with _engine(engine).begin() as conn:
+        return _change_request_if_allowed(conn, request_id, may_approve_refund_request, status="approving")
+
+
+def abandon_refund_approval(request_id: int, *, engine: sa.Engine | None = None) -> None:
+    """Give back a claim of `begin_refund_approval` whose refund Stripe refused: the request waits again."""
+    with _engine(engine).begin() as conn:
+        conn.execute(
+            sa.update(refund_requests_table)
+            .where(refund_requests_table.c.id == request_id, refund_requests_table.c.status == "approving")
+            .values(status="pending")
+        )
 
 
 def decide_refund_request(
@@ -524,19 +652,15 @@ def decide_refund_request(
     note: str | None = None,
     engine: sa.Engine | None = None,
 ) -> RefundRequest:
-    """Approve (with the refund made) or reject a pending refund request."""
+    """Approve (with the refund made) or reject a request still waiting; refused as `order_rules` says otherwise."""
+    rule = may_approve_refund_request if approve else may_reject_refund_request
     with _engine(engine).begin() as conn:
-        row = conn.execute(
-            sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)
-        ).one_or_none()
-        if row is None:
-            raise LookupError(f"There is no refund request {request_id}.")
-        if row.status != "pending":
-            raise OrderStateError(f"Refund request {request_id} was already {row.status}.")
-        conn.execute(
-            sa.update(refund_requests_table)
-            .where(refund_requests_table.c.id == request_id)
-            .values(status="approved" if approve else "rejected", decided_at=_now(), refund_id=refund_id, note=note)
+        return _change_request_if_allowed(
+            conn,
+            request_id,
+            rule,
+            status="approved" if approve else "rejected",
+            decided_at=_now(),
+            refund_id=refund_id,
+            note=note,
         )
-        row = conn.execute(sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)).one()
-    return RefundRequest(**dict(row._mapping))

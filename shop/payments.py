@@ -10,39 +10,21 @@ from __future__ import annotations
 
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
-from shop import catalog, orders
+from shop import catalog, decline_codes, orders
 from shop.config import ConfigError, stripe_client
 from shop.money import format_amount
-from shop.orders import Order, OrderStateError
+from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel
+from shop.orders import Order
 from shop.validation import validate_customer
 
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
-# What the customer reads after a card error, by decline_code first, then by error code.
-_DECLINE_MESSAGES = {
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "lost_card": "Your card was declined. Please use another card or contact your bank.",
-    "stolen_card": "Your card was declined. Please use another card or contact your bank.",
-    "generic_decline": "Your card was declined. Please use another card or contact your bank.",
-    "card_velocity_exceeded": "Your card was declined: its spending limit was reached. Try another card.",
-    "fraudulent": "This payment was blocked as potentially fraudulent. Please use another card.",
-}
-_CODE_MESSAGES = {
-    "expired_card": "Your card has expired. Check the expiry date or use another card.",
-    "incorrect_cvc": "Your card's security code (CVC) is incorrect. Check it and try again.",
-    "processing_error": "An error occurred while processing your card. Please try again in a moment.",
-    "incorrect_number": "Your card number is incorrect. Check it or use another card.",
-    "invalid_expiry_year": "Your card's expiration year is invalid. Check it and try again.",
-    "invalid_expiry_month": "Your card's expiration month is invalid. Check it and try again.",
-    "invalid_cvc": "Your card's security code is invalid. Check it and try again.",
-    "card_declined": "Your card was declined. Please use another card or contact your bank.",
-}
 UNREACHABLE_MESSAGE = (
     "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
 )
@@ -95,15 +77,6 @@ class ChargeResult:
         return self.outcome == "succeeded"
 
 
-def decline_message(code: str | None, decline_code: str | None) -> str:
-    """The customer-facing message for a card error, most specific case first."""
-    if decline_code and decline_code in _DECLINE_MESSAGES:
-        return _DECLINE_MESSAGES[decline_code]
-    if code and code in _CODE_MESSAGES:
-        return _CODE_MESSAGES[code]
-    return _CODE_MESSAGES["card_declined"]
-
-
 def _field(obj: Any, name: str, default: Any = None) -> Any:
     """Read a field from a Stripe object or a plain dict alike."""
     if obj is None:
@@ -117,11 +90,35 @@ def _field(obj: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def _minor(value: Any) -> int:
-    """An amount field as int; None or NaN (a missing value in a pandas row) count as 0."""
-    if value is None or value != value:  # NaN is the one value not equal to itself
-        return 0
-    return int(value)
+@dataclass(frozen=True)
+class ChargeAmounts:
+    """The facts of one charge that decide what can still be refunded; money in minor units."""
+
+    id: str
+    status: str
+    currency: str
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    captured: bool
+    refunded: bool
+
+    @classmethod
+    def of(cls, charge: Any) -> ChargeAmounts:
+        """From a Stripe Charge (or a dict of a Charge's fields); a missing `amount_captured` counts as all."""
+        amount = int(_field(charge, "amount", 0))
+        captured = bool(_field(charge, "captured", True))
+        amount_captured = _field(charge, "amount_captured")
+        return cls(
+            id=str(_field(charge, "id", "")),
+            status=str(_field(charge, "status", "")),
+            currency=str(_field(charge, "currency", "usd")),
+            amount=amount,
+            amount_captured=amount if amount_captured is None else int(amount_captured),
+            amount_refunded=int(_field(charge, "amount_refunded", 0)),
+            captured=captured,
+            refunded=bool(_field(charge, "refunded", False)),
+        )
 
 
 def _error_details(exc: stripe.StripeError) -> dict[str, Any]:
@@ -223,7 +220,7 @@ def pay_order(
     except stripe.CardError as exc:
         stripe_seconds = time.perf_counter() - started
         details = _error_details(exc)
-        message = decline_message(details["code"], details["decline_code"])
+        message = decline_codes.customer_message(details["code"], details["decline_code"])
         orders.finish_attempt(
             attempt.id,
             "failed",
@@ -286,7 +283,7 @@ def _settle_from_charge(
             decline_code=details["decline_code"],
             message=details["message"],
         )
-        message = decline_message(details["code"], details["decline_code"])
+        message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
     orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
     order = orders.get_order(order_id)
@@ -397,29 +394,27 @@ def reconcile_pending(
     return results
 
 
-def refundable_amount(charge: Any) -> int:
-    """Minor units that can still be refunded on `charge` (a Stripe Charge or a dict with its fields).
+def refundable_amount(charge: ChargeAmounts) -> int:
+    """Minor units that can still be refunded on `charge`.
 
     A failed charge has nothing to refund. An uncaptured charge can be released for its full remaining amount.
     A partial capture counts the released remainder in `amount_refunded` (as Stripe does), so what remains is
     the amount minus everything refunded, never more than was captured.
     """
-    if _field(charge, "status") == "failed" or _field(charge, "refunded", False):
+    if charge.status == "failed" or charge.refunded:
         return 0
-    amount = _minor(_field(charge, "amount", 0))
-    remaining = amount - _minor(_field(charge, "amount_refunded", 0))
-    if _field(charge, "captured", True):
-        captured = _field(charge, "amount_captured")
-        remaining = min(remaining, amount if captured is None else _minor(captured))
+    remaining = charge.amount - charge.amount_refunded
+    if charge.captured:
+        remaining = min(remaining, charge.amount_captured)
     return max(remaining, 0)
 
 
-def check_refund(charge: Any, amount: int | None, reason: str | None) -> int:
+def check_refund(charge: ChargeAmounts, amount: int | None, reason: str | None) -> int:
     """The amount a refund of `charge` would move; raises RefundError saying what to fix when it can't."""
-    currency = _field(charge, "currency", "usd")
-    if _field(charge, "status") == "failed":
+    currency = charge.currency
+    if charge.status == "failed":
         raise RefundError("This charge failed, so no money was taken: there is nothing to refund.")
-    if _field(charge, "refunded", False):
+    if charge.refunded:
         raise RefundError("This charge is already fully refunded.")
     remaining = refundable_amount(charge)
     if remaining <= 0:
@@ -465,7 +460,7 @@ def refund_charge(
         raise RefundError(f"No charge {charge_id} was found in Stripe; check the charge ID.") from exc
     except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
         raise RefundError("We could not reach Stripe; nothing was refunded. Try again in a moment.") from exc
-    refund_amount = check_refund(charge, amount, reason)
+    refund_amount = check_refund(ChargeAmounts.of(charge), amount, reason)
     params: dict[str, Any] = {"charge": charge_id, "amount": refund_amount}
     if reason:
         params["reason"] = reason
@@ -479,20 +474,19 @@ def refund_charge(
             "refund twice."
         ) from exc
     if record_on_order:
-        _record_refund_on_order(charge, client)
+        _record_refund_on_order(_field(_field(charge, "metadata") or {}, "order_id"), charge_id, client)
     return refund
 
 
-def _record_refund_on_order(charge: Any, client: stripe.StripeClient) -> None:
+def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe.StripeClient) -> None:
     """Copy the charge's refunded total onto its order, if it has one."""
-    order_id = _field(_field(charge, "metadata") or {}, "order_id")
     if not order_id or orders.get_order(order_id) is None:
         return
     try:
-        fresh = client.v1.charges.retrieve(_field(charge, "id"))
+        fresh = client.v1.charges.retrieve(charge_id)
     except stripe.StripeError:
         return  # the refund is made; the next sync copies the total onto the order
-    orders.record_refund(order_id, _minor(_field(fresh, "amount_refunded", 0)))
+    orders.record_refund(order_id, int(_field(fresh, "amount_refunded", 0)))
 
 
 def capture_charge(
@@ -525,37 +519,77 @@ def cancel_order(
 ) -> Order:
     """Cancel an order that has not shipped: refund what was charged (requested_by_customer), then cancel.
 
-    Idempotent: cancelling a cancelled order returns it unchanged, and the refund uses a key derived from the
-    order unless one is given. Raises OrderStateError (e.g. shipped: "refund it instead") or RefundError.
+    The order is claimed first (status cancelling, see `orders.begin_cancel`), so staff shipping it meanwhile
+    are refused instead of shipping a refunded order; a cancellation interrupted half way is finished by calling
+    this again. Idempotent: cancelling a cancelled order returns it unchanged, and the refund uses a key derived
+    from the order unless one is given. Raises OrderStateError (e.g. shipped: "refund it instead") or RefundError.
     """
     order = orders.get_order(order_id)
     if order is None:
         raise OrderStateError(f"Order {order_id} does not exist; check the order number.")
     if order.status == "cancelled":
         return order
-    if order.shipped_at:
-        raise OrderStateError(f"Order {order.id} has shipped, so it cannot be cancelled; refund it instead.")
+    may_cancel(order, any_unshipped=True).require()
     client = client or stripe_client()
-    try:
-        if not order.paid_at:
-            # An attempt may have charged the card without the order knowing: settle it before deciding.
+    if not order.paid_at and order.status != "cancelling":
+        # An attempt may have charged the card without the order knowing: settle it before deciding.
+        try:
             settled = reconcile_pending(client, order_id=order.id)
-            if any(result.outcome == "still_pending" for result in settled):
-                raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
-            order = orders.get_order(order.id) or order
-        charge = client.v1.charges.retrieve(order.charge_id) if order.charge_id and order.paid_at else None
-    except stripe.StripeError as exc:
-        raise RefundError(
-            "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
-        ) from exc
-    if charge is not None and refundable_amount(charge) > 0:
-        refund_charge(
-            order.charge_id,
-            reason="requested_by_customer",
-            idempotency_key=idempotency_key or f"cancel-{order.id}",
-            client=client,
-        )
+        except stripe.StripeError as exc:
+            raise RefundError(
+                "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
+            ) from exc
+        if any(result.outcome == "still_pending" for result in settled):
+            raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
+    order = orders.begin_cancel(order.id)
+    if order.status == "cancelled":
+        return order
+    if order.charge_id and order.paid_at:
+        try:
+            charge = client.v1.charges.retrieve(order.charge_id)
+        except stripe.StripeError as exc:
+            orders.abandon_cancel(order.id)  # nothing was refunded: the order is as it was
+            raise RefundError(
+                "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
+            ) from exc
+        if refundable_amount(ChargeAmounts.of(charge)) > 0:
+            # No amount: Stripe refunds what remains at that moment, so a partial refund made meanwhile by staff
+            # cannot make this one too large, and a retry with the same key replays the same refund.
+            _refund_the_rest(
+                order,
+                idempotency_key or f"cancel-{order.id}",
+                client,
+                on_refusal=lambda: orders.abandon_cancel(order.id),
+                unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
+            )
     return orders.mark_cancelled(order.id)
+
+
+def _refund_the_rest(
+    order: Order,
+    idempotency_key: str,
+    client: stripe.StripeClient,
+    *,
+    on_refusal: Callable[[], object],
+    unknown_message: str,
+) -> Any:
+    """Refund what remains on the order's charge (requested_by_customer) and copy the new total onto the order.
+
+    When Stripe refuses, nothing was refunded: `on_refusal` gives back the caller's claim. When the answer is
+    lost, the refund may have been made: the claim stays, and a retry with the same key gets the same refund.
+    """
+    try:
+        refund = client.v1.refunds.create(
+            params={"charge": order.charge_id, "reason": "requested_by_customer"},
+            options={"idempotency_key": idempotency_key},
+        )
+    except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
+        on_refusal()
+        raise RefundError(f"Stripe refused the refund: {_error_details(exc)['message']}") from exc
+    except stripe.StripeError as exc:
+        raise RefundError(unknown_message) from exc
+    _record_refund_on_order(order.id, order.charge_id, client)
+    return refund
 
 
 def approve_refund_request(
@@ -563,21 +597,27 @@ def approve_refund_request(
 ) -> orders.RefundRequest:
     """Approve a customer's refund request: refund what remains on the order's charge, then record the decision.
 
-    The refund's idempotency key comes from the order and the request, so approving again after a failure half
-    way (refund made, decision not yet recorded) refunds once. Raises RefundError, or OrderStateError when the
-    request was already decided.
+    The request is claimed first (status approving), so it cannot be rejected while its refund is made. Whether
+    the refund happened is Stripe's answer to an idempotent create (key from the order and the request), not a
+    local check: approving again after a failure half way (refund made, decision not yet recorded) gets the same
+    refund back and records it. Raises RefundError, or OrderStateError when the request was already decided.
     """
-    request = next((r for r in orders.list_refund_requests(status="pending") if r.id == request_id), None)
+    request = orders.get_refund_request(request_id)
     if request is None:
-        raise OrderStateError(f"Refund request {request_id} is not waiting for a decision any more.")
+        raise OrderStateError(f"Refund request {request_id} does not exist.")
+    may_approve_refund_request(request).require()
     order = orders.get_order(request.order_id)
     if order is None or not order.charge_id:
         raise RefundError(f"Order {request.order_id} has no charge to refund; reject the request instead.")
-    refund = refund_charge(
-        order.charge_id,
-        reason="requested_by_customer",
-        idempotency_key=f"refund-request-{order.id}-{request.id}",
-        client=client,
+    client = client or stripe_client()
+    request = orders.begin_refund_approval(request.id)
+    refund = _refund_the_rest(
+        order,
+        f"refund-request-{order.id}-{request.id}",
+        client,
+        on_refusal=lambda: orders.abandon_refund_approval(request.id),
+        unknown_message="We could not reach Stripe, so the refund is not confirmed. Approve again: it will not "
+        "refund twice.",
     )
     return orders.decide_refund_request(request.id, True, refund_id=refund.id, note=note)
 

@@ -9,14 +9,11 @@ visitor (see ui.gate).
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
-from shop.config import ConfigError, ensure_emulator, get_settings
+from shop.config import ConfigError, get_settings
+from shop.emulator_process import ensure_running
 from ui import gate
-
-log = logging.getLogger(__name__)
 
 SHOP_PAGES = (
     ("pages/store.py", "Shop", "📚"),
@@ -29,10 +26,6 @@ FINANCE_PAGES = (
     ("pages/orders.py", "Orders", "🧾"),
 )
 SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
-STRIPE_UNAVAILABLE = (
-    "Payments are unavailable for a moment: the shop cannot reach its payment service. Please reload the page in "
-    "a minute."
-)
 
 
 def _page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
@@ -40,15 +33,6 @@ def _page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
     # package); the others keep the URL paths Streamlit derives from their file names.
     url_path = "shop" if path == "pages/store.py" else None
     return st.Page(path, title=title, icon=icon, default=default, url_path=url_path)
-
-
-def _keep_emulator_running() -> None:
-    """In emulator mode, start the emulator when it is not answering: on every page load, so a crash heals."""
-    try:
-        ensure_emulator()
-    except ConfigError:
-        log.exception("The Stripe emulator could not be started")
-        st.error(STRIPE_UNAVAILABLE)
 
 
 def _sidebar(sections: dict[str, list[st.Page]]) -> None:
@@ -82,8 +66,10 @@ def main() -> None:
         # A configuration mistake is the operator's: the sentence names the setting to fix, never a secret.
         st.error(f"**The shop cannot start:** {exc}")
         st.stop()
-    if settings.mode == "emulator":
-        _keep_emulator_running()
+    # Every page load, so an emulator that died is started again (emulator mode only; a cheap check otherwise).
+    emulator = ensure_running(settings)
+    if not emulator.ok:
+        st.error(emulator.message)  # a plain sentence; the details are in the log
 
     shop_pages = [_page(*SHOP_PAGES[0], default=True), *(_page(*spec) for spec in SHOP_PAGES[1:])]
     if gate.signed_in():

@@ -11,7 +11,7 @@ import stripe
 from streamlit.testing.v1 import AppTest
 
 from shop import orders, payments
-from tests.conftest import free_port, use_emulator
+from tests.support import free_port, use_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DETAILS = {

@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import StreamlitApp, wait_for_app
+from tests.support_browser import (
+    DETAILS,
+    StreamlitApp,
+    confirmed_charge_id,
+    fill_card,
+    fill_details,
+    open_shop,
+)
 
 pytestmark = pytest.mark.e2e
-
-DETAILS = {
-    "Full name": "Ada Lovelace",
-    "Email": "ada@example.com",
-    "Phone": "+44 20 7946 0958",
-    "Address line 1": "12 St James's Square",
-    "City": "Portland",
-    "State / Region": "OR",
-    "Postal code": "97205",
-}
-
-
-def open_shop(page: Page, app: StreamlitApp) -> None:
-    page.goto(app.url)
-    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=30_000)
-
-
-def fill_details(page: Page, details: dict[str, str]) -> None:
-    for label, value in details.items():
-        field = page.get_by_label(label, exact=True)
-        field.fill(value)
-        field.press("Tab")  # commits the value: Streamlit reruns
-        expect(field).to_have_value(value)
-    wait_for_app(page)
-
-
-def fill_card(page: Page, number: str) -> None:
-    frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
-    frame.locator('input[name="cardnumber"]').fill(number)
-    frame.locator('input[name="exp-date"]').fill("12 / 34")
-    frame.locator('input[name="cvc"]').fill("123")
-
-
-def confirmed_charge_id(page: Page) -> str:
-    expect(page.get_by_text("Total charged: $23.00")).to_be_visible(timeout=30_000)
-    code = page.get_by_test_id("stCode").first.inner_text().strip()
-    assert re.fullmatch(r"ch_\w+", code), code
-    return code
 
 
 def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_app: StreamlitApp):

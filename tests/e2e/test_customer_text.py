@@ -8,9 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shop import orders, payments
-from tests.conftest import use_emulator
-from tests.e2e.conftest import StreamlitApp, wait_for_app
-from tests.e2e.test_ops import sidebar_link, sign_in
+from tests.support import use_emulator
+from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
 from stripe_emulator import cards
-from tests.conftest import Emulator, free_port
+from tests.support import Emulator, free_port
 
 pytestmark = pytest.mark.e2e
 

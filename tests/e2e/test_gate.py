@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import Emulator, free_port
-from tests.e2e.conftest import StreamlitApp, wait_for_app
+from tests.support import Emulator, free_port
+from tests.support_browser import StreamlitApp, wait_for_app
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,8 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
-from tests.conftest import Emulator, free_port
-from tests.e2e.conftest import StreamlitApp
-from tests.e2e.test_checkout import DETAILS, confirmed_charge_id, fill_card, fill_details, open_shop
+from tests.support import Emulator, free_port
+from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_card, fill_details, open_shop
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import free_port
-from tests.e2e.conftest import StreamlitApp, wait_for_app
-from tests.e2e.test_checkout import DETAILS, confirmed_charge_id, fill_card, fill_details, open_shop
+from tests.support import free_port
+from tests.support_browser import (
+    DETAILS,
+    StreamlitApp,
+    confirmed_charge_id,
+    fill_card,
+    fill_details,
+    open_shop,
+    sidebar_link,
+    sign_in,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -21,22 +30,6 @@ def buy_a_book(page: Page, app: StreamlitApp, details: dict[str, str]) -> str:
     fill_card(page, "4242 4242 4242 4242")
     page.get_by_role("button", name="Pay $23.00").click()
     return confirmed_charge_id(page)
-
-
-def sidebar_link(page: Page, name: str):
-    """The app's own menu entry `name` in the sidebar."""
-    return page.get_by_test_id("stSidebar").get_by_role("link", name=name)
-
-
-def sign_in(page: Page, app: StreamlitApp) -> None:
-    page.goto(f"{app.url}/sign_in")
-    field = page.get_by_label("Ops password")
-    expect(field).to_be_editable(timeout=30_000)
-    wait_for_app(page)
-    field.fill(app.ops_password)
-    page.get_by_role("button", name="Sign in").click()
-    wait_for_app(page)
-    expect(sidebar_link(page, "Refunds")).to_be_visible()
 
 
 def test_finance_refunds_five_dollars_of_a_checkout_charge(page: Page, streamlit_app: StreamlitApp):

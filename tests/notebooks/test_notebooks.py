@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from shop import analytics, config, seed
 from shop.money import format_amount
-from tests.conftest import ROOT, Emulator, free_port, use_emulator
+from tests.support import ROOT, Emulator, free_port, use_emulator
 
 NOTEBOOKS = ROOT / "notebooks"
 SEED_ORDERS = 60

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shop.config import ConfigError, Settings, emulator_is_up, ensure_emulator, load_settings
-from tests.conftest import free_port
+from shop.config import ConfigError, Settings, load_settings
+from shop.emulator_process import emulator_is_up, ensure_emulator
+from tests.support import free_port
 
 
 def test_no_keys_means_emulator_mode(tmp_path: Path) -> None:
@@ -105,3 +106,30 @@ def test_ensure_emulator_starts_one_emulator_for_concurrent_callers(tmp_path: Pa
         for proc in emulators:
             os.killpg(proc.pid, signal.SIGTERM)  # started in its own session, so pid == process group
             proc.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "publishable_key", "live"),
+    [
+        ("sk_test_abc", "pk_test_abc", False),
+        ("rk_test_abc", "pk_test_abc", False),
+        ("sk_live_abc", "pk_live_abc", True),
+        ("rk_live_abc", "pk_live_abc", True),
+    ],
+)
+def test_live_or_test_is_one_answer_for_secret_and_restricted_keys(secret_key, publishable_key, live) -> None:
+    env = {"STRIPE_SECRET_KEY": secret_key, "STRIPE_PUBLISHABLE_KEY": publishable_key, "ALLOW_LIVE_KEYS": "1"}
+    settings = load_settings(env, secrets={})
+    assert (settings.is_live, settings.is_test) == (live, not live)
+    assert (settings.dashboard_url("ch_1") or "").endswith("/test/payments/ch_1") is not live
+
+
+def test_a_restricted_live_key_is_refused_without_permission() -> None:
+    env = {"STRIPE_SECRET_KEY": "rk_live_abc", "STRIPE_PUBLISHABLE_KEY": "pk_live_abc"}
+    with pytest.raises(ConfigError, match="Live Stripe keys are refused"):
+        load_settings(env, secrets={})
+
+
+def test_the_emulator_counts_as_test_mode(tmp_path: Path) -> None:
+    settings = load_settings({"SHOP_DATA_DIR": str(tmp_path)}, secrets={})
+    assert (settings.is_live, settings.is_test) == (False, True)

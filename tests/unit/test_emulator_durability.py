@@ -11,7 +11,7 @@ from pathlib import Path
 import stripe
 
 from stripe_emulator.seeding import seed_charges
-from tests.conftest import free_port, start_process, stop_process, wait_for_http
+from tests.support import free_port, start_process, stop_process, wait_for_http
 
 
 class _Running:

@@ -12,7 +12,7 @@ from stripe._http_client import new_default_http_client
 
 from shop import config, orders, payments
 from shop.orders import Customer, OrderStateError
-from tests.conftest import free_port, use_emulator
+from tests.support import free_port, use_emulator
 
 HAMMING = "art-of-doing-science"  # $23.00 in the catalog
 CUSTOMER = Customer(
@@ -415,25 +415,24 @@ def test_unknown_charge_refund(client):
     ],
 )
 def test_refundable_amount(charge, expected):
-    assert payments.refundable_amount(charge) == expected
+    assert payments.refundable_amount(payments.ChargeAmounts.of(charge)) == expected
 
 
-def test_refund_checks_accept_a_row_of_a_data_frame():
+def test_refund_checks_take_a_charge_of_the_pages_frame_converted_at_the_edge():
     import numpy as np
+    import pandas as pd
 
-    row = {
-        "status": "succeeded",
-        "captured": np.bool_(False),
-        "amount": np.int64(2300),
-        "amount_captured": float("nan"),
-        "amount_refunded": np.int64(0),
-        "refunded": np.bool_(False),
-        "currency": "usd",
-    }
-    assert payments.refundable_amount(row) == 2300
-    assert payments.check_refund(row, np.int64(500), "requested_by_customer") == 500
+    from shop import analytics
+
+    raw = {name: [None] for name in analytics.CHARGE_COLUMNS}
+    raw.update(id=["ch_uncaptured"], status=["succeeded"], captured=[False], amount=[2300], currency=["usd"])
+    raw.update(amount_captured=[float("nan")], amount_refunded=[0], refunded=[False], created=[1_700_000_000])
+    charge = analytics.charge_amounts(analytics.prepare_charges(pd.DataFrame(raw)), "ch_uncaptured")
+    assert charge == payments.ChargeAmounts("ch_uncaptured", "succeeded", "usd", 2300, 0, 0, False, False)
+    assert payments.refundable_amount(charge) == 2300
+    assert payments.check_refund(charge, np.int64(500), "requested_by_customer") == 500
     with pytest.raises(payments.RefundError, match=r"\$23\.00 or less"):
-        payments.check_refund(row, 2400, None)
+        payments.check_refund(charge, 2400, None)
 
 
 def test_capture_a_smaller_amount(client):
@@ -443,7 +442,7 @@ def test_capture_a_smaller_amount(client):
     )
     captured = payments.capture_charge(auth.id, 1500, idempotency_key="cap-1", client=client)
     assert (captured.captured, captured.amount_captured) == (True, 1500)
-    assert payments.refundable_amount(captured) == 1500
+    assert payments.refundable_amount(payments.ChargeAmounts.of(captured)) == 1500
     with pytest.raises(payments.CaptureError):
         payments.capture_charge(auth.id, idempotency_key="cap-2", client=client)
 

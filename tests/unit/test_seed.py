@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from shop import analytics, config, orders, seed
+from shop import analytics, config, orders, payments, seed
 from shop.config import load_settings
-from tests.conftest import Emulator, use_emulator
+from tests.support import Emulator, use_emulator
 
 NOW = 1_790_000_000  # a fixed "now" (a Thursday) so the planned calendar does not depend on today
 DAYS = 30
@@ -192,7 +192,7 @@ def test_if_empty_seeds_only_an_empty_store(seeded_env: Path, emulator, capsys: 
 def test_clocks_return_to_real_time_when_a_run_fails(
     seeded_env: Path, emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_pay = seed.payments.pay_order
+    real_pay = payments.pay_order
     calls = []
 
     def pay_then_fail(*args, **kwargs):
@@ -201,7 +201,7 @@ def test_clocks_return_to_real_time_when_a_run_fails(
             raise RuntimeError("the machine fell over")
         return real_pay(*args, **kwargs)
 
-    monkeypatch.setattr(seed.payments, "pay_order", pay_then_fail)
+    monkeypatch.setattr(payments, "pay_order", pay_then_fail)
     with pytest.raises(RuntimeError, match="fell over"):
         seed.seed(orders_count=10, days=DAYS, seed_value=2, client=emulator.client())
     assert emulator_clock(emulator)["frozen_time"] is None
@@ -218,7 +218,7 @@ def test_if_empty_never_seeds_a_stripe_account_unasked(
     def must_not_seed(**_options):
         raise AssertionError("seeded a Stripe account without --yes")
 
-    monkeypatch.setattr(seed, "seed", must_not_seed)
+    monkeypatch.setattr(seed.cli, "seed", must_not_seed)
     try:
         assert seed.main(["--if-empty"]) == 0
     finally:
@@ -242,15 +242,27 @@ def test_stripe_test_mode_plays_the_history_at_real_time(seeded_env: Path, emula
     assert len(charges) == report.charges and all(charge.created >= before for charge in charges)
 
 
-def test_progress_bar_without_a_terminal_writes_a_line_per_tenth() -> None:
-    stream = io.StringIO()
-    bar = seed.ProgressBar(200, "Seeding", stream=stream)
-    for done in range(1, 201):
-        bar.update(done, "steps")
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_counts_to_the_total() -> None:
+    stream = _Terminal()
+    bar = seed.progress_bar("Seeding", "step", total=200, stream=stream)
+    for _ in range(200):
+        bar.update(1)
     bar.close()
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 11 and "\r" not in stream.getvalue()
-    assert "200/200" in lines[-1] and "100%" in lines[-1] and "#" * 30 in lines[-1]
+    last = stream.getvalue().split("\r")[-1]
+    assert last.startswith("Seeding: 100%") and "200/200" in last
+
+
+def test_progress_bar_stays_out_of_a_log() -> None:
+    stream = io.StringIO()
+    bar = seed.progress_bar("Seeding", "step", total=200, stream=stream)
+    bar.update(200)
+    bar.close()
+    assert stream.getvalue() == ""
 
 
 class NoCallsClient:

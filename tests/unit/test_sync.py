@@ -16,18 +16,8 @@ from stripe._http_client import new_default_http_client
 from shop import analytics, orders, payments, sync
 from shop.db import get_engine
 from shop.schema import leases
-from tests.conftest import Emulator, use_emulator
-
-CUSTOMER = orders.Customer(
-    name="Katherine Johnson",
-    email="katherine@example.com",
-    phone="+1 757 555 0100",
-    line1="1 Langley Blvd",
-    city="Hampton",
-    state="VA",
-    postal_code="23681",
-    country="US",
-)
+from tests.support import Emulator, use_emulator
+from tests.support_data import CUSTOMER
 
 
 class CountingHTTPClient:

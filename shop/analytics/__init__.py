@@ -1,0 +1,124 @@
+"""The numbers finance and analysts share: charges as a pandas frame, filters, KPIs, failures, refunds.
+
+Pure pandas over the synced store (`shop.sync`): the ops pages and the notebooks call these same functions, so a
+number on a page and in a notebook is the same number. Money stays in integer minor units; times are UTC.
+
+`loading` reads the store into frames (and keeps the in-memory copy), `metrics` computes the numbers, `tables`
+shapes frames for display and export; every public name is importable from `shop.analytics` itself. What a
+failure code means comes from `shop.decline_codes`.
+
+Definitions (the KPI help texts on the Charges page repeat them):
+- gross volume: captured amount of successful charges created in the period;
+- refunded: amount refunded on those captured charges (counted in the period of the charge);
+- net volume: gross volume minus refunded;
+- succeeded: successful charges (captured or not); success rate: succeeded / (succeeded + failed);
+- average order value: gross volume / successful captured charges.
+"""
+
+from __future__ import annotations
+
+from shop.analytics.loading import (
+    CHARGE_COLUMNS,
+    FAILED,
+    PARTIALLY_REFUNDED,
+    PENDING,
+    REFUNDED,
+    STATUSES,
+    SUCCEEDED,
+    UNCAPTURED,
+    ChargesCopy,
+    book_titles,
+    display_status,
+    load_charges,
+    major_units,
+    merge_charges,
+    prepare_charges,
+    refund_history,
+)
+from shop.analytics.metrics import (
+    HOURLY_UP_TO,
+    TOTALS_INTEGER_COLUMNS,
+    ChargeFilter,
+    Kpis,
+    RecoverySummary,
+    Totals,
+    bucket_size,
+    change,
+    date_presets,
+    day_start,
+    failure_rate_series,
+    failures_by_code,
+    filter_charges,
+    kpis,
+    period_bounds,
+    recovered_orders,
+    recovery_summary,
+    repeat_customers,
+    totals,
+    totals_by,
+    volume_series,
+    week_of,
+)
+from shop.analytics.tables import (
+    CSV_COLUMNS,
+    card_label,
+    charge_amounts,
+    charges_csv,
+    charges_table,
+    failed_attempts_table,
+    find_charges,
+    orders_frame,
+    recovered_table,
+    refunds_table,
+)
+
+__all__ = [
+    "CHARGE_COLUMNS",
+    "CSV_COLUMNS",
+    "FAILED",
+    "HOURLY_UP_TO",
+    "PARTIALLY_REFUNDED",
+    "PENDING",
+    "REFUNDED",
+    "STATUSES",
+    "SUCCEEDED",
+    "TOTALS_INTEGER_COLUMNS",
+    "UNCAPTURED",
+    "ChargeFilter",
+    "ChargesCopy",
+    "Kpis",
+    "RecoverySummary",
+    "Totals",
+    "book_titles",
+    "bucket_size",
+    "card_label",
+    "change",
+    "charge_amounts",
+    "charges_csv",
+    "charges_table",
+    "date_presets",
+    "day_start",
+    "display_status",
+    "failed_attempts_table",
+    "failure_rate_series",
+    "failures_by_code",
+    "filter_charges",
+    "find_charges",
+    "kpis",
+    "load_charges",
+    "major_units",
+    "merge_charges",
+    "orders_frame",
+    "period_bounds",
+    "prepare_charges",
+    "recovered_orders",
+    "recovered_table",
+    "recovery_summary",
+    "refund_history",
+    "refunds_table",
+    "repeat_customers",
+    "totals",
+    "totals_by",
+    "volume_series",
+    "week_of",
+]

@@ -1,0 +1,311 @@
+"""The numbers over a charges frame: filters and periods, totals and KPIs, chart series, failures, recovery."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+
+from shop.analytics.loading import SUCCEEDED, major_units
+from shop.decline_codes import decline_code
+
+# Short ranges are charted by hour, longer ones by day.
+HOURLY_UP_TO = timedelta(days=2)
+
+# ---------------------------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class ChargeFilter:
+    """What the Charges page's filters select. `start` inclusive, `end` exclusive (UTC); None = unbounded.
+
+    Amounts are minor units; `email` matches part of the receipt email or customer name, case-insensitive.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: tuple[str, ...] = ()
+    email: str = ""
+    book_ids: tuple[str, ...] = ()
+    min_amount: int | None = None
+    max_amount: int | None = None
+    codes: tuple[str, ...] = field(default=())
+
+
+def filter_charges(frame: pd.DataFrame, chosen: ChargeFilter, *, with_dates: bool = True) -> pd.DataFrame:
+    """The rows of `frame` that `chosen` selects (dates only when `with_dates`, so KPIs can compare periods)."""
+    mask = pd.Series(True, index=frame.index)
+    if with_dates and chosen.start is not None:
+        mask &= frame["created_at"] >= pd.Timestamp(chosen.start)
+    if with_dates and chosen.end is not None:
+        mask &= frame["created_at"] < pd.Timestamp(chosen.end)
+    if chosen.statuses:
+        mask &= frame["display_status"].isin(chosen.statuses)
+    if chosen.email.strip():
+        needle = chosen.email.strip().lower()
+        mask &= frame["receipt_email"].str.lower().str.contains(needle, regex=False) | frame[
+            "customer_name"
+        ].str.lower().str.contains(needle, regex=False)
+    if chosen.book_ids:
+        mask &= frame["book_id"].isin(chosen.book_ids)
+    if chosen.min_amount is not None:
+        mask &= frame["amount"] >= chosen.min_amount
+    if chosen.max_amount is not None:
+        mask &= frame["amount"] <= chosen.max_amount
+    if chosen.codes:
+        mask &= frame["code"].isin(chosen.codes)
+    return frame if mask.all() else frame[mask]  # no copy of a large frame when nothing is filtered out
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of `day`."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def date_presets(now: datetime | None = None) -> dict[str, tuple[date, date]]:
+    """Named date ranges (first day, last day, both inclusive) for the date filter, ending today (UTC)."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return {
+        "Today": (today, today),
+        "Last 7 days": (today - timedelta(days=6), today),
+        "Last 30 days": (today - timedelta(days=29), today),
+        "Last 90 days": (today - timedelta(days=89), today),
+        "Month to date": (today.replace(day=1), today),
+        "Last 12 months": (today - timedelta(days=364), today),
+    }
+
+
+def period_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC for a range of whole days, both days included."""
+    return day_start(first_day), day_start(last_day) + timedelta(days=1)
+
+
+# ---------------------------------------------------------------------------------------------- KPIs
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The headline numbers for one period (money in minor units, rate in 0..1 or None without attempts)."""
+
+    gross: int
+    refunded: int
+    net: int
+    succeeded: int
+    failed: int
+    success_rate: float | None
+    average_order_value: int | None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Totals for the chosen period and for the previous period of the same length."""
+
+    current: Totals
+    previous: Totals
+    start: datetime
+    end: datetime
+
+
+def totals(frame: pd.DataFrame) -> Totals:
+    """Gross, refunded, net, succeeded/failed counts, success rate and average order value of `frame`."""
+    succeeded = frame["status"] == "succeeded"
+    captured = succeeded & frame["captured"]
+    gross = int(frame.loc[captured, "amount_captured"].sum())
+    refunded = int(frame.loc[captured, "amount_refunded"].sum())
+    succeeded_count = int(succeeded.sum())
+    failed_count = int((frame["status"] == "failed").sum())
+    attempts = succeeded_count + failed_count
+    captured_count = int(captured.sum())
+    return Totals(
+        gross=gross,
+        refunded=refunded,
+        net=gross - refunded,
+        succeeded=succeeded_count,
+        failed=failed_count,
+        success_rate=succeeded_count / attempts if attempts else None,
+        average_order_value=round(gross / captured_count) if captured_count else None,
+    )
+
+
+def kpis(frame: pd.DataFrame, start: datetime, end: datetime) -> Kpis:
+    """Totals of charges created in [start, end) and in the period of the same length just before it.
+
+    `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`).
+    """
+    length = end - start
+    created = frame["created_at"]
+    now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
+    before_rows = frame[(created >= pd.Timestamp(start - length)) & (created < pd.Timestamp(start))]
+    return Kpis(totals(now_rows), totals(before_rows), start, end)
+
+
+TOTALS_INTEGER_COLUMNS = ["gross", "refunded", "net", "succeeded", "failed"]
+
+
+def totals_by(frame: pd.DataFrame, key: str | pd.Series) -> pd.DataFrame:
+    """`totals` for each group of rows, one row a group, sorted by the key.
+
+    `key` is a column name or a Series aligned with `frame` (a day, a week, a book): the same definitions as
+    the KPIs, so a per-day sum of `net` equals the period's net volume.
+    """
+    columns = [f.name for f in fields(Totals)]
+    keys = frame[key] if isinstance(key, str) else key
+    rows = {group: asdict(totals(part)) for group, part in frame.groupby(keys, sort=True)}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = keys.name
+    return table.astype(
+        {**dict.fromkeys(TOTALS_INTEGER_COLUMNS, "int64"), "success_rate": "float64", "average_order_value": "Int64"}
+    )
+
+
+def week_of(created_at: pd.Series) -> pd.Series:
+    """The Monday (00:00 UTC) of the week of each time: the key for weekly totals."""
+    day = created_at.dt.floor("D")
+    return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).rename("week_of")
+
+
+def repeat_customers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Customers (by receipt email) with two or more successful charges: receipt_email, orders, gross.
+
+    Most orders first, then most gross volume.
+    """
+    paying = frame[frame["status"] == SUCCEEDED]
+    per_email = totals_by(paying, "receipt_email")
+    repeat = per_email[per_email["succeeded"] >= 2].reset_index()
+    table = repeat[["receipt_email", "succeeded", "gross"]].rename(columns={"succeeded": "orders"})
+    return table.sort_values(["orders", "gross"], ascending=False, ignore_index=True)
+
+
+def change(current: float | None, previous: float | None) -> float | None:
+    """Relative change from `previous` to `current` (0.25 = +25 %), None when there is nothing to compare."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def bucket_size(start: datetime, end: datetime) -> str:
+    """ "hour" for ranges up to two days, else "day"."""
+    return "hour" if end - start <= HOURLY_UP_TO else "day"
+
+
+def volume_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """Charge amount and count per bucket (hour or day) and display status, for a stacked chart.
+
+    Columns: bucket (UTC datetime), display_status, amount (minor units), count, amount_major (for charts).
+    """
+    unit = "h" if bucket_size(start, end) == "hour" else "D"
+    if frame.empty:
+        return pd.DataFrame({"bucket": [], "display_status": [], "amount": [], "count": [], "amount_major": []})
+    buckets = frame["created_at"].dt.floor(unit)
+    grouped = frame.groupby([buckets.rename("bucket"), frame["display_status"]], observed=True)
+    out = grouped["amount"].agg(amount="sum", count="size").reset_index()
+    out["amount_major"] = major_units(out["amount"])
+    return out.sort_values(["bucket", "display_status"], ignore_index=True)
+
+
+def failure_rate_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """Attempts, failures and failure rate per bucket (hour or day). Columns: bucket, attempts, failed, rate."""
+    unit = "h" if bucket_size(start, end) == "hour" else "D"
+    decided = frame[frame["status"].isin(["succeeded", "failed"])]
+    if decided.empty:
+        return pd.DataFrame({"bucket": [], "attempts": [], "failed": [], "rate": []})
+    buckets = decided["created_at"].dt.floor(unit).rename("bucket")
+    grouped = (decided["status"] == "failed").groupby(buckets)
+    out = pd.DataFrame({"attempts": grouped.size(), "failed": grouped.sum().astype("int64")}).reset_index()
+    out["rate"] = out["failed"] / out["attempts"]
+    return out
+
+
+def failures_by_code(frame: pd.DataFrame) -> pd.DataFrame:
+    """Failed charges per code (decline code, else failure code), most frequent first, with Stripe's advice.
+
+    Columns: code, count, share (of failures), amount, explanation, next_step, doc_url.
+    """
+    failed = frame[frame["status"] == "failed"]
+    columns = ["code", "count", "share", "amount", "explanation", "next_step", "doc_url"]
+    if failed.empty:
+        return pd.DataFrame({name: [] for name in columns})
+    codes = failed["code"].fillna("unknown")
+    out = failed.groupby(codes.rename("code"))["amount"].agg(count="size", amount="sum").reset_index()
+    out["share"] = out["count"] / len(failed)
+    out["explanation"] = [decline_code(code).explanation for code in out["code"]]
+    out["next_step"] = [decline_code(code).next_step for code in out["code"]]
+    out["doc_url"] = [decline_code(code).doc_url for code in out["code"]]
+    return out.sort_values(["count", "code"], ascending=[False, True], ignore_index=True)[columns]
+
+
+# ---------------------------------------------------------------------------------------------- recovery
+
+
+def recovered_orders(frame: pd.DataFrame) -> pd.DataFrame:
+    """Orders that failed and later succeeded with another card (brand or last 4 digits differ).
+
+    Columns: order_id, first_failed_at, succeeded_at, time_to_recover, failed_attempts, amount (captured),
+    failed_card, succeeded_card.
+    """
+    columns = [
+        "order_id",
+        "first_failed_at",
+        "succeeded_at",
+        "time_to_recover",
+        "failed_attempts",
+        "amount",
+        "failed_card",
+        "succeeded_card",
+    ]
+    with_order = frame[frame["order_id"].notna() & (frame["order_id"] != "")]
+    with_order = with_order.assign(
+        card=with_order["card_brand"].fillna("?") + " " + with_order["card_last4"].fillna("????")
+    )
+    failed = with_order[with_order["status"] == "failed"]
+    won = with_order[with_order["status"] == "succeeded"]
+    if failed.empty or won.empty:
+        return pd.DataFrame({name: [] for name in columns})
+    first_win = won.sort_values("created").groupby("order_id", as_index=False).first()
+    fails = failed.merge(
+        first_win[["order_id", "created_at", "card", "amount_captured"]], on="order_id", suffixes=("", "_won")
+    )
+    fails = fails[fails["created_at"] < fails["created_at_won"]]
+    if fails.empty:
+        return pd.DataFrame({name: [] for name in columns})
+    fails = fails.sort_values("created")
+    grouped = fails.groupby("order_id")
+    out = pd.DataFrame(
+        {
+            "first_failed_at": grouped["created_at"].min(),
+            "succeeded_at": grouped["created_at_won"].first(),
+            "failed_attempts": grouped.size(),
+            "amount": grouped["amount_captured_won"].first().astype("int64"),
+            "failed_card": grouped["card"].last(),
+            "succeeded_card": grouped["card_won"].first(),
+            "cards_differ": grouped.apply(lambda rows: bool((rows["card"] != rows["card_won"]).any())),
+        }
+    ).reset_index()
+    out = out[out["cards_differ"]].drop(columns="cards_differ")
+    out["time_to_recover"] = out["succeeded_at"] - out["first_failed_at"]
+    return out.sort_values("succeeded_at", ascending=False, ignore_index=True)[columns]
+
+
+@dataclass(frozen=True)
+class RecoverySummary:
+    """How many orders had a failed payment, how many of them later succeeded with another card, and worth."""
+
+    failed_orders: int
+    recovered: int
+    recovered_amount: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share of failed orders recovered (None when no order failed)."""
+        return self.recovered / self.failed_orders if self.failed_orders else None
+
+
+def recovery_summary(frame: pd.DataFrame) -> RecoverySummary:
+    """Counts for the Failures page: orders with a failed charge, those recovered with another card, amount."""
+    failed_orders = frame.loc[(frame["status"] == "failed") & frame["order_id"].notna(), "order_id"]
+    recovered = recovered_orders(frame)
+    return RecoverySummary(int(failed_orders.nunique()), len(recovered), int(recovered["amount"].sum()))

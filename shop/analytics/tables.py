@@ -1,0 +1,189 @@
+"""Frames shaped for display and export: charge lookup, the pages' tables, the CSV, and a charge for payments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from shop import export, orders, payments
+from shop.analytics.loading import book_titles, major_units
+from shop.money import minor_unit_factor, to_major
+
+
+def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmounts:
+    """The refund-relevant facts of one charge of a charges frame, as plain Python values for shop.payments."""
+    row = frame[frame["id"] == charge_id].iloc[0]
+    return payments.ChargeAmounts(
+        id=str(row["id"]),
+        status=str(row["status"]),
+        currency=str(row["currency"]),
+        amount=int(row["amount"]),
+        amount_captured=int(row["amount_captured"]),
+        amount_refunded=int(row["amount_refunded"]),
+        captured=bool(row["captured"]),
+        refunded=bool(row["refunded"]),
+    )
+
+
+def find_charges(frame: pd.DataFrame, query: str, limit: int = 50) -> pd.DataFrame:
+    """Charges whose ID, order number or receipt email matches `query` (exact ID/order, else email part)."""
+    needle = query.strip()
+    if not needle:
+        return frame.head(0)
+    exact = frame[(frame["id"] == needle) | (frame["order_id"].fillna("").str.upper() == needle.upper())]
+    if not exact.empty:
+        return exact.head(limit)
+    return frame[frame["receipt_email"].str.lower().str.contains(needle.lower(), regex=False)].head(limit)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def charges_table(frame: pd.DataFrame, dashboard_url: Callable[[str], str | None] | None = None) -> pd.DataFrame:
+    """The Charges page's table: one row per charge, money in dollars for display, card as "visa •••• 4242"."""
+    table = pd.DataFrame(
+        {
+            "Created": frame["created_at"],
+            "Charge": frame["id"],
+            "Status": frame["display_status"],
+            "Amount": major_units(frame["amount"]),
+            "Refunded": major_units(frame["amount_refunded"]),
+            "Customer": frame["customer_name"],
+            "Email": frame["receipt_email"],
+            "Book": frame["book"],
+            "Qty": frame["quantity"],
+            "Order": frame["order_id"],
+            "Card": card_label(frame),
+            "Code": frame["code"],
+        }
+    )
+    if dashboard_url is not None:
+        table["Stripe"] = [dashboard_url(charge_id) for charge_id in frame["id"]]
+    return table.reset_index(drop=True)
+
+
+def card_label(frame: pd.DataFrame) -> pd.Series:
+    """ "visa •••• 4242" per row ("" when the charge has no card details)."""
+    brand = frame["card_brand"].fillna("")
+    last4 = frame["card_last4"].fillna("")
+    return (brand + " •••• " + last4).where(last4 != "", brand)
+
+
+CSV_COLUMNS = (
+    "id",
+    "created_utc",
+    "display_status",
+    "amount",
+    "amount_captured",
+    "amount_refunded",
+    "currency",
+    "customer_name",
+    "receipt_email",
+    "book",
+    "quantity",
+    "order_id",
+    "card_brand",
+    "card_last4",
+    "failure_code",
+    "decline_code",
+    "failure_message",
+)
+
+
+def charges_csv(frame: pd.DataFrame) -> bytes:
+    """CSV of exactly the rows of `frame`; amounts as decimals in major units ("23.00"), times in UTC ISO."""
+    out = frame.assign(created_utc=frame["created_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for name in ("amount", "amount_captured", "amount_refunded"):
+        out[name] = [
+            str(to_major(int(value), currency)) for value, currency in zip(out[name], out["currency"], strict=True)
+        ]
+    return export.csv_bytes(out[list(CSV_COLUMNS)])
+
+
+def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
+    """Orders as a table for the Orders page: money in dollars for display, times in UTC."""
+    titles = book_titles()
+
+    def when(seconds: int | None) -> pd.Timestamp | None:
+        return pd.Timestamp(seconds, unit="s", tz="UTC") if seconds else None
+
+    return pd.DataFrame(
+        {
+            "Created": [when(order.created) for order in order_list],
+            "Order": [order.id for order in order_list],
+            "Status": [orders.status_label(order.status) for order in order_list],
+            "Customer": [order.customer.name for order in order_list],
+            "Email": [order.customer.email for order in order_list],
+            "Book": [titles.get(order.book_id, order.book_id) for order in order_list],
+            "Qty": [order.quantity for order in order_list],
+            "Amount": [order.amount / minor_unit_factor(order.currency) for order in order_list],
+            "Refunded": [order.amount_refunded / minor_unit_factor(order.currency) for order in order_list],
+            "Charge": [order.charge_id or "" for order in order_list],
+            "Shipped": [when(order.shipped_at) for order in order_list],
+        },
+        columns=[
+            "Created",
+            "Order",
+            "Status",
+            "Customer",
+            "Email",
+            "Book",
+            "Qty",
+            "Amount",
+            "Refunded",
+            "Charge",
+            "Shipped",
+        ],
+    )
+
+
+def failed_attempts_table(failed: pd.DataFrame) -> pd.DataFrame:
+    """The Failures page's table of failed charges: time, customer, book, amount, card, code, message."""
+    return pd.DataFrame(
+        {
+            "Time": failed["created_at"],
+            "Customer": failed["customer_name"],
+            "Email": failed["receipt_email"],
+            "Book": failed["book"],
+            "Amount": major_units(failed["amount"]),
+            "Card": card_label(failed),
+            "Code": failed["code"],
+            "Message": failed["failure_message"],
+            "Order": failed["order_id"],
+            "Charge": failed["id"],
+        }
+    ).reset_index(drop=True)
+
+
+def recovered_table(recovered: pd.DataFrame) -> pd.DataFrame:
+    """The Failures page's table of recovered orders, with the time to recover in minutes."""
+    return pd.DataFrame(
+        {
+            "Order": recovered["order_id"],
+            "First failure": recovered["first_failed_at"],
+            "Succeeded": recovered["succeeded_at"],
+            "Minutes to recover": (recovered["time_to_recover"].dt.total_seconds() / 60).round(1),
+            "Failed attempts": recovered["failed_attempts"],
+            "Failed card": recovered["failed_card"],
+            "Paid with": recovered["succeeded_card"],
+            "Amount": major_units(recovered["amount"]),
+        }
+    )
+
+
+def refunds_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The Refunds page's history table (money in dollars for display)."""
+    return pd.DataFrame(
+        {
+            "Created": history["created_at"],
+            "Refund": history["id"],
+            "Amount": major_units(history["amount"]),
+            "Reason": history["reason"].fillna("").str.replace("_", " "),
+            "Status": history["status"],
+            "Charge": history["charge_id"],
+            "Email": history["receipt_email"],
+            "Order": history["order_id"],
+            "Book": history["book"],
+        }
+    )

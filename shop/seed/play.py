@@ -1,0 +1,313 @@
+"""Playing a plan through the shop's ordinary path, with the emulator's clock set to each step's time."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+
+from shop import orders, payments
+from shop.config import Settings, get_settings
+from shop.emulator_process import connected_client
+from shop.orders import Customer
+from shop.seed.plan import PlannedOrder, Step, plan_history, timeline
+from shop.seed.vocabulary import CARDS, DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED, STRIPE_STEPS
+
+
+class SeedError(RuntimeError):
+    """The seeder refused to run or could not finish; the message says what to do."""
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run did (counts of orders, charges and what happened to them)."""
+
+    run_id: str
+    mode: str
+    orders: int = 0
+    charges: int = 0
+    succeeded: int = 0
+    declined: int = 0
+    recovered: int = 0
+    cancelled: int = 0
+    shipped: int = 0
+    refunds_full: int = 0
+    refunds_partial: int = 0
+    refund_requests: int = 0
+    requests_approved: int = 0
+    requests_rejected: int = 0
+    skipped: int = 0
+    errors: int = 0
+    decline_codes: Counter = field(default_factory=Counter)
+    brands: Counter = field(default_factory=Counter)
+    refund_reasons: Counter = field(default_factory=Counter)
+    duration_s: float = 0.0
+    sync_summary: str = ""
+
+    def summary(self) -> str:
+        """A few lines for people: what was created."""
+        codes = ", ".join(f"{code} {count}" for code, count in self.decline_codes.most_common())
+        return (
+            f"Seeded {self.orders} orders ({self.mode} mode, run {self.run_id}) in {self.duration_s:.1f} s: "
+            f"{self.charges} charges, {self.succeeded} succeeded, {self.declined} declined ({codes or 'none'}), "
+            f"{self.recovered} failed orders recovered with another card.\n"
+            f"{self.shipped} shipped, {self.cancelled} cancelled, {self.refunds_full} full and "
+            f"{self.refunds_partial} partial refunds, {self.refund_requests} refund requests "
+            f"({self.requests_approved} approved, {self.requests_rejected} rejected)."
+            + (f"\n{self.skipped} planned steps no longer applied and were skipped." if self.skipped else "")
+            + (f"\n{self.errors} payments could not reach Stripe; see the Orders page." if self.errors else "")
+            + (f"\n{self.sync_summary}" if self.sync_summary else "")
+        )
+
+
+class EmulatorClock:
+    """The emulator's test clock (`POST /_emulator/clock`): freeze "now" at a past time, then release it.
+
+    One kept-alive connection serves every call: a seeding run sets the clock hundreds of times.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._host, self._port = settings.emulator_host, settings.emulator_port
+        self._headers = {"Authorization": f"Bearer {settings.secret_key}", "Content-Type": "application/json"}
+        self._connection: http.client.HTTPConnection | None = None
+        self.current: int | None = None
+
+    def _post(self, body: bytes) -> None:
+        for attempt in (1, 2):  # a kept-alive connection the server has closed fails once; reconnect
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self._host, self._port, timeout=10)
+            try:
+                self._connection.request("POST", "/_emulator/clock", body=body, headers=self._headers)
+                response = self._connection.getresponse()
+                text = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if attempt == 2:
+                    raise SeedError(
+                        f"Could not set the emulator's clock on {self._host}:{self._port} ({exc}); "
+                        "is the emulator running?"
+                    ) from exc
+                continue
+            if response.status != 200:
+                raise SeedError(f"The emulator refused to set its clock (HTTP {response.status}): {text[:200]!r}")
+            return
+
+    def set(self, frozen_time: int | None) -> None:
+        """Freeze the emulator's "now" at `frozen_time` (unix seconds); None returns it to real time."""
+        if frozen_time is not None and frozen_time == self.current:
+            return
+        self._post(json.dumps({"frozen_time": frozen_time}).encode())
+        self.current = frozen_time
+
+    def close(self) -> None:
+        """Close the connection (the next call opens a new one)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+@contextmanager
+def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
+    """Let the order store stamp orders, payments and shipments with the history's time instead of the real one.
+
+    The seeder points the store's clock at the time of the step being played (the emulator's frozen clock) for
+    the duration of the run, so orders and charges agree on when things happened.
+    """
+    if now is None:
+        yield
+        return
+    with orders.store_clock(now):
+        yield
+
+
+class _Player:
+    """Plays the plan's steps through the shop, counting what happened."""
+
+    def __init__(self, plan: Sequence[PlannedOrder], run_id: str, client: stripe.StripeClient, report: SeedReport):
+        self.plan = {order.index: order for order in plan}
+        self.run_id = run_id
+        self.client = client
+        self.report = report
+        self.order_ids: dict[int, str] = {}
+        self.attempts: Counter = Counter()
+        self.declined_orders: set[int] = set()
+        self.request_ids: dict[int, int] = {}
+
+    def _key(self, index: int, what: str) -> str:
+        """A key for one step of one planned order: the same step of the same order always gets the same key.
+
+        It carries the order number too, so a store rebuilt from scratch against the same Stripe account never
+        reuses the keys of an earlier history (Stripe keeps keys for at least a day).
+        """
+        return f"seed-{self.run_id}-{index}-{self.order_ids.get(index, 'new')}-{what}"
+
+    def play(self, step: Step) -> None:
+        """Apply one step; a step the order's state no longer allows is skipped and counted."""
+        try:
+            getattr(self, f"_{step.kind}")(step)
+        except (orders.OrderStateError, payments.PaymentError, orders.OrderNotFoundError, ValueError, KeyError):
+            self.report.skipped += 1
+
+    def _pay(self, step: Step) -> None:
+        planned = self.plan[step.order]
+        if step.order not in self.order_ids:
+            order = orders.create_order(planned.customer, planned.book_id, planned.quantity)
+            self.order_ids[step.order] = order.id
+            self.report.orders += 1
+        self.attempts[step.order] += 1
+        brand, last4, _ = CARDS[step.token]
+        result = payments.pay_order(
+            self.order_ids[step.order],
+            step.token,
+            self._key(step.order, f"pay{self.attempts[step.order]}"),
+            card_brand=brand,
+            card_last4=last4,
+            client=self.client,
+        )
+        self.report.charges += 1
+        if result.outcome == "succeeded":
+            self.report.succeeded += 1
+            self.report.brands[brand] += 1
+            if step.order in self.declined_orders:
+                self.report.recovered += 1
+        elif result.outcome == "declined":
+            self.report.declined += 1
+            self.report.decline_codes[result.decline_code or result.code or "unknown"] += 1
+            self.declined_orders.add(step.order)
+        else:
+            self.report.errors += 1
+
+    def _cancel(self, step: Step) -> None:
+        payments.cancel_order(
+            self.order_ids[step.order], idempotency_key=self._key(step.order, "cancel"), client=self.client
+        )
+        self.report.cancelled += 1
+        self.report.refund_reasons["requested_by_customer"] += 1
+
+    def _ship(self, step: Step) -> None:
+        orders.mark_shipped(self.order_ids[step.order])
+        self.report.shipped += 1
+
+    def _refund(self, step: Step) -> Any:
+        order = orders.get_order(self.order_ids[step.order])
+        if order is None or not order.charge_id:
+            raise orders.OrderStateError("nothing to refund")
+        refund = payments.refund_charge(
+            order.charge_id,
+            amount=step.amount,
+            reason=step.reason,
+            idempotency_key=self._key(step.order, "refund"),
+            client=self.client,
+        )
+        if step.amount is None or step.amount >= order.refundable:
+            self.report.refunds_full += 1
+        else:
+            self.report.refunds_partial += 1
+        self.report.refund_reasons[step.reason or "none"] += 1
+        return refund
+
+    def _request(self, step: Step) -> None:
+        planned = self.plan[step.order]
+        request = orders.request_refund(self.order_ids[step.order], planned.customer.email, step.reason or "")
+        self.request_ids[step.order] = request.id
+        self.report.refund_requests += 1
+
+    def _approve(self, step: Step) -> None:
+        request_id = self.request_ids[step.order]
+        refund = self._refund(Step(step.at, step.order, "refund", reason="requested_by_customer", amount=step.amount))
+        orders.decide_refund_request(request_id, True, refund_id=refund.id, note="Refunded.")
+        self.report.requests_approved += 1
+
+    def _reject(self, step: Step) -> None:
+        orders.decide_refund_request(self.request_ids[step.order], False, note=step.note)
+        self.report.requests_rejected += 1
+
+
+def _check_mode(settings: Settings, confirmed: bool) -> None:
+    """Refuse a live key always, and Stripe test mode without confirmation."""
+    if settings.is_live:
+        raise SeedError("Refusing to seed with a live Stripe key: demo history belongs in test mode or the emulator.")
+    if settings.mode == "stripe" and not confirmed:
+        raise SeedError(
+            "This will create real test-mode charges in your Stripe account, and Stripe keeps their real creation "
+            "time (the history will not be spread over past days). Run again with --yes to go ahead."
+        )
+
+
+def seed(
+    *,
+    days: int = DEFAULT_DAYS,
+    orders_count: int = DEFAULT_ORDERS,
+    seed_value: int = DEFAULT_SEED,
+    confirmed: bool = False,
+    settings: Settings | None = None,
+    client: stripe.StripeClient | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    sync_after: bool = True,
+    sync_progress: Callable[[float, str], None] | None = None,
+    now: int | None = None,
+) -> SeedReport:
+    """Create `orders_count` orders of demo history over the past `days` days through the shop's ordinary path.
+
+    Raises SeedError when refused (live key; Stripe test mode without `confirmed`) or when the emulator's clock
+    cannot be set. `progress(done, total)` is called after each step. Syncs the local copy of charges at the end
+    (`sync_progress(fraction, text)` follows it).
+    """
+    settings = settings or get_settings()
+    _check_mode(settings, confirmed)
+    client = client or connected_client(settings)
+    started = time.monotonic()
+    now = int(time.time()) if now is None else now
+
+    existing = orders.list_orders()
+    returning: dict[str, Customer] = {}
+    for order in reversed(existing):  # oldest first: the earliest customers are the most loyal
+        returning.setdefault(order.customer.email.lower(), order.customer)
+    offset = len(existing)
+    run_id = f"{seed_value}.{offset}"
+    plan = plan_history(
+        orders_count=orders_count,
+        days=days,
+        seed=seed_value,
+        now=now,
+        offset=offset,
+        returning=list(returning.values()),
+    )
+    steps = timeline(plan)
+    report = SeedReport(run_id=run_id, mode=settings.mode)
+    player = _Player(plan, run_id, client, report)
+    clock = EmulatorClock(settings) if settings.mode == "emulator" else None
+    history_now: list[int] = [now]  # the time of the step being played, for the order store
+    try:
+        with _shop_clock((lambda: history_now[0]) if clock else None):
+            for done, step in enumerate(steps, start=1):
+                history_now[0] = step.at
+                if clock is not None and step.kind in STRIPE_STEPS:
+                    clock.set(step.at)
+                player.play(step)
+                if progress is not None:
+                    progress(done, len(steps))
+    finally:
+        if clock is not None:
+            clock.set(None)
+            clock.close()
+    if sync_after:
+        from shop import sync
+
+        # The clock put this run's events among older ones, so rebuild the local copy instead of paging events.
+        sync_report = sync.sync(client, sync_progress, full=settings.mode == "emulator")
+        report.sync_summary = sync_report.summary()
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def store_is_empty() -> bool:
+    """True when the order store has no orders yet."""
+    return not orders.list_orders(limit=1)

@@ -1,0 +1,125 @@
+"""Helpers the browser tests share: the Streamlit app under test and the checkout steps in Chromium."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.support import Emulator, start_process, stop_process, wait_for_http
+
+OPS_PASSWORD = "e2e-ops-password"
+
+
+class StreamlitApp:
+    """A running Streamlit server of this test session."""
+
+    def __init__(self, port: int, data_dir: Path, emulator: Emulator) -> None:
+        self.port = port
+        self.data_dir = data_dir
+        self.emulator = emulator
+        self.url = f"http://127.0.0.1:{port}"
+        self.ops_password = OPS_PASSWORD
+        self.proc = None
+
+    def start(self) -> None:
+        env = {
+            "STRIPE_SECRET_KEY": "",  # emulator mode, whatever the developer's shell exports
+            "STRIPE_PUBLISHABLE_KEY": "",
+            "STRIPE_EMULATOR_HOST": "127.0.0.1",
+            "STRIPE_EMULATOR_PORT": str(self.emulator.port),
+            "STRIPE_EMULATOR_DATA_DIR": str(self.emulator.data_dir),
+            "SHOP_DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
+            "OPS_PASSWORD": OPS_PASSWORD,
+        }
+        self.proc = start_process(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            env=env,
+        )
+        wait_for_http(f"{self.url}/_stcore/health", timeout=60, proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+def wait_for_app(page, timeout_ms: int = 30_000) -> None:
+    """Wait until Streamlit has finished running the script after the last action."""
+    status = page.get_by_test_id("stStatusWidget")
+    status.wait_for(state="detached", timeout=timeout_ms)
+
+
+DETAILS = {
+    "Full name": "Ada Lovelace",
+    "Email": "ada@example.com",
+    "Phone": "+44 20 7946 0958",
+    "Address line 1": "12 St James's Square",
+    "City": "Portland",
+    "State / Region": "OR",
+    "Postal code": "97205",
+}
+
+
+def open_shop(page: Page, app: StreamlitApp) -> None:
+    page.goto(app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=30_000)
+
+
+def fill_details(page: Page, details: dict[str, str]) -> None:
+    for label, value in details.items():
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Tab")  # commits the value: Streamlit reruns
+        expect(field).to_have_value(value)
+    wait_for_app(page)
+
+
+def fill_card(page: Page, number: str) -> None:
+    frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
+    frame.locator('input[name="cardnumber"]').fill(number)
+    frame.locator('input[name="exp-date"]').fill("12 / 34")
+    frame.locator('input[name="cvc"]').fill("123")
+
+
+def confirmed_charge_id(page: Page) -> str:
+    expect(page.get_by_text("Total charged: $23.00")).to_be_visible(timeout=30_000)
+    code = page.get_by_test_id("stCode").first.inner_text().strip()
+    assert re.fullmatch(r"ch_\w+", code), code
+    return code
+
+
+def sidebar_link(page: Page, name: str):
+    """The app's own menu entry `name` in the sidebar."""
+    return page.get_by_test_id("stSidebar").get_by_role("link", name=name)
+
+
+def sign_in(page: Page, app: StreamlitApp) -> None:
+    """Sign in on the sign-in page with the app's ops password; waits for the finance menu."""
+    page.goto(f"{app.url}/sign_in")
+    field = page.get_by_label("Ops password")
+    expect(field).to_be_editable(timeout=30_000)
+    wait_for_app(page)
+    field.fill(app.ops_password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page)
+    expect(sidebar_link(page, "Refunds")).to_be_visible()
