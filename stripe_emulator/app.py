@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import api, money, stripejs
+from stripe_emulator import core, money, stripejs
 from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
+from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
 from stripe_emulator.params import parse_pairs
+from stripe_emulator.resources import charges, customers, events, payment_intents, payment_methods, refunds, tokens
 from stripe_emulator.store import Store
 
 log = logging.getLogger("stripe_emulator")
@@ -36,6 +40,15 @@ NO_KEY_MESSAGE = (
 )
 # Telemetry fields Stripe.js adds to its token requests: accepted and ignored.
 STRIPE_JS_FIELDS = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
+# Stripe.js calls publishable-key endpoints from the shop's page, another origin than the API's (as with
+# api.stripe.com): the answers must be readable there.
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
+    "Access-Control-Max-Age": "600",
+}
 PUBLISHABLE_MESSAGE = (
     "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
     "of your API keys at https://dashboard.stripe.com/account/apikeys."
@@ -43,7 +56,7 @@ PUBLISHABLE_MESSAGE = (
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
-    text = body.render() if isinstance(body, api.RawList) else json.dumps(body, indent=2)
+    text = body.render() if isinstance(body, core.RawList) else json.dumps(body, indent=2)
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -66,10 +79,10 @@ def _api_key(request: Request) -> str:
     return ""
 
 
-def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> None:
+def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> str:
     """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise.
 
-    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header."""
+    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header. Returns the key."""
     key = _api_key(request) or body_key or ""
     if not key:
         raise StripeError(401, "invalid_request_error", NO_KEY_MESSAGE)
@@ -77,6 +90,7 @@ def authenticate(request: Request, allow_publishable: bool = False, body_key: st
         raise StripeError(401, "invalid_request_error", f"Invalid API Key provided: {_redact(key)}")
     if key.startswith("pk_") and not allow_publishable:
         raise StripeError(401, "invalid_request_error", PUBLISHABLE_MESSAGE)
+    return key
 
 
 class Emulator:
@@ -84,35 +98,55 @@ class Emulator:
 
     def __init__(self, data_dir: Path) -> None:
         self.store = Store(Path(data_dir) / "emulator.sqlite3")
-        self.clock = api.Clock()
+        self.clock = core.Clock()
+        self.faults = FaultBoard()
         self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
 
     async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         pairs = urllib.parse.parse_qsl(request.url.query, keep_blank_values=True)
         if request.method in ("POST", "DELETE"):
-            body = (await request.body()).decode("utf-8", errors="replace")
+            body = (await read_body(request)).decode("utf-8", errors="replace")
             if "json" in request.headers.get("content-type", ""):
                 raise invalid("Invalid request: the body must be form-encoded (application/x-www-form-urlencoded).")
             pairs += urllib.parse.parse_qsl(body, keep_blank_values=True)
         return parse_pairs(pairs), pairs
 
-    def endpoint(self, handler: Callable[..., Any], *, allow_publishable: bool = False) -> Callable[[Request], Any]:
-        """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers."""
+    def endpoint(
+        self, handler: Callable[..., Any], *, allow_publishable: bool = False, allow_anonymous: bool = False
+    ) -> Callable[[Request], Any]:
+        """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers.
+
+        `allow_publishable` lets Stripe.js call it from any page (a publishable key, CORS allowed);
+        `allow_anonymous` also without any key, for a handler that checks a client_secret itself."""
 
         async def serve(request: Request) -> Response:
-            request_id = api.new_id("req_", 14)
-            headers = {"Request-Id": request_id, "Stripe-Version": api.API_VERSION}
+            request_id = core.new_id("req_", 14)
+            headers = {"Request-Id": request_id, "Stripe-Version": core.API_VERSION}
+            if allow_publishable:
+                headers.update(CORS_HEADERS)
+            fault = self.faults.take(request.method, request.url.path)
+            if fault is not None:
+                if isinstance(fault.action, dict) and "status" in fault.action:
+                    error = injected_error(fault.action["status"])
+                    return _json(error.status, error.body(), headers)
+                if fault.action == "drop_after_commit":
+                    request.scope[DROP_FLAG] = True
             try:
                 params, pairs = await self._params(request)
                 body_key = None
                 if allow_publishable and isinstance(params.get("key"), str):
                     body_key = params.pop("key")
                     pairs = [pair for pair in pairs if pair[0] != "key"]
-                authenticate(request, allow_publishable, body_key)
+                if allow_anonymous and not (_api_key(request) or body_key):
+                    api_key = "pk_anonymous"
+                else:
+                    api_key = authenticate(request, allow_publishable, body_key)
                 for name in STRIPE_JS_FIELDS if allow_publishable else ():
                     params.pop(name, None)
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
+            # The body is in hand before the delay: a client that gives up meanwhile does not stop the request.
+            await apply_delay(fault)
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             endpoint_name = f"{request.method} {request.url.path}"
             params_hash = hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()
@@ -128,7 +162,7 @@ class Emulator:
                     if saved is not None:
                         return self._replay(key, endpoint_name, params_hash, saved, headers)
                     headers["Idempotency-Key"] = key
-                ctx = api.Context(
+                ctx = core.Context(
                     store=store,
                     clock=self.clock,
                     params=params,
@@ -137,6 +171,7 @@ class Emulator:
                     client_ip=request.client.host if request.client else None,
                     idempotency_key=key,
                     now=self.clock.now(),
+                    publishable=api_key.startswith("pk_"),
                 )
                 store.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -187,15 +222,19 @@ class Emulator:
 
     # ---- emulator-only endpoints ----
 
+    async def preflight(self, request: Request) -> Response:
+        """CORS preflight of a publishable-key endpoint."""
+        return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+
     async def health(self, request: Request) -> Response:
         return _json(200, {"status": "ok"}, {})
 
     async def clock_endpoint(self, request: Request) -> Response:
-        headers = {"Request-Id": api.new_id("req_", 14)}
+        headers = {"Request-Id": core.new_id("req_", 14)}
         try:
             authenticate(request)
             if request.method == "POST":
-                self.clock.frozen = _frozen_time(await request.body(), request.headers.get("content-type", ""))
+                self.clock.frozen = _frozen_time(await read_body(request), request.headers.get("content-type", ""))
         except StripeError as error:
             return _json(error.status, error.body(), headers)
         return _json(200, {"frozen_time": self.clock.frozen, "now": self.clock.now()}, headers)
@@ -207,7 +246,25 @@ class Emulator:
             return _json(error.status, error.body(), {})
         self.store.reset()
         self.clock.frozen = None
+        self.faults.clear()
         return _json(200, {"reset": True}, {})
+
+    async def faults_endpoint(self, request: Request) -> Response:
+        """`/_emulator/faults`: POST arms a fault (JSON body), GET lists the armed ones, DELETE clears them."""
+        headers = {"Request-Id": core.new_id("req_", 14)}
+        try:
+            authenticate(request)
+            if request.method == "POST":
+                try:
+                    spec = json.loads(await read_body(request) or b"null")
+                except ValueError as exc:
+                    raise invalid("Invalid JSON body.") from exc
+                return _json(200, self.faults.arm(spec).describe(), headers)
+            if request.method == "DELETE":
+                return _json(200, {"deleted": self.faults.clear()}, headers)
+        except StripeError as error:
+            return _json(error.status, error.body(), headers)
+        return _json(200, {"object": "list", "data": self.faults.describe()}, headers)
 
     async def receipt(self, request: Request) -> Response:
         charge = self.store.get("charges", request.path_params["charge_id"])
@@ -222,7 +279,7 @@ class Emulator:
             f"Unrecognized request URL ({request.method}: {request.url.path}). Please see https://stripe.com/docs "
             "or we can help at https://support.stripe.com/.",
         )
-        return _json(404, error.body(), {"Request-Id": api.new_id("req_", 14)})
+        return _json(404, error.body(), {"Request-Id": core.new_id("req_", 14)})
 
 
 def _frozen_time(raw: bytes, content_type: str) -> int | None:
@@ -269,33 +326,73 @@ def _receipt_html(charge: dict[str, Any]) -> str:
     )
 
 
-def create_app(data_dir: Path) -> Starlette:
-    """The emulator as an ASGI app storing its data under `data_dir`."""
+def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The emulator as an ASGI app storing its data under `data_dir`.
+
+    It answers requests whose Host is a loopback name or address, or one of `allowed_hosts` or the hosts in
+    STRIPE_EMULATOR_ALLOWED_HOSTS."""
     emulator = Emulator(Path(data_dir))
     ep = emulator.endpoint
+    pms, pis = payment_methods, payment_intents
     routes = [
         Route("/_emulator/health", emulator.health, methods=["GET"]),
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
+        Route("/_emulator/faults", emulator.faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
-        Route("/v1/tokens", ep(api.create_token, allow_publishable=True), methods=["POST"]),
-        Route("/v1/tokens/{token_id}", ep(api.retrieve_token), methods=["GET"]),
-        Route("/v1/charges", ep(api.create_charge), methods=["POST"]),
-        Route("/v1/charges", ep(api.list_charges), methods=["GET"]),
-        Route("/v1/charges/{charge_id}", ep(api.retrieve_charge), methods=["GET"]),
-        Route("/v1/charges/{charge_id}", ep(api.update_charge), methods=["POST"]),
-        Route("/v1/charges/{charge_id}/capture", ep(api.capture_charge), methods=["POST"]),
-        Route("/v1/refunds", ep(api.create_refund), methods=["POST"]),
-        Route("/v1/refunds", ep(api.list_refunds), methods=["GET"]),
-        Route("/v1/refunds/{refund_id}", ep(api.retrieve_refund), methods=["GET"]),
-        Route("/v1/refunds/{refund_id}", ep(api.update_refund), methods=["POST"]),
-        Route("/v1/customers", ep(api.create_customer), methods=["POST"]),
-        Route("/v1/customers", ep(api.list_customers), methods=["GET"]),
-        Route("/v1/customers/{customer_id}", ep(api.retrieve_customer), methods=["GET"]),
-        Route("/v1/customers/{customer_id}", ep(api.update_customer), methods=["POST"]),
-        Route("/v1/customers/{customer_id}", ep(api.delete_customer), methods=["DELETE"]),
-        Route("/v1/events", ep(api.list_events), methods=["GET"]),
-        Route("/v1/events/{event_id}", ep(api.retrieve_event), methods=["GET"]),
+        Route("/v1/tokens", ep(tokens.create_token, allow_publishable=True), methods=["POST"]),
+        Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
+        Route("/v1/charges", ep(charges.create_charge), methods=["POST"]),
+        Route("/v1/charges", ep(charges.list_charges), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(charges.retrieve_charge), methods=["GET"]),
+        Route("/v1/charges/{charge_id}", ep(charges.update_charge), methods=["POST"]),
+        Route("/v1/charges/{charge_id}/capture", ep(charges.capture_charge), methods=["POST"]),
+        Route("/v1/refunds", ep(refunds.create_refund), methods=["POST"]),
+        Route("/v1/refunds", ep(refunds.list_refunds), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(refunds.retrieve_refund), methods=["GET"]),
+        Route("/v1/refunds/{refund_id}", ep(refunds.update_refund), methods=["POST"]),
+        Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
+        Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
+        Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
+        Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
+        Route("/v1/customers/{customer_id}/payment_methods", ep(pms.list_customer_payment_methods), methods=["GET"]),
+        Route("/v1/payment_methods", ep(pms.create_payment_method, allow_publishable=True), methods=["POST"]),
+        Route("/v1/payment_methods", ep(pms.list_payment_methods), methods=["GET"]),
+        Route("/v1/payment_methods/{payment_method_id}", ep(pms.retrieve_payment_method), methods=["GET"]),
+        Route("/v1/payment_methods/{payment_method_id}", ep(pms.update_payment_method), methods=["POST"]),
+        Route("/v1/payment_methods/{payment_method_id}/attach", ep(pms.attach_payment_method), methods=["POST"]),
+        Route("/v1/payment_methods/{payment_method_id}/detach", ep(pms.detach_payment_method), methods=["POST"]),
+        Route("/v1/payment_intents", ep(pis.create_payment_intent), methods=["POST"]),
+        Route("/v1/payment_intents", ep(pis.list_payment_intents), methods=["GET"]),
+        Route(
+            "/v1/payment_intents/{intent_id}", ep(pis.retrieve_payment_intent, allow_publishable=True), methods=["GET"]
+        ),
+        Route("/v1/payment_intents/{intent_id}", ep(pis.update_payment_intent), methods=["POST"]),
+        Route(
+            "/v1/payment_intents/{intent_id}/confirm",
+            ep(pis.confirm_payment_intent, allow_publishable=True),
+            methods=["POST"],
+        ),
+        Route("/v1/payment_intents/{intent_id}/capture", ep(pis.capture_payment_intent), methods=["POST"]),
+        Route("/v1/payment_intents/{intent_id}/cancel", ep(pis.cancel_payment_intent), methods=["POST"]),
+        Route(
+            "/_emulator/3ds/{intent_id}/authenticate",
+            ep(pis.authenticate_payment_intent, allow_publishable=True, allow_anonymous=True),
+            methods=["POST"],
+        ),
+        *[
+            Route(path, emulator.preflight, methods=["OPTIONS"])
+            for path in (
+                "/v1/tokens",
+                "/v1/payment_methods",
+                "/v1/payment_intents/{intent_id}",
+                "/v1/payment_intents/{intent_id}/confirm",
+                "/_emulator/3ds/{intent_id}/authenticate",
+            )
+        ],
+        Route("/v1/events", ep(events.list_events), methods=["GET"]),
+        Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
         *stripejs.routes(),
         Route(
             "/{path:path}",
@@ -307,8 +404,13 @@ def create_app(data_dir: Path) -> Starlette:
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         body = {"error": {"type": "api_error", "message": "An unexpected error occurred in the emulator."}}
-        return _json(500, body, {"Request-Id": api.new_id("req_", 14)})
+        return _json(500, body, {"Request-Id": core.new_id("req_", 14)})
 
-    app = Starlette(routes=routes, exception_handlers={Exception: server_error})
+    hosts = [*allowed_hosts_from_env(), *(allowed_hosts or [])]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={Exception: server_error},
+        middleware=[Middleware(HostGuard, allowed_hosts=hosts)],
+    )
     app.state.emulator = emulator
     return app

@@ -1,4 +1,5 @@
-"""Card facts: brands from numbers, Luhn and expiry checks, Stripe's test cards and test tokens."""
+"""Card facts: the card-number rules (shared with the Card Element's iframe), Luhn and expiry checks, Stripe's
+test cards and test tokens."""
 
 from __future__ import annotations
 
@@ -8,36 +9,136 @@ from dataclasses import dataclass
 
 from stripe_emulator.errors import StripeError
 
-# (brand code used in payment_method_details, display brand of the card object, valid lengths, cvc length)
-BRANDS: dict[str, tuple[str, tuple[int, ...], int]] = {
-    "visa": ("Visa", (13, 16, 19), 3),
-    "mastercard": ("MasterCard", (16,), 3),
-    "amex": ("American Express", (15,), 4),
-    "discover": ("Discover", (16, 19), 3),
-    "diners": ("Diners Club", (14, 16), 3),
-    "jcb": ("JCB", (16, 17, 18, 19), 3),
-    "unionpay": ("UnionPay", (16, 17, 18, 19), 3),
+# ---------------------------------------------------------------- card number rules
+# The one source of the rules a card number must follow: the API's validation below and the Card Element's
+# iframe (which gets `rules_json()` embedded in its HTML, see stripejs.py) both read these tables, so a number
+# the iframe calls complete is one the API accepts, and the other way round.
+#
+# The network of a number, and how long it must be, go by its leading digits (its BIN), as in Stripe's own card
+# forms: a table of BIN ranges, each with one card-number length, where the most specific (longest) prefix wins
+# and digits that could still start two networks' numbers have no brand yet. Stripe's SDKs ship such a table for
+# when their BIN service cannot be reached: Visa, Mastercard, Discover, JCB and UnionPay 16 digits, Amex 15,
+# Diners Club 14 for prefix 36 and 16 for its other prefixes
+# (https://github.com/stripe/stripe-ios/blob/master/StripePayments/StripePayments/Source/Helpers/STPBINController.swift,
+# https://github.com/stripe/stripe-android/blob/master/payments-core/src/main/java/com/stripe/android/model/CardBrand.kt).
+# Stripe's test cards agree (https://docs.stripe.com/testing#cards): every Visa card has 16 digits, Diners Club
+# has a 16-digit 3056 9300 0902 0004 and a "14-digit card" 3622 720627 1667. This emulator has no BIN service,
+# so the range of the documented 19-digit UnionPay test card 6205 5000 0000 0000 004 is listed here.
+# Numbers of every network must pass the Luhn check, UnionPay's too: Stripe's validators check it whatever the
+# brand (STPCardValidator in stripe-ios), and every UnionPay test card on https://docs.stripe.com/testing passes.
+
+
+@dataclass(frozen=True)
+class BinRange:
+    """Card numbers whose first digits lie between `low` and `high` (as many digits each) have `length` digits."""
+
+    low: str
+    high: str
+    brand: str
+    length: int
+
+
+# Prefixes are the networks' published issuer ranges: Mastercard 51-55 and 2221-2720, Discover 6011, 644-649
+# and 65, Diners Club 300-305, 309, 36 and 38-39, JCB 3528-3589, UnionPay 62 and 81.
+BIN_RANGES: tuple[BinRange, ...] = (
+    BinRange("4", "4", "visa", 16),
+    BinRange("51", "55", "mastercard", 16),
+    BinRange("2221", "2720", "mastercard", 16),
+    BinRange("34", "34", "amex", 15),
+    BinRange("37", "37", "amex", 15),
+    BinRange("6011", "6011", "discover", 16),
+    BinRange("644", "649", "discover", 16),
+    BinRange("65", "65", "discover", 16),
+    BinRange("300", "305", "diners", 16),
+    BinRange("309", "309", "diners", 16),
+    BinRange("36", "36", "diners", 14),
+    BinRange("38", "39", "diners", 16),
+    BinRange("3528", "3589", "jcb", 16),
+    BinRange("62", "62", "unionpay", 16),
+    BinRange("81", "81", "unionpay", 16),
+    BinRange("620550", "620550", "unionpay", 19),
+    BinRange("621598", "621598", "unionpay", 19),
+)
+
+# A number of no known network is taken at 16 digits when it passes Luhn (the API decides what it is worth).
+UNKNOWN_LENGTH = 16
+# No card number is longer (ISO/IEC 7812); the iframe never takes more digits than this.
+MAX_LENGTH = 19
+
+# "Use any three-digit CVC (four digits for American Express cards)" (https://docs.stripe.com/testing#cards).
+# Until the brand is known, either length may be right.
+CVC_LENGTHS: dict[str, tuple[int, ...]] = {"amex": (4,), "unknown": (3, 4)}
+DEFAULT_CVC_LENGTHS = (3,)
+
+# The brand as a card object spells it (`card.brand`); payment_method_details use the code (the keys).
+BRAND_NAMES: dict[str, str] = {
+    "visa": "Visa",
+    "mastercard": "MasterCard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
 }
+
+# An expiry further ahead than this many years is refused, by the API (invalid_expiry_year) and the iframe.
+MAX_YEARS_AHEAD = 50
+
+
+def _prefix_matches(digits: str, bin_range: BinRange) -> bool:
+    """True when `digits` may start a number of `bin_range` (shorter digits are compared with as many)."""
+    width = min(len(digits), len(bin_range.low))
+    head = int(digits[:width])
+    return int(bin_range.low[:width]) <= head <= int(bin_range.high[:width])
+
+
+def _matching_ranges(digits: str) -> list[BinRange]:
+    return [bin_range for bin_range in BIN_RANGES if digits and _prefix_matches(digits, bin_range)]
 
 
 def brand_of(number: str) -> str:
-    """The card network of a number from its leading digits ('unknown' when none matches)."""
-    two, four, six = int(number[:2] or 0), int(number[:4] or 0), int(number[:6] or 0)
-    if number.startswith("4"):
-        return "visa"
-    if 51 <= two <= 55 or 222100 <= six <= 272099:
-        return "mastercard"
-    if two in (34, 37):
-        return "amex"
-    if number.startswith(("6011", "65")) or 644 <= int(number[:3] or 0) <= 649:
-        return "discover"
-    if two in (36, 38, 39) or 300 <= int(number[:3] or 0) <= 305:
-        return "diners"
-    if 3528 <= four <= 3589:
-        return "jcb"
-    if two == 62 or two == 81:
-        return "unionpay"
-    return "unknown"
+    """The card network of a number, or of its first digits; 'unknown' when none, or several, could match."""
+    brands = {bin_range.brand for bin_range in _matching_ranges(number)}
+    return brands.pop() if len(brands) == 1 else "unknown"
+
+
+def pan_length(number: str) -> int:
+    """How many digits a card number starting with these digits has: its most specific matching range's."""
+    brand = brand_of(number)
+    if brand == "unknown":
+        return UNKNOWN_LENGTH
+    ranges = [bin_range for bin_range in _matching_ranges(number) if bin_range.brand == brand]
+    # While the digits are fewer than a range's prefix, that range only might apply.
+    covered = [bin_range for bin_range in ranges if len(number) >= len(bin_range.low)] or ranges
+    return max(covered, key=lambda bin_range: len(bin_range.low)).length
+
+
+def cvc_lengths(brand: str) -> tuple[int, ...]:
+    """The CVC lengths a card of this brand takes."""
+    return CVC_LENGTHS.get(brand, DEFAULT_CVC_LENGTHS)
+
+
+def rules_json() -> dict[str, object]:
+    """These rules in the shape the Card Element's iframe reads (static/elements/rules.js)."""
+    brands = [*BRAND_NAMES, "unknown"]
+    return {
+        "ranges": [[r.low, r.high, r.brand, r.length] for r in BIN_RANGES],
+        "unknownLength": UNKNOWN_LENGTH,
+        "maxLength": MAX_LENGTH,
+        "cvcLengths": {brand: list(cvc_lengths(brand)) for brand in brands},
+        "maxYearsAhead": MAX_YEARS_AHEAD,
+    }
+
+
+# One row per brand for callers that want everything at once: code -> (card.brand name, lengths, longest CVC).
+BRANDS: dict[str, tuple[str, tuple[int, ...], int]] = {
+    brand: (
+        name,
+        tuple(sorted({r.length for r in BIN_RANGES if r.brand == brand})),
+        max(cvc_lengths(brand)),
+    )
+    for brand, name in BRAND_NAMES.items()
+}
 
 
 def luhn_ok(number: str) -> bool:
@@ -207,8 +308,7 @@ def validate_card(number: str, exp_month: object, exp_year: object, cvc: str | N
     if not digits.isdigit():
         raise card_error("invalid_number", "Your card number is not a valid credit card number.", "number")
     brand = brand_of(digits)
-    lengths = BRANDS[brand][1] if brand in BRANDS else tuple(range(12, 20))
-    if len(digits) not in lengths:
+    if len(digits) != pan_length(digits):
         raise card_error("invalid_number", "Your card number is not a valid credit card number.", "number")
     if not luhn_ok(digits):
         raise card_error("incorrect_number", "Your card number is incorrect.", "number")
@@ -225,14 +325,12 @@ def validate_card(number: str, exp_month: object, exp_year: object, cvc: str | N
     if 0 <= year < 100:
         year += 2000
     today = dt.datetime.fromtimestamp(now, dt.UTC)
-    if year < today.year or year > today.year + 50:
+    if year < today.year or year > today.year + MAX_YEARS_AHEAD:
         raise card_error("invalid_expiry_year", "Your card's expiration year is invalid.", "exp_year")
     if year == today.year and month < today.month:
         raise card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
-    if cvc is not None and cvc != "":
-        expected = BRANDS.get(brand, ("", (), 3))[2]
-        if not cvc.isdigit() or len(cvc) not in (3, 4) or (expected == 4 and len(cvc) != 4):
-            raise card_error("invalid_cvc", "Your card's security code is invalid.", "cvc")
+    if cvc and (not cvc.isdigit() or len(cvc) not in cvc_lengths(brand)):
+        raise card_error("invalid_cvc", "Your card's security code is invalid.", "cvc")
     return digits, month, year
 
 

@@ -9,6 +9,9 @@ from typing import Any
 from stripe_emulator.errors import StripeError, invalid
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+# Stripe's own parameters nest at most 5 levels (e.g. payment_method_data[billing_details][address][line1]);
+# a deeper key is no real request, and unbounded depth would exhaust the parser.
+MAX_NESTING = 20
 
 
 class _Appendable(dict):
@@ -19,6 +22,11 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Turn `metadata[k]=v`, `expand[0]=x`, `types[]=y`, `a[b][c]=d` pairs into nested dicts and lists."""
     root: dict[str, Any] = {}
     for key, value in pairs:
+        if key.count("[") >= MAX_NESTING:
+            raise invalid(
+                f"Invalid parameter name: {key[:60]}...: parameters may nest at most {MAX_NESTING} levels deep.",
+                param=key[:60],
+            )
         match = _KEY.match(key)
         parts = [key] if match is None else [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
         node: dict[str, Any] = root

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from stripe_emulator import api
 from stripe_emulator.app import Emulator
+from stripe_emulator.core import Context
 from stripe_emulator.errors import StripeError
+from stripe_emulator.resources.charges import create_charge
 
 SOURCES = ["tok_visa", "tok_mastercard", "tok_amex", "tok_visa", "tok_discover", "tok_visa", "tok_chargeDeclined"]
 
@@ -27,7 +28,7 @@ def seed_charges(
     """Create `count` charges `spacing` seconds apart from `start` (one in seven declines); return the total."""
     emulator = Emulator(Path(data_dir))
     store = emulator.store
-    ctx = api.Context(store=store, clock=emulator.clock, params={}, request_id="req_seed", base_url=base_url)
+    ctx = Context(store=store, clock=emulator.clock, params={}, request_id="req_seed", base_url=base_url)
     made = 0
     while made < count:
         with store.transaction():
@@ -42,7 +43,7 @@ def seed_charges(
                 }
                 # A seeded decline raises, but its failed charge is stored all the same.
                 with contextlib.suppress(StripeError):
-                    api.create_charge(ctx)
+                    create_charge(ctx)
         made = min(count, made + batch)
     total = store.count("charges")
     store.close()

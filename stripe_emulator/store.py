@@ -18,6 +18,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "events": ("type",),
     "tokens": (),
     "cards": ("customer",),
+    "payment_methods": ("customer",),
+    "payment_method_cards": (),  # what only the emulator knows of a PaymentMethod's card: kept out of its body
+    "payment_intents": ("customer",),
 }
 
 

@@ -1,18 +1,26 @@
-"""The fake Stripe.js v3: the page-side script at `/v3/` and the Card Element's iframe document.
+"""The fake Stripe.js v3: the page-side script at `/v3/` and the documents of its frames.
 
 Like js.stripe.com, the page loads `<emulator>/v3/`, which defines `window.Stripe`; mounting a card Element
-creates an iframe on the emulator's origin that holds the card inputs and posts them to `/v1/tokens` itself,
-so card numbers never pass through the embedding page. The files are static: nothing is templated in, and the
-publishable key reaches the iframe through its URL fragment, which browsers never send to a server.
+creates an iframe on the emulator's origin that holds the card inputs and sends them to the API itself (tokens,
+PaymentMethods, PaymentIntent confirmations), so card numbers never pass through the embedding page. A hidden
+controller frame makes the calls that carry no card (confirming with a saved PaymentMethod, retrieving an
+intent), and a 3-D Secure challenge opens in a frame of its own over the page.
+
+The files are read once at start-up. Nothing of a request is templated in: the publishable key reaches a frame
+through its URL fragment, which browsers never send to a server. The only thing written into a file is the
+card-number rules of `cards.py`, so the card frame and the API judge numbers by one table.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+
+from stripe_emulator import cards
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -20,21 +28,38 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # several Elements does not refetch the frame for each.
 CACHE_CONTROL = "public, max-age=300"
 
-# The card frame only talks to its own origin (the API) and loads its own script and stylesheet; styles set
+# The frames only talk to their own origin (the API) and load their own scripts and stylesheets; styles set
 # from the page's `style` option are written into a <style> element, hence 'unsafe-inline' for styles only.
 FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
     "img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'"
 )
 
+JS = "application/javascript; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+
 # URL path -> (file in static/, media type)
 FILES: dict[str, tuple[str, str]] = {
-    "/v3/": ("stripe.js", "application/javascript; charset=utf-8"),
-    "/v3": ("stripe.js", "application/javascript; charset=utf-8"),
-    "/v3/elements-inner-card.html": ("elements-inner-card.html", "text/html; charset=utf-8"),
-    "/v3/elements-inner-card.js": ("elements-inner-card.js", "application/javascript; charset=utf-8"),
-    "/v3/elements-inner-card.css": ("elements-inner-card.css", "text/css; charset=utf-8"),
+    "/v3/": ("stripe.js", JS),
+    "/v3": ("stripe.js", JS),
+    "/v3/elements-inner-card.html": ("elements-inner-card.html", HTML),
+    "/v3/elements-inner-card.css": ("elements-inner-card.css", CSS),
+    "/v3/controller.html": ("controller.html", HTML),
+    "/v3/3ds-challenge.html": ("3ds-challenge.html", HTML),
+    "/v3/3ds-challenge.css": ("3ds-challenge.css", CSS),
+    **{
+        f"/v3/elements/{module.name}": (f"elements/{module.name}", JS)
+        for module in sorted((STATIC_DIR / "elements").glob("*.js"))
+    },
 }
+
+RULES_PLACEHOLDER = b"{{CARD_RULES_JSON}}"
+
+
+def card_rules_json() -> bytes:
+    """The card-number rules as JSON that is safe inside a <script> element (no '<' can end it)."""
+    return json.dumps(cards.rules_json(), separators=(",", ":")).replace("<", "\\u003c").encode()
 
 
 def _static_endpoint(body: bytes, media_type: str, extra_headers: dict[str, str]):
@@ -48,10 +73,10 @@ def _static_endpoint(body: bytes, media_type: str, extra_headers: dict[str, str]
 
 
 def routes() -> list[BaseRoute]:
-    """The Starlette routes of the fake Stripe.js: the `/v3/` script and the card iframe's files."""
+    """The Starlette routes of the fake Stripe.js: the `/v3/` script and its frames' files."""
     result: list[BaseRoute] = []
     for path, (filename, media_type) in FILES.items():
-        body = (STATIC_DIR / filename).read_bytes()
+        body = (STATIC_DIR / filename).read_bytes().replace(RULES_PLACEHOLDER, card_rules_json())
         extra = {"Content-Security-Policy": FRAME_CSP} if filename.endswith(".html") else {}
         if filename == "stripe.js":
             # Pages on any origin load this script, as they do js.stripe.com/v3/.

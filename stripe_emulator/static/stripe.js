@@ -1,463 +1,744 @@
 /*
- * Fake Stripe.js v3 served by the offline Stripe emulator at /v3/.
+ * Fake Stripe.js v3, served by the offline Stripe emulator at /v3/.
  *
- * It mirrors the part of Stripe.js that a Card Element integration uses: Stripe(pk), elements(),
- * elements.create('card'), the Element's methods and events, and stripe.createToken(card, data).
- * The card inputs live in an iframe on the emulator's origin; this page-side script only exchanges
- * postMessages with it, so card numbers never exist in the embedding page.
+ * It mirrors the part of Stripe.js a Card Element integration uses: Stripe(pk), elements(),
+ * elements.create('card') with the Element's methods and events, createToken, createPaymentMethod,
+ * confirmCardPayment, handleCardAction, handleNextAction and retrievePaymentIntent, with 3-D Secure shown in a
+ * modal over the page. The card inputs live in an iframe on the emulator's origin that calls the API itself;
+ * calls without card details go through a hidden controller frame on that origin. This page-side script only
+ * exchanges postMessages with them, so card numbers never exist in the embedding page.
+ *
+ * A classic script (not a module), because pages load it with a plain <script src>, as they load Stripe.js.
  */
-(function () {
-  'use strict';
+(() => {
+  "use strict";
 
   // Loading the script twice must not replace the first Stripe (its Elements hold the message routing).
   if (window.Stripe && window.Stripe.__emulator) {
     return;
   }
 
-  // The iframe and the API live where this script came from, as js.stripe.com serves both.
-  var scriptEl = document.currentScript;
-  var EMULATOR_ORIGIN = new URL(scriptEl ? scriptEl.src : '/', window.location.href).origin;
-  var FRAME_PATH = '/v3/elements-inner-card.html';
-  var MESSAGE_TAG = '__fakeStripeElements';
-  var EVENT_TYPES = ['change', 'ready', 'focus', 'blur', 'escape'];
-  var DEFAULT_CLASSES = {
-    base: 'StripeElement',
-    complete: 'StripeElement--complete',
-    empty: 'StripeElement--empty',
-    focus: 'StripeElement--focus',
-    invalid: 'StripeElement--invalid',
-    webkitAutofill: 'StripeElement--webkit-autofill'
+  // The frames and the API live where this script came from, as js.stripe.com serves both.
+  const scriptEl = document.currentScript;
+  const EMULATOR_ORIGIN = new URL(scriptEl ? scriptEl.src : "/", window.location.href).origin;
+  const CARD_FRAME_PATH = "/v3/elements-inner-card.html";
+  const CONTROLLER_FRAME_PATH = "/v3/controller.html";
+  const MESSAGE_TAG = "__fakeStripeElements";
+  const EVENT_TYPES = ["change", "ready", "focus", "blur", "escape"];
+  const DEFAULT_CLASSES = {
+    base: "StripeElement",
+    complete: "StripeElement--complete",
+    empty: "StripeElement--empty",
+    focus: "StripeElement--focus",
+    invalid: "StripeElement--invalid",
+    webkitAutofill: "StripeElement--webkit-autofill",
   };
+  // The statuses after which confirmCardPayment resolves {paymentIntent}; anything else is an {error}.
+  const CONFIRMED_STATUSES = ["succeeded", "requires_capture", "processing"];
 
   // Frame names are "__privateStripeFrame" + digits, unique on the page.
-  var frameCounter = 1000 + Math.floor(Math.random() * 8000);
+  let frameCounter = 1000 + Math.floor(Math.random() * 8000);
+  const nextFrameName = () => `__privateStripeFrame${frameCounter++}`;
 
-  function IntegrationError(message) {
-    var err = new Error(message);
-    err.name = 'IntegrationError';
+  const integrationError = (message) => {
+    const err = new Error(message);
+    err.name = "IntegrationError";
     return err;
-  }
+  };
 
-  function assign(target) {
-    for (var i = 1; i < arguments.length; i++) {
-      var src = arguments[i] || {};
-      for (var key in src) {
-        if (Object.prototype.hasOwnProperty.call(src, key)) {
-          target[key] = src[key];
-        }
-      }
-    }
-    return target;
-  }
+  // Options travel to the frames through JSON; functions or DOM nodes would not survive the trip.
+  const plainCopy = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
-  // Options travel to the frame through JSON; functions or DOM nodes would not survive the trip.
-  function plainCopy(value) {
-    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-  }
-
-  function mergeOptions(current, update) {
-    var merged = assign({}, current, update);
+  const mergeOptions = (current, update) => {
+    const merged = { ...current, ...update };
     if (current.style && update.style) {
-      merged.style = assign({}, current.style);
-      for (var variant in update.style) {
-        merged.style[variant] = assign({}, current.style[variant], update.style[variant]);
+      merged.style = { ...current.style };
+      for (const variant of Object.keys(update.style)) {
+        merged.style[variant] = { ...current.style[variant], ...update.style[variant] };
       }
     }
     if (current.classes && update.classes) {
-      merged.classes = assign({}, current.classes, update.classes);
+      merged.classes = { ...current.classes, ...update.classes };
     }
     return merged;
-  }
-
-  // ---- Element --------------------------------------------------------------------------------
-
-  function CardElement(elements, options) {
-    this._elements = elements;
-    this._options = plainCopy(options || {});
-    this._handlers = {};
-    this._container = null;
-    this._wrapper = null;
-    this._iframe = null;
-    this._frameReady = false;
-    this._outbox = [];
-    this._pending = {};
-    this._requestSeq = 0;
-    this._destroyed = false;
-    this._state = { empty: true, complete: false, invalid: false, focus: false };
-    this._onMessage = this._handleMessage.bind(this);
-  }
-
-  CardElement.prototype._checkAlive = function () {
-    if (this._destroyed) {
-      throw IntegrationError('This Element has already been destroyed. Please create a new one.');
-    }
   };
 
-  CardElement.prototype.mount = function (target) {
-    this._checkAlive();
-    var container = target;
-    if (typeof target === 'string') {
-      container = document.querySelector(target);
-      if (!container) {
-        throw IntegrationError(
-          'The selector you specified (' + target + ') applies to no DOM elements that are currently on the page.'
+  // The configuration rides in the fragment, which the browser never sends to the server.
+  const frameUrl = (path, config) => `${EMULATOR_ORIGIN}${path}#${encodeURIComponent(JSON.stringify(config))}`;
+
+  const hideFromLayout = (iframe) => {
+    iframe.setAttribute("frameborder", "0");
+    iframe.setAttribute("allowtransparency", "true");
+    iframe.setAttribute("scrolling", "no");
+    iframe.setAttribute("role", "presentation");
+    iframe.setAttribute("tabindex", "-1");
+  };
+
+  // ---- Talking to a frame ---------------------------------------------------------------------------
+
+  // Messages to one of this script's frames: queued until it says it has loaded; requests answered by a
+  // 'result' with their id. Only that frame's window, on the emulator's origin, is listened to.
+  class FrameLink {
+    constructor(iframe, onMessage) {
+      this.iframe = iframe;
+      this.onMessage = onMessage;
+      this.ready = false;
+      this.outbox = [];
+      this.pending = new Map();
+      this.requestSeq = 0;
+      this.listener = (event) => this.handle(event);
+      window.addEventListener("message", this.listener);
+    }
+
+    send(message) {
+      if (!this.ready) {
+        this.outbox.push(message);
+        return;
+      }
+      this.iframe.contentWindow.postMessage({ ...message, [MESSAGE_TAG]: true }, EMULATOR_ORIGIN);
+    }
+
+    request(action, data) {
+      return new Promise((resolve) => {
+        const requestId = ++this.requestSeq;
+        this.pending.set(requestId, resolve);
+        this.send({ type: "request", requestId, action, data: plainCopy(data || {}) });
+      });
+    }
+
+    handle(event) {
+      if (event.source !== this.iframe.contentWindow || event.origin !== EMULATOR_ORIGIN) return;
+      const message = event.data;
+      if (!message || message[MESSAGE_TAG] !== true) return;
+      if (message.type === "loaded") {
+        this.ready = true;
+        const queued = this.outbox;
+        this.outbox = [];
+        queued.forEach((item) => this.send(item));
+      } else if (message.type === "result") {
+        const resolve = this.pending.get(message.requestId);
+        this.pending.delete(message.requestId);
+        if (resolve) resolve(message.result);
+        return;
+      }
+      this.onMessage(message);
+    }
+
+    close(reason) {
+      window.removeEventListener("message", this.listener);
+      for (const resolve of this.pending.values()) {
+        resolve({ error: { type: "api_connection_error", message: reason } });
+      }
+      this.pending.clear();
+      this.outbox = [];
+    }
+  }
+
+  // ---- Element ----------------------------------------------------------------------------------------
+
+  class CardElement {
+    constructor(elements, options) {
+      this._elements = elements;
+      this._options = plainCopy(options || {});
+      this._handlers = {};
+      this._container = null;
+      this._wrapper = null;
+      this._iframe = null;
+      this._link = null;
+      this._destroyed = false;
+      this._state = { empty: true, complete: false, invalid: false, focus: false };
+    }
+
+    _checkAlive() {
+      if (this._destroyed) {
+        throw integrationError("This Element has already been destroyed. Please create a new one.");
+      }
+    }
+
+    mount(target) {
+      this._checkAlive();
+      let container = target;
+      if (typeof target === "string") {
+        container = document.querySelector(target);
+        if (!container) {
+          throw integrationError(
+            `The selector you specified (${target}) applies to no DOM elements that are currently on the page.`,
+          );
+        }
+      }
+      if (!container || container.nodeType !== 1) {
+        throw integrationError("Invalid DOM element. Make sure to call mount() with a valid DOM element or selector.");
+      }
+      // Mounting again where it already is keeps the frame (and what the customer typed).
+      if (this._container === container && this._wrapper && container.contains(this._wrapper)) {
+        return;
+      }
+      if (this._wrapper) {
+        this.unmount();
+      }
+      this._container = container;
+
+      const frameName = nextFrameName();
+      const wrapper = document.createElement("div");
+      wrapper.className = "__PrivateStripeElement";
+      wrapper.style.cssText =
+        "margin:0!important;padding:0!important;border:none!important;display:block!important;" +
+        "background:transparent!important;position:relative!important;opacity:1!important;";
+      const iframe = document.createElement("iframe");
+      iframe.name = frameName;
+      iframe.title = "Secure card payment input frame";
+      hideFromLayout(iframe);
+      // Height follows the frame's content once it reports it; 1.2em of 16px until then.
+      iframe.style.cssText =
+        "border:none!important;margin:0!important;padding:0!important;width:1px!important;" +
+        "min-width:100%!important;overflow:hidden!important;display:block!important;" +
+        "user-select:none!important;color-scheme:light only!important;height:19.2px;";
+      iframe.src = frameUrl(CARD_FRAME_PATH, {
+        pk: this._elements._stripe._key,
+        parentOrigin: window.location.origin,
+        frameName,
+        options: this._options,
+      });
+      wrapper.appendChild(iframe);
+
+      this._link = new FrameLink(iframe, (message) => this._handleMessage(message));
+      this._wrapper = wrapper;
+      this._iframe = iframe;
+      container.appendChild(wrapper);
+      this._applyClasses();
+    }
+
+    unmount() {
+      this._checkAlive();
+      if (this._link) {
+        this._link.close("The Element was unmounted before the request finished.");
+      }
+      if (this._wrapper && this._wrapper.parentNode) {
+        this._wrapper.parentNode.removeChild(this._wrapper);
+      }
+      if (this._container) {
+        this._removeClasses();
+      }
+      this._wrapper = null;
+      this._iframe = null;
+      this._link = null;
+      this._container = null;
+      this._state = { empty: true, complete: false, invalid: false, focus: false };
+    }
+
+    destroy() {
+      if (this._destroyed) {
+        return;
+      }
+      this.unmount();
+      this._destroyed = true;
+      this._handlers = {};
+      this._elements._forget(this);
+    }
+
+    update(options) {
+      this._checkAlive();
+      this._options = mergeOptions(this._options, plainCopy(options || {}));
+      this._send({ type: "update", options: this._options });
+      this._applyClasses();
+    }
+
+    clear() {
+      this._checkAlive();
+      this._send({ type: "clear" });
+    }
+
+    focus() {
+      this._checkAlive();
+      // Focus has to enter the frame from this side first; the frame then picks the input.
+      if (this._iframe) {
+        this._iframe.focus();
+      }
+      this._send({ type: "focus" });
+    }
+
+    blur() {
+      this._checkAlive();
+      this._send({ type: "blur" });
+    }
+
+    on(event, handler) {
+      if (!EVENT_TYPES.includes(event)) {
+        throw integrationError(`Invalid event type "${event}" for a card Element.`);
+      }
+      if (typeof handler !== "function") {
+        throw integrationError(`The handler of "${event}" must be a function.`);
+      }
+      (this._handlers[event] = this._handlers[event] || []).push({ fn: handler, once: false });
+      return this;
+    }
+
+    addEventListener(event, handler) {
+      return this.on(event, handler);
+    }
+
+    once(event, handler) {
+      this.on(event, handler);
+      const list = this._handlers[event];
+      list[list.length - 1].once = true;
+      return this;
+    }
+
+    off(event, handler) {
+      if (!event) {
+        this._handlers = {};
+      } else if (!handler) {
+        delete this._handlers[event];
+      } else if (this._handlers[event]) {
+        this._handlers[event] = this._handlers[event].filter((h) => h.fn !== handler);
+      }
+      return this;
+    }
+
+    removeEventListener(event, handler) {
+      return this.off(event, handler);
+    }
+
+    _emit(event, payload) {
+      const list = (this._handlers[event] || []).slice();
+      this._handlers[event] = (this._handlers[event] || []).filter((h) => !h.once);
+      for (const { fn } of list) {
+        try {
+          fn(payload);
+        } catch (err) {
+          // A failing page handler must not break the Element; surface it like an uncaught error.
+          setTimeout(() => {
+            throw err;
+          });
+        }
+      }
+    }
+
+    _send(message) {
+      if (this._link) {
+        this._link.send(message);
+      }
+    }
+
+    _handleMessage(msg) {
+      const base = { elementType: "card" };
+      switch (msg.type) {
+        case "loaded":
+          this._emit("ready", base);
+          break;
+        case "height":
+          this._iframe.style.height = `${msg.height}px`;
+          break;
+        case "change": {
+          const change = {
+            ...base,
+            empty: Boolean(msg.empty),
+            complete: Boolean(msg.complete),
+            brand: msg.brand,
+            // With the postal field hidden there is no value to report, as in Stripe.js.
+            value: msg.postalCode === undefined ? {} : { postalCode: msg.postalCode },
+            error: msg.error || undefined,
+          };
+          this._state.empty = change.empty;
+          this._state.complete = change.complete;
+          this._state.invalid = Boolean(change.error);
+          this._applyClasses();
+          this._emit("change", change);
+          break;
+        }
+        case "focus":
+        case "blur":
+          this._state.focus = msg.type === "focus";
+          this._applyClasses();
+          this._emit(msg.type, base);
+          break;
+        case "escape":
+          this._emit("escape", base);
+          break;
+      }
+    }
+
+    // Asks the frame to send the card to the API; resolves what Stripe.js would ({token}, {paymentMethod},
+    // {paymentIntent} or {error}).
+    _request(action, data) {
+      return this._link.request(action, data);
+    }
+
+    _classNames() {
+      return { ...DEFAULT_CLASSES, ...this._options.classes };
+    }
+
+    _removeClasses() {
+      for (const name of Object.values(this._classNames())) {
+        if (name) {
+          this._container.classList.remove(name);
+        }
+      }
+    }
+
+    // The page styles the container (border, padding, focus ring) through these classes, as with Stripe.
+    _applyClasses() {
+      if (!this._container) {
+        return;
+      }
+      const names = this._classNames();
+      const flags = {
+        base: true,
+        empty: this._state.empty,
+        complete: this._state.complete,
+        invalid: this._state.invalid,
+        focus: this._state.focus,
+        webkitAutofill: false,
+      };
+      for (const [key, on] of Object.entries(flags)) {
+        if (names[key]) {
+          this._container.classList.toggle(names[key], Boolean(on));
+        }
+      }
+    }
+  }
+
+  // ---- Elements group ---------------------------------------------------------------------------------
+
+  class Elements {
+    constructor(stripe, options) {
+      this._stripe = stripe;
+      this._options = options || {};
+      this._byType = {};
+    }
+
+    create(type, options) {
+      if (type !== "card") {
+        throw integrationError(`The emulator's Stripe.js supports only the "card" Element, not "${type}".`);
+      }
+      if (this._byType[type]) {
+        throw integrationError(`Can only create one Element of type ${type}.`);
+      }
+      const element = new CardElement(this, options);
+      this._byType[type] = element;
+      return element;
+    }
+
+    getElement(type) {
+      return this._byType[type] || null;
+    }
+
+    update(options) {
+      this._options = { ...this._options, ...options };
+    }
+
+    _forget(element) {
+      for (const type of Object.keys(this._byType)) {
+        if (this._byType[type] === element) {
+          delete this._byType[type];
+        }
+      }
+    }
+  }
+
+  // ---- Controller frame -------------------------------------------------------------------------------
+
+  // A hidden frame on the emulator's origin for the API calls that carry no card, created on first use.
+  const controllerFor = (stripe) => {
+    if (!stripe._controller) {
+      const iframe = document.createElement("iframe");
+      iframe.name = nextFrameName();
+      iframe.title = "Stripe.js controller frame";
+      iframe.setAttribute("aria-hidden", "true");
+      hideFromLayout(iframe);
+      iframe.style.cssText =
+        "border:none!important;margin:0!important;padding:0!important;width:1px!important;height:1px!important;" +
+        "position:absolute!important;left:-9999px!important;top:0!important;visibility:hidden!important;";
+      iframe.src = frameUrl(CONTROLLER_FRAME_PATH, { pk: stripe._key, parentOrigin: window.location.origin });
+      stripe._controller = new FrameLink(iframe, () => {});
+      (document.body || document.documentElement).appendChild(iframe);
+    }
+    return stripe._controller;
+  };
+
+  // ---- 3-D Secure modal -------------------------------------------------------------------------------
+
+  // Shows the challenge page over the whole page, as Stripe.js does, and resolves once it is over: the
+  // customer completed or failed it, or closed the modal, which fails it (the frame tells the emulator).
+  const runChallenge = (challengeUrl) =>
+    new Promise((resolve) => {
+      const overlay = document.createElement("div");
+      overlay.className = "__PrivateStripe3DSModal";
+      overlay.style.cssText =
+        "position:fixed!important;inset:0!important;z-index:2147483647!important;display:flex!important;" +
+        "align-items:center!important;justify-content:center!important;margin:0!important;padding:12px!important;" +
+        "box-sizing:border-box!important;background:rgba(26,31,54,0.62)!important;";
+      const dialog = document.createElement("div");
+      dialog.setAttribute("role", "dialog");
+      dialog.setAttribute("aria-modal", "true");
+      dialog.setAttribute("aria-label", "3D Secure authentication");
+      dialog.style.cssText =
+        "position:relative!important;width:100%!important;max-width:480px!important;height:360px!important;" +
+        "max-height:100%!important;background:#fff!important;border-radius:10px!important;overflow:hidden!important;" +
+        "box-shadow:0 12px 40px rgba(0,0,0,0.35)!important;";
+      const close = document.createElement("button");
+      close.type = "button";
+      close.setAttribute("aria-label", "Close");
+      close.textContent = "\u00d7";
+      close.style.cssText =
+        "position:absolute!important;top:8px!important;right:8px!important;z-index:1!important;width:36px!important;" +
+        "height:36px!important;margin:0!important;padding:0!important;border:0!important;border-radius:18px!important;" +
+        "background:#f6f8fa!important;color:#30313d!important;font:400 24px/36px sans-serif!important;" +
+        "cursor:pointer!important;";
+      const iframe = document.createElement("iframe");
+      iframe.name = nextFrameName();
+      iframe.title = "3D Secure authentication";
+      iframe.setAttribute("frameborder", "0");
+      iframe.style.cssText =
+        "display:block!important;width:100%!important;height:100%!important;border:none!important;margin:0!important;";
+      iframe.src = `${challengeUrl}#${encodeURIComponent(JSON.stringify({ parentOrigin: window.location.origin }))}`;
+      dialog.append(iframe, close);
+      overlay.appendChild(dialog);
+
+      let loaded = false;
+      let closing = false;
+      const root = document.documentElement;
+      const previousOverflow = root.style.overflow;
+
+      const finish = () => {
+        link.close("The authentication window was closed.");
+        document.removeEventListener("keydown", onKeydown, true);
+        overlay.remove();
+        root.style.overflow = previousOverflow;
+        resolve();
+      };
+      // Closing abandons the authentication: the frame records a failure, then says it is done.
+      const abandon = () => {
+        if (closing) return;
+        closing = true;
+        if (loaded) {
+          link.send({ type: "cancel" });
+        } else {
+          finish();
+        }
+      };
+      const onKeydown = (event) => {
+        if (event.key === "Escape") {
+          event.preventDefault();
+          abandon();
+        }
+      };
+      const link = new FrameLink(iframe, (message) => {
+        if (message.type === "challengeLoaded") {
+          loaded = true;
+          link.ready = true;
+          iframe.focus();
+        } else if (message.type === "challengeHeight") {
+          dialog.style.setProperty("height", `${message.height}px`, "important");
+        } else if (message.type === "challengeClose") {
+          abandon();
+        } else if (message.type === "challengeDone") {
+          finish();
+        }
+      });
+      close.addEventListener("click", abandon);
+      document.addEventListener("keydown", onKeydown, true);
+      // The page behind must not scroll while the challenge covers it.
+      root.style.overflow = "hidden";
+      (document.body || root).appendChild(overlay);
+    });
+
+  // ---- Results as Stripe.js shapes them -----------------------------------------------------------------
+
+  const isClientSecret = (value) => typeof value === "string" && /^pi_[^_]+_secret_[^_]+$/.test(value);
+
+  const invalidSecret = () =>
+    integrationError(
+      "Invalid value for the client secret: it should be the client_secret of a PaymentIntent, " +
+        "like pi_..._secret_....",
+    );
+
+  // The outcome of an intent once its next action is over: {paymentIntent} in a status `okStatuses` allows,
+  // else {error} from its last_payment_error (for a failed authentication,
+  // payment_intent_authentication_failure), with the intent attached as Stripe.js does.
+  const outcomeOf = (paymentIntent, okStatuses) => {
+    if (okStatuses(paymentIntent.status)) {
+      return { paymentIntent };
+    }
+    const lastError = paymentIntent.last_payment_error;
+    if (lastError) {
+      return { error: { type: lastError.type || "card_error", ...lastError, payment_intent: paymentIntent } };
+    }
+    return {
+      error: {
+        type: "invalid_request_error",
+        code: "payment_intent_unexpected_state",
+        message: `The PaymentIntent is in status ${paymentIntent.status}.`,
+        payment_intent: paymentIntent,
+      },
+    };
+  };
+
+  const isConfirmed = (status) => CONFIRMED_STATUSES.includes(status);
+  // After handleCardAction an intent confirmed on the server may wait for that server to confirm it again.
+  const isPastAction = (status) => !["requires_payment_method", "requires_action", "canceled"].includes(status);
+
+  // ---- Stripe ---------------------------------------------------------------------------------------------
+
+  class StripeInstance {
+    constructor(key, options) {
+      if (typeof key !== "string" || key === "") {
+        throw integrationError("Please call Stripe() with your publishable key. You used an empty string.");
+      }
+      if (/^sk_/.test(key)) {
+        throw integrationError(
+          "You should not use your secret key with Stripe.js. Please pass a publishable key instead.",
         );
       }
+      this._key = key;
+      this._options = options || {};
+      this._controller = null;
     }
-    if (!container || container.nodeType !== 1) {
-      throw IntegrationError('Invalid DOM element. Make sure to call mount() with a valid DOM element or selector.');
+
+    elements(options) {
+      return new Elements(this, options);
     }
-    // Mounting again where it already is keeps the frame (and what the customer typed).
-    if (this._container === container && this._wrapper && container.contains(this._wrapper)) {
-      return;
-    }
-    if (this._wrapper) {
-      this.unmount();
-    }
-    this._container = container;
-    this._frameReady = false;
 
-    var frameName = '__privateStripeFrame' + frameCounter++;
-    var config = {
-      pk: this._elements._stripe._key,
-      parentOrigin: window.location.origin,
-      frameName: frameName,
-      options: this._options
-    };
-    var wrapper = document.createElement('div');
-    wrapper.className = '__PrivateStripeElement';
-    wrapper.style.cssText =
-      'margin:0!important;padding:0!important;border:none!important;display:block!important;' +
-      'background:transparent!important;position:relative!important;opacity:1!important;';
-    var iframe = document.createElement('iframe');
-    iframe.name = frameName;
-    iframe.title = 'Secure card payment input frame';
-    iframe.setAttribute('frameborder', '0');
-    iframe.setAttribute('allowtransparency', 'true');
-    iframe.setAttribute('scrolling', 'no');
-    iframe.setAttribute('role', 'presentation');
-    iframe.setAttribute('tabindex', '-1');
-    // Height follows the frame's content once it reports it; 1.2em of 16px until then.
-    iframe.style.cssText =
-      'border:none!important;margin:0!important;padding:0!important;width:1px!important;' +
-      'min-width:100%!important;overflow:hidden!important;display:block!important;' +
-      'user-select:none!important;color-scheme:light only!important;height:19.2px;';
-    // The configuration rides in the fragment, which the browser never sends to the server.
-    iframe.src = EMULATOR_ORIGIN + FRAME_PATH + '#' + encodeURIComponent(JSON.stringify(config));
-    wrapper.appendChild(iframe);
-
-    window.addEventListener('message', this._onMessage);
-    this._wrapper = wrapper;
-    this._iframe = iframe;
-    container.appendChild(wrapper);
-    this._applyClasses();
-  };
-
-  CardElement.prototype.unmount = function () {
-    this._checkAlive();
-    window.removeEventListener('message', this._onMessage);
-    if (this._wrapper && this._wrapper.parentNode) {
-      this._wrapper.parentNode.removeChild(this._wrapper);
-    }
-    if (this._container) {
-      this._removeClasses();
-    }
-    this._failPending('The Element was unmounted before the request finished.');
-    this._wrapper = null;
-    this._iframe = null;
-    this._container = null;
-    this._frameReady = false;
-    this._outbox = [];
-    this._state = { empty: true, complete: false, invalid: false, focus: false };
-  };
-
-  CardElement.prototype.destroy = function () {
-    if (this._destroyed) {
-      return;
-    }
-    this.unmount();
-    this._destroyed = true;
-    this._handlers = {};
-    this._elements._forget(this);
-  };
-
-  CardElement.prototype.update = function (options) {
-    this._checkAlive();
-    this._options = mergeOptions(this._options, plainCopy(options || {}));
-    this._send({ type: 'update', options: this._options });
-    this._applyClasses();
-  };
-
-  CardElement.prototype.clear = function () {
-    this._checkAlive();
-    this._send({ type: 'clear' });
-  };
-
-  CardElement.prototype.focus = function () {
-    this._checkAlive();
-    // Focus has to enter the frame from this side first; the frame then picks the input.
-    if (this._iframe) {
-      this._iframe.focus();
-    }
-    this._send({ type: 'focus' });
-  };
-
-  CardElement.prototype.blur = function () {
-    this._checkAlive();
-    this._send({ type: 'blur' });
-  };
-
-  CardElement.prototype.on = function (event, handler) {
-    if (EVENT_TYPES.indexOf(event) < 0) {
-      throw IntegrationError('Invalid event type "' + event + '" for a card Element.');
-    }
-    if (typeof handler !== 'function') {
-      throw IntegrationError('The handler of "' + event + '" must be a function.');
-    }
-    (this._handlers[event] = this._handlers[event] || []).push({ fn: handler, once: false });
-    return this;
-  };
-  CardElement.prototype.addEventListener = CardElement.prototype.on;
-
-  CardElement.prototype.once = function (event, handler) {
-    this.on(event, handler);
-    var list = this._handlers[event];
-    list[list.length - 1].once = true;
-    return this;
-  };
-
-  CardElement.prototype.off = function (event, handler) {
-    if (!event) {
-      this._handlers = {};
-    } else if (!handler) {
-      delete this._handlers[event];
-    } else if (this._handlers[event]) {
-      this._handlers[event] = this._handlers[event].filter(function (h) {
-        return h.fn !== handler;
-      });
-    }
-    return this;
-  };
-  CardElement.prototype.removeEventListener = CardElement.prototype.off;
-
-  CardElement.prototype._emit = function (event, payload) {
-    var list = (this._handlers[event] || []).slice();
-    this._handlers[event] = (this._handlers[event] || []).filter(function (h) {
-      return !h.once;
-    });
-    for (var i = 0; i < list.length; i++) {
-      try {
-        list[i].fn(payload);
-      } catch (err) {
-        // A failing page handler must not break the Element; surface it like an uncaught error.
-        setTimeout(function () {
-          throw err;
+    // Resolves {token} or {error} like Stripe.js; only integration mistakes reject.
+    createToken(element, data) {
+      if (typeof element === "string") {
+        return Promise.resolve({
+          error: {
+            type: "invalid_request_error",
+            message: `The emulator's Stripe.js creates card tokens only, not "${element}" tokens.`,
+          },
         });
       }
+      return this._mountedCard(element, "createToken").then((card) => card._request("createToken", data));
     }
-  };
 
-  CardElement.prototype._send = function (message) {
-    if (!this._iframe) {
-      return false;
-    }
-    if (!this._frameReady) {
-      this._outbox.push(message);
-      return true;
-    }
-    message[MESSAGE_TAG] = true;
-    this._iframe.contentWindow.postMessage(message, EMULATOR_ORIGIN);
-    return true;
-  };
-
-  CardElement.prototype._handleMessage = function (event) {
-    // Only this Element's own frame, on the emulator's origin, may talk to it.
-    if (!this._iframe || event.source !== this._iframe.contentWindow || event.origin !== EMULATOR_ORIGIN) {
-      return;
-    }
-    var msg = event.data;
-    if (!msg || msg[MESSAGE_TAG] !== true) {
-      return;
-    }
-    var base = { elementType: 'card' };
-    switch (msg.type) {
-      case 'loaded':
-        this._frameReady = true;
-        var queued = this._outbox;
-        this._outbox = [];
-        for (var i = 0; i < queued.length; i++) {
-          this._send(queued[i]);
-        }
-        this._emit('ready', base);
-        break;
-      case 'height':
-        this._iframe.style.height = msg.height + 'px';
-        break;
-      case 'change':
-        var change = assign({}, base, {
-          empty: !!msg.empty,
-          complete: !!msg.complete,
-          brand: msg.brand,
-          // With the postal field hidden there is no value to report, as in Stripe.js.
-          value: msg.postalCode === undefined ? {} : { postalCode: msg.postalCode },
-          error: msg.error || undefined
-        });
-        this._state.empty = change.empty;
-        this._state.complete = change.complete;
-        this._state.invalid = !!change.error;
-        this._applyClasses();
-        this._emit('change', change);
-        break;
-      case 'focus':
-      case 'blur':
-        this._state.focus = msg.type === 'focus';
-        this._applyClasses();
-        this._emit(msg.type, base);
-        break;
-      case 'escape':
-        this._emit('escape', base);
-        break;
-      case 'tokenResult':
-        var resolve = this._pending[msg.requestId];
-        if (resolve) {
-          delete this._pending[msg.requestId];
-          resolve(msg.result);
-        }
-        break;
-    }
-  };
-
-  CardElement.prototype._requestToken = function (data) {
-    var self = this;
-    return new Promise(function (resolve) {
-      var requestId = ++self._requestSeq;
-      self._pending[requestId] = resolve;
-      self._send({ type: 'createToken', requestId: requestId, data: plainCopy(data || {}) });
-    });
-  };
-
-  CardElement.prototype._failPending = function (message) {
-    var pending = this._pending;
-    this._pending = {};
-    for (var id in pending) {
-      pending[id]({ error: { type: 'api_connection_error', message: message } });
-    }
-  };
-
-  CardElement.prototype._classNames = function () {
-    return assign({}, DEFAULT_CLASSES, this._options.classes);
-  };
-
-  CardElement.prototype._removeClasses = function () {
-    var names = this._classNames();
-    for (var key in names) {
-      if (names[key]) {
-        this._container.classList.remove(names[key]);
+    // createPaymentMethod({type: 'card', card, billing_details}), or the older ('card', card, {billing_details}).
+    createPaymentMethod(typeOrData, element, extra) {
+      const data = typeof typeOrData === "string" ? { type: typeOrData, card: element, ...extra } : typeOrData || {};
+      if (data.type !== "card") {
+        return Promise.reject(
+          integrationError(`The emulator's Stripe.js creates card PaymentMethods only, not "${data.type}".`),
+        );
       }
-    }
-  };
-
-  // The page styles the container (border, padding, focus ring) through these classes, as with Stripe.
-  CardElement.prototype._applyClasses = function () {
-    if (!this._container) {
-      return;
-    }
-    var names = this._classNames();
-    var list = this._container.classList;
-    var flags = {
-      base: true,
-      empty: this._state.empty,
-      complete: this._state.complete,
-      invalid: this._state.invalid,
-      focus: this._state.focus,
-      webkitAutofill: false
-    };
-    for (var key in flags) {
-      if (names[key]) {
-        list.toggle(names[key], !!flags[key]);
-      }
-    }
-  };
-
-  // ---- Elements group ---------------------------------------------------------------------------
-
-  function Elements(stripe, options) {
-    this._stripe = stripe;
-    this._options = options || {};
-    this._byType = {};
-  }
-
-  Elements.prototype.create = function (type, options) {
-    if (type !== 'card') {
-      throw IntegrationError('The emulator\'s Stripe.js supports only the "card" Element, not "' + type + '".');
-    }
-    if (this._byType[type]) {
-      throw IntegrationError('Can only create one Element of type ' + type + '.');
-    }
-    var element = new CardElement(this, options);
-    this._byType[type] = element;
-    return element;
-  };
-
-  Elements.prototype.getElement = function (type) {
-    return this._byType[type] || null;
-  };
-
-  Elements.prototype.update = function (options) {
-    this._options = assign({}, this._options, options);
-  };
-
-  Elements.prototype._forget = function (element) {
-    for (var type in this._byType) {
-      if (this._byType[type] === element) {
-        delete this._byType[type];
-      }
-    }
-  };
-
-  // ---- Stripe -----------------------------------------------------------------------------------
-
-  function Stripe(key, options) {
-    if (!(this instanceof Stripe)) {
-      return new Stripe(key, options);
-    }
-    if (typeof key !== 'string' || key === '') {
-      throw IntegrationError('Please call Stripe() with your publishable key. You used an empty string.');
-    }
-    if (/^sk_/.test(key)) {
-      throw IntegrationError('You should not use your secret key with Stripe.js. Please pass a publishable key instead.');
-    }
-    this._key = key;
-    this._options = options || {};
-  }
-
-  Stripe.prototype.elements = function (options) {
-    return new Elements(this, options);
-  };
-
-  // Resolves {token} or {error} like Stripe.js; only integration mistakes reject.
-  Stripe.prototype.createToken = function (element, data) {
-    if (typeof element === 'string') {
-      return Promise.resolve({
-        error: {
-          type: 'invalid_request_error',
-          message: 'The emulator\'s Stripe.js creates card tokens only, not "' + element + '" tokens.'
-        }
-      });
-    }
-    if (!(element instanceof CardElement)) {
-      return Promise.reject(IntegrationError('Invalid value for createToken: the first argument must be a card Element.'));
-    }
-    if (element._destroyed || !element._iframe) {
-      return Promise.reject(
-        IntegrationError(
-          'We could not retrieve data from the specified Element. Please make sure the Element you are ' +
-            'attempting to use is still mounted.'
-        )
+      return this._mountedCard(data.card, "createPaymentMethod").then((card) =>
+        card._request("createPaymentMethod", { billing_details: data.billing_details }),
       );
     }
-    return element._requestToken(data);
-  };
+
+    // confirmCardPayment(clientSecret, {payment_method: {card, billing_details} | 'pm_…', ...}, {handleActions})
+    async confirmCardPayment(clientSecret, data, options) {
+      if (!isClientSecret(clientSecret)) {
+        throw invalidSecret();
+      }
+      const { payment_method: paymentMethod, ...params } = data || {};
+      let confirmed;
+      if (paymentMethod && typeof paymentMethod === "object") {
+        const card = await this._mountedCard(paymentMethod.card, "confirmCardPayment");
+        confirmed = await card._request("confirmCardPayment", {
+          clientSecret,
+          billing_details: paymentMethod.billing_details,
+          params,
+        });
+      } else {
+        const withMethod = typeof paymentMethod === "string" ? { ...params, payment_method: paymentMethod } : params;
+        confirmed = await controllerFor(this).request("confirmPaymentIntent", { clientSecret, params: withMethod });
+      }
+      if (confirmed.error || (options && options.handleActions === false)) {
+        return confirmed;
+      }
+      return this._afterNextAction(clientSecret, confirmed.paymentIntent, isConfirmed);
+    }
+
+    // For intents confirmed on the server: shows the pending 3-D Secure challenge, then resolves the intent.
+    async handleCardAction(clientSecret) {
+      if (!isClientSecret(clientSecret)) {
+        throw invalidSecret();
+      }
+      return this._handleAction(clientSecret);
+    }
+
+    async handleNextAction(data) {
+      const clientSecret = data && data.clientSecret;
+      if (!isClientSecret(clientSecret)) {
+        throw invalidSecret();
+      }
+      return this._handleAction(clientSecret);
+    }
+
+    async retrievePaymentIntent(clientSecret) {
+      if (!isClientSecret(clientSecret)) {
+        throw invalidSecret();
+      }
+      return controllerFor(this).request("retrievePaymentIntent", { clientSecret });
+    }
+
+    async _handleAction(clientSecret) {
+      const retrieved = await this.retrievePaymentIntent(clientSecret);
+      if (retrieved.error) {
+        return retrieved;
+      }
+      const intent = retrieved.paymentIntent;
+      if (intent.status !== "requires_action") {
+        return {
+          error: {
+            type: "invalid_request_error",
+            code: "payment_intent_unexpected_state",
+            message: `This PaymentIntent has no action to handle: its status is ${intent.status}.`,
+            payment_intent: intent,
+          },
+        };
+      }
+      return this._afterNextAction(clientSecret, intent, isPastAction);
+    }
+
+    // Runs the intent's next action when it has one, then resolves from the intent as the API has it after.
+    async _afterNextAction(clientSecret, paymentIntent, okStatuses) {
+      if (paymentIntent.status !== "requires_action") {
+        return { paymentIntent };
+      }
+      const action = paymentIntent.next_action || {};
+      const sdk = action.type === "use_stripe_sdk" ? action.use_stripe_sdk || {} : null;
+      let challengeUrl = null;
+      try {
+        challengeUrl = sdk && sdk.stripe_js ? new URL(sdk.stripe_js) : null;
+      } catch {
+        challengeUrl = null;
+      }
+      // Only the emulator's own challenge page is ever opened over the page.
+      if (!challengeUrl || challengeUrl.origin !== EMULATOR_ORIGIN) {
+        return {
+          error: {
+            type: "invalid_request_error",
+            message: `The emulator's Stripe.js cannot handle the next action "${action.type}".`,
+            payment_intent: paymentIntent,
+          },
+        };
+      }
+      await runChallenge(challengeUrl.href.split("#")[0]);
+      const after = await this.retrievePaymentIntent(clientSecret);
+      return after.error ? after : outcomeOf(after.paymentIntent, okStatuses);
+    }
+
+    _mountedCard(element, method) {
+      if (!(element instanceof CardElement)) {
+        return Promise.reject(integrationError(`Invalid value for ${method}: expected a card Element.`));
+      }
+      if (element._destroyed || !element._iframe) {
+        return Promise.reject(
+          integrationError(
+            "We could not retrieve data from the specified Element. Please make sure the Element you are " +
+              "attempting to use is still mounted.",
+          ),
+        );
+      }
+      return Promise.resolve(element);
+    }
+  }
+
+  // Stripe(pk) and new Stripe(pk) both give an instance, as with Stripe.js.
+  function Stripe(key, options) {
+    return new StripeInstance(key, options);
+  }
 
   Stripe.__emulator = true;
   window.Stripe = Stripe;

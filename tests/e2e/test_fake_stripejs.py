@@ -14,6 +14,7 @@ import pytest
 import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
+from stripe_emulator import cards
 from tests.conftest import Emulator, free_port
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +94,17 @@ HARNESS = """<!doctype html>
     return card;
   };
   window.card = window.mountCard();
+  window.stripe = stripe;
+  // Runs one Stripe.js call and keeps what it settles to, so a test can act (on a 3-D Secure modal, say)
+  // while the promise is pending and wait for the outcome afterwards.
+  window.outcome = null;
+  window.run = (call) => {
+    window.outcome = null;
+    call().then(
+      (result) => { window.outcome = result; },
+      (err) => { window.outcome = { rejected: err.name + ": " + err.message }; },
+    );
+  };
   document.getElementById("pay").addEventListener("click", async () => {
     window.tokenResult = null;
     const result = await stripe.createToken(elements.getElement("card"), {
@@ -488,3 +500,281 @@ def test_other_brands_are_detected_and_grouped(card_page: Page) -> None:
         expect(expiry).to_be_focused()
         card_page.evaluate("window.card.clear()")
         wait_for_change(card_page, empty=True)
+
+
+# ---------------------------------------------------------------- one set of card rules for the frame and the API
+
+
+def _rule_samples() -> list[str]:
+    """Digits to judge: every prefix of Stripe's test cards, and numbers at and just past each range's edges."""
+    samples = {""}
+    for number in (*cards.TEST_CARDS, *cards.TEST_TOKENS.values(), "6205500000000000004", "36227206271667"):
+        samples.update(number[:end] for end in range(1, len(number) + 1))
+    for bin_range in cards.BIN_RANGES:
+        for edge in (int(bin_range.low) - 1, int(bin_range.low), int(bin_range.high), int(bin_range.high) + 1):
+            prefix = str(edge).zfill(len(bin_range.low))
+            samples.update({prefix, prefix[:-1] or prefix, (prefix + "0" * 19)[:16], (prefix + "0" * 19)[:19]})
+    return sorted(samples)
+
+
+def test_the_frame_reads_the_same_rules_as_the_api(page: Page, emulator: Emulator) -> None:
+    # The frame's own document, opened alone, carries the rules; its rules module judges digits as cards.py does.
+    page.goto(emulator.url + "/v3/elements-inner-card.html")
+    samples = _rule_samples()
+    judged = page.evaluate(
+        """async (samples) => {
+            const { loadRules } = await import("/v3/elements/rules.js");
+            const rules = loadRules();
+            return samples.map((digits) => [rules.brandOf(digits), rules.panLength(digits), rules.luhnValid(digits)]);
+        }""",
+        samples,
+    )
+    expected = [[cards.brand_of(d), cards.pan_length(d), cards.luhn_ok(d)] for d in samples]
+    mismatches = [(d, got, want) for d, got, want in zip(samples, judged, expected, strict=True) if got != want]
+    assert mismatches == []
+    assert len(samples) > 300
+
+
+def _frame_verdict(page: Page, number: str) -> dict:
+    """Paste `number` and good other details into the card frame; return the change event that judges them."""
+    frame = card_frame(page)
+    frame.locator('input[name="cardnumber"]').fill(number)
+    # Leaving the number for the other fields shows what is wrong with it, if anything.
+    for name, text in (("exp-date", f"12{FUTURE_YY}"), ("cvc", "123"), ("postal", "94103")):
+        frame.locator(f'input[name="{name}"]').fill(text)
+    page.wait_for_function(
+        "() => window.lastChange && window.lastChange.value.postalCode === '94103'"
+        " && (window.lastChange.complete || !!window.lastChange.error)"
+    )
+    return page.evaluate("window.lastChange")
+
+
+@pytest.mark.parametrize(
+    ("number", "frame_keeps", "frame_error", "api_code"),
+    [
+        # Stripe's 19-digit UnionPay test card: complete in the frame, a card for the API.
+        ("6205500000000000004", "6205 5000 0000 0000 004", None, None),
+        # A UnionPay number that fails Luhn: invalid in the frame, incorrect for the API.
+        ("6200000000000004", "6200 0000 0000 0004", "invalid_number", "incorrect_number"),
+        # A 19-digit Visa number: the frame takes no more than a Visa number's 16 digits, the API refuses 19.
+        ("4242424242424242424", "4242 4242 4242 4242", None, "invalid_number"),
+        # A 14-digit number where Diners Club numbers have 16 (only prefix 36 has 14).
+        ("30569309025904", "3056 9309 0259 04", "incomplete_number", "invalid_number"),
+        # Diners Club's prefix 309 is a Diners Club number for both.
+        ("3095000000000000", "3095 0000 0000 0000", None, None),
+    ],
+)
+def test_the_frame_and_the_api_treat_a_number_alike(
+    card_page: Page, emulator: Emulator, number: str, frame_keeps: str, frame_error: str | None, api_code: str | None
+) -> None:
+    change = _frame_verdict(card_page, number)
+    expect(card_frame(card_page).locator('input[name="cardnumber"]')).to_have_value(frame_keeps)
+    assert (change["error"] or {}).get("code") == frame_error
+    kept_digits = frame_keeps.replace(" ", "")
+    assert change["brand"] == cards.brand_of(kept_digits)
+
+    client = emulator.client(PUBLISHABLE_KEY)
+    card = {"number": number, "exp_month": "12", "exp_year": str(THIS_YEAR + 3), "cvc": "123"}
+    if api_code is None:
+        token = client.v1.tokens.create(params={"card": card})
+        assert token.card.last4 == number[-4:]
+        assert token.card.brand == cards.BRAND_NAMES[change["brand"]]
+    else:
+        with pytest.raises(stripe.CardError) as refused:
+            client.v1.tokens.create(params={"card": card})
+        assert refused.value.code == api_code
+
+
+# ---------------------------------------------------------------- PaymentIntents and 3-D Secure
+
+CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
+BILLING = {"name": "Jenny Rosen", "email": "jenny@example.com", "address": {"country": "US"}}
+
+
+def new_intent(emulator: Emulator, amount: int = 2300) -> stripe.PaymentIntent:
+    """A PaymentIntent made on the server, as the shop makes one per order."""
+    return emulator.client().v1.payment_intents.create(
+        params={"amount": amount, "currency": "usd", "payment_method_types": ["card"]}
+    )
+
+
+def start_card_payment(page: Page, client_secret: str) -> None:
+    """Call stripe.confirmCardPayment with the mounted card Element (what the shop's Pay button does)."""
+    page.evaluate(
+        """([secret, billing]) => window.run(() => window.stripe.confirmCardPayment(secret, {
+            payment_method: { card: window.elements.getElement("card"), billing_details: billing },
+        }))""",
+        [client_secret, BILLING],
+    )
+
+
+def outcome(page: Page, timeout: int = 15000) -> dict:
+    """What the last Stripe.js call run through window.run settled to."""
+    page.wait_for_function("() => window.outcome !== null", timeout=timeout)
+    return page.evaluate("window.outcome")
+
+
+def challenge(page: Page) -> FrameLocator:
+    """The 3-D Secure challenge frame once its modal covers the page."""
+    expect(page.locator(CHALLENGE_MODAL)).to_be_visible()
+    frame = page.frame_locator(f"{CHALLENGE_MODAL} iframe")
+    expect(frame.get_by_text("Emulated 3D Secure test page")).to_be_visible()
+    return frame
+
+
+def type_full_card(page: Page, number: str) -> None:
+    type_card(page, number, f"12{FUTURE_YY}", "123", "94103")
+    wait_for_change(page, complete=True)
+
+
+def test_confirm_card_payment_succeeds_and_the_page_never_sees_the_number(card_page: Page, emulator: Emulator) -> None:
+    # Every request that carries the card number must come from the card frame, never from the page.
+    senders: list[str] = []
+    card_page.on(
+        "request", lambda request: "4242424242424242" in (request.post_data or "") and senders.append(request.frame.url)
+    )
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4242424242424242")
+    start_card_payment(card_page, intent.client_secret)
+    result = outcome(card_page)
+    assert "error" not in result
+    confirmed = result["paymentIntent"]
+    assert (confirmed["id"], confirmed["status"]) == (intent.id, "succeeded")
+    assert "4242424242424242" not in json.dumps(result)
+    assert "4242424242424242" not in card_page.content()
+    assert senders and all(url.startswith(emulator.url + "/v3/elements-inner-card.html") for url in senders)
+
+    stored = emulator.client().v1.payment_intents.retrieve(intent.id)
+    assert stored.status == "succeeded"
+    assert stored.latest_charge.startswith("ch_")
+    method = emulator.client().v1.payment_methods.retrieve(stored.payment_method)
+    assert (method.card.last4, method.card.brand) == ("4242", "visa")
+    # The Element's postal code is the billing postal code, beside what the page gave.
+    assert method.billing_details.name == "Jenny Rosen"
+    assert method.billing_details.address.postal_code == "94103"
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+
+
+def test_a_declined_card_resolves_the_decline_with_the_intent(card_page: Page, emulator: Emulator) -> None:
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4000000000009995")
+    start_card_payment(card_page, intent.client_secret)
+    error = outcome(card_page)["error"]
+    assert (error["type"], error["code"]) == ("card_error", "card_declined")
+    assert error["decline_code"] == "insufficient_funds"
+    assert error["message"] == "Your card has insufficient funds."
+    assert error["payment_intent"]["id"] == intent.id
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+
+
+def test_three_d_secure_completed_in_the_modal_succeeds(card_page: Page, emulator: Emulator) -> None:
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4000002760003184")
+    start_card_payment(card_page, intent.client_secret)
+    frame = challenge(card_page)
+    # The modal covers the whole page while the promise waits for the customer.
+    box = card_page.locator(CHALLENGE_MODAL).bounding_box()
+    viewport = card_page.viewport_size
+    assert box is not None and viewport is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, viewport["width"], viewport["height"])
+    assert card_page.evaluate("window.outcome") is None
+    frame.get_by_role("button", name="Complete").click()
+    result = outcome(card_page)
+    assert result["paymentIntent"]["status"] == "succeeded"
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+    assert emulator.client().v1.payment_intents.retrieve(intent.id).status == "succeeded"
+
+
+def test_three_d_secure_failed_in_the_modal_is_an_authentication_failure(card_page: Page, emulator: Emulator) -> None:
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4000002760003184")
+    start_card_payment(card_page, intent.client_secret)
+    challenge(card_page).get_by_role("button", name="Fail").click()
+    error = outcome(card_page)["error"]
+    assert error["code"] == "payment_intent_authentication_failure"
+    assert error["payment_intent"]["id"] == intent.id
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+
+
+@pytest.mark.parametrize("how", ["close button", "Escape"])
+def test_closing_the_modal_fails_the_authentication(card_page: Page, emulator: Emulator, how: str) -> None:
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4000002760003184")
+    start_card_payment(card_page, intent.client_secret)
+    challenge(card_page)
+    if how == "Escape":
+        card_page.keyboard.press("Escape")
+    else:
+        card_page.locator(f"{CHALLENGE_MODAL} button[aria-label='Close']").click()
+    error = outcome(card_page)["error"]
+    assert error["code"] == "payment_intent_authentication_failure"
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+    assert emulator.client().v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+
+
+def test_authenticated_then_declined_gives_the_decline(card_page: Page, emulator: Emulator) -> None:
+    intent = new_intent(emulator)
+    type_full_card(card_page, "4000008260003178")
+    start_card_payment(card_page, intent.client_secret)
+    challenge(card_page).get_by_role("button", name="Complete").click()
+    error = outcome(card_page)["error"]
+    assert (error["code"], error["decline_code"]) == ("card_declined", "insufficient_funds")
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+
+
+def test_payment_method_then_confirm_by_id_then_retrieve(card_page: Page, emulator: Emulator) -> None:
+    type_full_card(card_page, "5555555555554444")
+    card_page.evaluate(
+        """(billing) => window.run(() => window.stripe.createPaymentMethod({
+            type: "card", card: window.elements.getElement("card"), billing_details: billing,
+        }))""",
+        BILLING,
+    )
+    method = outcome(card_page)["paymentMethod"]
+    assert method["id"].startswith("pm_")
+    assert (method["card"]["brand"], method["card"]["last4"]) == ("mastercard", "4444")
+    assert method["billing_details"]["email"] == "jenny@example.com"
+    assert "5555555555554444" not in card_page.content()
+
+    intent = new_intent(emulator, amount=4600)
+    card_page.evaluate(
+        "([secret, pm]) => window.run(() => window.stripe.confirmCardPayment(secret, {payment_method: pm}))",
+        [intent.client_secret, method["id"]],
+    )
+    assert outcome(card_page)["paymentIntent"]["status"] == "succeeded"
+    card_page.evaluate(
+        "(secret) => window.run(() => window.stripe.retrievePaymentIntent(secret))", intent.client_secret
+    )
+    retrieved = outcome(card_page)["paymentIntent"]
+    assert (retrieved["id"], retrieved["amount"], retrieved["payment_method"]) == (intent.id, 4600, method["id"])
+
+
+def test_handle_card_action_shows_the_challenge_of_a_server_confirmed_intent(
+    card_page: Page, emulator: Emulator
+) -> None:
+    intent = emulator.client().v1.payment_intents.create(
+        params={
+            "amount": 2300,
+            "currency": "usd",
+            "payment_method_types": ["card"],
+            "payment_method": "pm_card_authenticationRequired",
+            "confirm": True,
+        }
+    )
+    assert intent.status == "requires_action"
+    card_page.evaluate("(secret) => window.run(() => window.stripe.handleCardAction(secret))", intent.client_secret)
+    challenge(card_page).get_by_role("button", name="Complete").click()
+    assert outcome(card_page)["paymentIntent"]["status"] == "succeeded"
+
+    # Nothing left to handle: Stripe.js says so rather than opening anything.
+    card_page.evaluate(
+        "(secret) => window.run(() => window.stripe.handleNextAction({clientSecret: secret}))", intent.client_secret
+    )
+    assert outcome(card_page)["error"]["code"] == "payment_intent_unexpected_state"
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+
+
+def test_a_malformed_client_secret_is_an_integration_error(card_page: Page) -> None:
+    card_page.evaluate("() => window.run(() => window.stripe.confirmCardPayment('pi_123', {}))")
+    assert outcome(card_page)["rejected"].startswith("IntegrationError")

@@ -11,8 +11,8 @@ with warnings.catch_warnings():  # Starlette's note about a future httpx package
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from stripe_emulator import api
 from stripe_emulator.app import create_app
+from stripe_emulator.resources import charges
 
 SECRET = {"Authorization": "Bearer sk_test_unit"}
 CHARGE = {"amount": "2300", "currency": "usd", "source": "tok_visa"}
@@ -20,7 +20,7 @@ CHARGE = {"amount": "2300", "currency": "usd", "source": "tok_visa"}
 
 @pytest.fixture
 def client(tmp_path) -> Iterator[TestClient]:
-    with TestClient(create_app(tmp_path), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(tmp_path), base_url="http://127.0.0.1", raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -92,9 +92,13 @@ def test_an_unexpected_failure_is_a_json_api_error(client, monkeypatch):
     def broken(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "list_charges", broken)
+    monkeypatch.setattr(charges, "list_charges", broken)
     # Routes captured the original function: rebuild a client on a fresh app with the broken one.
-    with TestClient(create_app(client.app.state.emulator.store.path.parent), raise_server_exceptions=False) as fresh:
+    with TestClient(
+        create_app(client.app.state.emulator.store.path.parent),
+        base_url="http://127.0.0.1",
+        raise_server_exceptions=False,
+    ) as fresh:
         response = fresh.get("/v1/charges", headers=SECRET)
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "api_error"
@@ -102,7 +106,7 @@ def test_an_unexpected_failure_is_a_json_api_error(client, monkeypatch):
 
 def test_receipt_page_shows_the_charge(client):
     charge = client.post("/v1/charges", data={**CHARGE, "description": "Stubborn Attachments"}, headers=SECRET)
-    page = client.get(charge.json()["receipt_url"].split("testserver", 1)[-1])
+    page = client.get(charge.json()["receipt_url"].split("127.0.0.1", 1)[-1])
     assert page.status_code == 200
     assert "$23.00" in page.text
     assert "Stubborn Attachments" in page.text

@@ -1,0 +1,297 @@
+"""What every resource shares: ids, the clock, the request context and its events, metadata, amounts, lists, expand.
+
+A resource module (`stripe_emulator/resources/`) holds one Stripe object kind: its object builder, its rules and
+its handlers. Each handler takes a `Context` and returns the JSON body (or `(status, body)`); it raises
+`StripeError` for Stripe's error answers. `app.py` wraps handlers with auth, parsing and idempotency.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string as _string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stripe_emulator import money
+from stripe_emulator import params as p
+from stripe_emulator.errors import invalid, missing
+from stripe_emulator.store import Store
+
+API_VERSION = "2026-10-28.endive"
+_ALPHABET = _string.ascii_letters + _string.digits
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    """A Stripe-like id: prefix + random base62."""
+    number = int.from_bytes(secrets.token_bytes(length), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_ALPHABET[digit])
+    return prefix + "".join(chars)
+
+
+class Clock:
+    """'Now' for every object: real time unless frozen for seeding history."""
+
+    def __init__(self) -> None:
+        self.frozen: int | None = None
+
+    def now(self) -> int:
+        """The current Unix time of the emulated account."""
+        return self.frozen if self.frozen is not None else int(time.time())
+
+
+@dataclass
+class Context:
+    """What a handler needs to know about the request it serves."""
+
+    store: Store
+    clock: Clock
+    params: dict[str, Any]
+    request_id: str
+    base_url: str
+    client_ip: str | None = None
+    idempotency_key: str | None = None
+    now: int = 0
+    expand: list[str] = field(default_factory=list)
+    publishable: bool = False  # the request was made with a publishable key (as Stripe.js does)
+
+    def emit(self, type_: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+        """Record Stripe's event for a state change, with the object as it is now (stored serialized at once)."""
+        data: dict[str, Any] = {"object": obj}
+        if previous is not None:
+            data["previous_attributes"] = previous
+        self.store.insert(
+            "events",
+            {
+                "id": new_id("evt_"),
+                "object": "event",
+                "api_version": API_VERSION,
+                "created": self.now,
+                "data": data,
+                "livemode": False,
+                "pending_webhooks": 0,
+                "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
+                "type": type_,
+            },
+        )
+
+
+def changes(before: dict[str, Any], after: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """previous_attributes: the old values of the keys that changed (metadata per key, as Stripe)."""
+    previous: dict[str, Any] = {}
+    for key in keys:
+        if before.get(key) == after.get(key):
+            continue
+        if key == "metadata":
+            old, new = before.get(key) or {}, after.get(key) or {}
+            previous[key] = {k: old.get(k, "") for k in set(old) | set(new) if old.get(k) != new.get(k)}
+        else:
+            previous[key] = before.get(key)
+    return previous
+
+
+def merge_metadata(current: dict[str, str], update: dict[str, str | None]) -> dict[str, str]:
+    """Stripe's metadata update: '' for the whole hash clears it, a None value removes one key."""
+    if update == {}:
+        return {}
+    merged = dict(current)
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------- amounts
+
+
+def check_amount(amount: int, currency: str, param: str = "amount") -> None:
+    """Stripe's bounds on an amount: positive, at least the currency's minimum, at most eight digits."""
+    minimum = money.MINIMUM.get(currency, 1)
+    if amount < 1:
+        raise invalid(f"Invalid positive integer: {amount}", param=param)
+    if amount < minimum:
+        raise invalid(
+            f"Amount must be at least {money.display(minimum, currency)} {currency}",
+            param=param,
+            code="amount_too_small",
+        )
+    if amount > money.MAXIMUM:
+        raise invalid(
+            f"Amount must be no more than {money.display(money.MAXIMUM, currency)}",
+            param=param,
+            code="amount_too_large",
+        )
+
+
+def check_currency(value: str | None) -> str:
+    """A supported currency code, lower-cased."""
+    currency = (value or "").lower()
+    if currency not in money.SUPPORTED:
+        raise invalid(
+            f"Invalid currency: {value}. Stripe currently supports these currencies: "
+            + ", ".join(sorted(money.SUPPORTED)),
+            param="currency",
+        )
+    return currency
+
+
+def shipping_object(shipping: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A charge's or intent's `shipping` with every address key present."""
+    if shipping is None:
+        return None
+    address = {key: None for key in p.ADDRESS}
+    address.update(shipping.get("address") or {})
+    return {
+        "address": address,
+        "carrier": shipping.get("carrier"),
+        "name": shipping.get("name"),
+        "phone": shipping.get("phone"),
+        "tracking_number": shipping.get("tracking_number"),
+    }
+
+
+# ---------------------------------------------------------------- lists
+
+
+def list_response(url: str, objects: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """Stripe's list object."""
+    return {"object": "list", "data": objects, "has_more": has_more, "url": url}
+
+
+def created_where(created: dict[str, int] | None) -> list[tuple[str, list[Any]]]:
+    """SQL clauses for a `created` filter."""
+    ops = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    return [(f"created {ops[op]} ?", [value]) for op, value in (created or {}).items()]
+
+
+@dataclass
+class RawList:
+    """A list page whose objects are still the stored JSON texts: sent as they are, without parsing them."""
+
+    url: str
+    bodies: list[str]
+    has_more: bool
+
+    def render(self) -> str:
+        """The list's JSON text."""
+        head = json.dumps({"object": "list", "has_more": self.has_more, "url": self.url})[:-1]
+        return head + ', "data": [' + ",".join(self.bodies) + "]}"
+
+
+def paginate(
+    ctx: Context, table: str, kind: str, url: str, where: list[tuple[str, list[Any]]]
+) -> dict[str, Any] | RawList:
+    """Stripe's cursor pagination over a table, newest first (unparsed when nothing is to be expanded)."""
+    limit = ctx.params.get("limit", 10)
+    after = before = None
+    if ctx.params.get("starting_after"):
+        after = ctx.store.position(table, ctx.params["starting_after"])
+        if after is None:
+            raise missing(kind, ctx.params["starting_after"], "starting_after")
+    elif ctx.params.get("ending_before"):
+        before = ctx.store.position(table, ctx.params["ending_before"])
+        if before is None:
+            raise missing(kind, ctx.params["ending_before"], "ending_before")
+    raw = not ctx.params.get("expand")
+    objects, has_more = ctx.store.page(table, where, limit, after, before, raw=raw)
+    return RawList(url, objects, has_more) if raw else list_response(url, objects, has_more)
+
+
+def list_objects(
+    ctx: Context,
+    table: str,
+    kind: str,
+    url: str,
+    filters: dict[str, p.Converter],
+    columns: tuple[str, ...] = (),
+    json_fields: tuple[str, ...] = (),
+    where: list[tuple[str, list[Any]]] | None = None,
+) -> dict[str, Any] | RawList:
+    """A list endpoint: pagination, `created` and the given filters (on indexed `columns` or JSON fields)."""
+    ctx.params = p.check(
+        ctx.params,
+        {**p.PAGINATION, "created": (p.created_filter, False), **{n: (c, False) for n, c in filters.items()}},
+    )
+    clauses = created_where(ctx.params.get("created")) + list(where or [])
+    for name in columns:
+        if ctx.params.get(name):
+            clauses.append((f"{name} = ?", [ctx.params[name]]))
+    for name in json_fields:
+        if ctx.params.get(name):
+            clauses.append((f"json_extract(body, '$.{name}') = ?", [ctx.params[name]]))
+    return expand(ctx, paginate(ctx, table, kind, url, clauses), ctx.params.get("expand", []))
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def get_object(ctx: Context, table: str, kind: str, object_id: str, param: str = "id") -> dict[str, Any]:
+    """A stored object, or Stripe's resource_missing error (404 for the path id, 400 for a parameter)."""
+    obj = ctx.store.get(table, object_id)
+    if obj is None:
+        raise missing(kind, object_id, param)
+    return obj
+
+
+def retrieve(ctx: Context, table: str, kind: str, object_id: str) -> dict[str, Any]:
+    """A retrieve endpoint: the object by id, with `expand[]`."""
+    params = p.check(ctx.params, {"expand": (p.string_list, False)})
+    return expand(ctx, get_object(ctx, table, kind, object_id), params.get("expand", []))
+
+
+# ---------------------------------------------------------------- expansion
+
+# (object type, field) -> the table the id in that field refers to
+EXPANDABLE: dict[tuple[str, str], str] = {
+    ("charge", "customer"): "customers",
+    ("card", "customer"): "customers",
+    ("refund", "charge"): "charges",
+    ("customer", "default_source"): "cards",
+    ("payment_method", "customer"): "customers",
+    ("payment_intent", "customer"): "customers",
+    ("payment_intent", "payment_method"): "payment_methods",
+    ("payment_intent", "latest_charge"): "charges",
+    ("charge", "payment_intent"): "payment_intents",
+}
+# (object type, field) -> a function filling that field in place (lists and fields that are already objects)
+SPECIAL_EXPANSIONS: dict[tuple[str, str], Callable[[Context, dict[str, Any]], None]] = {}
+
+
+def _expand_charge_refunds(ctx: Context, charge: dict[str, Any]) -> None:
+    objects, has_more = ctx.store.page("refunds", [("charge = ?", [charge["id"]])], 100)
+    charge["refunds"] = list_response(f"/v1/charges/{charge['id']}/refunds", objects, has_more)
+
+
+SPECIAL_EXPANSIONS[("charge", "refunds")] = _expand_charge_refunds
+SPECIAL_EXPANSIONS[("charge", "source")] = lambda ctx, charge: None  # already an object
+
+
+def expand(ctx: Context, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Replace ids by objects for the requested `expand[]` paths that this emulator can expand."""
+    if not paths:
+        return obj
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if obj.get("object") == "list" and head == "data":
+            for item in obj["data"]:
+                expand(ctx, item, [rest])
+            continue
+        kind = (obj.get("object"), head)
+        if kind in EXPANDABLE:
+            value = obj.get(head)
+            if isinstance(value, str):
+                obj[head] = ctx.store.get(EXPANDABLE[kind], value) or value
+        elif kind in SPECIAL_EXPANSIONS:
+            SPECIAL_EXPANSIONS[kind](ctx, obj)
+        else:
+            raise invalid(f"This property cannot be expanded ({path}).", param="expand")
+        if rest and isinstance(obj.get(head), dict):
+            expand(ctx, obj[head], [rest])
+    return obj

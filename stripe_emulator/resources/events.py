@@ -1,0 +1,44 @@
+"""Events: `/v1/events`, the record every state change leaves (written through `Context.emit`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_emulator import params as p
+from stripe_emulator.core import Context, created_where, get_object, paginate
+from stripe_emulator.errors import invalid
+
+
+def list_events(ctx: Context) -> dict[str, Any]:
+    """GET /v1/events: newest first; `type` (with `*` wildcards), `types[]`, `created` filters."""
+    ctx.params = p.check(
+        ctx.params,
+        {
+            **p.PAGINATION,
+            "type": (p.string(), False),
+            "types": (p.string_list, False),
+            "created": (p.created_filter, False),
+            "delivery_success": (p.boolean, False),
+        },
+    )
+    if ctx.params.get("type") and ctx.params.get("types"):
+        raise invalid("You may only specify one of these parameters: type, types.", param="types")
+    where = created_where(ctx.params.get("created"))
+    if ctx.params.get("type"):
+        pattern = ctx.params["type"]
+        if "*" in pattern:
+            where.append(("type GLOB ?", [pattern]))
+        else:
+            where.append(("type = ?", [pattern]))
+    if ctx.params.get("types"):
+        types = ctx.params["types"]
+        if len(types) > 20:
+            raise invalid("You may pass at most 20 types.", param="types")
+        where.append((f"type IN ({', '.join('?' * len(types))})", types))
+    return paginate(ctx, "events", "event", "/v1/events", where)
+
+
+def retrieve_event(ctx: Context, event_id: str) -> dict[str, Any]:
+    """GET /v1/events/{id}."""
+    p.check(ctx.params, {"expand": (p.string_list, False)})
+    return get_object(ctx, "events", "event", event_id)

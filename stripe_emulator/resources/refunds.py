@@ -1,0 +1,151 @@
+"""Refunds: `/v1/refunds` — never more than was captured; an uncaptured charge is released whole."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from stripe_emulator import money
+from stripe_emulator import params as p
+from stripe_emulator.core import Context, changes, expand, get_object, list_objects, merge_metadata, new_id, retrieve
+from stripe_emulator.errors import invalid
+
+
+def refund_object(
+    ctx: Context,
+    charge: dict[str, Any],
+    amount: int,
+    reason: str | None,
+    metadata: dict[str, str],
+    balance_transaction: str | None,
+) -> dict[str, Any]:
+    """The refund object for `amount` of `charge` (a release of an authorization has no balance transaction)."""
+    return {
+        "id": new_id("re_"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": balance_transaction,
+        "charge": charge["id"],
+        "created": ctx.now,
+        "currency": charge["currency"],
+        "destination_details": {
+            "card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
+            "type": "card",
+        },
+        "metadata": metadata,
+        "payment_intent": charge["payment_intent"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+
+
+def create_refund(ctx: Context) -> dict[str, Any]:
+    """POST /v1/refunds: refund what was captured (never more), or release an uncaptured charge."""
+    params = p.check(
+        ctx.params,
+        {
+            "charge": (p.string(), False),
+            "payment_intent": (p.string(), False),
+            "amount": (p.integer(minimum=1), False),
+            "reason": (p.enum("duplicate", "fraudulent", "requested_by_customer"), False),
+            "metadata": (p.metadata, False),
+            "instructions_email": (p.email, False),
+            "expand": (p.string_list, False),
+        },
+    )
+    if not params.get("charge") and not params.get("payment_intent"):
+        raise invalid("One of the following params should be provided for this request: charge or payment_intent.")
+    with ctx.store.transaction():
+        if params.get("charge"):
+            charge = get_object(ctx, "charges", "charge", params["charge"], "charge")
+        else:
+            charge = _charge_of_intent(ctx, params["payment_intent"])
+        refund = refund_charge(
+            ctx, charge, params.get("amount"), params.get("reason"), merge_metadata({}, params.get("metadata") or {})
+        )
+    return expand(ctx, refund, params.get("expand", []))
+
+
+def _charge_of_intent(ctx: Context, payment_intent_id: str) -> dict[str, Any]:
+    intent = get_object(ctx, "payment_intents", "payment_intent", payment_intent_id, "payment_intent")
+    charge = ctx.store.get("charges", intent["latest_charge"]) if intent.get("latest_charge") else None
+    if charge is None or charge["status"] != "succeeded":
+        raise invalid(
+            f"This PaymentIntent ({payment_intent_id}) does not have a successful charge to refund.",
+            param="payment_intent",
+            code="charge_not_refundable",
+        )
+    return charge
+
+
+def refund_charge(
+    ctx: Context, charge: dict[str, Any], amount: int | None, reason: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """Refund `amount` (default: what remains) of `charge` in place; store both, emit the events, return the refund."""
+    charge_id = charge["id"]
+    if charge["status"] == "failed":
+        raise invalid(
+            f"Charge {charge_id} has failed; there is nothing to refund.",
+            param="charge",
+            code="charge_not_refundable",
+        )
+    if charge["refunded"]:
+        raise invalid(f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge")
+    remaining = charge["amount"] - charge["amount_refunded"]
+    amount = remaining if amount is None else amount
+    if not charge["captured"] and amount != charge["amount"]:
+        raise invalid(
+            "You cannot partially refund an uncaptured charge. Instead, capture the charge for an amount "
+            "less than the original amount",
+            param="amount",
+        )
+    if amount > remaining:
+        raise invalid(
+            f"Refund amount ({money.display(amount, charge['currency'])}) is greater than unrefunded amount "
+            f"on charge ({money.display(remaining, charge['currency'])})",
+            param="amount",
+            code="amount_too_large",
+        )
+    refund = refund_object(
+        ctx, charge, amount, reason, metadata, balance_transaction=new_id("txn_") if charge["captured"] else None
+    )
+    before = copy.deepcopy(charge)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    if reason == "fraudulent":
+        charge["fraud_details"] = {**charge["fraud_details"], "user_report": "fraudulent"}
+    ctx.store.insert("refunds", refund)
+    ctx.store.update("charges", charge)
+    ctx.emit("refund.created", refund)
+    ctx.emit("charge.refunded", charge, changes(before, charge, ["amount_refunded", "refunded", "fraud_details"]))
+    return refund
+
+
+def retrieve_refund(ctx: Context, refund_id: str) -> dict[str, Any]:
+    """GET /v1/refunds/{id}."""
+    return retrieve(ctx, "refunds", "refund", refund_id)
+
+
+def update_refund(ctx: Context, refund_id: str) -> dict[str, Any]:
+    """POST /v1/refunds/{id}: metadata."""
+    params = p.check(ctx.params, {"metadata": (p.metadata, False), "expand": (p.string_list, False)})
+    with ctx.store.transaction():
+        refund = get_object(ctx, "refunds", "refund", refund_id)
+        before = copy.deepcopy(refund)
+        if "metadata" in params:
+            refund["metadata"] = merge_metadata(refund["metadata"], params["metadata"])
+        previous = changes(before, refund, ["metadata"])
+        if previous:
+            ctx.store.update("refunds", refund)
+            ctx.emit("refund.updated", refund, previous)
+            ctx.emit("charge.refund.updated", refund, previous)
+    return expand(ctx, refund, params.get("expand", []))
+
+
+def list_refunds(ctx: Context) -> dict[str, Any]:
+    """GET /v1/refunds: newest first, charge / payment_intent / created filters."""
+    filters = {"charge": p.string(), "payment_intent": p.string()}
+    return list_objects(ctx, "refunds", "refund", "/v1/refunds", filters, ("charge", "payment_intent"))
