@@ -16,8 +16,9 @@ OPS_PASSWORD = "e2e-ops-password"
 class StreamlitApp:
     """A running Streamlit server of this test session."""
 
-    def __init__(self, port: int, data_dir: Path, emulator: Emulator) -> None:
+    def __init__(self, port: int, data_dir: Path, emulator: Emulator, env: dict[str, str] | None = None) -> None:
         self.port = port
+        self.extra_env = env or {}
         self.data_dir = data_dir
         self.emulator = emulator
         self.url = f"http://127.0.0.1:{port}"
@@ -34,6 +35,7 @@ class StreamlitApp:
             "SHOP_DATA_DIR": str(self.data_dir),
             "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
             "OPS_PASSWORD": OPS_PASSWORD,
+            **self.extra_env,
         }
         self.proc = start_process(
             [

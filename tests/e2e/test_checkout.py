@@ -1,4 +1,5 @@
-"""Checkout in Chromium through the real Card Element component and the emulator's Stripe.js."""
+"""Checkout in Chromium through the real Card Element component and the emulator's Stripe.js: the Charges flow
+(CHECKOUT_API=charges, on its own app server), and the helpers the PaymentIntents tests share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import Emulator, free_port
 from tests.e2e.conftest import StreamlitApp, wait_for_app
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +22,15 @@ DETAILS = {
     "State / Region": "OR",
     "Postal code": "97205",
 }
+
+
+@pytest.fixture(scope="module")
+def charges_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
+    """A second app server running the seed's Charges + token flow."""
+    app = StreamlitApp(free_port(), tmp_path_factory.mktemp("shop-charges"), emulator, env={"CHECKOUT_API": "charges"})
+    app.start()
+    yield app
+    app.stop()
 
 
 def open_shop(page: Page, app: StreamlitApp) -> None:
@@ -38,7 +49,8 @@ def fill_details(page: Page, details: dict[str, str]) -> None:
 
 
 def fill_card(page: Page, number: str) -> None:
-    frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
+    # The card's frame, not the controller frame Stripe.js adds for confirmCardPayment.
+    frame = page.frame_locator('iframe[name^="__privateStripeFrame"][title="Secure card payment input frame"]')
     frame.locator('input[name="cardnumber"]').fill(number)
     frame.locator('input[name="exp-date"]').fill("12 / 34")
     frame.locator('input[name="cvc"]').fill("123")
@@ -51,16 +63,17 @@ def confirmed_charge_id(page: Page) -> str:
     return code
 
 
-def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_app: StreamlitApp):
-    open_shop(page, streamlit_app)
+def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, charges_app: StreamlitApp):
+    open_shop(page, charges_app)
     fill_details(page, DETAILS)
     fill_card(page, "4242 4242 4242 4242")
     page.get_by_role("button", name="Pay $23.00").click()
 
     charge_id = confirmed_charge_id(page)
     expect(page.get_by_text("ada@example.com")).to_be_visible()
-    charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
+    charge = charges_app.emulator.client().v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    assert charge.payment_intent is None  # the Charges flow: a charge of a token, no intent
     assert charge.receipt_email == "ada@example.com"
     assert charge.shipping.name == "Ada Lovelace"
     assert charge.shipping.phone == "+44 20 7946 0958"
@@ -75,9 +88,9 @@ def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_a
         expect(page.get_by_label(label, exact=True)).to_have_value(value)
 
 
-def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, streamlit_app: StreamlitApp):
+def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, charges_app: StreamlitApp):
     details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
-    open_shop(page, streamlit_app)
+    open_shop(page, charges_app)
     fill_details(page, details)
     fill_card(page, "4000 0000 0000 9995")
     page.get_by_role("button", name="Pay $23.00").click()
@@ -91,7 +104,7 @@ def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: P
     page.get_by_role("button", name="Pay $23.00").click()
     charge_id = confirmed_charge_id(page)
 
-    client = streamlit_app.emulator.client()
+    client = charges_app.emulator.client()
     order_id = client.v1.charges.retrieve(charge_id).metadata["order_id"]
     charges = [
         charge
