@@ -410,3 +410,54 @@ def test_stale_messages_clear(intent_card):
     assert [alert.value for alert in app.error if "insufficient funds" in alert.value]
     app.button(key="choose_working-in-public").click().run()
     assert not [alert.value for alert in app.error if "insufficient funds" in alert.value]
+
+
+# ---- Your order, reached from the confirmation --------------------------------------------------------------
+
+
+def open_your_order(app: AppTest, order_id: str) -> AppTest:
+    app.query_params["order"] = order_id
+    app.switch_page("pages/your_order.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def find_it(app: AppTest) -> None:
+    next(button for button in app.button if button.label == "Find my order").click().run()
+    assert not app.exception, app.exception
+
+
+def test_your_order_from_the_confirmation_has_the_email_the_whole_title_and_no_shipped_dash(intent_card):
+    app = start()
+    app.button(key="choose_high-growth-handbook").click().run()
+    fill(app)
+    pay_with(app, intent_card, "pm_card_visa")
+    [order] = orders.list_orders()
+    open_your_order(app, order.id)
+    assert app.text_input(key="your_order_email").value == "grace@example.com"
+    find_it(app)
+    assert "**High Growth Handbook** × 1" in [element.value for element in app.markdown]
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "Placed" in captions and "shipped" not in captions
+    assert "cancel it for a full refund" in texts(app)
+
+
+def test_your_order_offers_no_full_refund_on_a_partly_refunded_order(intent_card):
+    app = start()
+    fill(app)
+    pay_with(app, intent_card, "pm_card_visa")
+    [order] = orders.list_orders()
+    payments.refund_charge(order.charge_id, amount=500, idempotency_key=f"part-{order.id}")
+    open_your_order(app, order.id)
+    find_it(app)
+    page = texts(app)
+    assert "full refund" not in page
+    assert "the $18.00 not yet refunded goes back" in page
+
+
+def test_your_order_leaves_the_email_empty_for_another_order(intent_card):
+    app = start()
+    fill(app)
+    pay_with(app, intent_card, "pm_card_visa")
+    open_your_order(app, "SP-23456789")
+    assert app.text_input(key="your_order_email").value == ""
