@@ -53,6 +53,7 @@ PAGE_CSS = """<style>
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
 .sp-field-error{color:#df1b41;font-size:.85rem;margin:-.6rem 0 .5rem}
+[data-testid="stHeading"]{scroll-margin-top:4.5rem}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
