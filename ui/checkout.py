@@ -310,6 +310,7 @@ def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity
     if _seen(nonce) and not again:
         return
     received = time.perf_counter()
+    state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
     try:
         prepared = intents.prepare_checkout(
             details, book_id, quantity, order_id=state.get("checkout_order_id"), allow_duplicate=again
@@ -368,6 +369,7 @@ def handle_token(
     received = time.perf_counter()
     if _seen(payment["nonce"]) and not again:
         return
+    state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
     checked = validate_customer(details)
     if checked.ok and not again:
         duplicate = intents.possible_duplicate(checked.values["email"], book_id, quantity)

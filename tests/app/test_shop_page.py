@@ -262,6 +262,7 @@ class IntentCardStandIn:
         self.queued: dict | None = None
         self.payment_method: str | None = None
         self.confirmed: list[str] = []
+        self.hold = False  # True: the customer is still in the 3-D Secure challenge, no outcome yet
 
     def click(self, payment_method: str, nonce: str | None = None) -> str:
         self.payment_method = payment_method
@@ -272,7 +273,7 @@ class IntentCardStandIn:
     def __call__(self, publishable_key, stripe_js_url, *, amount_label, key, disabled=False, **extra):
         self.calls.append({"amount_label": amount_label, "disabled": disabled, **extra})
         confirm = extra.get("confirm")
-        if confirm and confirm["nonce"] not in self.confirmed and self.queued is None:
+        if confirm and not self.hold and confirm["nonce"] not in self.confirmed and self.queued is None:
             self.confirmed.append(confirm["nonce"])
             intent_id = confirm["client_secret"].split("_secret_")[0]
             try:
@@ -410,6 +411,17 @@ def test_stale_messages_clear(intent_card):
     assert [alert.value for alert in app.error if "insufficient funds" in alert.value]
     app.button(key="choose_working-in-public").click().run()
     assert not [alert.value for alert in app.error if "insufficient funds" in alert.value]
+
+
+def test_the_last_decline_clears_while_a_new_payment_is_under_way(intent_card):
+    app = start()
+    fill(app)
+    pay_with(app, intent_card, "pm_card_chargeDeclinedInsufficientFunds")
+    assert [alert.value for alert in app.error if "insufficient funds" in alert.value]
+    intent_card.hold = True
+    pay_with(app, intent_card, "pm_card_authenticationRequired")
+    assert intent_card.calls[-1]["confirm"] is not None  # handed to the card, which is confirming
+    assert not app.error
 
 
 # ---- Your order, reached from the confirmation --------------------------------------------------------------
