@@ -18,8 +18,9 @@ PAY = "Pay $23.00"
 
 
 def details_for(name: str) -> dict[str, str]:
-    """Details with their own email, so no test's purchase looks like another's duplicate."""
-    return {**DETAILS, "Full name": name, "Email": f"{name.split()[0].lower()}@example.com"}
+    """Details with an email of their own, so no test's purchase (here or in another file on the same app server)
+    looks like a duplicate of another's, which the shop would ask about first."""
+    return {**DETAILS, "Full name": name, "Email": f"{name.split()[0].lower()}.intents@example.com"}
 
 
 def challenge(page: Page) -> FrameLocator:

@@ -60,7 +60,7 @@ def test_pay_with_missing_details_brings_the_first_wrong_field_into_view(
 
 
 def test_the_confirmation_opens_at_its_top(page: Page, streamlit_app: StreamlitApp, shots):
-    details = {**DETAILS, "Full name": "Rosalind Franklin", "Email": "rosalind@example.com"}
+    details = {**DETAILS, "Full name": "Rosalind Franklin", "Email": "rosalind.phone@example.com"}
     open_shop(page, streamlit_app)
     fill_details(page, details)
     fill_card(page, "4242 4242 4242 4242")
