@@ -67,7 +67,10 @@ with st.form("your_order_find", border=True):
     number = number_col.text_input(
         "Order number", value=st.query_params.get("order", ""), placeholder="SP-XXXXXXXX", key="your_order_number"
     )
-    email = email_col.text_input("Email", placeholder="you@example.com", key="your_order_email")
+    # Coming from this session's confirmation: its email is known, so it is filled in (never put in the URL).
+    last_order = st.session_state.get("checkout_last_order")
+    known_email = last_order[1] if last_order and last_order[0] == st.query_params.get("order") else ""
+    email = email_col.text_input("Email", value=known_email, placeholder="you@example.com", key="your_order_email")
     looked_up = st.form_submit_button("Find my order", type="primary")
 
 if looked_up:
@@ -96,18 +99,23 @@ except catalog.UnknownBookError:
 with st.container(border=True):
     st.subheader(f"Order {order.id}")
     st.markdown(f"**{STATUS_TEXT.get(order.status, order.status)}**")
-    left, middle, right = st.columns(3)
-    left.metric("Book", f"{title} × {order.quantity}")
+    # The title as text, not a metric: a metric cuts long values ("High Growth Han…").
+    st.markdown(f"**{title}** × {order.quantity}")
+    middle, right = st.columns(2)
     middle.metric("Total charged", format_amount(order.amount if order.paid_at else 0, order.currency))
     right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
+    shipped = f" · shipped {_day(order.shipped_at)}" if order.shipped_at else ""
     show_line(
-        f"Placed {_day(order.created)} · shipped {_day(order.shipped_at)} · "
-        f"to {inert(order.customer.name)}, {inert(order.customer.city)}",
+        f"Placed {_day(order.created)}{shipped} · to {inert(order.customer.name)}, {inert(order.customer.city)}",
         caption=True,
     )
 
 if order_rules.may_cancel(order):
-    st.write("Your order has not shipped yet: you can cancel it for a full refund.")
+    if order.amount_refunded:
+        remaining = format_amount(order.refundable, order.currency)
+        st.write(f"Your order has not shipped yet: you can cancel it, and the {remaining} not yet refunded goes back.")
+    else:
+        st.write("Your order has not shipped yet: you can cancel it for a full refund.")
     if st.button("Cancel my order", key="your_order_cancel"):
         st.session_state[CANCEL_KEY] = True
     if st.session_state.get(CANCEL_KEY):

@@ -24,6 +24,8 @@ DEFAULT_EMULATOR_PORT = 12111
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
 Mode = Literal["emulator", "stripe"]
+CheckoutApi = Literal["payment_intents", "charges"]
+CHECKOUT_APIS: tuple[CheckoutApi, ...] = ("payment_intents", "charges")
 
 
 class ConfigError(RuntimeError):
@@ -44,6 +46,9 @@ class Settings:
     database_url: str
     ops_password: str | None
     allow_live_keys: bool
+    # PaymentIntents by default: docs.stripe.com/tutorials/charges says new integrations can't use the Charges
+    # API to create payments; "charges" keeps the seed's token + charge flow.
+    checkout_api: CheckoutApi = "payment_intents"
 
     @property
     def emulator_url(self) -> str:
@@ -142,6 +147,10 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"STRIPE_EMULATOR_PORT must be a port number, not {port_text!r}.")
 
+    checkout_api = (read("CHECKOUT_API") or "payment_intents").lower()
+    if checkout_api not in CHECKOUT_APIS:
+        raise ConfigError(f"CHECKOUT_API must be payment_intents (the default) or charges, not {checkout_api!r}.")
+
     emulator_data_dir = Path(read("STRIPE_EMULATOR_DATA_DIR") or data_dir / "emulator").expanduser().resolve()
     database_url = read("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}"
     return Settings(
@@ -155,6 +164,7 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         database_url=database_url,
         ops_password=read("OPS_PASSWORD"),
         allow_live_keys=allow_live,
+        checkout_api=checkout_api,
     )
 
 

@@ -62,7 +62,8 @@ DECLINE_CODES: dict[str, DeclineCode] = {
         f"{DECLINES_DOC}#do_not_honor",
     ),
     "fraudulent": DeclineCode(
-        "This payment was blocked as potentially fraudulent. Please use another card.",
+        # Never tell a suspected fraudster why (docs.stripe.com/declines/codes#fraudulent).
+        GENERIC_DECLINE_MESSAGE,
         "Stripe suspects fraud (Radar blocked the payment or the issuer flagged it).",
         "Do not retry. Review the payment in Radar; tell the customer only that the card was declined.",
         f"{DECLINES_DOC}#fraudulent",
@@ -132,6 +133,41 @@ DECLINE_CODES: dict[str, DeclineCode] = {
         "The expiry year is not a valid year.",
         "Ask the customer to check the expiry date and try again.",
         f"{ERRORS_DOC}#invalid-expiry-year",
+    ),
+}
+# Codes of the PaymentIntent flow (docs.stripe.com/error-codes, docs.stripe.com/declines/codes).
+DECLINE_CODES |= {
+    "authentication_required": DeclineCode(
+        "Your bank needs you to confirm this payment. Pay again and complete the check your bank shows, "
+        "or use another card.",
+        "The card needs 3-D Secure authentication and the payment was attempted without it.",
+        "Let the customer pay again on the page, which shows their bank's check.",
+        f"{DECLINES_DOC}#authentication_required",
+    ),
+    "payment_intent_authentication_failure": DeclineCode(
+        "Your bank could not confirm this payment, so your card was not charged. Try again and complete the "
+        "check, or use another card.",
+        "The customer failed or closed their bank's 3-D Secure check.",
+        "Nothing to do unless it repeats: the customer can try again or use another card.",
+        f"{ERRORS_DOC}#payment-intent-authentication-failure",
+    ),
+    "merchant_blacklist": DeclineCode(
+        GENERIC_DECLINE_MESSAGE,
+        "The card or customer is on this account's Radar block list.",
+        "Do not retry; tell the customer only that the card was declined.",
+        f"{DECLINES_DOC}#merchant_blacklist",
+    ),
+    "payment_intent_payment_attempt_failed": DeclineCode(
+        GENERIC_DECLINE_MESSAGE,
+        "The latest payment attempt of the PaymentIntent failed.",
+        "Look at the failed charge for its decline code.",
+        f"{ERRORS_DOC}#payment-intent-payment-attempt-failed",
+    ),
+    "payment_method_unactivated": DeclineCode(
+        "This card cannot be used for online payments. Please use another card.",
+        "The payment method is not activated for this kind of payment.",
+        "Ask the customer to use another card.",
+        f"{ERRORS_DOC}#payment-method-unactivated",
     ),
 }
 UNKNOWN_CODE = DeclineCode(

@@ -86,6 +86,7 @@ class Order:
     shipped_at: int | None
     cancelled_at: int | None
     last_error: str | None
+    payment_intent_id: str | None = None
 
     @property
     def refundable(self) -> int:
@@ -355,6 +356,47 @@ def _start_attempt(
         )
         attempt_id = result.inserted_primary_key[0]
         return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+
+
+def set_payment_intent(order_id: str, intent_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Store the order's one PaymentIntent; refused when the order already has a different one."""
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.payment_intent_id not in (None, intent_id):
+            raise OrderStateError(f"Order {order_id} already has PaymentIntent {order.payment_intent_id}.")
+        return _update_order(conn, order_id, payment_intent_id=intent_id)
+
+
+def revise_order(
+    order_id: str, customer: Customer, book_id: str, quantity: int, *, engine: sa.Engine | None = None
+) -> Order:
+    """Change the book, quantity or details of an order not paid yet; its amount is priced again from the catalog.
+
+    Refused (OrderStateError) once the order is paid, cancelled, or has a payment in flight.
+    """
+    book = catalog.get_book(book_id)
+    amount = catalog.price_for(book_id, quantity)
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.paid_at or order.status not in ("pending", "failed"):
+            raise OrderStateError(f"Order {order_id} is {order.status.replace('_', ' ')}; it cannot be changed.")
+        in_flight = conn.execute(
+            sa.select(attempts_table.c.id).where(
+                attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
+            )
+        ).first()
+        if in_flight is not None:
+            raise OrderStateError("A payment for this order is in progress; wait for it to finish.")
+        return _update_order(
+            conn,
+            order_id,
+            **{name: getattr(customer, name) for name in CUSTOMER_FIELDS} | {"email": customer.email.strip()},
+            book_id=book.id,
+            quantity=quantity,
+            unit_amount=book.price,
+            amount=amount,
+            currency=book.currency,
+        )
 
 
 def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:

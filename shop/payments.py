@@ -378,6 +378,8 @@ def reconcile_pending(
         if attempt.outcome == "pending" and now - attempt.created < min_age_s:
             results.append(ReconcileResult(attempt.order_id, attempt.id, "still_pending", None))
             continue
+        if _settled_from_intent(attempt, client, results):
+            continue
         charge = find_attempt_charge(attempt, client)
         if charge is not None:
             settled = _settle_from_charge(attempt.order_id, attempt, charge)
@@ -392,6 +394,22 @@ def reconcile_pending(
         )
         results.append(ReconcileResult(attempt.order_id, attempt.id, "not_charged", None))
     return results
+
+
+def _settled_from_intent(attempt: orders.Attempt, client: stripe.StripeClient, results: list) -> bool:
+    """Settle an attempt of a PaymentIntent order from its intent (its charges carry no attempt metadata)."""
+    order = orders.get_order(attempt.order_id)
+    if order is None or not order.payment_intent_id:
+        return False
+    from shop import intents  # imported here: shop.intents builds on this module
+
+    try:
+        settled = intents.settle_order(order.id, client=client)
+    except intents.IntentUnavailable:
+        settled = None  # Stripe did not answer: left for the next reconciliation
+    outcome = {"succeeded": "succeeded", "declined": "failed"}.get(settled.outcome if settled else "", "still_pending")
+    results.append(ReconcileResult(order.id, attempt.id, outcome, settled.charge_id if settled else None))
+    return True
 
 
 def refundable_amount(charge: ChargeAmounts) -> int:

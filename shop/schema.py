@@ -39,6 +39,9 @@ orders_table = sa.Table(
     sa.Column("shipped_at", sa.Integer, nullable=True),
     sa.Column("cancelled_at", sa.Integer, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    # The order's one PaymentIntent (PaymentIntents checkout); unique, so two intents can never claim one order.
+    sa.Column("payment_intent_id", sa.String(64), nullable=True),
+    sa.Index("ix_orders_payment_intent_id", "payment_intent_id", unique=True),
 )
 
 attempts_table = sa.Table(

@@ -16,8 +16,9 @@ OPS_PASSWORD = "e2e-ops-password"
 class StreamlitApp:
     """A running Streamlit server of this test session."""
 
-    def __init__(self, port: int, data_dir: Path, emulator: Emulator) -> None:
+    def __init__(self, port: int, data_dir: Path, emulator: Emulator, env: dict[str, str] | None = None) -> None:
         self.port = port
+        self.extra_env = env or {}  # settings of this server only, e.g. CHECKOUT_API
         self.data_dir = data_dir
         self.emulator = emulator
         self.url = f"http://127.0.0.1:{port}"
@@ -34,6 +35,7 @@ class StreamlitApp:
             "SHOP_DATA_DIR": str(self.data_dir),
             "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
             "OPS_PASSWORD": OPS_PASSWORD,
+            **self.extra_env,
         }
         self.proc = start_process(
             [
@@ -95,7 +97,9 @@ def fill_details(page: Page, details: dict[str, str]) -> None:
 
 
 def fill_card(page: Page, number: str) -> None:
-    frame = page.frame_locator('iframe[name^="__privateStripeFrame"]')
+    """Type `number`, a future expiry and a CVC into the Card Element."""
+    # The card's frame, not the controller frame Stripe.js adds for confirmCardPayment.
+    frame = page.frame_locator('iframe[name^="__privateStripeFrame"][title="Secure card payment input frame"]')
     frame.locator('input[name="cardnumber"]').fill(number)
     frame.locator('input[name="exp-date"]').fill("12 / 34")
     frame.locator('input[name="cvc"]').fill("123")

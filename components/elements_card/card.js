@@ -1,8 +1,12 @@
 // The Card Element of Stripe.js inside a Streamlit Components v2 component.
 //
-// Card numbers stay in Stripe's iframe: this code only ever sees the token Stripe.js returns. Each click on Pay
-// sends {token, brand, last4, nonce} once through setTriggerValue, with a fresh nonce, and the button stays
-// disabled until Python answers (a new `reset_token` after a decline re-enables it).
+// Card numbers stay in Stripe's iframe. Two flows, chosen by `data.flow`:
+// - "charges": each click on Pay sends {token, brand, last4, nonce} once through the "token" trigger;
+// - "payment_intents": a click sends {nonce} through the "pay" trigger; Python answers with `data.confirm`
+//   ({nonce, client_secret, billing_details}) for that nonce, this code confirms the intent once with
+//   stripe.confirmCardPayment (3-D Secure shows its challenge over the page) and sends
+//   {nonce, payment_intent, status} through the "outcome" trigger. Python retrieves the intent itself.
+// The button stays disabled until Python answers (a new `reset_token` re-enables it).
 
 // One shared promise per Stripe.js URL for the whole page: two <script> tags would load Stripe.js twice.
 const loaders = (window.__stripePressStripeJs = window.__stripePressStripeJs || {});
@@ -87,9 +91,73 @@ function render(state) {
   ui.root.classList.toggle("sp-disabled", Boolean(data.disabled));
 }
 
+// If no answer comes (the message was lost in a reconnect), let the customer try again; the shop settles an
+// order from Stripe before paying it again, so this cannot charge twice.
+function awaitAnswer(state) {
+  const resetToken = state.resetToken;
+  setTimeout(() => {
+    if (state.alive && state.paying && !state.confirming && state.resetToken === resetToken) {
+      state.paying = false;
+      showError(state.ui, "This is taking longer than usual. If no confirmation appears, try again.");
+      render(state);
+    }
+  }, ANSWER_TIMEOUT_MS);
+}
+
+function askToPay(state) {
+  if (!state.cardComplete) {
+    // Checked here as Stripe.js would: an incomplete card never reaches the server.
+    showError(state.ui, state.cardError || "Your card number is incomplete.");
+    return;
+  }
+  state.paying = true;
+  render(state);
+  showError(state.ui, "");
+  const nonce = newNonce();
+  state.issued.add(nonce);
+  state.setTriggerValue("pay", { nonce });
+  awaitAnswer(state);
+}
+
+// Confirm the intent Python handed over for one of this element's clicks, once per nonce.
+async function confirmIfAsked(state) {
+  const request = state.data.confirm;
+  if (!request || !state.card || !state.issued.has(request.nonce) || state.confirmed.has(request.nonce)) {
+    return;
+  }
+  state.confirmed.add(request.nonce);
+  state.paying = true;
+  state.confirming = true;
+  render(state);
+  showError(state.ui, "");
+  let result;
+  try {
+    result = await state.stripe.confirmCardPayment(request.client_secret, {
+      payment_method: { card: state.card, billing_details: request.billing_details || {} },
+    });
+  } catch (err) {
+    result = { error: { message: "Your card could not be checked. Please try again." } };
+  }
+  state.confirming = false;
+  if (!state.alive) {
+    return;
+  }
+  const intent = result.paymentIntent || (result.error && result.error.payment_intent) || {};
+  if (result.error && !result.error.payment_intent) {
+    // Refused before reaching the intent (an incomplete card, say): Python's message will say it was not paid.
+    showError(state.ui, result.error.message || "Your card could not be checked.");
+  }
+  state.setTriggerValue("outcome", { nonce: request.nonce, payment_intent: intent.id || "", status: intent.status || "" });
+  awaitAnswer(state);
+}
+
 async function pay(state) {
   if (state.paying || !state.card || state.data.disabled) {
     return; // a second click while paying does nothing
+  }
+  if (state.data.flow === "payment_intents") {
+    askToPay(state);
+    return;
   }
   state.paying = true;
   render(state);
@@ -117,17 +185,8 @@ async function pay(state) {
     last4: card.last4 || "",
     nonce: newNonce(),
   });
-  // Stay disabled: Python answers with a confirmation (this component goes away) or a new reset_token. If no
-  // answer comes (the message was lost in a reconnect), let the customer try again; the shop refuses a second
-  // payment while the first one is still in progress, so this cannot charge twice.
-  const resetToken = state.resetToken;
-  setTimeout(() => {
-    if (state.alive && state.paying && state.resetToken === resetToken) {
-      state.paying = false;
-      showError(state.ui, "This is taking longer than usual. If no confirmation appears, try again.");
-      render(state);
-    }
-  }, ANSWER_TIMEOUT_MS);
+  // Stay disabled: Python answers with a confirmation (this component goes away) or a new reset_token.
+  awaitAnswer(state);
 }
 
 async function setUp(state) {
@@ -140,13 +199,16 @@ async function setUp(state) {
     const elements = state.stripe.elements();
     const card = elements.create("card", { style: ELEMENT_STYLE, hidePostalCode: true });
     card.on("change", (event) => {
-      showError(state.ui, event.error ? event.error.message : "");
+      state.cardComplete = Boolean(event.complete);
+      state.cardError = event.error ? event.error.message : "";
+      showError(state.ui, state.cardError);
     });
     card.on("focus", () => state.ui.field.classList.add("sp-focused"));
     card.on("blur", () => state.ui.field.classList.remove("sp-focused"));
     card.mount(state.ui.mountNode);
     state.card = card;
     render(state);
+    confirmIfAsked(state);
   } catch (err) {
     showError(state.ui, "The card form could not be loaded. Check your connection and reload the page.");
   }
@@ -157,7 +219,18 @@ export default function (component) {
   let state = parentElement.__stripePressCard;
   if (!state) {
     // First render on this element: build the UI once and keep it across re-renders.
-    state = { alive: true, paying: false, card: null, stripe: null, resetToken: data.reset_token };
+    state = {
+      alive: true,
+      paying: false,
+      confirming: false,
+      card: null,
+      cardComplete: false,
+      cardError: "",
+      stripe: null,
+      resetToken: data.reset_token,
+      issued: new Set(), // nonces of this element's clicks on Pay (payment_intents flow)
+      confirmed: new Set(), // nonces whose intent was already confirmed: never twice
+    };
     state.ui = buildUi(parentElement);
     state.ui.button.addEventListener("click", () => pay(state));
     parentElement.__stripePressCard = state;
@@ -171,9 +244,10 @@ export default function (component) {
   if (data.reset_token !== state.resetToken) {
     // Python finished with the last token (declined or refused): let the customer pay again.
     state.resetToken = data.reset_token;
-    state.paying = false;
+    state.paying = state.confirming;
   }
   render(state);
+  confirmIfAsked(state);
 
   return () => {
     state.alive = false;

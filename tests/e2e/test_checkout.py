@@ -1,10 +1,12 @@
-"""Checkout in Chromium through the real Card Element component and the emulator's Stripe.js."""
+"""Checkout in Chromium through the real Card Element component and the emulator's Stripe.js: the Charges flow
+(CHECKOUT_API=charges, on its own app server), and the helpers the PaymentIntents tests share."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support import Emulator, free_port
 from tests.support_browser import (
     DETAILS,
     StreamlitApp,
@@ -17,16 +19,26 @@ from tests.support_browser import (
 pytestmark = pytest.mark.e2e
 
 
-def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_app: StreamlitApp):
-    open_shop(page, streamlit_app)
+@pytest.fixture(scope="module")
+def charges_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
+    """A second app server running the seed's Charges + token flow."""
+    app = StreamlitApp(free_port(), tmp_path_factory.mktemp("shop-charges"), emulator, env={"CHECKOUT_API": "charges"})
+    app.start()
+    yield app
+    app.stop()
+
+
+def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, charges_app: StreamlitApp):
+    open_shop(page, charges_app)
     fill_details(page, DETAILS)
     fill_card(page, "4242 4242 4242 4242")
     page.get_by_role("button", name="Pay $23.00").click()
 
     charge_id = confirmed_charge_id(page)
     expect(page.get_by_text("ada@example.com")).to_be_visible()
-    charge = streamlit_app.emulator.client().v1.charges.retrieve(charge_id)
+    charge = charges_app.emulator.client().v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    assert charge.payment_intent is None  # the Charges flow: a charge of a token, no intent
     assert charge.receipt_email == "ada@example.com"
     assert charge.shipping.name == "Ada Lovelace"
     assert charge.shipping.phone == "+44 20 7946 0958"
@@ -41,9 +53,9 @@ def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, streamlit_a
         expect(page.get_by_label(label, exact=True)).to_have_value(value)
 
 
-def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, streamlit_app: StreamlitApp):
+def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, charges_app: StreamlitApp):
     details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
-    open_shop(page, streamlit_app)
+    open_shop(page, charges_app)
     fill_details(page, details)
     fill_card(page, "4000 0000 0000 9995")
     page.get_by_role("button", name="Pay $23.00").click()
@@ -57,7 +69,7 @@ def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: P
     page.get_by_role("button", name="Pay $23.00").click()
     charge_id = confirmed_charge_id(page)
 
-    client = streamlit_app.emulator.client()
+    client = charges_app.emulator.client()
     order_id = client.v1.charges.retrieve(charge_id).metadata["order_id"]
     charges = [
         charge

@@ -141,7 +141,7 @@ DECLINES = [
     ("4000000000000069", "tok_chargeDeclinedExpiredCard", "expired_card", None, "expired"),
     ("4000000000000127", "tok_chargeDeclinedIncorrectCvc", "incorrect_cvc", None, "security code"),
     ("4000000000000119", "tok_chargeDeclinedProcessingError", "processing_error", None, "try again"),
-    ("4100000000000019", "tok_radarBlock", "card_declined", "fraudulent", "fraudulent"),
+    ("4100000000000019", "tok_radarBlock", "card_declined", "fraudulent", "was declined"),  # not why: Radar
 ]
 
 

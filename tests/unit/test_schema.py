@@ -237,7 +237,7 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
 
     assert revision(engine) == db._head_revision()
     assert schema_differences(engine) == []
-    assert rows(engine, schema.orders_table) == [ORDER]
+    assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
     assert rows(engine, schema.attempts_table) == [ATTEMPT]
     assert rows(engine, schema.refund_requests_table) == [REFUND_REQUEST]
     assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0}]
@@ -256,7 +256,7 @@ def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves
     assert schema_differences(engine) == []
     assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0}]  # kept, not dropped
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
-    assert rows(engine, schema.orders_table) == [ORDER]
+    assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
     assert state["backfilled"] == "1"  # its copy is whole, so the next sync stays incremental
 

@@ -1,0 +1,417 @@
+"""Checkout on PaymentIntents: one intent per order, confirmed in the browser, settled from what Stripe says.
+
+The server writes the order (pending) and creates its one PaymentIntent with an idempotency key derived from the
+order, so a retried or replayed create returns the same intent; the intent id is stored on the order. The browser
+confirms it with `stripe.confirmCardPayment` (3-D Secure included) and reports back; the server never takes the
+browser's word but retrieves the intent and records its status. An intent can succeed at most once (a confirm of
+a succeeded intent is refused: docs.stripe.com/error-codes#payment-intent-unexpected-state), so retries, reloads,
+two tabs and lost responses all land on the same object and the order is charged once at most.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+
+from shop import catalog, decline_codes, orders
+from shop.config import ConfigError, stripe_client
+from shop.money import format_amount
+from shop.orders import Order, OrderStateError
+from shop.payments import (
+    UNEXPECTED_MESSAGE,
+    UNREACHABLE_MESSAGE,
+    ChargeResult,
+    PaymentError,
+    _error_details,
+    _field,
+)
+from shop.validation import validate_customer
+
+DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about
+REUSE_WINDOW_S = 3600  # an unpaid order of the same customer this recent is paid again rather than duplicated
+TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
+CALL_TRIES = 3  # our own tries of one idempotent call, beyond the SDK's network retries
+
+# Not a decline: the intent moved on (paid or cancelled elsewhere) under this page.
+UNEXPECTED_STATE_MESSAGE = "This payment can no longer be changed; reload the page to see its state."
+NOT_FINISHED_MESSAGE = "The payment was not finished, so your card was not charged. Pay again to complete it."
+CANCELED_MESSAGE = "This payment was cancelled, so your card was not charged. Start a new checkout to buy the book."
+
+
+def intent_decline_message(code: str | None, decline_code: str | None) -> str:
+    """The customer-facing message for a PaymentIntent's `last_payment_error` (shop.decline_codes' table)."""
+    if code == "payment_intent_unexpected_state":
+        return UNEXPECTED_STATE_MESSAGE
+    return decline_codes.customer_message(code, decline_code)
+
+
+class IntentUnavailable(PaymentError):
+    """Stripe did not answer a call about the order's intent; nothing was decided and a retry is safe."""
+
+
+@dataclass(frozen=True)
+class PreparedCheckout:
+    """The answer to a click on Pay: field errors, a possible duplicate to ask about, or the intent to confirm."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    order: Order | None = None
+    client_secret: str | None = None
+    message: str | None = None
+    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago
+    paid: ChargeResult | None = None  # the reused order turned out paid already (e.g. in a closed tab)
+    stripe_seconds: float = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """True when the browser may confirm the intent with `client_secret`."""
+        return bool(self.client_secret) and self.order is not None
+
+
+class _Stopwatch:
+    """Adds up the time spent waiting on Stripe, so the shop's own overhead can be measured apart."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run one idempotent Stripe call, trying again on a lost answer, a 500 or a 429."""
+        for attempt in range(CALL_TRIES):
+            started = time.perf_counter()
+            try:
+                return fn()
+            except TRANSIENT_ERRORS as exc:
+                if attempt == CALL_TRIES - 1:
+                    message = UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
+                    raise IntentUnavailable(message) from exc
+            finally:
+                self.seconds += time.perf_counter() - started
+        raise AssertionError("unreachable")
+
+
+def possible_duplicate(
+    email: str, book_id: str, quantity: int, *, within_s: int = DUPLICATE_WINDOW_S, now: float | None = None
+) -> Order | None:
+    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or None."""
+    now = time.time() if now is None else now
+    amount = catalog.price_for(book_id, quantity)
+    for order in orders.list_orders(email=email, status=("paid", "shipped", "partially_refunded")):
+        if order.book_id == book_id and order.amount == amount and order.paid_at and now - order.paid_at <= within_s:
+            return order
+    return None
+
+
+def intent_params(order: Order) -> dict[str, Any]:
+    """The PaymentIntent terms of `order`: amount from the order (priced from the catalog), never the browser."""
+    book = catalog.get_book(order.book_id)
+    customer = order.customer
+    address = {
+        "line1": customer.line1,
+        "city": customer.city,
+        "state": customer.state,
+        "postal_code": customer.postal_code,
+        "country": customer.country,
+    }
+    if customer.line2:
+        address["line2"] = customer.line2
+    return {
+        "amount": order.amount,
+        "currency": order.currency,
+        "description": f"{book.title} × {order.quantity}",
+        "receipt_email": customer.email,
+        "shipping": {"name": customer.name, "phone": customer.phone, "address": address},
+        "metadata": {"order_id": order.id, "book_id": order.book_id, "quantity": str(order.quantity)},
+    }
+
+
+def create_key(order: Order) -> str:
+    """The idempotency key of the order's intent create: from the order and its amount.
+
+    A lost answer is retried with the same key and so gives the same intent. Once the intent id is stored, a
+    changed amount is an update of that intent, never a second create.
+    """
+    return f"pi-{order.id}-{order.amount}"
+
+
+def _find_intent_of(order: Order, client: stripe.StripeClient, watch: _Stopwatch) -> Any | None:
+    """An intent Stripe made for `order` whose id we never received (found by metadata), or None."""
+    since = int(order.created) - 300  # clocks of this machine and Stripe's may differ by minutes
+    found = watch.call(lambda: client.v1.payment_intents.list(params={"limit": 100, "created": {"gte": since}}))
+    for intent in found.auto_paging_iter():
+        if _field(_field(intent, "metadata") or {}, "order_id") == order.id:
+            return intent
+    return None
+
+
+def _create_intent(order: Order, client: stripe.StripeClient, watch: _Stopwatch, *, search: bool) -> Any:
+    """Create the order's intent (or adopt one made by an earlier create whose answer was lost)."""
+    existing = _find_intent_of(order, client, watch) if search else None
+    if existing is None:
+        params = {**intent_params(order), "payment_method_types": ["card"]}
+        key = create_key(order)
+        existing = watch.call(lambda: client.v1.payment_intents.create(params=params, options={"idempotency_key": key}))
+    orders.set_payment_intent(order.id, existing.id)
+    return existing
+
+
+def _needs_update(intent: Any, params: dict[str, Any]) -> bool:
+    if _field(intent, "amount") != params["amount"] or _field(intent, "currency") != params["currency"]:
+        return True
+    if (
+        _field(intent, "receipt_email") != params["receipt_email"]
+        or _field(intent, "description") != params["description"]
+    ):
+        return True
+    metadata = _field(intent, "metadata") or {}
+    if any(_field(metadata, key) != value for key, value in params["metadata"].items()):
+        return True
+    shipping = _field(intent, "shipping")
+    address = _field(shipping, "address") or {}
+    if (
+        _field(shipping, "name") != params["shipping"]["name"]
+        or _field(shipping, "phone") != params["shipping"]["phone"]
+    ):
+        return True
+    return any((_field(address, key) or "") != value for key, value in params["shipping"]["address"].items())
+
+
+def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | None:
+    """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload)."""
+    candidates: list[Order] = []
+    if order_id:
+        order = orders.get_order(order_id)
+        if order is not None and order.customer.email.strip().lower() == customer.email.strip().lower():
+            candidates.append(order)
+    now = time.time()
+    candidates += [
+        order
+        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), limit=20)
+        if order.payment_intent_id and order.customer == customer and now - order.created <= REUSE_WINDOW_S
+    ]
+    for order in candidates:
+        if order.status in ("pending", "failed") and not order.paid_at and not order.cancelled_at:
+            return order
+    return None
+
+
+def prepare_checkout(
+    details: Mapping[str, Any],
+    book_id: str,
+    quantity: int,
+    *,
+    order_id: str | None = None,
+    allow_duplicate: bool = False,
+    client: stripe.StripeClient | None = None,
+) -> PreparedCheckout:
+    """Validate the details, write (or revise) the order and create (or update) its one intent, ready to confirm.
+
+    `order_id` is the unpaid order of this checkout (after a decline, say): it is revised to the current book,
+    quantity and details and its intent updated before the next confirm. After a reload the customer's recent
+    unpaid order with the same details is continued the same way, once it has been settled from its intent. A
+    paid order of the same email, book and amount in the last 10 minutes is returned as `duplicate_of` (nothing
+    written) unless `allow_duplicate`.
+    """
+    checked = validate_customer(details)
+    if not checked.ok:
+        return PreparedCheckout(errors=checked.errors)
+    try:
+        catalog.price_for(book_id, quantity)
+    except (ValueError, catalog.UnknownBookError) as exc:
+        return PreparedCheckout(message=str(exc))
+    try:
+        client = client or stripe_client()
+    except ConfigError as exc:
+        return PreparedCheckout(message=f"Payments are not available right now: {exc}")
+    customer = orders.Customer(**checked.values)
+    watch = _Stopwatch()
+    try:
+        own = orders.get_order(order_id) if order_id else None
+        if own is not None and own.paid_at and own.payment_intent_id:  # paid meanwhile (another tab, say)
+            paid = settle_order(own.id, client=client, watch=watch)
+            return PreparedCheckout(order=own, paid=paid, stripe_seconds=watch.seconds)
+        order = _reusable_order(order_id, customer)
+        if order is not None and order.payment_intent_id:
+            settled = settle_order(order.id, client=client, watch=watch)
+            if settled is not None and settled.succeeded:
+                if order.id == order_id:  # this checkout's own order was paid (by another tab, say)
+                    return PreparedCheckout(order=settled.order, paid=settled, stripe_seconds=watch.seconds)
+                order = None  # an earlier purchase: this click is a new one
+            elif settled is not None and settled.outcome == "canceled":
+                order = None
+        if not allow_duplicate:
+            duplicate = possible_duplicate(customer.email, book_id, quantity)
+            if duplicate is not None:
+                return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
+        if order is None:
+            order = orders.create_order(customer, book_id, quantity)
+            searched = False
+        else:
+            if (order.book_id, order.quantity, order.customer) != (book_id, quantity, customer):
+                order = orders.revise_order(order.id, customer, book_id, quantity)
+            searched = order.payment_intent_id is None
+        if order.payment_intent_id is None:
+            intent = _create_intent(order, client, watch, search=searched)
+        else:
+            intent_id = order.payment_intent_id
+            intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id))
+        params = intent_params(order)
+        if _needs_update(intent, params):
+            # Only the terms: a retried update sets the same values again, so it needs no key of ours.
+            intent_id = intent.id
+            intent = watch.call(lambda: client.v1.payment_intents.update(intent_id, params=params))
+        order = orders.get_order(order.id) or order
+    except IntentUnavailable as exc:
+        return PreparedCheckout(order=order, message=exc.message, stripe_seconds=watch.seconds)
+    except OrderStateError as exc:
+        return PreparedCheckout(order=order, message=str(exc), stripe_seconds=watch.seconds)
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        details_ = _error_details(exc)
+        message = intent_decline_message(details_["code"], None) if details_["code"] else UNEXPECTED_MESSAGE
+        return PreparedCheckout(order=order, message=message, stripe_seconds=watch.seconds)
+    except stripe.StripeError:  # authentication, permission: a configuration problem, not the customer's
+        message = "Payments are not configured correctly, so your card was not charged. Please try again later."
+        return PreparedCheckout(order=order, message=message, stripe_seconds=watch.seconds)
+    return PreparedCheckout(order=order, client_secret=_field(intent, "client_secret"), stripe_seconds=watch.seconds)
+
+
+def _record_attempt(
+    order: Order,
+    nonce: str,
+    outcome: orders.AttemptOutcome,
+    *,
+    charge: Any = None,
+    code: str | None = None,
+    decline_code: str | None = None,
+    message: str | None = None,
+) -> None:
+    """Record one confirm of the intent as an attempt, once per `nonce` (the charge id when there is a charge)."""
+    card = _field(_field(charge, "payment_method_details"), "card")
+    try:
+        attempt = orders.start_attempt(
+            order.id, nonce[:64], card_brand=_field(card, "brand"), card_last4=_field(card, "last4")
+        )
+    except OrderStateError:
+        # An attempt left pending by a crash between recording and settling: this result is its result.
+        pending = [a for a in orders.list_attempts(order.id) if a.outcome == "pending"]
+        if not pending:
+            raise
+        attempt = pending[-1]
+    orders.finish_attempt(
+        attempt.id,
+        outcome,
+        charge_id=_field(charge, "id") if charge is not None else None,
+        code=code,
+        decline_code=decline_code,
+        message=message,
+    )
+
+
+def settle_order(
+    order_id: str,
+    *,
+    nonce: str | None = None,
+    client: stripe.StripeClient | None = None,
+    watch: _Stopwatch | None = None,
+) -> ChargeResult | None:
+    """Retrieve the order's intent and record what Stripe says; None when the order has no intent.
+
+    succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it;
+    requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
+    customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
+    confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
+    IntentUnavailable when Stripe does not answer; a retry is safe.
+    """
+    watch = watch or _Stopwatch()
+    order = orders.get_order(order_id)
+    if order is None or not order.payment_intent_id:
+        return None
+    client = client or stripe_client()
+    intent_id = order.payment_intent_id
+    intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]}))
+    status = _field(intent, "status")
+    charge = _field(intent, "latest_charge")
+    if isinstance(charge, str):  # not expanded (a Stripe that ignored expand): fetch it
+        charge_id = charge
+        charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
+    if status == "succeeded" or status == "requires_capture":
+        if not (order.paid_at and order.charge_id):
+            _record_attempt(order, _field(charge, "id"), "succeeded", charge=charge)
+        return _result(order.id, "succeeded", charge, None, watch.seconds)
+    error = _field(intent, "last_payment_error")
+    if status == "requires_payment_method" and error:
+        code, decline = _field(error, "code"), _field(error, "decline_code")
+        failed_charge = charge if _field(charge, "status") == "failed" and _field(error, "charge") else None
+        once = _field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
+        if once and not order.paid_at:
+            _record_attempt(
+                order,
+                once,
+                "failed",
+                charge=failed_charge,
+                code=code,
+                decline_code=decline,
+                message=_field(error, "message"),
+            )
+        message = intent_decline_message(code, decline)
+        return _result(order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline)
+    if status == "canceled":
+        return _result(order.id, "canceled", None, CANCELED_MESSAGE, watch.seconds)
+    return _result(order.id, "not_finished", None, NOT_FINISHED_MESSAGE, watch.seconds)
+
+
+def _result(
+    order_id: str,
+    outcome: str,
+    charge: Any,
+    message: str | None,
+    stripe_seconds: float,
+    *,
+    code: str | None = None,
+    decline_code: str | None = None,
+) -> ChargeResult:
+    order = orders.get_order(order_id)
+    assert order is not None
+    card = _field(_field(charge, "payment_method_details"), "card")
+    if outcome == "succeeded":
+        message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
+    return ChargeResult(
+        outcome=outcome,
+        order=order,
+        charge_id=order.charge_id if outcome == "succeeded" else _field(charge, "id"),
+        amount=order.amount,
+        currency=order.currency,
+        message=message or "",
+        code=code,
+        decline_code=decline_code,
+        stripe_seconds=stripe_seconds,
+        card_brand=_field(card, "brand"),
+        card_last4=_field(card, "last4"),
+    )
+
+
+def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
+    """Settle every unpaid order that has an intent (a tab closed mid-payment, a lost answer) from Stripe.
+
+    Never confirms or creates anything, so it cannot charge. `order_id` limits the work to one order. Orders
+    Stripe does not answer for are skipped (left as they are for the next run).
+    """
+    client = client or stripe_client()
+    if order_id is not None:
+        order = orders.get_order(order_id)
+        open_orders = [order] if order is not None and not order.paid_at else []
+    else:
+        open_orders = orders.list_orders(status=("pending", "failed"))
+    results = []
+    for order in open_orders:
+        if not order.payment_intent_id:
+            continue
+        try:
+            settled = settle_order(order.id, client=client)
+        except IntentUnavailable:
+            continue
+        if settled is not None:
+            results.append(settled)
+    return results

@@ -1,0 +1,448 @@
+"""The shop page's pieces: book grid, details form, order summary, duplicate prompt and confirmation, and the
+handlers of the card's answers for both checkout flows (PaymentIntents, the default, and Charges).
+
+Every handler records the click's nonce before anything else, so a replayed trigger value is handled once, then
+reruns the page: to the confirmation when paid, else back to the form with the message.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from typing import Any
+
+import streamlit as st
+
+import components.elements_card as card_component
+from shop import catalog, covers, intents, orders, payments
+from shop.config import get_settings
+from shop.money import format_amount
+from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
+from ui.messages import inert, show_line
+
+log = logging.getLogger(__name__)
+COUNTRY_CODES = [code for code, _ in countries()]
+DETAIL_KEYS = {name: f"checkout_{name}" for name in FIELD_LABELS}
+DETAIL_ROWS = [("name", "email"), ("phone", None), ("line1", "line2"), ("city", "state"), ("postal_code", "country")]
+FIELD_ORDER = [name for row in DETAIL_ROWS for name in row if name]
+FIX_DETAILS = "Please correct the highlighted details, then pay again."
+UNEXPECTED_FAILURE = (
+    "Something went wrong on our side while paying. Any order already saved is checked against Stripe, so you "
+    "are never charged twice; please try again in a moment."
+)
+TOO_MANY = f"You can order at most {catalog.MAX_QUANTITY} copies at a time."
+# createToken's billing fields, from the checkout's fields (Charges flow).
+BILLING_FIELDS = {
+    "name": "name",
+    "address_line1": "line1",
+    "address_line2": "line2",
+    "address_city": "city",
+    "address_state": "state",
+    "address_zip": "postal_code",
+    "address_country": "country",
+}
+TEST_CARD_HINT = (
+    "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
+    "**4000 0000 0000 9995** is declined; **4000 0027 6000 3184** asks for 3-D Secure."
+)
+# Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
+# screen of a phone shows the books with their prices and Choose buttons instead of one full-height cover.
+PAGE_CSS = """<style>
+.sp-book{display:flex;flex-direction:column;gap:.6rem}
+.sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
+.sp-book-text{min-height:7.2rem;line-height:1.35}
+.sp-field-error{color:#df1b41;font-size:.85rem;margin:-.6rem 0 .5rem}
+[data-testid="stHeading"]{scroll-margin-top:4.5rem}
+@media (max-width:640px){
+  .sp-book{flex-direction:row;align-items:center;gap:.8rem}
+  .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
+  .sp-book-text{min-height:0;font-size:.92rem}
+  .sp-summary-cover{display:none}
+}
+</style>"""
+
+state = st.session_state
+
+
+def init_state() -> None:
+    """Session defaults of the checkout."""
+    state.setdefault("checkout_book", catalog.all_books()[0].id)
+    state.setdefault("checkout_nonces", [])  # every card click already handled in this session
+    state.setdefault("checkout_reset", 0)
+    state.setdefault("checkout_show_errors", False)
+    state.setdefault("checkout_scroll", 0)
+
+
+def _clear_notice() -> None:
+    state.pop("checkout_notice", None)
+    state.pop("checkout_duplicate", None)
+
+
+def _choose(book_id: str) -> None:
+    state.checkout_book = book_id
+    _clear_notice()  # a decline of another book is no longer news
+
+
+def new_checkout() -> None:
+    """Buy another book: forget the paid order and its messages, keep the customer's details."""
+    for name in (
+        "checkout_confirmation",
+        "checkout_order_id",
+        "checkout_notice",
+        "checkout_quantity",
+        "checkout_timing",
+        "checkout_confirm",
+        "checkout_duplicate",
+    ):
+        state.pop(name, None)
+    state.checkout_show_errors = False
+
+
+def _cover_html(book_id: str, css_class: str = "") -> str:
+    return f'<img class="{css_class}" src="{covers.cover_data_uri(book_id)}" alt="">'
+
+
+def _field_error(message: str | None) -> None:
+    if message:
+        st.markdown(f'<div class="sp-field-error">{html.escape(message)}</div>', unsafe_allow_html=True)
+
+
+def page_style() -> None:
+    """The shop's CSS (book rows on a phone, field messages)."""
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+
+
+def book_grid() -> None:
+    """The books with their prices and a Choose button each."""
+    st.title("Stripe Press")
+    st.caption("Ideas for progress — books on technology, science and economic progress.")
+    books = catalog.all_books()
+    for column, book in zip(st.columns(len(books), gap="medium"), books, strict=True):
+        with column:
+            chosen = state.checkout_book == book.id
+            st.markdown(
+                f'<div class="sp-book">{_cover_html(book.id)}<div class="sp-book-text">'
+                f"<strong>{html.escape(book.title)}</strong><br>{html.escape(book.author)}<br>"
+                f"{format_amount(book.price, book.currency)}</div></div>",
+                unsafe_allow_html=True,
+            )
+            st.button(
+                "✓ Chosen" if chosen else "Choose",
+                key=f"choose_{book.id}",
+                type="primary" if chosen else "secondary",
+                on_click=_choose,
+                args=(book.id,),
+                width="stretch",
+            )
+
+
+def shown_errors() -> tuple[dict[str, str], dict[str, str]]:
+    """The details as typed, and the messages to show: required fields wait for the first click on Pay."""
+    current = {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
+    checked = validate_customer(current)
+    errors = {
+        name: message for name, message in checked.errors.items() if state.checkout_show_errors or current.get(name)
+    }
+    return current, errors
+
+
+def details_form(errors: dict[str, str]) -> dict[str, str]:
+    """The details form, two fields a row, each with its message under it."""
+    st.subheader("Your details")
+    for pair in DETAIL_ROWS:
+        for column, name in zip(st.columns(2), pair, strict=True):
+            if name is None:
+                continue
+            with column:
+                if name == "country":
+                    st.selectbox(
+                        FIELD_LABELS[name],
+                        COUNTRY_CODES,
+                        index=COUNTRY_CODES.index(DEFAULT_COUNTRY),
+                        format_func=country_name,
+                        key=DETAIL_KEYS[name],
+                        persist_state="session",  # the details survive the confirmation and other pages
+                    )
+                else:
+                    st.text_input(
+                        FIELD_LABELS[name] + (" (optional)" if name == "line2" else ""),
+                        key=DETAIL_KEYS[name],
+                        max_chars=200,
+                        persist_state="session",
+                        autocomplete={"email": "email", "phone": "tel", "name": "name"}.get(name),
+                    )
+                _field_error(errors.get(name))
+    return {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
+
+
+def order_summary(book: catalog.Book) -> tuple[int, int | None]:
+    """The chosen book, its quantity and total; returns (quantity, total), total None above the maximum."""
+    st.subheader("Your order")
+    cover_column, summary_column = st.columns([1, 2])
+    with cover_column:
+        st.markdown(_cover_html(book.id, "sp-summary-cover"), unsafe_allow_html=True)
+    with summary_column:
+        st.markdown(f"**{book.full_title}**  \n{book.author}")
+        quantity = int(
+            st.number_input("Quantity", min_value=1, step=1, key="checkout_quantity", on_change=_clear_notice)
+        )
+        if quantity > catalog.MAX_QUANTITY:
+            _field_error(TOO_MANY)
+            return quantity, None
+        total = catalog.price_for(book.id, quantity)
+        st.markdown(
+            f"{quantity} × {format_amount(book.price, book.currency)} — **Total {format_amount(total, book.currency)}**"
+        )
+    return quantity, total
+
+
+def notice(errors: dict[str, str]) -> None:
+    """The message of the last click; the details warning only while a detail is still wrong."""
+    kept = state.get("checkout_notice")
+    if not kept:
+        return
+    kind, text = kept
+    if kind == "fields" and not errors:
+        state.pop("checkout_notice", None)  # every field is fixed now
+        return
+    (st.error if kind == "error" else st.warning)(text)
+
+
+def first_error_into_view(errors: dict[str, str]) -> None:
+    """After a click on Pay with wrong details, bring the first wrong field into view."""
+    first = next((name for name in FIELD_ORDER if name in errors), None)
+    if first and state.get("checkout_scrolled") != state.checkout_scroll and state.checkout_scroll:
+        state.checkout_scrolled = state.checkout_scroll
+        label = FIELD_LABELS[first] + (" (optional)" if first == "line2" else "")
+        card_component.bring_into_view(
+            f'input[aria-label="{label}"]', key="checkout_scroll_field", token=state.checkout_scroll, block="center"
+        )
+
+
+def duplicate_prompt() -> str | None:
+    """Ask before a possible second purchase; returns "yes" or "no" on the run after an answer, else None."""
+    held = state.get("checkout_duplicate")
+    if not held:
+        return None
+    minutes = max(1, round((time.time() - held["paid_at"]) / 60))
+    ago = f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    st.warning(f"You bought this {ago} (order {held['order_id']}). Buy it again?")
+    yes_column, no_column = st.columns(2)
+    if yes_column.button("Yes, buy it again", key="checkout_duplicate_yes", type="primary", width="stretch"):
+        return "yes"
+    if no_column.button("No, don't buy it again", key="checkout_duplicate_no", width="stretch"):
+        return "no"
+    return None
+
+
+def card(total: int | None, book: catalog.Book, checked_values: dict[str, str]) -> dict[str, Any] | None:
+    """The Card Element for the configured flow; returns its answer of this run, or None."""
+    settings = get_settings()
+    flow = settings.checkout_api
+    label = f"Pay {format_amount(total, book.currency)}" if total is not None else "Pay"
+    answer = card_component.elements_card(
+        settings.publishable_key,
+        settings.stripe_js_url,
+        amount_label=label,
+        key="card",
+        disabled=total is None,
+        # The card's billing details for Stripe's checks; empty fields are left out (Charges flow).
+        billing={field: checked_values[name] for field, name in BILLING_FIELDS.items() if checked_values[name]},
+        reset_token=state.checkout_reset,
+        flow=flow,
+        confirm=state.get("checkout_confirm") if flow == "payment_intents" else None,
+    )
+    if settings.is_test:
+        st.caption(TEST_CARD_HINT)
+    return answer
+
+
+def _seen(nonce: str) -> bool:
+    """Whether this click was handled already; records it otherwise."""
+    if nonce in state.checkout_nonces:
+        return True
+    state.checkout_nonces = [*state.checkout_nonces[-49:], nonce]
+    return False
+
+
+def _finish(note: tuple[str, str] | None = None, *, reset: bool = True) -> None:
+    if note:
+        state.checkout_notice = note
+    if reset:
+        state.checkout_reset += 1  # re-enables the card's Pay button
+    st.rerun()
+
+
+def _paid(result: payments.ChargeResult, received: float) -> None:
+    state.checkout_confirmation = {
+        "order_id": result.order.id,
+        "charge_id": result.charge_id,
+        # What Stripe says was charged, not what the browser sent.
+        "brand": result.card_brand,
+        "last4": result.card_last4,
+    }
+    state.pop("checkout_confirm", None)
+    # For `make bench`: our own time from the card's answer to confirmation is (shown - received) - stripe_seconds.
+    state.checkout_timing = {"received": received, "stripe_seconds": result.stripe_seconds}
+
+
+def _hold_duplicate(duplicate: orders.Order, held: dict[str, Any]) -> None:
+    state.checkout_duplicate = {"order_id": duplicate.id, "paid_at": duplicate.paid_at, **held}
+
+
+def _wrong_details() -> None:
+    state.checkout_show_errors = True
+    state.checkout_scroll += 1
+    _finish(("fields", FIX_DETAILS))
+
+
+def _billing_details(details: dict[str, str]) -> dict[str, Any]:
+    """confirmCardPayment's billing_details from the checked details; empty fields left out."""
+    values = validate_customer(details).values
+    address = {name: values[name] for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    billing = {"name": values["name"], "email": values["email"], "phone": values["phone"]}
+    return {**billing, "address": {key: value for key, value in address.items() if value}}
+
+
+def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity: int, *, again: bool = False) -> None:
+    """PaymentIntents: write the order and its intent, then hand the client secret to the card to confirm."""
+    if _seen(nonce) and not again:
+        return
+    received = time.perf_counter()
+    state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
+    try:
+        prepared = intents.prepare_checkout(
+            details, book_id, quantity, order_id=state.get("checkout_order_id"), allow_duplicate=again
+        )
+    except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
+        log.exception("checkout failed for book %s", book_id)
+        _finish(("error", UNEXPECTED_FAILURE))
+    if prepared.order is not None:
+        state.checkout_order_id = prepared.order.id
+    if prepared.errors:
+        _wrong_details()
+    if prepared.duplicate_of is not None:
+        _hold_duplicate(prepared.duplicate_of, {"nonce": nonce})
+        _finish()
+    if prepared.paid is not None and prepared.paid.succeeded:
+        _paid(prepared.paid, received)
+        _finish()
+    if not prepared.ready:
+        _finish(("error", prepared.message or "The payment could not be started; try again."))
+    state.checkout_confirm = {
+        "nonce": nonce,
+        "client_secret": prepared.client_secret,
+        "billing_details": _billing_details(details),
+    }
+    _finish(reset=False)  # the card confirms the intent and answers with its outcome
+
+
+def handle_outcome(outcome: dict[str, Any]) -> None:
+    """PaymentIntents: the card confirmed; record what Stripe says about the order's intent (never the browser)."""
+    received = time.perf_counter()
+    if _seen(f"outcome-{outcome['nonce']}"):
+        return
+    state.pop("checkout_confirm", None)
+    order_id = state.get("checkout_order_id")
+    try:
+        result = intents.settle_order(order_id, nonce=str(outcome["nonce"])) if order_id else None
+    except intents.IntentUnavailable as exc:
+        _finish(("error", exc.message))
+    except Exception:
+        log.exception("settling order %s failed", order_id)
+        _finish(("error", UNEXPECTED_FAILURE))
+    if result is None:
+        _finish(("error", "This checkout can no longer be found; please pay again."))
+    if result.order.payment_intent_id != outcome.get("payment_intent"):
+        log.warning("card reported intent %r for order %s", outcome.get("payment_intent"), order_id)
+    if result.succeeded:
+        _paid(result, received)
+        _finish()
+    _finish(("error", result.message))
+
+
+def handle_token(
+    payment: dict[str, Any], details: dict[str, str], book_id: str, quantity: int, *, again: bool = False
+) -> None:
+    """Charges: charge once per click (the nonce is recorded before anything else)."""
+    received = time.perf_counter()
+    if _seen(payment["nonce"]) and not again:
+        return
+    state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
+    checked = validate_customer(details)
+    if checked.ok and not again:
+        duplicate = intents.possible_duplicate(checked.values["email"], book_id, quantity)
+        if duplicate is not None:
+            _hold_duplicate(duplicate, {"payment": payment})
+            _finish()
+    try:
+        outcome = payments.checkout(details, book_id, quantity, payment, order_id=state.get("checkout_order_id"))
+    except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
+        log.exception("checkout failed for book %s", book_id)
+        _finish(("error", UNEXPECTED_FAILURE))
+    if outcome.order_id:
+        state.checkout_order_id = outcome.order_id
+    result = outcome.result
+    if result is not None and result.succeeded:
+        _paid(result, received)
+        _finish()
+    if outcome.errors:
+        _wrong_details()
+    if result is not None:
+        _finish(("error", result.message))
+    _finish(("error", outcome.message or "The payment could not be made; try again."))
+
+
+def answer_duplicate(answer: str, details: dict[str, str], book_id: str, quantity: int) -> None:
+    """Go on with the held click after "Yes, buy it again", or drop it after "No"."""
+    held = state.pop("checkout_duplicate", None)
+    if not held or answer == "no":
+        _finish(("warning", "Nothing was charged. Your earlier order stands."))
+    if "payment" in held:
+        handle_token(held["payment"], details, book_id, quantity, again=True)
+    else:
+        handle_pay_click(held["nonce"], details, book_id, quantity, again=True)
+
+
+def confirmation(done: dict[str, Any]) -> None:
+    """The confirmation of a paid order: total, charge id, order number, and where to track it."""
+    order = orders.get_order(done["order_id"])
+    if order is None:  # the order store was reset under this session
+        st.warning("This order can no longer be found. Check the Your order page, or start a new checkout.")
+        st.button("Buy another book", type="primary", on_click=new_checkout)
+        return
+    book = catalog.get_book(order.book_id)
+    st.title("Thank you for your order")
+    # The form was scrolled down when Pay was clicked; the confirmation opens at its top.
+    card_component.bring_into_view('[data-testid="stHeading"]', key="checkout_scroll_top", token=order.id)
+    state.checkout_last_order = (order.id, order.customer.email)  # prefills the Your order page
+    card_text = "card"
+    if done.get("brand") and done.get("last4"):
+        card_text = f"{done['brand'].title()} card ending in {done['last4']}"
+    st.success(f"Payment received: {format_amount(order.amount, order.currency)} was charged to your {card_text}.")
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        st.markdown(_cover_html(book.id, "sp-summary-cover"), unsafe_allow_html=True)
+    with right:
+        st.subheader(book.full_title)
+        st.caption(f"by {book.author}")
+        st.markdown(f"Quantity: **{order.quantity}**")
+        st.markdown(f"### Total charged: {format_amount(order.amount, order.currency)}")
+        st.markdown("Charge ID:")
+        st.code(done["charge_id"], language=None)
+        st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
+        show_line(f"A receipt is on its way to <strong>{inert(order.customer.email)}</strong>.")
+        dashboard = get_settings().dashboard_url(done["charge_id"])
+        if dashboard:
+            st.link_button("View the charge in the Stripe Dashboard", dashboard)
+        st.page_link(
+            "pages/your_order.py",
+            label="Track or cancel this order on the Your order page",
+            icon="📦",
+            query_params={"order": order.id},
+        )
+        st.button("Buy another book", type="primary", on_click=new_checkout)
+    timing = state.get("checkout_timing")
+    if timing and "shown" not in timing:
+        timing["shown"] = time.perf_counter()
