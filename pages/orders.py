@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import stripe
 
-from shop import analytics, order_rules, orders, payments
+from shop import analytics, intents, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.data import data_changed
@@ -62,16 +62,19 @@ table(
 )
 
 unsettled = orders.unsettled_attempts()
-if unsettled:
+open_intents = intents.orders_with_open_intents()
+if unsettled or open_intents:
     with st.container(border=True):
         st.markdown(
-            f"**{len(unsettled)} payment attempt(s) with an unknown result** — Stripe could not be reached when they "
-            "were made. Checking asks Stripe what happened to each; it never charges a card."
+            f"**{len(unsettled)} payment attempt(s) with an unknown result and {len(open_intents)} unpaid order(s) "
+            "with a payment started** — Stripe could not be reached, or the customer left before the page heard "
+            "back. Checking asks Stripe what happened to each; it never charges a card."
         )
         if st.button("Check them with Stripe", key="orders_reconcile"):
             with st.spinner("Asking Stripe…"):
                 try:
                     results = payments.reconcile_pending()
+                    paid = [r for r in intents.settle_open_orders() if r.succeeded]
                 except stripe.StripeError as exc:
                     flash(MESSAGE_KEY, "error", f"Stripe could not be reached: {exc.user_message}")
                 else:
@@ -80,7 +83,8 @@ if unsettled:
                         MESSAGE_KEY,
                         "success",
                         f"Checked {len(results)} attempt(s): {len(settled)} settled, "
-                        f"{len(results) - len(settled)} still in progress (checked again after a minute).",
+                        f"{len(results) - len(settled)} still in progress (checked again after a minute); "
+                        f"{len(paid)} unpaid order(s) turned out paid.",
                     )
                     data_changed()
             st.rerun()

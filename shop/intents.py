@@ -392,6 +392,11 @@ def _result(
     )
 
 
+def orders_with_open_intents() -> list[Order]:
+    """Unpaid orders whose PaymentIntent may have moved on without the shop hearing (a tab closed mid-payment)."""
+    return [order for order in orders.list_orders(status=("pending", "failed")) if order.payment_intent_id]
+
+
 def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
     """Settle every unpaid order that has an intent (a tab closed mid-payment, a lost answer) from Stripe.
 
@@ -403,7 +408,7 @@ def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: s
         order = orders.get_order(order_id)
         open_orders = [order] if order is not None and not order.paid_at else []
     else:
-        open_orders = orders.list_orders(status=("pending", "failed"))
+        open_orders = orders_with_open_intents()
     results = []
     for order in open_orders:
         if not order.payment_intent_id:

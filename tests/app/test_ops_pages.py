@@ -378,7 +378,10 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     at = open_page("orders")
     assert any("1 payment attempt(s) with an unknown result" in text for text in texts(at.markdown))
     at.button(key="orders_reconcile").click().run()
-    assert texts(at.success) == ["Checked 1 attempt(s): 1 settled, 0 still in progress (checked again after a minute)."]
+    assert texts(at.success) == [
+        "Checked 1 attempt(s): 1 settled, 0 still in progress (checked again after a minute); "
+        "0 unpaid order(s) turned out paid."
+    ]
     assert orders.unsettled_attempts() == []
     assert orders.list_attempts(order.id)[0].code == "not_charged"
     assert api.v1.charges.list().data == []  # settling never charges
@@ -403,3 +406,32 @@ def test_every_finance_page_renders_on_an_empty_store(env, page):
     at = open_page(page)  # nothing synced, no order: a new shop's first day
     assert not at.exception, at.exception
     assert at.title[0].value in {"Charges", "Failures", "Refunds", "Orders"}
+
+
+def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confirmed(env, api):
+    from shop import intents
+
+    details = {
+        "name": "Mary Jackson",
+        "email": f"mary-{uuid.uuid4().hex[:6]}@example.com",
+        "phone": "+1 757 555 0100",
+        "line1": "1 Langley Blvd",
+        "line2": "",
+        "city": "Hampton",
+        "state": "VA",
+        "postal_code": "23681",
+        "country": "US",
+    }
+    prepared = intents.prepare_checkout(details, HAMMING, 1)
+    order = prepared.order
+    # The browser confirmed the intent, then the tab closed before the page heard back.
+    api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": "pm_card_visa"})
+    assert orders.get_order(order.id).paid_at is None
+
+    at = open_page("orders")
+    assert any("1 unpaid order(s) with a payment started" in text for text in texts(at.markdown))
+    at.button(key="orders_reconcile").click().run()
+    paid = orders.get_order(order.id)
+    assert paid.status == "paid"
+    assert paid.charge_id == api.v1.payment_intents.retrieve(order.payment_intent_id).latest_charge
+    assert "1 unpaid order(s) turned out paid." in texts(at.success)[0]
