@@ -1,0 +1,1 @@
+"""Streamlit custom components of the shop."""
