@@ -8,56 +8,16 @@ import streamlit as st
 
 from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
-from ui import dialogs, gate
+from ui import gate, refund_dialog
 from ui.data import charges_frame, data_changed, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
-from ui.messages import flash, flash_outcome, inert, show_flash, show_line
+from ui.messages import flash, inert, show_flash, show_line
 
 gate.staff_page()
 
-REASONS = {
-    "requested_by_customer": "Requested by customer",
-    "duplicate": "Duplicate",
-    "fraudulent": "Fraudulent",
-}
-PENDING_KEY = "refund_pending"  # the refund waiting for confirmation: charge, amount, reason, idempotency key
-MESSAGE_KEY = "refund_message"
-
-
-def _refund(pending: dict) -> None:
-    amount = format_amount(pending["amount"], pending["currency"])
-
-    def refund() -> object:
-        return payments.refund_charge(
-            pending["charge_id"],
-            amount=pending["amount"],
-            reason=pending["reason"],
-            idempotency_key=pending["idempotency_key"],
-        )
-
-    def done(made) -> str:
-        return f"Refunded {amount} of {pending['charge_id']} (refund {made.id})."
-
-    if flash_outcome(MESSAGE_KEY, refund, done, errors=(payments.RefundError,)):
-        data_changed()
-
-
-def confirm_refund(pending: dict) -> None:
-    amount = format_amount(pending["amount"], pending["currency"])
-    dialogs.confirm(
-        "Confirm the refund",
-        key=PENDING_KEY,
-        body=(
-            f"Refund <strong>{amount}</strong> of charge <code>{pending['charge_id']}</code> "
-            f"({inert(pending['customer'])}) to {inert(pending['card'] or 'the card')}, reason "
-            f"<strong>{REASONS[pending['reason']].lower()}</strong>?"
-        ),
-        caption="The money goes back to the customer's card; this cannot be undone.",
-        yes_label=f"Refund {amount}",
-        no_label="Keep the money",
-        on_yes=lambda: _refund(pending),
-    )
-
+MESSAGE_KEY = refund_dialog.MESSAGE_KEY
+PENDING_KEY = refund_dialog.PENDING_KEY
+REASONS = refund_dialog.REASONS
 
 st.title("Refunds")
 sync_bar()
@@ -129,7 +89,7 @@ if not matches.empty:
             }
 
 if PENDING_KEY in st.session_state:
-    confirm_refund(st.session_state[PENDING_KEY])
+    refund_dialog.confirm_refund(st.session_state[PENDING_KEY])
 
 # ------------------------------------------------------------------------------------------------ requests
 st.subheader("Refund requests from customers")
