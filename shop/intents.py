@@ -28,6 +28,7 @@ from shop.payments import (
     PaymentError,
     _error_details,
     _field,
+    order_terms,
 )
 from shop.validation import validate_customer
 
@@ -105,26 +106,8 @@ def possible_duplicate(
 
 
 def intent_params(order: Order) -> dict[str, Any]:
-    """The PaymentIntent terms of `order`: amount from the order (priced from the catalog), never the browser."""
-    book = catalog.get_book(order.book_id)
-    customer = order.customer
-    address = {
-        "line1": customer.line1,
-        "city": customer.city,
-        "state": customer.state,
-        "postal_code": customer.postal_code,
-        "country": customer.country,
-    }
-    if customer.line2:
-        address["line2"] = customer.line2
-    return {
-        "amount": order.amount,
-        "currency": order.currency,
-        "description": f"{book.title} × {order.quantity}",
-        "receipt_email": customer.email,
-        "shipping": {"name": customer.name, "phone": customer.phone, "address": address},
-        "metadata": {"order_id": order.id, "book_id": order.book_id, "quantity": str(order.quantity)},
-    }
+    """The PaymentIntent terms of `order` (see shop.payments.order_terms)."""
+    return order_terms(order)
 
 
 def create_key(order: Order) -> str:

@@ -133,8 +133,9 @@ def _error_details(exc: stripe.StripeError) -> dict[str, Any]:
     }
 
 
-def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
-    """The Charges API parameters for one attempt of `order` (amount from the order, never the browser)."""
+def order_terms(order: Order) -> dict[str, Any]:
+    """What Stripe is told of `order` in either checkout flow: amount (from the order, priced from the catalog,
+    never the browser), currency, description, receipt email, shipping and metadata."""
     book = catalog.get_book(order.book_id)
     customer = order.customer
     address = {
@@ -149,17 +150,17 @@ def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str
     return {
         "amount": order.amount,
         "currency": order.currency,
-        "source": token,
         "description": f"{book.title} × {order.quantity}",
         "receipt_email": customer.email,
         "shipping": {"name": customer.name, "phone": customer.phone, "address": address},
-        "metadata": {
-            "order_id": order.id,
-            "book_id": order.book_id,
-            "quantity": str(order.quantity),
-            "attempt": str(attempt.id),
-        },
+        "metadata": {"order_id": order.id, "book_id": order.book_id, "quantity": str(order.quantity)},
     }
+
+
+def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
+    """The Charges API parameters for one attempt of `order`: its terms, the token, and the attempt's number."""
+    terms = order_terms(order)
+    return {**terms, "source": token, "metadata": {**terms["metadata"], "attempt": str(attempt.id)}}
 
 
 def _already_paid(order: Order, stripe_seconds: float = 0.0) -> ChargeResult:
