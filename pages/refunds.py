@@ -110,7 +110,7 @@ for request in requests:
         )
         show_line(f"“{inert(request.reason)}”", container=left)
         note = right.text_input("Note (optional)", key=f"request_note_{request.id}")
-        approve, reject = right.columns(2)
+        approve, reject = right.columns([2, 1])  # room for "Approve: refund $23.00" on one line
         if approve.button(
             f"Approve: refund {format_amount(order.refundable, order.currency)}",
             key=f"request_approve_{request.id}",
