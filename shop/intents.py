@@ -10,6 +10,7 @@ two tabs and lost responses all land on the same object and the order is charged
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from shop.config import ConfigError, stripe_client
 from shop.money import format_amount
 from shop.orders import Order, OrderStateError
 from shop.payments import (
+    NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
     UNREACHABLE_MESSAGE,
     ChargeResult,
@@ -32,8 +34,8 @@ from shop.payments import (
 )
 from shop.validation import validate_customer
 
-DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about
 REUSE_WINDOW_S = 3600  # an unpaid order of the same customer this recent is paid again rather than duplicated
+log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 CALL_TRIES = 3  # our own tries of one idempotent call, beyond the SDK's network retries
 
@@ -93,23 +95,6 @@ class _Stopwatch:
         raise AssertionError("unreachable")
 
 
-def possible_duplicate(
-    email: str, book_id: str, quantity: int, *, within_s: int = DUPLICATE_WINDOW_S, now: float | None = None
-) -> Order | None:
-    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or None."""
-    now = time.time() if now is None else now
-    amount = catalog.price_for(book_id, quantity)
-    for order in orders.list_orders(email=email, status=("paid", "shipped", "partially_refunded")):
-        if order.book_id == book_id and order.amount == amount and order.paid_at and now - order.paid_at <= within_s:
-            return order
-    return None
-
-
-def intent_params(order: Order) -> dict[str, Any]:
-    """The PaymentIntent terms of `order` (see shop.payments.order_terms)."""
-    return order_terms(order)
-
-
 def create_key(order: Order) -> str:
     """The idempotency key of the order's intent create: from the order and its amount.
 
@@ -133,7 +118,7 @@ def _create_intent(order: Order, client: stripe.StripeClient, watch: _Stopwatch,
     """Create the order's intent (or adopt one made by an earlier create whose answer was lost)."""
     existing = _find_intent_of(order, client, watch) if search else None
     if existing is None:
-        params = {**intent_params(order), "payment_method_types": ["card"]}
+        params = {**order_terms(order), "payment_method_types": ["card"]}
         key = create_key(order)
         existing = watch.call(lambda: client.v1.payment_intents.create(params=params, options={"idempotency_key": key}))
     orders.set_payment_intent(order.id, existing.id)
@@ -206,8 +191,9 @@ def prepare_checkout(
         return PreparedCheckout(message=str(exc))
     try:
         client = client or stripe_client()
-    except ConfigError as exc:
-        return PreparedCheckout(message=f"Payments are not available right now: {exc}")
+    except ConfigError:
+        log.exception("payments are not configured")  # the setting to fix is for the operator, not the customer
+        return PreparedCheckout(message=NOT_CONFIGURED_MESSAGE)
     customer = orders.Customer(**checked.values)
     watch = _Stopwatch()
     try:
@@ -225,7 +211,7 @@ def prepare_checkout(
             elif settled is not None and settled.outcome == "canceled":
                 order = None
         if not allow_duplicate:
-            duplicate = possible_duplicate(customer.email, book_id, quantity)
+            duplicate = orders.possible_duplicate(customer.email, book_id, quantity)
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         if order is None:
@@ -240,7 +226,7 @@ def prepare_checkout(
         else:
             intent_id = order.payment_intent_id
             intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id))
-        params = intent_params(order)
+        params = order_terms(order)
         if _needs_update(intent, params):
             # Only the terms: a retried update sets the same values again, so it needs no key of ours.
             intent_id = intent.id
@@ -255,8 +241,8 @@ def prepare_checkout(
         message = intent_decline_message(details_["code"], None) if details_["code"] else UNEXPECTED_MESSAGE
         return PreparedCheckout(order=order, message=message, stripe_seconds=watch.seconds)
     except stripe.StripeError:  # authentication, permission: a configuration problem, not the customer's
-        message = "Payments are not configured correctly, so your card was not charged. Please try again later."
-        return PreparedCheckout(order=order, message=message, stripe_seconds=watch.seconds)
+        log.exception("Stripe refused the shop's request for order %s", order.id if order else None)
+        return PreparedCheckout(order=order, message=NOT_CONFIGURED_MESSAGE, stripe_seconds=watch.seconds)
     return PreparedCheckout(order=order, client_secret=_field(intent, "client_secret"), stripe_seconds=watch.seconds)
 
 

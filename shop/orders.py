@@ -706,3 +706,22 @@ def decide_refund_request(
             refund_id=refund_id,
             note=note,
         )
+
+
+DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about
+
+
+def possible_duplicate(
+    email: str, book_id: str, quantity: int, *, within_s: int = DUPLICATE_WINDOW_S, now: float | None = None
+) -> Order | None:
+    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or None.
+
+    Both checkout flows ask the customer before charging again when there is one: a customer who lost the
+    confirmation must not pay twice without knowing.
+    """
+    now = time.time() if now is None else now
+    amount = catalog.price_for(book_id, quantity)
+    for order in list_orders(email=email, status=("paid", "shipped", "partially_refunded")):
+        if order.book_id == book_id and order.amount == amount and order.paid_at and now - order.paid_at <= within_s:
+            return order
+    return None

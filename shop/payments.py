@@ -8,6 +8,7 @@ Errors are caught by type and turned into messages that say what happened and wh
 
 from __future__ import annotations
 
+import logging
 import numbers
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from shop.order_rules import OrderStateError, may_approve_refund_request, may_ca
 from shop.orders import Order
 from shop.validation import validate_customer
 
+log = logging.getLogger(__name__)
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
 UNREACHABLE_MESSAGE = (
@@ -32,6 +34,8 @@ UNEXPECTED_MESSAGE = (
     "The payment processor reported an unexpected error. Your card was not charged twice; please try again in a moment."
 )
 TOKEN_PROBLEM_MESSAGE = "This card entry can no longer be used. Please enter your card again and pay."
+# Keys, permissions, settings: the operator's to fix (the details go to the log), never the customer's.
+NOT_CONFIGURED_MESSAGE = "Payments are not configured correctly, so your card was not charged. Please try again later."
 
 
 class PaymentError(Exception):
@@ -256,8 +260,7 @@ def pay_order(
         stripe_seconds = time.perf_counter() - started
         details = _error_details(exc)
         orders.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
-        message = "Payments are not configured correctly, so your card was not charged. Please try again later."
-        return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
+        return _result(order_id, "error", None, NOT_CONFIGURED_MESSAGE, details, attempt, stripe_seconds)
 
     stripe_seconds = time.perf_counter() - started
     return _settle_from_charge(order_id, attempt, charge, stripe_seconds)
@@ -649,6 +652,7 @@ class CheckoutOutcome:
     order_id: str | None = None
     result: ChargeResult | None = None
     message: str | None = None  # a refusal that is not about one field (e.g. a payment already in progress)
+    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago: ask first
 
 
 def _matches(order: Order, book_id: str, quantity: int, customer: orders.Customer) -> bool:
@@ -662,6 +666,7 @@ def checkout(
     payment: Mapping[str, Any],
     *,
     order_id: str | None = None,
+    allow_duplicate: bool = False,
     client: stripe.StripeClient | None = None,
 ) -> CheckoutOutcome:
     """Validate the customer's details, write the order (pending) and charge it with the card token.
@@ -669,7 +674,8 @@ def checkout(
     `payment` is what the card component sent: token, brand, last4, nonce. `order_id` is the order of an earlier
     declined attempt in the same checkout: it is charged again when book, quantity and details are unchanged, so
     a later success marks that same order paid; otherwise a new order is written. The amount always comes from
-    the catalog.
+    the catalog. A paid order of the same email, book and amount in the last 10 minutes is returned as
+    `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
@@ -683,8 +689,13 @@ def checkout(
         return CheckoutOutcome(errors={}, message="The card form sent no usable card; enter your card again.")
     try:
         client = client or stripe_client()
-    except ConfigError as exc:
-        return CheckoutOutcome(errors={}, message=f"Payments are not available right now: {exc}")
+    except ConfigError:
+        log.exception("payments are not configured")
+        return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)
+    if not allow_duplicate:
+        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity)
+        if duplicate is not None:
+            return CheckoutOutcome(errors={}, duplicate_of=duplicate)
     customer = orders.Customer(**checked.values)
     order = orders.get_order(order_id) if order_id else None
     if order is None or order.status not in ("pending", "failed") or not _matches(order, book_id, quantity, customer):

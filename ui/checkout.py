@@ -370,17 +370,16 @@ def handle_token(
     if _seen(payment["nonce"]) and not again:
         return
     state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
-    checked = validate_customer(details)
-    if checked.ok and not again:
-        duplicate = intents.possible_duplicate(checked.values["email"], book_id, quantity)
-        if duplicate is not None:
-            _hold_duplicate(duplicate, {"payment": payment})
-            _finish()
     try:
-        outcome = payments.checkout(details, book_id, quantity, payment, order_id=state.get("checkout_order_id"))
+        outcome = payments.checkout(
+            details, book_id, quantity, payment, order_id=state.get("checkout_order_id"), allow_duplicate=again
+        )
     except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
         log.exception("checkout failed for book %s", book_id)
         _finish(("error", UNEXPECTED_FAILURE))
+    if outcome.duplicate_of is not None:
+        _hold_duplicate(outcome.duplicate_of, {"payment": payment})
+        _finish()
     if outcome.order_id:
         state.checkout_order_id = outcome.order_id
     result = outcome.result

@@ -211,8 +211,8 @@ def test_a_recent_paid_order_of_the_same_book_is_a_possible_duplicate(client):
     assert len(orders.list_orders()) == 1  # nothing written while asking
     assert prepare(client, quantity=2).ready  # another amount is not a duplicate
     assert prepare(client, allow_duplicate=True).ready
-    later = time.time() + intents.DUPLICATE_WINDOW_S + 1
-    assert intents.possible_duplicate("grace@example.com", HAMMING, 1, now=later) is None
+    later = time.time() + orders.DUPLICATE_WINDOW_S + 1
+    assert orders.possible_duplicate("grace@example.com", HAMMING, 1, now=later) is None
 
 
 def test_a_reload_continues_the_unpaid_order_and_its_intent(client):

@@ -542,6 +542,17 @@ def test_checkout_without_a_token_says_to_enter_the_card_again(client):
     assert orders.list_orders() == []
 
 
+def test_checkout_asks_before_charging_a_paid_purchase_again(client):
+    first = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    assert first.result.succeeded
+    again = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    assert again.duplicate_of is not None and again.duplicate_of.id == first.order_id
+    assert again.result is None and len(orders.list_orders()) == 1  # nothing written or charged while asking
+    assert len(client.v1.charges.list().data) == 1
+    confirmed = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), allow_duplicate=True, client=client)
+    assert confirmed.result.succeeded and confirmed.order_id != first.order_id
+
+
 def test_checkout_retry_reuses_the_order_only_when_nothing_changed(client):
     declined = payments.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
     same = payments.checkout(
@@ -556,17 +567,20 @@ def test_checkout_retry_reuses_the_order_only_when_nothing_changed(client):
 
 def test_checkout_after_payment_starts_a_new_order(client):
     first = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
-    second = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), order_id=first.order_id, client=client)
+    second = payments.checkout(
+        DETAILS, HAMMING, 1, click("tok_visa"), order_id=first.order_id, allow_duplicate=True, client=client
+    )  # the customer said yes to "buy it again?"
     assert second.order_id != first.order_id
     assert second.result.charge_id != first.result.charge_id
 
 
-def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(client, monkeypatch):
+def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(client, monkeypatch, caplog):
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_oops")
     monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_oops")
     config.get_settings.cache_clear()
     outcome = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
-    assert "Live Stripe keys are refused" in outcome.message
+    assert outcome.message == payments.NOT_CONFIGURED_MESSAGE  # the customer: a plain sentence
+    assert "Live Stripe keys are refused" in caplog.text  # the operator: the setting to fix, in the log
     assert outcome.result is None
 
 
