@@ -156,8 +156,8 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     now = time.time()
     candidates += [
         order
-        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), limit=20)
-        if order.payment_intent_id and order.customer == customer and now - order.created <= REUSE_WINDOW_S
+        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), with_intent=True, limit=20)
+        if order.customer == customer and now - order.created <= REUSE_WINDOW_S
     ]
     for order in candidates:
         if order.status in ("pending", "failed") and not order.paid_at and not order.cancelled_at:
@@ -363,7 +363,7 @@ def _result(
 
 def orders_with_open_intents() -> list[Order]:
     """Unpaid orders whose PaymentIntent may have moved on without the shop hearing (a tab closed mid-payment)."""
-    return [order for order in orders.list_orders(status=("pending", "failed")) if order.payment_intent_id]
+    return orders.list_orders(status=("pending", "failed"), with_intent=True)
 
 
 def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
@@ -380,7 +380,7 @@ def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: s
         open_orders = orders_with_open_intents()
     results = []
     for order in open_orders:
-        if not order.payment_intent_id:
+        if not order.payment_intent_id:  # the one order asked for by id may have none
             continue
         try:
             settled = settle_order(order.id, client=client)

@@ -253,12 +253,14 @@ def list_orders(
     status: str | Sequence[str] | None = None,
     email: str | None = None,
     search: str | None = None,
+    with_intent: bool = False,
     limit: int | None = None,
     engine: sa.Engine | None = None,
 ) -> list[Order]:
     """Orders, newest first, optionally by status (one or several), exact email, and `search`.
 
-    `search` keeps orders whose number, customer name or email contains it (case-insensitive).
+    `search` keeps orders whose number, customer name or email contains it (case-insensitive); `with_intent` only
+    orders that have a PaymentIntent.
     """
     query = sa.select(orders_table).order_by(orders_table.c.created.desc(), orders_table.c.id.desc())
     if status:
@@ -276,6 +278,8 @@ def list_orders(
                 )
             )
         )
+    if with_intent:
+        query = query.where(orders_table.c.payment_intent_id.is_not(None))
     if limit:
         query = query.limit(limit)
     with _engine(engine).connect() as conn:

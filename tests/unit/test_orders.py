@@ -182,3 +182,12 @@ def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:
     assert [o.id for o in orders.list_orders(search=other.id[-4:].lower(), engine=engine)] == [other.id]
     assert orders.list_orders(search="%", engine=engine) == []  # a wildcard is searched as a character
     assert orders.count_orders(engine=engine) == 3
+
+
+def test_listing_orders_with_an_intent_leaves_out_those_without(engine: sa.Engine) -> None:
+    with_intent = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    orders.set_payment_intent(with_intent.id, "pi_test_listing", engine=engine)
+    orders.create_order(ADA, "working-in-public", 2, engine=engine)  # a Charges-flow order: no intent
+    listed = orders.list_orders(status=("pending", "failed"), with_intent=True, engine=engine)
+    assert [order.id for order in listed] == [with_intent.id]
+    assert listed[0].payment_intent_id == "pi_test_listing"
