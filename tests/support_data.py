@@ -135,3 +135,17 @@ CUSTOMER = orders.Customer(
     postal_code="23681",
     country="US",
 )
+
+
+# The shop's checkout form as a customer fills it in (field name -> text), for tests and benchmarks of checkout.
+CHECKOUT_DETAILS = {
+    "name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone": "+1 415 555 0100",
+    "line1": "1 Harbor Way",
+    "line2": "",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94107",
+    "country": "US",
+}

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from shop import auth, config, orders, payments, sync
 from shop.db import get_engine
 from tests.support import ROOT, use_emulator
-from tests.support_data import CUSTOMER, FIXTURE, store_charges
+from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
 
 DASHBOARD = str(ROOT / "dashboard.py")
 HAMMING = "art-of-doing-science"
@@ -411,17 +411,7 @@ def test_every_finance_page_renders_on_an_empty_store(env, page):
 def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confirmed(env, api):
     from shop import intents
 
-    details = {
-        "name": "Mary Jackson",
-        "email": f"mary-{uuid.uuid4().hex[:6]}@example.com",
-        "phone": "+1 757 555 0100",
-        "line1": "1 Langley Blvd",
-        "line2": "",
-        "city": "Hampton",
-        "state": "VA",
-        "postal_code": "23681",
-        "country": "US",
-    }
+    details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
     prepared = intents.prepare_checkout(details, HAMMING, 1)
     order = prepared.order
     # The browser confirmed the intent, then the tab closed before the page heard back.

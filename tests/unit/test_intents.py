@@ -13,19 +13,10 @@ import stripe
 from shop import intents, orders, payments
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
+from tests.support_data import CHECKOUT_DETAILS
 
 HAMMING = "art-of-doing-science"  # $23.00 in the catalog
-DETAILS = {
-    "name": "Grace Hopper",
-    "email": "grace@example.com",
-    "phone": "+1 415 555 0100",
-    "line1": "1 Harbor Way",
-    "line2": "",
-    "city": "San Francisco",
-    "state": "CA",
-    "postal_code": "94107",
-    "country": "US",
-}
+DETAILS = CHECKOUT_DETAILS
 
 
 @pytest.fixture
