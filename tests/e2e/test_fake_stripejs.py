@@ -479,6 +479,30 @@ def test_narrow_element_shows_the_number_alone_then_its_last_four(card_page: Pag
     expect(expiry).to_be_focused()
 
 
+def test_the_card_cannot_be_typed_into_before_its_script_runs(page: Page, harness: HarnessServer) -> None:
+    # Typed before the frame's script listened, a whole number kept the focus without moving on, and a narrow
+    # frame then hid the expiry for good (a phone checkout's test timed out on it).
+    held = []
+
+    def hold(route) -> None:
+        held.append(route)
+
+    page.route("**/elements/card-frame.js", hold)
+    with page.expect_request("**/elements/card-frame.js"):
+        page.goto(harness.url, wait_until="commit")  # the page's load waits for the held script
+    page.evaluate("document.querySelector('.panel').style.width = '280px'")
+    frame = card_frame(page)
+    number, expiry = frame.locator('input[name="cardnumber"]'), frame.locator('input[name="exp-date"]')
+    expect(number).to_be_attached()
+    expect(number).to_be_disabled()
+    held[0].continue_()
+    page.wait_for_function("() => window.events.includes('ready:card')")
+    number.fill("4242 4242 4242 4242")
+    expiry.fill(f"12 / {FUTURE_YY}")
+    expect(expiry).to_have_value(f"12 / {FUTURE_YY}")
+    expect(frame.locator(".last4")).to_have_text("4242")
+
+
 def test_other_brands_are_detected_and_grouped(card_page: Page) -> None:
     frame = card_frame(card_page)
     number, expiry = frame.locator('input[name="cardnumber"]'), frame.locator('input[name="exp-date"]')
