@@ -49,6 +49,9 @@ class Settings:
     # PaymentIntents by default: docs.stripe.com/tutorials/charges says new integrations can't use the Charges
     # API to create payments; "charges" keeps the seed's token + charge flow.
     checkout_api: CheckoutApi = "payment_intents"
+    # The whsec_ secret that signs Stripe's webhook deliveries to /webhooks/stripe (STRIPE_WEBHOOK_SECRET). In
+    # emulator mode it may stay unset: the app registers its own endpoint and keeps that secret (shop.webhooks).
+    webhook_secret: str | None = None
 
     @property
     def emulator_url(self) -> str:
@@ -165,6 +168,7 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         ops_password=read("OPS_PASSWORD"),
         allow_live_keys=allow_live,
         checkout_api=checkout_api,
+        webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
     )
 
 

@@ -325,11 +325,12 @@ def _backfill(
     )
 
 
-def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int, int]:
+def _apply_events(engine: sa.Engine, events: list[Any], *, move_cursor: bool = True) -> tuple[list[dict], int, int]:
     """Store the objects carried by `events` (oldest first) as one change, skipping events applied before.
 
     Returns the charge rows stored, the refund count and how many events were new. The rows, the applied event
     ids and the cursor commit together, so an interrupted sync re-reads exactly what it had not applied.
+    `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
     """
     with engine.begin() as conn:
         ids = [event["id"] for event in events]
@@ -360,7 +361,7 @@ def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int
         insert_missing(conn, applied_events, [{"id": event["id"], "created": int(event["created"])} for event in fresh])
         newest = max(events, key=lambda event: int(event["created"]))
         state = _read_state_in(conn)
-        if int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
+        if move_cursor and int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
             _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
     return list(charge_rows.values()), len(refund_rows), len(fresh)
 
@@ -495,3 +496,20 @@ def sync(
             note = "Backfilled: the last event applied is older than the 30 days of events Stripe keeps."
             return _backfill(client, engine, lease, counter, progress, note)
         return report
+
+
+def apply_delivered_events(events: list[Any], *, engine: sa.Engine | None = None) -> int:
+    """Apply events that arrived outside a sync (webhook deliveries), each id once; returns how many were new.
+
+    The sync's own path and its table of applied event ids, so an event applied here is skipped by the next sync
+    and the other way round. The sync's cursor stays put: events an endpoint missed are still read by the next
+    sync. Orders follow the stored charge rows, not the events' copies, so a late event cannot undo a refund.
+    """
+    engine = engine or get_engine()
+    rows, _refund_count, fresh = _apply_events(engine, [_plain(event) for event in events], move_cursor=False)
+    if rows:
+        with engine.connect() as conn:
+            query = sa.select(charges).where(charges.c.id.in_([row["id"] for row in rows]))
+            stored = [dict(row._mapping) for row in conn.execute(query)]
+        _keep_orders_in_step(stored, engine)
+    return fresh
