@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -10,7 +11,7 @@ import logging
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import core, money, stripejs
+from stripe_emulator import core, money, stripejs, webhooks
 from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
-from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, read_body
+from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
-from stripe_emulator.resources import charges, customers, events, payment_intents, payment_methods, refunds, tokens
+from stripe_emulator.resources import (
+    charges,
+    customers,
+    events,
+    payment_intents,
+    payment_methods,
+    refunds,
+    tokens,
+    webhook_endpoints,
+)
 from stripe_emulator.store import Store
 
 log = logging.getLogger("stripe_emulator")
@@ -96,10 +106,17 @@ def authenticate(request: Request, allow_publishable: bool = False, body_key: st
 class Emulator:
     """The running emulator: its store, clock and request plumbing."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        webhook_hosts: frozenset[str] = frozenset(),
+        webhook_retries: tuple[float, ...] = webhooks.DEFAULT_RETRY_SCHEDULE,
+    ) -> None:
         self.store = Store(Path(data_dir) / "emulator.sqlite3")
         self.clock = core.Clock()
         self.faults = FaultBoard()
+        self.webhook_hosts = webhook_hosts
+        self.webhooks = webhooks.DeliveryWorker(self.store, webhook_retries, webhook_hosts)
         self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
 
     async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -172,6 +189,7 @@ class Emulator:
                     idempotency_key=key,
                     now=self.clock.now(),
                     publishable=api_key.startswith("pk_"),
+                    webhook_hosts=self.webhook_hosts,
                 )
                 store.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -192,6 +210,8 @@ class Emulator:
                 except BaseException:
                     store.conn.execute("ROLLBACK")
                     raise
+            if keep and ctx.webhooks_queued:
+                self.webhooks.wake()  # committed: the deliveries may go (never on this request's time)
             return _json(status, body, headers)
 
         return serve
@@ -244,10 +264,22 @@ class Emulator:
             authenticate(request)
         except StripeError as error:
             return _json(error.status, error.body(), {})
-        self.store.reset()
+        self.store.reset()  # webhook endpoints and deliveries included
         self.clock.frozen = None
         self.faults.clear()
         return _json(200, {"reset": True}, {})
+
+    async def deliveries(self, request: Request) -> Response:
+        """`GET /_emulator/deliveries[?event=evt_…][&endpoint=we_…]`: the webhook delivery log, oldest first."""
+        headers = {"Request-Id": core.new_id("req_", 14)}
+        try:
+            authenticate(request)
+        except StripeError as error:
+            return _json(error.status, error.body(), headers)
+        where = [(f"{name} = ?", [request.query_params.get(name)]) for name in ("event", "endpoint", "state")]
+        where = [clause for clause in where if clause[1][0] is not None]
+        found = self.store.select("webhook_deliveries", where, limit=10_000)
+        return _json(200, {"object": "list", "data": found}, headers)
 
     async def faults_endpoint(self, request: Request) -> Response:
         """`/_emulator/faults`: POST arms a fault (JSON body), GET lists the armed ones, DELETE clears them."""
@@ -326,12 +358,19 @@ def _receipt_html(charge: dict[str, Any]) -> str:
     )
 
 
-def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starlette:
+def create_app(
+    data_dir: Path, allowed_hosts: list[str] | None = None, webhook_retries: tuple[float, ...] | None = None
+) -> Starlette:
     """The emulator as an ASGI app storing its data under `data_dir`.
 
     It answers requests whose Host is a loopback name or address, or one of `allowed_hosts` or the hosts in
-    STRIPE_EMULATOR_ALLOWED_HOSTS."""
-    emulator = Emulator(Path(data_dir))
+    STRIPE_EMULATOR_ALLOWED_HOSTS, and posts webhooks to the same hosts only. `webhook_retries` are the waits
+    (seconds) before each retry of a failed delivery: else STRIPE_EMULATOR_WEBHOOK_RETRIES, else about 3 days'
+    worth. Deliveries run while the app's lifespan does."""
+    hosts = [*allowed_hosts_from_env(), *(allowed_hosts or [])]
+    if webhook_retries is None:
+        webhook_retries = webhooks.schedule_from_env() or webhooks.DEFAULT_RETRY_SCHEDULE
+    emulator = Emulator(Path(data_dir), frozenset(host_name(name) for name in hosts), webhook_retries)
     ep = emulator.endpoint
     pms, pis = payment_methods, payment_intents
     routes = [
@@ -339,6 +378,7 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
         Route("/_emulator/faults", emulator.faults_endpoint, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/deliveries", emulator.deliveries, methods=["GET"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
         Route("/v1/tokens", ep(tokens.create_token, allow_publishable=True), methods=["POST"]),
         Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
@@ -393,6 +433,11 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         ],
         Route("/v1/events", ep(events.list_events), methods=["GET"]),
         Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
+        Route("/v1/webhook_endpoints", ep(webhook_endpoints.create_webhook_endpoint), methods=["POST"]),
+        Route("/v1/webhook_endpoints", ep(webhook_endpoints.list_webhook_endpoints), methods=["GET"]),
+        Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.retrieve_webhook_endpoint), methods=["GET"]),
+        Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.update_webhook_endpoint), methods=["POST"]),
+        Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.delete_webhook_endpoint), methods=["DELETE"]),
         *stripejs.routes(),
         Route(
             "/{path:path}",
@@ -406,11 +451,19 @@ def create_app(data_dir: Path, allowed_hosts: list[str] | None = None) -> Starle
         body = {"error": {"type": "api_error", "message": "An unexpected error occurred in the emulator."}}
         return _json(500, body, {"Request-Id": core.new_id("req_", 14)})
 
-    hosts = [*allowed_hosts_from_env(), *(allowed_hosts or [])]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        emulator.webhooks.start()
+        try:
+            yield
+        finally:
+            emulator.webhooks.stop()
+
     app = Starlette(
         routes=routes,
         exception_handlers={Exception: server_error},
         middleware=[Middleware(HostGuard, allowed_hosts=hosts)],
+        lifespan=lifespan,
     )
     app.state.emulator = emulator
     return app

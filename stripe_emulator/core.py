@@ -59,26 +59,32 @@ class Context:
     now: int = 0
     expand: list[str] = field(default_factory=list)
     publishable: bool = False  # the request was made with a publishable key (as Stripe.js does)
+    webhook_hosts: frozenset[str] = frozenset()  # hosts besides loopback that webhook endpoints may point at
+    webhooks_queued: int = 0  # deliveries this request queued: the worker is woken once it has committed
 
     def emit(self, type_: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
         """Record Stripe's event for a state change, with the object as it is now (stored serialized at once)."""
         data: dict[str, Any] = {"object": obj}
         if previous is not None:
             data["previous_attributes"] = previous
-        self.store.insert(
-            "events",
-            {
-                "id": new_id("evt_"),
-                "object": "event",
-                "api_version": API_VERSION,
-                "created": self.now,
-                "data": data,
-                "livemode": False,
-                "pending_webhooks": 0,
-                "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
-                "type": type_,
-            },
-        )
+        event = {
+            "id": new_id("evt_"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": self.now,
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 0,
+            "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
+            "type": type_,
+        }
+        for hook in EVENT_HOOKS:  # e.g. queueing its webhook deliveries, which sets pending_webhooks
+            hook(self, event)
+        self.store.insert("events", event)
+
+
+# Functions called with each new event before it is stored, in the same transaction.
+EVENT_HOOKS: list[Callable[[Context, dict[str, Any]], None]] = []
 
 
 def changes(before: dict[str, Any], after: dict[str, Any], keys: list[str]) -> dict[str, Any]:

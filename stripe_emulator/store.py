@@ -21,6 +21,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "payment_methods": ("customer",),
     "payment_method_cards": (),  # what only the emulator knows of a PaymentMethod's card: kept out of its body
     "payment_intents": ("customer",),
+    "webhook_endpoints": (),
+    "webhook_endpoint_secrets": (),  # each endpoint's whsec_ secret: kept out of its body, shown on create only
+    "webhook_deliveries": ("event", "endpoint", "state"),  # the delivery log (stripe_emulator/webhooks.py)
 }
 
 
@@ -149,6 +152,21 @@ class Store:
         if order == "ASC":
             objects.reverse()
         return objects, has_more
+
+    def select(self, table: str, where: list[tuple[str, list[Any]]], limit: int = 100) -> list[dict[str, Any]]:
+        """Up to `limit` objects matching every clause, oldest first (in insertion order)."""
+        sql = f"SELECT body FROM {table}"
+        if where:
+            sql += " WHERE " + " AND ".join(clause for clause, _ in where)
+        args = [arg for _, values in where for arg in values]
+        with self.lock:
+            rows = self.conn.execute(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def delete(self, table: str, object_id: str) -> None:
+        """Remove an object for good."""
+        with self.lock:
+            self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (object_id,))
 
     def count(self, table: str) -> int:
         """How many objects of a kind are stored."""

@@ -127,7 +127,7 @@ def test_the_command_allows_its_bound_name_and_the_allow_host_options(tmp_path, 
     from stripe_emulator import __main__ as cli
 
     seen: dict[str, object] = {}
-    monkeypatch.setattr(cli, "create_app", lambda data_dir, allowed_hosts: seen.setdefault("hosts", allowed_hosts))
+    monkeypatch.setattr(cli, "create_app", lambda data_dir, allowed_hosts, **_: seen.setdefault("hosts", allowed_hosts))
     monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: seen.setdefault("app", app))
     cli.main([*argv, "--data-dir", str(tmp_path)])
     assert seen["hosts"] == expected
