@@ -8,7 +8,7 @@ import stripe
 from shop import analytics, intents, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
-from ui.data import data_changed
+from ui.data import data_changed, live_refresh
 from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 from ui.messages import flash, flash_outcome, inert, show_flash
 
@@ -43,6 +43,7 @@ def confirm_cancel(order: orders.Order) -> None:
 
 st.title("Orders")
 show_flash(MESSAGE_KEY)
+live_refresh()  # a webhook that settles an order shows here without a click
 
 status_col, search_col = st.columns([2, 2])
 statuses = status_col.multiselect(

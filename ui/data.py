@@ -1,7 +1,9 @@
 """What every finance page shows first: the last sync time, "Sync now", and the synced charges.
 
 The pages read the local copy of Stripe's charges; Stripe is asked only by a sync: when the user clicks
-"Sync now", or when the copy is older than a minute.
+"Sync now", or when the copy is older than a minute. Webhooks change the copy in between; `live_refresh` reruns
+an open page within about a second of any change, by watching the copy's change counter (one small query a
+second, never Stripe).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
 log = logging.getLogger(__name__)
+
+LIVE_REFRESH_S = 1.0
+_SEEN_VERSION_KEY = "live_refresh_seen_version"
 
 
 @st.cache_resource(show_spinner=False)
@@ -83,6 +88,23 @@ def sync_bar() -> None:
     else:
         when = datetime.fromtimestamp(synced, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         left.caption(f"Last synced with Stripe: {when} ({_age(time.time() - synced)}).")
+    live_refresh()
+
+
+def live_refresh() -> None:
+    """Rerun the page when the local copy changes (a webhook, another session's sync); call before reading data.
+
+    The version is noted before the page reads the copy, so a change stored while the page renders is never
+    missed: the watcher sees a newer number and reruns the page once more.
+    """
+    st.session_state[_SEEN_VERSION_KEY] = sync.data_version()
+    _watch_version()
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _watch_version() -> None:
+    if sync.data_version() != st.session_state.get(_SEEN_VERSION_KEY):
+        st.rerun(scope="app")
 
 
 def data_changed() -> None:

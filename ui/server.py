@@ -1,0 +1,92 @@
+"""The app's HTTP server around the Streamlit script: `POST /webhooks/stripe` beside the pages, on one port.
+
+dashboard.py builds `st.App(dashboard.py, routes=routes(), lifespan=lifespan)` when `streamlit run` imports it
+(Streamlit 1.67 serves an `st.App` found in the script it is given, with uvicorn), and runs the pages when
+Streamlit runs it as the script. The webhook route reads the raw body (the signature covers its exact bytes) and
+runs `shop.webhooks.handle` in a worker thread, so the event loop serving the pages never waits on the database
+or on Stripe. In emulator mode without STRIPE_WEBHOOK_SECRET, a thread started by the lifespan keeps the app's
+own endpoint registered with the emulator (again after an emulator reset) every KEEP_REGISTERED_EVERY_S.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+import stripe
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from streamlit import config as streamlit_config
+
+from shop import webhooks
+from shop.config import ConfigError, get_settings
+from shop.emulator_process import ensure_running
+
+log = logging.getLogger(__name__)
+
+KEEP_REGISTERED_EVERY_S = 30.0
+
+
+def own_webhook_url() -> str:
+    """The URL the emulator posts this server's webhooks to (loopback: the emulator runs on this machine)."""
+    return f"http://127.0.0.1:{streamlit_config.get_option('server.port')}{webhooks.PATH}"
+
+
+def webhook_secret() -> str | None:
+    """STRIPE_WEBHOOK_SECRET, or in emulator mode the secret of the endpoint registered for this server."""
+    settings = get_settings()
+    if settings.webhook_secret:
+        return settings.webhook_secret
+    if settings.mode == "emulator":
+        return webhooks.stored_secret(own_webhook_url())
+    return None
+
+
+def _handle(body: bytes, signature: str | None) -> tuple[int, str]:
+    try:
+        return webhooks.handle(body, signature, webhook_secret())
+    except ConfigError:
+        log.exception("webhook: the shop's settings are wrong")
+        return 503, "The shop is not configured."
+
+
+async def stripe_webhook(request: Request) -> Response:
+    """POST /webhooks/stripe: verify, apply, answer (see shop.webhooks.handle)."""
+    body = await request.body()
+    status, message = await anyio.to_thread.run_sync(_handle, body, request.headers.get("stripe-signature"))
+    return PlainTextResponse(message, status_code=status)
+
+
+def routes() -> list[Route]:
+    """The routes served beside Streamlit's own."""
+    return [Route(webhooks.PATH, stripe_webhook, methods=["POST"])]
+
+
+def keep_registered(stop: threading.Event, every_s: float = KEEP_REGISTERED_EVERY_S) -> None:
+    """Until `stop` is set: keep the emulator running and the app's endpoint registered (emulator mode only)."""
+    while not stop.is_set():
+        try:
+            settings = get_settings()
+            if settings.mode != "emulator" or settings.webhook_secret:
+                return  # Stripe mode, or a secret given (e.g. `stripe_emulator listen`): nothing to register
+            if ensure_running(settings).ok:
+                webhooks.ensure_endpoint(own_webhook_url())
+        except (stripe.StripeError, ConfigError, TimeoutError, OSError):
+            log.warning("could not register the app's webhook endpoint; trying again shortly", exc_info=True)
+        stop.wait(every_s)
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Start the endpoint keeper with the server, stop it with the server."""
+    stop = threading.Event()
+    threading.Thread(target=keep_registered, args=(stop,), name="webhook-endpoint", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
