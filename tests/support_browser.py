@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from pathlib import Path
 
+import stripe
 from playwright.sync_api import Page, expect
 
 from tests.support import Emulator, start_process, stop_process, wait_for_http
@@ -58,10 +60,34 @@ class StreamlitApp:
             env=env,
         )
         wait_for_http(f"{self.url}/_stcore/health", timeout=60, proc=self.proc)
+        self.wait_for_webhook_endpoint()
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the emulator posts this server's webhooks (see ui.server.own_webhook_url)."""
+        return f"http://127.0.0.1:{self.port}/webhooks/stripe"
+
+    def webhook_endpoints(self) -> list:
+        """The emulator's webhook endpoints for this server."""
+        listed = self.emulator.client().v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter()
+        return [endpoint for endpoint in listed if endpoint.url == self.webhook_url]
+
+    def wait_for_webhook_endpoint(self, timeout: float = 30.0) -> None:
+        """Wait until the server has registered its webhook endpoint with the emulator (its lifespan does it)."""
+        deadline = time.monotonic() + timeout
+        while not self.webhook_endpoints():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.url} registered no webhook endpoint within {timeout}s")
+            time.sleep(0.05)  # polling interval of a wait-for-condition
 
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+            try:
+                for endpoint in self.webhook_endpoints():  # the emulator would retry a stopped server for days
+                    self.emulator.client().v1.webhook_endpoints.delete(endpoint.id)
+            except stripe.APIConnectionError:
+                pass  # the emulator is gone too: nothing will retry
 
 
 def wait_for_app(page, timeout_ms: int = 30_000) -> None:
