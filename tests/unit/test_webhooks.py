@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -17,8 +18,9 @@ import sqlalchemy as sa
 import stripe
 
 from shop import intents, orders, payments, sync, webhooks
+from shop.config import get_settings
 from shop.db import get_engine
-from tests.support import Emulator, use_emulator
+from tests.support import Emulator, free_port, running_emulator, use_emulator
 from tests.support_data import CHECKOUT_DETAILS, CUSTOMER
 
 SECRET = "whsec_test_secret_of_this_module"
@@ -258,3 +260,120 @@ def test_the_sdk_accepts_what_the_test_signs(api):
     # The tests above sign by hand; this pins that the hand signature is the one Stripe's SDK checks.
     body = b'{"id": "evt_1", "object": "event"}'
     assert stripe.Webhook.construct_event(body, sign(body), SECRET).id == "evt_1"
+
+
+# ------------------------------------------------------------------------------- the route, and a dead endpoint
+
+
+class AppServer:
+    """The app's webhook route (ui.server.routes) served by uvicorn on `port`, in a thread of this process."""
+
+    def __init__(self, port: int) -> None:
+        import uvicorn
+        from starlette.applications import Starlette
+
+        from ui.server import routes
+
+        config = uvicorn.Config(Starlette(routes=routes()), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started, "the webhook server to start")
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout}s for {what}")
+        time.sleep(0.05)  # polling interval of a wait-for-condition
+
+
+@pytest.fixture(scope="module")
+def fast_retry_emulator(tmp_path_factory: pytest.TempPathFactory):
+    """An emulator of this module whose failed deliveries are retried after 0.5, 1, 1 and 2 s."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STRIPE_EMULATOR_WEBHOOK_RETRIES", "0.5,1,1,2")
+        with running_emulator(tmp_path_factory.mktemp("fast-retry-emulator")) as emu:
+            yield emu
+
+
+@pytest.fixture
+def delivering(fast_retry_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty account whose one endpoint posts to a free port where nothing listens yet; its secret is set."""
+    use_emulator(monkeypatch, fast_retry_emulator, tmp_path)
+    fast_retry_emulator.reset()
+    api = fast_retry_emulator.client()
+    port = free_port()
+    endpoint = api.v1.webhook_endpoints.create(
+        params={"url": f"http://127.0.0.1:{port}{webhooks.PATH}", "enabled_events": webhooks.ENABLED_EVENTS}
+    )
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", endpoint.secret)
+    get_settings.cache_clear()
+    return api, port
+
+
+def deliveries(api) -> list[dict]:
+    return api.raw_request("get", "/_emulator/deliveries").data["data"]
+
+
+def test_the_route_answers_200_to_a_signed_delivery_and_400_without_a_signature(delivering):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from ui.server import routes
+
+    api, _port = delivering
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    body = body_of(event)
+    client = TestClient(Starlette(routes=routes()))
+
+    good = client.post(
+        webhooks.PATH, content=body, headers={"Stripe-Signature": sign(body, get_settings().webhook_secret)}
+    )
+    missing = client.post(webhooks.PATH, content=body)
+
+    assert (good.status_code, missing.status_code) == (200, 400)
+    assert stored_charge(made.id)["amount"] == 2300
+
+
+def test_an_endpoint_down_for_a_while_catches_up_by_retries_and_applies_nothing_twice(delivering):
+    api, port = delivering
+    sync.sync(api)
+    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    paid = payments.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
+    api.v1.refunds.create(params={"charge": paid.charge_id, "amount": 500})
+    wait_until(lambda: all(d["attempts"] for d in deliveries(api)), "a first, failed try of every delivery")
+    assert stored_charge(paid.charge_id) is None  # nothing arrived while the endpoint was down
+
+    with AppServer(port):
+        wait_until(lambda: all(d["state"] == "succeeded" for d in deliveries(api)), "the retries to succeed")
+    report = sync.sync(api)
+
+    answers = [attempt.get("response_body") for d in deliveries(api) for attempt in d["attempts"]]
+    assert answers.count("Applied.") == len(deliveries(api))  # each event applied once, by its retry
+    assert report.events_applied == 0  # and the sync found nothing left to apply
+    assert stored_charge(paid.charge_id)["amount_refunded"] == 500
+    assert orders.get_order(order.id).amount_refunded == 500
+
+
+def test_an_endpoint_down_past_every_retry_loses_nothing_the_sync_applies_it(delivering):
+    api, _port = delivering
+    sync.sync(api)
+    made = charge(api)
+    wait_until(
+        lambda: deliveries(api) and all(d["state"] != "pending" for d in deliveries(api)), "the retries to run out"
+    )
+
+    report = sync.sync(api)
+
+    assert stored_charge(made.id)["amount"] == 2300
+    assert report.events_applied >= 1
