@@ -249,6 +249,11 @@ def test_retries_stop_after_the_schedule(fresh):
         (delivery,) = fresh.deliveries(event=event.id)
         assert [attempt["status_code"] for attempt in delivery["attempts"]] == [503] * 4  # first try + 3 retries
         assert fresh.event_of(charge.id, "charge.succeeded").pending_webhooks == 1
+        # docs.stripe.com/api/events/list: delivery_success=false lists events not delivered to every endpoint.
+        undelivered = fresh.client.v1.events.list(params={"delivery_success": False, "limit": 100}).data
+        delivered = fresh.client.v1.events.list(params={"delivery_success": True, "limit": 100}).data
+        assert event.id in [item.id for item in undelivered]
+        assert event.id not in [item.id for item in delivered]
     finally:
         always_failing.stop()
 
