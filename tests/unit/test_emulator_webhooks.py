@@ -46,6 +46,11 @@ class Received:
     path: str
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # the emulator posts up to 8 at once: the default backlog of 5 could drop one
+
+
 @dataclass
 class Receiver:
     """An http.server on a free loopback port that records each POST and answers from a script of statuses."""
@@ -87,7 +92,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
