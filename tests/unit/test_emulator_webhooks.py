@@ -410,3 +410,11 @@ def test_the_command_reads_the_retry_schedule(tmp_path, monkeypatch):
     assert seen["webhook_retries"] == (1.0, 2.5, 4.0)
     with pytest.raises(SystemExit):
         cli.main(["--data-dir", str(tmp_path), "--webhook-retry-schedule", "soon"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0.5,1", (0.5, 1.0)), ("", ())])
+def test_the_environment_sets_the_retry_schedule(tmp_path, monkeypatch, value, expected):
+    from stripe_emulator.app import create_app
+
+    monkeypatch.setenv("STRIPE_EMULATOR_WEBHOOK_RETRIES", value)
+    assert create_app(tmp_path).state.emulator.webhooks.retry_schedule == expected
