@@ -124,6 +124,11 @@ def _forwarding_handler(forward_to: str) -> type[http.server.BaseHTTPRequestHand
     return Forward
 
 
+class _ListenServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # the emulator posts several deliveries at once; the default backlog of 5 drops some
+
+
 def listen(argv: list[str]) -> None:
     """Like `stripe listen`: a temporary endpoint whose deliveries are forwarded to --forward-to."""
     import stripe  # only this subcommand is a Stripe client
@@ -141,7 +146,7 @@ def listen(argv: list[str]) -> None:
     parser.add_argument("--events", default="*", help="comma-separated event types (default: all)")
     args = parser.parse_args(argv)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _forwarding_handler(args.forward_to))
+    server = _ListenServer(("127.0.0.1", 0), _forwarding_handler(args.forward_to))
     receiver = f"http://127.0.0.1:{server.server_address[1]}/"
     client = stripe.StripeClient(args.api_key, base_addresses={"api": args.api_base}, max_network_retries=2)
     try:

@@ -369,7 +369,8 @@ def create_app(
     worth. Deliveries run while the app's lifespan does."""
     hosts = [*allowed_hosts_from_env(), *(allowed_hosts or [])]
     if webhook_retries is None:
-        webhook_retries = webhooks.schedule_from_env() or webhooks.DEFAULT_RETRY_SCHEDULE
+        from_env = webhooks.schedule_from_env()  # "" is a schedule too: no retries
+        webhook_retries = webhooks.DEFAULT_RETRY_SCHEDULE if from_env is None else from_env
     emulator = Emulator(Path(data_dir), frozenset(host_name(name) for name in hosts), webhook_retries)
     ep = emulator.endpoint
     pms, pis = payment_methods, payment_intents

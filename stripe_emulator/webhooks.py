@@ -157,13 +157,14 @@ class DeliveryWorker:
     def _dispatch_due(self) -> float:
         """Submit every due delivery not already in flight; return how long to sleep until the next one."""
         now = time.time()
-        pending = self.store.select("webhook_deliveries", [("state = ?", ["pending"])], limit=10_000)
-        next_due = 1.0
-        for delivery in pending:
-            due_in = delivery["next_attempt_at"] - now
-            if due_in > 0:
-                next_due = min(next_due, due_in)
-                continue
+        due_at = "json_extract(body, '$.next_attempt_at')"
+        due = self.store.select("webhook_deliveries", [("state = ?", ["pending"]), (f"{due_at} <= ?", [now])], 1000)
+        with self.store.lock:
+            (soonest,) = self.store.conn.execute(
+                f"SELECT MIN({due_at}) FROM webhook_deliveries WHERE state = 'pending' AND {due_at} > ?", (now,)
+            ).fetchone()
+        next_due = 1.0 if soonest is None else min(1.0, soonest - now)
+        for delivery in due:
             with self._in_flight_lock:
                 if delivery["id"] in self._in_flight:
                     continue

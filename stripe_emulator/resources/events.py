@@ -10,7 +10,7 @@ from stripe_emulator.errors import invalid
 
 
 def list_events(ctx: Context) -> dict[str, Any]:
-    """GET /v1/events: newest first; `type` (with `*` wildcards), `types[]`, `created` filters."""
+    """GET /v1/events: newest first; `type` (with `*` wildcards), `types[]`, `created`, `delivery_success`."""
     ctx.params = p.check(
         ctx.params,
         {
@@ -35,6 +35,11 @@ def list_events(ctx: Context) -> dict[str, Any]:
         if len(types) > 20:
             raise invalid("You may pass at most 20 types.", param="types")
         where.append((f"type IN ({', '.join('?' * len(types))})", types))
+    if "delivery_success" in ctx.params:
+        # docs.stripe.com/api/events/list: "Filter events by whether all webhooks were successfully delivered. If
+        # false, events which are still pending or have failed all delivery attempts ... will be returned."
+        op = "=" if ctx.params["delivery_success"] else ">"
+        where.append((f"json_extract(body, '$.pending_webhooks') {op} 0", []))
     return paginate(ctx, "events", "event", "/v1/events", where)
 
 

@@ -46,6 +46,11 @@ class Received:
     path: str
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # the emulator posts up to 8 at once: the default backlog of 5 could drop one
+
+
 @dataclass
 class Receiver:
     """An http.server on a free loopback port that records each POST and answers from a script of statuses."""
@@ -87,7 +92,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -249,6 +254,11 @@ def test_retries_stop_after_the_schedule(fresh):
         (delivery,) = fresh.deliveries(event=event.id)
         assert [attempt["status_code"] for attempt in delivery["attempts"]] == [503] * 4  # first try + 3 retries
         assert fresh.event_of(charge.id, "charge.succeeded").pending_webhooks == 1
+        # docs.stripe.com/api/events/list: delivery_success=false lists events not delivered to every endpoint.
+        undelivered = fresh.client.v1.events.list(params={"delivery_success": False, "limit": 100}).data
+        delivered = fresh.client.v1.events.list(params={"delivery_success": True, "limit": 100}).data
+        assert event.id in [item.id for item in undelivered]
+        assert event.id not in [item.id for item in delivered]
     finally:
         always_failing.stop()
 
@@ -400,3 +410,11 @@ def test_the_command_reads_the_retry_schedule(tmp_path, monkeypatch):
     assert seen["webhook_retries"] == (1.0, 2.5, 4.0)
     with pytest.raises(SystemExit):
         cli.main(["--data-dir", str(tmp_path), "--webhook-retry-schedule", "soon"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0.5,1", (0.5, 1.0)), ("", ())])
+def test_the_environment_sets_the_retry_schedule(tmp_path, monkeypatch, value, expected):
+    from stripe_emulator.app import create_app
+
+    monkeypatch.setenv("STRIPE_EMULATOR_WEBHOOK_RETRIES", value)
+    assert create_app(tmp_path).state.emulator.webhooks.retry_schedule == expected

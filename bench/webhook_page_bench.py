@@ -1,0 +1,74 @@
+"""`python -m bench.webhook_page_bench`: from an SDK call to the open Charges page showing it, through a webhook.
+
+Starts its own emulator and app server (`streamlit run dashboard.py`, emulator mode, throwaway data), opens the
+Charges page signed in in Chromium, filtered to one customer, then WEBHOOK_BENCH_EVENTS times (default 20): creates
+a charge for that customer through the SDK and waits for the page's "N charges match" line under the table to
+count it. Prints `bench: webhook_event_to_page_s_p50` and `_p90`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.support import free_port, running_emulator
+from tests.support_browser import StreamlitApp, sign_in, wait_for_app
+
+EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "20"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"bench: {name} = {value:.3g} {unit}", flush=True)
+
+
+def main() -> None:
+    """Measure EVENTS charges from the SDK call to the page counting them; print p50 and p90."""
+    with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp) / "emulator") as emulator:
+        app = StreamlitApp(free_port(), Path(tmp) / "shop", emulator)
+        app.start()
+        try:
+            api = emulator.client()
+            email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+            seconds = []
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                sign_in(page, app)
+                wait_for_app(page)
+                customer = page.get_by_label("Customer")
+                customer.fill(email)
+                customer.press("Enter")
+                wait_for_app(page)
+                for number in range(1, EVENTS + 1):
+                    started = time.perf_counter()
+                    api.v1.charges.create(
+                        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "receipt_email": email}
+                    )
+                    expect(page.get_by_text(f"{number} charges match")).to_be_visible(timeout=30_000)
+                    seconds.append(time.perf_counter() - started)
+                browser.close()
+        finally:
+            app.stop()
+    cuts = statistics.quantiles(seconds, n=10, method="inclusive")
+    report("webhook_event_to_page_s_p50", statistics.median(seconds), "s")
+    report("webhook_event_to_page_s_p90", cuts[8], "s")
+
+
+if __name__ == "__main__":
+    main()
