@@ -37,6 +37,9 @@ DEFAULT_MAX_AGE_S = 60
 # Re-read events created this long before the newest one applied: Stripe does not promise that events become
 # visible (or are delivered) in the order they were created (https://docs.stripe.com/webhooks#event-ordering).
 EVENT_OVERLAP_S = 60
+# Stripe redelivers a webhook for up to three days (docs.stripe.com/webhooks, "Retry behavior"), so an applied
+# event's id is kept a day longer than that: a late duplicate delivery is still recognised.
+APPLIED_EVENT_MEMORY_S = 4 * 24 * 3600
 # Stripe lists events "going back up to 30 days" (https://docs.stripe.com/api/events/list): a cursor older than
 # that (less a day of margin) may have lost events, so the copy is backfilled instead (and the report says so).
 EVENT_RETENTION_S = 29 * 24 * 3600
@@ -429,9 +432,10 @@ def _incremental(
     lease.check()
     with engine.begin() as conn:
         _write_state(conn, {LAST_SYNCED_AT: synced_at})
-        # Ids older than the overlap can never be read again: forget them.
+        # Ids older than both the overlap and Stripe's redelivery window can never come again: forget them.
         newest = cursor_created if not events else max(cursor_created, int(events[-1]["created"]))
-        conn.execute(applied_events.delete().where(applied_events.c.created < newest - 2 * EVENT_OVERLAP_S))
+        forget_before = newest - max(2 * EVENT_OVERLAP_S, APPLIED_EVENT_MEMORY_S)
+        conn.execute(applied_events.delete().where(applied_events.c.created < forget_before))
     progress(1.0, f"Up to date: {events_applied:,} new events.")
     return SyncReport(
         "incremental",

@@ -145,6 +145,24 @@ def test_a_duplicate_delivery_is_applied_once_and_the_sync_skips_it(api):
     assert report.events_applied == 0
 
 
+def test_a_redelivery_hours_later_after_newer_events_were_synced_is_still_applied_once(api):
+    # Stripe redelivers for up to three days (docs.stripe.com/webhooks, "Retry behavior"): the ids of applied
+    # events must be kept that long, not only for the sync's one-minute overlap.
+    sync.sync(api)
+    start = int(time.time())
+    set_clock(api, start)
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    assert deliver(event, api) == (200, "Applied.")
+    set_clock(api, start + 5 * 3600)
+    charge(api)
+    sync.sync(api, full=False)  # applies the newer event and prunes what it may forget
+    before = sync.data_version()
+
+    assert deliver(event, api, at=int(time.time())) == (200, "Already applied.")
+    assert sync.data_version() == before
+
+
 def test_a_webhook_leaves_the_sync_cursor_so_events_the_endpoint_missed_are_still_synced(api):
     sync.sync(api)
     set_clock(api, int(time.time()) + 120)
