@@ -374,10 +374,11 @@ def _backfill(
 def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int, int, set[str]]:
     """Store the objects carried by `events` (oldest first) as one change, skipping events applied before.
 
-    Returns the charge rows stored, the refund count, how many events were new, and the charges of refunds that
-    failed or were canceled (`charge.refund.updated`, `refund.failed`): their `amount_refunded` went back down,
-    which these events do not carry, so the caller fetches them. The rows, the applied event ids and the cursor
-    commit together, so an interrupted sync re-reads exactly what it had not applied.
+    Returns the charge rows stored, the refund count, how many events were new, and the charges these events
+    changed without carrying them, for the caller to fetch: those of refunds that failed or were canceled
+    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`).
+    The rows, the applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what
+    it had not applied.
     """
     with engine.begin() as conn:
         ids = [event["id"] for event in events]
@@ -404,6 +405,9 @@ def _apply_events(engine: sa.Engine, events: list[Any]) -> tuple[list[dict], int
                     refund_rows[row["id"]] = {**row, "event_created": created}
                     if row["status"] in UNDONE_REFUND_STATUSES:
                         undone.add(row["charge_id"])
+            elif kind == "dispute" and isinstance(_get(obj, "charge"), str):
+                # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
+                undone.add(_get(obj, "charge"))
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
         upsert(conn, charge_payloads, list(payload_rows.values()))
