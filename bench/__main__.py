@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["emulator_bench", "checkout_bench", "ops_bench", "seed_bench"]
+MODULES = ["emulator_bench", "checkout_bench", "ops_bench", "seed_bench", "sync_bench"]
 
 
 def main() -> int:
