@@ -352,6 +352,20 @@ def refund_second_charge(
     return orders.second_charge_refunded(charge_id, refund.id)
 
 
+def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) -> ChargeResult | None:
+    """Settle an unpaid order from a succeeded charge found in Stripe (by the sync) naming it and one of its attempts.
+
+    The attempt may have been closed as not charged when Stripe made the charge afterwards: the order is paid with
+    it now (or, if the order cannot take it, it is refunded as a second charge). None when the charge names no
+    attempt of this order.
+    """
+    attempt_id = str(_field(_field(charge, "metadata") or {}, "attempt") or "")
+    attempt = next((a for a in orders.list_attempts(order.id) if str(a.id) == attempt_id), None)
+    if attempt is None:
+        return None
+    return _settle_from_charge(order.id, attempt, charge, client, "sync")
+
+
 def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[orders.SecondCharge]:
     """Try again the refunds of second charges Stripe has not confirmed yet; returns those still open."""
     open_ones = orders.list_second_charges(refunded=False)

@@ -226,7 +226,8 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
     An order's refunded total follows its charge's `amount_refunded`, down as well as up: a refund that failed or
     was canceled gives the money back to the charge (docs.stripe.com/refunds#failed-refunds), and the order is paid
     again. A succeeded charge naming (in its metadata) an order already paid with another charge is a second
-    charge: it is refunded automatically and kept for staff (`shop.payments.refund_second_charge`).
+    charge: it is refunded automatically and kept for staff (`shop.payments.refund_second_charge`). One naming an
+    unpaid order and one of its attempts (closed as not charged before Stripe made the charge) pays the order.
     """
     rows = [row for row in rows if row.get("order_id")]
     if not rows:
@@ -239,9 +240,13 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
         if order is None:
             continue
         if order.charge_id != row["id"]:
-            if row["status"] == "succeeded" and row["paid"] and not row["refunded"] and order.paid_at:
-                client = client or payments.stripe_client()
+            if row["status"] != "succeeded" or not row["paid"] or row["refunded"]:
+                continue
+            client = client or payments.stripe_client()
+            if order.paid_at:
                 payments.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
+            elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
+                payments.settle_found_charge(order, _payload(engine, row["id"]), client)
             continue
         if not row["captured"] or order.amount_refunded == row["amount_refunded"]:
             continue
@@ -249,6 +254,13 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
             found[order.id] = orders.record_refund(order.id, row["amount_refunded"], engine=engine)
         except (orders.OrderStateError, orders.OrderNotFoundError, ValueError):
             continue  # a charge whose amounts do not fit its order: the charge row still shows the truth
+
+
+def _payload(engine: sa.Engine, charge_id: str) -> dict:
+    """The stored JSON of a charge."""
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(charge_payloads.c.raw).where(charge_payloads.c.id == charge_id)).scalar_one()
+    return json.loads(raw)
 
 
 class _Counter:

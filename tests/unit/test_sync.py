@@ -513,3 +513,26 @@ def test_the_charge_row_keeps_stripes_disputed_flag():
     charge = {"id": "ch_1", "created": 1, "amount": 2300, "currency": "usd", "status": "succeeded", "disputed": True}
     assert sync.charge_row(charge)["disputed"] is True
     assert sync.charge_row({**charge, "disputed": False})["disputed"] is False
+
+
+def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
+    client, _ = counted
+    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    attempt = orders.start_attempt(order.id, "slow-click")
+    orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
+    # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
+    late = api.v1.charges.create(
+        params={
+            "amount": 2300,
+            "currency": "usd",
+            "source": "tok_visa",
+            "metadata": {"order_id": order.id, "attempt": str(attempt.id)},
+        }
+    )
+
+    sync.sync(client)
+
+    after = orders.get_order(order.id)
+    assert (after.status, after.charge_id) == ("paid", late.id)
+    assert orders.list_attempts(order.id)[0].outcome == "succeeded"
+    assert api.v1.charges.retrieve(late.id).amount_refunded == 0
