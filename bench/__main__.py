@@ -7,7 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["emulator_bench", "webhook_bench", "checkout_bench", "ops_bench", "seed_bench", "webhook_page_bench"]
+MODULES = [
+    "emulator_bench",
+    "webhook_bench",
+    "checkout_bench",
+    "ops_bench",
+    "seed_bench",
+    "sync_bench",
+    "webhook_page_bench",
+]
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ from ui import dialogs, gate
 from ui.data import data_changed, live_refresh
 from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 from ui.messages import flash, flash_outcome, inert, show_flash
+from ui.second_charges import show_second_charges
 
 gate.staff_page()
 
@@ -61,6 +62,8 @@ table(
     Refunded=MONEY_COLUMN,
     Qty=SMALL_NUMBER_COLUMN,
 )
+
+show_second_charges()
 
 unsettled = orders.unsettled_attempts()
 open_intents = intents.orders_with_open_intents()

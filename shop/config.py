@@ -22,6 +22,12 @@ EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
 DEFAULT_EMULATOR_HOST = "127.0.0.1"
 DEFAULT_EMULATOR_PORT = 12111
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
+# The SDK's own default for how long one request may wait for Stripe (stripe.RequestsClient(timeout=80)).
+DEFAULT_STRIPE_TIMEOUT_S = 80.0
+# Network retries of the SDK: it adds an idempotency key to the POSTs it retries, and ours are explicit anyway.
+MAX_NETWORK_RETRIES = 2
+# Slack for the time between writing an attempt and the SDK sending its request, and for this machine's clock.
+CALL_MARGIN_S = 5.0
 
 Mode = Literal["emulator", "stripe"]
 CheckoutApi = Literal["payment_intents", "charges"]
@@ -52,6 +58,8 @@ class Settings:
     # The whsec_ secret that signs Stripe's webhook deliveries to /webhooks/stripe (STRIPE_WEBHOOK_SECRET). In
     # emulator mode it may stay unset: the app registers its own endpoint and keeps that secret (shop.webhooks).
     webhook_secret: str | None = None
+    # Seconds one request to Stripe may wait for its answer (STRIPE_TIMEOUT_S); see `longest_call_s`.
+    stripe_timeout_s: float = DEFAULT_STRIPE_TIMEOUT_S
 
     @property
     def emulator_url(self) -> str:
@@ -154,6 +162,14 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
     if checkout_api not in CHECKOUT_APIS:
         raise ConfigError(f"CHECKOUT_API must be payment_intents (the default) or charges, not {checkout_api!r}.")
 
+    timeout_text = read("STRIPE_TIMEOUT_S") or str(DEFAULT_STRIPE_TIMEOUT_S)
+    try:
+        stripe_timeout_s = float(timeout_text)
+    except ValueError:
+        stripe_timeout_s = 0.0
+    if not 0 < stripe_timeout_s <= 600:
+        raise ConfigError(f"STRIPE_TIMEOUT_S must be a number of seconds from 0 to 600, not {timeout_text!r}.")
+
     emulator_data_dir = Path(read("STRIPE_EMULATOR_DATA_DIR") or data_dir / "emulator").expanduser().resolve()
     database_url = read("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}"
     return Settings(
@@ -169,6 +185,7 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         allow_live_keys=allow_live,
         checkout_api=checkout_api,
         webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
+        stripe_timeout_s=stripe_timeout_s,
     )
 
 
@@ -181,8 +198,28 @@ def get_settings() -> Settings:
 @functools.cache
 def _client_for(settings: Settings) -> stripe.StripeClient:
     base = {"api": settings.api_base} if settings.api_base else None
-    # Two network retries: the SDK adds an idempotency key to POSTs it retries, and ours are explicit anyway.
-    return stripe.StripeClient(settings.secret_key, base_addresses=base, max_network_retries=2)
+    return stripe.StripeClient(
+        settings.secret_key,
+        base_addresses=base,
+        max_network_retries=MAX_NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=settings.stripe_timeout_s),
+    )
+
+
+def longest_call_s(settings: Settings | None = None) -> float:
+    """The longest one SDK call of `stripe_client()` can run, in seconds: after this, it has ended for certain.
+
+    Each of its 1 + MAX_NETWORK_RETRIES tries may wait the timeout twice (`requests` applies it to connecting and to
+    reading alike), and between tries the SDK sleeps at most its back-off (HTTPClient.INITIAL_DELAY doubling, capped
+    at MAX_DELAY; jitter only shortens it). Reconciliation never calls an attempt younger than this "not charged".
+    """
+    settings = settings or get_settings()
+    tries = 1 + MAX_NETWORK_RETRIES
+    back_off = sum(
+        min(stripe.HTTPClient.INITIAL_DELAY * 2 ** (retry - 1), stripe.HTTPClient.MAX_DELAY)
+        for retry in range(1, tries)
+    )
+    return tries * 2 * settings.stripe_timeout_s + back_off + CALL_MARGIN_S
 
 
 def stripe_client(settings: Settings | None = None) -> stripe.StripeClient:

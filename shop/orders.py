@@ -21,7 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from shop import catalog
-from shop.db import get_engine
+from shop.db import get_engine, insert_missing
 from shop.order_rules import (
     OrderStateError,
     Verdict,
@@ -33,7 +33,7 @@ from shop.order_rules import (
     may_ship,
 )
 from shop.order_rules import status_label as status_label  # re-exported: pages label statuses through the store
-from shop.schema import attempts_table, orders_table, refund_requests_table
+from shop.schema import attempts_table, orders_table, refund_requests_table, second_charges_table
 
 # "cancelling": a cancellation has claimed the order (it can no longer ship or be paid) and is refunding it.
 OrderStatus = Literal[
@@ -237,6 +237,17 @@ def get_order(order_id: str, *, engine: sa.Engine | None = None) -> Order | None
     return _order_from(row) if row else None
 
 
+def get_orders(order_ids: Sequence[str], *, engine: sa.Engine | None = None) -> dict[str, Order]:
+    """The orders of these numbers that exist, by number (one query)."""
+    wanted = sorted({order_id.strip().upper() for order_id in order_ids if order_id})
+    found: dict[str, Order] = {}
+    with _engine(engine).connect() as conn:
+        for start in range(0, len(wanted), 500):
+            query = sa.select(orders_table).where(orders_table.c.id.in_(wanted[start : start + 500]))
+            found.update((row.id, _order_from(row)) for row in conn.execute(query))
+    return found
+
+
 def find_order(order_id: str, email: str, *, engine: sa.Engine | None = None) -> Order | None:
     """The order when both its number and its email match (email case-insensitive); None otherwise.
 
@@ -411,6 +422,11 @@ def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attemp
     return _attempt_from(row)
 
 
+NOT_CHARGED = "not_charged"  # the code of an attempt reconciliation closed because Stripe had no charge for it
+# Attempts whose result is still open; a success may also end one closed as not charged (its charge turned up).
+OPEN_OUTCOMES = ("pending", "error")
+
+
 def finish_attempt(
     attempt_id: int,
     outcome: AttemptOutcome,
@@ -422,16 +438,33 @@ def finish_attempt(
     paid_at: int | None = None,
     engine: sa.Engine | None = None,
 ) -> Attempt:
-    """Record how an attempt ended, and move its order along.
+    """Record how an attempt ended, and move its order along; returns the attempt as stored.
 
     succeeded -> the order is paid with this charge; failed -> the order is failed (unless already paid);
     error (Stripe unreachable, unknown result) -> the order stays pending with the error kept for reconciliation.
+
+    A conditional write, under the order's write lock: only an attempt whose result is still open (pending or
+    error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
+    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced
+    and a cancelled one is never paid: such a success is stored on its attempt only, and the caller sees that the
+    attempt's `charge_id` is not the order's (`shop.payments` refunds that charge).
     """
     now = _now()
     with _engine(engine).begin() as conn:
-        conn.execute(
+        order_id = conn.execute(
+            sa.select(attempts_table.c.order_id).where(attempts_table.c.id == attempt_id)
+        ).scalar_one_or_none()
+        if order_id is None:
+            raise LookupError(f"There is no attempt {attempt_id}.")
+        order = _locked_order(conn, order_id)  # a second answer for this order waits here for the first
+        still_open = attempts_table.c.outcome.in_(OPEN_OUTCOMES)
+        if outcome == "succeeded":
+            still_open = sa.or_(
+                still_open, sa.and_(attempts_table.c.outcome == "failed", attempts_table.c.code == NOT_CHARGED)
+            )
+        written = conn.execute(
             sa.update(attempts_table)
-            .where(attempts_table.c.id == attempt_id)
+            .where(attempts_table.c.id == attempt_id, still_open)
             .values(
                 outcome=outcome,
                 updated=now,
@@ -440,19 +473,97 @@ def finish_attempt(
                 decline_code=decline_code,
                 message=message,
             )
-        )
-        row = conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one_or_none()
-        if row is None:
-            raise LookupError(f"There is no attempt {attempt_id}.")
-        attempt = _attempt_from(row)
-        order = _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == attempt.order_id)).one())
+        ).rowcount
+        attempt = _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+        if not written:
+            return attempt  # already settled: this answer changes nothing
         if outcome == "succeeded":
-            _update_order(conn, order.id, paid_at=order.paid_at or paid_at or now, charge_id=charge_id, last_error=None)
+            if may_take_charge(order, charge_id):
+                paid = order.paid_at or paid_at or now
+                _update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
         elif outcome == "failed" and not order.paid_at:
             _update_order(conn, order.id, status="failed", last_error=message)
         elif outcome == "error" and not order.paid_at:
             _update_order(conn, order.id, last_error=message)
         return attempt
+
+
+def may_take_charge(order: Order, charge_id: str | None) -> bool:
+    """Whether `charge_id` may become the order's charge: it is its charge already, or the order is unpaid and open.
+
+    A paid order keeps the charge it has; a cancelled (or cancelling) order takes no money.
+    """
+    if order.charge_id and order.paid_at:
+        return order.charge_id == charge_id
+    return order.status not in ("cancelling", "cancelled")
+
+
+@dataclass(frozen=True)
+class SecondCharge:
+    """A charge Stripe made for an order that could not take it (already paid with another charge, or cancelled).
+
+    `refunded_at` is None until Stripe has confirmed its refund.
+    """
+
+    charge_id: str
+    order_id: str
+    amount: int
+    currency: str
+    found_by: str  # late_answer | reconcile | sync
+    found_at: int
+    refund_id: str | None
+    refunded_at: int | None
+
+
+def record_second_charge(
+    order_id: str, charge_id: str, amount: int, currency: str, found_by: str, *, engine: sa.Engine | None = None
+) -> SecondCharge:
+    """Keep a second charge of `order_id` for staff (once per charge; found again, the first record stays)."""
+    with _engine(engine).begin() as conn:
+        insert_missing(
+            conn,
+            second_charges_table,
+            [
+                {
+                    "charge_id": charge_id,
+                    "order_id": order_id,
+                    "amount": amount,
+                    "currency": currency,
+                    "found_by": found_by,
+                    "found_at": _now(),
+                }
+            ],
+        )
+        row = conn.execute(sa.select(second_charges_table).where(second_charges_table.c.charge_id == charge_id)).one()
+    return SecondCharge(**dict(row._mapping))
+
+
+def second_charge_refunded(charge_id: str, refund_id: str | None, *, engine: sa.Engine | None = None) -> SecondCharge:
+    """Record that Stripe refunded the second charge `charge_id` (with `refund_id`, when known)."""
+    with _engine(engine).begin() as conn:
+        conn.execute(
+            sa.update(second_charges_table)
+            .where(second_charges_table.c.charge_id == charge_id, second_charges_table.c.refunded_at.is_(None))
+            .values(refund_id=refund_id, refunded_at=_now())
+        )
+        row = conn.execute(sa.select(second_charges_table).where(second_charges_table.c.charge_id == charge_id)).one()
+    return SecondCharge(**dict(row._mapping))
+
+
+def list_second_charges(
+    *, refunded: bool | None = None, limit: int | None = None, engine: sa.Engine | None = None
+) -> list[SecondCharge]:
+    """Second charges, newest first; only refunded ones (or only those still to refund) when `refunded` is given."""
+    query = sa.select(second_charges_table).order_by(
+        second_charges_table.c.found_at.desc(), second_charges_table.c.charge_id
+    )
+    if refunded is not None:
+        column = second_charges_table.c.refunded_at
+        query = query.where(column.is_not(None) if refunded else column.is_(None))
+    if limit:
+        query = query.limit(limit)
+    with _engine(engine).connect() as conn:
+        return [SecondCharge(**dict(row._mapping)) for row in conn.execute(query)]
 
 
 def list_attempts(order_id: str | None = None, *, engine: sa.Engine | None = None) -> list[Attempt]:

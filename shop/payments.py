@@ -18,7 +18,7 @@ from typing import Any
 import stripe
 
 from shop import catalog, decline_codes, orders
-from shop.config import ConfigError, stripe_client
+from shop.config import ConfigError, longest_call_s, stripe_client
 from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel
 from shop.orders import Order
@@ -263,13 +263,22 @@ def pay_order(
         return _result(order_id, "error", None, NOT_CONFIGURED_MESSAGE, details, attempt, stripe_seconds)
 
     stripe_seconds = time.perf_counter() - started
-    return _settle_from_charge(order_id, attempt, charge, stripe_seconds)
+    return _settle_from_charge(order_id, attempt, charge, client, "late_answer", stripe_seconds)
 
 
 def _settle_from_charge(
-    order_id: str, attempt: orders.Attempt, charge: Any, stripe_seconds: float = 0.0
+    order_id: str,
+    attempt: orders.Attempt,
+    charge: Any,
+    client: stripe.StripeClient,
+    found_by: str,
+    stripe_seconds: float = 0.0,
 ) -> ChargeResult:
-    """Record a charge object on its attempt and say what happened."""
+    """Record a charge object on its attempt and say what happened.
+
+    A success the order cannot take (it is paid with another charge, or cancelled) is refunded at once and kept
+    for staff (`refund_second_charge`, found by `found_by`); the customer reads that it was given back.
+    """
     status = _field(charge, "status")
     charge_id = _field(charge, "id")
     if status == "failed":
@@ -292,6 +301,11 @@ def _settle_from_charge(
     orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
     order = orders.get_order(order_id)
     assert order is not None
+    if order.charge_id != charge_id or not order.paid_at:
+        amount = int(_field(charge, "amount", order.amount))
+        currency = str(_field(charge, "currency", order.currency))
+        refund_second_charge(order, charge_id, amount, currency, client, found_by)
+        return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
     message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
     card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
     return ChargeResult(
@@ -303,6 +317,94 @@ def _settle_from_charge(
         amount=order.amount,
         currency=order.currency,
         message=message,
+        attempt_id=attempt.id,
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def refund_second_charge(
+    order: Order, charge_id: str, amount: int, currency: str, client: stripe.StripeClient, found_by: str
+) -> orders.SecondCharge:
+    """Give back a charge Stripe made for `order` that the order cannot take, and keep it for staff.
+
+    The record is written first, so a refund that cannot be made now (Stripe unreachable) is tried again by the
+    next reconciliation or sync. Whether it happened is Stripe's idempotent answer (key from the charge id, reason
+    duplicate: docs.stripe.com/api/refunds/create), never a local check: a charge already refunded in full (by staff,
+    say) counts as given back.
+    """
+    record = orders.record_second_charge(order.id, charge_id, amount, currency, found_by)
+    if record.refunded_at:
+        return record
+    log.warning("order %s: second charge %s of %s, refunding it", order.id, charge_id, amount)
+    try:
+        refund = client.v1.refunds.create(
+            params={"charge": charge_id, "reason": "duplicate", "metadata": {"order_id": order.id}},
+            options={"idempotency_key": f"second-charge-{charge_id}"},
+        )
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "charge_already_refunded":
+            log.error("order %s: Stripe refused the refund of second charge %s: %s", order.id, charge_id, exc)
+            return record
+        return orders.second_charge_refunded(charge_id, None)
+    except stripe.StripeError as exc:
+        log.error("order %s: second charge %s not refunded yet (%s); retried later", order.id, charge_id, exc)
+        return record
+    return orders.second_charge_refunded(charge_id, refund.id)
+
+
+def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) -> ChargeResult | None:
+    """Settle an unpaid order from a succeeded charge found in Stripe (by the sync) naming it and one of its attempts.
+
+    The attempt may have been closed as not charged when Stripe made the charge afterwards: the order is paid with
+    it now (or, if the order cannot take it, it is refunded as a second charge). None when the charge names no
+    attempt of this order.
+    """
+    attempt_id = str(_field(_field(charge, "metadata") or {}, "attempt") or "")
+    attempt = next((a for a in orders.list_attempts(order.id) if str(a.id) == attempt_id), None)
+    if attempt is None:
+        return None
+    return _settle_from_charge(order.id, attempt, charge, client, "sync")
+
+
+def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[orders.SecondCharge]:
+    """Try again the refunds of second charges Stripe has not confirmed yet; returns those still open."""
+    open_ones = orders.list_second_charges(refunded=False)
+    if not open_ones:
+        return []
+    client = client or stripe_client()
+    still_open = []
+    for record in open_ones:
+        order = orders.get_order(record.order_id)
+        if order is None:
+            continue
+        done = refund_second_charge(order, record.charge_id, record.amount, record.currency, client, record.found_by)
+        if not done.refunded_at:
+            still_open.append(done)
+    return still_open
+
+
+def _second_charge_result(
+    order: Order, charge_id: str, amount: int, attempt: orders.Attempt, stripe_seconds: float
+) -> ChargeResult:
+    given_back = f"the second payment of {format_amount(amount, order.currency)} ({charge_id}) is being refunded"
+    if order.paid_at and order.charge_id:
+        return ChargeResult(
+            outcome="succeeded",
+            order=order,
+            charge_id=order.charge_id,
+            amount=order.amount,
+            currency=order.currency,
+            message=f"Order {order.id} was already paid (charge {order.charge_id}); {given_back} to your card.",
+            attempt_id=attempt.id,
+            stripe_seconds=stripe_seconds,
+        )
+    return ChargeResult(
+        outcome="error",
+        order=order,
+        charge_id=None,
+        amount=order.amount,
+        currency=order.currency,
+        message=f"Order {order.id} is cancelled, so {given_back} to your card.",
         attempt_id=attempt.id,
         stripe_seconds=stripe_seconds,
     )
@@ -362,41 +464,48 @@ class ReconcileResult:
 def reconcile_pending(
     client: stripe.StripeClient | None = None,
     *,
-    min_age_s: float = 60.0,
+    min_age_s: float | None = None,
     now: float | None = None,
     order_id: str | None = None,
 ) -> list[ReconcileResult]:
     """Settle attempts left pending or in error (network failure, crash) from what Stripe actually did.
 
-    An attempt whose charge exists in Stripe (found by metadata) is settled from that charge: paid or failed.
-    An attempt in "error" with no charge was never charged, so it is closed as failed and the customer may pay
-    again. An attempt still "pending" younger than `min_age_s` may be in flight and is left alone. Never creates
-    a charge, so nothing can be charged twice. `order_id` limits the work to one order.
+    An attempt whose charge exists in Stripe (found by metadata) is settled from that charge: paid or failed (a
+    success for an order paid meanwhile with another charge is refunded, see `refund_second_charge`). An attempt in
+    "error" with no charge was never charged (its call has ended), so it is closed as failed and the customer may
+    pay again. An attempt still "pending" may be in flight for as long as one SDK call can run
+    (`shop.config.longest_call_s`, the default `min_age_s`): it is left alone until then, and only afterwards, its
+    call over for certain, closed as not charged when Stripe has no charge for it. Never creates a charge, so
+    nothing can be charged twice. `order_id` limits the work to one order. Second charges whose refund did not go
+    through before are tried again.
     """
     client = client or stripe_client()
     now = time.time() if now is None else now
+    in_flight_s = longest_call_s() if min_age_s is None else min_age_s
     results: list[ReconcileResult] = []
     for attempt in orders.unsettled_attempts():
         if order_id is not None and attempt.order_id != order_id:
             continue
-        if attempt.outcome == "pending" and now - attempt.created < min_age_s:
+        if attempt.outcome == "pending" and now - attempt.created < in_flight_s:
             results.append(ReconcileResult(attempt.order_id, attempt.id, "still_pending", None))
             continue
         if _settled_from_intent(attempt, client, results):
             continue
         charge = find_attempt_charge(attempt, client)
         if charge is not None:
-            settled = _settle_from_charge(attempt.order_id, attempt, charge)
+            settled = _settle_from_charge(attempt.order_id, attempt, charge, client, "reconcile")
             outcome = "succeeded" if settled.succeeded else "failed"
             results.append(ReconcileResult(attempt.order_id, attempt.id, outcome, settled.charge_id))
             continue
         orders.finish_attempt(
             attempt.id,
             "failed",
-            code="not_charged",
+            code=orders.NOT_CHARGED,
             message="Stripe has no charge for this attempt; the card was not charged.",
         )
         results.append(ReconcileResult(attempt.order_id, attempt.id, "not_charged", None))
+    if order_id is None:
+        refund_open_second_charges(client)
     return results
 
 

@@ -76,6 +76,22 @@ refund_requests_table = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
 )
 
+# A charge Stripe made for an order that was already paid with another one (a late answer, found by reconciliation
+# or by the sync): refunded automatically (reason duplicate) and kept here so staff see it. `refunded_at` is set
+# once Stripe confirmed the refund; until then every reconciliation and sync tries the refund again (same key).
+second_charges_table = sa.Table(
+    "second_charges",
+    metadata,
+    sa.Column("charge_id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("found_by", sa.String(16), nullable=False),  # late_answer | reconcile | sync
+    sa.Column("found_at", sa.Integer, nullable=False, index=True),
+    sa.Column("refund_id", sa.String(64), nullable=True),
+    sa.Column("refunded_at", sa.Integer, nullable=True),
+)
+
 # ---------------------------------------------------------------------------------- the local copy of Stripe
 
 charges = sa.Table(
@@ -104,6 +120,8 @@ charges = sa.Table(
     sa.Column("order_id", sa.String(32), index=True),
     sa.Column("book_id", sa.String(64)),
     sa.Column("quantity", sa.Integer),
+    # Stripe's `disputed`: the customer disputed the charge with their bank.
+    sa.Column("disputed", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     # The change (a number from `change_sequence`) that last stored the row: readers holding a copy reload only
     # rows of newer changes.
     sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),

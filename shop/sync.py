@@ -13,12 +13,15 @@ transaction and tags its rows with it (`charges.sync_seq`), so a reader that fol
 row, whichever process wrote it.
 
 Orders stay in step: when a synced charge carries `metadata.order_id` and its refunded total differs from the
-order's, `orders.record_refund` is called.
+order's (up or down: a failed refund gives the money back), `orders.record_refund` is called; a succeeded charge
+of an order paid with another charge is refunded as a duplicate (`_keep_orders_in_step`). A 429 from Stripe is
+waited out with jittered back-off and the same page asked again (`backoff_s`).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +50,12 @@ SYNC_LEASE = "sync"
 LEASE_TTL_S = 30.0  # a holder that died is taken over after this long; a live one renews every third of it
 DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync before returning "running"
 CHANGES = "changes"  # the change_sequence counter of the local copy
+# A 429 is retried this many times, waiting `backoff_s` before each (up to BACKOFF_CAP_S), before the sync fails.
+RATE_LIMIT_RETRIES = 10
+BACKOFF_BASE_S = 0.25
+BACKOFF_CAP_S = 8.0
+# Refund statuses that give the money back to the charge (docs.stripe.com/api/refunds/object#refund_object-status).
+UNDONE_REFUND_STATUSES = ("failed", "canceled")
 
 # Keys of sync_state.
 LAST_EVENT_ID = "last_event_id"
@@ -144,6 +153,7 @@ def charge_row(charge: Any) -> dict:
         "order_id": metadata_.get("order_id"),
         "book_id": metadata_.get("book_id"),
         "quantity": _int_or_none(metadata_.get("quantity")),
+        "disputed": bool(data.get("disputed")),
     }
 
 
@@ -213,28 +223,77 @@ def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = 
     return synced is None or time.time() - synced > max_age_s
 
 
-def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine) -> None:
-    """Record refunds seen in Stripe on the shop's orders (status refunded / partially refunded)."""
+def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe.StripeClient | None = None) -> None:
+    """Make the shop's orders follow the charges Stripe reports.
+
+    An order's refunded total follows its charge's `amount_refunded`, down as well as up: a refund that failed or
+    was canceled gives the money back to the charge (docs.stripe.com/refunds#failed-refunds), and the order is paid
+    again. A succeeded charge naming (in its metadata) an order already paid with another charge is a second
+    charge: it is refunded automatically and kept for staff (`shop.payments.refund_second_charge`). One naming an
+    unpaid order and one of its attempts (closed as not charged before Stripe made the charge) pays the order.
+    """
+    rows = [row for row in rows if row.get("order_id")]
+    if not rows:
+        return
+    from shop import payments  # imported here: payments is the money-moving layer above this copy
+
+    found = orders.get_orders([row["order_id"] for row in rows], engine=engine)
     for row in rows:
-        order_id = row.get("order_id")
-        if not order_id or row["amount_refunded"] <= 0 or not row["captured"]:
+        order = found.get(str(row["order_id"]).strip().upper())
+        if order is None:
             continue
-        order = orders.get_order(order_id, engine=engine)
-        if order is None or order.charge_id not in (None, row["id"]):
+        if order.charge_id != row["id"]:
+            if row["status"] != "succeeded" or not row["paid"] or row["refunded"]:
+                continue
+            client = client or payments.stripe_client()
+            if order.paid_at:
+                payments.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
+            elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
+                payments.settle_found_charge(order, _payload(engine, row["id"]), client)
             continue
-        if order.amount_refunded == row["amount_refunded"]:
+        if not row["captured"] or order.amount_refunded == row["amount_refunded"]:
             continue
         try:
-            orders.record_refund(order_id, row["amount_refunded"], engine=engine)
+            found[order.id] = orders.record_refund(order.id, row["amount_refunded"], engine=engine)
         except (orders.OrderStateError, orders.OrderNotFoundError, ValueError):
             continue  # a charge whose amounts do not fit its order: the charge row still shows the truth
 
 
+def _payload(engine: sa.Engine, charge_id: str) -> dict:
+    """The stored JSON of a charge."""
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(charge_payloads.c.raw).where(charge_payloads.c.id == charge_id)).scalar_one()
+    return json.loads(raw)
+
+
 class _Counter:
-    """Counts the list requests a sync makes (each page is one GET)."""
+    """Counts the requests a sync makes (each page is one GET), and how many of them Stripe refused with a 429."""
 
     def __init__(self) -> None:
         self.requests = 0
+        self.rate_limited = 0
+
+
+def backoff_s(retry: int) -> float:
+    """How long to wait before retry number `retry` (0 first) of a rate-limited request: "full jitter", a random
+    time up to an exponentially growing cap, so sessions limited at the same moment do not come back together
+    (docs.stripe.com/rate-limits: "exponential backoff", with "some amount of random jitter")."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**retry))
+
+
+def _request(client: stripe.StripeClient, path: str, params: dict, counter: _Counter) -> dict:
+    """One GET as plain JSON; a 429 (RateLimitError) is waited out (`backoff_s`) and the same request sent again,
+    so a sync resumes exactly where it stopped (the same page cursor). Raises it after RATE_LIMIT_RETRIES."""
+    for retry in range(RATE_LIMIT_RETRIES + 1):
+        counter.requests += 1
+        try:
+            return client.raw_request("get", path, **params).data
+        except stripe.RateLimitError:
+            counter.rate_limited += 1
+            if retry == RATE_LIMIT_RETRIES:
+                raise
+            time.sleep(backoff_s(retry))
+    raise AssertionError("unreachable")
 
 
 def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _Counter) -> dict:
@@ -244,8 +303,7 @@ def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _C
     building StripeObjects for 100 charges costs ~0.3 s here, ten times the request itself, and the store
     wants plain dicts anyway.
     """
-    counter.requests += 1
-    return client.raw_request("get", path, **params).data
+    return _request(client, path, params, counter)
 
 
 def _pages(client: stripe.StripeClient, path: str, counter: _Counter, filters: dict | None = None) -> Iterable[dict]:
@@ -300,14 +358,14 @@ def _backfill(
         lease.check()
         rows = _store_charges(engine, page["data"], newest_created)
         charge_count += len(rows)
-        order_rows.extend(row for row in rows if row["order_id"] and row["amount_refunded"])
+        order_rows.extend(row for row in rows if row["order_id"])
         # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
         progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
     for page in _pages(client, "/v1/refunds", counter):
         lease.check()
         refund_count += _store_refunds(engine, page["data"], newest_created)
         progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
-    _keep_orders_in_step(order_rows, engine)
+    _keep_orders_in_step(order_rows, engine, client)
 
     synced_at = time.time()
     lease.check()
@@ -328,12 +386,16 @@ def _backfill(
     )
 
 
-def _apply_events(engine: sa.Engine, events: list[Any], *, move_cursor: bool = True) -> tuple[list[dict], int, int]:
+def _apply_events(
+    engine: sa.Engine, events: list[Any], *, move_cursor: bool = True
+) -> tuple[list[dict], int, int, set[str]]:
     """Store the objects carried by `events` (oldest first) as one change, skipping events applied before.
 
-    Returns the charge rows stored, the refund count and how many events were new. The rows, the applied event
-    ids and the cursor commit together, so an interrupted sync re-reads exactly what it had not applied.
-    `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
+    Returns the charge rows stored, the refund count, how many events were new, and the charges these events
+    changed without carrying them, for the caller to fetch: those of refunds that failed or were canceled
+    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`).
+    The rows, the applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what
+    it had not applied. `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
     """
     with engine.begin() as conn:
         ids = [event["id"] for event in events]
@@ -342,6 +404,7 @@ def _apply_events(engine: sa.Engine, events: list[Any], *, move_cursor: bool = T
         charge_rows: dict[str, dict] = {}
         payload_rows: dict[str, dict] = {}
         refund_rows: dict[str, dict] = {}
+        undone: set[str] = set()
         seq = next_change(conn) if fresh else 0
         for event in fresh:
             obj = _get(event, "data", "object")
@@ -357,6 +420,11 @@ def _apply_events(engine: sa.Engine, events: list[Any], *, move_cursor: bool = T
                 row = refund_row(obj)
                 if row["charge_id"]:
                     refund_rows[row["id"]] = {**row, "event_created": created}
+                    if row["status"] in UNDONE_REFUND_STATUSES:
+                        undone.add(row["charge_id"])
+            elif kind == "dispute" and isinstance(_get(obj, "charge"), str):
+                # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
+                undone.add(_get(obj, "charge"))
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
         upsert(conn, charge_payloads, list(payload_rows.values()))
@@ -366,7 +434,15 @@ def _apply_events(engine: sa.Engine, events: list[Any], *, move_cursor: bool = T
         state = _read_state_in(conn)
         if move_cursor and int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
             _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
-    return list(charge_rows.values()), len(refund_rows), len(fresh)
+    return list(charge_rows.values()), len(refund_rows), len(fresh), undone
+
+
+def _refetch_charges(
+    client: stripe.StripeClient, engine: sa.Engine, charge_ids: Iterable[str], event_created: int, counter: _Counter
+) -> list[dict]:
+    """Fetch these charges as Stripe has them now and store them as one change (as new as `event_created`)."""
+    fetched = [_request(client, f"/v1/charges/{charge_id}", {}, counter) for charge_id in sorted(charge_ids)]
+    return _store_charges(engine, fetched, event_created) if fetched else []
 
 
 def _read_state_in(conn: sa.Connection) -> dict[str, str]:
@@ -395,9 +471,8 @@ def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], count
     event_id = state.get(LAST_EVENT_ID)
     if not event_id:
         return 0  # no event existed at backfill time: every event is new
-    counter.requests += 1
     try:
-        return int(client.raw_request("get", f"/v1/events/{event_id}").data["created"])
+        return int(_request(client, f"/v1/events/{event_id}", {}, counter)["created"])
     except stripe.InvalidRequestError as exc:
         if exc.code == "resource_missing":
             return None
@@ -422,8 +497,11 @@ def _incremental(
     refund_total = events_applied = 0
     for start in range(0, len(events), PAGE_SIZE):
         lease.check()
-        rows, refund_count, fresh = _apply_events(engine, events[start : start + PAGE_SIZE])
-        _keep_orders_in_step(rows, engine)
+        batch = events[start : start + PAGE_SIZE]
+        rows, refund_count, fresh, undone = _apply_events(engine, batch)
+        if undone:
+            rows += _refetch_charges(client, engine, undone, max(int(e["created"]) for e in batch), counter)
+        _keep_orders_in_step(rows, engine, client)
         charge_ids.update(row["id"] for row in rows)
         refund_total += refund_count
         events_applied += fresh
@@ -510,7 +588,8 @@ def apply_delivered_events(events: list[Any], *, engine: sa.Engine | None = None
     sync. Orders follow the stored charge rows, not the events' copies, so a late event cannot undo a refund.
     """
     engine = engine or get_engine()
-    rows, _refund_count, fresh = _apply_events(engine, [_plain(event) for event in events], move_cursor=False)
+    # Charges a refund or dispute event changed without carrying them: the webhook handler fetches them itself.
+    rows, _refund_count, fresh, _undone = _apply_events(engine, [_plain(event) for event in events], move_cursor=False)
     if rows:
         with engine.connect() as conn:
             query = sa.select(charges).where(charges.c.id.in_([row["id"] for row in rows]))

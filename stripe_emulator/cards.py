@@ -337,3 +337,14 @@ def validate_card(number: str, exp_month: object, exp_year: object, cvc: str | N
 def fingerprint(number: str) -> str:
     """A stable per-number fingerprint, as Stripe gives the same one to every card with one number."""
     return hashlib.sha256(("fp:" + number).encode()).hexdigest()[:16]
+
+
+# Cards whose charges succeed but whose refunds fail some time later, by fingerprint (a refund knows its charge's
+# card by its fingerprint only). docs.stripe.com/testing#refunds: 4000 0000 0000 5126, "Asynchronous refund
+# failure": the refund begins as succeeded, then turns failed with a `charge.refund.updated` event.
+REFUND_FAILS = frozenset({fingerprint("4000000000005126")})
+
+
+def refund_fails(card_fingerprint: str | None) -> bool:
+    """Whether refunds of a charge on the card with this fingerprint fail asynchronously."""
+    return card_fingerprint in REFUND_FAILS

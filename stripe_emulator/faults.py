@@ -7,7 +7,11 @@
 - `{"delay_s": N}`: wait N seconds, then handle the request as usual;
 - `"drop_after_commit"`: handle the request and commit its result (and its idempotency key), then close the
   connection without sending any response — a client sees a lost answer to a request that took effect;
-- `{"status": 500}` / `{"status": 429}`: answer Stripe's error (api_error / rate limit) and commit nothing.
+- `{"status": 500}` / `{"status": 429}`: answer Stripe's error (api_error / rate limit) and commit nothing;
+- `{"rate_limit_per_s": N}`: a rate limiter — of the next `times` matching requests, those beyond N in any one
+  second are answered Stripe's 429 `rate_limit` error (nothing committed), the others handled as usual (Stripe's
+  test mode allows 25 read requests a second: docs.stripe.com/rate-limits). Each matching request counts towards
+  `times`, answered or refused.
 
 `GET /_emulator/faults` lists the armed faults with their remaining counts, `DELETE /_emulator/faults` and
 `/_emulator/reset` clear them.
@@ -16,10 +20,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import fnmatch
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +48,8 @@ class Fault:
     path: str
     action: str | dict[str, Any]
     remaining: int
+    # A rate limiter's record: when each request it let through arrived (monotonic seconds, the last second only).
+    admitted: collections.deque = field(default_factory=collections.deque)
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request meets this fault."""
@@ -66,12 +74,19 @@ def _check_action(action: Any) -> str | dict[str, Any]:
         if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY_S:
             raise invalid(f"action.delay_s must be a number of seconds from 0 to {MAX_DELAY_S}.", param="action")
         return {"delay_s": delay}
+    if isinstance(action, dict) and set(action) == {"rate_limit_per_s"}:
+        rate = action["rate_limit_per_s"]
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= 10_000:
+            raise invalid("action.rate_limit_per_s must be a whole number of requests from 1 to 10000.", param="action")
+        return {"rate_limit_per_s": rate}
     if isinstance(action, dict) and set(action) == {"status"}:
         if action["status"] not in (500, 429):
             raise invalid("action.status must be 500 or 429.", param="action")
         return {"status": action["status"]}
     raise invalid(
-        'action must be {"delay_s": N}, "drop_after_commit", {"status": 500} or {"status": 429}.', param="action"
+        'action must be {"delay_s": N}, "drop_after_commit", {"status": 500}, {"status": 429} or '
+        '{"rate_limit_per_s": N}.',
+        param="action",
     )
 
 
@@ -107,7 +122,10 @@ class FaultBoard:
         return fault
 
     def take(self, method: str, path: str) -> Fault | None:
-        """The first armed fault this request meets, counted down (and disarmed at zero), or None."""
+        """The first armed fault this request meets, counted down (and disarmed at zero), or None.
+
+        A rate limiter answers as a 429 status fault for a request beyond its rate, and None for one it lets through.
+        """
         if not self._faults:  # the common case, without taking the lock
             return None
         with self._lock:
@@ -116,6 +134,8 @@ class FaultBoard:
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
+                    if isinstance(fault.action, dict) and "rate_limit_per_s" in fault.action:
+                        return _limited(fault, time.monotonic())
                     return fault
         return None
 
@@ -130,6 +150,16 @@ class FaultBoard:
             count = len(self._faults)
             self._faults.clear()
         return count
+
+
+def _limited(limiter: Fault, now: float) -> Fault | None:
+    """A 429 fault when `limiter` already let its rate through in the second before `now`; else None (and counted)."""
+    while limiter.admitted and limiter.admitted[0] <= now - 1.0:
+        limiter.admitted.popleft()
+    if len(limiter.admitted) >= limiter.action["rate_limit_per_s"]:
+        return Fault(limiter.id, limiter.method, limiter.path, {"status": 429}, limiter.remaining)
+    limiter.admitted.append(now)
+    return None
 
 
 def injected_error(status: int) -> StripeError:

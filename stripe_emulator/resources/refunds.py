@@ -1,14 +1,34 @@
-"""Refunds: `/v1/refunds` — never more than was captured; an uncaptured charge is released whole."""
+"""Refunds: `/v1/refunds` — never more than was captured; an uncaptured charge is released whole.
+
+A refund of a charge on the test card 4000 0000 0000 5126 fails asynchronously (docs.stripe.com/testing#refunds):
+it is created succeeded, and REFUND_FAILURE_DELAY_S later turns failed — the money goes back to the charge
+(`amount_refunded` down again, docs.stripe.com/refunds#failed-refunds) and `charge.refund.updated` is sent. The
+turn is a timer of the running emulator: a restart before it fires leaves the refund succeeded.
+"""
 
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
-from stripe_emulator import money
+from stripe_emulator import cards, money
 from stripe_emulator import params as p
-from stripe_emulator.core import Context, changes, expand, get_object, list_objects, merge_metadata, new_id, retrieve
+from stripe_emulator.core import (
+    Clock,
+    Context,
+    changes,
+    expand,
+    get_object,
+    list_objects,
+    merge_metadata,
+    new_id,
+    retrieve,
+)
 from stripe_emulator.errors import invalid
+from stripe_emulator.store import Store
+
+REFUND_FAILURE_DELAY_S = 1.0  # "some time afterward": long enough for a client to see the refund succeeded first
 
 
 def refund_object(
@@ -121,6 +141,45 @@ def refund_charge(
     ctx.store.update("charges", charge)
     ctx.emit("refund.created", refund)
     ctx.emit("charge.refunded", charge, changes(before, charge, ["amount_refunded", "refunded", "fraud_details"]))
+    if cards.refund_fails(_card_fingerprint(charge)):
+        timer = threading.Timer(REFUND_FAILURE_DELAY_S, fail_refund, args=(ctx.store, ctx.clock, refund["id"]))
+        timer.daemon = True
+        timer.start()  # fires after this request's transaction has committed (it needs the store's lock)
+    return refund
+
+
+def _card_fingerprint(charge: dict[str, Any]) -> str | None:
+    card = (charge.get("payment_method_details") or {}).get("card") or charge.get("source") or {}
+    return card.get("fingerprint")
+
+
+def fail_refund(store: Store, clock: Clock, refund_id: str) -> dict[str, Any] | None:
+    """Turn a succeeded refund failed, as a card that cannot take it back makes Stripe do; None if it is gone.
+
+    The amount goes back to the charge (`amount_refunded`, `refunded`) and `charge.refund.updated` (with
+    `refund.updated` and `refund.failed`) carries the refund with its previous status.
+    """
+    # No request made this change: Stripe sends such events with a null request id.
+    ctx = Context(store=store, clock=clock, params={}, request_id=None, base_url="", now=clock.now())  # type: ignore[arg-type]
+    with store.transaction():
+        refund = store.get("refunds", refund_id)
+        charge = store.get("charges", refund["charge"]) if refund else None
+        if refund is None or charge is None or refund["status"] != "succeeded":
+            return None
+        before = copy.deepcopy(refund)
+        refund.update(
+            status="failed",
+            failure_reason="expired_or_canceled_card",
+            failure_balance_transaction=new_id("txn_") if refund["balance_transaction"] else None,
+        )
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
+        store.update("refunds", refund)
+        store.update("charges", charge)
+        previous = changes(before, refund, ["status", "failure_reason", "failure_balance_transaction"])
+        ctx.emit("charge.refund.updated", refund, previous)
+        ctx.emit("refund.updated", refund, previous)
+        ctx.emit("refund.failed", refund)
     return refund
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import stripe
 
-from tests.contract.calls import charge, declined
+from tests.contract.calls import charge, declined, events_for
 
 
 def test_full_refund_by_default(stripe_client):
@@ -103,3 +105,24 @@ def test_refund_metadata_update(stripe_client):
     refund = stripe_client.v1.refunds.create(params={"charge": charge(stripe_client).id})
     updated = stripe_client.v1.refunds.update(refund.id, params={"metadata": {"ticket": "7"}})
     assert updated.metadata.to_dict() == {"ticket": "7"}
+
+
+def test_a_refund_of_the_refund_failure_card_fails_later_and_gives_the_money_back(stripe_client, publishable_client):
+    # docs.stripe.com/testing#refunds: 4000 0000 0000 5126, "Asynchronous refund failure".
+    token = publishable_client.v1.tokens.create(
+        params={"card": {"number": "4000000000005126", "exp_month": "12", "exp_year": "2034", "cvc": "123"}}
+    )
+    created = charge(stripe_client, token.id, amount=2300)
+    refund = stripe_client.v1.refunds.create(params={"charge": created.id})
+    assert refund.status == "succeeded"
+
+    deadline = time.monotonic() + 60
+    while stripe_client.v1.refunds.retrieve(refund.id).status != "failed":
+        assert time.monotonic() < deadline, "the refund never failed"
+        time.sleep(0.2)  # polling interval while the refund fails in the background
+
+    after = stripe_client.v1.charges.retrieve(created.id)
+    assert (after.amount_refunded, after.refunded) == (0, False)
+    [updated] = events_for(stripe_client, refund.id, type="charge.refund.updated")
+    assert updated.data.object.status == "failed"
+    assert updated.data.previous_attributes["status"] == "succeeded"

@@ -191,3 +191,43 @@ def test_listing_orders_with_an_intent_leaves_out_those_without(engine: sa.Engin
     listed = orders.list_orders(status=("pending", "failed"), with_intent=True, engine=engine)
     assert [order.id for order in listed] == [with_intent.id]
     assert listed[0].payment_intent_id == "pi_test_listing"
+
+
+def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    first = orders.start_attempt(order.id, "first", engine=engine)
+    orders.finish_attempt(first.id, "failed", code=orders.NOT_CHARGED, engine=engine)  # taken for not charged
+    second = orders.start_attempt(order.id, "second", engine=engine)
+    orders.finish_attempt(second.id, "succeeded", charge_id="ch_second", engine=engine)
+
+    late = orders.finish_attempt(first.id, "succeeded", charge_id="ch_first", engine=engine)
+
+    assert (late.outcome, late.charge_id) == ("succeeded", "ch_first")  # the attempt says what Stripe did
+    assert orders.get_order(order.id, engine=engine).charge_id == "ch_second"
+
+
+def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    attempt = orders.start_attempt(order.id, "late", engine=engine)
+    orders.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
+    orders.begin_cancel(order.id, engine=engine)
+    orders.mark_cancelled(order.id, engine=engine)
+
+    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_late", engine=engine)
+
+    after = orders.get_order(order.id, engine=engine)
+    assert (after.status, after.charge_id, after.paid_at) == ("cancelled", None, None)
+
+
+def test_second_charges_are_recorded_once_and_marked_refunded(engine: sa.Engine) -> None:
+    order = paid_order(engine)
+    orders.record_second_charge(order.id, "ch_two", 2300, "usd", "sync", engine=engine)
+    again = orders.record_second_charge(order.id, "ch_two", 2300, "usd", "reconcile", engine=engine)
+    assert (again.found_by, again.refunded_at) == ("sync", None)
+    assert [r.charge_id for r in orders.list_second_charges(refunded=False, engine=engine)] == ["ch_two"]
+
+    done = orders.second_charge_refunded("ch_two", "re_two", engine=engine)
+
+    assert (done.refund_id, done.refunded_at is not None) == ("re_two", True)
+    assert orders.list_second_charges(refunded=False, engine=engine) == []
+    assert [r.refund_id for r in orders.list_second_charges(engine=engine)] == ["re_two"]

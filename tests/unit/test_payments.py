@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import stripe
 from stripe._http_client import new_default_http_client
@@ -316,6 +319,147 @@ def test_a_young_pending_attempt_is_left_alone(client):
     orders.start_attempt(order.id, "in-flight")
     assert [r.outcome for r in payments.reconcile_pending(client)] == ["still_pending"]
     assert orders.list_attempts(order.id)[0].outcome == "pending"
+
+
+def arm_fault(emulator, spec: dict) -> None:
+    response = httpx.post(f"{emulator.url}/_emulator/faults", json=spec, headers={"Authorization": "Bearer sk_test_x"})
+    assert response.status_code == 200, response.text
+
+
+def faults_armed(emulator) -> list:
+    return httpx.get(f"{emulator.url}/_emulator/faults", headers={"Authorization": "Bearer sk_test_x"}).json()["data"]
+
+
+def wait_until(check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)  # polling interval of a wait-for-condition
+
+
+@contextmanager
+def in_background(work):
+    """Run `work()` in a thread; yields a list that holds its result (or re-raises its error) once joined."""
+    box: list = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield box
+    finally:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+
+
+def test_a_pending_attempt_is_in_flight_for_as_long_as_one_sdk_call_can_run(client, monkeypatch):
+    monkeypatch.setenv("STRIPE_TIMEOUT_S", "30")
+    config.get_settings.cache_clear()
+    longest = config.longest_call_s()
+    # 3 tries of up to 30 s to connect and 30 s to read, at the least: more than the 60 s guess of before.
+    assert longest >= 3 * 2 * 30
+    order = new_order()
+    attempt = orders.start_attempt(order.id, "sent-just-now")  # the call is on its way to Stripe
+
+    at_61_s = payments.reconcile_pending(client, now=attempt.created + 61)
+    assert [r.outcome for r in at_61_s] == ["still_pending"]
+    near_the_end = payments.reconcile_pending(client, now=attempt.created + longest - 1)
+    assert [r.outcome for r in near_the_end] == ["still_pending"]
+    assert orders.list_attempts(order.id)[0].outcome == "pending"
+
+    after = payments.reconcile_pending(client, now=attempt.created + longest + 1)
+    assert [r.outcome for r in after] == ["not_charged"]
+
+
+def test_the_stripe_timeout_is_a_setting_of_the_shops_client(client, emulator, monkeypatch):
+    monkeypatch.setenv("STRIPE_TIMEOUT_S", "1")
+    config.get_settings.cache_clear()
+    order = new_order()
+    arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 3}, "times": 1})
+    started = time.monotonic()
+    # The first try gives up after 1 s; the SDK's retry (same idempotency key) is answered at once.
+    result = pay(order.id, "tok_visa", config.stripe_client())
+    assert time.monotonic() - started < 3
+    assert result.outcome == "succeeded"
+    wait_until(lambda: not faults_armed(emulator))
+    assert [charge.id for charge in charges_of(client, order.id)] == [result.charge_id]
+
+
+def test_reconciling_while_a_slow_charge_call_runs_leaves_it_alone(client, emulator, monkeypatch):
+    monkeypatch.setenv("STRIPE_TIMEOUT_S", "30")
+    config.get_settings.cache_clear()
+    order = new_order()
+    arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 2}, "times": 1})
+    with in_background(lambda: pay(order.id, "tok_visa", config.stripe_client())) as paid:
+        wait_until(lambda: not faults_armed(emulator))  # the request is at Stripe, its answer on the way
+        # Seen a minute later (a slow machine, another process): the call may still run, so nothing is decided.
+        settled = payments.reconcile_pending(client, now=time.time() + 61)
+        assert [r.outcome for r in settled] == ["still_pending"]
+        assert [a.outcome for a in orders.list_attempts(order.id)] == ["pending"]
+        with pytest.raises(payments.PaymentError, match="in progress"):
+            pay(order.id, "tok_mastercard", client)  # the customer clicks Pay again meanwhile
+    [result] = paid
+    assert result.outcome == "succeeded"
+    assert [charge.id for charge in charges_of(client, order.id)] == [result.charge_id]
+    assert orders.get_order(order.id).charge_id == result.charge_id
+
+
+def test_a_late_success_never_replaces_the_charge_that_paid_the_order_and_is_refunded(client, emulator):
+    order = new_order()
+    arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 2}, "times": 1})
+    with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
+        wait_until(lambda: not faults_armed(emulator))  # attempt A is at Stripe, not charged yet
+        # Attempt A is taken for dead (the old 60 s rule did this while the call still ran) ...
+        closed = payments.reconcile_pending(client, min_age_s=0)
+        assert [r.outcome for r in closed] == ["not_charged"]
+        # ... so the customer pays again, and attempt B pays the order.
+        second = pay(order.id, "tok_mastercard", client)
+        assert second.outcome == "succeeded"
+    [first] = late  # A's answer lands now
+
+    after = orders.get_order(order.id)
+    assert (after.status, after.charge_id) == ("paid", second.charge_id)
+    assert first.charge_id == second.charge_id  # the late click is told the order's charge, and the refund
+    assert "refunded" in first.message
+    charges = {charge.id: charge for charge in charges_of(client, order.id)}
+    assert len(charges) == 2
+    [late_id] = set(charges) - {second.charge_id}
+    assert (charges[late_id].amount_refunded, charges[late_id].refunded) == (2300, True)
+    [refund] = client.v1.refunds.list(params={"charge": late_id}).data
+    assert refund.reason == "duplicate"
+    kept = [c.id for c in charges.values() if c.status == "succeeded" and not c.refunded]
+    assert kept == [second.charge_id]
+    [record] = orders.list_second_charges()
+    assert (record.order_id, record.charge_id, record.amount, record.refund_id) == (order.id, late_id, 2300, refund.id)
+    assert record.refunded_at is not None
+
+
+def test_a_late_success_after_the_attempt_was_closed_pays_an_order_still_unpaid(client, emulator):
+    order = new_order()
+    arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 2}, "times": 1})
+    with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
+        wait_until(lambda: not faults_armed(emulator))
+        assert [r.outcome for r in payments.reconcile_pending(client, min_age_s=0)] == ["not_charged"]
+    [result] = late
+    assert result.outcome == "succeeded"
+    assert orders.get_order(order.id).charge_id == result.charge_id
+    assert orders.list_second_charges() == []
+
+
+def test_a_late_decline_does_not_rewrite_a_settled_attempt(client):
+    order = new_order()
+    paid = pay(order.id, "tok_visa", client)
+    attempt = orders.list_attempts(order.id)[0]
+    stored = orders.finish_attempt(attempt.id, "failed", code="card_declined", message="late")
+    assert (stored.outcome, stored.charge_id) == ("succeeded", paid.charge_id)
+    assert orders.get_order(order.id).status == "paid"
 
 
 # --- refunds, captures, cancellations ---------------------------------------------------------------

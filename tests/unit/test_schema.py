@@ -240,7 +240,7 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
     assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
     assert rows(engine, schema.attempts_table) == [ATTEMPT]
     assert rows(engine, schema.refund_requests_table) == [REFUND_REQUEST]
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0}]
+    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0, "disputed": False}]
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
     assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
@@ -254,7 +254,7 @@ def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves
     engine = db.get_engine(empty_database_url)
 
     assert schema_differences(engine) == []
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0}]  # kept, not dropped
+    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0, "disputed": False}]  # kept
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
     assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}

@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import stripe
@@ -429,3 +430,109 @@ def test_the_lease_is_renewed_while_a_sync_runs(api, counted, monkeypatch):
 
     assert report.kind == "backfill"
     assert expiries[1] > expiries[0]
+
+
+def pay_with(api: stripe.StripeClient, number: str = "4242424242424242") -> tuple[orders.Order, str]:
+    """A paid order of the shop (Charges flow) on the card `number`; returns it and its charge id."""
+    token = api.v1.tokens.create(
+        params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+    ).id
+    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    result = payments.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
+    assert result.outcome == "succeeded"
+    return orders.get_order(order.id), result.charge_id
+
+
+def wait_until(check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)  # polling interval of a wait-for-condition
+
+
+def test_a_refund_that_fails_later_gives_the_order_its_money_back(api, counted):
+    client, _ = counted
+    order, charge_id = pay_with(api, "4000000000005126")  # docs.stripe.com/testing#refunds: refund fails later
+    sync.sync(client)
+    refund = payments.refund_charge(charge_id, idempotency_key=uuid.uuid4().hex, client=api)
+    sync.sync(client)
+    assert orders.get_order(order.id).status == "refunded"
+
+    wait_until(lambda: api.v1.refunds.retrieve(refund.id).status == "failed")
+    sync.sync(client)
+
+    after = orders.get_order(order.id)
+    assert (after.status, after.amount_refunded) == ("paid", 0)
+    assert stored(charge_id)["amount_refunded"] == 0
+    assert [row["status"] for row in stored_refunds(charge_id)] == ["failed"]
+
+
+def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_for_staff(api, counted):
+    client, _ = counted
+    order, charge_id = pay_with(api)
+    sync.sync(client)
+    # A charge Stripe made for the order after another one paid it (a late answer nobody was waiting for).
+    late = api.v1.charges.create(
+        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}
+    )
+
+    sync.sync(client)
+
+    assert orders.get_order(order.id).charge_id == charge_id
+    refunded = api.v1.charges.retrieve(late.id)
+    assert (refunded.amount_refunded, refunded.refunded) == (2300, True)
+    [refund] = api.v1.refunds.list(params={"charge": late.id}).data
+    assert refund.reason == "duplicate"
+    [record] = orders.list_second_charges()
+    assert (record.charge_id, record.order_id, record.found_by) == (late.id, order.id, "sync")
+    assert record.refund_id == refund.id
+    sync.sync(client)  # seen again (now refunded): nothing more is refunded
+    assert len(api.v1.refunds.list(params={"charge": late.id}).data) == 1
+
+
+def test_a_backfill_under_a_rate_limit_backs_off_and_gets_every_charge(api, counted, private_emulator):
+    client, http = counted
+    make_charges(api, 250)
+    spec = {"method": "GET", "path": "/v1/*", "action": {"rate_limit_per_s": 2}, "times": 1000}
+    armed = httpx.post(
+        f"{private_emulator.url}/_emulator/faults", json=spec, headers={"Authorization": "Bearer sk_test_emulator"}
+    )
+    assert armed.status_code == 200, armed.text
+    try:
+        report = sync.sync(client)
+    finally:
+        httpx.delete(f"{private_emulator.url}/_emulator/faults", headers={"Authorization": "Bearer sk_test_emulator"})
+
+    assert count_rows(sync.charges) == 250
+    assert report.charges_upserted == 250
+    # 1 events head + 3 charge pages + 1 refund page got through; the rest were 429s waited out and asked again.
+    assert len(http.sent) == report.requests > 5
+
+
+def test_the_charge_row_keeps_stripes_disputed_flag():
+    charge = {"id": "ch_1", "created": 1, "amount": 2300, "currency": "usd", "status": "succeeded", "disputed": True}
+    assert sync.charge_row(charge)["disputed"] is True
+    assert sync.charge_row({**charge, "disputed": False})["disputed"] is False
+
+
+def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
+    client, _ = counted
+    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    attempt = orders.start_attempt(order.id, "slow-click")
+    orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
+    # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
+    late = api.v1.charges.create(
+        params={
+            "amount": 2300,
+            "currency": "usd",
+            "source": "tok_visa",
+            "metadata": {"order_id": order.id, "attempt": str(attempt.id)},
+        }
+    )
+
+    sync.sync(client)
+
+    after = orders.get_order(order.id)
+    assert (after.status, after.charge_id) == ("paid", late.id)
+    assert orders.list_attempts(order.id)[0].outcome == "succeeded"
+    assert api.v1.charges.retrieve(late.id).amount_refunded == 0
