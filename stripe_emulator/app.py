@@ -27,6 +27,7 @@ from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import (
+    balance_transactions,
     charges,
     customers,
     events,
@@ -392,6 +393,13 @@ def create_app(
         Route("/v1/refunds", ep(refunds.list_refunds), methods=["GET"]),
         Route("/v1/refunds/{refund_id}", ep(refunds.retrieve_refund), methods=["GET"]),
         Route("/v1/refunds/{refund_id}", ep(refunds.update_refund), methods=["POST"]),
+        Route("/v1/balance", ep(balance_transactions.retrieve_balance), methods=["GET"]),
+        Route("/v1/balance_transactions", ep(balance_transactions.list_balance_transactions), methods=["GET"]),
+        Route(
+            "/v1/balance_transactions/{txn_id}",
+            ep(balance_transactions.retrieve_balance_transaction),
+            methods=["GET"],
+        ),
         Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
         Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
