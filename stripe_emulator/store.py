@@ -24,6 +24,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "webhook_endpoints": (),
     "webhook_endpoint_secrets": (),  # each endpoint's whsec_ secret: kept out of its body, shown on create only
     "webhook_deliveries": ("event", "endpoint", "state"),  # the delivery log (stripe_emulator/webhooks.py)
+    "balance_transactions": ("type", "source", "status"),
+    "disputes": ("charge", "payment_intent"),
+    "payouts": (),
+    "payout_members": ("payout",),  # which payout paid out each balance transaction (not in Stripe's txn shape)
 }
 
 

@@ -24,6 +24,7 @@ from stripe_emulator.core import (
     shipping_object,
 )
 from stripe_emulator.errors import StripeError, invalid, missing
+from stripe_emulator.resources import balance_transactions, disputes
 from stripe_emulator.resources.refunds import refund_object
 from stripe_emulator.resources.tokens import consume_source
 
@@ -118,7 +119,7 @@ def charge_object(
         "application": None,
         "application_fee": None,
         "application_fee_amount": None,
-        "balance_transaction": new_id("txn_") if (capture and not failed) else None,
+        "balance_transaction": None,  # set by record_charge once captured
         "billing_details": billing_details or _billing_details(card),
         "calculated_statement_descriptor": (
             f"{ACCOUNT_DESCRIPTOR}* {suffix}"[:22]
@@ -204,9 +205,13 @@ def charge_object(
 
 
 def record_charge(ctx: Context, charge: dict[str, Any]) -> None:
-    """Store a new charge and emit its charge.succeeded or charge.failed event."""
+    """Store a new charge and emit its charge.succeeded or charge.failed event (a captured one gets its balance
+    transaction)."""
+    if charge["captured"]:
+        charge["balance_transaction"] = balance_transactions.for_charge(ctx, charge)
     ctx.store.insert("charges", charge)
     ctx.emit("charge.failed" if charge["status"] == "failed" else "charge.succeeded", charge)
+    disputes.open_if_disputed(ctx, charge)
 
 
 def decline_error(
@@ -345,7 +350,8 @@ def capture(ctx: Context, charge: dict[str, Any], amount: int, extra: dict[str, 
     check_amount(amount, charge["currency"])
     check_descriptor_suffix((extra or {}).get("statement_descriptor_suffix"), "statement_descriptor_suffix")
     before = copy.deepcopy(charge)
-    charge.update(captured=True, amount_captured=amount, balance_transaction=new_id("txn_"))
+    charge.update(captured=True, amount_captured=amount)
+    charge["balance_transaction"] = balance_transactions.for_charge(ctx, charge)
     for key, value in (extra or {}).items():
         if value is not None:
             charge[key] = value
@@ -356,6 +362,7 @@ def capture(ctx: Context, charge: dict[str, Any], amount: int, extra: dict[str, 
         charge["amount_refunded"] = released
     ctx.store.update("charges", charge)
     ctx.emit("charge.captured", charge, changes(before, charge, list(charge)))
+    disputes.open_if_disputed(ctx, charge)
 
 
 def list_charges(ctx: Context) -> dict[str, Any]:

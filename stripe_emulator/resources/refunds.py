@@ -26,6 +26,7 @@ from stripe_emulator.core import (
     retrieve,
 )
 from stripe_emulator.errors import invalid
+from stripe_emulator.resources import balance_transactions, disputes
 from stripe_emulator.store import Store
 
 REFUND_FAILURE_DELAY_S = 1.0  # "some time afterward": long enough for a client to see the refund succeeded first
@@ -114,6 +115,9 @@ def refund_charge(
         )
     if charge["refunded"]:
         raise invalid(f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge")
+    if disputes.is_charged_back(ctx, charge):
+        # docs.stripe.com/disputes/how-disputes-work: a disputed payment can no longer be refunded.
+        raise invalid(f"Charge {charge_id} has been charged back; cannot issue a refund.", code="charge_disputed")
     remaining = charge["amount"] - charge["amount_refunded"]
     amount = remaining if amount is None else amount
     if not charge["captured"] and amount != charge["amount"]:
@@ -129,9 +133,9 @@ def refund_charge(
             param="amount",
             code="amount_too_large",
         )
-    refund = refund_object(
-        ctx, charge, amount, reason, metadata, balance_transaction=new_id("txn_") if charge["captured"] else None
-    )
+    refund = refund_object(ctx, charge, amount, reason, metadata, balance_transaction=None)
+    if charge["captured"]:
+        refund["balance_transaction"] = balance_transactions.for_refund(ctx, refund)
     before = copy.deepcopy(charge)
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -170,7 +174,9 @@ def fail_refund(store: Store, clock: Clock, refund_id: str) -> dict[str, Any] | 
         refund.update(
             status="failed",
             failure_reason="expired_or_canceled_card",
-            failure_balance_transaction=new_id("txn_") if refund["balance_transaction"] else None,
+            failure_balance_transaction=(
+                balance_transactions.for_refund_failure(ctx, refund) if refund["balance_transaction"] else None
+            ),
         )
         charge["amount_refunded"] -= refund["amount"]
         charge["refunded"] = False
