@@ -133,6 +133,12 @@ def click(client: stripe.StripeClient, ctx: Ctx) -> Any:
     return pi_click(client, ctx) if ctx["flow"] == "payment_intents" else charges_click(client, ctx)
 
 
+def new_click(client: stripe.StripeClient, ctx: Ctx) -> Any:
+    """The customer, told the payment did not go through, clicks Pay again on the same page: a new nonce."""
+    ctx["nonce"] = uuid.uuid4().hex
+    return click(client, ctx)
+
+
 def paid_order(client: stripe.StripeClient, flow: str) -> Ctx:
     ctx: Ctx = {"flow": flow}
     click(client, ctx)
@@ -306,6 +312,18 @@ STEPS = [
     # Create the order and its intent (PaymentIntents) or its charge (Charges); the next click is the same click.
     Step("checkout", ("payment_intents",), "POST", "/v1/payment_intents", _new_checkout, click, click, _expect_paid),
     Step("charge", ("charges",), "POST", "/v1/charges", _new_checkout, click, click, _expect_paid),
+    # The same, but the next click is a new one (a new nonce): it must not charge a card that was charged.
+    Step(
+        "checkout_new_click",
+        ("payment_intents",),
+        "POST",
+        "/v1/payment_intents",
+        _new_checkout,
+        click,
+        new_click,
+        _expect_paid,
+    ),
+    Step("charge_new_click", ("charges",), "POST", "/v1/charges", _new_checkout, click, new_click, _expect_paid),
     # The browser confirms the intent; the server settles from what Stripe says (the next click: pay again).
     Step(
         "confirm",

@@ -251,4 +251,4 @@ def run_machine(emu, monkeypatch, tmp_path, *, max_examples: int, step_count: in
 
 
 def test_two_sessions_and_staff_under_faults_keep_the_money_invariants(emu, monkeypatch, tmp_path):
-    run_machine(emu, monkeypatch, tmp_path, max_examples=25, step_count=15)
+    run_machine(emu, monkeypatch, tmp_path, max_examples=20, step_count=15)
