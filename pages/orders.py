@@ -23,7 +23,9 @@ CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
 
 def _cancel(order: orders.Order, refund: str) -> None:
     done = f"Order {order.id} cancelled; {refund} refunded."
-    if flash_outcome(MESSAGE_KEY, lambda: payments.cancel_order(order.id), done, errors=CANCEL_ERRORS):
+    if flash_outcome(
+        MESSAGE_KEY, lambda: payments.cancel_order(order.id, actor=gate.actor()), done, errors=CANCEL_ERRORS
+    ):
         data_changed()
 
 
@@ -111,7 +113,12 @@ order = orders.get_order(order_id) or by_id[order_id]
 ship_col, cancel_col = st.columns(2)
 if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
     shipped = f"Order {order.id} marked shipped."
-    flash_outcome(MESSAGE_KEY, lambda: orders.mark_shipped(order.id), shipped, errors=(orders.OrderStateError,))
+    flash_outcome(
+        MESSAGE_KEY,
+        lambda: orders.mark_shipped(order.id, actor=gate.actor()),
+        shipped,
+        errors=(orders.OrderStateError,),
+    )
     st.rerun()
 may_ship, may_cancel = order_rules.may_ship(order), order_rules.may_cancel(order)
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shop import payments
 from shop.money import format_amount
-from ui import dialogs
+from ui import dialogs, gate
 from ui.data import data_changed
 from ui.messages import flash_outcome, inert
 
@@ -26,6 +26,7 @@ def _refund(pending: dict) -> None:
             amount=pending["amount"],
             reason=pending["reason"],
             idempotency_key=pending["idempotency_key"],
+            actor=gate.actor(),
         )
 
     def done(made) -> str:
