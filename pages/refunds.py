@@ -59,6 +59,7 @@ if not matches.empty:
         caption=True,
     )
 
+    refund_dialog.reset_form_if_refunded()
     with st.form("refund_form", border=True):
         how = st.radio("Refund", ["Everything left", "Part of it"], horizontal=True, key="refund_how")
         amount_text = st.text_input(

@@ -201,6 +201,21 @@ def test_a_partial_refund_lowers_net_by_exactly_its_amount(env, api):
     assert after["Gross volume"][0] == before["Gross volume"][0]
 
 
+def test_after_a_partial_refund_the_form_is_empty_so_a_second_click_cannot_repeat_it(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "5", reason="duplicate")
+    refunds.button(key="refund_pending_yes").click().run()
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert refunds.text_input(key="refund_amount").value == ""
+    assert refunds.radio(key="refund_how").value == "Everything left"
+    assert refunds.selectbox(key="refund_reason").value == "requested_by_customer"
+    next(button for button in refunds.button if button.label == "Refund…").click().run()
+    assert refunds.session_state["refund_pending"]["amount"] == 1800  # what is left, never the $5.00 again
+    assert [e.actor for e in audit.entries(charge_id=order.charge_id)] == ["staff"]
+
+
 def test_every_refusal_has_its_message(env, api):
     order = paid_order()
     with pytest.raises(stripe.CardError):
