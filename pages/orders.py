@@ -28,7 +28,9 @@ statuses = status_col.multiselect(
 search = search_col.text_input("Search", placeholder="Order number, name or email contains…", key="orders_search")
 shown = orders.list_orders(status=statuses, search=search)
 total = orders.count_orders()
-st.markdown(f"**{len(shown):,} orders**" + (f" of {total:,}" if len(shown) != total else ""))
+st.markdown(
+    f"**{len(shown):,} order{'' if len(shown) == 1 else 's'}**" + (f" of {total:,}" if len(shown) != total else "")
+)
 show_results()
 action_bar(selectable_table(shown))
 

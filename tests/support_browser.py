@@ -143,6 +143,17 @@ def sidebar_link(page: Page, name: str):
     return page.get_by_test_id("stSidebar").get_by_role("link", name=name)
 
 
+def tick_table_row(page: Page, row: int = 0, table_index: int = 0) -> None:
+    """Tick row `row` of a selectable st.dataframe: its cells are drawn on a canvas, so click where the row's box is."""
+    table = page.get_by_test_id("stDataFrame").nth(table_index)
+    expect(table).to_be_visible()
+    box = table.bounding_box()
+    assert box is not None
+    row_height = 35  # Streamlit's default row height; the header row is as tall
+    table.click(position={"x": 20, "y": row_height * (row + 1) + row_height / 2})
+    wait_for_app(page)
+
+
 def sign_in(page: Page, app: StreamlitApp) -> None:
     """Sign in on the sign-in page with the app's ops password; waits for the finance menu."""
     page.goto(f"{app.url}/sign_in")

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from shop import orders, payments
 from tests.support import use_emulator
-from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
+from tests.support_browser import StreamlitApp, sidebar_link, sign_in, tick_table_row, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -90,11 +90,13 @@ def test_customer_text_is_inert_on_every_staff_page(
     page.get_by_role("dialog").get_by_role("button", name="Keep the money").click()
 
     sidebar_link(page, "Orders").click()
-    expect(page.get_by_role("heading", name="Ship or cancel")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Tick one or more rows in the table to ship or cancel them.")).to_be_visible(timeout=30_000)
     assert_inert(page)
     page.get_by_role("textbox", name="Search").fill(unshipped.id)
     page.get_by_role("textbox", name="Search").press("Enter")
     wait_for_app(page)
+    tick_table_row(page, 0)
+    expect(page.get_by_text(f"Selected: {unshipped.id}")).to_be_visible()
     page.get_by_role("button", name="Cancel order").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("[Approve refund](https://evil.example/x)", exact=False)).to_be_visible(timeout=30_000)

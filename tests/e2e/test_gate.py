@@ -17,7 +17,13 @@ from tests.support_browser import StreamlitApp, wait_for_app
 pytestmark = pytest.mark.e2e
 
 # What a finance page shows when it renders: its heading, or widgets only it has.
-FINANCE_TEXT = ("Refund a charge", "Ship or cancel", "Failed attempts", "Gross volume", "Refund history")
+FINANCE_TEXT = (
+    "Refund a charge",
+    "Tick one or more rows in the table to ship or cancel them.",
+    "Failed attempts",
+    "Gross volume",
+    "Refund history",
+)
 # Names of files in pages/ that are not public pages: a link to any of them would be the folder listing.
 FOLDER_ONLY_NAMES = ("charges", "failures", "refunds", "orders", "dashboard", "ops data", "ops_data")
 
