@@ -76,7 +76,7 @@ without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
 rows = analytics.filter_charges(without_dates, chosen)
 
 # ------------------------------------------------------------------------------------------------ KPIs
-kpi_cards(analytics.kpis(without_dates, start, end), start, end)
+kpi_cards(analytics.kpis(without_dates, start, end))
 
 # ------------------------------------------------------------------------------------------------ chart
 series = analytics.volume_series(rows, start, end)

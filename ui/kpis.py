@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 
 from shop import analytics
@@ -19,10 +17,10 @@ def _money_delta(current: int | None, previous: int | None) -> str | None:
     return text + (f" ({change:+.1%})" if change is not None else "")
 
 
-def kpi_cards(kpis: analytics.Kpis, start: datetime, end: datetime) -> None:
-    """Six metric cards in two rows for `kpis` of the period [start, end)."""
-    days = (end - start).days
-    versus = f"vs the previous {days} day{'s' if days != 1 else ''}"
+def kpi_cards(kpis: analytics.Kpis) -> None:
+    """Six metric cards in two rows for `kpis`; no change is shown when there is no earlier data to compare."""
+    versus = kpis.comparison.label
+    comparable = kpis.comparison.kind != "none"
 
     now, before = kpis.current, kpis.previous
     rate = f"{now.success_rate:.1%}" if now.success_rate is not None else "–"
@@ -71,4 +69,7 @@ def kpi_cards(kpis: analytics.Kpis, start: datetime, end: datetime) -> None:
     ]
     columns = [*st.columns(3), *st.columns(3)]  # two rows: six metrics in one row truncate the amounts
     for column, (label, value, delta, colour, help_text) in zip(columns, metrics, strict=True):
-        column.metric(label, value, delta, delta_color=colour, help=help_text, delta_description=versus, border=True)
+        shown = delta if comparable else None
+        column.metric(label, value, shown, delta_color=colour, help=help_text, delta_description=versus, border=True)
+    if kpis.comparison.kind in ("none", "partial"):
+        st.caption(versus[0].upper() + versus[1:])

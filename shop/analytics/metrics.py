@@ -138,13 +138,27 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """What the previous period of a KPI comparison covers, in words for the cards.
+
+    kind: "full" (a whole period of the same length), "so_far" (the period is still running: the same stretch of
+    the one before), "partial" (the store's charges begin inside the previous period) or "none" (no charge before
+    the period: nothing to compare with, so no change is shown).
+    """
+
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Kpis:
-    """Totals for the chosen period and for the previous period of the same length."""
+    """Totals for the chosen period and for the previous period of the same length (see `comparison`)."""
 
     current: Totals
     previous: Totals
     start: datetime
     end: datetime
+    comparison: Comparison
 
 
 def totals(frame: pd.DataFrame) -> Totals:
@@ -168,16 +182,51 @@ def totals(frame: pd.DataFrame) -> Totals:
     )
 
 
-def kpis(frame: pd.DataFrame, start: datetime, end: datetime) -> Kpis:
-    """Totals of charges created in [start, end) and in the period of the same length just before it.
+def _days(length: timedelta) -> str:
+    days = round(length / timedelta(days=1))
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def comparison_window(
+    frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None
+) -> tuple[datetime, datetime, Comparison]:
+    """The previous period [from, to) that [start, end) is compared with, and what it covers.
+
+    A period still running (Today, Month to date) is compared with the same stretch of the period before it, not
+    with all of it; a previous period before the first charge of `frame` is said to be empty or partial.
+    """
+    now = now or datetime.now(UTC)
+    length = end - start
+    before_start, before_end = start - length, start
+    label = f"vs the previous {_days(length)}"
+    kind = "full"
+    if start < now < end:
+        elapsed = now - start
+        before_end = before_start + elapsed
+        kind = "so_far"
+        if length == timedelta(days=1):
+            label = "vs yesterday until the same time"
+        else:
+            label = f"vs the first {round(elapsed / timedelta(hours=1))} h of the previous {_days(length)}"
+    earliest = frame["created_at"].min() if len(frame) else None
+    if earliest is None or earliest >= pd.Timestamp(before_end):
+        return before_start, before_end, Comparison("none", "No earlier charges to compare with.")
+    if earliest > pd.Timestamp(before_start):
+        label += f" (charges only since {earliest:%d %b %Y})"
+        kind = "partial"
+    return before_start, before_end, Comparison(kind, label)
+
+
+def kpis(frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None) -> Kpis:
+    """Totals of charges created in [start, end) and in the previous period (see `comparison_window`).
 
     `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`).
     """
-    length = end - start
     created = frame["created_at"]
     now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
-    before_rows = frame[(created >= pd.Timestamp(start - length)) & (created < pd.Timestamp(start))]
-    return Kpis(totals(now_rows), totals(before_rows), start, end)
+    before_start, before_end, comparison = comparison_window(frame, start, end, now)
+    before_rows = frame[(created >= pd.Timestamp(before_start)) & (created < pd.Timestamp(before_end))]
+    return Kpis(totals(now_rows), totals(before_rows), start, end, comparison)
 
 
 TOTALS_INTEGER_COLUMNS = ["gross", "refunded", "net", "succeeded", "failed"]

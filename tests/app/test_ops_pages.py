@@ -134,6 +134,15 @@ def test_kpis_equal_the_hand_computed_values(env):
     assert table_ids(at) == {"ch_a", "ch_b", "ch_c", "ch_d", "ch_e", "ch_f", "ch_g", "ch_h"}
 
 
+def test_all_time_shows_no_change_against_a_period_before_the_first_charge(env):
+    fixture_store()
+    at = open_page("charges")
+    at.selectbox(key="charges_period").select("All time").run()
+    assert not at.exception, at.exception
+    assert all(delta in (None, "") for _value, delta in metrics(at).values())
+    assert "No earlier charges to compare with." in texts(at.caption)
+
+
 def test_each_filter_narrows_the_table(env):
     at = charges_for_fixture_week()
     at.multiselect(key="charges_status").set_value(["failed"]).run()

@@ -226,3 +226,42 @@ def test_notebook_range_defaults_to_the_last_30_days_and_answers_a_bad_date_with
         analytics.notebook_range(None, "31/01/2026", now)
     with pytest.raises(analytics.ParameterError, match="is after end_date"):
         analytics.notebook_range("2026-02-01", "2026-01-31", now)
+
+
+# ---------------------------------------------------------------------------------- what a comparison covers
+
+
+def captured_gross(frame: pd.DataFrame, since: datetime, until: datetime) -> int:
+    """Captured amount of the succeeded charges created in [since, until), summed here from the rows."""
+    total = 0
+    for row in frame.itertuples():
+        created = row.created_at.to_pydatetime()
+        if since <= created < until and row.status == "succeeded" and row.captured:
+            total += int(row.amount_captured)
+    return total
+
+
+def test_a_period_before_the_first_charge_has_nothing_to_compare_with(frame):
+    first = frame["created_at"].min().to_pydatetime()
+    start, end = analytics.period_bounds(first.date(), NOW.date())
+    kpis = analytics.kpis(frame, start, end, now=NOW + timedelta(days=1))
+    assert kpis.comparison.kind == "none"
+    assert kpis.comparison.label == "No earlier charges to compare with."
+
+
+def test_a_previous_period_that_starts_before_the_first_charge_says_so(frame):
+    first = frame["created_at"].min().to_pydatetime()
+    start, end = analytics.period_bounds(first.date() + timedelta(days=1), NOW.date())
+    kpis = analytics.kpis(frame, start, end, now=NOW + timedelta(days=1))
+    assert kpis.comparison.kind == "partial"
+    assert kpis.comparison.label.endswith(f"(charges only since {first:%d %b %Y})")
+
+
+def test_today_is_compared_with_yesterday_until_the_same_time(frame):
+    now = NOW.replace(hour=9)  # yesterday's sale was at 10:00
+    start, end = analytics.period_bounds(now.date(), now.date())
+    kpis = analytics.kpis(frame, start, end, now=now)
+    yesterday = start - timedelta(days=1)
+    assert kpis.comparison.label == "vs yesterday until the same time"
+    assert kpis.previous.gross == captured_gross(frame, yesterday, yesterday + (now - start))
+    assert kpis.previous.gross != captured_gross(frame, yesterday, start)
