@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 from shop import analytics, catalog
@@ -13,12 +11,11 @@ from ui import charts, gate
 from ui.data import charges_frame, sync_bar
 from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 from ui.kpis import kpi_cards
+from ui.periods import period_picker
 
 gate.staff_page()
 
 TABLE_LIMIT = 5_000
-ALL_TIME = "All time"
-CUSTOM = "Custom range"
 
 st.title("Charges")
 sync_bar()
@@ -26,21 +23,8 @@ frame = charges_frame()
 settings = get_settings()
 
 # ------------------------------------------------------------------------------------------------ filters
-presets = analytics.date_presets()
 period_col, status_col, email_col = st.columns([1.2, 2, 1.5])
-period = period_col.selectbox("Period", [*presets, ALL_TIME, CUSTOM], index=2, key="charges_period")
-today = datetime.now(UTC).date()
-if period == ALL_TIME:
-    first = frame["created_at"].min().date() if not frame.empty else today
-    first_day, last_day = min(first, today), today
-elif period == CUSTOM:
-    picked = period_col.date_input("From – to", value=presets["Last 30 days"], key="charges_dates")
-    if not isinstance(picked, tuple) or len(picked) != 2:
-        st.info("Pick the last day of the range too.")
-        st.stop()
-    first_day, last_day = picked
-else:
-    first_day, last_day = presets[period]
+first_day, last_day = period_picker(frame, key="charges", where=period_col)
 statuses = status_col.multiselect("Status", analytics.STATUSES, placeholder="All statuses", key="charges_status")
 email = email_col.text_input("Customer", placeholder="Email or name contains…", key="charges_email")
 books = {book.id: book.title for book in catalog.all_books()}

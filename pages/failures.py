@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 from shop import analytics
 from shop.money import format_amount
 from ui import charts, gate
+from ui.advice import failure_advice
 from ui.data import charges_frame, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, WIDE_TEXT_COLUMN, table
+from ui.periods import period_picker
 
 gate.staff_page()
-
-ALL_TIME = "All time"
 
 st.title("Failures")
 sync_bar()
 frame = charges_frame()
 
-presets = analytics.date_presets()
-period = st.selectbox("Period", [*presets, ALL_TIME], index=2, key="failures_period")
-if period == ALL_TIME:
-    today = datetime.now(UTC).date()
-    first_day = min(frame["created_at"].min().date(), today) if not frame.empty else today
-    start, end = analytics.period_bounds(first_day, today)
-else:
-    start, end = analytics.period_bounds(*presets[period])
+start, end = analytics.period_bounds(*period_picker(frame, key="failures"))
 rows = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
 failed = rows[rows["status"] == "failed"]
 totals = analytics.totals(rows)
@@ -64,18 +55,16 @@ if codes.empty:
 else:
     codes_col.altair_chart(charts.failures_by_code(codes), width="stretch")
     st.subheader("What each code means and what to do")
-    table(
-        codes[["code", "count", "share", "explanation", "next_step", "doc_url"]],
-        code="Code",
-        count=st.column_config.NumberColumn("Attempts"),
-        share=st.column_config.NumberColumn("Share", format="percent"),
-        explanation=st.column_config.TextColumn("What it means", width="large"),
-        next_step=st.column_config.TextColumn("Suggested next step", width="large"),
-        doc_url=st.column_config.LinkColumn("Stripe docs", display_text="Read more"),
-    )
+    failure_advice(codes)
 
 st.subheader("Failed attempts")
-table(analytics.failed_attempts_table(failed), Time=TIME_COLUMN, Amount=MONEY_COLUMN, Message=WIDE_TEXT_COLUMN)
+table(
+    analytics.failed_attempts_table(failed),
+    csv_name="failed-attempts",
+    Time=TIME_COLUMN,
+    Amount=MONEY_COLUMN,
+    Message=WIDE_TEXT_COLUMN,
+)
 
 st.subheader("Recovered orders")
 recovered = analytics.recovered_orders(rows)
@@ -84,5 +73,6 @@ if recovered.empty:
 else:
     table(
         analytics.recovered_table(recovered),
+        csv_name="recovered-orders",
         **{"First failure": TIME_COLUMN, "Succeeded": TIME_COLUMN, "Amount": MONEY_COLUMN},
     )

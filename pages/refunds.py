@@ -136,4 +136,4 @@ history = analytics.refund_history()
 if history.empty:
     st.caption("No refunds yet.")
 else:
-    table(analytics.refunds_table(history), Created=TIME_COLUMN, Amount=MONEY_COLUMN)
+    table(analytics.refunds_table(history), csv_name="refunds", Created=TIME_COLUMN, Amount=MONEY_COLUMN)

@@ -18,10 +18,17 @@ STATUS_COLOURS = {
     analytics.PENDING: "#c5c9d0",
 }
 FAILURE_RED = "#d64545"
+ATTEMPTS_GREY = "#c5c9d0"
 
 
 def _bucket_format(unit: str) -> str:
-    return "%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d"
+    """Tooltips' dates, the month in words: "02 Dec 2026 14:00", "02 Dec 2026"."""
+    return "%d %b %Y %H:%M" if unit == "hour" else "%d %b %Y"
+
+
+def _time_axis(unit: str) -> alt.Axis:
+    """Every chart's time axis in one format, the month in words: "02 Dec 14:00" by hour, "02 Dec" by day."""
+    return alt.Axis(format="%d %b %H:%M" if unit == "hour" else "%d %b", labelAngle=0)
 
 
 def volume_by_status(series: pd.DataFrame, unit: str) -> alt.Chart:
@@ -32,7 +39,7 @@ def volume_by_status(series: pd.DataFrame, unit: str) -> alt.Chart:
         .transform_calculate(stack_rank=f"indexof({json.dumps(list(STATUS_COLOURS))}, datum.display_status)")
         .encode(
             order=alt.Order("stack_rank:Q"),  # succeeded at the bottom, failed on top
-            x=alt.X("bucket:T", title=None),
+            x=alt.X("bucket:T", title=None, axis=_time_axis(unit)),
             y=alt.Y("sum(amount_major):Q", title="Amount ($)", axis=alt.Axis(format="$,.0f")),
             color=alt.Color(
                 "display_status:N",
@@ -50,23 +57,27 @@ def volume_by_status(series: pd.DataFrame, unit: str) -> alt.Chart:
     )
 
 
-def failure_rate(rate: pd.DataFrame, unit: str) -> alt.Chart:
-    """The failure rate per time bucket (see shop.analytics.failure_rate_series)."""
-    return (
-        alt.Chart(rate, title=f"Failure rate by {unit} (UTC)")
-        .mark_line(point=alt.OverlayMarkDef(color=FAILURE_RED), color=FAILURE_RED)
-        .encode(
-            x=alt.X("bucket:T", title=None),
-            y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%")),
-            tooltip=[
-                alt.Tooltip("bucket:T", title=unit.capitalize(), format=_bucket_format(unit)),
-                alt.Tooltip("attempts:Q", title="Attempts"),
-                alt.Tooltip("failed:Q", title="Failed"),
-                alt.Tooltip("rate:Q", title="Rate", format=".1%"),
-            ],
-        )
-        .properties(height=260)
+def failure_rate(rate: pd.DataFrame, unit: str) -> alt.LayerChart:
+    """The failure rate per time bucket over the attempts it is a share of (see analytics.failure_rate_series).
+
+    The bars give the volume, so a 100% failure rate of one attempt does not read like a hundred failures.
+    """
+    base = alt.Chart(rate, title=f"Failure rate and attempts by {unit} (UTC)").encode(
+        x=alt.X("bucket:T", title=None, axis=_time_axis(unit)),
+        tooltip=[
+            alt.Tooltip("bucket:T", title=unit.capitalize(), format=_bucket_format(unit)),
+            alt.Tooltip("attempts:Q", title="Attempts"),
+            alt.Tooltip("failed:Q", title="Failed"),
+            alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+        ],
     )
+    attempts = base.mark_bar(color=ATTEMPTS_GREY, opacity=0.7).encode(
+        y=alt.Y("attempts:Q", title="Attempts", axis=alt.Axis(orient="right", tickMinStep=1, format="d"))
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(color=FAILURE_RED), color=FAILURE_RED).encode(
+        y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%"))
+    )
+    return alt.layer(attempts, line).resolve_scale(y="independent").properties(height=260)
 
 
 def failures_by_code(codes: pd.DataFrame) -> alt.Chart:

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from shop import analytics, order_rules, orders, payments
+from shop import analytics, export, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.data import data_changed
-from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN
+from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, csv_frame
 from ui.messages import inert
 
 TABLE_KEY = "orders_table"
@@ -33,6 +33,15 @@ def _rows(state: object) -> list[int]:
     return [int(row) for row in rows]
 
 
+ORDER_COLUMNS = {
+    "Created": TIME_COLUMN,
+    "Shipped": DAY_COLUMN,
+    "Amount": MONEY_COLUMN,
+    "Refunded": MONEY_COLUMN,
+    "Qty": SMALL_NUMBER_COLUMN,
+}
+
+
 def selectable_table(shown: Sequence[orders.Order]) -> list[orders.Order]:
     """Draw `shown` as a table with multi-row selection; returns the selected orders (fresh from the store)."""
     ids = [order.id for order in shown]
@@ -44,20 +53,24 @@ def selectable_table(shown: Sequence[orders.Order]) -> list[orders.Order]:
     if cleared or drawn != ids or kept != chosen:
         st.session_state[TABLE_KEY] = {"selection": {"rows": [ids.index(oid) for oid in kept], "columns": []}}
     st.session_state[DRAWN_KEY] = ids
+    frame = analytics.orders_frame(list(shown))
+    st.download_button(
+        "⬇️ Download CSV",
+        data=lambda: export.csv_bytes(csv_frame(frame, ORDER_COLUMNS)),
+        file_name="orders.csv",
+        mime="text/csv",
+        on_click="ignore",
+        disabled=frame.empty,
+        key="csv_orders",
+    )
     event = st.dataframe(
-        analytics.orders_frame(list(shown)),
+        frame,
         key=TABLE_KEY,
         on_select="rerun",
         selection_mode="multi-row",
         hide_index=True,
         width="stretch",
-        column_config={
-            "Created": TIME_COLUMN,
-            "Shipped": DAY_COLUMN,
-            "Amount": MONEY_COLUMN,
-            "Refunded": MONEY_COLUMN,
-            "Qty": SMALL_NUMBER_COLUMN,
-        },
+        column_config=ORDER_COLUMNS,
     )
     picked = [ids[row] for row in event.selection.rows if row < len(ids)]
     fresh = orders.get_orders(picked)

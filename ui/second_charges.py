@@ -41,4 +41,10 @@ def show_second_charges(limit: int = 200) -> None:
             "through). Each second charge is refunded in full as a duplicate; the customer keeps one charge."
             + (f" {waiting} refund(s) not confirmed yet: tried again on the next check or sync." if waiting else "")
         )
-        table(second_charges_frame(records), Amount=MONEY_COLUMN, Found=TIME_COLUMN, Refunded=TIME_COLUMN)
+        table(
+            second_charges_frame(records),
+            csv_name="second-charges",
+            Amount=MONEY_COLUMN,
+            Found=TIME_COLUMN,
+            Refunded=TIME_COLUMN,
+        )

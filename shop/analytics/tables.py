@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import humanize
 import pandas as pd
 
 from shop import export, orders, payments
@@ -156,14 +157,20 @@ def failed_attempts_table(failed: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def duration_text(waited: pd.Timedelta) -> str:
+    """A wait as people say it: minutes under a day ("34 minutes"), then days and hours ("1 day and 11 hours")."""
+    unit = "minutes" if waited < pd.Timedelta(days=1) else "hours"
+    return humanize.precisedelta(waited.to_pytimedelta(), minimum_unit=unit, format="%0.0f")
+
+
 def recovered_table(recovered: pd.DataFrame) -> pd.DataFrame:
-    """The Failures page's table of recovered orders, with the time to recover in minutes."""
+    """The Failures page's table of recovered orders, with the time to recover in words ("1 day and 11 hours")."""
     return pd.DataFrame(
         {
             "Order": recovered["order_id"],
             "First failure": recovered["first_failed_at"],
             "Succeeded": recovered["succeeded_at"],
-            "Minutes to recover": (recovered["time_to_recover"].dt.total_seconds() / 60).round(1),
+            "Time to recover": recovered["time_to_recover"].map(duration_text),
             "Failed attempts": recovered["failed_attempts"],
             "Failed card": recovered["failed_card"],
             "Paid with": recovered["succeeded_card"],

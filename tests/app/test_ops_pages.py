@@ -410,11 +410,14 @@ def test_failures_page_counts_codes_and_recovered_orders(env):
     assert shown["Failure rate"][0] == "27.3%"
     assert shown["Failed orders recovered"][0] == "1 of 3"
     assert shown["Recovered volume"][0] == "$23.00"
-    codes = at.dataframe[0].value
-    assert set(codes["code"]) == {"insufficient_funds", "generic_decline", "expired_card"}
-    failed = at.dataframe[1].value
+    advice = " ".join(block.value for block in at.markdown)
+    for code in ("insufficient_funds", "generic_decline", "expired_card"):
+        assert f"<code>{code}</code></strong> · 1 attempt (33%)" in advice
+    failed = at.dataframe[0].value
     assert set(failed["Charge"]) == {"ch_d", "ch_f", "ch_p2"}
-    assert list(at.dataframe[2].value["Order"]) == ["SP-DDDD0001"]
+    recovered = at.dataframe[1].value
+    assert list(recovered["Order"]) == ["SP-DDDD0001"]
+    assert list(recovered["Time to recover"]) == ["5 minutes"]
 
 
 def test_sync_now_backfills_charges_made_in_stripe(env, api):
@@ -484,3 +487,37 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     assert paid.status == "paid"
     assert paid.charge_id == api.v1.payment_intents.retrieve(order.payment_intent_id).latest_charge
     assert "1 unpaid order(s) turned out paid." in texts(at.success)[0]
+
+
+def test_every_finance_table_can_be_downloaded_as_csv(env, api):
+    fixture_store()
+    charge = api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
+    api.v1.refunds.create(params={"charge": charge.id, "amount": 500})
+    sync.sync(api, full=True)
+    for page, key in (("failures", "failures_period"), ("refunds", None), ("orders", None)):
+        at = open_page(page)
+        if key:
+            at.selectbox(key=key).select("All time").run()
+        assert not at.exception, at.exception
+        assert [button.label for button in at.get("download_button")], f"no CSV download on {page}"
+
+
+def test_a_table_csv_writes_money_with_two_places_times_in_utc_and_neutralises_formulas():
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from ui.formats import MONEY_COLUMN, TIME_COLUMN, csv_frame
+
+    frame = pd.DataFrame(
+        {
+            "Created": [pd.Timestamp(datetime(2026, 12, 2, 5, 40, tzinfo=UTC))],
+            "Amount": [23.0],
+            "Email": ["=HYPERLINK(1)"],
+        }
+    )
+    out = csv_frame(frame, {"Created": TIME_COLUMN, "Amount": MONEY_COLUMN})
+    assert out.to_dict("records") == [{"Created": "2026-12-02T05:40:00Z", "Amount": "23.00", "Email": "=HYPERLINK(1)"}]
+    from shop import export
+
+    assert export.csv_bytes(out).decode().splitlines()[1] == "2026-12-02T05:40:00Z,23.00,'=HYPERLINK(1)"

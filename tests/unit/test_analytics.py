@@ -134,6 +134,19 @@ def test_recovered_orders_count_only_a_later_success_with_another_card(frame):
     assert (summary.failed_orders, summary.recovered, summary.recovered_amount) == (3, 1, 2300)
 
 
+@pytest.mark.parametrize(
+    ("waited", "shown"),
+    [
+        (timedelta(minutes=5), "5 minutes"),
+        (timedelta(hours=34, minutes=47), "1 day and 11 hours"),
+        (timedelta(days=3, hours=2, minutes=10), "3 days and 2 hours"),
+    ],
+)
+def test_the_time_to_recover_reads_in_minutes_hours_or_days(frame, waited, shown):
+    recovered = analytics.recovered_orders(frame).assign(time_to_recover=waited)
+    assert list(analytics.recovered_table(recovered)["Time to recover"]) == [shown]
+
+
 def test_csv_has_exactly_the_filtered_rows_with_decimal_amounts(frame):
     rows = analytics.filter_charges(frame, analytics.ChargeFilter(email="dee@"))
     parsed = list(csv.DictReader(io.StringIO(analytics.charges_csv(rows).decode())))

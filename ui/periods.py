@@ -1,0 +1,33 @@
+"""The period picker the finance pages share: named ranges, all time, or a custom range of days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from shop import analytics
+
+ALL_TIME = "All time"
+CUSTOM = "Custom range"
+
+
+def period_picker(frame: pd.DataFrame, *, key: str, where=st) -> tuple[date, date]:
+    """A "Period" select (and a date range for Custom range) in `where`; returns the first and last day chosen.
+
+    Stops the page with a hint while a custom range has only its first day picked.
+    """
+    presets = analytics.date_presets()
+    period = where.selectbox("Period", [*presets, ALL_TIME, CUSTOM], index=2, key=f"{key}_period")
+    today = datetime.now(UTC).date()
+    if period == ALL_TIME:
+        first = frame["created_at"].min().date() if not frame.empty else today
+        return min(first, today), today
+    if period == CUSTOM:
+        picked = where.date_input("From – to", value=presets["Last 30 days"], key=f"{key}_dates")
+        if not isinstance(picked, tuple) or len(picked) != 2:
+            st.info("Pick the last day of the range too.")
+            st.stop()
+        return picked
+    return presets[period]
