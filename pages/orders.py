@@ -8,6 +8,7 @@ import stripe
 from shop import analytics, intents, order_rules, orders, payments
 from shop.money import format_amount
 from ui import dialogs, gate
+from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
 from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 from ui.messages import flash, flash_outcome, inert, show_flash
@@ -15,10 +16,11 @@ from ui.second_charges import show_second_charges
 
 gate.staff_page()
 
-STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelling", "cancelled")
+STATUSES = orders.ORDER_STATUSES
 CANCEL_KEY = "orders_cancel_pending"
 MESSAGE_KEY = "orders_message"
 CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
+SHIP_ERRORS = (orders.OrderStateError, payments.CaptureError)
 
 
 def _cancel(order: orders.Order, refund: str) -> None:
@@ -64,6 +66,7 @@ table(
 )
 
 show_second_charges()
+show_authorizations()
 
 unsettled = orders.unsettled_attempts()
 open_intents = intents.orders_with_open_intents()
@@ -111,9 +114,9 @@ order = orders.get_order(order_id) or by_id[order_id]
 ship_col, cancel_col = st.columns(2)
 if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
     shipped = f"Order {order.id} marked shipped."
-    flash_outcome(MESSAGE_KEY, lambda: orders.mark_shipped(order.id), shipped, errors=(orders.OrderStateError,))
+    flash_outcome(MESSAGE_KEY, lambda: payments.ship_order(order.id), shipped, errors=SHIP_ERRORS)
     st.rerun()
-may_ship, may_cancel = order_rules.may_ship(order), order_rules.may_cancel(order)
+may_ship, may_cancel = order_rules.may_capture_for_shipment(order), order_rules.may_cancel(order)
 if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
     if may_cancel:
         st.session_state[CANCEL_KEY] = order.id

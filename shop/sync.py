@@ -251,6 +251,12 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
             elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
                 payments.settle_found_charge(order, _payload(engine, row["id"]), client)
             continue
+        if order.capture_method == "manual":  # authorized at checkout: follow its capture or its release (expiry)
+            if row["captured"] and not order.captured_at:
+                found[order.id] = order = orders.record_capture(order.id, engine=engine)
+            elif not row["captured"] and row["refunded"] and not order.released_at:
+                found[order.id] = orders.record_release(order.id, engine=engine)
+                continue
         if not row["captured"] or order.amount_refunded == row["amount_refunded"]:
             continue
         try:

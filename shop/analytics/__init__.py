@@ -56,6 +56,7 @@ from shop.analytics.metrics import (
     repeat_customers,
     totals,
     totals_by,
+    uncaptured,
     volume_series,
     week_of,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "repeat_customers",
     "totals",
     "totals_by",
+    "uncaptured",
     "volume_series",
     "week_of",
 ]
