@@ -33,14 +33,14 @@ def disputes_frame(found: list[disputes.Dispute], charges: pd.DataFrame, *, now:
     return pd.DataFrame(
         {
             "Dispute": [dispute.id for dispute in found],
+            "Order": [order_ids.get(dispute.charge_id, "–") for dispute in found],
             "Reason": [disputes.reason_label(dispute.reason) for dispute in found],
             "Amount": [float(to_major(dispute.amount, dispute.currency)) for dispute in found],
-            "Status": [disputes.status_label(dispute.status) for dispute in found],
-            "Respond by": pd.to_datetime([dispute.due_by for dispute in found], unit="s", utc=True),
             "Time left": [text for text, _overdue in left],
+            "Respond by": pd.to_datetime([dispute.due_by for dispute in found], unit="s", utc=True),
+            "Status": [disputes.status_label(dispute.status) for dispute in found],
             "Effect on net": [float(to_major(dispute.net_effect, dispute.currency)) for dispute in found],
             "Charge": [dispute.charge_id for dispute in found],
-            "Order": [order_ids.get(dispute.charge_id, "–") for dispute in found],
             "Opened": pd.to_datetime([dispute.created for dispute in found], unit="s", utc=True),
         }
     )
