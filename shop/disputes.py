@@ -20,10 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import catalog
+from shop import audit, catalog
 from shop.db import get_engine, upsert
 from shop.orders import Order
 from shop.schema import disputes as disputes_table
+from shop.schema import orders_table
 
 # docs.stripe.com/api/disputes/object#dispute_object-status
 OPEN_STATUSES = ("needs_response", "warning_needs_response")
@@ -286,13 +287,14 @@ def submit_evidence(
     evidence: Mapping[str, str],
     *,
     submit: bool = True,
+    actor: str = audit.SYSTEM,
     client: stripe.StripeClient | None = None,
     engine: sa.Engine | None = None,
 ) -> Dispute:
     """Send the text `evidence` for a dispute and (with `submit`) submit it to the bank; returns the dispute stored.
 
     Only while the dispute waits for a response. Raises DisputeError with a sentence when Stripe refuses or is out
-    of reach (nothing is stored then; sending again sends the same evidence).
+    of reach (nothing is stored then; sending again sends the same evidence). `actor` goes into the audit log.
     """
     cleaned = check_evidence(evidence)
     stored = get_dispute(dispute_id, engine=engine)
@@ -302,11 +304,23 @@ def submit_evidence(
         answer = _client(client).v1.disputes.update(dispute_id, params={"evidence": cleaned, "submit": submit})
     except stripe.StripeError as exc:
         raise _refused("submit the evidence", exc) from exc
-    return _store_answer(answer, engine)
+    stored = _store_answer(answer, engine)
+    fields_sent = ", ".join(EVIDENCE_LABELS[name].lower() for name in cleaned)
+    _audit(stored, actor, ("submitted evidence: " if submit else "saved evidence: ") + fields_sent, engine)
+    return stored
 
 
-def accept(dispute_id: str, *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None) -> Dispute:
-    """Accept (close) a dispute: the shop concedes it and the money stays with the customer; returns it stored."""
+def accept(
+    dispute_id: str,
+    *,
+    actor: str = audit.SYSTEM,
+    client: stripe.StripeClient | None = None,
+    engine: sa.Engine | None = None,
+) -> Dispute:
+    """Accept (close) a dispute: the shop concedes it and the money stays with the customer; returns it stored.
+
+    `actor` goes into the audit log.
+    """
     stored = get_dispute(dispute_id, engine=engine)
     if stored is not None and not stored.is_open:
         raise DisputeError(f"Dispute {dispute_id} is {status_label(stored.status)}: it can no longer be accepted.")
@@ -314,7 +328,26 @@ def accept(dispute_id: str, *, client: stripe.StripeClient | None = None, engine
         answer = _client(client).v1.disputes.close(dispute_id)
     except stripe.StripeError as exc:
         raise _refused("accept the dispute", exc) from exc
-    return _store_answer(answer, engine)
+    stored = _store_answer(answer, engine)
+    _audit(stored, actor, "accepted the dispute (closed it)", engine)
+    return stored
+
+
+def _audit(dispute: Dispute, actor: str, detail: str, engine: sa.Engine | None) -> None:
+    """One audit entry for a response to `dispute`, on its charge and the order that charge paid (if any)."""
+    with (engine or get_engine()).connect() as conn:
+        order_id = conn.execute(
+            sa.select(orders_table.c.id).where(orders_table.c.charge_id == dispute.charge_id)
+        ).scalar()
+    audit.record(
+        None,
+        actor=actor,
+        action="dispute_response",
+        order_id=order_id,
+        charge_id=dispute.charge_id,
+        detail=f"{dispute.id}: {detail}",
+        engine=engine,
+    )
 
 
 def refresh(dispute_id: str, *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None) -> Dispute:

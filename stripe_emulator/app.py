@@ -27,6 +27,7 @@ from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import (
+    authorizations,
     balance_transactions,
     charges,
     customers,
@@ -144,6 +145,10 @@ class Emulator:
             headers = {"Request-Id": request_id, "Stripe-Version": core.API_VERSION}
             if allow_publishable:
                 headers.update(CORS_HEADERS)
+            try:
+                headers["Stripe-Version"] = core.requested_api_version(request.headers.get("stripe-version"))
+            except StripeError as error:
+                return _json(error.status, error.body(), headers)
             fault = self.faults.take(request.method, request.url.path)
             if fault is not None:
                 if isinstance(fault.action, dict) and "status" in fault.action:
@@ -197,6 +202,7 @@ class Emulator:
                 store.conn.execute("BEGIN IMMEDIATE")
                 try:
                     try:
+                        authorizations.expire_due(ctx)  # what the clock has released is gone before anything reads
                         status, body = 200, handler(ctx, **request.path_params)
                         if isinstance(body, tuple):
                             status, body = body

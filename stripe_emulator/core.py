@@ -7,7 +7,9 @@ its handlers. Each handler takes a `Context` and returns the JSON body (or `(sta
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import secrets
 import string as _string
 import time
@@ -21,7 +23,28 @@ from stripe_emulator.errors import invalid, missing
 from stripe_emulator.store import Store
 
 API_VERSION = "2026-10-28.endive"
+# A version is a date, with a release name since 2024-09-30 ("2024-09-30.acacia"); the first is 2011-01-01.
+_VERSION = re.compile(r"(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?")
+FIRST_API_VERSION = dt.date(2011, 1, 1)
 _ALPHABET = _string.ascii_letters + _string.digits
+
+
+def requested_api_version(header: str | None) -> str:
+    """The API version a request asks for with `Stripe-Version` (the account's when absent), or Stripe's 400.
+
+    docs.stripe.com/api/versioning: a request may set the version it is written for. Any dated version up to this
+    emulator's own is answered (objects keep this emulator's shapes); other values are refused as Stripe does."""
+    if not header:
+        return API_VERSION
+    match = _VERSION.fullmatch(header.strip())
+    try:
+        day = dt.date(*(int(part) for part in match.groups()[:3])) if match else None
+    except ValueError:
+        day = None
+    newest = dt.date.fromisoformat(API_VERSION.split(".")[0])
+    if day is None or not FIRST_API_VERSION <= day <= newest:
+        raise invalid(f"Invalid Stripe API version: {header}")
+    return header.strip()
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -299,6 +322,9 @@ def expand(ctx: Context, obj: dict[str, Any], paths: list[str]) -> dict[str, Any
             for item in obj["data"]:
                 expand(ctx, item, [rest])
             continue
+        if head in obj and obj[head] is None:
+            continue  # an expandable field that is empty stays null, as Stripe answers
+
         kind = (obj.get("object"), head)
         if kind in EXPANDABLE:
             value = obj.get(head)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,21 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# kind -> {column: function of an object giving an integer or None}: indexed columns computed from an object's
+# state on every write, for rules that must find objects by it cheaply (resources/authorizations.py registers the
+# expiry of authorizations).
+DERIVED: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {}
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    return (*TABLES[table], *DERIVED.get(table, {}))
+
+
+def _values(table: str, obj: dict[str, Any]) -> list[Any]:
+    derived = DERIVED.get(table, {})
+    return [*(_column(obj, column) for column in TABLES[table]), *(rule(obj) for rule in derived.values())]
+
+
 class Store:
     """Objects by kind; every write is committed (WAL) before the caller answers."""
 
@@ -49,12 +64,15 @@ class Store:
 
     def _create(self) -> None:
         with self.transaction():
-            for table, columns in TABLES.items():
-                extra = "".join(f", {column} TEXT" for column in columns)
+            for table in TABLES:
+                columns = _columns(table)
+                extra = "".join(f", {column} TEXT" for column in TABLES[table])
+                extra += "".join(f", {column} INTEGER" for column in DERIVED.get(table, {}))
                 self.conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                     f" id TEXT NOT NULL UNIQUE, created INTEGER NOT NULL{extra}, body TEXT NOT NULL)"
                 )
+                self._add_derived_columns(table)
                 self.conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_created ON {table} (created, seq)")
                 for column in columns:
                     self.conn.execute(
@@ -66,6 +84,18 @@ class Store:
                 " request_id TEXT NOT NULL, created INTEGER NOT NULL)"
             )
             self.conn.execute("CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created)")
+
+    def _add_derived_columns(self, table: str) -> None:
+        """A store made before a derived column existed gains it, filled in from every stored object."""
+        present = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+        for column, rule in DERIVED.get(table, {}).items():
+            if column in present:
+                continue
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER")
+            rows = self.conn.execute(f"SELECT id, body FROM {table}").fetchall()
+            self.conn.executemany(
+                f"UPDATE {table} SET {column} = ? WHERE id = ?", [(rule(json.loads(body)), id_) for id_, body in rows]
+            )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -84,8 +114,8 @@ class Store:
 
     def insert(self, table: str, obj: dict[str, Any]) -> None:
         """Store a new object."""
-        columns = TABLES[table]
-        values = [obj["id"], obj["created"], *(_column(obj, column) for column in columns), _dump(obj)]
+        columns = _columns(table)
+        values = [obj["id"], obj["created"], *_values(table, obj), _dump(obj)]
         names = ", ".join(["id", "created", *columns, "body"])
         marks = ", ".join("?" * len(values))
         with self.lock:
@@ -93,20 +123,18 @@ class Store:
 
     def insert_many(self, table: str, objects: list[dict[str, Any]]) -> None:
         """Store many new objects in one transaction (used to seed large stores quickly)."""
-        columns = TABLES[table]
+        columns = _columns(table)
         names = ", ".join(["id", "created", *columns, "body"])
         marks = ", ".join("?" * (len(columns) + 3))
-        rows = [
-            [obj["id"], obj["created"], *(_column(obj, column) for column in columns), _dump(obj)] for obj in objects
-        ]
+        rows = [[obj["id"], obj["created"], *_values(table, obj), _dump(obj)] for obj in objects]
         with self.transaction():
             self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def update(self, table: str, obj: dict[str, Any]) -> None:
         """Replace a stored object's body (and its filter columns)."""
-        columns = TABLES[table]
+        columns = _columns(table)
         sets = ", ".join([*(f"{column} = ?" for column in columns), "body = ?"])
-        values = [*(_column(obj, column) for column in columns), _dump(obj), obj["id"]]
+        values = [*_values(table, obj), _dump(obj), obj["id"]]
         with self.lock:
             self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", values)
 

@@ -10,7 +10,7 @@ import streamlit as st
 from shop import analytics, disputes, orders
 from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount, to_major
-from ui import dialogs
+from ui import dialogs, gate
 from ui.data import data_changed
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import flash, flash_outcome
@@ -134,7 +134,7 @@ def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None
         done = f"Evidence for {dispute.id} submitted: the bank decides, and this page shows the outcome."
         if flash_outcome(
             MESSAGE_KEY,
-            lambda: disputes.submit_evidence(dispute.id, values),
+            lambda: disputes.submit_evidence(dispute.id, values, actor=gate.actor()),
             done,
             errors=(disputes.DisputeError,),
         ):
@@ -146,7 +146,11 @@ def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None
 
 def _accept(dispute: disputes.Dispute) -> None:
     done = f"Dispute {dispute.id} accepted: {format_amount(dispute.amount, dispute.currency)} stays with the customer."
-    if flash_outcome(MESSAGE_KEY, lambda: disputes.accept(dispute.id), done, errors=(disputes.DisputeError,)):
+
+    def accept() -> disputes.Dispute:
+        return disputes.accept(dispute.id, actor=gate.actor())
+
+    if flash_outcome(MESSAGE_KEY, accept, done, errors=(disputes.DisputeError,)):
         data_changed()
 
 

@@ -76,6 +76,46 @@ def date_presets(now: datetime | None = None) -> dict[str, tuple[date, date]]:
     }
 
 
+class ParameterError(ValueError):
+    """A notebook parameter that cannot be used; its message says what to write instead.
+
+    Jupyter and papermill show only that sentence (IPython's `_render_traceback_`), not a traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+def _parse_day(name: str, value: object) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ParameterError(
+            f'{name} = {value!r} is not a date: write it as "YYYY-MM-DD", for example "2026-01-31", '
+            "or None for the default."
+        ) from None
+
+
+def notebook_range(start_date: object, end_date: object, now: datetime | None = None) -> tuple[date, date]:
+    """The first and last day (inclusive) a notebook's `start_date` / `end_date` parameters name.
+
+    None (or empty) means the Charges page's default: the last 30 days ending `end_date` (default today, UTC).
+    Raises ParameterError with a sentence for a value that is not a YYYY-MM-DD date or a range that ends first.
+    """
+    default_first, default_last = date_presets(now)["Last 30 days"]
+    last_day = _parse_day("end_date", end_date) or default_last
+    first_day = _parse_day("start_date", start_date) or last_day - (default_last - default_first)
+    if first_day > last_day:
+        raise ParameterError(
+            f"start_date ({first_day}) is after end_date ({last_day}): the range must start on or before its last day."
+        )
+    return first_day, last_day
+
+
 def period_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
     """[start, end) in UTC for a range of whole days, both days included."""
     return day_start(first_day), day_start(last_day) + timedelta(days=1)

@@ -6,7 +6,11 @@ from typing import Any
 
 from stripe_emulator import params as p
 from stripe_emulator.core import Context, created_where, get_object, paginate
-from stripe_emulator.errors import invalid
+from stripe_emulator.errors import invalid, missing
+
+# docs.stripe.com/api/events/list: "List events, going back up to 30 days"; retrieve: "if it was created in the
+# last 30 days".
+RETENTION_S = 30 * 24 * 3600
 
 
 def list_events(ctx: Context) -> dict[str, Any]:
@@ -24,6 +28,7 @@ def list_events(ctx: Context) -> dict[str, Any]:
     if ctx.params.get("type") and ctx.params.get("types"):
         raise invalid("You may only specify one of these parameters: type, types.", param="types")
     where = created_where(ctx.params.get("created"))
+    where.append(("created >= ?", [ctx.now - RETENTION_S]))
     if ctx.params.get("type"):
         pattern = ctx.params["type"]
         if "*" in pattern:
@@ -46,4 +51,7 @@ def list_events(ctx: Context) -> dict[str, Any]:
 def retrieve_event(ctx: Context, event_id: str) -> dict[str, Any]:
     """GET /v1/events/{id}."""
     p.check(ctx.params, {"expand": (p.string_list, False)})
-    return get_object(ctx, "events", "event", event_id)
+    event = get_object(ctx, "events", "event", event_id)
+    if event["created"] < ctx.now - RETENTION_S:
+        raise missing("event", event_id)
+    return event

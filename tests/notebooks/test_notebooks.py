@@ -6,6 +6,7 @@ emulator's own charges, and the KPIs the Charges and Failures pages show.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
+import papermill
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
@@ -130,6 +132,52 @@ def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
     assert headline["succeeded"] == sum(c.status == "succeeded" for c in listed)
     month = analytics.period_bounds(*analytics.date_presets()["Last 30 days"])
     assert headline["gross"] < analytics.kpis(analytics.load_charges(), *month).current.gross
+
+
+def test_papermill_runs_the_revenue_notebook_with_its_parameters(seeded: SimpleNamespace, tmp_path: Path) -> None:
+    last = date.today() - timedelta(days=2)
+    first = last - timedelta(days=9)
+    out = tmp_path / "revenue-out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "revenue.ipynb"),
+        str(out),
+        parameters={"start_date": first.isoformat(), "end_date": last.isoformat(), "sync_first": False},
+        cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    ran = nbformat.read(out, as_version=4)
+    headline = ast.literal_eval(ran.cells[-1].outputs[-1]["data"]["text/plain"])
+    assert (headline["start_date"], headline["end_date"]) == (first.isoformat(), last.isoformat())
+    start, end = analytics.period_bounds(first, last)
+    captured = [c for c in emulator_charges(seeded, start, end) if c.status == "succeeded" and c.captured]
+    assert headline["gross"] == sum(c.amount_captured for c in captured)
+
+
+@pytest.mark.parametrize("name", ["revenue.ipynb", "failures.ipynb"])
+def test_a_bad_date_parameter_is_answered_with_a_sentence_not_a_traceback(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        papermill.execute_notebook(
+            str(NOTEBOOKS / name),
+            str(out),
+            parameters={"start_date": "2026-02-31", "data_source": f"sqlite:///{tmp_path / 'empty.db'}"},
+            cwd=str(NOTEBOOKS),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    assert "start_date = '2026-02-31' is not a date" in failed.value.evalue
+    shown = [
+        line
+        for cell in nbformat.read(out, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+        for line in output["traceback"]
+    ]
+    assert shown == [
+        "start_date = '2026-02-31' is not a date: write it as \"YYYY-MM-DD\", for example \"2026-01-31\", "
+        "or None for the default."
+    ]
 
 
 def test_failures_headline_equals_analytics_the_emulator_and_the_failures_page(seeded: SimpleNamespace) -> None:

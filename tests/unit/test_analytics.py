@@ -215,3 +215,14 @@ def test_repeat_customers_have_two_successful_charges(frame):
     repeat = analytics.repeat_customers(frame)
     # ada paid twice (ch_a, ch_p1); dee failed once and paid once, so she is not a repeat customer
     assert repeat.to_dict("records") == [{"receipt_email": "ada@example.com", "orders": 2, "gross": 4600}]
+
+
+def test_notebook_range_defaults_to_the_last_30_days_and_answers_a_bad_date_with_a_sentence() -> None:
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert analytics.notebook_range(None, None, now) == (date(2026, 2, 9), date(2026, 3, 10))
+    assert analytics.notebook_range("", "2026-01-31", now) == (date(2026, 1, 2), date(2026, 1, 31))
+    assert analytics.notebook_range("2026-01-01", "2026-01-01", now) == (date(2026, 1, 1), date(2026, 1, 1))
+    with pytest.raises(analytics.ParameterError, match="end_date = '31/01/2026' is not a date"):
+        analytics.notebook_range(None, "31/01/2026", now)
+    with pytest.raises(analytics.ParameterError, match="is after end_date"):
+        analytics.notebook_range("2026-02-01", "2026-01-31", now)

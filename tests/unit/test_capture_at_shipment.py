@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import analytics, config, intents, orders, payments, sync
+from shop import analytics, audit, config, intents, orders, payments, sync
 from shop.order_rules import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -67,8 +67,12 @@ def test_checkout_authorizes_and_shipping_captures_once(client: stripe.StripeCli
     with pytest.raises(OrderStateError, match="not captured yet"):
         orders.mark_shipped(order.id)  # the store never ships an uncaptured order
 
-    shipped = payments.ship_order(order.id, client=client)
+    shipped = payments.ship_order(order.id, actor="staff", client=client)
     assert shipped.status == "shipped" and shipped.captured_at and not shipped.awaiting_capture
+    assert [(e.actor, e.action) for e in audit.entries(order_id=order.id)] == [
+        ("staff", "capture"),
+        ("staff", "ship"),
+    ]
     charge = client.v1.charges.retrieve(order.charge_id)
     assert (charge.captured, charge.amount_captured) == (True, order.amount)
     with pytest.raises(OrderStateError, match="already shipped"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import disputes, orders, payments, sync, webhooks
+from shop import audit, disputes, orders, payments, sync, webhooks
 from shop.analytics import disputes as dispute_numbers
 from shop.analytics import load_charges
 from tests.contract.money import card_token
@@ -92,9 +92,11 @@ def test_winning_evidence_wins_and_restores_net(client: stripe.StripeClient) -> 
     assert order.id in evidence["product_description"]
 
     winning = {**evidence, "uncategorized_text": "winning_evidence"}
-    answered = disputes.submit_evidence(dispute.id, winning, client=client)
+    answered = disputes.submit_evidence(dispute.id, winning, actor="staff", client=client)
     assert answered.status == "under_review"
     assert answered.evidence["uncategorized_text"] == "winning_evidence"
+    responses = [e for e in audit.entries(order_id=order.id) if e.action == "dispute_response"]
+    assert [(e.actor, e.detail.split(": ")[1]) for e in responses] == [("staff", "submitted evidence")]
 
     def status() -> str:
         sync.sync(client)
@@ -109,8 +111,11 @@ def test_winning_evidence_wins_and_restores_net(client: stripe.StripeClient) -> 
 
 def test_accepting_a_dispute_closes_it_lost(client: stripe.StripeClient) -> None:
     dispute = synced_dispute(client, disputed_order(client))
-    accepted = disputes.accept(dispute.id, client=client)
+    accepted = disputes.accept(dispute.id, actor="ann@example.com", client=client)
     assert accepted.status == "lost" and accepted.is_closed
+    [entry] = audit.entries(charge_id=dispute.charge_id)
+    assert (entry.actor, entry.action) == ("ann@example.com", "dispute_response")
+    assert entry.order_id == orders.list_orders()[0].id and dispute.id in entry.detail
     with pytest.raises(disputes.DisputeError, match="can no longer be accepted"):
         disputes.accept(dispute.id, client=client)
 
