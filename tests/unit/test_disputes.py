@@ -153,3 +153,34 @@ def test_dispute_rate_and_effect_on_net(client: stripe.StripeClient) -> None:
     effect = dispute_numbers.dispute_effect(frame)
     # The chargeback withdrew $23.00 and the $15.00 fee; the inquiry withdrew nothing.
     assert (effect.open_count, effect.amount, effect.fees, effect.net) == (2, -2300, DISPUTE_FEE, -3800)
+
+
+def test_an_overdue_deadline_is_drawn_in_red_and_a_near_one_is_not() -> None:
+    import pandas as pd
+
+    from ui import disputes as dispute_view
+
+    def stored(dispute_id: str, due_by: int) -> disputes.Dispute:
+        return disputes.Dispute(
+            id=dispute_id,
+            charge_id="ch_1",
+            payment_intent_id=None,
+            created=due_by - 8 * 86400,
+            amount=2300,
+            currency="usd",
+            reason="fraudulent",
+            status="needs_response",
+            due_by=due_by,
+            net_amount=-2300,
+            fees=DISPUTE_FEE,
+            evidence={},
+        )
+
+    now = int(time.time())
+    charges = pd.DataFrame({"id": ["ch_1"], "order_id": ["SP-ABCDEFGH"]})
+    frame = dispute_view.disputes_frame([stored("dp_late", now - 3600), stored("dp_soon", now + 3600)], charges)
+    assert list(frame["Order"]) == ["SP-ABCDEFGH", "SP-ABCDEFGH"]
+    assert frame["Time left"][0].startswith("overdue by") and frame["Time left"][1].endswith("left")
+    assert list(frame["Effect on net"]) == [-38.0, -38.0]
+    styles = dispute_view._red_when_overdue(frame["Time left"])
+    assert styles[0] == dispute_view.OVERDUE_STYLE and styles[1] == ""
