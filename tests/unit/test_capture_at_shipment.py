@@ -144,3 +144,23 @@ def test_uncaptured_money_is_counted_apart_from_gross(client: stripe.StripeClien
     frame = analytics.load_charges()
     assert analytics.totals(frame).gross == captured.amount
     assert analytics.uncaptured(frame) == (1, authorized.amount)
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_an_authorization_stripe_released_after_7_days_shows_as_released(
+    client: stripe.StripeClient, flow: str
+) -> None:
+    order = FLOWS[flow](client)
+    sync.sync(client, full=True)
+    try:
+        # The emulator's clock 7 days on: Stripe releases the uncaptured charge (charge.expired).
+        client.raw_request("post", "/_emulator/clock", frozen_time=str(int(time.time()) + 7 * 86400 + 60))
+        assert client.v1.charges.retrieve(order.charge_id).refunded is True
+        sync.sync(client)
+    finally:
+        client.raw_request("post", "/_emulator/clock", frozen_time="")
+    released = orders.get_order(order.id)
+    assert released.status == "released" and released.released_at and not released.awaiting_capture
+    assert [o.id for o in orders.released_authorizations()] == [order.id]
+    with pytest.raises(OrderStateError, match="released uncaptured"):
+        payments.ship_order(order.id, client=client)
