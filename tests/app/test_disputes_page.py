@@ -108,6 +108,7 @@ def test_orders_capture_on_mark_shipped_and_warn_about_old_authorizations(api, m
         old = paid(api)
     at = open_page("orders")
     assert any("older than 6 days" in warning.value for warning in at.warning)
+    assert list(at.dataframe[0].value["Status"]) == ["authorized"]
     drawn = list(at.session_state["orders_table_drawn"])  # tick its row, as a browser would
     at.session_state["orders_table"] = {"selection": {"rows": [drawn.index(old.id)], "columns": []}}
     at.run()
@@ -115,6 +116,7 @@ def test_orders_capture_on_mark_shipped_and_warn_about_old_authorizations(api, m
     assert [s.value for s in at.success] == [f"Order {old.id} marked shipped."]
     assert api.v1.charges.retrieve(old.charge_id).captured is True
     assert not any("older than 6 days" in warning.value for warning in at.warning)
+    assert list(at.dataframe[0].value["Status"]) == ["shipped"]
 
 
 def test_charges_counts_uncaptured_money_apart(api, monkeypatch):
