@@ -9,6 +9,7 @@ from shop.config import get_settings
 from shop.money import to_minor_units
 from ui import charts, gate
 from ui.data import charges_frame, sync_bar
+from ui.disputes import held_and_disputed_kpis
 from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
 from ui.kpis import kpi_cards
 from ui.periods import period_picker
@@ -61,6 +62,7 @@ rows = analytics.filter_charges(without_dates, chosen)
 
 # ------------------------------------------------------------------------------------------------ KPIs
 kpi_cards(analytics.kpis(without_dates, start, end))
+held_and_disputed_kpis(without_dates, start, end)
 
 # ------------------------------------------------------------------------------------------------ chart
 series = analytics.volume_series(rows, start, end)

@@ -7,6 +7,7 @@ import stripe
 
 from shop import intents, orders, payments
 from ui import gate
+from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
 from ui.messages import flash, show_flash
 from ui.order_actions import action_bar, selectable_table, show_results
@@ -14,7 +15,7 @@ from ui.second_charges import show_second_charges
 
 gate.staff_page()
 
-STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelling", "cancelled")
+STATUSES = orders.ORDER_STATUSES
 MESSAGE_KEY = "orders_message"
 
 st.title("Orders")
@@ -35,6 +36,7 @@ show_results()
 action_bar(selectable_table(shown))
 
 show_second_charges()
+show_authorizations()
 
 unsettled = orders.unsettled_attempts()
 open_intents = intents.orders_with_open_intents()

@@ -24,7 +24,9 @@ STATUS_TEXT = {
     "refunded": "↩️ Refunded",
     "cancelled": "🚫 Cancelled — refunded in full",
     "cancelling": "⏳ Being cancelled — your refund is on its way",
+    "released": "🚫 Payment released — your card was not charged",
 }
+RELEASED_TEXT = "🚫 Cancelled — the hold on your card is released, nothing was charged"
 NOT_FOUND = (
     "No order matches that order number and email. Check both: the order number (like SP-7KQ2M9XD) is on your "
     "confirmation, and the email is the one you entered at checkout."
@@ -40,7 +42,9 @@ MESSAGE_KEY = "your_order_message"
 
 def _cancel(order: orders.Order, amount: str) -> None:
     done = (
-        f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
+        f"Your order is cancelled and the {amount} held on your card is released: nothing was charged."
+        if order.awaiting_capture
+        else f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
         "5–10 business days."
     )
     errors = (orders.OrderStateError, payments.RefundError)
@@ -98,11 +102,13 @@ except catalog.UnknownBookError:
     title = order.book_id
 with st.container(border=True):
     st.subheader(f"Order {order.id}")
-    st.markdown(f"**{STATUS_TEXT.get(order.status, order.status)}**")
+    released = order.status == "cancelled" and order.released_at
+    st.markdown(f"**{RELEASED_TEXT if released else STATUS_TEXT.get(order.status, order.status)}**")
     # The title as text, not a metric: a metric cuts long values ("High Growth Han…").
     st.markdown(f"**{title}** × {order.quantity}")
     middle, right = st.columns(2)
-    middle.metric("Total charged", format_amount(order.amount if order.paid_at else 0, order.currency))
+    total_label = "Authorized (charged when it ships)" if order.awaiting_capture else "Total charged"
+    middle.metric(total_label, format_amount(order.amount if order.paid_at else 0, order.currency))
     right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
     shipped = f" · shipped {_day(order.shipped_at)}" if order.shipped_at else ""
     show_line(

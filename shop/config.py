@@ -32,6 +32,8 @@ CALL_MARGIN_S = 5.0
 Mode = Literal["emulator", "stripe"]
 CheckoutApi = Literal["payment_intents", "charges"]
 CHECKOUT_APIS: tuple[CheckoutApi, ...] = ("payment_intents", "charges")
+Capture = Literal["at_checkout", "at_shipment"]
+CAPTURES: tuple[Capture, ...] = ("at_checkout", "at_shipment")
 
 
 class ConfigError(RuntimeError):
@@ -60,6 +62,14 @@ class Settings:
     webhook_secret: str | None = None
     # Seconds one request to Stripe may wait for its answer (STRIPE_TIMEOUT_S); see `longest_call_s`.
     stripe_timeout_s: float = DEFAULT_STRIPE_TIMEOUT_S
+    # When the card is charged (CAPTURE): at checkout, or only authorized then and captured by "Mark shipped"
+    # (docs.stripe.com/payments/place-a-hold-on-a-payment-method: capture_method=manual; Charges: capture=false).
+    capture: Capture = "at_checkout"
+
+    @property
+    def capture_at_shipment(self) -> bool:
+        """True when checkout only authorizes and shipping captures (CAPTURE=at_shipment)."""
+        return self.capture == "at_shipment"
 
     @property
     def emulator_url(self) -> str:
@@ -162,6 +172,10 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
     if checkout_api not in CHECKOUT_APIS:
         raise ConfigError(f"CHECKOUT_API must be payment_intents (the default) or charges, not {checkout_api!r}.")
 
+    capture = (read("CAPTURE") or "at_checkout").lower()
+    if capture not in CAPTURES:
+        raise ConfigError(f"CAPTURE must be at_checkout (the default) or at_shipment, not {capture!r}.")
+
     timeout_text = read("STRIPE_TIMEOUT_S") or str(DEFAULT_STRIPE_TIMEOUT_S)
     try:
         stripe_timeout_s = float(timeout_text)
@@ -186,6 +200,7 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         checkout_api=checkout_api,
         webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
         stripe_timeout_s=stripe_timeout_s,
+        capture=capture,
     )
 
 

@@ -20,7 +20,6 @@ import stripe
 
 from shop import catalog, decline_codes, orders
 from shop.config import ConfigError, stripe_client
-from shop.money import format_amount
 from shop.orders import Order, OrderStateError
 from shop.payments import (
     NOT_CONFIGURED_MESSAGE,
@@ -30,7 +29,9 @@ from shop.payments import (
     PaymentError,
     _error_details,
     _field,
+    new_capture_method,
     order_terms,
+    paid_message,
 )
 from shop.validation import validate_customer
 
@@ -119,6 +120,9 @@ def _create_intent(order: Order, client: stripe.StripeClient, watch: _Stopwatch,
     existing = _find_intent_of(order, client, watch) if search else None
     if existing is None:
         params = {**order_terms(order), "payment_method_types": ["card"]}
+        if order.capture_method == "manual":
+            # Authorize only; "Mark shipped" captures (docs.stripe.com/payments/place-a-hold-on-a-payment-method).
+            params["capture_method"] = "manual"
         key = create_key(order)
         existing = watch.call(lambda: client.v1.payment_intents.create(params=params, options={"idempotency_key": key}))
     orders.set_payment_intent(order.id, existing.id)
@@ -215,7 +219,7 @@ def prepare_checkout(
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         if order is None:
-            order = orders.create_order(customer, book_id, quantity)
+            order = orders.create_order(customer, book_id, quantity, capture_method=new_capture_method())
             searched = False
         else:
             if (order.book_id, order.quantity, order.customer) != (book_id, quantity, customer):
@@ -345,7 +349,7 @@ def _result(
     assert order is not None
     card = _field(_field(charge, "payment_method_details"), "card")
     if outcome == "succeeded":
-        message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
+        message = paid_message(order)
     return ChargeResult(
         outcome=outcome,
         order=order,

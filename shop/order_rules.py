@@ -53,7 +53,22 @@ def may_pay(order: Order) -> Verdict:
 
 
 def may_ship(order: Order) -> Verdict:
-    """Whether the order may be marked shipped: paid, not cancelled, not fully refunded, not shipped yet."""
+    """Whether the order may be marked shipped: paid (and captured), not cancelled or refunded, not shipped yet.
+
+    An order only authorized at checkout (capture at shipment) ships once its capture succeeded:
+    `shop.payments.ship_order` captures first, as `may_capture_for_shipment` allows.
+    """
+    verdict = may_capture_for_shipment(order)
+    if verdict and order.awaiting_capture:
+        return Verdict(
+            False, f"Order {order.id} is authorized but not captured yet; it ships once the capture succeeds."
+        )
+    return verdict
+
+
+def may_capture_for_shipment(order: Order) -> Verdict:
+    """Whether "Mark shipped" may go ahead (capturing first when the order is only authorized): may_ship's rules
+    apart from the capture."""
     if order.shipped_at:
         return Verdict(False, f"Order {order.id} has already shipped.")
     if order.status == "cancelling":
@@ -62,6 +77,10 @@ def may_ship(order: Order) -> Verdict:
         return Verdict(False, f"Order {order.id} is cancelled; a cancelled order cannot be shipped.")
     if order.status == "refunded":
         return Verdict(False, f"Order {order.id} is fully refunded; there is nothing to ship.")
+    if order.status == "released":
+        return Verdict(
+            False, f"Order {order.id}'s card authorization was released uncaptured; there is no payment to ship."
+        )
     if not order.paid_at:
         return Verdict(False, f"Order {order.id} is not paid yet; ship it once payment succeeds.")
     return ALLOWED

@@ -36,9 +36,14 @@ from shop.order_rules import status_label as status_label  # re-exported: pages 
 from shop.schema import attempts_table, orders_table, refund_requests_table, second_charges_table
 
 # "cancelling": a cancellation has claimed the order (it can no longer ship or be paid) and is refunding it.
+# "released": authorized only (capture at shipment) and given back uncaptured without a cancellation (expired).
 OrderStatus = Literal[
-    "pending", "paid", "failed", "cancelling", "cancelled", "refunded", "partially_refunded", "shipped"
+    "pending", "paid", "failed", "cancelling", "cancelled", "refunded", "partially_refunded", "shipped", "released"
 ]
+ORDER_STATUSES: tuple[OrderStatus, ...] = (
+    "pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelling", "cancelled", "released"
+)  # fmt: skip
+CaptureMethod = Literal["automatic", "manual"]
 RefundRequestStatus = Literal["pending", "approving", "approved", "rejected"]
 # Requests still waiting for their outcome: "approving" is an approval whose refund may be made but not recorded.
 OPEN_REQUEST_STATUSES = ("pending", "approving")
@@ -87,11 +92,25 @@ class Order:
     cancelled_at: int | None
     last_error: str | None
     payment_intent_id: str | None = None
+    capture_method: CaptureMethod = "automatic"
+    captured_at: int | None = None
+    released_at: int | None = None
 
     @property
     def refundable(self) -> int:
         """What can still be refunded, in minor units."""
         return self.amount - self.amount_refunded if self.paid_at else 0
+
+    @property
+    def awaiting_capture(self) -> bool:
+        """True for an order authorized at checkout (capture at shipment) whose money is not captured yet."""
+        return (
+            self.capture_method == "manual"
+            and bool(self.paid_at)
+            and not self.captured_at
+            and not self.released_at
+            and not self.cancelled_at
+        )
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,8 @@ def _status_of(row: dict) -> OrderStatus:
     if row["status"] == "cancelling":  # claimed by a cancellation: nothing but its end may change the status
         return "cancelling"
     if row["paid_at"]:
+        if row.get("released_at"):
+            return "released"
         if row["amount_refunded"] >= row["amount"]:
             return "refunded"
         if row["amount_refunded"] > 0:
@@ -207,8 +228,20 @@ def _update_order(conn: sa.Connection, order_id: str, **changes: object) -> Orde
     return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
 
 
-def create_order(customer: Customer, book_id: str, quantity: int, *, engine: sa.Engine | None = None) -> Order:
-    """Record a new order (status pending) with its amount from the catalog, before any charge is made."""
+def create_order(
+    customer: Customer,
+    book_id: str,
+    quantity: int,
+    *,
+    capture_method: CaptureMethod = "automatic",
+    engine: sa.Engine | None = None,
+) -> Order:
+    """Record a new order (status pending) with its amount from the catalog, before any charge is made.
+
+    `capture_method` "manual": checkout only authorizes the card and shipping captures (CAPTURE=at_shipment).
+    """
+    if capture_method not in ("automatic", "manual"):
+        raise ValueError(f"capture_method is automatic or manual, not {capture_method!r}.")
     book = catalog.get_book(book_id)
     amount = catalog.price_for(book_id, quantity)
     now = _now()
@@ -224,6 +257,7 @@ def create_order(customer: Customer, book_id: str, quantity: int, *, engine: sa.
         "currency": book.currency,
         "status": "pending",
         "amount_refunded": 0,
+        "capture_method": capture_method,
     }
     with _engine(engine).begin() as conn:
         for _ in range(5):  # a clash of random order numbers is rare; try a fresh one
@@ -607,7 +641,9 @@ def can_cancel(order: Order) -> bool:
 
 
 # The facts an order's rules read: a conditional UPDATE requires them unchanged since the rule was checked.
-_GUARDED_FACTS = ("status", "paid_at", "charge_id", "amount_refunded", "shipped_at", "cancelled_at")
+_GUARDED_FACTS = (
+    "status", "paid_at", "charge_id", "amount_refunded", "shipped_at", "cancelled_at", "captured_at", "released_at"
+)  # fmt: skip
 
 
 def _change_if_allowed(
@@ -649,6 +685,57 @@ def mark_shipped(order_id: str, *, actor: str = audit.SYSTEM, engine: sa.Engine 
         order = _change_if_allowed(conn, order_id, may_ship, shipped_at=_now())
         audit.record(conn, actor=actor, action="ship", order_id=order.id, charge_id=order.charge_id)
         return order
+
+
+def record_capture(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Record that the order's authorization was captured (idempotent: the first time stays)."""
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.captured_at:
+            return order
+        return _update_order(conn, order_id, captured_at=_now())
+
+
+def record_release(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+    """Record that the order's uncaptured authorization was given back (cancelled, or expired); idempotent.
+
+    Only for an order that was never captured: a captured one is refunded instead.
+    """
+    with _engine(engine).begin() as conn:
+        order = _locked_order(conn, order_id)
+        if order.released_at or order.captured_at or order.capture_method != "manual":
+            return order
+        return _update_order(conn, order_id, released_at=_now())
+
+
+def stale_authorizations(older_than_s: int, *, engine: sa.Engine | None = None) -> list[Order]:
+    """Orders authorized and not captured for more than `older_than_s` seconds, oldest first."""
+    query = (
+        sa.select(orders_table)
+        .where(
+            orders_table.c.capture_method == "manual",
+            orders_table.c.paid_at.is_not(None),
+            orders_table.c.paid_at <= _now() - older_than_s,
+            orders_table.c.captured_at.is_(None),
+            orders_table.c.released_at.is_(None),
+            orders_table.c.cancelled_at.is_(None),
+        )
+        .order_by(orders_table.c.paid_at)
+    )
+    with _engine(engine).connect() as conn:
+        return [_order_from(row) for row in conn.execute(query)]
+
+
+def released_authorizations(*, limit: int = 100, engine: sa.Engine | None = None) -> list[Order]:
+    """Orders whose authorization was given back uncaptured, newest release first."""
+    query = (
+        sa.select(orders_table)
+        .where(orders_table.c.released_at.is_not(None))
+        .order_by(orders_table.c.released_at.desc())
+        .limit(limit)
+    )
+    with _engine(engine).connect() as conn:
+        return [_order_from(row) for row in conn.execute(query)]
 
 
 def _may_close(order: Order) -> Verdict:

@@ -18,9 +18,9 @@ from typing import Any
 import stripe
 
 from shop import audit, catalog, decline_codes, orders
-from shop.config import ConfigError, longest_call_s, stripe_client
+from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
 from shop.money import format_amount
-from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel
+from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel, may_capture_for_shipment
 from shop.orders import Order
 from shop.validation import validate_customer
 
@@ -164,7 +164,17 @@ def order_terms(order: Order) -> dict[str, Any]:
 def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
     """The Charges API parameters for one attempt of `order`: its terms, the token, and the attempt's number."""
     terms = order_terms(order)
-    return {**terms, "source": token, "metadata": {**terms["metadata"], "attempt": str(attempt.id)}}
+    params = {**terms, "source": token, "metadata": {**terms["metadata"], "attempt": str(attempt.id)}}
+    if order.capture_method == "manual":
+        # Authorize only; "Mark shipped" captures (docs.stripe.com/api/charges/create#create_charge-capture).
+        params["capture"] = False
+    return params
+
+
+def new_capture_method() -> orders.CaptureMethod:
+    """How a new order is paid under the CAPTURE setting: "manual" (authorize now, capture at shipment) or
+    "automatic"."""
+    return "manual" if get_settings().capture_at_shipment else "automatic"
 
 
 def _already_paid(order: Order, stripe_seconds: float = 0.0) -> ChargeResult:
@@ -306,7 +316,7 @@ def _settle_from_charge(
         currency = str(_field(charge, "currency", order.currency))
         refund_second_charge(order, charge_id, amount, currency, client, found_by)
         return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
-    message = f"Thank you! {format_amount(order.amount, order.currency)} was charged to your card."
+    message = paid_message(order)
     card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
     return ChargeResult(
         card_brand=_field(card, "brand"),
@@ -320,6 +330,14 @@ def _settle_from_charge(
         attempt_id=attempt.id,
         stripe_seconds=stripe_seconds,
     )
+
+
+def paid_message(order: Order) -> str:
+    """What the customer reads once the order is paid: charged, or only authorized until it ships."""
+    amount = format_amount(order.amount, order.currency)
+    if order.awaiting_capture:
+        return f"Thank you! {amount} is authorized on your card; it is charged when your order ships."
+    return f"Thank you! {amount} was charged to your card."
 
 
 def refund_second_charge(
@@ -674,6 +692,100 @@ def capture_charge(
     return charge
 
 
+def capture_key(order: Order) -> str:
+    """The idempotency key of the capture at shipment: one per order, so a retried click captures once."""
+    return f"capture-{order.id}"
+
+
+def ship_order(order_id: str, *, actor: str = audit.SYSTEM, client: stripe.StripeClient | None = None) -> Order:
+    """Mark the order shipped; an order only authorized at checkout is captured first and ships only if that worked.
+
+    The capture (the PaymentIntent's, or the charge's in the Charges flow) carries a key from the order, so a
+    retry after a lost answer captures once; an authorization Stripe already captured counts as captured.
+    Raises OrderStateError when the order may not ship, CaptureError (nothing shipped) when the capture failed.
+    `actor` (who shipped it) goes into the audit log, for the capture and for the shipment.
+    """
+    order = orders.get_order(order_id)
+    if order is None:
+        raise OrderStateError(f"Order {order_id} does not exist; check the order number.")
+    may_capture_for_shipment(order).require()
+    if order.awaiting_capture:
+        _capture_for_shipment(order, client or stripe_client(), actor)
+    return orders.mark_shipped(order.id, actor=actor)
+
+
+def _capture_for_shipment(order: Order, client: stripe.StripeClient, actor: str) -> None:
+    key = capture_key(order)
+    try:
+        if order.payment_intent_id:
+            # docs.stripe.com/api/payment_intents/capture: a requires_capture intent captures its whole amount.
+            intent = client.v1.payment_intents.retrieve(order.payment_intent_id)
+            if _field(intent, "status") == "requires_capture":
+                intent = client.v1.payment_intents.capture(order.payment_intent_id, options={"idempotency_key": key})
+            captured = _field(intent, "status") == "succeeded"
+        else:
+            # docs.stripe.com/api/charges/capture
+            charge = client.v1.charges.retrieve(str(order.charge_id))
+            if not _field(charge, "captured", False) and not _field(charge, "refunded", False):
+                charge = client.v1.charges.capture(str(order.charge_id), options={"idempotency_key": key})
+            captured = bool(_field(charge, "captured", False))
+    except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
+        raise CaptureError(
+            f"Stripe refused to capture order {order.id}'s payment, so it was not shipped: "
+            f"{_error_details(exc)['message']}"
+        ) from exc
+    except stripe.StripeError as exc:
+        raise CaptureError(
+            f"We could not reach Stripe to capture order {order.id}'s payment, so it was not shipped. Try again: "
+            "it will not capture twice."
+        ) from exc
+    if not captured:
+        raise CaptureError(
+            f"Order {order.id}'s authorization can no longer be captured (it was released or expired), so it was "
+            "not shipped."
+        )
+    if not orders.get_order(order.id).captured_at:
+        audit.record(
+            None,
+            actor=actor,
+            action="capture",
+            order_id=order.id,
+            charge_id=order.charge_id,
+            detail=f"{format_amount(order.amount, order.currency)} at shipment",
+        )
+    orders.record_capture(order.id)
+
+
+def release_authorization(order: Order, client: stripe.StripeClient, idempotency_key: str) -> None:
+    """Give back an uncaptured authorization instead of refunding: cancel the PaymentIntent
+    (docs.stripe.com/api/payment_intents/cancel) or refund the uncaptured charge, which releases it
+    (docs.stripe.com/api/refunds/create: "refunding an uncaptured charge releases it"). Raises RefundError."""
+    try:
+        if order.payment_intent_id:
+            intent = client.v1.payment_intents.retrieve(order.payment_intent_id)
+            if _field(intent, "status") == "requires_capture":
+                client.v1.payment_intents.cancel(
+                    order.payment_intent_id,
+                    params={"cancellation_reason": "requested_by_customer"},
+                    options={"idempotency_key": idempotency_key},
+                )
+        else:
+            charge = client.v1.charges.retrieve(str(order.charge_id))
+            if not _field(charge, "refunded", False):
+                client.v1.refunds.create(
+                    params={"charge": order.charge_id, "reason": "requested_by_customer"},
+                    options={"idempotency_key": idempotency_key},
+                )
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        orders.abandon_cancel(order.id)
+        raise RefundError(f"Stripe refused to release the authorization: {_error_details(exc)['message']}") from exc
+    except stripe.StripeError as exc:
+        raise RefundError(
+            "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
+        ) from exc
+    orders.record_release(order.id)
+
+
 def cancel_order(
     order_id: str,
     *,
@@ -683,6 +795,7 @@ def cancel_order(
 ) -> Order:
     """Cancel an order that has not shipped: refund what was charged (requested_by_customer), then cancel.
 
+    An order only authorized (capture at shipment) is released instead of refunded: no money moved.
     `actor` ("staff", an email, "customer") is who cancelled, for the audit log (one entry, with the refund).
 
     The order is claimed first (status cancelling, see `orders.begin_cancel`), so staff shipping it meanwhile
@@ -711,7 +824,10 @@ def cancel_order(
     if order.status == "cancelled":
         return order
     detail = "nothing was charged"
-    if order.charge_id and order.paid_at:
+    if order.charge_id and order.paid_at and order.capture_method == "manual" and not order.captured_at:
+        release_authorization(order, client, idempotency_key or f"cancel-{order.id}")
+        detail = "authorization released uncaptured"
+    elif order.charge_id and order.paid_at:
         try:
             charge = client.v1.charges.retrieve(order.charge_id)
         except stripe.StripeError as exc:
@@ -859,7 +975,7 @@ def checkout(
     customer = orders.Customer(**checked.values)
     order = orders.get_order(order_id) if order_id else None
     if order is None or order.status not in ("pending", "failed") or not _matches(order, book_id, quantity, customer):
-        order = orders.create_order(customer, book_id, quantity)
+        order = orders.create_order(customer, book_id, quantity, capture_method=new_capture_method())
     try:
         result = pay_order(
             order.id,

@@ -42,6 +42,12 @@ orders_table = sa.Table(
     # The order's one PaymentIntent (PaymentIntents checkout); unique, so two intents can never claim one order.
     sa.Column("payment_intent_id", sa.String(64), nullable=True),
     sa.Index("ix_orders_payment_intent_id", "payment_intent_id", unique=True),
+    # "manual" for an order only authorized at checkout (CAPTURE=at_shipment) and captured when it ships;
+    # "automatic" (charged at checkout) otherwise. `captured_at`: when its capture succeeded; `released_at`: when
+    # its authorization was given back uncaptured (cancelled before shipping, or expired after 7 days).
+    sa.Column("capture_method", sa.String(16), nullable=False, default="automatic", server_default="automatic"),
+    sa.Column("captured_at", sa.Integer, nullable=True),
+    sa.Column("released_at", sa.Integer, nullable=True),
 )
 
 attempts_table = sa.Table(
@@ -151,6 +157,27 @@ refunds = sa.Table(
     sa.Column("status", sa.String(16)),
     sa.Column("raw", sa.Text, nullable=False),
     sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),  # as in `charges`
+)
+
+# Stripe's disputes (docs.stripe.com/api/disputes/object), kept by the sync and the webhooks: the columns the
+# Disputes page reads, and the object as Stripe sent it. `event_created` as in `charges`.
+disputes = sa.Table(
+    "disputes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("charge_id", sa.String(64), nullable=False, index=True),
+    sa.Column("payment_intent_id", sa.String(64), nullable=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("due_by", sa.Integer, nullable=True),
+    # Withdrawn (negative) and reinstated (positive) amounts and fees of its balance transactions, in minor units.
+    sa.Column("net_amount", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("fees", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 sync_state = sa.Table(

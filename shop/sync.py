@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import orders
+from shop import disputes, orders
 from shop.db import get_engine, insert_missing, next_number, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, change_sequence, charge_payloads, charges, refunds, sync_state
@@ -251,6 +251,12 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
             elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
                 payments.settle_found_charge(order, _payload(engine, row["id"]), client)
             continue
+        if order.capture_method == "manual":  # authorized at checkout: follow its capture or its release (expiry)
+            if row["captured"] and not order.captured_at:
+                found[order.id] = order = orders.record_capture(order.id, engine=engine)
+            elif not row["captured"] and row["refunded"] and not order.released_at:
+                found[order.id] = orders.record_release(order.id, engine=engine)
+                continue
         if not row["captured"] or order.amount_refunded == row["amount_refunded"]:
             continue
         try:
@@ -365,6 +371,11 @@ def _backfill(
         lease.check()
         refund_count += _store_refunds(engine, page["data"], newest_created)
         progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
+    for page in _pages(client, "/v1/disputes", counter):
+        lease.check()
+        with engine.begin() as conn:
+            next_change(conn)
+            disputes.store_disputes(conn, page["data"], newest_created)
     _keep_orders_in_step(order_rows, engine, client)
 
     synced_at = time.time()
@@ -405,6 +416,7 @@ def _apply_events(
         payload_rows: dict[str, dict] = {}
         refund_rows: dict[str, dict] = {}
         undone: set[str] = set()
+        dispute_objects: dict[str, tuple[Any, int]] = {}
         seq = next_change(conn) if fresh else 0
         for event in fresh:
             obj = _get(event, "data", "object")
@@ -422,13 +434,17 @@ def _apply_events(
                     refund_rows[row["id"]] = {**row, "event_created": created}
                     if row["status"] in UNDONE_REFUND_STATUSES:
                         undone.add(row["charge_id"])
-            elif kind == "dispute" and isinstance(_get(obj, "charge"), str):
-                # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
-                undone.add(_get(obj, "charge"))
+            elif kind == "dispute":
+                dispute_objects[_get(obj, "id")] = (obj, created)
+                if isinstance(_get(obj, "charge"), str):
+                    # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
+                    undone.add(_get(obj, "charge"))
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
         upsert(conn, charge_payloads, list(payload_rows.values()))
         upsert(conn, refunds, list(refund_rows.values()), newer="event_created")
+        for obj, created in dispute_objects.values():
+            disputes.store_disputes(conn, [obj], created)
         insert_missing(conn, applied_events, [{"id": event["id"], "created": int(event["created"])} for event in fresh])
         newest = max(events, key=lambda event: int(event["created"]))
         state = _read_state_in(conn)

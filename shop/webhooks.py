@@ -35,7 +35,7 @@ import stripe
 from shop import intents, orders, payments, sync
 from shop.db import get_engine, upsert
 from shop.lease import Lease
-from shop.schema import applied_events, charges, refunds, sync_state
+from shop.schema import applied_events, charges, disputes, refunds, sync_state
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,9 @@ def _retrieved_copies(event: dict, client: stripe.StripeClient, engine: sa.Engin
 
     A charge event whose stored copy is from the same second: retrieve the charge. A refund event: the charge too
     (its refunded amount moved; a failed refund moves it back), and the refund when its stored copy is from the
-    same second. A dispute event: the charge (its `disputed` flag). A stored copy from a later second already wins.
+    same second. A dispute event: the charge (its `disputed` flag), and the dispute when its stored copy is from the
+    same second (a dispute changes several times in a second when the bank decides). A stored copy from a later
+    second already wins.
     """
     obj = event["data"]["object"]
     kind, created = obj.get("object"), int(event["created"])
@@ -153,6 +155,8 @@ def _retrieved_copies(event: dict, client: stripe.StripeClient, engine: sa.Engin
         charge_id = charge_id.get("id") if isinstance(charge_id, Mapping) else charge_id
         if kind == "refund" and _stored_created(engine, refunds, obj["id"]) == created:
             wanted.append(("refunds", obj["id"]))
+        if kind == "dispute" and _stored_created(engine, disputes, obj["id"]) == created:
+            wanted.append(("disputes", obj["id"]))
         if charge_id:
             wanted.append(("charges", charge_id))
     copies = []

@@ -24,6 +24,7 @@ FINANCE_PAGES = (
     ("pages/failures.py", "Failures", "⚠️"),
     ("pages/refunds.py", "Refunds", "↩️"),
     ("pages/orders.py", "Orders", "🧾"),
+    ("pages/disputes.py", "Disputes", "⚖️"),
 )
 SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
 

@@ -419,7 +419,11 @@ def confirmation(done: dict[str, Any]) -> None:
     card_text = "card"
     if done.get("brand") and done.get("last4"):
         card_text = f"{done['brand'].title()} card ending in {done['last4']}"
-    st.success(f"Payment received: {format_amount(order.amount, order.currency)} was charged to your {card_text}.")
+    total = format_amount(order.amount, order.currency)
+    if order.awaiting_capture:  # capture at shipment: only authorized until the order ships
+        st.success(f"Payment authorized: {total} is held on your {card_text} and charged when your order ships.")
+    else:
+        st.success(f"Payment received: {total} was charged to your {card_text}.")
     left, right = st.columns([1, 3], gap="large")
     with left:
         st.markdown(_cover_html(book.id, "sp-summary-cover"), unsafe_allow_html=True)
@@ -427,7 +431,7 @@ def confirmation(done: dict[str, Any]) -> None:
         st.subheader(book.full_title)
         st.caption(f"by {book.author}")
         st.markdown(f"Quantity: **{order.quantity}**")
-        st.markdown(f"### Total charged: {format_amount(order.amount, order.currency)}")
+        st.markdown(f"### Total {'authorized' if order.awaiting_capture else 'charged'}: {total}")
         st.markdown("Charge ID:")
         st.code(done["charge_id"], language=None)
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")

@@ -24,7 +24,8 @@ DRAWN_KEY = "orders_table_drawn"  # the order numbers in the table's row order a
 CLEAR_KEY = "orders_table_clear"  # set by an action: the next run draws the table with nothing selected
 RESULTS_KEY = "orders_results"  # [(kind, sentence)] of the last action, one per order
 CANCEL_KEY = "orders_cancel_pending"  # the order numbers waiting for the cancellation's confirmation
-CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
+# Refusals of one order, shown as its sentence while the other selected orders go ahead.
+CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError, payments.CaptureError)
 
 
 def _rows(state: object) -> list[int]:
@@ -103,7 +104,7 @@ def show_results() -> None:
 
 
 def _ship(order_id: str) -> str:
-    orders.mark_shipped(order_id, actor=gate.actor())
+    payments.ship_order(order_id, actor=gate.actor())  # an order only authorized is captured first
     return f"Order {order_id} marked shipped."
 
 
@@ -111,6 +112,8 @@ def _cancel(order_id: str) -> str:
     refundable = orders.get_order(order_id)
     refund = format_amount(refundable.refundable, refundable.currency) if refundable else "nothing"
     payments.cancel_order(order_id, actor=gate.actor())
+    if refundable is not None and refundable.awaiting_capture:
+        return f"Order {order_id} cancelled; its {refund} authorization released, nothing was charged."
     return f"Order {order_id} cancelled; {refund} refunded."
 
 

@@ -60,6 +60,7 @@ from shop.analytics.metrics import (
     repeat_customers,
     totals,
     totals_by,
+    uncaptured,
     volume_series,
     week_of,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "repeat_customers",
     "totals",
     "totals_by",
+    "uncaptured",
     "volume_series",
     "week_of",
 ]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
-from shop.analytics.loading import SUCCEEDED, major_units
+from shop.analytics.loading import SUCCEEDED, UNCAPTURED, major_units
 from shop.decline_codes import decline_code
 
 # Short ranges are charted by hour, longer ones by day.
@@ -398,3 +398,12 @@ def recovery_summary(frame: pd.DataFrame) -> RecoverySummary:
     failed_orders = frame.loc[(frame["status"] == "failed") & frame["order_id"].notna(), "order_id"]
     recovered = recovered_orders(frame)
     return RecoverySummary(int(failed_orders.nunique()), len(recovered), int(recovered["amount"].sum()))
+
+
+def uncaptured(frame: pd.DataFrame) -> tuple[int, int]:
+    """How many charges of `frame` are authorized and not captured yet, and their amount in minor units.
+
+    Money held on cards, not taken: `totals` leaves it out of gross and net, and the Charges page shows it apart.
+    """
+    held = frame["display_status"] == UNCAPTURED
+    return int(held.sum()), int(frame.loc[held, "amount"].sum() - frame.loc[held, "amount_refunded"].sum())

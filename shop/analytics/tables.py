@@ -113,7 +113,10 @@ def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
         {
             "Created": [when(order.created) for order in order_list],
             "Order": [order.id for order in order_list],
-            "Status": [orders.status_label(order.status) for order in order_list],
+            # An order paid by an authorization only (capture at shipment) reads "authorized" until it is captured.
+            "Status": [
+                "authorized" if order.awaiting_capture else orders.status_label(order.status) for order in order_list
+            ],
             "Customer": [order.customer.name for order in order_list],
             "Email": [order.customer.email for order in order_list],
             "Book": [titles.get(order.book_id, order.book_id) for order in order_list],

@@ -16,6 +16,14 @@ from alembic.runtime.migration import MigrationContext
 
 from shop import db, schema, sync
 
+# What later migrations give an existing order: 0004 no intent, 0008 charged at checkout (capture automatic).
+ADDED_ORDER_COLUMNS = {
+    "payment_intent_id": None,
+    "capture_method": "automatic",
+    "captured_at": None,
+    "released_at": None,
+}
+
 # The tables as the code before migrations created them (SQLAlchemy's DDL for SQLite and PostgreSQL; {serial} is
 # the one difference: SERIAL on PostgreSQL).
 STORE_BEFORE_MIGRATIONS = """
@@ -237,7 +245,7 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
 
     assert revision(engine) == db._head_revision()
     assert schema_differences(engine) == []
-    assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
+    assert rows(engine, schema.orders_table) == [{**ORDER, **ADDED_ORDER_COLUMNS}]
     assert rows(engine, schema.attempts_table) == [ATTEMPT]
     assert rows(engine, schema.refund_requests_table) == [REFUND_REQUEST]
     assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0, "disputed": False}]
@@ -256,7 +264,7 @@ def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves
     assert schema_differences(engine) == []
     assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0, "disputed": False}]  # kept
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
-    assert rows(engine, schema.orders_table) == [{**ORDER, "payment_intent_id": None}]  # 0004 adds it empty
+    assert rows(engine, schema.orders_table) == [{**ORDER, **ADDED_ORDER_COLUMNS}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
     assert state["backfilled"] == "1"  # its copy is whole, so the next sync stays incremental
 

@@ -130,10 +130,10 @@ def test_backfill_pages_by_100_then_an_idle_sync_costs_one_request(api, counted)
     fractions: list[float] = []
     report = sync.sync(client, lambda fraction, _text: fractions.append(fraction))
 
-    # 1 events head + ceil(251 / 100) charge pages + 1 refund page
+    # 1 events head + ceil(251 / 100) charge pages + 1 refund page + 1 dispute page
     assert report.kind == "backfill"
-    assert report.requests == len(http.sent) == 1 + 3 + 1
-    assert [path for _, path in http.sent] == ["events", "charges", "charges", "charges", "refunds"]
+    assert report.requests == len(http.sent) == 1 + 3 + 1 + 1
+    assert [path for _, path in http.sent] == ["events", "charges", "charges", "charges", "refunds", "disputes"]
     assert (report.charges_upserted, report.refunds_upserted) == (251, 1)
     assert count_rows(sync.charges) == count_rows(sync.charge_payloads) == 251
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
@@ -248,8 +248,8 @@ def test_four_sessions_syncing_at_once_make_one_backfill(api, private_emulator):
     reports = run_at_once(4, lambda index: sync.sync(clients[index][0]))
 
     assert sorted(report.kind for report in reports) == ["backfill", "shared", "shared", "shared"]
-    # 1 events head + 3 charge pages + 1 refund page, all made by the one session that synced
-    assert sum(len(http.sent) for _, http in clients) == 5
+    # 1 events head + 3 charge pages + 1 refund page + 1 dispute page, all made by the one session that synced
+    assert sum(len(http.sent) for _, http in clients) == 6
     assert count_rows(sync.charges) == 250
 
 

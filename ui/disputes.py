@@ -1,0 +1,177 @@
+"""The Disputes page's pieces, and the dispute KPIs the Charges page shows beside its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from shop import analytics, disputes, orders
+from shop.analytics import disputes as dispute_numbers
+from shop.money import format_amount, to_major
+from ui import dialogs, gate
+from ui.data import data_changed
+from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
+from ui.messages import flash, flash_outcome
+
+MESSAGE_KEY = "disputes_message"
+ACCEPT_KEY = "disputes_accept_pending"
+OVERDUE_STYLE = "color: #d62728; font-weight: 600"  # red, as the Stripe Dashboard marks a missed deadline
+
+
+def _order_ids(charges: pd.DataFrame, found: list[disputes.Dispute]) -> dict[str, str]:
+    """Charge id -> order number, from the synced charges (a charge made outside the shop has none)."""
+    wanted = charges[charges["id"].isin([dispute.charge_id for dispute in found])]
+    return {row.id: row.order_id for row in wanted.itertuples() if isinstance(row.order_id, str) and row.order_id}
+
+
+def disputes_frame(found: list[disputes.Dispute], charges: pd.DataFrame, *, now: float | None = None) -> pd.DataFrame:
+    """One row per dispute: id, reason, amount (major units), status, deadline and time left, charge and order."""
+    order_ids = _order_ids(charges, found)
+    left = [disputes.time_left(dispute.due_by, now) for dispute in found]
+    return pd.DataFrame(
+        {
+            "Dispute": [dispute.id for dispute in found],
+            "Order": [order_ids.get(dispute.charge_id, "–") for dispute in found],
+            "Reason": [disputes.reason_label(dispute.reason) for dispute in found],
+            "Amount": [float(to_major(dispute.amount, dispute.currency)) for dispute in found],
+            "Time left": [text for text, _overdue in left],
+            "Respond by": pd.to_datetime([dispute.due_by for dispute in found], unit="s", utc=True),
+            "Status": [disputes.status_label(dispute.status) for dispute in found],
+            "Effect on net": [float(to_major(dispute.net_effect, dispute.currency)) for dispute in found],
+            "Charge": [dispute.charge_id for dispute in found],
+            "Opened": pd.to_datetime([dispute.created for dispute in found], unit="s", utc=True),
+        }
+    )
+
+
+def _red_when_overdue(column: pd.Series) -> list[str]:
+    return [OVERDUE_STYLE if str(value).startswith("overdue") else "" for value in column]
+
+
+def show_disputes(found: list[disputes.Dispute], charges: pd.DataFrame, *, deadline: bool = True) -> None:
+    """A table of disputes; with `deadline`, the countdown (overdue ones in red)."""
+    frame = disputes_frame(found, charges)
+    formats = {"Amount": MONEY_COLUMN, "Effect on net": MONEY_COLUMN, "Respond by": TIME_COLUMN, "Opened": TIME_COLUMN}
+    if not deadline:
+        frame = frame.drop(columns=["Respond by", "Time left"])
+        table(frame, **formats)
+        return
+    table(frame.style.apply(_red_when_overdue, subset=["Time left"]), **formats)
+
+
+def dispute_kpis(all_disputes: pd.DataFrame, charges: pd.DataFrame) -> None:
+    """Open disputes, money at stake, dispute rate, and what disputes did to net (amounts and fees)."""
+    effect = dispute_numbers.dispute_effect(all_disputes)
+    rate = dispute_numbers.dispute_rate(charges, all_disputes)
+    at_stake = int(all_disputes.loc[all_disputes["status"].isin(disputes.OPEN_STATUSES), "amount"].sum())
+    cards = [
+        ("Open disputes", f"{effect.open_count:,}", "Waiting for your response."),
+        ("Amount disputed, open", format_amount(at_stake), "What the open disputes claim back."),
+        (
+            "Dispute rate",
+            f"{rate.rate:.2%}" if rate.rate is not None else "–",
+            f"{rate.disputes:,} disputes / {rate.charges:,} successful charges, all time.",
+        ),
+        (
+            "Effect on net",
+            format_amount(effect.net),
+            f"Withdrawn net of reinstated {format_amount(abs(effect.amount))} and dispute fees "
+            f"{format_amount(effect.fees)}; {effect.won} won, {effect.lost} lost.",
+        ),
+    ]
+    for column, (label, value, help_text) in zip(st.columns(4), cards, strict=True):
+        column.metric(label, value, help=help_text, border=True)
+
+
+def held_and_disputed_kpis(charges: pd.DataFrame, start: datetime, end: datetime) -> None:
+    """The Charges page's row for [start, end): money authorized and not captured (apart from gross), the dispute
+    rate, and the disputes' effect on net."""
+    in_period = charges[(charges["created_at"] >= pd.Timestamp(start)) & (charges["created_at"] < pd.Timestamp(end))]
+    held_count, held = analytics.uncaptured(in_period)
+    all_disputes = dispute_numbers.load_disputes()
+    rate = dispute_numbers.dispute_rate(charges, all_disputes, start, end)
+    effect = dispute_numbers.dispute_effect(all_disputes, start, end)
+    held_col, rate_col, net_col = st.columns(3)
+    held_col.metric(
+        "Authorized, not captured",
+        format_amount(held),
+        help=f"{held_count:,} charges authorized and waiting for capture (at shipment): not in gross volume.",
+        border=True,
+    )
+    rate_col.metric(
+        "Dispute rate",
+        f"{rate.rate:.2%}" if rate.rate is not None else "–",
+        help=f"{rate.disputes:,} disputes opened / {rate.charges:,} successful charges in the period.",
+        border=True,
+    )
+    net_col.metric(
+        "Disputes' effect on net",
+        format_amount(effect.net),
+        help="Disputed amounts withdrawn (net of those reinstated) plus the dispute fees, for disputes opened in "
+        "the period.",
+        border=True,
+    )
+
+
+def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None:
+    """The evidence form (pre-filled from the order) with Submit, and Accept with a confirmation."""
+    prefilled = disputes.evidence_for(order, dispute)
+    with st.form(f"evidence_{dispute.id}", border=True):
+        st.markdown(
+            f"**Respond to {dispute.id}** · {disputes.reason_label(dispute.reason)} · "
+            f"{format_amount(dispute.amount, dispute.currency)} · {disputes.time_left(dispute.due_by)[0]}"
+        )
+        values = {}
+        for name in disputes.EVIDENCE_FIELDS:
+            label = disputes.EVIDENCE_LABELS[name]
+            multiline = name in ("shipping_address", "product_description", "uncategorized_text")
+            widget = st.text_area if multiline else st.text_input
+            values[name] = widget(label, value=prefilled[name], key=f"evidence_{dispute.id}_{name}")
+        submitted = st.form_submit_button("Submit evidence to the bank", type="primary")
+    if submitted:
+        done = f"Evidence for {dispute.id} submitted: the bank decides, and this page shows the outcome."
+        if flash_outcome(
+            MESSAGE_KEY,
+            lambda: disputes.submit_evidence(dispute.id, values, actor=gate.actor()),
+            done,
+            errors=(disputes.DisputeError,),
+        ):
+            data_changed()
+        st.rerun()
+    if st.button("Accept the dispute…", key=f"accept_{dispute.id}"):
+        st.session_state[ACCEPT_KEY] = dispute.id
+
+
+def _accept(dispute: disputes.Dispute) -> None:
+    done = f"Dispute {dispute.id} accepted: {format_amount(dispute.amount, dispute.currency)} stays with the customer."
+
+    def accept() -> disputes.Dispute:
+        return disputes.accept(dispute.id, actor=gate.actor())
+
+    if flash_outcome(MESSAGE_KEY, accept, done, errors=(disputes.DisputeError,)):
+        data_changed()
+
+
+def confirm_accept() -> None:
+    """The confirmation of "Accept the dispute", while one is asked for."""
+    pending = st.session_state.get(ACCEPT_KEY)
+    dispute = disputes.get_dispute(pending) if pending else None
+    if dispute is None:
+        st.session_state.pop(ACCEPT_KEY, None)
+        return
+    if not dispute.is_open:
+        st.session_state.pop(ACCEPT_KEY, None)
+        flash(MESSAGE_KEY, "error", f"Dispute {dispute.id} is {disputes.status_label(dispute.status)} already.")
+        return
+    amount = format_amount(dispute.amount, dispute.currency)
+    dialogs.confirm(
+        "Accept the dispute",
+        key=ACCEPT_KEY,
+        body=f"Accept <strong>{dispute.id}</strong>? The customer keeps <strong>{amount}</strong> and the "
+        "dispute fee is not returned. This cannot be undone.",
+        yes_label=f"Accept and lose {amount}",
+        no_label="Keep it open",
+        on_yes=lambda: _accept(dispute),
+    )
