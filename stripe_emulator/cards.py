@@ -292,6 +292,10 @@ TEST_TOKENS: dict[str, str] = {
     "tok_avsLine1Fail": "4000000000000028",
     "tok_avsZipFail": "4000000000000036",
     "tok_avsUnchecked": "4000000000000044",
+    # Disputes (docs.stripe.com/testing#disputes), also as pm_card_createDispute…
+    "tok_createDispute": "4000000000000259",
+    "tok_createDisputeProductNotReceived": "4000000000002685",
+    "tok_createDisputeInquiry": "4000000000001976",
 }
 # Tokens whose card carries a CVC (so that the CVC check runs).
 TOKENS_WITH_CVC = {"tok_cvcCheckFail"}
@@ -348,3 +352,19 @@ REFUND_FAILS = frozenset({fingerprint("4000000000005126")})
 def refund_fails(card_fingerprint: str | None) -> bool:
     """Whether refunds of a charge on the card with this fingerprint fail asynchronously."""
     return card_fingerprint in REFUND_FAILS
+
+
+# Cards whose charges succeed and are then disputed, by fingerprint (docs.stripe.com/testing#disputes):
+# 0259 "Fraudulent", 2685 "Not received", 1976 "Inquiry" (a fraud inquiry: no funds withdrawn). Fingerprint ->
+# (reason, is an inquiry). 4000 0000 0000 5423 ("Early fraud warning") raises a Radar early fraud warning, not a
+# dispute: this emulator has no early fraud warnings, so it charges as an ordinary card.
+DISPUTES: dict[str, tuple[str, bool]] = {
+    fingerprint("4000000000000259"): ("fraudulent", False),
+    fingerprint("4000000000002685"): ("product_not_received", False),
+    fingerprint("4000000000001976"): ("fraudulent", True),
+}
+
+
+def dispute_of(card_fingerprint: str | None) -> tuple[str, bool] | None:
+    """(reason, is an inquiry) of the dispute that follows a charge on this card, or None."""
+    return DISPUTES.get(card_fingerprint or "")

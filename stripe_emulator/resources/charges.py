@@ -24,7 +24,7 @@ from stripe_emulator.core import (
     shipping_object,
 )
 from stripe_emulator.errors import StripeError, invalid, missing
-from stripe_emulator.resources import balance_transactions
+from stripe_emulator.resources import balance_transactions, disputes
 from stripe_emulator.resources.refunds import refund_object
 from stripe_emulator.resources.tokens import consume_source
 
@@ -211,6 +211,7 @@ def record_charge(ctx: Context, charge: dict[str, Any]) -> None:
         charge["balance_transaction"] = balance_transactions.for_charge(ctx, charge)
     ctx.store.insert("charges", charge)
     ctx.emit("charge.failed" if charge["status"] == "failed" else "charge.succeeded", charge)
+    disputes.open_if_disputed(ctx, charge)
 
 
 def decline_error(
@@ -361,6 +362,7 @@ def capture(ctx: Context, charge: dict[str, Any], amount: int, extra: dict[str, 
         charge["amount_refunded"] = released
     ctx.store.update("charges", charge)
     ctx.emit("charge.captured", charge, changes(before, charge, list(charge)))
+    disputes.open_if_disputed(ctx, charge)
 
 
 def list_charges(ctx: Context) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from stripe_emulator.core import (
     retrieve,
 )
 from stripe_emulator.errors import invalid
-from stripe_emulator.resources import balance_transactions
+from stripe_emulator.resources import balance_transactions, disputes
 from stripe_emulator.store import Store
 
 REFUND_FAILURE_DELAY_S = 1.0  # "some time afterward": long enough for a client to see the refund succeeded first
@@ -115,6 +115,9 @@ def refund_charge(
         )
     if charge["refunded"]:
         raise invalid(f"Charge {charge_id} has already been refunded.", code="charge_already_refunded", param="charge")
+    if disputes.is_charged_back(ctx, charge):
+        # docs.stripe.com/disputes/how-disputes-work: a disputed payment can no longer be refunded.
+        raise invalid(f"Charge {charge_id} has been charged back; cannot issue a refund.", code="charge_disputed")
     remaining = charge["amount"] - charge["amount_refunded"]
     amount = remaining if amount is None else amount
     if not charge["captured"] and amount != charge["amount"]:
