@@ -29,7 +29,7 @@ settings = get_settings()
 with st.form("charges_find", border=False):
     find_col, go_col = st.columns([4, 1], vertical_alignment="bottom")
     query = find_col.text_input("Find a charge", placeholder="ch_… or pi_… id, order number or email", key="find_q")
-    if go_col.form_submit_button("Open", width="stretch") and query.strip():
+    if go_col.form_submit_button("Open charge", width="stretch") and query.strip():
         found = charge_detail.find(query)
         if found.charge_id and not found.choices:
             links.open_charge(found.charge_id)
@@ -59,11 +59,6 @@ elif period == CUSTOM:
     first_day, last_day = picked
 else:
     first_day, last_day = presets[period]
-by_issue = period_col.toggle(
-    "Refunds on the day issued",
-    key="charges_refunds_by_issue",
-    help="As the Stripe Dashboard counts them; off: refunds count on the day of the charge they refund.",
-)
 statuses = status_col.multiselect("Status", analytics.STATUSES, placeholder="All statuses", key="charges_status")
 email = email_col.text_input("Customer", placeholder="Email or name contains…", key="charges_email")
 books = {book.id: book.title for book in catalog.all_books()}
@@ -99,6 +94,11 @@ without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
 rows = analytics.filter_charges(without_dates, chosen)
 
 # ------------------------------------------------------------------------------------------------ KPIs
+by_issue = st.toggle(
+    "Refunds on the day issued",
+    key="charges_refunds_by_issue",
+    help="As the Stripe Dashboard counts them; off: refunds count on the day of the charge they refund.",
+)
 refunds = finance.refunds_frame() if by_issue else None
 kpis = analytics.kpis(without_dates, start, end, refunds)
 kpi_cards(kpis, start, end)

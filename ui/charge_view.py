@@ -42,8 +42,12 @@ def facts(detail: charge_detail.ChargeDetail) -> None:
     with card_col:
         st.subheader("Card", divider="gray")
         st.text(f"{detail.card_brand or '?'} •••• {detail.card_last4 or '????'}")
-        for name, value in detail.card_checks.items():
-            st.text(f"{name.replace('_', ' ')}: {value or 'not checked'}")
+        checks = detail.card_checks
+        st.text(
+            f"cvc check: {checks['cvc_check'] or 'not checked'} · address: "
+            f"{checks['address_line1_check'] or 'not checked'} · postal code: "
+            f"{checks['address_postal_code_check'] or 'not checked'}"
+        )
     with radar_col:
         st.subheader("Radar", divider="gray")
         outcome = detail.outcome
@@ -54,10 +58,12 @@ def facts(detail: charge_detail.ChargeDetail) -> None:
             st.text(f"failure: {detail.failure_code} — {detail.failure_message or ''}")
     with customer_col:
         st.subheader("Customer", divider="gray")
-        show_line(f"<strong>{inert(detail.customer_name)}</strong> · {inert(detail.email)}")
+        name = f"<strong>{inert(detail.customer_name)}</strong><br>" if detail.customer_name else ""
+        show_line(name + (inert(detail.email) or "no receipt email"))
         address = detail.shipping
         parts = [address.get(k, "") for k in ("line1", "line2", "city", "state", "postal_code", "country")]
-        show_line("Ships to " + inert(", ".join(part for part in parts if part)), caption=True)
+        shown = ", ".join(part for part in parts if part)
+        show_line("Ships to " + inert(shown) if shown else "No shipping address on the charge.", caption=True)
 
 
 def order_section(detail: charge_detail.ChargeDetail) -> None:
@@ -141,13 +147,11 @@ def timeline_section(detail: charge_detail.ChargeDetail) -> None:
     if not entries:
         st.caption("No events: Stripe keeps 30 days of them.")
         return
-    frame = pd.DataFrame(
-        [
-            {"When": pd.Timestamp(e.at, unit="s", tz="UTC"), "What": e.what, "Detail": e.detail, "From": e.source}
-            for e in entries
-        ]
-    )
-    table(frame, When=TIME_COLUMN)
+    for entry in entries:
+        mark = "🟣" if entry.source == "stripe" else "🏬"
+        show_line(
+            f"{mark} <code>{inert(when(entry.at))}</code> · <strong>{inert(entry.what)}</strong> {inert(entry.detail)}"
+        )
 
 
 def dashboard_link(detail: charge_detail.ChargeDetail) -> None:
