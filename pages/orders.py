@@ -1,49 +1,24 @@
-"""Orders: every order with its customer, book, amount, status and charge; ship or cancel the ones that allow it."""
+"""Orders: every order with its customer, book, amount, status and charge; tick rows to ship or cancel them."""
 
 from __future__ import annotations
 
 import streamlit as st
 import stripe
 
-from shop import analytics, intents, order_rules, orders, payments
-from shop.money import format_amount
-from ui import dialogs, gate
+from shop import intents, orders, payments
+from ui import gate
 from ui.data import data_changed, live_refresh
-from ui.formats import DAY_COLUMN, MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
-from ui.messages import flash, flash_outcome, inert, show_flash
+from ui.messages import flash, show_flash
+from ui.order_actions import action_bar, selectable_table, show_results
 from ui.second_charges import show_second_charges
 
 gate.staff_page()
 
 STATUSES = ("pending", "paid", "failed", "shipped", "partially_refunded", "refunded", "cancelling", "cancelled")
-CANCEL_KEY = "orders_cancel_pending"
 MESSAGE_KEY = "orders_message"
-CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError)
-
-
-def _cancel(order: orders.Order, refund: str) -> None:
-    done = f"Order {order.id} cancelled; {refund} refunded."
-    if flash_outcome(MESSAGE_KEY, lambda: payments.cancel_order(order.id), done, errors=CANCEL_ERRORS):
-        data_changed()
-
-
-def confirm_cancel(order: orders.Order) -> None:
-    refund = format_amount(order.refundable, order.currency)
-    dialogs.confirm(
-        "Cancel the order",
-        key=CANCEL_KEY,
-        body=(
-            f"Cancel <strong>{order.id}</strong> for {inert(order.customer.name)} and refund "
-            f"<strong>{refund}</strong> in full to their card?"
-        ),
-        yes_label=f"Cancel and refund {refund}",
-        no_label="Keep the order",
-        on_yes=lambda: _cancel(order, refund),
-    )
-
 
 st.title("Orders")
-show_flash(MESSAGE_KEY)
+show_flash(MESSAGE_KEY)  # the reconciliation's outcome
 live_refresh()  # a webhook that settles an order shows here without a click
 
 status_col, search_col = st.columns([2, 2])
@@ -54,14 +29,8 @@ search = search_col.text_input("Search", placeholder="Order number, name or emai
 shown = orders.list_orders(status=statuses, search=search)
 total = orders.count_orders()
 st.markdown(f"**{len(shown):,} orders**" + (f" of {total:,}" if len(shown) != total else ""))
-table(
-    analytics.orders_frame(shown),
-    Created=TIME_COLUMN,
-    Shipped=DAY_COLUMN,
-    Amount=MONEY_COLUMN,
-    Refunded=MONEY_COLUMN,
-    Qty=SMALL_NUMBER_COLUMN,
-)
+show_results()
+action_bar(selectable_table(shown))
 
 show_second_charges()
 
@@ -92,41 +61,3 @@ if unsettled or open_intents:
                     )
                     data_changed()
             st.rerun()
-
-st.subheader("Ship or cancel")
-if not shown:
-    st.caption("No order to act on.")
-    st.stop()
-by_id = {order.id: order for order in shown}
-order_id = st.selectbox(
-    "Order",
-    list(by_id),
-    format_func=lambda oid: (
-        f"{oid} · {by_id[oid].customer.name} · {format_amount(by_id[oid].amount, by_id[oid].currency)} · "
-        f"{orders.status_label(by_id[oid].status)}"
-    ),
-    key="orders_pick",
-)
-order = orders.get_order(order_id) or by_id[order_id]
-ship_col, cancel_col = st.columns(2)
-if ship_col.button("📦 Mark shipped", key="orders_ship", width="stretch"):
-    shipped = f"Order {order.id} marked shipped."
-    flash_outcome(MESSAGE_KEY, lambda: orders.mark_shipped(order.id), shipped, errors=(orders.OrderStateError,))
-    st.rerun()
-may_ship, may_cancel = order_rules.may_ship(order), order_rules.may_cancel(order)
-if cancel_col.button("✖️ Cancel order", key="orders_cancel", width="stretch"):
-    if may_cancel:
-        st.session_state[CANCEL_KEY] = order.id
-    else:
-        flash(MESSAGE_KEY, "error", may_cancel.reason)
-        st.rerun()
-if not may_ship:
-    ship_col.caption(may_ship.reason)
-if not may_cancel:
-    cancel_col.caption(may_cancel.reason)
-
-pending = st.session_state.get(CANCEL_KEY)
-if pending:
-    pending_order = orders.get_order(pending)
-    if pending_order is not None:
-        confirm_cancel(pending_order)

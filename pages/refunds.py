@@ -59,6 +59,7 @@ if not matches.empty:
         caption=True,
     )
 
+    refund_dialog.reset_form_if_refunded()
     with st.form("refund_form", border=True):
         how = st.radio("Refund", ["Everything left", "Part of it"], horizontal=True, key="refund_how")
         amount_text = st.text_input(
@@ -117,7 +118,7 @@ for request in requests:
             type="primary",
         ):
             try:
-                decided = payments.approve_refund_request(request.id, note=note or None)
+                decided = payments.approve_refund_request(request.id, note=note or None, actor=gate.actor())
             except (payments.RefundError, orders.OrderStateError) as exc:
                 st.error(str(exc))
             else:
@@ -125,7 +126,7 @@ for request in requests:
                 data_changed()
                 st.rerun()
         if reject.button("Reject", key=f"request_reject_{request.id}"):
-            orders.decide_refund_request(request.id, False, note=note or None)
+            orders.decide_refund_request(request.id, False, note=note or None, actor=gate.actor())
             flash(MESSAGE_KEY, "success", f"Rejected the refund request for {order.id}.")
             st.rerun()
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from shop import catalog
+from shop import audit, catalog
 from shop.db import get_engine, insert_missing
 from shop.order_rules import (
     OrderStateError,
@@ -138,6 +138,11 @@ _clock: Callable[[], int] = _real_time
 
 
 def _now() -> int:
+    return _clock()
+
+
+def now() -> int:
+    """The store's time now (Unix seconds): the real time, or the clock of `store_clock`."""
     return _clock()
 
 
@@ -635,10 +640,15 @@ def _change_if_allowed(
     raise OrderStateError(f"Order {order_id} is changing right now; look at it again and retry.")
 
 
-def mark_shipped(order_id: str, *, engine: sa.Engine | None = None) -> Order:
-    """Record that the order has shipped; refused (OrderStateError) unless `order_rules.may_ship` allows it."""
+def mark_shipped(order_id: str, *, actor: str = audit.SYSTEM, engine: sa.Engine | None = None) -> Order:
+    """Record that the order has shipped; refused (OrderStateError) unless `order_rules.may_ship` allows it.
+
+    `actor` (who shipped it) goes into the audit log in the same transaction.
+    """
     with _engine(engine).begin() as conn:
-        return _change_if_allowed(conn, order_id, may_ship, shipped_at=_now())
+        order = _change_if_allowed(conn, order_id, may_ship, shipped_at=_now())
+        audit.record(conn, actor=actor, action="ship", order_id=order.id, charge_id=order.charge_id)
+        return order
 
 
 def _may_close(order: Order) -> Verdict:
@@ -674,16 +684,21 @@ def abandon_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
 
 
-def mark_cancelled(order_id: str, *, engine: sa.Engine | None = None) -> Order:
+def mark_cancelled(
+    order_id: str, *, actor: str = audit.SYSTEM, detail: str = "", engine: sa.Engine | None = None
+) -> Order:
     """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
 
-    Idempotent for an already cancelled order; refused for a shipped one ("refund it instead").
+    Idempotent for an already cancelled order; refused for a shipped one ("refund it instead"). The cancellation
+    (by `actor`, with `detail`) goes into the audit log once, in the same transaction.
     """
     with _engine(engine).begin() as conn:
         current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
         if current == "cancelled":
             return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
-        return _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
+        order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
+        audit.record(conn, actor=actor, action="cancel", order_id=order.id, charge_id=order.charge_id, detail=detail)
+        return order
 
 
 def record_refund(order_id: str, amount_refunded: int, *, engine: sa.Engine | None = None) -> Order:
@@ -807,12 +822,17 @@ def decide_refund_request(
     *,
     refund_id: str | None = None,
     note: str | None = None,
+    actor: str = audit.SYSTEM,
+    detail: str = "",
     engine: sa.Engine | None = None,
 ) -> RefundRequest:
-    """Approve (with the refund made) or reject a request still waiting; refused as `order_rules` says otherwise."""
+    """Approve (with the refund made) or reject a request still waiting; refused as `order_rules` says otherwise.
+
+    The decision (by `actor`; `detail` says what was refunded) goes into the audit log in the same transaction.
+    """
     rule = may_approve_refund_request if approve else may_reject_refund_request
     with _engine(engine).begin() as conn:
-        return _change_request_if_allowed(
+        request = _change_request_if_allowed(
             conn,
             request_id,
             rule,
@@ -821,6 +841,23 @@ def decide_refund_request(
             refund_id=refund_id,
             note=note,
         )
+        charge_id = conn.execute(
+            sa.select(orders_table.c.charge_id).where(orders_table.c.id == request.order_id)
+        ).scalar()
+        words = [detail] if detail else []
+        if refund_id and refund_id not in detail:
+            words.append(f"refund {refund_id}")
+        if note:
+            words.append(f"note: {note}")
+        audit.record(
+            conn,
+            actor=actor,
+            action="approve_request" if approve else "reject_request",
+            order_id=request.order_id,
+            charge_id=charge_id,
+            detail="; ".join(words),
+        )
+        return request
 
 
 DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about

@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import catalog, decline_codes, orders
+from shop import audit, catalog, decline_codes, orders
 from shop.config import ConfigError, longest_call_s, stripe_client
 from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel
@@ -575,12 +575,14 @@ def refund_charge(
     idempotency_key: str,
     client: stripe.StripeClient | None = None,
     record_on_order: bool = True,
+    actor: str = audit.SYSTEM,
 ) -> Any:
     """Refund `amount` (default: all that remains) of `charge_id`; returns the Stripe Refund.
 
     Checks first (positive, not above `refundable_amount`, charge not failed or fully refunded) and raises
     RefundError with what to fix. The idempotency key makes a retried click refund once. When the charge
-    belongs to an order, the order's refunded total and status follow.
+    belongs to an order, the order's refunded total and status follow. The refund, by `actor`, goes into the
+    audit log.
     """
     if not idempotency_key:
         raise RefundError("A refund needs an idempotency key so that a retry never refunds twice.")
@@ -604,9 +606,24 @@ def refund_charge(
             "We could not reach Stripe, so the refund is not confirmed. Try again: the same request will not "
             "refund twice."
         ) from exc
+    order_id = _field(_field(charge, "metadata") or {}, "order_id")
     if record_on_order:
-        _record_refund_on_order(_field(_field(charge, "metadata") or {}, "order_id"), charge_id, client)
+        _record_refund_on_order(order_id, charge_id, client)
+    audit.record(
+        None,
+        actor=actor,
+        action="refund",
+        order_id=order_id if order_id and orders.get_order(order_id) else None,
+        charge_id=charge_id,
+        detail=_refund_words(refund, reason),
+    )
     return refund
+
+
+def _refund_words(refund: Any, reason: str | None) -> str:
+    """What a refund amounted to, for the audit log: "$12.00, requested_by_customer, refund re_…"."""
+    amount = format_amount(int(_field(refund, "amount", 0)), str(_field(refund, "currency", "usd")))
+    return ", ".join(word for word in (amount, reason, f"refund {_field(refund, 'id')}") if word)
 
 
 def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe.StripeClient) -> None:
@@ -626,8 +643,12 @@ def capture_charge(
     *,
     idempotency_key: str,
     client: stripe.StripeClient | None = None,
+    actor: str = audit.SYSTEM,
 ) -> Any:
-    """Capture an authorized (uncaptured) charge, optionally for less than authorized; returns the Charge."""
+    """Capture an authorized (uncaptured) charge, optionally for less than authorized; returns the Charge.
+
+    The capture, by `actor`, goes into the audit log.
+    """
     client = client or stripe_client()
     params: dict[str, Any] = {}
     if amount is not None:
@@ -635,11 +656,22 @@ def capture_charge(
             raise CaptureError("Enter a capture amount above zero, in minor units (cents).")
         params["amount"] = amount
     try:
-        return client.v1.charges.capture(charge_id, params=params, options={"idempotency_key": idempotency_key})
+        charge = client.v1.charges.capture(charge_id, params=params, options={"idempotency_key": idempotency_key})
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
         raise CaptureError(f"Stripe refused the capture: {_error_details(exc)['message']}") from exc
     except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
         raise CaptureError("We could not reach Stripe; try the capture again in a moment.") from exc
+    order_id = _field(_field(charge, "metadata") or {}, "order_id")
+    captured = format_amount(int(_field(charge, "amount_captured", 0)), str(_field(charge, "currency", "usd")))
+    audit.record(
+        None,
+        actor=actor,
+        action="capture",
+        order_id=order_id if order_id and orders.get_order(order_id) else None,
+        charge_id=charge_id,
+        detail=captured,
+    )
+    return charge
 
 
 def cancel_order(
@@ -647,8 +679,11 @@ def cancel_order(
     *,
     idempotency_key: str | None = None,
     client: stripe.StripeClient | None = None,
+    actor: str = audit.SYSTEM,
 ) -> Order:
     """Cancel an order that has not shipped: refund what was charged (requested_by_customer), then cancel.
+
+    `actor` ("staff", an email, "customer") is who cancelled, for the audit log (one entry, with the refund).
 
     The order is claimed first (status cancelling, see `orders.begin_cancel`), so staff shipping it meanwhile
     are refused instead of shipping a refunded order; a cancellation interrupted half way is finished by calling
@@ -675,6 +710,7 @@ def cancel_order(
     order = orders.begin_cancel(order.id)
     if order.status == "cancelled":
         return order
+    detail = "nothing was charged"
     if order.charge_id and order.paid_at:
         try:
             charge = client.v1.charges.retrieve(order.charge_id)
@@ -686,14 +722,17 @@ def cancel_order(
         if refundable_amount(ChargeAmounts.of(charge)) > 0:
             # No amount: Stripe refunds what remains at that moment, so a partial refund made meanwhile by staff
             # cannot make this one too large, and a retry with the same key replays the same refund.
-            _refund_the_rest(
+            refund = _refund_the_rest(
                 order,
                 idempotency_key or f"cancel-{order.id}",
                 client,
                 on_refusal=lambda: orders.abandon_cancel(order.id),
                 unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
             )
-    return orders.mark_cancelled(order.id)
+            detail = _refund_words(refund, "requested_by_customer")
+        else:
+            detail = "nothing left to refund"
+    return orders.mark_cancelled(order.id, actor=actor, detail=detail)
 
 
 def _refund_the_rest(
@@ -724,14 +763,19 @@ def _refund_the_rest(
 
 
 def approve_refund_request(
-    request_id: int, *, note: str | None = None, client: stripe.StripeClient | None = None
+    request_id: int,
+    *,
+    note: str | None = None,
+    client: stripe.StripeClient | None = None,
+    actor: str = audit.SYSTEM,
 ) -> orders.RefundRequest:
     """Approve a customer's refund request: refund what remains on the order's charge, then record the decision.
 
     The request is claimed first (status approving), so it cannot be rejected while its refund is made. Whether
     the refund happened is Stripe's answer to an idempotent create (key from the order and the request), not a
     local check: approving again after a failure half way (refund made, decision not yet recorded) gets the same
-    refund back and records it. Raises RefundError, or OrderStateError when the request was already decided.
+    refund back and records it. Raises RefundError, or OrderStateError when the request was already decided. The
+    approval, by `actor`, goes into the audit log with the refund.
     """
     request = orders.get_refund_request(request_id)
     if request is None:
@@ -750,7 +794,14 @@ def approve_refund_request(
         unknown_message="We could not reach Stripe, so the refund is not confirmed. Approve again: it will not "
         "refund twice.",
     )
-    return orders.decide_refund_request(request.id, True, refund_id=refund.id, note=note)
+    return orders.decide_refund_request(
+        request.id,
+        True,
+        refund_id=refund.id,
+        note=note,
+        actor=actor,
+        detail=_refund_words(refund, "requested_by_customer"),
+    )
 
 
 @dataclass(frozen=True)

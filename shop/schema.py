@@ -212,3 +212,20 @@ leases = sa.Table(
     sa.Column("holder", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
 )
+
+# ------------------------------------------------------------------------------------------------- the audit log
+
+# Who did what to an order or a charge, one row per action (shop.audit): shipping, cancelling, refunding,
+# deciding a refund request, capturing, answering a dispute. `actor` is "staff", a signed-in email, "customer" or
+# "system"; rows are only ever added.
+audit_log_table = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Integer, nullable=False, index=True),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("order_id", sa.String(32), nullable=True, index=True),
+    sa.Column("charge_id", sa.String(64), nullable=True, index=True),
+    sa.Column("detail", sa.Text, nullable=False, default="", server_default=""),
+)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from shop import auth
+from shop import audit, auth
 
 # Set while the app's own navigation runs a page. A context variable, not session state: it must say how THIS run
 # reached the page, and it must not outlive the run.
@@ -64,6 +64,15 @@ def signed_in() -> bool:
     if auth_configured():
         return bool(getattr(st.user, "is_logged_in", False))
     return bool(st.session_state.get(SIGNED_IN_KEY))
+
+
+def actor() -> str:
+    """Who is acting, for the audit log: the signed-in email with single sign-on, else "staff" (the ops password)."""
+    if auth_configured():
+        email = getattr(st.user, "email", None)
+        if email:
+            return str(email)
+    return audit.STAFF
 
 
 def _run_through_the_app() -> None:

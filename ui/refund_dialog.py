@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import streamlit as st
+
 from shop import payments
 from shop.money import format_amount
-from ui import dialogs
+from ui import dialogs, gate
 from ui.data import data_changed
 from ui.messages import flash_outcome, inert
 
@@ -15,6 +17,18 @@ REASONS = {
 }
 PENDING_KEY = "refund_pending"  # the refund waiting for confirmation: charge, amount, reason, idempotency key
 MESSAGE_KEY = "refund_message"
+FORM_KEYS = ("refund_how", "refund_amount", "refund_reason")  # the refund form's widgets
+RESET_KEY = "refund_form_reset"  # set by a refund made: the next run draws the form empty
+
+
+def reset_form_if_refunded() -> None:
+    """Empty the refund form after a refund was made, so a second click cannot send the same refund again.
+
+    Called before the form is drawn: a widget's value can only be changed before the widget exists in a run.
+    """
+    if st.session_state.pop(RESET_KEY, False):
+        for key in FORM_KEYS:
+            st.session_state.pop(key, None)
 
 
 def _refund(pending: dict) -> None:
@@ -26,12 +40,14 @@ def _refund(pending: dict) -> None:
             amount=pending["amount"],
             reason=pending["reason"],
             idempotency_key=pending["idempotency_key"],
+            actor=gate.actor(),
         )
 
     def done(made) -> str:
         return f"Refunded {amount} of {pending['charge_id']} (refund {made.id})."
 
     if flash_outcome(MESSAGE_KEY, refund, done, errors=(payments.RefundError,)):
+        st.session_state[RESET_KEY] = True
         data_changed()
 
 

@@ -12,7 +12,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import auth, config, orders, payments, sync
+from shop import audit, auth, config, orders, payments, sync
 from shop.db import get_engine
 from tests.support import ROOT, use_emulator
 from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
@@ -201,6 +201,21 @@ def test_a_partial_refund_lowers_net_by_exactly_its_amount(env, api):
     assert after["Gross volume"][0] == before["Gross volume"][0]
 
 
+def test_after_a_partial_refund_the_form_is_empty_so_a_second_click_cannot_repeat_it(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "5", reason="duplicate")
+    refunds.button(key="refund_pending_yes").click().run()
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert refunds.text_input(key="refund_amount").value == ""
+    assert refunds.radio(key="refund_how").value == "Everything left"
+    assert refunds.selectbox(key="refund_reason").value == "requested_by_customer"
+    next(button for button in refunds.button if button.label == "Refund…").click().run()
+    assert refunds.session_state["refund_pending"]["amount"] == 1800  # what is left, never the $5.00 again
+    assert [e.actor for e in audit.entries(charge_id=order.charge_id)] == ["staff"]
+
+
 def test_every_refusal_has_its_message(env, api):
     order = paid_order()
     with pytest.raises(stripe.CardError):
@@ -246,34 +261,69 @@ def test_keeping_the_money_in_the_dialog_refunds_nothing(env, api):
 # ---------------------------------------------------------------------------------------------- orders
 
 
-def pick_order(at: AppTest, order_id: str) -> AppTest:
-    at.selectbox(key="orders_pick").select(order_id).run()
-    return at
+def select_orders(at: AppTest, *order_ids: str) -> AppTest:
+    """Tick the table rows of `order_ids` as a browser would: by their positions in the table as last drawn."""
+    drawn = list(at.session_state["orders_table_drawn"])
+    at.session_state["orders_table"] = {"selection": {"rows": [drawn.index(oid) for oid in order_ids], "columns": []}}
+    return at.run()
 
 
-def test_orders_ship_and_cancel_rules(env, api):
+def test_orders_ship_and_cancel_act_on_the_selected_rows_and_say_so_per_order(env, api):
     shipped, cancelled = paid_order(), paid_order(2)
     at = open_page("orders")
     assert set(at.dataframe[0].value["Order"]) == {shipped.id, cancelled.id}
+    assert at.button(key="orders_ship").disabled and at.button(key="orders_cancel").disabled  # nothing selected
 
-    pick_order(at, shipped.id)
+    select_orders(at, shipped.id)
     at.button(key="orders_ship").click().run()
     assert texts(at.success) == [f"Order {shipped.id} marked shipped."]
-    pick_order(at, shipped.id)
-    at.button(key="orders_cancel").click().run()
+    assert orders.get_order(cancelled.id).shipped_at is None
+    assert at.button(key="orders_ship").disabled  # the selection is cleared: the next click cannot hit another order
+
+    select_orders(at, shipped.id)
+    at.button(key="orders_cancel").click().run()  # nothing to confirm: the one order selected cannot be cancelled
     assert texts(at.error) == [f"Order {shipped.id} has shipped, so it cannot be cancelled; refund it instead."]
 
-    pick_order(at, cancelled.id)
+    select_orders(at, cancelled.id)
     at.button(key="orders_cancel").click().run()
     at.button(key="orders_cancel_pending_yes").click().run()
     assert texts(at.success) == [f"Order {cancelled.id} cancelled; $46.00 refunded."]
     charge = api.v1.charges.retrieve(cancelled.charge_id)
     assert (charge.refunded, charge.amount_refunded) == (True, 4600)
     assert api.v1.refunds.list(params={"charge": cancelled.charge_id}).data[0].reason == "requested_by_customer"
-    pick_order(at, cancelled.id)
+    select_orders(at, cancelled.id)
     at.button(key="orders_ship").click().run()
     assert texts(at.error) == [f"Order {cancelled.id} is cancelled; a cancelled order cannot be shipped."]
     assert orders.get_order(cancelled.id).status == "cancelled"
+    logged = [(e.order_id, e.actor, e.action) for e in audit.entries()]
+    assert logged == [(shipped.id, "staff", "ship"), (cancelled.id, "staff", "cancel")]
+
+
+def test_several_selected_orders_are_acted_on_at_once_each_with_its_result(env, api):
+    first, second, third = paid_order(), paid_order(), paid_order()
+    orders.mark_shipped(third.id)
+    at = open_page("orders")
+    select_orders(at, first.id, second.id, third.id)
+    assert at.button(key="orders_ship").label == "📦 Mark 3 shipped"
+    at.button(key="orders_ship").click().run()
+    (done,) = texts(at.success)  # one line per order, in the table's order
+    assert sorted(done.split("  \n")) == sorted(
+        [f"Order {first.id} marked shipped.", f"Order {second.id} marked shipped."]
+    )
+    assert texts(at.error) == [f"Order {third.id} has already shipped."]
+    assert {orders.get_order(o.id).status for o in (first, second, third)} == {"shipped"}
+
+
+def test_a_selection_stays_on_its_orders_when_the_list_changes_before_the_click(env, api):
+    chosen, neighbour = paid_order(), paid_order()
+    at = open_page("orders")
+    select_orders(at, chosen.id)
+    paid_order()  # a new order (newest first) moves every row down while the page is open
+    at.run()
+    at.button(key="orders_ship").click().run()
+    assert orders.get_order(chosen.id).shipped_at is not None
+    assert orders.get_order(neighbour.id).shipped_at is None
+    assert [e.order_id for e in audit.entries() if e.action == "ship"] == [chosen.id]
 
 
 # ---------------------------------------------------------------------------------------------- your order
