@@ -170,10 +170,10 @@ def audit_entries(charge_id: str, order_id: str | None) -> list[Any]:
     audit = _optional("shop.audit")
     if audit is None:
         return []
-    entries = {id(e): e for e in audit.entries(charge_id=charge_id)}
+    entries = set(audit.entries(charge_id=charge_id))  # an entry naming both the charge and its order comes twice
     if order_id:
-        entries.update({id(e): e for e in audit.entries(order_id=order_id)})
-    return sorted(entries.values(), key=lambda entry: entry.at)
+        entries.update(audit.entries(order_id=order_id))
+    return sorted(entries, key=lambda entry: (entry.at, entry.action))
 
 
 def disputes_of(charge_id: str) -> list[dict]:
@@ -259,7 +259,7 @@ def _frame_of(row: dict):
 
 
 def _refund_line(row: sa.Row, audit: list[Any]) -> RefundLine:
-    said = [e for e in audit if e.action.startswith("refund") and (not e.detail or row.id in e.detail)]
+    said = [e for e in audit if e.action == "refund" and row.id in (e.detail or "")]
     entry = said[0] if said else None
     return RefundLine(
         id=row.id,
@@ -312,7 +312,7 @@ def timeline(detail: ChargeDetail, client: stripe.StripeClient) -> list[Timeline
             if not page["has_more"] or not page["data"]:
                 break
             params = {**params, "starting_after": page["data"][-1]["id"]}
-    shop_entries = [TimelineEntry(int(e.at), e.action, e.detail, "shop") for e in detail.audit]
+    shop_entries = [TimelineEntry(int(e.at), f"{e.label} (by {e.actor})", e.detail, "shop") for e in detail.audit]
     return sorted([*entries.values(), *shop_entries, *_order_moments(detail)], key=lambda entry: entry.at)
 
 
