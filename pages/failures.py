@@ -11,6 +11,7 @@ from shop.money import format_amount
 from ui import charts, gate
 from ui.data import charges_frame, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, WIDE_TEXT_COLUMN, table
+from ui.links import charge_rows_table
 
 gate.staff_page()
 
@@ -75,7 +76,14 @@ else:
     )
 
 st.subheader("Failed attempts")
-table(analytics.failed_attempts_table(failed), Time=TIME_COLUMN, Amount=MONEY_COLUMN, Message=WIDE_TEXT_COLUMN)
+charge_rows_table(
+    analytics.failed_attempts_table(failed),
+    failed["id"],
+    "failures_attempts",
+    Time=TIME_COLUMN,
+    Amount=MONEY_COLUMN,
+    Message=WIDE_TEXT_COLUMN,
+)
 
 st.subheader("Recovered orders")
 recovered = analytics.recovered_orders(rows)

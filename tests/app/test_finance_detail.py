@@ -139,3 +139,23 @@ def test_balance_shows_stripes_available_and_pending_funds(api):
     pending = sum(entry.amount for entry in expected.pending)
     assert values["Pending (USD)"] == format_amount(pending)
     assert values["Available (USD)"] == format_amount(sum(entry.amount for entry in expected.available))
+
+
+def test_balance_lists_a_payout_with_the_transactions_it_paid_out(api):
+    monday = 1894010400  # 2030-01-07 10:00 UTC
+    api.raw_request("post", "/_emulator/clock", frozen_time=str(monday))
+    try:
+        charge = api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
+        api.raw_request("post", "/_emulator/clock", frozen_time=str(monday + 3 * 86400))  # Thursday: paid out
+        [payout] = api.v1.payouts.list().data
+        members = api.v1.balance_transactions.list(params={"payout": payout.id}).data
+        paid = [txn for txn in members if txn.type != "payout"]
+
+        at = run_page("balance")
+    finally:
+        api.raw_request("post", "/_emulator/clock", frozen_time="")
+    payouts, transactions = (frame.value for frame in at.dataframe)
+    assert list(payouts["id"]) == [payout.id]
+    assert list(transactions["source"]) == [charge.id] == [txn.source for txn in paid]
+    assert list(transactions["net"]) == [paid[0].net / 100]
+    assert f"net {format_amount(sum(t.net for t in paid))}" in page_text(at)
