@@ -12,6 +12,13 @@ that finds it held waits for that sync and then returns its result ("shared"), o
 transaction and tags its rows with it (`charges.sync_seq`), so a reader that follows `data_version` never skips a
 row, whichever process wrote it.
 
+Fees and net: each charge's (and refund's) balance transaction, in `balance_transactions`, and its fee and net on
+the charge row. The backfill lists with `expand[]=data.balance_transaction`, so the transactions come inside the
+pages it reads anyway (no request more; listing `/v1/balance_transactions` beside would cost one per 100). Events
+name a charge's transaction without carrying it, so an incremental sync that meets unknown transaction ids lists
+`/v1/balance_transactions` created since then: ceil(new transactions / 100) requests more, none when every
+transaction is known (`_sync_transactions`).
+
 Orders stay in step: when a synced charge carries `metadata.order_id` and its refunded total differs from the
 order's (up or down: a failed refund gives the money back), `orders.record_refund` is called; a succeeded charge
 of an order paid with another charge is refunded as a duplicate (`_keep_orders_in_step`). A 429 from Stripe is
@@ -457,6 +464,8 @@ def _sync_transactions(
         charge_ids = list(
             conn.execute(sa.select(charges.c.id).where(charges.c.balance_transaction.in_(sorted(wanted)))).scalars()
         )
+        if not charge_ids:  # only refunds' transactions: no charge row changes, no change number taken
+            return []
         seq = next_change(conn)
         _fill_fees(conn, charge_ids, seq)
         changed = [

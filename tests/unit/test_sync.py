@@ -185,7 +185,10 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
     report = sync.sync(client)
 
     assert report.events_applied == new_events
-    assert report.requests == len(http.sent) == math.ceil(new_events / 100)
+    # The events, 100 a page, and the 230 new charges' balance transactions (their fees), 100 a page.
+    new_txns = api.v1.balance_transactions.list(params={"limit": 100})
+    assert sum(1 for _ in new_txns.auto_paging_iter()) == 230
+    assert report.requests == len(http.sent) == math.ceil(new_events / 100) + math.ceil(230 / 100)
     assert count_rows(sync.charges) == 230
 
 
