@@ -8,7 +8,7 @@ their history.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -160,9 +160,12 @@ def _one_or_choices(found: list[dict], nothing: str, conn: sa.Connection) -> Fou
 
 def _optional(module: str) -> Any | None:
     """A shop module other work adds (shop.audit, shop.disputes), or None while it is not there."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    return importlib.import_module(module)
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
 
 
 def audit_entries(charge_id: str, order_id: str | None) -> list[Any]:
@@ -177,11 +180,24 @@ def audit_entries(charge_id: str, order_id: str | None) -> list[Any]:
 
 
 def disputes_of(charge_id: str) -> list[dict]:
-    """DISPUTES HOOK: the charge's disputes from the local disputes table (shop.disputes), [] until it exists."""
+    """The charge's disputes, newest first, from the local disputes table (`shop.disputes.list_disputes`), as
+    summary rows (id, opened, amount, reason, status, respond by, net effect); [] while the shop has no disputes
+    module. Money in minor units."""
     disputes = _optional("shop.disputes")
-    if disputes is None or not hasattr(disputes, "for_charge"):
+    if disputes is None or not hasattr(disputes, "list_disputes"):
         return []
-    return [d if isinstance(d, dict) else vars(d) for d in disputes.for_charge(charge_id)]
+    return [
+        {
+            "id": d.id,
+            "opened": d.created,
+            "amount": d.amount,
+            "reason": d.reason,
+            "status": d.status,
+            "respond_by": d.due_by,
+            "net_amount": getattr(d, "net_amount", None),
+        }
+        for d in disputes.list_disputes(charge_id=charge_id)
+    ]
 
 
 def load(charge_id: str, *, engine: sa.Engine | None = None) -> ChargeDetail | None:

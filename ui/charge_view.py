@@ -121,7 +121,12 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
         table(pd.DataFrame(requests), Asked=TIME_COLUMN)
     if detail.disputes:
         st.markdown("**Disputes**")
-        table(pd.DataFrame(detail.disputes))
+        frame = pd.DataFrame(detail.disputes)
+        for name in ("opened", "respond_by"):
+            frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
+        for name in ("amount", "net_amount"):
+            frame[name] = frame[name] / 100
+        table(frame, opened=TIME_COLUMN, respond_by=TIME_COLUMN, amount=MONEY_COLUMN, net_amount=MONEY_COLUMN)
     elif detail.disputed:
         st.warning("Stripe marks this charge disputed; the disputes page has its details.")
 

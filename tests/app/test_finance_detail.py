@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import streamlit as st
 import stripe
 from streamlit.testing.v1 import AppTest
 
@@ -24,6 +27,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> It
     use_emulator(monkeypatch, private_emulator, tmp_path)
     private_emulator.reset()
     auth.THROTTLE.reset()
+    st.cache_data.clear()  # the pages cache Stripe's answers for a minute: each test starts with none
     yield private_emulator.client()
 
 
@@ -159,3 +163,18 @@ def test_balance_lists_a_payout_with_the_transactions_it_paid_out(api):
     assert list(transactions["source"]) == [charge.id] == [txn.source for txn in paid]
     assert list(transactions["net"]) == [paid[0].net / 100]
     assert f"net {format_amount(sum(t.net for t in paid))}" in page_text(at)
+
+
+def test_the_charge_detail_tables_the_charges_disputes(api, monkeypatch):
+    # shop.disputes is another module's; a stand-in with its interface (list_disputes) feeds the section here.
+    order = paid_order()
+    sync.sync(api)
+    dispute = SimpleNamespace(
+        id="dp_1", created=100, amount=2300, reason="fraudulent", status="needs_response", due_by=900, net_amount=-3800
+    )
+    fake = SimpleNamespace(list_disputes=lambda **kwargs: [dispute] if kwargs["charge_id"] == order.charge_id else [])
+    monkeypatch.setitem(sys.modules, "shop.disputes", fake)
+
+    at = run_page("charge", id=order.charge_id)
+    [disputes] = [frame.value for frame in at.dataframe if "reason" in frame.value.columns]
+    assert list(disputes["id"]) == ["dp_1"] and list(disputes["amount"]) == [23.0]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import stripe
@@ -101,3 +103,39 @@ def test_the_timeline_has_the_charges_events_and_the_shops_actions_oldest_first(
     assert all(other.charge_id not in e.detail for e in entries)
     assert [e.what for e in entries if e.source == "shop"] == [f"{audit.ACTION_LABELS['refund']} (by staff)"]
     assert [e.at for e in entries] == sorted(e.at for e in entries)
+
+
+def test_the_detail_shows_the_disputes_the_shops_disputes_module_has_for_the_charge(api, monkeypatch):
+    # The disputes table is another module's (shop.disputes.list_disputes); here a stand-in with that interface.
+    order = paid_order()
+    sync.sync(api)
+    asked: list[str] = []
+
+    def list_disputes(*, charge_id=None, statuses=None, engine=None):
+        asked.append(charge_id)
+        return [
+            SimpleNamespace(
+                id="dp_1",
+                created=100,
+                amount=2300,
+                reason="fraudulent",
+                status="needs_response",
+                due_by=900,
+                net_amount=-3800,
+            )
+        ]
+
+    monkeypatch.setitem(sys.modules, "shop.disputes", SimpleNamespace(list_disputes=list_disputes))
+    detail = charge_detail.load(order.charge_id)
+    assert asked == [order.charge_id]
+    assert detail.disputes == [
+        {
+            "id": "dp_1",
+            "opened": 100,
+            "amount": 2300,
+            "reason": "fraudulent",
+            "status": "needs_response",
+            "respond_by": 900,
+            "net_amount": -3800,
+        }
+    ]
