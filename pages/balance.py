@@ -88,4 +88,13 @@ st.markdown(
     f"{len(members)} transactions, net {format_amount(sum(m['net'] for m in members), payout['currency'])}"
 )
 if members:
-    table(_times(members, "created"), created=TIME_COLUMN, amount=MONEY_COLUMN, fee=MONEY_COLUMN, net=MONEY_COLUMN)
+    table(
+        _times(members, "created").drop(columns="currency"),
+        id="Transaction",
+        created=TIME_COLUMN,
+        type="Type",
+        source="Charge or refund",
+        amount=MONEY_COLUMN,
+        fee=MONEY_COLUMN,
+        net=MONEY_COLUMN,
+    )
