@@ -69,7 +69,10 @@ st.subheader("Payouts", divider="gray")
 if not payouts:
     st.info("No payouts yet: Stripe pays the available balance out daily once there is one.")
     st.stop()
-frame = _times(payouts, "created", "arrival_date")
+# What matches the bank statement first (amount, arrival), so a narrow screen still shows it.
+frame = _times(payouts, "created", "arrival_date")[
+    ["amount", "arrival_date", "status", "id", "created", "currency", "method", "description"]
+]
 st.caption("Select a payout to see the transactions it paid out, to match it with the bank statement.")
 event = st.dataframe(
     frame,
@@ -89,7 +92,7 @@ st.markdown(
 )
 if members:
     table(
-        _times(members, "created").drop(columns="currency"),
+        _times(members, "created")[["type", "amount", "fee", "net", "source", "created", "id"]],
         id="Transaction",
         created=TIME_COLUMN,
         type="Type",
