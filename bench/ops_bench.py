@@ -6,7 +6,10 @@ For 1k, 10k and 100k charges (spread over 60 days, one in seven declined) in a p
   the copy from SQL), the median of 5 further runs, and one run after a refund made elsewhere and a sync;
 - the same page built the naive way: every run lists every charge from the emulator (the page's data loader is
   swapped for one that pages through `charges.list`), and the ratio naive / local;
-- at 10k: an incremental sync after 10 new events (requests, seconds).
+- at 10k: an incremental sync after 10 new events (requests, seconds);
+- the Charges page with refunds counted on the day issued (the toggle on; warm median);
+- the charge detail page (`/charge?id=…` of the newest charge): its first run (which reads the charge's events
+  from Stripe once) and the median of 5 further runs (the local copy only).
 Prints `bench: <name> = <value> <unit>` lines. OPS_BENCH_SIZES=1000,10000 picks other sizes; OPS_BENCH_NAIVE=0
 skips the naive page.
 """
@@ -27,11 +30,11 @@ import stripe
 from stripe._http_client import new_default_http_client
 
 from stripe_emulator.seeding import seed_charges
-from tests.support import Emulator
+from tests.support import Emulator, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
-PORT = 12263
+PORT = int(os.environ.get("OPS_BENCH_PORT") or 0) or free_port()  # a free port: other runs may share the machine
 DAYS = 60
 RUNS = 5
 NAIVE_RUNS = {1_000: 5, 10_000: 3, 100_000: 1}  # the naive page at 100k takes long: one run is enough to tell
@@ -79,16 +82,31 @@ def use_store(workdir: Path, size: int) -> None:
     config.get_settings.cache_clear()
 
 
-def timed_run(at) -> float:
+def timed_run(at, *, needs_table: bool = True) -> float:
     """Seconds for one AppTest run of the page; fails loudly if the page broke."""
     started = time.perf_counter()
     at.run()
     seconds = time.perf_counter() - started
     if at.exception:
         raise RuntimeError(at.exception[0].message)
-    if not at.dataframe:
-        raise RuntimeError("the Charges page rendered no table")
+    if needs_table and not at.dataframe:
+        raise RuntimeError("the page rendered no table")
     return seconds
+
+
+def charge_detail_page(charge_id: str):
+    """An AppTest of the dashboard, signed in, on the charge detail of `charge_id`; and its first run's seconds."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=900)
+    at.session_state["ops_signed_in"] = True
+    at.run()
+    at.query_params["id"] = charge_id
+    at.switch_page("pages/charge.py")
+    first = timed_run(at, needs_table=False)
+    if not any(metric.label == "Stripe fee" for metric in at.metric):
+        raise RuntimeError("the charge detail page showed no fee")
+    return at, first
 
 
 def charges_page():
@@ -165,6 +183,15 @@ def bench_size(workdir: Path, size: int) -> None:
         emulator.client().v1.refunds.create(params={"charge": newest.id, "amount": 100})
         sync.sync(client)
         report(f"ops_charges_page_after_refund_sync_s_{name}", timed_run(at), "s")
+        at.toggle(key="charges_refunds_by_issue").set_value(True)
+        timed_run(at)  # the first run with the toggle on reads the refunds once
+        by_issue = statistics.median(timed_run(at) for _ in range(RUNS))
+        report(f"ops_charges_page_refunds_by_issue_s_{name}", by_issue, "s")
+
+        detail, detail_first = charge_detail_page(newest.id)
+        report(f"ops_charge_detail_first_run_s_{name}", detail_first, "s")
+        detail_warm = statistics.median(timed_run(detail, needs_table=False) for _ in range(RUNS))
+        report(f"ops_charge_detail_s_{name}", detail_warm, "s")
         if os.environ.get("OPS_BENCH_NAIVE", "1") == "0":  # quick runs: skip the slow naive page
             return
         naive_runs = NAIVE_RUNS.get(size, 1)

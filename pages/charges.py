@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shop import analytics, catalog
+from shop import analytics, catalog, charge_detail
 from shop.config import get_settings
 from shop.money import to_minor_units
-from ui import charts, gate
+from ui import charts, finance, gate, links
 from ui.data import charges_frame, sync_bar
 from ui.disputes import held_and_disputed_kpis
-from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN, table
+from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN
 from ui.kpis import kpi_cards
 from ui.periods import period_picker
 
@@ -22,6 +22,24 @@ st.title("Charges")
 sync_bar()
 frame = charges_frame()
 settings = get_settings()
+
+# ------------------------------------------------------------------------------------------------ find one charge
+with st.form("charges_find", border=False):
+    find_col, go_col = st.columns([4, 1], vertical_alignment="bottom")
+    query = find_col.text_input("Find a charge", placeholder="ch_… or pi_… id, order number or email", key="find_q")
+    if go_col.form_submit_button("Open charge", width="stretch") and query.strip():
+        found = charge_detail.find(query)
+        if found.charge_id and not found.choices:
+            links.open_charge(found.charge_id)
+        st.session_state["find_result"] = found
+found = st.session_state.get("find_result")
+if found is not None and found.message:
+    st.info(found.message)
+elif found is not None and found.choices:
+    st.caption(f"{len(found.choices)} charges match: pick one.")
+    for choice in found.choices:
+        label = f"{choice['id']} · {choice['status']} · ${choice['amount'] / 100:,.2f} · {choice['order_id'] or ''}"
+        st.page_link(links.CHARGE_PAGE, label=label, query_params={"id": choice["id"]})
 
 # ------------------------------------------------------------------------------------------------ filters
 period_col, status_col, email_col = st.columns([1.2, 2, 1.5])
@@ -61,7 +79,15 @@ without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
 rows = analytics.filter_charges(without_dates, chosen)
 
 # ------------------------------------------------------------------------------------------------ KPIs
-kpi_cards(analytics.kpis(without_dates, start, end))
+by_issue = st.toggle(
+    "Refunds on the day issued",
+    key="charges_refunds_by_issue",
+    help="As the Stripe Dashboard counts them; off: refunds count on the day of the charge they refund.",
+)
+refunds = finance.refunds_frame() if by_issue else None
+kpis = analytics.kpis(without_dates, start, end, refunds)
+kpi_cards(kpis)
+finance.fee_cards(kpis)
 held_and_disputed_kpis(without_dates, start, end)
 
 # ------------------------------------------------------------------------------------------------ chart
@@ -70,7 +96,10 @@ unit = analytics.bucket_size(start, end)
 if series.empty:
     st.info("No charges match these filters in this period.")
 else:
-    st.altair_chart(charts.volume_by_status(series, unit), width="stretch")
+    net = analytics.net_series(without_dates, start, end, refunds)
+    chart = charts.volume_by_status(series, unit) + finance.net_line(net)
+    st.altair_chart(chart, width="stretch")
+    st.caption("Bars: charged amount by status. Line: net after fees (refunds and Stripe's fees taken off).")
 
 # ------------------------------------------------------------------------------------------------ table
 count_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -87,8 +116,11 @@ download_col.download_button(
     disabled=rows.empty,
 )
 dashboard_link = settings.dashboard_url if settings.mode == "stripe" else None
-table(
+st.caption("Select a row to open the charge: its fee, card checks, refunds and timeline.")
+links.charge_rows_table(
     analytics.charges_table(shown, dashboard_link),
+    shown["id"],
+    "charges_table",
     Created=TIME_COLUMN,
     Amount=MONEY_COLUMN,
     Refunded=MONEY_COLUMN,

@@ -10,6 +10,7 @@ from ui import charts, gate
 from ui.advice import failure_advice
 from ui.data import charges_frame, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, WIDE_TEXT_COLUMN, table
+from ui.links import charge_rows_table
 from ui.periods import period_picker
 
 gate.staff_page()
@@ -58,8 +59,10 @@ else:
     failure_advice(codes)
 
 st.subheader("Failed attempts")
-table(
+charge_rows_table(
     analytics.failed_attempts_table(failed),
+    failed["id"],
+    "failures_attempts",
     csv_name="failed-attempts",
     Time=TIME_COLUMN,
     Amount=MONEY_COLUMN,

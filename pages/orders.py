@@ -6,7 +6,7 @@ import streamlit as st
 import stripe
 
 from shop import intents, orders, payments
-from ui import gate
+from ui import gate, links
 from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
 from ui.messages import flash, show_flash
@@ -33,7 +33,12 @@ st.markdown(
     f"**{len(shown):,} order{'' if len(shown) == 1 else 's'}**" + (f" of {total:,}" if len(shown) != total else "")
 )
 show_results()
-action_bar(selectable_table(shown))
+picked = selectable_table(shown)
+if len(picked) == 1 and picked[0].charge_id:  # one order ticked: its charge's detail is a click away
+    st.page_link(
+        links.CHARGE_PAGE, label=f"Open the charge of {picked[0].id}", query_params={"id": picked[0].charge_id}
+    )
+action_bar(picked)
 
 show_second_charges()
 show_authorizations()

@@ -10,7 +10,8 @@ from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
 from ui import gate, refund_dialog
 from ui.data import charges_frame, data_changed, sync_bar
-from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
+from ui.formats import MONEY_COLUMN, TIME_COLUMN
+from ui.links import charge_rows_table
 from ui.messages import flash, inert, show_flash, show_line
 
 gate.staff_page()
@@ -136,4 +137,11 @@ history = analytics.refund_history()
 if history.empty:
     st.caption("No refunds yet.")
 else:
-    table(analytics.refunds_table(history), csv_name="refunds", Created=TIME_COLUMN, Amount=MONEY_COLUMN)
+    charge_rows_table(
+        analytics.refunds_table(history),
+        history["charge_id"],
+        "refunds_history",
+        csv_name="refunds",
+        Created=TIME_COLUMN,
+        Amount=MONEY_COLUMN,
+    )

@@ -128,6 +128,11 @@ charges = sa.Table(
     sa.Column("quantity", sa.Integer),
     # Stripe's `disputed`: the customer disputed the charge with their bank.
     sa.Column("disputed", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # The charge's balance transaction (`txn_…`) and, once synced, its fee and net (minor units): null until the
+    # sync has seen the transaction (an uncaptured or failed charge has none).
+    sa.Column("balance_transaction", sa.String(64)),
+    sa.Column("fee", sa.Integer),
+    sa.Column("net", sa.Integer),
     # The change (a number from `change_sequence`) that last stored the row: readers holding a copy reload only
     # rows of newer changes.
     sa.Column("sync_seq", sa.Integer, nullable=False, default=0, server_default="0", index=True),
@@ -157,6 +162,25 @@ refunds = sa.Table(
     sa.Column("status", sa.String(16)),
     sa.Column("raw", sa.Text, nullable=False),
     sa.Column("event_created", sa.Integer, nullable=False, default=0, server_default="0"),  # as in `charges`
+    sa.Column("balance_transaction", sa.String(64)),  # the refund's `txn_…` (in `balance_transactions` once synced)
+)
+
+# Stripe's balance transactions of charges and refunds (and whatever else the sync meets), as synced: what each
+# moved through the balance, the fee Stripe kept and the net (minor units; a refund's amount is negative).
+balance_transactions = sa.Table(
+    "balance_transactions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(64), index=True),
+    sa.Column("created", sa.Integer, nullable=False, index=True),
+    sa.Column("available_on", sa.Integer),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("fee", sa.Integer, nullable=False),
+    sa.Column("net", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(16)),
+    sa.Column("reporting_category", sa.String(32)),
 )
 
 # Stripe's disputes (docs.stripe.com/api/disputes/object), kept by the sync and the webhooks: the columns the

@@ -12,6 +12,13 @@ that finds it held waits for that sync and then returns its result ("shared"), o
 transaction and tags its rows with it (`charges.sync_seq`), so a reader that follows `data_version` never skips a
 row, whichever process wrote it.
 
+Fees and net: each charge's (and refund's) balance transaction, in `balance_transactions`, and its fee and net on
+the charge row. The backfill lists with `expand[]=data.balance_transaction`, so the transactions come inside the
+pages it reads anyway (no request more; listing `/v1/balance_transactions` beside would cost one per 100). Events
+name a charge's transaction without carrying it, so an incremental sync that meets unknown transaction ids lists
+`/v1/balance_transactions` created since then: ceil(new transactions / 100) requests more, none when every
+transaction is known (`_sync_transactions`).
+
 Orders stay in step: when a synced charge carries `metadata.order_id` and its refunded total differs from the
 order's (up or down: a failed refund gives the money back), `orders.record_refund` is called; a succeeded charge
 of an order paid with another charge is refunded as a duplicate (`_keep_orders_in_step`). A 429 from Stripe is
@@ -33,7 +40,15 @@ import stripe
 from shop import disputes, orders
 from shop.db import get_engine, insert_missing, next_number, upsert
 from shop.lease import Lease
-from shop.schema import applied_events, change_sequence, charge_payloads, charges, refunds, sync_state
+from shop.schema import (
+    applied_events,
+    balance_transactions,
+    change_sequence,
+    charge_payloads,
+    charges,
+    refunds,
+    sync_state,
+)
 
 PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
@@ -154,12 +169,74 @@ def charge_row(charge: Any) -> dict:
         "book_id": metadata_.get("book_id"),
         "quantity": _int_or_none(metadata_.get("quantity")),
         "disputed": bool(data.get("disputed")),
+        "balance_transaction": _object_id(data.get("balance_transaction")),
+        # Filled from `balance_transactions` by `_fill_fees` in the transaction that stores the row.
+        "fee": None,
+        "net": None,
     }
 
 
+def _object_id(value: Any) -> str | None:
+    """The id of a field that holds an id or, expanded, the object."""
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def balance_transaction_row(txn: Any) -> dict:
+    """The `balance_transactions` row for a Stripe balance transaction object
+    (docs.stripe.com/api/balance_transactions/object)."""
+    data = _plain(txn)
+    return {
+        "id": data["id"],
+        "type": data.get("type") or "",
+        "source": _object_id(data.get("source")),
+        "created": int(data.get("created") or 0),
+        "available_on": _int_or_none(data.get("available_on")),
+        "amount": int(data.get("amount") or 0),
+        "fee": int(data.get("fee") or 0),
+        "net": int(data.get("net") or 0),
+        "currency": data.get("currency") or "usd",
+        "status": data.get("status"),
+        "reporting_category": data.get("reporting_category"),
+    }
+
+
+def _expanded_transactions(objects: Iterable[Any]) -> list[dict]:
+    """The balance transaction rows of objects listed with `expand[]=data.balance_transaction`."""
+    return [
+        balance_transaction_row(txn)
+        for txn in (_get(obj, "balance_transaction") for obj in objects)
+        if isinstance(txn, Mapping)
+    ]
+
+
+def _fill_fees(conn: sa.Connection, charge_ids: Iterable[str], seq: int) -> int:
+    """Copy fee and net from the stored balance transactions onto these charges (tagged as change `seq` when the
+    values change); returns how many charges changed."""
+    ids = sorted(set(charge_ids))
+    changed = 0
+    txn = balance_transactions.alias("txn")
+    fee = sa.select(txn.c.fee).where(txn.c.id == charges.c.balance_transaction).scalar_subquery()
+    net = sa.select(txn.c.net).where(txn.c.id == charges.c.balance_transaction).scalar_subquery()
+    for start in range(0, len(ids), 500):  # bound the IN list
+        part = ids[start : start + 500]
+        stale = sa.or_(charges.c.fee.is_distinct_from(fee), charges.c.net.is_distinct_from(net))
+        result = conn.execute(
+            charges.update()
+            .where(charges.c.id.in_(part), charges.c.balance_transaction.is_not(None), stale)
+            .values(fee=fee, net=net, sync_seq=seq)
+        )
+        changed += result.rowcount or 0
+    return changed
+
+
 def payload_row(charge: Any) -> dict:
-    """The `charge_payloads` row: the charge's JSON as Stripe sent it."""
+    """The `charge_payloads` row: the charge's JSON as Stripe sent it (an expanded balance transaction as its id,
+    the way events carry it; the transaction itself is in `balance_transactions`)."""
     data = _plain(charge)
+    if isinstance(data.get("balance_transaction"), Mapping):
+        data = {**data, "balance_transaction": data["balance_transaction"]["id"]}
     return {"id": data["id"], "raw": json.dumps(data, separators=(",", ":"))}
 
 
@@ -178,6 +255,7 @@ def refund_row(refund: Any) -> dict:
         "reason": data.get("reason"),
         "status": data.get("status"),
         "raw": json.dumps(data, separators=(",", ":")),
+        "balance_transaction": _object_id(data.get("balance_transaction")),
     }
 
 
@@ -333,6 +411,8 @@ def _store_charges(engine: sa.Engine, page_charges: list[Any], event_created: in
         rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
         upsert(conn, charges, rows, newer="event_created")
         upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
+        upsert(conn, balance_transactions, _expanded_transactions(page_charges))
+        _fill_fees(conn, [row["id"] for row in rows], seq)
     return rows
 
 
@@ -342,9 +422,63 @@ def _store_refunds(engine: sa.Engine, page_refunds: list[Any], event_created: in
         for row in (refund_row(refund) for refund in page_refunds)
         if row["charge_id"]
     ]
+    for row in rows:  # the refund's JSON with its transaction as an id, like a charge's payload
+        data = json.loads(row["raw"])
+        if isinstance(data.get("balance_transaction"), Mapping):
+            row["raw"] = json.dumps({**data, "balance_transaction": row["balance_transaction"]}, separators=(",", ":"))
     with engine.begin() as conn:
         upsert(conn, refunds, rows, newer="event_created")
+        upsert(conn, balance_transactions, _expanded_transactions(page_refunds))
     return len(rows)
+
+
+def _missing_transactions(engine: sa.Engine, txn_ids: Iterable[str]) -> set[str]:
+    """Those of these balance transaction ids not stored yet."""
+    wanted = {txn_id for txn_id in txn_ids if txn_id}
+    if not wanted:
+        return set()
+    with engine.connect() as conn:
+        known = set(
+            conn.execute(sa.select(balance_transactions.c.id).where(balance_transactions.c.id.in_(wanted))).scalars()
+        )
+    return wanted - known
+
+
+def _sync_transactions(
+    client: stripe.StripeClient, engine: sa.Engine, wanted: set[str], since: int, counter: _Counter
+) -> list[dict]:
+    """Fetch the balance transactions `wanted` (ids the applied events named) and store them with the fees on
+    their charges; returns the charge rows whose fee or net changed.
+
+    One list, `GET /v1/balance_transactions?created[gte]=since` (100 a page), brings every transaction made since
+    the events' window opened: ceil(n / 100) requests for n transactions, where one GET per charge would cost n.
+    An id the list did not bring (a transaction older than the window) is fetched by itself.
+    """
+    listed = [
+        txn
+        for page in _pages(client, "/v1/balance_transactions", counter, {"created": {"gte": since}})
+        for txn in page["data"]
+    ]
+    rows = {row["id"]: row for row in map(balance_transaction_row, listed)}
+    for txn_id in sorted(wanted - set(rows)):
+        try:
+            rows[txn_id] = balance_transaction_row(_request(client, f"/v1/balance_transactions/{txn_id}", {}, counter))
+        except stripe.InvalidRequestError:
+            continue  # not (or no longer) in Stripe: the charge keeps no fee, the page says it is unknown
+    with engine.begin() as conn:
+        upsert(conn, balance_transactions, list(rows.values()))
+        charge_ids = list(
+            conn.execute(sa.select(charges.c.id).where(charges.c.balance_transaction.in_(sorted(wanted)))).scalars()
+        )
+        if not charge_ids:  # only refunds' transactions: no charge row changes, no change number taken
+            return []
+        seq = next_change(conn)
+        _fill_fees(conn, charge_ids, seq)
+        changed = [
+            dict(row._mapping)
+            for row in conn.execute(sa.select(charges).where(charges.c.id.in_(charge_ids), charges.c.sync_seq == seq))
+        ]
+    return changed
 
 
 def _backfill(
@@ -360,14 +494,18 @@ def _backfill(
 
     charge_count = refund_count = 0
     order_rows: list[dict] = []
-    for pages_done, page in enumerate(_pages(client, "/v1/charges", counter), start=1):
+    # Each charge's and refund's balance transaction comes expanded inside the list pages: fees and net cost no
+    # request more than the backfill made before (listing /v1/balance_transactions as well would add one request
+    # per 100 charges and refunds), only larger pages.
+    expand = {"expand": ["data.balance_transaction"]}
+    for pages_done, page in enumerate(_pages(client, "/v1/charges", counter, expand), start=1):
         lease.check()
         rows = _store_charges(engine, page["data"], newest_created)
         charge_count += len(rows)
         order_rows.extend(row for row in rows if row["order_id"])
         # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
         progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
-    for page in _pages(client, "/v1/refunds", counter):
+    for page in _pages(client, "/v1/refunds", counter, expand):
         lease.check()
         refund_count += _store_refunds(engine, page["data"], newest_created)
         progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
@@ -441,6 +579,7 @@ def _apply_events(
                     undone.add(_get(obj, "charge"))
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
+        _fill_fees(conn, list(charge_rows), seq)  # an event's copy keeps the fee already synced
         upsert(conn, charge_payloads, list(payload_rows.values()))
         upsert(conn, refunds, list(refund_rows.values()), newer="event_created")
         for obj, created in dispute_objects.values():
@@ -451,6 +590,22 @@ def _apply_events(
         if move_cursor and int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
             _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
     return list(charge_rows.values()), len(refund_rows), len(fresh), undone
+
+
+def _named_transactions(events: Iterable[Any]) -> dict[str, int]:
+    """Balance transaction ids the events' charges and refunds name -> `created` of the first event naming each."""
+    named: dict[str, int] = {}
+    for event in events:
+        obj = _get(event, "data", "object")
+        kind = _get(obj, "object")
+        objects = (
+            [obj] if kind == "refund" else [obj, *(_get(obj, "refunds", "data") or [])] if kind == "charge" else []
+        )
+        for item in objects:
+            txn_id = _object_id(_get(item, "balance_transaction"))
+            if txn_id and txn_id not in named:
+                named[txn_id] = int(event["created"])
+    return named
 
 
 def _refetch_charges(
@@ -517,6 +672,11 @@ def _incremental(
         rows, refund_count, fresh, undone = _apply_events(engine, batch)
         if undone:
             rows += _refetch_charges(client, engine, undone, max(int(e["created"]) for e in batch), counter)
+        named = _named_transactions(batch)
+        wanted = _missing_transactions(engine, named)
+        if wanted:
+            since = min(created for txn_id, created in named.items() if txn_id in wanted) - EVENT_OVERLAP_S
+            rows += _sync_transactions(client, engine, wanted, since, counter)
         _keep_orders_in_step(rows, engine, client)
         charge_ids.update(row["id"] for row in rows)
         refund_total += refund_count

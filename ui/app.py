@@ -25,14 +25,21 @@ FINANCE_PAGES = (
     ("pages/refunds.py", "Refunds", "↩️"),
     ("pages/orders.py", "Orders", "🧾"),
     ("pages/disputes.py", "Disputes", "⚖️"),
+    ("pages/balance.py", "Balance and payouts", "🏦"),
+    ("pages/charge.py", "Charge", "🔎"),
 )
+# The charge detail is in the navigation (so links and switch_page reach it) but not in the sidebar
+# (HIDDEN_URL_PATHS): a charge is opened from a table or the search on Charges.
 SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
+
+
+HIDDEN_URL_PATHS = ("charge",)
 
 
 def _page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
     # The store page keeps the /shop address it had before its file was renamed (pages/shop.py shadowed the shop
     # package); the others keep the URL paths Streamlit derives from their file names.
-    url_path = "shop" if path == "pages/store.py" else None
+    url_path = {"pages/store.py": "shop", "pages/charge.py": "charge"}.get(path)
     return st.Page(path, title=title, icon=icon, default=default, url_path=url_path)
 
 
@@ -42,7 +49,8 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
         for section, pages in sections.items():
             st.caption(section)
             for page in pages:
-                st.page_link(page)
+                if page.url_path not in HIDDEN_URL_PATHS:
+                    st.page_link(page)
         st.divider()
         if settings.mode == "emulator":
             st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")

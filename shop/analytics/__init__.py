@@ -11,6 +11,10 @@ Definitions (the KPI help texts on the Charges page repeat them):
 - gross volume: captured amount of successful charges created in the period;
 - refunded: amount refunded on those captured charges (counted in the period of the charge);
 - net volume: gross volume minus refunded;
+- fees: Stripe's processing fees of those captured charges (their balance transactions); net after fees: net
+  volume minus fees;
+- refunds by issue day (an option, the Stripe Dashboard's way): refunded is every refund issued in the period of
+  a selected captured charge, failed or canceled refunds left out;
 - succeeded: successful charges (captured or not); success rate: succeeded / (succeeded + failed);
 - average order value: gross volume / successful captured charges.
 """
@@ -37,6 +41,8 @@ from shop.analytics.loading import (
 )
 from shop.analytics.metrics import (
     HOURLY_UP_TO,
+    REFUNDS_BY_CHARGE_DAY,
+    REFUNDS_BY_ISSUE_DAY,
     TOTALS_INTEGER_COLUMNS,
     ChargeFilter,
     Comparison,
@@ -52,7 +58,9 @@ from shop.analytics.metrics import (
     failure_rate_series,
     failures_by_code,
     filter_charges,
+    issued_refunds,
     kpis,
+    net_series,
     notebook_range,
     period_bounds,
     recovered_orders,
@@ -85,6 +93,8 @@ __all__ = [
     "PARTIALLY_REFUNDED",
     "PENDING",
     "REFUNDED",
+    "REFUNDS_BY_CHARGE_DAY",
+    "REFUNDS_BY_ISSUE_DAY",
     "STATUSES",
     "SUCCEEDED",
     "TOTALS_INTEGER_COLUMNS",
@@ -112,10 +122,12 @@ __all__ = [
     "failures_by_code",
     "filter_charges",
     "find_charges",
+    "issued_refunds",
     "kpis",
     "load_charges",
     "major_units",
     "merge_charges",
+    "net_series",
     "notebook_range",
     "orders_frame",
     "period_bounds",

@@ -41,6 +41,9 @@ CHARGE_COLUMNS = (
     "order_id",
     "book_id",
     "quantity",
+    "fee",
+    "net",
+    "disputed",
 )
 
 
@@ -117,10 +120,16 @@ def prepare_charges(frame: pd.DataFrame) -> pd.DataFrame:
     for name in ("captured", "refunded"):
         frame[name] = frame[name].fillna(False).astype(bool)
     frame["quantity"] = pd.array(frame["quantity"], dtype="Int64")
+    # Null until the sync has the charge's balance transaction (and for charges that have none).
+    for name in ("fee", "net"):
+        frame[name] = pd.array(frame[name], dtype="Int64")
+    frame["disputed"] = frame["disputed"].fillna(False).astype(bool)
     if frame.empty:
         # A new shop's store: the text columns of an empty frame come out as floats, which text operations
         # (card labels, searches) cannot use.
-        for name in frame.columns.difference([*INT_COLUMNS, "captured", "refunded", "quantity"]):
+        for name in frame.columns.difference(
+            [*INT_COLUMNS, "captured", "refunded", "quantity", "fee", "net", "disputed"]
+        ):
             frame[name] = frame[name].astype(object)
     frame["created_at"] = pd.to_datetime(frame["created"], unit="s", utc=True)
     frame["display_status"] = display_status(frame)

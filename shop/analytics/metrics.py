@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
@@ -135,6 +135,23 @@ class Totals:
     failed: int
     success_rate: float | None
     average_order_value: int | None
+    # Stripe's processing fees on the captured charges (from their balance transactions), and how many captured
+    # charges have no fee in the copy yet (synced before their transaction): the fees are then a lower bound.
+    fees: int = 0
+    fees_unknown: int = 0
+
+    @property
+    def net_after_fees(self) -> int:
+        """Net volume less Stripe's fees: what reaches the balance."""
+        return self.net - self.fees
+
+
+# How refunds are dated in the totals: on the day of the charge they refund (the default: a period's refunded is
+# what was refunded of its charges), or on the day each refund was issued (the Stripe Dashboard's way).
+REFUNDS_BY_CHARGE_DAY = "charge"
+REFUNDS_BY_ISSUE_DAY = "issued"
+# Refunds that did not give money back (docs.stripe.com/api/refunds/object#refund_object-status).
+REFUND_UNDONE = ("failed", "canceled")
 
 
 @dataclass(frozen=True)
@@ -171,6 +188,7 @@ def totals(frame: pd.DataFrame) -> Totals:
     failed_count = int((frame["status"] == "failed").sum())
     attempts = succeeded_count + failed_count
     captured_count = int(captured.sum())
+    fee = frame.loc[captured, "fee"] if "fee" in frame else pd.Series(dtype="Int64")
     return Totals(
         gross=gross,
         refunded=refunded,
@@ -179,6 +197,8 @@ def totals(frame: pd.DataFrame) -> Totals:
         failed=failed_count,
         success_rate=succeeded_count / attempts if attempts else None,
         average_order_value=round(gross / captured_count) if captured_count else None,
+        fees=int(fee.sum()) if len(fee) else 0,
+        fees_unknown=int(fee.isna().sum()),
     )
 
 
@@ -217,19 +237,50 @@ def comparison_window(
     return before_start, before_end, Comparison(kind, label)
 
 
-def kpis(frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None) -> Kpis:
+def issued_refunds(frame: pd.DataFrame, refunds: pd.DataFrame) -> pd.DataFrame:
+    """The refunds (see `refund_history`) that gave back money of the captured charges in `frame`: every refund
+    except failed or canceled ones."""
+    captured_ids = frame.loc[(frame["status"] == "succeeded") & frame["captured"], "id"]
+    kept = refunds["charge_id"].isin(captured_ids) & ~refunds["status"].isin(REFUND_UNDONE)
+    return refunds[kept]
+
+
+def _refunds_in(refunds: pd.DataFrame, start: datetime, end: datetime) -> int:
+    created = refunds["created_at"]
+    return int(refunds.loc[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end)), "amount"].sum())
+
+
+def kpis(
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    refunds: pd.DataFrame | None = None,
+    *,
+    now: datetime | None = None,
+) -> Kpis:
     """Totals of charges created in [start, end) and in the previous period (see `comparison_window`).
 
-    `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`).
+    `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`). With
+    `refunds` (a `refund_history` frame), refunds count on the day they were issued (REFUNDS_BY_ISSUE_DAY): a
+    period's refunded is every refund issued in it of a charge that `frame` selects, whenever it was created.
     """
     created = frame["created_at"]
     now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
     before_start, before_end, comparison = comparison_window(frame, start, end, now)
     before_rows = frame[(created >= pd.Timestamp(before_start)) & (created < pd.Timestamp(before_end))]
-    return Kpis(totals(now_rows), totals(before_rows), start, end, comparison)
+    current, before = totals(now_rows), totals(before_rows)
+    if refunds is not None:
+        issued = issued_refunds(frame, refunds)
+        current = _with_refunded(current, _refunds_in(issued, start, end))
+        before = _with_refunded(before, _refunds_in(issued, before_start, before_end))
+    return Kpis(current, before, start, end, comparison)
 
 
-TOTALS_INTEGER_COLUMNS = ["gross", "refunded", "net", "succeeded", "failed"]
+def _with_refunded(period: Totals, refunded: int) -> Totals:
+    return replace(period, refunded=refunded, net=period.gross - refunded)
+
+
+TOTALS_INTEGER_COLUMNS = ["gross", "refunded", "net", "succeeded", "failed", "fees", "fees_unknown"]
 
 
 def totals_by(frame: pd.DataFrame, key: str | pd.Series) -> pd.DataFrame:
@@ -294,6 +345,41 @@ def volume_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.Dat
     out = grouped["amount"].agg(amount="sum", count="size").reset_index()
     out["amount_major"] = major_units(out["amount"])
     return out.sort_values(["bucket", "display_status"], ignore_index=True)
+
+
+def net_series(
+    frame: pd.DataFrame, start: datetime, end: datetime, refunds: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Gross, refunded, fees and net after fees per bucket (hour or day) of [start, end), for the net line.
+
+    The same definitions as `kpis` (with `refunds`, refunds on the day issued), so the buckets add up to the KPIs.
+    Columns: bucket, gross, refunded, fees, net_after_fees (minor units), net_major (for charts).
+    """
+    unit = "h" if bucket_size(start, end) == "hour" else "D"
+    created = frame["created_at"]
+    rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
+    captured = rows[(rows["status"] == "succeeded") & rows["captured"]]
+    buckets = captured["created_at"].dt.floor(unit).rename("bucket")
+    grouped = captured.groupby(buckets)
+    out = pd.DataFrame(
+        {
+            "gross": grouped["amount_captured"].sum(),
+            "refunded": grouped["amount_refunded"].sum(),
+            "fees": grouped["fee"].sum().astype("int64"),
+        }
+    )
+    if refunds is not None:
+        issued = issued_refunds(frame, refunds)
+        issued = issued[(issued["created_at"] >= pd.Timestamp(start)) & (issued["created_at"] < pd.Timestamp(end))]
+        by_issue = issued.groupby(issued["created_at"].dt.floor(unit).rename("bucket"))["amount"].sum()
+        out = out.reindex(out.index.union(by_issue.index), fill_value=0)
+        out["refunded"] = by_issue.reindex(out.index, fill_value=0)
+    out = out.astype("int64").reset_index()
+    if out.empty:
+        out = pd.DataFrame({"bucket": pd.Series(dtype="datetime64[ns, UTC]"), "gross": [], "refunded": [], "fees": []})
+    out["net_after_fees"] = (out["gross"] - out["refunded"] - out["fees"]).astype("int64")
+    out["net_major"] = major_units(out["net_after_fees"])
+    return out.sort_values("bucket", ignore_index=True)
 
 
 def failure_rate_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:

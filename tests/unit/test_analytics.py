@@ -58,9 +58,17 @@ def test_kpis_equal_the_hand_computed_values(frame):
         failed=2,
         success_rate=0.75,
         average_order_value=2440,
+        fees_unknown=5,  # the fixture's charges carry no balance transaction: no fee known for the 5 captured
     )
     assert kpis.previous == analytics.Totals(
-        gross=2300, refunded=0, net=2300, succeeded=1, failed=1, success_rate=0.5, average_order_value=2300
+        gross=2300,
+        refunded=0,
+        net=2300,
+        succeeded=1,
+        failed=1,
+        success_rate=0.5,
+        average_order_value=2300,
+        fees_unknown=1,
     )
     assert analytics.change(kpis.current.gross, kpis.previous.gross) == pytest.approx(12200 / 2300 - 1)
     assert analytics.change(5, 0) is None

@@ -165,6 +165,8 @@ CHARGE = {
     "quantity": 1,
 }
 CHARGE_JSON = json.dumps({"id": "ch_old1", "object": "charge", "amount": 2300})
+# 0007 adds fee and net to the copy of charges, empty until the next sync.
+NO_FEES = {"balance_transaction": None, "fee": None, "net": None}
 REFUND = {
     "id": "re_old1",
     "charge_id": "ch_old1",
@@ -248,9 +250,9 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
     assert rows(engine, schema.orders_table) == [{**ORDER, **ADDED_ORDER_COLUMNS}]
     assert rows(engine, schema.attempts_table) == [ATTEMPT]
     assert rows(engine, schema.refund_requests_table) == [REFUND_REQUEST]
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0, "disputed": False}]
+    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 3, "event_created": 0, "disputed": False, **NO_FEES}]
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
-    assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0}]
+    assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0, "balance_transaction": None}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
     assert state == {"backfilled": "1", "last_event_id": "evt_old9"}
     assert sync.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
@@ -262,7 +264,8 @@ def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves
     engine = db.get_engine(empty_database_url)
 
     assert schema_differences(engine) == []
-    assert rows(engine, schema.charges) == [{**CHARGE, "sync_seq": 0, "event_created": 0, "disputed": False}]  # kept
+    kept = {**CHARGE, "sync_seq": 0, "event_created": 0, "disputed": False, **NO_FEES}
+    assert rows(engine, schema.charges) == [kept]
     assert rows(engine, schema.charge_payloads) == [{"id": "ch_old1", "raw": CHARGE_JSON}]
     assert rows(engine, schema.orders_table) == [{**ORDER, **ADDED_ORDER_COLUMNS}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}

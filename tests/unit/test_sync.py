@@ -164,7 +164,9 @@ def test_incremental_picks_up_new_charges_refunds_made_elsewhere_and_captures(ap
     http.sent.clear()
     report = sync.sync(client)
 
-    assert report.requests == 1  # fewer than 100 events: one page
+    # fewer than 100 events: one page; their new balance transactions: one page of /v1/balance_transactions
+    assert report.requests == 2
+    assert [path for _, path in http.sent] == ["events", "balance_transactions"]
     assert all(stored(charge.id)["receipt_email"] == "new@example.com" for charge in new)
     refunded = stored(kept[1].id)
     assert (refunded["refunded"], refunded["amount_refunded"]) == (True, kept[1].amount)
@@ -183,7 +185,10 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
     report = sync.sync(client)
 
     assert report.events_applied == new_events
-    assert report.requests == len(http.sent) == math.ceil(new_events / 100)
+    # The events, 100 a page, and the 230 new charges' balance transactions (their fees), 100 a page.
+    new_txns = api.v1.balance_transactions.list(params={"limit": 100})
+    assert sum(1 for _ in new_txns.auto_paging_iter()) == 230
+    assert report.requests == len(http.sent) == math.ceil(new_events / 100) + math.ceil(230 / 100)
     assert count_rows(sync.charges) == 230
 
 
@@ -536,3 +541,78 @@ def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_orde
     assert (after.status, after.charge_id) == ("paid", late.id)
     assert orders.list_attempts(order.id)[0].outcome == "succeeded"
     assert api.v1.charges.retrieve(late.id).amount_refunded == 0
+
+
+# ------------------------------------------------------------------------------------------ fees and net
+
+
+def stripe_fee_and_net(api: stripe.StripeClient, charge_id: str) -> tuple[int, int]:
+    """The fee and net of a charge's balance transaction, as Stripe (the emulator) has it."""
+    charge = api.v1.charges.retrieve(charge_id, params={"expand": ["balance_transaction"]})
+    return charge.balance_transaction.fee, charge.balance_transaction.net
+
+
+def stored_transaction(txn_id: str) -> dict | None:
+    with get_engine().connect() as conn:
+        query = sa.select(sync.balance_transactions).where(sync.balance_transactions.c.id == txn_id)
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def test_backfill_brings_every_fee_and_net_inside_the_list_pages(api, counted):
+    client, http = counted
+    made = make_charges(api, 3)
+    held = api.v1.charges.create(params={"amount": 5000, "currency": "usd", "source": "tok_visa", "capture": False})
+    refund = api.v1.refunds.create(params={"charge": made[0].id, "amount": 400})
+
+    report = sync.sync(client)
+
+    # events head, one page each of charges, refunds and disputes: no request more for fees
+    assert report.requests == 4
+    assert [path for _, path in http.sent] == ["events", "charges", "refunds", "disputes"]
+    for charge in made:
+        fee, net = stripe_fee_and_net(api, charge.id)
+        assert fee > 0 and net == charge.amount - fee
+        assert (stored(charge.id)["fee"], stored(charge.id)["net"]) == (fee, net)
+    assert (stored(held.id)["fee"], stored(held.id)["net"]) == (None, None)  # authorized only: no transaction
+    txn = api.v1.balance_transactions.retrieve(refund.balance_transaction)
+    assert stored_transaction(txn.id) == {
+        "id": txn.id,
+        "type": "refund",
+        "source": refund.id,
+        "created": txn.created,
+        "available_on": txn.available_on,
+        "amount": -400,
+        "fee": txn.fee,
+        "net": txn.net,
+        "currency": "usd",
+        "status": txn.status,
+        "reporting_category": txn.reporting_category,
+    }
+    assert stored_refunds(made[0].id)[0]["balance_transaction"] == txn.id
+
+
+def test_incremental_fills_fees_of_new_captured_and_webhook_applied_charges(api, counted):
+    client, http = counted
+    sync.sync(client)
+    held = api.v1.charges.create(params={"amount": 5000, "currency": "usd", "source": "tok_visa", "capture": False})
+    sync.sync(client)
+    assert stored(held.id)["fee"] is None
+    api.v1.charges.capture(held.id)
+    new = make_charges(api, 2)
+    # One of the new charges reaches the copy by a webhook first: the sync must still bring its fee.
+    delivered = [e for e in api.v1.events.list(params={"type": "charge.succeeded", "limit": 1}).data]
+    assert sync.apply_delivered_events([e.to_dict() for e in delivered]) == 1
+    version = sync.data_version()
+
+    sync.sync(client)
+
+    for charge_id in [held.id, *(charge.id for charge in new)]:
+        assert (stored(charge_id)["fee"], stored(charge_id)["net"]) == stripe_fee_and_net(api, charge_id)
+        assert stored(charge_id)["sync_seq"] > version  # readers of the copy reload them
+    frame = analytics.load_charges()
+    assert int(frame.loc[frame["id"] == held.id, "fee"].iloc[0]) == stripe_fee_and_net(api, held.id)[0]
+
+    http.sent.clear()
+    again = sync.sync(client)  # every transaction known: no list of them
+    assert [path for _, path in http.sent] == ["events"] and again.requests == 1

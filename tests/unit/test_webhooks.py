@@ -141,7 +141,12 @@ def test_a_duplicate_delivery_is_applied_once_and_the_sync_skips_it(api):
 
     assert first == (200, "Applied.")
     assert second == (200, "Already applied.")
-    assert sync.data_version() == before + 1  # one change for the delivery, none for the duplicate or the sync
+    # One change for the delivery and one for the sync bringing the charge's fee (its balance transaction, which
+    # the event names but does not carry); none for the duplicate.
+    assert sync.data_version() == before + 2
+    fee = api.v1.balance_transactions.retrieve(made.balance_transaction).fee
+    with get_engine().connect() as conn:
+        assert conn.execute(sa.select(sync.charges.c.fee).where(sync.charges.c.id == made.id)).scalar() == fee
     assert report.events_applied == 0
 
 

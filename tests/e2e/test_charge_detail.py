@@ -1,0 +1,94 @@
+"""In Chromium: a click on a row of the Charges table opens that charge's detail, with its fee and timeline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shop.money import format_amount
+from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+ROW_MARKER_X = 18  # the row-selection marker column at the grid's left edge
+HEADER_PX = 36  # the grid's header row; a row is as tall
+CLICKS = 3
+
+
+def click_first_row(page: Page) -> None:
+    """Select the first row of the page's last table, which opens the charge detail. A webhook arriving just then
+    reruns the page and may redraw the grid under the click: the click is tried again (up to CLICKS times)."""
+    for attempt in range(CLICKS):
+        wait_for_app(page)
+        grid = page.get_by_test_id("stDataFrame").last
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + ROW_MARKER_X, box["y"] + HEADER_PX + HEADER_PX / 2)
+        try:
+            expect(page).to_have_url(re.compile(r"/charge\?id="), timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == CLICKS - 1:
+                raise
+
+
+def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
+    page: Page, streamlit_app: StreamlitApp, tmp_path: Path
+):
+    api = streamlit_app.emulator.client()
+    charge = api.v1.charges.create(
+        params={"amount": 4321, "currency": "usd", "source": "tok_visa", "receipt_email": "row@example.com"}
+    )
+    api.v1.refunds.create(params={"charge": charge.id, "amount": 321})
+    fee = api.v1.balance_transactions.retrieve(charge.balance_transaction).fee
+
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sign_in(page, streamlit_app)
+    sidebar_link(page, "Charges").click()
+    expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sync now").click()  # the charge is seconds old
+    wait_for_app(page)
+    expect(page.get_by_text("Net after fees").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "charges.png"), full_page=True)
+
+    click_first_row(page)  # the charges table, newest first: ours on top
+
+    expect(page.get_by_text(f"{charge.id} · partially refunded")).to_be_visible(timeout=30_000)
+    assert page.url.endswith(f"/charge?id={charge.id}")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(page.get_by_text("charge.succeeded", exact=True)).to_be_visible()
+    expect(page.get_by_text("charge.refunded", exact=True)).to_be_visible()
+    stripe_fee = page.get_by_test_id("stMetric").filter(has_text="Stripe fee")
+    expect(stripe_fee).to_contain_text(format_amount(fee))
+    page.screenshot(path=str(tmp_path / "charge.png"), full_page=True)
+
+    # Back on Charges, the selection that opened the detail is not replayed.
+    page.get_by_role("link", name="Back to Charges").last.click()
+    expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Charges")).to_be_visible()
+    assert "/charge?" not in page.url
+
+
+def test_a_click_on_a_refund_history_row_opens_the_refunded_charge(page: Page, streamlit_app: StreamlitApp):
+    api = streamlit_app.emulator.client()
+    charge = api.v1.charges.create(params={"amount": 2500, "currency": "usd", "source": "tok_visa"})
+    api.v1.refunds.create(params={"charge": charge.id, "amount": 2500})
+
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sign_in(page, streamlit_app)
+    sidebar_link(page, "Refunds").click()
+    expect(page.get_by_role("heading", name="Refund history")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sync now").click()
+    wait_for_app(page)
+    click_first_row(page)  # the history, newest first: this refund on top
+
+    expect(page.get_by_text(f"{charge.id} · refunded")).to_be_visible(timeout=30_000)

@@ -1,0 +1,166 @@
+"""The charge detail page's sections (shop.charge_detail.ChargeDetail); customer text through tables or inert()."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+import stripe
+
+from shop import charge_detail, sync
+from shop.config import ConfigError, get_settings, stripe_client
+from shop.money import format_amount
+from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
+from ui.messages import inert, show_line
+
+
+def when(ts: int | None) -> str:
+    """A Unix time as "Dec 02, 2026 14:05 UTC" ("–" for none)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %Y %H:%M UTC") if ts else "–"
+
+
+def _money(amount: int | None, currency: str) -> str:
+    return format_amount(amount, currency) if amount is not None else "not synced yet"
+
+
+def money_cards(detail: charge_detail.ChargeDetail) -> None:
+    """Amount, fee, net and refunded as four metric cards."""
+    cards = [
+        ("Amount", format_amount(detail.amount, detail.currency), f"created {when(detail.created)}"),
+        ("Stripe fee", _money(detail.fee, detail.currency), "from the balance transaction"),
+        ("Net", _money(detail.net, detail.currency), "amount less the fee"),
+        ("Refunded", format_amount(detail.amount_refunded, detail.currency), f"{len(detail.refunds)} refunds"),
+    ]
+    for column, (label, value, note) in zip(st.columns(4), cards, strict=True):
+        column.metric(label, value, border=True, help=note)
+
+
+def facts(detail: charge_detail.ChargeDetail) -> None:
+    """Card and checks, Radar's outcome, customer and shipping, side by side."""
+    card_col, radar_col, customer_col = st.columns(3)
+    with card_col:
+        st.subheader("Card", divider="gray")
+        st.text(f"{detail.card_brand or '?'} •••• {detail.card_last4 or '????'}")
+        checks = detail.card_checks
+        st.text(
+            f"cvc check: {checks['cvc_check'] or 'not checked'} · address: "
+            f"{checks['address_line1_check'] or 'not checked'} · postal code: "
+            f"{checks['address_postal_code_check'] or 'not checked'}"
+        )
+    with radar_col:
+        st.subheader("Radar", divider="gray")
+        outcome = detail.outcome
+        st.text(f"outcome: {outcome['type'] or '–'} · risk: {outcome['risk_level'] or '–'}")
+        st.text(f"reason: {outcome['reason'] or '–'}")
+        st.text(outcome["seller_message"] or "")
+        if detail.failure_code:
+            st.text(f"failure: {detail.failure_code} — {detail.failure_message or ''}")
+    with customer_col:
+        st.subheader("Customer", divider="gray")
+        name = f"<strong>{inert(detail.customer_name)}</strong><br>" if detail.customer_name else ""
+        show_line(name + (inert(detail.email) or "no receipt email"))
+        address = detail.shipping
+        parts = [address.get(k, "") for k in ("line1", "line2", "city", "state", "postal_code", "country")]
+        shown = ", ".join(part for part in parts if part)
+        show_line("Ships to " + inert(shown) if shown else "No shipping address on the charge.", caption=True)
+
+
+def order_section(detail: charge_detail.ChargeDetail) -> None:
+    """The order, its fulfilment and every payment attempt."""
+    order = detail.order
+    if order is None:
+        st.caption("This charge names no order of this shop.")
+        return
+    status = order.status.value if hasattr(order.status, "value") else str(order.status)
+    st.markdown(
+        f"Order **{order.id}** · {status} · paid {when(order.paid_at)} · shipped {when(order.shipped_at)}"
+        + (f" · cancelled {when(order.cancelled_at)}" if order.cancelled_at else "")
+    )
+    attempts = pd.DataFrame(
+        [
+            {
+                "Time": pd.Timestamp(a.created, unit="s", tz="UTC"),
+                "Outcome": str(getattr(a.outcome, "value", a.outcome)),
+                "Code": a.decline_code or a.code or "",
+                "Card": f"{a.card_brand or ''} {a.card_last4 or ''}".strip(),
+                "Charge": a.charge_id or "",
+                "Message": a.message or "",
+            }
+            for a in detail.attempts
+        ]
+    )
+    if not attempts.empty:
+        table(attempts, Time=TIME_COLUMN)
+
+
+def refunds_section(detail: charge_detail.ChargeDetail) -> None:
+    """Refunds (who, when, why), refund requests and disputes."""
+    if detail.refunds:
+        rows = [
+            {
+                "Created": pd.Timestamp(r.created, unit="s", tz="UTC"),
+                "Refund": r.id,
+                "Amount": r.amount / 100,
+                "Status": r.status or "",
+                "Reason": r.reason or "",
+                "By": r.by or "not recorded",
+                "Note": r.note,
+            }
+            for r in detail.refunds
+        ]
+        table(pd.DataFrame(rows), Created=TIME_COLUMN, Amount=MONEY_COLUMN)
+    else:
+        st.caption("No refunds.")
+    if detail.refund_requests:
+        st.markdown("**Refund requests**")
+        requests = [
+            {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": str(r.status), "Reason": r.reason}
+            for r in detail.refund_requests
+        ]
+        table(pd.DataFrame(requests), Asked=TIME_COLUMN)
+    if detail.disputes:
+        st.markdown("**Disputes**")
+        frame = pd.DataFrame(detail.disputes)
+        for name in ("opened", "respond_by"):
+            frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
+        for name in ("amount", "net_amount"):
+            frame[name] = frame[name] / 100
+        table(frame, opened=TIME_COLUMN, respond_by=TIME_COLUMN, amount=MONEY_COLUMN, net_amount=MONEY_COLUMN)
+    elif detail.disputed:
+        st.warning("Stripe marks this charge disputed; the disputes page has its details.")
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=64)
+def _timeline(charge_id: str, version: int) -> list[charge_detail.TimelineEntry] | str:
+    del version  # the cache key: a change to the copy (a new refund) reads the events again
+    detail = charge_detail.load(charge_id)
+    if detail is None:
+        return []
+    try:
+        return charge_detail.timeline(detail, stripe_client())
+    except (stripe.StripeError, ConfigError):
+        return "Stripe's events could not be read just now; the sections above are from the synced copy."
+
+
+def timeline_section(detail: charge_detail.ChargeDetail) -> None:
+    """The timeline: Stripe's events of the charge and its intent, and the shop's own actions."""
+    entries = _timeline(detail.id, sync.data_version())
+    if isinstance(entries, str):
+        st.warning(entries)
+        return
+    if not entries:
+        st.caption("No events: Stripe keeps 30 days of them.")
+        return
+    for entry in entries:
+        mark = "🟣" if entry.source == "stripe" else "🏬"
+        show_line(
+            f"{mark} <code>{inert(when(entry.at))}</code> · <strong>{inert(entry.what)}</strong> {inert(entry.detail)}"
+        )
+
+
+def dashboard_link(detail: charge_detail.ChargeDetail) -> None:
+    """A link to the payment in the Stripe Dashboard, in Stripe mode only."""
+    url = get_settings().dashboard_url(detail.payment_intent or detail.id)
+    if url:
+        st.link_button("View in the Stripe Dashboard", url)
