@@ -296,6 +296,8 @@ TEST_TOKENS: dict[str, str] = {
     "tok_createDispute": "4000000000000259",
     "tok_createDisputeProductNotReceived": "4000000000002685",
     "tok_createDisputeInquiry": "4000000000001976",
+    # Refunds (docs.stripe.com/testing#refunds): "Asynchronous failure", also as pm_card_refundFail
+    "tok_refundFail": "4000000000005126",
 }
 # Tokens whose card carries a CVC (so that the CVC check runs).
 TOKENS_WITH_CVC = {"tok_cvcCheckFail"}
