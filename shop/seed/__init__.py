@@ -19,7 +19,10 @@ The mix, per order (see MIX for the numbers): most first payments succeed across
 is declined (insufficient funds most often), and most of those customers retry with another card and succeed,
 usually within the hour; a few paid orders are cancelled before shipping; most paid orders older than a few days
 are shipped; a few percent are refunded (full and partial, each of Stripe's refund reasons), some through the
-customers' refund requests, which finance approves or rejects (the newest are left waiting). Orders come more on
+customers' refund requests, which finance approves or rejects (the newest are left waiting). A few orders, in
+proportion to the run (one of each at least), have rarer stories: disputes answered with evidence that wins or
+loses, recent ones and an inquiry still open, a refund that fails later, orders authorized at checkout and
+captured at shipment, and one authorization never shipped that Stripe releases after 7 days. Orders come more on
 weekdays and in the daytime (UTC), and about a quarter of orders come from returning customers.
 
 A second run adds to the history: its random stream and its idempotency keys derive from the seed and the number
@@ -33,11 +36,13 @@ from shop.seed.cli import (
     progress_bar,
 )
 from shop.seed.plan import (
+    SPECIAL_STORIES,
     PlannedOrder,
     Step,
     fake_customer,
     order_times,
     plan_history,
+    special_stories,
     timeline,
 )
 from shop.seed.play import (
@@ -57,13 +62,18 @@ from shop.seed.vocabulary import (
     DEFAULT_DAYS,
     DEFAULT_ORDERS,
     DEFAULT_SEED,
+    DISPUTE_TOKENS,
     FIRST_NAMES,
     HOUR,
     HOUR_WEIGHTS,
+    INQUIRY_TOKEN,
     LAST_NAMES,
+    LATER_CARDS,
+    LOSING_EVIDENCE,
     MINUTE,
     MIX,
     QUANTITY_WEIGHTS,
+    REFUND_FAIL_TOKEN,
     REJECT_NOTES,
     REQUEST_REASONS_FULL,
     REQUEST_REASONS_PARTIAL,
@@ -73,6 +83,7 @@ from shop.seed.vocabulary import (
     STRIPE_STEPS,
     SUCCESS_CARDS,
     US_CITIES,
+    WINNING_EVIDENCE,
     Mix,
 )
 
@@ -86,22 +97,29 @@ __all__ = [
     "DEFAULT_DAYS",
     "DEFAULT_ORDERS",
     "DEFAULT_SEED",
+    "DISPUTE_TOKENS",
     "FIRST_NAMES",
     "HOUR",
     "HOUR_WEIGHTS",
+    "INQUIRY_TOKEN",
     "LAST_NAMES",
+    "LATER_CARDS",
+    "LOSING_EVIDENCE",
     "MINUTE",
     "MIX",
     "QUANTITY_WEIGHTS",
+    "REFUND_FAIL_TOKEN",
     "REJECT_NOTES",
     "REQUEST_REASONS_FULL",
     "REQUEST_REASONS_PARTIAL",
     "REQUEST_REASONS_REJECTED",
+    "SPECIAL_STORIES",
     "STREET_KINDS",
     "STREET_NAMES",
     "STRIPE_STEPS",
     "SUCCESS_CARDS",
     "US_CITIES",
+    "WINNING_EVIDENCE",
     "EmulatorClock",
     "Mix",
     "PlannedOrder",
@@ -114,6 +132,7 @@ __all__ = [
     "plan_history",
     "progress_bar",
     "seed",
+    "special_stories",
     "store_is_empty",
     "timeline",
 ]

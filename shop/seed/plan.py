@@ -16,13 +16,17 @@ from shop.seed.vocabulary import (
     BOOK_WEIGHTS,
     DAY,
     DECLINE_CARDS,
+    DISPUTE_TOKENS,
     FIRST_NAMES,
     HOUR,
     HOUR_WEIGHTS,
+    INQUIRY_TOKEN,
     LAST_NAMES,
+    LOSING_EVIDENCE,
     MINUTE,
     MIX,
     QUANTITY_WEIGHTS,
+    REFUND_FAIL_TOKEN,
     REJECT_NOTES,
     REQUEST_REASONS_FULL,
     REQUEST_REASONS_PARTIAL,
@@ -31,6 +35,7 @@ from shop.seed.vocabulary import (
     STREET_NAMES,
     SUCCESS_CARDS,
     US_CITIES,
+    WINNING_EVIDENCE,
 )
 from shop.validation import validate_customer
 
@@ -39,8 +44,9 @@ from shop.validation import validate_customer
 class Step:
     """One thing that happens to a planned order at time `at` (unix seconds).
 
-    kind: pay (token), cancel, ship, refund (reason, amount: None = all), request (reason text),
-    approve (amount: None = all), reject (note).
+    kind: pay (token), cancel, ship, ship_capture (capture the authorization, then ship), refund (reason,
+    amount: None = all), request (reason text), approve (amount: None = all), reject (note), evidence (note: the
+    text that decides the dispute).
     """
 
     at: int
@@ -62,6 +68,8 @@ class PlannedOrder:
     book_id: str
     quantity: int
     steps: tuple[Step, ...]
+    capture: str = "automatic"  # "manual": checkout only authorizes (capture at shipment)
+    story: str | None = None  # one of SPECIAL_STORIES, or None for the ordinary mix
 
 
 def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
@@ -143,6 +151,72 @@ def _partial_amount(rng: random.Random, book_id: str, quantity: int) -> int:
     if quantity > 1:
         return price
     return max(100, round(price * rng.uniform(0.2, 0.5) / 100) * 100)
+
+
+# The rarer stories: (name, share or count in MIX, youngest and oldest age of the order when the run starts).
+# Answered disputes are old enough for shipping and the answer to have happened; open ones and the inquiry young
+# enough that their deadline (7 days after opening) is still ahead; the expired authorization older than 7 days.
+SPECIAL_STORIES: tuple[tuple[str, float, int, int], ...] = (
+    ("expired_authorization", MIX.expired_authorizations, 8 * DAY, 10_000 * DAY),
+    ("dispute_won", MIX.dispute_won, 5 * DAY, 10_000 * DAY),
+    ("dispute_lost", MIX.dispute_lost, 5 * DAY, 10_000 * DAY),
+    ("dispute_open", MIX.dispute_open, HOUR, 5 * DAY),
+    ("inquiry", MIX.inquiry, HOUR, 5 * DAY),
+    ("refund_fails", MIX.refund_fails, 6 * DAY, 10_000 * DAY),
+    ("at_shipment", MIX.at_shipment, 10 * MINUTE, 10_000 * DAY),
+)
+
+
+def special_stories(rng: random.Random, times: Sequence[int], now: int) -> dict[int, str]:
+    """Which orders (by index into `times`) get one of the rarer stories: a few of each, in proportion to the
+    number of orders, each among orders of the age its story needs (none when no order is that old)."""
+    stories: dict[int, str] = {}
+    for name, share, youngest, oldest in SPECIAL_STORIES:
+        count = int(share) if isinstance(share, int) else MIX.special_count(share, len(times))
+        pool = [i for i, at in enumerate(times) if now - oldest <= at <= now - youngest and i not in stories]
+        for index in rng.sample(pool, min(count, len(pool))):
+            stories[index] = name
+    return stories
+
+
+def _plan_special(rng: random.Random, index: int, at: int, customer: Customer, now: int, story: str) -> PlannedOrder:
+    """An order with one of the rarer stories: paid on the first try, then disputed, refunded, or authorized."""
+    book_id = _weighted(rng, BOOK_WEIGHTS)
+    quantity = _weighted(rng, QUANTITY_WEIGHTS)
+    steps: list[Step] = []
+
+    def add(kind: str, when: int, **details: Any) -> None:
+        if when <= now:
+            steps.append(Step(at=when, order=index, kind=kind, **details))
+
+    ordinary = _weighted(rng, {t: w for t, (_, _, w) in SUCCESS_CARDS.items()})
+    low, high = MIX.ship_after_h
+    shipped_at = at + int(rng.uniform(low, high) * HOUR)
+    capture = "automatic"
+    if story in ("dispute_won", "dispute_lost", "dispute_open"):
+        add("pay", at, token=rng.choice(DISPUTE_TOKENS))
+        add("ship", shipped_at)
+        if story != "dispute_open":
+            text = WINNING_EVIDENCE if story == "dispute_won" else LOSING_EVIDENCE
+            add("evidence", shipped_at + rng.randint(2 * HOUR, DAY), note=text)
+    elif story == "inquiry":
+        add("pay", at, token=INQUIRY_TOKEN)
+        add("ship", shipped_at)
+    elif story == "refund_fails":
+        add("pay", at, token=REFUND_FAIL_TOKEN)
+        add("ship", shipped_at)
+        add("refund", shipped_at + rng.randint(DAY, 2 * DAY), reason="requested_by_customer",
+            amount=_partial_amount(rng, book_id, quantity))  # fmt: skip
+    elif story == "at_shipment":
+        capture = "manual"
+        add("pay", at, token=ordinary)
+        add("ship_capture", shipped_at)
+    elif story == "expired_authorization":
+        capture = "manual"
+        add("pay", at, token=ordinary)  # never shipped: Stripe releases it 7 days later
+    else:
+        raise ValueError(f"unknown story {story!r}")
+    return PlannedOrder(index, at, customer, book_id, quantity, tuple(steps), capture=capture, story=story)
 
 
 def _plan_order(rng: random.Random, index: int, at: int, customer: Customer, now: int) -> PlannedOrder:
@@ -229,14 +303,19 @@ def plan_history(
     taken = {customer.email for customer in returning}
     known: list[Customer] = list(returning)
     planned: list[PlannedOrder] = []
-    for index, at in enumerate(order_times(rng, orders_count, days, now)):
+    times = order_times(rng, orders_count, days, now)
+    stories = special_stories(rng, times, now)
+    for index, at in enumerate(times):
         if known and rng.random() < MIX.returning_customer:
             # Loyal readers come back more often: earlier customers weigh by how early they came.
             customer = known[min(int(rng.expovariate(1 / max(len(known) / 3, 1))), len(known) - 1)]
         else:
             customer = fake_customer(rng, taken)
             known.append(customer)
-        planned.append(_plan_order(rng, index, at, customer, now))
+        if index in stories:
+            planned.append(_plan_special(rng, index, at, customer, now, stories[index]))
+        else:
+            planned.append(_plan_order(rng, index, at, customer, now))
     return planned
 
 

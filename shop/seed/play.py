@@ -13,12 +13,23 @@ from typing import Any
 
 import stripe
 
-from shop import orders, payments
+from shop import disputes, orders, payments
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
 from shop.orders import Customer
 from shop.seed.plan import PlannedOrder, Step, plan_history, timeline
-from shop.seed.vocabulary import CARDS, DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED, STRIPE_STEPS
+from shop.seed.vocabulary import (
+    CARDS,
+    DEFAULT_DAYS,
+    DEFAULT_ORDERS,
+    DEFAULT_SEED,
+    DISPUTE_TOKENS,
+    INQUIRY_TOKEN,
+    STRIPE_STEPS,
+    WINNING_EVIDENCE,
+)
+
+SETTLE_TIMEOUT_S = 10.0  # how long to wait for Stripe's later decisions (disputes, failing refunds) at the end
 
 
 class SeedError(RuntimeError):
@@ -45,6 +56,14 @@ class SeedReport:
     requests_rejected: int = 0
     skipped: int = 0
     errors: int = 0
+    disputes: int = 0
+    disputes_won: int = 0
+    disputes_lost: int = 0
+    inquiries: int = 0
+    refunds_failing: int = 0
+    captured_at_shipment: int = 0
+    authorized_only: int = 0
+    left_to_expire: int = 0
     decline_codes: Counter = field(default_factory=Counter)
     brands: Counter = field(default_factory=Counter)
     refund_reasons: Counter = field(default_factory=Counter)
@@ -60,11 +79,23 @@ class SeedReport:
             f"{self.recovered} failed orders recovered with another card.\n"
             f"{self.shipped} shipped, {self.cancelled} cancelled, {self.refunds_full} full and "
             f"{self.refunds_partial} partial refunds, {self.refund_requests} refund requests "
-            f"({self.requests_approved} approved, {self.requests_rejected} rejected)."
+            f"({self.requests_approved} approved, {self.requests_rejected} rejected).\n"
+            f"{_count(self.disputes, 'dispute')} ({self.disputes_won} answered to win, {self.disputes_lost} to "
+            f"lose, {self.disputes - self.disputes_won - self.disputes_lost} open), "
+            f"{_count(self.inquiries, 'inquiry', 'inquiries')}, "
+            f"{_count(self.refunds_failing, 'refund')} that fail later, "
+            f"{_count(self.captured_at_shipment, 'order')} captured at shipment "
+            f"({self.authorized_only} still only authorized), "
+            f"{_count(self.left_to_expire, 'authorization')} left to expire."
             + (f"\n{self.skipped} planned steps no longer applied and were skipped." if self.skipped else "")
             + (f"\n{self.errors} payments could not reach Stripe; see the Orders page." if self.errors else "")
             + (f"\n{self.sync_summary}" if self.sync_summary else "")
         )
+
+
+def _count(count: int, one: str, many: str | None = None) -> str:
+    """A count with its noun: 1 dispute, 3 disputes."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 class EmulatorClock:
@@ -139,6 +170,8 @@ class _Player:
         self.attempts: Counter = Counter()
         self.declined_orders: set[int] = set()
         self.request_ids: dict[int, int] = {}
+        self.answered: dict[str, str] = {}  # dispute id -> the status Stripe decides on (won, lost)
+        self.failing_refunds: list[str] = []
 
     def _key(self, index: int, what: str) -> str:
         """A key for one step of one planned order: the same step of the same order always gets the same key.
@@ -152,13 +185,22 @@ class _Player:
         """Apply one step; a step the order's state no longer allows is skipped and counted."""
         try:
             getattr(self, f"_{step.kind}")(step)
-        except (orders.OrderStateError, payments.PaymentError, orders.OrderNotFoundError, ValueError, KeyError):
+        except (
+            orders.OrderStateError,
+            payments.PaymentError,
+            orders.OrderNotFoundError,
+            disputes.DisputeError,
+            ValueError,
+            KeyError,
+        ):
             self.report.skipped += 1
 
     def _pay(self, step: Step) -> None:
         planned = self.plan[step.order]
         if step.order not in self.order_ids:
-            order = orders.create_order(planned.customer, planned.book_id, planned.quantity)
+            order = orders.create_order(
+                planned.customer, planned.book_id, planned.quantity, capture_method=planned.capture
+            )
             self.order_ids[step.order] = order.id
             self.report.orders += 1
         self.attempts[step.order] += 1
@@ -177,6 +219,14 @@ class _Player:
             self.report.brands[brand] += 1
             if step.order in self.declined_orders:
                 self.report.recovered += 1
+            if step.token in DISPUTE_TOKENS:
+                self.report.disputes += 1
+            elif step.token == INQUIRY_TOKEN:
+                self.report.inquiries += 1
+            if planned.story == "expired_authorization":
+                self.report.left_to_expire += 1
+            elif planned.capture == "manual":
+                self.report.authorized_only += 1
         elif result.outcome == "declined":
             self.report.declined += 1
             self.report.decline_codes[result.decline_code or result.code or "unknown"] += 1
@@ -195,6 +245,44 @@ class _Player:
         orders.mark_shipped(self.order_ids[step.order])
         self.report.shipped += 1
 
+    def _ship_capture(self, step: Step) -> None:
+        payments.ship_order(self.order_ids[step.order], client=self.client)
+        self.report.shipped += 1
+        self.report.captured_at_shipment += 1
+        self.report.authorized_only -= 1
+
+    def _evidence(self, step: Step) -> None:
+        order = orders.get_order(self.order_ids[step.order])
+        if order is None or not order.charge_id:
+            raise orders.OrderStateError("nothing disputed")
+        listed = self.client.v1.disputes.list(params={"charge": order.charge_id, "limit": 1})
+        if not listed.data:
+            raise orders.OrderStateError("no dispute on this charge")
+        # docs.stripe.com/testing#evidence: the text decides a test-mode dispute, a few moments after it is sent.
+        evidence = {**disputes.evidence_for(order), "uncategorized_text": step.note or ""}
+        dispute = disputes.submit_evidence(listed.data[0].id, evidence, client=self.client)
+        won = step.note == WINNING_EVIDENCE
+        self.answered[dispute.id] = "won" if won else "lost"
+        if won:
+            self.report.disputes_won += 1
+        else:
+            self.report.disputes_lost += 1
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Wait (up to `timeout_s`) for Stripe's later decisions on this run's answered disputes and failing
+        refunds, so that the local copy synced next shows how they ended."""
+        deadline = time.monotonic() + timeout_s
+        waiting_disputes, waiting_refunds = dict(self.answered), list(self.failing_refunds)
+        while (waiting_disputes or waiting_refunds) and time.monotonic() < deadline:
+            for dispute_id in list(waiting_disputes):
+                if self.client.v1.disputes.retrieve(dispute_id).status in ("won", "lost"):
+                    del waiting_disputes[dispute_id]
+            for refund_id in list(waiting_refunds):
+                if self.client.v1.refunds.retrieve(refund_id).status == "failed":
+                    waiting_refunds.remove(refund_id)
+            if waiting_disputes or waiting_refunds:
+                time.sleep(0.1)  # polling Stripe with a deadline: its decision comes on its own timer
+
     def _refund(self, step: Step) -> Any:
         order = orders.get_order(self.order_ids[step.order])
         if order is None or not order.charge_id:
@@ -211,6 +299,9 @@ class _Player:
         else:
             self.report.refunds_partial += 1
         self.report.refund_reasons[step.reason or "none"] += 1
+        if self.plan[step.order].story == "refund_fails":
+            self.report.refunds_failing += 1
+            self.failing_refunds.append(refund.id)
         return refund
 
     def _request(self, step: Step) -> None:
@@ -294,6 +385,7 @@ def seed(
                 player.play(step)
                 if progress is not None:
                     progress(done, len(steps))
+            player.settle()
     finally:
         if clock is not None:
             clock.set(None)

@@ -37,9 +37,23 @@ DECLINE_CARDS: dict[str, tuple[str, str, int]] = {
     "tok_chargeDeclinedVelocityLimitExceeded": ("visa", "6975", 4),
     "tok_radarBlock": ("visa", "0019", 4),
 }
-CARDS = {**SUCCESS_CARDS, **DECLINE_CARDS}
+# Reusable test tokens whose charges succeed and then something happens later (docs.stripe.com/testing#disputes,
+# #refunds): a chargeback for fraud, one for a parcel not received, a fraud inquiry, and a card whose refunds fail
+# some time after they were made.
+DISPUTE_TOKENS = ("tok_createDispute", "tok_createDisputeProductNotReceived")
+INQUIRY_TOKEN = "tok_createDisputeInquiry"
+REFUND_FAIL_TOKEN = "tok_refundFail"
+LATER_CARDS: dict[str, tuple[str, str, int]] = {
+    "tok_createDispute": ("visa", "0259", 0),
+    "tok_createDisputeProductNotReceived": ("visa", "2685", 0),
+    INQUIRY_TOKEN: ("visa", "1976", 0),
+    REFUND_FAIL_TOKEN: ("visa", "5126", 0),
+}
+CARDS = {**SUCCESS_CARDS, **DECLINE_CARDS, **LATER_CARDS}
+# Evidence text that decides a test-mode dispute (docs.stripe.com/testing#evidence).
+WINNING_EVIDENCE, LOSING_EVIDENCE = "winning_evidence", "losing_evidence"
 # Steps that call Stripe (the emulator's clock is set for these; the others only touch the order store).
-STRIPE_STEPS = frozenset({"pay", "cancel", "refund", "approve"})
+STRIPE_STEPS = frozenset({"pay", "cancel", "refund", "approve", "ship_capture", "evidence"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,18 @@ class Mix:
     request_rejected: float = 0.008  # ... asks, and finance rejects it
     ship_after_h: tuple[float, float] = (4, 72)  # paid -> shipped
     weekend_weight: float = 0.55  # orders per weekend day relative to a weekday
+    # Rarer stories, as shares of all orders but at least one of each per run (`special_count`):
+    dispute_won: float = 0.004  # a chargeback answered with evidence that wins
+    dispute_lost: float = 0.004  # ... with evidence that loses
+    dispute_open: float = 0.004  # a recent chargeback still waiting for an answer (its deadline ahead)
+    inquiry: float = 0.002  # a recent fraud inquiry, not answered yet
+    refund_fails: float = 0.003  # a shipped order refunded in part; the refund fails later
+    at_shipment: float = 0.012  # authorized at checkout, captured when shipped
+    expired_authorizations: int = 1  # authorized, never shipped, released by Stripe after 7 days
+
+    def special_count(self, share: float, orders_count: int) -> int:
+        """How many orders of a run of `orders_count` get a story of this share (one at least, none of none)."""
+        return max(1, round(share * orders_count)) if orders_count else 0
 
 
 MIX = Mix()

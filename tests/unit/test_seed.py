@@ -164,6 +164,63 @@ def test_seed_runs_through_the_shop_and_a_rerun_adds_without_duplicates(seeded_e
     assert all(order.charge_id in {c.id for c in all_charges} for order in paid)
 
 
+def test_plan_has_a_few_of_each_rarer_story_at_the_age_it_needs() -> None:
+    plan = seed.plan_history(orders_count=800, days=60, seed=5, now=NOW)
+    stories = Counter(order.story for order in plan if order.story)
+    assert set(stories) == {name for name, *_ in seed.SPECIAL_STORIES}
+    assert stories["expired_authorization"] == 1
+    assert all(1 <= stories[name] <= 12 for name in stories)  # a few of each in 800, not a flood
+    for order in plan:
+        kinds = [step.kind for step in order.steps]
+        if order.story == "dispute_open" or order.story == "inquiry":
+            assert order.at > NOW - 6 * seed.DAY and "evidence" not in kinds  # its deadline still ahead
+        elif order.story in ("dispute_won", "dispute_lost"):
+            assert kinds == ["pay", "ship", "evidence"]
+        elif order.story == "expired_authorization":
+            assert order.capture == "manual" and kinds == ["pay"] and order.at < NOW - 7 * seed.DAY
+        elif order.story == "at_shipment":
+            assert order.capture == "manual" and "ship" not in kinds
+    assert any(o.story == "at_shipment" and "ship_capture" in [s.kind for s in o.steps] for o in plan)
+    tokens = {step.token for order in plan for step in order.steps if step.token}
+    assert {"tok_createDisputeInquiry", "tok_refundFail"} <= tokens
+
+
+def test_seeded_history_has_disputes_failing_refunds_captures_at_shipment_and_an_expiry(
+    seeded_env: Path, emulator
+) -> None:
+    client = emulator.client()
+    report = seed.seed(orders_count=60, days=DAYS, seed_value=6, client=client)
+    assert report.errors == 0
+    order_ids = {order.id for order in orders.list_orders()}
+    charges = charges_of(client, order_ids, int(time.time()) - (DAYS + 1) * seed.DAY)
+    charge_ids = {charge.id for charge in charges}
+
+    listed = client.v1.disputes.list(params={"limit": 100}).auto_paging_iter()
+    ours = [dispute for dispute in listed if dispute.charge in charge_ids]
+    statuses = Counter(dispute.status for dispute in ours)
+    assert statuses["won"] >= 1 and statuses["lost"] >= 1, statuses
+    assert statuses["needs_response"] >= 1 and statuses["warning_needs_response"] >= 1, statuses
+    waiting = [d for d in ours if d.status in ("needs_response", "warning_needs_response")]
+    assert all(dispute.evidence_details.due_by > time.time() for dispute in waiting)
+
+    refunds = [r for r in client.v1.refunds.list(params={"limit": 100}).auto_paging_iter() if r.charge in charge_ids]
+    assert any(refund.status == "failed" for refund in refunds)
+    assert any(refund.reason == "expired_uncaptured_charge" for refund in refunds)
+
+    captured_later = []
+    for charge in charges:
+        if charge.captured and charge.balance_transaction:
+            moved = client.v1.balance_transactions.retrieve(str(charge.balance_transaction))
+            if moved.created > charge.created + seed.HOUR:  # the money was taken when the book shipped
+                captured_later.append(charge.id)
+    assert captured_later
+
+    summary = report.summary()
+    assert f"{len(ours) - statuses['warning_needs_response']} dispute" in summary
+    assert "captured at shipment" in summary and "left to expire" in summary
+    assert report.captured_at_shipment >= 1 and report.left_to_expire == 1 and report.refunds_failing >= 1
+
+
 def test_a_rebuilt_store_seeds_again_against_the_same_account(
     seeded_env: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
