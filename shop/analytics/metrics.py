@@ -306,11 +306,12 @@ def week_of(created_at: pd.Series) -> pd.Series:
 
 
 def repeat_customers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Customers (by receipt email) with two or more successful charges: receipt_email, orders, gross.
+    """Customers (by receipt email) with two or more paid charges: receipt_email, orders, gross.
 
-    Most orders first, then most gross volume.
+    Paid means captured, as gross volume counts it: an authorization never captured took no money. Most orders
+    first, then most gross volume.
     """
-    paying = frame[frame["status"] == SUCCEEDED]
+    paying = frame[(frame["status"] == SUCCEEDED) & frame["captured"]]
     per_email = totals_by(paying, "receipt_email")
     repeat = per_email[per_email["succeeded"] >= 2].reset_index()
     table = repeat[["receipt_email", "succeeded", "gross"]].rename(columns={"succeeded": "orders"})

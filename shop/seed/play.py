@@ -83,7 +83,7 @@ class SeedReport:
             f"{_count(self.disputes, 'dispute')} ({self.disputes_won} answered to win, {self.disputes_lost} to "
             f"lose, {self.disputes - self.disputes_won - self.disputes_lost} open), "
             f"{_count(self.inquiries, 'inquiry', 'inquiries')}, "
-            f"{_count(self.refunds_failing, 'refund')} that fail later, "
+            f"{_count(self.refunds_failing, 'refund')} that {'fails' if self.refunds_failing == 1 else 'fail'} later, "
             f"{_count(self.captured_at_shipment, 'order')} captured at shipment "
             f"({self.authorized_only} still only authorized), "
             f"{_count(self.left_to_expire, 'authorization')} left to expire."

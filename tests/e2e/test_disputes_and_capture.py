@@ -42,7 +42,9 @@ def capturing_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
 def metric_value(page: Page, label: str):
     # Anchored: the Charges page's "Disputes' effect on net" must not match while the page changes.
     label_first = re.compile("^" + re.escape(label))
-    return page.get_by_test_id("stMetric").filter(has_text=label_first).get_by_test_id("stMetricValue")
+    # Not a stale copy: while a rerun moves elements, Streamlit keeps the old one on the page, marked data-stale.
+    fresh = page.locator('[data-testid="stElementContainer"][data-stale="false"] [data-testid="stMetric"]')
+    return fresh.filter(has_text=label_first).get_by_test_id("stMetricValue")
 
 
 def tick_first_row(page: Page, grid) -> None:
@@ -110,7 +112,7 @@ def test_capture_at_shipment_authorizes_at_checkout_and_captures_on_mark_shipped
     search.fill(order_id)
     search.press("Enter")
     wait_for_app(page)
-    expect(page.get_by_text("1 orders", exact=True)).to_be_visible()
+    expect(page.get_by_text("1 order", exact=True)).to_be_visible()
     tick_first_row(page, page.get_by_test_id("stDataFrame").first)
     expect(page.get_by_text(f"Selected: {order_id}")).to_be_visible(timeout=10_000)
     page.get_by_role("button", name="Mark shipped").click()

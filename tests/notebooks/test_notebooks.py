@@ -107,6 +107,11 @@ def test_revenue_headline_equals_analytics_the_emulator_and_the_charges_page(see
     assert headline["gross"] == sum(c.amount_captured for c in captured) > 0
     assert headline["refunded"] == sum(c.amount_refunded for c in captured) > 0
     assert headline["failed"] == sum(c.status == "failed" for c in listed) > 0
+    # Fees from the emulator's own balance transactions of those charges.
+    client = seeded.emulator.client()
+    fees = sum(client.v1.balance_transactions.retrieve(c.balance_transaction).fee for c in captured)
+    assert headline["fees"] == fees > 0
+    assert headline["net_after_fees"] == headline["net"] - fees
     emails = [c.receipt_email for c in captured]
     assert headline["customers"] == len(set(emails))
     assert headline["repeat_customers"] == sum(emails.count(email) >= 2 for email in set(emails)) > 0
@@ -118,6 +123,8 @@ def test_revenue_headline_equals_analytics_the_emulator_and_the_charges_page(see
     assert metrics["Succeeded"] == f"{headline['succeeded']:,}"
     assert metrics["Success rate"] == f"{headline['success_rate']:.1%}"
     assert metrics["Average order value"] == format_amount(headline["average_order_value"])
+    assert metrics["Fees"] == format_amount(headline["fees"])
+    assert metrics["Net after fees"] == format_amount(headline["net_after_fees"])
 
 
 def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
@@ -137,9 +144,13 @@ def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
 def test_papermill_runs_the_revenue_notebook_with_its_parameters(seeded: SimpleNamespace, tmp_path: Path) -> None:
     last = date.today() - timedelta(days=2)
     first = last - timedelta(days=9)
-    out = tmp_path / "revenue-out.ipynb"
+    # The notebook as committed, plus one cell that prints its headline numbers for this test to read.
+    given = nbformat.read(NOTEBOOKS / "revenue.ipynb", as_version=4)
+    given.cells.append(new_code_cell("import json\nprint(json.dumps(headline))"))
+    source, out = tmp_path / "revenue.ipynb", tmp_path / "revenue-out.ipynb"
+    nbformat.write(given, source)
     papermill.execute_notebook(
-        str(NOTEBOOKS / "revenue.ipynb"),
+        str(source),
         str(out),
         parameters={"start_date": first.isoformat(), "end_date": last.isoformat(), "sync_first": False},
         cwd=str(NOTEBOOKS),
@@ -147,7 +158,7 @@ def test_papermill_runs_the_revenue_notebook_with_its_parameters(seeded: SimpleN
         progress_bar=False,
     )
     ran = nbformat.read(out, as_version=4)
-    headline = ast.literal_eval(ran.cells[-1].outputs[-1]["data"]["text/plain"])
+    headline = json.loads(ran.cells[-1].outputs[-1]["text"])
     assert (headline["start_date"], headline["end_date"]) == (first.isoformat(), last.isoformat())
     start, end = analytics.period_bounds(first, last)
     captured = [c for c in emulator_charges(seeded, start, end) if c.status == "succeeded" and c.captured]

@@ -155,6 +155,13 @@ def test_the_time_to_recover_reads_in_minutes_hours_or_days(frame, waited, shown
     assert list(analytics.recovered_table(recovered)["Time to recover"]) == [shown]
 
 
+def test_an_authorization_never_captured_does_not_make_a_repeat_customer(frame):
+    # gus@example.com has one uncaptured charge (ch_g) in the fixture; one paid order more is still one paid order.
+    paid = charge_object("ch_g2", ts(18, 15), 2500, email="gus@example.com", order_id="SP-GGGG0002")
+    with_paid = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync.charge_row(paid)]))])
+    assert "gus@example.com" not in set(analytics.repeat_customers(with_paid)["receipt_email"])
+
+
 def test_csv_has_exactly_the_filtered_rows_with_decimal_amounts(frame):
     rows = analytics.filter_charges(frame, analytics.ChargeFilter(email="dee@"))
     parsed = list(csv.DictReader(io.StringIO(analytics.charges_csv(rows).decode())))
