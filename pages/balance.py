@@ -70,9 +70,13 @@ if not payouts:
     st.info("No payouts yet: Stripe pays the available balance out daily once there is one.")
     st.stop()
 # What matches the bank statement first (amount, arrival), so a narrow screen still shows it.
-frame = _times(payouts, "created", "arrival_date")[
-    ["amount", "arrival_date", "status", "id", "created", "currency", "method", "description"]
-]
+frame = (
+    _times(payouts, "created", "arrival_date")[
+        ["amount", "arrival_date", "status", "id", "created", "currency", "method", "description"]
+    ]
+    .rename(columns=str.capitalize)
+    .rename(columns={"Arrival_date": "Arrives", "Id": "Payout"})
+)
 st.caption("Select a payout to see the transactions it paid out, to match it with the bank statement.")
 event = st.dataframe(
     frame,
@@ -81,7 +85,7 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="balance_payouts",
-    column_config={"created": TIME_COLUMN, "arrival_date": DAY_COLUMN, "amount": MONEY_COLUMN},
+    column_config={"Created": TIME_COLUMN, "Arrives": DAY_COLUMN, "Amount": MONEY_COLUMN},
 )
 chosen = event.selection.rows[0] if event.selection.rows else 0
 payout = payouts[chosen]
@@ -92,12 +96,20 @@ st.markdown(
 )
 if members:
     table(
-        _times(members, "created")[["type", "amount", "fee", "net", "source", "created", "id"]],
-        id="Transaction",
-        created=TIME_COLUMN,
-        type="Type",
-        source="Charge or refund",
-        amount=MONEY_COLUMN,
-        fee=MONEY_COLUMN,
-        net=MONEY_COLUMN,
+        _times(members, "created")[["type", "amount", "fee", "net", "source", "created", "id"]].rename(
+            columns={
+                "type": "Type",
+                "amount": "Amount",
+                "fee": "Fee",
+                "net": "Net",
+                "source": "Charge or refund",
+                "created": "Created",
+                "id": "Transaction",
+            }
+        ),
+        csv_name=f"payout-{payout['id']}",
+        Created=TIME_COLUMN,
+        Amount=MONEY_COLUMN,
+        Fee=MONEY_COLUMN,
+        Net=MONEY_COLUMN,
     )

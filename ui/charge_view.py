@@ -74,7 +74,9 @@ def order_section(detail: charge_detail.ChargeDetail) -> None:
         return
     status = order.status.value if hasattr(order.status, "value") else str(order.status)
     st.markdown(
-        f"Order **{order.id}** · {status} · paid {when(order.paid_at)} · shipped {when(order.shipped_at)}"
+        f"Order **{order.id}** · {status} · "
+        + (f"paid {when(order.paid_at)}" if order.paid_at else "not paid")
+        + (f" · shipped {when(order.shipped_at)}" if order.shipped_at else " · not shipped")
         + (f" · cancelled {when(order.cancelled_at)}" if order.cancelled_at else "")
     )
     attempts = pd.DataFrame(

@@ -227,7 +227,7 @@ def comparison_window(
         if length == timedelta(days=1):
             label = "vs yesterday until the same time"
         else:
-            label = f"vs the first {round(elapsed / timedelta(hours=1))} h of the previous {_days(length)}"
+            label = f"vs the previous {_days(length)} until the same point"
     earliest = frame["created_at"].min() if len(frame) else None
     if earliest is None or earliest >= pd.Timestamp(before_end):
         return before_start, before_end, Comparison("none", "No earlier charges to compare with.")

@@ -159,9 +159,9 @@ def test_balance_lists_a_payout_with_the_transactions_it_paid_out(api):
     finally:
         api.raw_request("post", "/_emulator/clock", frozen_time="")
     payouts, transactions = (frame.value for frame in at.dataframe)
-    assert list(payouts["id"]) == [payout.id]
-    assert list(transactions["source"]) == [charge.id] == [txn.source for txn in paid]
-    assert list(transactions["net"]) == [paid[0].net / 100]
+    assert list(payouts["Payout"]) == [payout.id]
+    assert list(transactions["Charge or refund"]) == [charge.id] == [txn.source for txn in paid]
+    assert list(transactions["Net"]) == [paid[0].net / 100]
     assert f"net {format_amount(sum(t.net for t in paid))}" in page_text(at)
 
 
