@@ -18,19 +18,9 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.support import free_port, running_emulator
-from tests.support_browser import StreamlitApp, sign_in, wait_for_app
+from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, sign_in, wait_for_app
 
 EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "20"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def report(name: str, value: float, unit: str) -> None:
@@ -47,7 +37,7 @@ def main() -> None:
             email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
             seconds = []
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 sign_in(page, app)
                 wait_for_app(page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -13,6 +14,18 @@ from playwright.sync_api import Page, expect
 from tests.support import Emulator, start_process, stop_process, wait_for_http
 
 OPS_PASSWORD = "e2e-ops-password"
+# Debian's Chromium, as the browser tests and the page bench launch it (Playwright downloads no browser here).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class StreamlitApp:
