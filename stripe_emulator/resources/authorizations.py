@@ -34,7 +34,7 @@ store.DERIVED.setdefault("charges", {})[EXPIRES_AT] = expires_at
 def expire_due(ctx: Context) -> int:
     """Release every authorization due by the request's time; returns how many were released."""
     released = 0
-    while due := ctx.store.select("charges", [(f"{EXPIRES_AT} <= ?", [ctx.now])], limit=BATCH):
+    while due := ctx.store.select("charges", [(f"{EXPIRES_AT} <= ?", [ctx.now])], limit=BATCH, order_by=EXPIRES_AT):
         for charge in due:
             _expire(ctx, charge)
         released += len(due)
