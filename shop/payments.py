@@ -756,13 +756,18 @@ def _capture_for_shipment(order: Order, client: stripe.StripeClient, actor: str)
     orders.record_capture(order.id)
 
 
-def release_authorization(order: Order, client: stripe.StripeClient, idempotency_key: str) -> None:
+def release_authorization(order: Order, client: stripe.StripeClient, idempotency_key: str) -> bool:
     """Give back an uncaptured authorization instead of refunding: cancel the PaymentIntent
     (docs.stripe.com/api/payment_intents/cancel) or refund the uncaptured charge, which releases it
-    (docs.stripe.com/api/refunds/create: "refunding an uncaptured charge releases it"). Raises RefundError."""
+    (docs.stripe.com/api/refunds/create: "refunding an uncaptured charge releases it"). Raises RefundError.
+
+    Returns False, releasing nothing, when Stripe says the payment was captured after all (a shipment that
+    captured it and then lost its answer or its race): that money must be refunded, not called released."""
     try:
         if order.payment_intent_id:
             intent = client.v1.payment_intents.retrieve(order.payment_intent_id)
+            if _field(intent, "status") == "succeeded":
+                return False
             if _field(intent, "status") == "requires_capture":
                 client.v1.payment_intents.cancel(
                     order.payment_intent_id,
@@ -771,6 +776,8 @@ def release_authorization(order: Order, client: stripe.StripeClient, idempotency
                 )
         else:
             charge = client.v1.charges.retrieve(str(order.charge_id))
+            if _field(charge, "captured", False):
+                return False
             if not _field(charge, "refunded", False):
                 client.v1.refunds.create(
                     params={"charge": order.charge_id, "reason": "requested_by_customer"},
@@ -784,6 +791,7 @@ def release_authorization(order: Order, client: stripe.StripeClient, idempotency
             "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
         ) from exc
     orders.record_release(order.id)
+    return True
 
 
 def cancel_order(
@@ -824,10 +832,12 @@ def cancel_order(
     if order.status == "cancelled":
         return order
     detail = "nothing was charged"
-    if order.charge_id and order.paid_at and order.capture_method == "manual" and not order.captured_at:
-        release_authorization(order, client, idempotency_key or f"cancel-{order.id}")
+    held = order.charge_id and order.paid_at and order.capture_method == "manual" and not order.captured_at
+    if held and release_authorization(order, client, idempotency_key or f"cancel-{order.id}"):
         detail = "authorization released uncaptured"
     elif order.charge_id and order.paid_at:
+        if held:
+            order = orders.record_capture(order.id)  # Stripe captured it meanwhile: refund it below
         try:
             charge = client.v1.charges.retrieve(order.charge_id)
         except stripe.StripeError as exc:

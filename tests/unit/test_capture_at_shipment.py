@@ -107,6 +107,26 @@ def test_cancelling_before_shipping_releases_instead_of_refunding(client: stripe
         payments.ship_order(order.id, client=client)
 
 
+@pytest.mark.parametrize("flow", FLOWS)
+def test_a_cancel_after_a_capture_the_order_has_not_recorded_refunds_the_money(
+    client: stripe.StripeClient, flow: str
+) -> None:
+    # Staff shipping it captured the payment, then lost the race to record the shipment (or the answer): the
+    # order still says "authorized". Cancelling must refund the captured money, not call it released.
+    order = FLOWS[flow](client)
+    if order.payment_intent_id:
+        client.v1.payment_intents.capture(order.payment_intent_id)
+    else:
+        client.v1.charges.capture(order.charge_id)
+
+    cancelled = payments.cancel_order(order.id, client=client)
+
+    charge = client.v1.charges.retrieve(order.charge_id)
+    assert (charge.captured, charge.amount_refunded) == (True, charge.amount)
+    assert cancelled.status == "cancelled" and not cancelled.released_at
+    assert cancelled.amount_refunded == charge.amount
+
+
 def test_an_authorization_released_elsewhere_is_not_shipped(client: stripe.StripeClient) -> None:
     order = charges_checkout(client)
     client.v1.refunds.create(params={"charge": order.charge_id})  # released in the Dashboard, say
