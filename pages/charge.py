@@ -28,7 +28,9 @@ if detail is None:
     st.page_link("pages/charges.py", label="Back to Charges")
     st.stop()
 if found.choices:
-    st.caption(f"{len(found.choices)} charges match “{asked}”; this is the one that paid the order.")
+    show_line(
+        f"{len(found.choices)} charges match “{inert(asked)}”; this is the one that paid the order.", caption=True
+    )
 
 st.markdown(f"### {detail.id} · {detail.status}")
 st.caption(f"Payment intent: {detail.payment_intent or '–'} · balance transaction: {detail.balance_transaction or '–'}")

@@ -6,12 +6,13 @@ import streamlit as st
 
 from shop import analytics, catalog, charge_detail
 from shop.config import get_settings
-from shop.money import to_minor_units
+from shop.money import format_amount, to_minor_units
 from ui import charts, finance, gate, links
 from ui.data import charges_frame, sync_bar
 from ui.disputes import held_and_disputed_kpis
 from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN
 from ui.kpis import kpi_cards
+from ui.messages import inert, show_line
 from ui.periods import period_picker
 
 gate.staff_page()
@@ -34,11 +35,12 @@ with st.form("charges_find", border=False):
         st.session_state["find_result"] = found
 found = st.session_state.get("find_result")
 if found is not None and found.message:
-    st.info(found.message)
+    show_line(inert(found.message))  # it may repeat what was typed: text, never markdown
 elif found is not None and found.choices:
     st.caption(f"{len(found.choices)} charges match: pick one.")
     for choice in found.choices:
-        label = f"{choice['id']} · {choice['status']} · ${choice['amount'] / 100:,.2f} · {choice['order_id'] or ''}"
+        amount = format_amount(choice["amount"], choice["currency"])
+        label = f"{choice['id']} · {choice['status']} · {amount} · {choice['order_id'] or ''}"
         st.page_link(links.CHARGE_PAGE, label=label, query_params={"id": choice["id"]})
 
 # ------------------------------------------------------------------------------------------------ filters

@@ -103,7 +103,9 @@ def _engine(engine: sa.Engine | None) -> sa.Engine:
 
 def _choices(conn: sa.Connection, where: Any) -> list[dict]:
     query = (
-        sa.select(charges.c.id, charges.c.created, charges.c.amount, charges.c.status, charges.c.order_id)
+        sa.select(
+            charges.c.id, charges.c.created, charges.c.amount, charges.c.currency, charges.c.status, charges.c.order_id
+        )
         .where(where)
         .order_by(charges.c.created.desc())
         .limit(CHOICES_LIMIT)

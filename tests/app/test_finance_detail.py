@@ -178,3 +178,15 @@ def test_the_charge_detail_tables_the_charges_disputes(api, monkeypatch):
     at = run_page("charge", id=order.charge_id)
     [disputes] = [frame.value for frame in at.dataframe if "reason" in frame.value.columns]
     assert list(disputes["id"]) == ["dp_1"] and list(disputes["amount"]) == [23.0]
+
+
+def test_what_was_typed_into_the_search_is_shown_as_text_not_markdown(api):
+    sync.sync(api)
+    at = run_page("charges")
+    at.text_input(key="find_q").input("ch_[Approve](https://evil.example/x)")
+    submit(at)
+    assert not [box.value for box in at.info if "evil.example" in box.value]  # never markdown in a box
+    shown = [block.value for block in at.markdown if "No synced charge" in block.value]
+    assert shown, page_text(at)
+    # One HTML block (ui.messages.show_line): markdown inside it is not parsed, so no link is made of it.
+    assert shown[0].startswith("<div>") and shown[0].endswith("</div>")
