@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -52,27 +54,56 @@ def book_titles() -> dict[str, str]:
     return {book.id: book.title for book in catalog.all_books()}
 
 
-def load_charges(engine: sa.Engine | None = None, *, since_seq: int | None = None) -> pd.DataFrame:
-    """Every synced charge as a frame (one query, only the columns the pages use), newest first.
+def load_charges(
+    engine: sa.Engine | None = None,
+    *,
+    since_seq: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Synced charges as a frame (one query, only the columns the pages use), newest first.
 
-    With `since_seq`, only the charges stored by syncs after that data version (see `sync.data_version`).
+    Every charge by default. With `since_seq`, only the charges stored by syncs after that data version (see
+    `sync.data_version`); with `start` / `end`, only those created in [start, end) (UTC, read through the index
+    on `created`, so a month of a million charges costs a month's rows); with `ids`, only those charges.
     Adds `created_at` (UTC datetime), `display_status` (see STATUSES), `book` (title) and `code` (decline code,
     else failure code). Money columns stay integer minor units.
     """
     engine = engine or get_engine()
     sync.ensure_schema(engine)
     statement = sa.select(*(charges.c[name] for name in CHARGE_COLUMNS))
+    if start is not None:
+        statement = statement.where(charges.c.created >= start.timestamp())
+    if end is not None:
+        statement = statement.where(charges.c.created < end.timestamp())
+    if ids is not None:
+        statement = statement.where(charges.c.id.in_(list(ids)))
     if since_seq is not None:
         # No ORDER BY: SQLite then reads the few changed rows through the sync_seq index (merge_charges sorts).
         statement = statement.where(charges.c.sync_seq > since_seq)
     else:
-        statement = statement.order_by(charges.c.created.desc())
+        statement = statement.order_by(charges.c.created.desc(), charges.c.id.desc())
     with engine.connect() as conn:
         rows = conn.execute(statement).fetchall()
+    return charges_frame_of(rows)
+
+
+def charges_frame_of(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
+    """A prepared charges frame (see `prepare_charges`) from rows of the CHARGE_COLUMNS, in that order."""
     # Column lists, not DataFrame.from_records: records of SQLAlchemy rows take a slow per-row path (7x here).
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in CHARGE_COLUMNS]
     frame = pd.DataFrame({name: list(values) for name, values in zip(CHARGE_COLUMNS, columns, strict=True)})
     return prepare_charges(frame)
+
+
+def first_created(engine: sa.Engine | None = None) -> datetime | None:
+    """When the oldest synced charge was created (UTC), None for an empty copy; one index lookup."""
+    engine = engine or get_engine()
+    sync.ensure_schema(engine)
+    with engine.connect() as conn:
+        oldest = conn.execute(sa.select(sa.func.min(charges.c.created))).scalar()
+    return None if oldest is None else datetime.fromtimestamp(oldest, UTC)
 
 
 def merge_charges(base: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
