@@ -45,7 +45,7 @@ elif found is not None and found.choices:
 
 # ------------------------------------------------------------------------------------------------ filters
 period_col, status_col, email_col = st.columns([1.2, 2, 1.5])
-first_day, last_day = period_picker(frame, key="charges", where=period_col)
+first_day, last_day = period_picker(key="charges", where=period_col)
 statuses = status_col.multiselect("Status", analytics.STATUSES, placeholder="All statuses", key="charges_status")
 email = email_col.text_input("Customer", placeholder="Email or name contains…", key="charges_email")
 books = {book.id: book.title for book in catalog.all_books()}

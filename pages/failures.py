@@ -19,7 +19,7 @@ st.title("Failures")
 sync_bar()
 frame = charges_frame()
 
-start, end = analytics.period_bounds(*period_picker(frame, key="failures"))
+start, end = analytics.period_bounds(*period_picker(key="failures"))
 rows = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
 failed = rows[rows["status"] == "failed"]
 totals = analytics.totals(rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pandas as pd
 import streamlit as st
 
 from shop import analytics
@@ -13,8 +12,10 @@ ALL_TIME = "All time"
 CUSTOM = "Custom range"
 
 
-def period_picker(frame: pd.DataFrame, *, key: str, where=st) -> tuple[date, date]:
+def period_picker(*, key: str, where=st) -> tuple[date, date]:
     """A "Period" select (and a date range for Custom range) in `where`; returns the first and last day chosen.
+
+    All time starts on the day of the oldest synced charge.
 
     Stops the page with a hint while a custom range has only its first day picked.
     """
@@ -22,7 +23,8 @@ def period_picker(frame: pd.DataFrame, *, key: str, where=st) -> tuple[date, dat
     period = where.selectbox("Period", [*presets, ALL_TIME, CUSTOM], index=2, key=f"{key}_period")
     today = datetime.now(UTC).date()
     if period == ALL_TIME:
-        first = frame["created_at"].min().date() if not frame.empty else today
+        oldest = analytics.first_created()  # one index lookup, whatever the size of the copy
+        first = oldest.date() if oldest is not None else today
         return min(first, today), today
     if period == CUSTOM:
         picked = where.date_input("From – to", value=presets["Last 30 days"], key=f"{key}_dates")
