@@ -210,10 +210,19 @@ def _days(length: timedelta) -> str:
 def comparison_window(
     frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None
 ) -> tuple[datetime, datetime, Comparison]:
-    """The previous period [from, to) that [start, end) is compared with, and what it covers.
+    """The previous period [from, to) that [start, end) is compared with, and what it covers (see
+    `comparison_since`; the oldest charge is `frame`'s)."""
+    earliest = frame["created_at"].min() if len(frame) else None
+    return comparison_since(earliest, start, end, now)
+
+
+def comparison_since(
+    earliest: datetime | None, start: datetime, end: datetime, now: datetime | None = None
+) -> tuple[datetime, datetime, Comparison]:
+    """The previous period [from, to) that [start, end) is compared with, given the oldest selected charge.
 
     A period still running (Today, Month to date) is compared with the same stretch of the period before it, not
-    with all of it; a previous period before the first charge of `frame` is said to be empty or partial.
+    with all of it; a previous period before the first charge (`earliest`) is said to be empty or partial.
     """
     now = now or datetime.now(UTC)
     length = end - start
@@ -228,10 +237,9 @@ def comparison_window(
             label = "vs yesterday until the same time"
         else:
             label = f"vs the previous {_days(length)} until the same point"
-    earliest = frame["created_at"].min() if len(frame) else None
-    if earliest is None or earliest >= pd.Timestamp(before_end):
+    if earliest is None or pd.Timestamp(earliest) >= pd.Timestamp(before_end):
         return before_start, before_end, Comparison("none", "No earlier charges to compare with.")
-    if earliest > pd.Timestamp(before_start):
+    if pd.Timestamp(earliest) > pd.Timestamp(before_start):
         label += f" (charges only since {earliest:%d %b %Y})"
         kind = "partial"
     return before_start, before_end, Comparison(kind, label)
