@@ -8,7 +8,7 @@ from shop import analytics, catalog, charge_detail
 from shop.config import get_settings
 from shop.money import format_amount, to_minor_units
 from ui import charts, finance, gate, links
-from ui.data import charges_frame, sync_bar
+from ui.data import charges_summary, newest_charges, sync_bar
 from ui.disputes import held_and_disputed_kpis
 from ui.formats import MONEY_COLUMN, SMALL_NUMBER_COLUMN, TIME_COLUMN
 from ui.kpis import kpi_cards
@@ -21,7 +21,6 @@ TABLE_LIMIT = 5_000
 
 st.title("Charges")
 sync_bar()
-frame = charges_frame()
 settings = get_settings()
 
 # ------------------------------------------------------------------------------------------------ find one charge
@@ -77,45 +76,41 @@ chosen = analytics.ChargeFilter(
     min_amount=bounds[0],
     max_amount=bounds[1],
 )
-without_dates = analytics.filter_charges(frame, chosen, with_dates=False)
-rows = analytics.filter_charges(without_dates, chosen)
-
 # ------------------------------------------------------------------------------------------------ KPIs
 by_issue = st.toggle(
     "Refunds on the day issued",
     key="charges_refunds_by_issue",
     help="As the Stripe Dashboard counts them; off: refunds count on the day of the charge they refund.",
 )
-refunds = finance.refunds_frame() if by_issue else None
-kpis = analytics.kpis(without_dates, start, end, refunds)
+# Computed by the database (shop.analytics.in_database): the page never holds the charges, only their sums.
+summary = charges_summary(chosen, refunds_by_issue=by_issue)
+kpis = summary.kpis
 kpi_cards(kpis)
 finance.fee_cards(kpis)
-held_and_disputed_kpis(without_dates, start, end)
+held_and_disputed_kpis(summary.held_count, summary.held_amount, kpis.current.succeeded, start, end)
 
 # ------------------------------------------------------------------------------------------------ chart
-series = analytics.volume_series(rows, start, end)
 unit = analytics.bucket_size(start, end)
-if series.empty:
+if summary.volume.empty:
     st.info("No charges match these filters in this period.")
 else:
-    net = analytics.net_series(without_dates, start, end, refunds)
-    chart = charts.volume_by_status(series, unit) + finance.net_line(net)
+    chart = charts.volume_by_status(summary.volume, unit) + finance.net_line(summary.net)
     st.altair_chart(chart, width="stretch")
     st.caption("Bars: charged amount by status. Line: net after fees (refunds and Stripe's fees taken off).")
 
 # ------------------------------------------------------------------------------------------------ table
 count_col, download_col = st.columns([4, 1], vertical_alignment="bottom")
-shown = rows.head(TABLE_LIMIT)
-note = f" (the newest {TABLE_LIMIT:,} are shown; the CSV has all)" if len(rows) > TABLE_LIMIT else ""
-count_col.markdown(f"**{len(rows):,} charges** match{note}.")
+shown = newest_charges(chosen, TABLE_LIMIT)
+note = f" (the newest {TABLE_LIMIT:,} are shown; the CSV has all)" if summary.rows > TABLE_LIMIT else ""
+count_col.markdown(f"**{summary.rows:,} charges** match{note}.")
 download_col.download_button(
     "⬇️ Download CSV",
-    data=lambda: analytics.charges_csv(rows),
+    data=lambda: analytics.in_database.matching_csv(chosen),
     file_name=f"charges-{first_day}-{last_day}.csv",
     mime="text/csv",
     on_click="ignore",
     width="stretch",
-    disabled=rows.empty,
+    disabled=not summary.rows,
 )
 dashboard_link = settings.dashboard_url if settings.mode == "stripe" else None
 st.caption("Select a row to open the charge: its fee, card checks, refunds and timeline.")

@@ -38,6 +38,32 @@ def charges_frame() -> pd.DataFrame:
     return _charges_copy(get_settings().database_url).current()
 
 
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _summary(
+    database_url: str, version: int, chosen: analytics.ChargeFilter, by_issue: bool, minute: datetime
+) -> analytics.in_database.PeriodSummary:
+    del database_url, version  # cache keys: a change to the copy gives a new version
+    return analytics.in_database.summary(chosen, refunds_by_issue=by_issue, now=minute)
+
+
+def charges_summary(chosen: analytics.ChargeFilter, *, refunds_by_issue: bool) -> analytics.in_database.PeriodSummary:
+    """The Charges page's numbers for `chosen` (see shop.analytics.in_database.summary), computed by the database
+    once per change of the copy (and per minute, the comparison of a running period moving with the clock)."""
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    return _summary(get_settings().database_url, sync.data_version(), chosen, refunds_by_issue, minute)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _newest(database_url: str, version: int, chosen: analytics.ChargeFilter, limit: int) -> pd.DataFrame:
+    del database_url, version
+    return analytics.in_database.newest(chosen, limit)
+
+
+def newest_charges(chosen: analytics.ChargeFilter, limit: int) -> pd.DataFrame:
+    """The newest `limit` charges `chosen` selects, read again only after the copy changed; read-only."""
+    return _newest(get_settings().database_url, sync.data_version(), chosen, limit)
+
+
 def warm_charges_copy() -> threading.Thread:
     """Load the shared copy of charges in the background, so the first finance page after sign-in is quick.
 

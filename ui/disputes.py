@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from shop import analytics, disputes, orders
+from shop import disputes, orders
 from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount, to_major
 from ui import dialogs, gate
@@ -85,13 +85,13 @@ def dispute_kpis(all_disputes: pd.DataFrame, charges: pd.DataFrame) -> None:
         column.metric(label, value, help=help_text, border=True)
 
 
-def held_and_disputed_kpis(charges: pd.DataFrame, start: datetime, end: datetime) -> None:
-    """The Charges page's row for [start, end): money authorized and not captured (apart from gross), the dispute
-    rate, and the disputes' effect on net."""
-    in_period = charges[(charges["created_at"] >= pd.Timestamp(start)) & (charges["created_at"] < pd.Timestamp(end))]
-    held_count, held = analytics.uncaptured(in_period)
+def held_and_disputed_kpis(held_count: int, held: int, succeeded: int, start: datetime, end: datetime) -> None:
+    """The Charges page's row for [start, end): money authorized and not captured (`held_count` charges, `held` in
+    minor units, apart from gross), the dispute rate over the period's `succeeded` charges, and the disputes'
+    effect on net."""
     all_disputes = dispute_numbers.load_disputes()
-    rate = dispute_numbers.dispute_rate(charges, all_disputes, start, end)
+    opened = all_disputes[(all_disputes["created_at"] >= start) & (all_disputes["created_at"] < end)]
+    rate = dispute_numbers.DisputeRate(disputes=len(opened), charges=succeeded)
     effect = dispute_numbers.dispute_effect(all_disputes, start, end)
     held_col, rate_col, net_col = st.columns(3)
     held_col.metric(

@@ -21,6 +21,7 @@ Definitions (the KPI help texts on the Charges page repeat them):
 
 from __future__ import annotations
 
+from shop.analytics import in_database
 from shop.analytics.loading import (
     CHARGE_COLUMNS,
     FAILED,
@@ -128,6 +129,7 @@ __all__ = [
     "filter_charges",
     "find_charges",
     "first_created",
+    "in_database",
     "issued_refunds",
     "kpis",
     "load_charges",
