@@ -97,6 +97,24 @@ def _in(column: sa.ColumnElement, start: datetime, end: datetime) -> sa.ColumnEl
     return sa.and_(column >= start.timestamp(), column < end.timestamp())
 
 
+# A period covering more than this share of the copy's time span is read by scanning the table: walking the
+# `created` index to most rows fetches them in random order (at 1M charges on SQLite, 4.9 s against 1.3 s).
+SCAN_SHARE = 0.25
+
+
+def _created_in(conn: sa.Connection, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    """`created` in [start, end), written so the database walks the index only when the period is a small part
+    of the copy (`created + 0` cannot use an index, on SQLite or PostgreSQL)."""
+    # Two queries: SQLite answers a lone MIN or MAX from the index, both in one statement by a scan.
+    oldest = conn.execute(sa.select(sa.func.min(charges.c.created))).scalar()
+    newest = conn.execute(sa.select(sa.func.max(charges.c.created))).scalar()
+    if oldest is None or newest <= oldest:
+        return _in(charges.c.created, start, end)
+    covered = min(end.timestamp(), newest + 1) - max(start.timestamp(), oldest)
+    wide = covered / (newest + 1 - oldest) > SCAN_SHARE
+    return _in(charges.c.created + 0 if wide else charges.c.created, start, end)
+
+
 def _sum_if(condition: sa.ColumnElement[bool], value: sa.ColumnElement | int) -> sa.ColumnElement:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
 
@@ -168,6 +186,8 @@ def summary(
     others = conditions(chosen, with_dates=False)
     bucket = (charges.c.created - charges.c.created % unit).label("bucket")
     status = DISPLAY_STATUS.label("display_status")
+    with engine.connect() as conn:
+        in_period = _created_in(conn, start, end)
     grid_statement = (
         sa.select(
             bucket,
@@ -177,7 +197,7 @@ def summary(
             sa.func.sum(charges.c.amount - charges.c.amount_refunded).label("unrefunded"),
             *_TOTAL_COLUMNS,
         )
-        .where(*others, _in(charges.c.created, start, end))
+        .where(*others, in_period)
         .group_by(bucket, status)
     )
     with engine.connect() as conn:
