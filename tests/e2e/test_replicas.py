@@ -166,7 +166,7 @@ def kpis(page: Page) -> dict[str, str]:
 
 
 def dollars(text: str) -> int:
-    """ "$1,234.50" in cents."""
+    """Dollars as the pages show them ("$1,234.50"), in cents."""
     return round(float(text.replace("$", "").replace(",", "")) * 100)
 
 
@@ -191,8 +191,9 @@ def test_checkouts_on_both_replicas_at_once_are_each_charged_exactly_once(replic
     assert len(set(shown)) == len(shoppers)
     for (_app, details), charge_id in zip(shoppers, shown, strict=True):
         email = details["Email"]
-        assert [charge.id for charge in succeeded_charges(a.emulator, email)] == [charge_id]
+        [charge] = succeeded_charges(a.emulator, email)
         [order] = orders_of(engine, email)
+        assert (charge.id, charge.amount, charge.metadata["order_id"]) == (charge_id, 2300, order.id)
         assert (order.status, order.charge_id, order.amount) == ("paid", charge_id, 2300)
 
 
