@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 PORT ?= 8501
+N ?= 2
 
-.PHONY: demo run test lint format bench notebook seed browser postgres clean-data
+.PHONY: demo run run-replicas test lint format bench notebook seed browser postgres clean-data
 
 $(RUNTIME): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,11 @@ demo: $(RUNTIME)
 run: $(RUNTIME)
 	@$(PY) tools/open_app.py http://localhost:$(PORT) &
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+
+## run-replicas: N app processes (N=2) on ports PORT, PORT+1, … over one DATABASE_URL (PostgreSQL for replicas
+## on several machines), with the one emulator they share in emulator mode; Ctrl-C stops them all
+run-replicas: $(RUNTIME)
+	$(PY) tools/run_replicas.py --replicas $(N) --port $(PORT)
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium; the store on SQLite
 ## and on a throwaway PostgreSQL server)

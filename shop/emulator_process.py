@@ -63,11 +63,11 @@ def _accepts_connections(settings: Settings, timeout: float = 0.2) -> bool:
         return False
 
 
-def _start(settings: Settings) -> None:
+def _start(settings: Settings) -> subprocess.Popen:
     log_path = settings.data_dir / "emulator.log"
     log.info("starting the Stripe emulator on %s (output in %s)", settings.emulator_url, log_path)
     with log_path.open("ab") as output:
-        subprocess.Popen(
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -87,28 +87,29 @@ def _start(settings: Settings) -> None:
         )
 
 
-def ensure_emulator(settings: Settings | None = None) -> None:
+def ensure_emulator(settings: Settings | None = None) -> subprocess.Popen | None:
     """Start `python -m stripe_emulator` when nothing answers on its port (emulator mode only).
 
     Safe under concurrent callers (threads, Streamlit sessions, several processes): a file lock lets one of them
-    start the emulator while the others wait for its health check. Raises EmulatorStartError when it does not
-    come up within START_TIMEOUT_S.
+    start the emulator while the others wait for its health check. Returns the process this call started (in a
+    session of its own, so it outlives its starter unless stopped), or None when one was answering already. Raises
+    EmulatorStartError when it does not come up within START_TIMEOUT_S.
     """
     settings = settings or get_settings()
     if settings.mode != "emulator" or emulator_is_up(settings):
-        return
+        return None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.emulator_data_dir.mkdir(parents=True, exist_ok=True)
     lock_path = settings.data_dir / f"emulator-{settings.emulator_port}.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if emulator_is_up(settings):  # someone else started it while we waited for the lock
-            return
-        _start(settings)
+            return None
+        started = _start(settings)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if emulator_is_up(settings):
-                return
+                return started
             time.sleep(0.05)  # poll interval while waiting for the health check
     log.error(
         "the Stripe emulator did not answer on %s within %.0f s; see %s",

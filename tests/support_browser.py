@@ -151,6 +151,15 @@ def confirmed_charge_id(page: Page) -> str:
     return code
 
 
+def metric_value(page: Page, label: str):
+    """The value of the st.metric whose label starts with `label`, as the page shows it now."""
+    # Anchored: the Charges page's "Disputes' effect on net" must not match "Effect on net" while the page changes.
+    label_first = re.compile("^" + re.escape(label))
+    # Not a stale copy: while a rerun moves elements, Streamlit keeps the old one on the page, marked data-stale.
+    fresh = page.locator('[data-testid="stElementContainer"][data-stale="false"] [data-testid="stMetric"]')
+    return fresh.filter(has_text=label_first).get_by_test_id("stMetricValue")
+
+
 def sidebar_link(page: Page, name: str):
     """The app's own menu entry `name` in the sidebar."""
     return page.get_by_test_id("stSidebar").get_by_role("link", name=name)

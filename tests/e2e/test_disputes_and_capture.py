@@ -21,6 +21,7 @@ from tests.support_browser import (
     confirmed_charge_id,
     fill_card,
     fill_details,
+    metric_value,
     open_shop,
     sidebar_link,
     sign_in,
@@ -37,14 +38,6 @@ def capturing_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
     app.start()
     yield app
     app.stop()
-
-
-def metric_value(page: Page, label: str):
-    # Anchored: the Charges page's "Disputes' effect on net" must not match while the page changes.
-    label_first = re.compile("^" + re.escape(label))
-    # Not a stale copy: while a rerun moves elements, Streamlit keeps the old one on the page, marked data-stale.
-    fresh = page.locator('[data-testid="stElementContainer"][data-stale="false"] [data-testid="stMetric"]')
-    return fresh.filter(has_text=label_first).get_by_test_id("stMetricValue")
 
 
 def tick_first_row(page: Page, grid) -> None:

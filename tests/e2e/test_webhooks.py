@@ -11,16 +11,12 @@ from playwright.sync_api import Page, expect
 
 from shop import intents, orders
 from tests.support import use_emulator
-from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
+from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 from tests.support_data import CHECKOUT_DETAILS
 
 pytestmark = pytest.mark.e2e
 
 HAMMING = "art-of-doing-science"
-
-
-def metric_value(page: Page, label: str):
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 def test_a_refund_made_outside_the_app_shows_on_the_open_charges_page_within_2_s(
