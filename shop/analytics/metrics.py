@@ -208,12 +208,18 @@ def _days(length: timedelta) -> str:
 
 
 def comparison_window(
-    frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    *,
+    earliest: datetime | None = None,
 ) -> tuple[datetime, datetime, Comparison]:
     """The previous period [from, to) that [start, end) is compared with, and what it covers.
 
     A period still running (Today, Month to date) is compared with the same stretch of the period before it, not
-    with all of it; a previous period before the first charge of `frame` is said to be empty or partial.
+    with all of it; a previous period before the first charge of `frame` (or `earliest`, when given: the store's
+    first charge for a frame of only the two periods, see `first_created`) is said to be empty or partial.
     """
     now = now or datetime.now(UTC)
     length = end - start
@@ -228,7 +234,8 @@ def comparison_window(
             label = "vs yesterday until the same time"
         else:
             label = f"vs the previous {_days(length)} until the same point"
-    earliest = frame["created_at"].min() if len(frame) else None
+    if earliest is None:
+        earliest = frame["created_at"].min() if len(frame) else None
     if earliest is None or earliest >= pd.Timestamp(before_end):
         return before_start, before_end, Comparison("none", "No earlier charges to compare with.")
     if earliest > pd.Timestamp(before_start):
@@ -257,16 +264,18 @@ def kpis(
     refunds: pd.DataFrame | None = None,
     *,
     now: datetime | None = None,
+    earliest: datetime | None = None,
 ) -> Kpis:
     """Totals of charges created in [start, end) and in the previous period (see `comparison_window`).
 
     `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`). With
     `refunds` (a `refund_history` frame), refunds count on the day they were issued (REFUNDS_BY_ISSUE_DAY): a
     period's refunded is every refund issued in it of a charge that `frame` selects, whenever it was created.
+    `earliest`: see `comparison_window`.
     """
     created = frame["created_at"]
     now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
-    before_start, before_end, comparison = comparison_window(frame, start, end, now)
+    before_start, before_end, comparison = comparison_window(frame, start, end, now, earliest=earliest)
     before_rows = frame[(created >= pd.Timestamp(before_start)) & (created < pd.Timestamp(before_end))]
     current, before = totals(now_rows), totals(before_rows)
     if refunds is not None:
