@@ -8,7 +8,7 @@ from shop import disputes, orders
 from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount
 from ui import gate
-from ui.data import charges_frame, sync_bar
+from ui.data import sync_bar
 from ui.disputes import MESSAGE_KEY, confirm_accept, dispute_kpis, response_form, show_disputes
 from ui.messages import show_flash
 
@@ -16,11 +16,11 @@ gate.staff_page()
 
 st.title("Disputes")
 sync_bar()
-charges = charges_frame()
 show_flash(MESSAGE_KEY)
 
 everything = dispute_numbers.load_disputes()
-dispute_kpis(everything, charges)
+charges = dispute_numbers.disputed_charges()  # only the disputed charges, for their order numbers
+dispute_kpis(everything)
 
 # ------------------------------------------------------------------------------------------------ open
 st.subheader("Open: waiting for your response")

@@ -8,7 +8,7 @@ from shop import analytics
 from shop.money import format_amount
 from ui import charts, gate
 from ui.advice import failure_advice
-from ui.data import charges_frame, sync_bar
+from ui.data import charges_between, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, WIDE_TEXT_COLUMN, table
 from ui.links import charge_rows_table
 from ui.periods import period_picker
@@ -17,10 +17,9 @@ gate.staff_page()
 
 st.title("Failures")
 sync_bar()
-frame = charges_frame()
 
 start, end = analytics.period_bounds(*period_picker(key="failures"))
-rows = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
+rows = charges_between(start, end)  # only the period's charges: every number below is of the period
 failed = rows[rows["status"] == "failed"]
 totals = analytics.totals(rows)
 recovery = analytics.recovery_summary(rows)

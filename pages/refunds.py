@@ -9,7 +9,7 @@ import streamlit as st
 from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
 from ui import gate, refund_dialog
-from ui.data import charges_frame, data_changed, sync_bar
+from ui.data import data_changed, sync_bar
 from ui.formats import MONEY_COLUMN, TIME_COLUMN
 from ui.links import charge_rows_table
 from ui.messages import flash, inert, show_flash, show_line
@@ -22,7 +22,6 @@ REASONS = refund_dialog.REASONS
 
 st.title("Refunds")
 sync_bar()
-frame = charges_frame()
 
 show_flash(MESSAGE_KEY)
 
@@ -31,7 +30,7 @@ st.subheader("Refund a charge")
 query = st.text_input(
     "Find a charge", placeholder="Charge ID (ch_…), order number (SP-…) or customer email", key="refund_query"
 )
-matches = analytics.find_charges(frame, query)
+matches = analytics.find_charges(query)  # searched in the synced copy, whatever the charge's age
 if query.strip() and matches.empty:
     st.warning("No synced charge matches. Check the ID, order number or email, or sync now if it is very recent.")
 if not matches.empty:

@@ -64,6 +64,21 @@ def newest_charges(chosen: analytics.ChargeFilter, limit: int) -> pd.DataFrame:
     return _newest(get_settings().database_url, sync.data_version(), chosen, limit)
 
 
+@st.cache_data(ttl=600, show_spinner=False, max_entries=8)
+def _charges_between(database_url: str, version: int, start: datetime, end: datetime) -> pd.DataFrame:
+    del version  # a cache key: a sync that changes the copy gives a new version
+    return analytics.load_charges(get_engine(database_url), start=start, end=end)
+
+
+def charges_between(start: datetime, end: datetime) -> pd.DataFrame:
+    """The synced charges created in [start, end) (UTC), newest first (see shop.analytics.load_charges).
+
+    Read through the index on `created`, so a month of a million charges costs a month's rows; read again only
+    after the copy changed. Each caller gets its own copy of the cached frame.
+    """
+    return _charges_between(get_settings().database_url, sync.data_version(), start, end)
+
+
 def warm_charges_copy() -> threading.Thread:
     """Load the shared copy of charges in the background, so the first finance page after sign-in is quick.
 

@@ -21,7 +21,8 @@ OVERDUE_STYLE = "color: #d62728; font-weight: 600"  # red, as the Stripe Dashboa
 
 
 def _order_ids(charges: pd.DataFrame, found: list[disputes.Dispute]) -> dict[str, str]:
-    """Charge id -> order number, from the synced charges (a charge made outside the shop has none)."""
+    """Charge id -> order number, from synced charges that include the disputed ones (see
+    shop.analytics.disputes.disputed_charges); a charge made outside the shop has none."""
     wanted = charges[charges["id"].isin([dispute.charge_id for dispute in found])]
     return {row.id: row.order_id for row in wanted.itertuples() if isinstance(row.order_id, str) and row.order_id}
 
@@ -61,10 +62,11 @@ def show_disputes(found: list[disputes.Dispute], charges: pd.DataFrame, *, deadl
     table(frame.style.apply(_red_when_overdue, subset=["Time left"]), **formats)
 
 
-def dispute_kpis(all_disputes: pd.DataFrame, charges: pd.DataFrame) -> None:
-    """Open disputes, money at stake, dispute rate, and what disputes did to net (amounts and fees)."""
+def dispute_kpis(all_disputes: pd.DataFrame) -> None:
+    """Open disputes, money at stake, dispute rate (successful charges counted in the store), and what disputes
+    did to net (amounts and fees)."""
     effect = dispute_numbers.dispute_effect(all_disputes)
-    rate = dispute_numbers.dispute_rate(charges, all_disputes)
+    rate = dispute_numbers.stored_dispute_rate(all_disputes)
     at_stake = int(all_disputes.loc[all_disputes["status"].isin(disputes.OPEN_STATUSES), "amount"].sum())
     cards = [
         ("Open disputes", f"{effect.open_count:,}", "Waiting for your response."),

@@ -8,8 +8,11 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from shop import sync
+from shop.analytics.loading import CHARGE_COLUMNS, charges_frame_of, count_charges
 from shop.db import get_engine
 from shop.disputes import CLOSED_STATUSES, OPEN_STATUSES
+from shop.schema import charges
 from shop.schema import disputes as disputes_table
 
 DISPUTE_COLUMNS = (
@@ -58,6 +61,33 @@ def dispute_rate(
     succeeded = (charges["status"] == "succeeded") & _in_period(charges["created_at"], start, end)
     opened = _in_period(disputes["created_at"], start, end)
     return DisputeRate(disputes=int(opened.sum()), charges=int(succeeded.sum()))
+
+
+def stored_dispute_rate(
+    disputes: pd.DataFrame,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    engine: sa.Engine | None = None,
+) -> DisputeRate:
+    """`dispute_rate` with the successful charges counted in the synced store (one COUNT), not read into a frame."""
+    succeeded = count_charges(engine, status="succeeded", start=start, end=end)
+    return DisputeRate(disputes=int(_in_period(disputes["created_at"], start, end).sum()), charges=succeeded)
+
+
+def disputed_charges(engine: sa.Engine | None = None) -> pd.DataFrame:
+    """The synced charges that have a stored dispute, as a charges frame (see `load_charges`): a few rows, read
+    by their ids, however many charges the store holds."""
+    engine = engine or get_engine()
+    sync.ensure_schema(engine)
+    disputed = sa.select(disputes_table.c.charge_id)
+    statement = (
+        sa.select(*(charges.c[name] for name in CHARGE_COLUMNS))
+        .where(charges.c.id.in_(disputed))
+        .order_by(charges.c.created.desc(), charges.c.id.desc())
+    )
+    with engine.connect() as conn:
+        return charges_frame_of(conn.execute(statement).fetchall())
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,27 @@ def first_created(engine: sa.Engine | None = None) -> datetime | None:
     return None if oldest is None else datetime.fromtimestamp(oldest, UTC)
 
 
+def count_charges(
+    engine: sa.Engine | None = None,
+    *,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    """How many synced charges there are (with Stripe's `status`, created in [start, end) when given); one COUNT."""
+    engine = engine or get_engine()
+    sync.ensure_schema(engine)
+    statement = sa.select(sa.func.count()).select_from(charges)
+    if status is not None:
+        statement = statement.where(charges.c.status == status)
+    if start is not None:
+        statement = statement.where(charges.c.created >= start.timestamp())
+    if end is not None:
+        statement = statement.where(charges.c.created < end.timestamp())
+    with engine.connect() as conn:
+        return int(conn.execute(statement).scalar_one())
+
+
 def merge_charges(base: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
     """`base` with the charges of `changed` added or replaced (same id), newest first."""
     if changed.empty:

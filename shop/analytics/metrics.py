@@ -208,11 +208,18 @@ def _days(length: timedelta) -> str:
 
 
 def comparison_window(
-    frame: pd.DataFrame, start: datetime, end: datetime, now: datetime | None = None
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    *,
+    earliest: datetime | None = None,
 ) -> tuple[datetime, datetime, Comparison]:
     """The previous period [from, to) that [start, end) is compared with, and what it covers (see
-    `comparison_since`; the oldest charge is `frame`'s)."""
-    earliest = frame["created_at"].min() if len(frame) else None
+    `comparison_since`): the oldest charge is `earliest` when given (the store's first charge, see
+    `first_created`, for a frame of only the two periods), else `frame`'s."""
+    if earliest is None:
+        earliest = frame["created_at"].min() if len(frame) else None
     return comparison_since(earliest, start, end, now)
 
 
@@ -265,16 +272,18 @@ def kpis(
     refunds: pd.DataFrame | None = None,
     *,
     now: datetime | None = None,
+    earliest: datetime | None = None,
 ) -> Kpis:
     """Totals of charges created in [start, end) and in the previous period (see `comparison_window`).
 
     `frame` should already carry the non-date filters (use `filter_charges(..., with_dates=False)`). With
     `refunds` (a `refund_history` frame), refunds count on the day they were issued (REFUNDS_BY_ISSUE_DAY): a
     period's refunded is every refund issued in it of a charge that `frame` selects, whenever it was created.
+    `earliest`: see `comparison_window`.
     """
     created = frame["created_at"]
     now_rows = frame[(created >= pd.Timestamp(start)) & (created < pd.Timestamp(end))]
-    before_start, before_end, comparison = comparison_window(frame, start, end, now)
+    before_start, before_end, comparison = comparison_window(frame, start, end, now, earliest=earliest)
     before_rows = frame[(created >= pd.Timestamp(before_start)) & (created < pd.Timestamp(before_end))]
     current, before = totals(now_rows), totals(before_rows)
     if refunds is not None:

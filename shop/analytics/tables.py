@@ -1,4 +1,4 @@
-"""Frames shaped for display and export: charge lookup, the pages' tables, the CSV, and a charge for payments."""
+"""Frames shaped for display and export: the charge search, the pages' tables, the CSV, and a charge for payments."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import humanize
 import pandas as pd
+import sqlalchemy as sa
 
-from shop import export, orders, payments
-from shop.analytics.loading import book_titles, major_units
+from shop import export, orders, payments, sync
+from shop.analytics.loading import CHARGE_COLUMNS, book_titles, charges_frame_of, major_units
+from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
+from shop.schema import charges
 
 
 def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmounts:
@@ -27,15 +30,31 @@ def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmount
     )
 
 
-def find_charges(frame: pd.DataFrame, query: str, limit: int = 50) -> pd.DataFrame:
-    """Charges whose ID, order number or receipt email matches `query` (exact ID/order, else email part)."""
+SEARCH_LIMIT = 50
+
+
+def find_charges(query: str, *, engine: sa.Engine | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Synced charges that `query` names, newest first, as a charges frame (see `load_charges`), at most `limit`.
+
+    The charge whose id is `query`, or the charges of the order numbered `query` (any case: order numbers are
+    stored upper case, SP-…); when none, the charges whose receipt email contains `query` (case-insensitive).
+    The id and the order number are looked up through their indexes; the email part reads the charges newest
+    first and stops at the `limit`-th match.
+    """
     needle = query.strip()
     if not needle:
-        return frame.head(0)
-    exact = frame[(frame["id"] == needle) | (frame["order_id"].fillna("").str.upper() == needle.upper())]
-    if not exact.empty:
-        return exact.head(limit)
-    return frame[frame["receipt_email"].str.lower().str.contains(needle.lower(), regex=False)].head(limit)
+        return charges_frame_of([])
+    engine = engine or get_engine()
+    sync.ensure_schema(engine)
+    columns = [charges.c[name] for name in CHARGE_COLUMNS]
+    newest_first = (charges.c.created.desc(), charges.c.id.desc())
+    with engine.connect() as conn:
+        exact = (charges.c.id == needle) | charges.c.order_id.in_({needle, needle.upper()})
+        rows = conn.execute(sa.select(*columns).where(exact).order_by(*newest_first).limit(limit)).fetchall()
+        if not rows:
+            email = sa.func.lower(charges.c.receipt_email).contains(needle.lower(), autoescape=True)
+            rows = conn.execute(sa.select(*columns).where(email).order_by(*newest_first).limit(limit)).fetchall()
+    return charges_frame_of(rows)
 
 
 # ---------------------------------------------------------------------------------------------- tables

@@ -181,11 +181,51 @@ def test_charges_csv_writes_a_customer_formula_as_text(frame):
     assert row["amount"] == "23.00"
 
 
-def test_find_charges_by_id_order_number_or_email(frame):
-    assert list(analytics.find_charges(frame, "ch_c")["id"]) == ["ch_c"]
-    assert list(analytics.find_charges(frame, "sp-dddd0001")["id"]) == ["ch_e", "ch_d"]
-    assert set(analytics.find_charges(frame, "ada@")["id"]) == {"ch_a", "ch_p1"}
-    assert analytics.find_charges(frame, "  ").empty
+def test_find_charges_by_id_order_number_or_email_in_the_store(tmp_path: Path):
+    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    store_charges(engine, FIXTURE)
+
+    def found(query: str, **limit: int) -> list[str]:
+        return list(analytics.find_charges(query, engine=engine, **limit)["id"])
+
+    assert found("ch_c") == ["ch_c"]
+    assert found("sp-dddd0001") == ["ch_e", "ch_d"]  # the order's charges, newest first
+    assert found("ADA@") == ["ch_a", "ch_p1"]  # part of the email, any case
+    assert found("ch_old") == ["ch_old"]  # older than any period: the search reads the whole copy
+    assert found("@example.com", limit=2) == ["ch_a", "ch_b"]  # the newest of many
+    assert found("ad_@") == [] and found("%") == []  # typed text, not LIKE wildcards
+    assert found("  ") == []
+    shown = analytics.find_charges("ch_b", engine=engine).iloc[0]
+    assert (shown["display_status"], shown["amount_refunded"], shown["card_brand"]) == (
+        "partially refunded",
+        500,
+        "mastercard",
+    )
+
+
+def test_count_charges_by_status_and_period(tmp_path: Path):
+    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    assert analytics.count_charges(engine) == 0
+    store_charges(engine, FIXTURE)
+    assert analytics.count_charges(engine) == len(FIXTURE)
+    assert analytics.count_charges(engine, status="failed") == 3
+    assert analytics.count_charges(engine, status="succeeded", start=CURRENT[0], end=CURRENT[1]) == 6
+    # [start, end): ch_a, created at the first second of `end`, is not in the period; a second later it is.
+    assert analytics.count_charges(engine, start=CURRENT[0], end=datetime.fromtimestamp(ts(19, 10), UTC)) == 6
+    assert analytics.count_charges(engine, start=CURRENT[0], end=datetime.fromtimestamp(ts(19, 10) + 1, UTC)) == 7
+
+
+def test_kpis_of_the_two_periods_alone_equal_those_of_every_charge_given_the_first_charge(tmp_path: Path):
+    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    store_charges(engine, FIXTURE)
+    start, end = CURRENT
+    every = analytics.kpis(analytics.load_charges(engine), start, end, now=NOW + timedelta(days=1))
+    window = analytics.load_charges(engine, start=start - (end - start), end=end)
+    assert "ch_old" not in set(window["id"])
+    alone = analytics.kpis(window, start, end, now=NOW + timedelta(days=1))
+    assert alone.comparison.kind == "partial"  # the window alone would seem to start inside the previous period
+    given = analytics.kpis(window, start, end, now=NOW + timedelta(days=1), earliest=analytics.first_created(engine))
+    assert given == every and every.comparison.kind == "full"
 
 
 def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path, monkeypatch):

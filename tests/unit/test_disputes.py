@@ -13,9 +13,10 @@ import stripe
 from shop import audit, disputes, orders, payments, sync, webhooks
 from shop.analytics import disputes as dispute_numbers
 from shop.analytics import load_charges
+from shop.db import get_engine
 from tests.contract.money import card_token
 from tests.support import use_emulator
-from tests.support_data import CUSTOMER
+from tests.support_data import CUSTOMER, charge_object, store_charges
 
 HAMMING = "art-of-doing-science"  # $23.00
 FRAUDULENT, INQUIRY = "4000000000000259", "4000000000001976"
@@ -153,6 +154,19 @@ def test_dispute_rate_and_effect_on_net(client: stripe.StripeClient) -> None:
     effect = dispute_numbers.dispute_effect(frame)
     # The chargeback withdrew $23.00 and the $15.00 fee; the inquiry withdrew nothing.
     assert (effect.open_count, effect.amount, effect.fees, effect.net) == (2, -2300, DISPUTE_FEE, -3800)
+
+    # Counted in the store instead of a frame: the same rate, all time and for a period; a successful charge of
+    # two years ago counts all time only.
+    old = charge_object("ch_two_years_ago", int(time.time()) - 730 * 86400, 2300, email="old@example.com")
+    store_charges(get_engine(), [old])
+    assert dispute_numbers.stored_dispute_rate(frame) == dispute_numbers.DisputeRate(disputes=2, charges=5)
+    day = (datetime.fromtimestamp(time.time() - 86400, UTC), datetime.fromtimestamp(time.time() + 86400, UTC))
+    assert dispute_numbers.stored_dispute_rate(frame, *day) == dispute_numbers.dispute_rate(load_charges(), frame, *day)
+    assert dispute_numbers.stored_dispute_rate(frame, *day).charges == 4
+    # Only the disputed charges, with their orders, for the Disputes page.
+    disputed = dispute_numbers.disputed_charges()
+    assert set(disputed["id"]) == set(frame["charge_id"]) and len(disputed) == 2
+    assert disputed["order_id"].str.startswith("SP-").all()
 
 
 def test_an_overdue_deadline_is_drawn_in_red_and_a_near_one_is_not() -> None:
