@@ -24,6 +24,9 @@ DEFAULT_EMULATOR_PORT = 12111
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 # The SDK's own default for how long one request may wait for Stripe (stripe.RequestsClient(timeout=80)).
 DEFAULT_STRIPE_TIMEOUT_S = 80.0
+# Stripe's rate limit in test mode: 25 reads a second (live mode: 100; docs.stripe.com/rate-limits). A sync paces
+# its requests below it by default against real Stripe; the emulator has no limit unless a fault sets one.
+DEFAULT_SYNC_REQUESTS_PER_S = 25.0
 # Network retries of the SDK: it adds an idempotency key to the POSTs it retries, and ours are explicit anyway.
 MAX_NETWORK_RETRIES = 2
 # Slack for the time between writing an attempt and the SDK sending its request, and for this machine's clock.
@@ -62,6 +65,8 @@ class Settings:
     webhook_secret: str | None = None
     # Seconds one request to Stripe may wait for its answer (STRIPE_TIMEOUT_S); see `longest_call_s`.
     stripe_timeout_s: float = DEFAULT_STRIPE_TIMEOUT_S
+    # Requests a second a sync may send (STRIPE_SYNC_REQUESTS_PER_S); 0: unpaced.
+    sync_requests_per_s: float = 0.0
     # When the card is charged (CAPTURE): at checkout, or only authorized then and captured by "Mark shipped"
     # (docs.stripe.com/payments/place-a-hold-on-a-payment-method: capture_method=manual; Charges: capture=false).
     capture: Capture = "at_checkout"
@@ -184,6 +189,18 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
     if not 0 < stripe_timeout_s <= 600:
         raise ConfigError(f"STRIPE_TIMEOUT_S must be a number of seconds from 0 to 600, not {timeout_text!r}.")
 
+    default_rate = DEFAULT_SYNC_REQUESTS_PER_S if mode == "stripe" else 0.0
+    rate_text = read("STRIPE_SYNC_REQUESTS_PER_S") or str(default_rate)
+    try:
+        sync_requests_per_s = float(rate_text)
+    except ValueError:
+        sync_requests_per_s = -1.0
+    if not 0 <= sync_requests_per_s <= 1000:
+        raise ConfigError(
+            f"STRIPE_SYNC_REQUESTS_PER_S must be a number of requests a second from 0 (unpaced) to 1000, "
+            f"not {rate_text!r}."
+        )
+
     emulator_data_dir = Path(read("STRIPE_EMULATOR_DATA_DIR") or data_dir / "emulator").expanduser().resolve()
     database_url = read("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}"
     return Settings(
@@ -201,6 +218,7 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         webhook_secret=read("STRIPE_WEBHOOK_SECRET"),
         stripe_timeout_s=stripe_timeout_s,
         capture=capture,
+        sync_requests_per_s=sync_requests_per_s,
     )
 
 

@@ -77,6 +77,10 @@ LAST_EVENT_ID = "last_event_id"
 LAST_EVENT_CREATED = "last_event_created"  # `created` of the newest event applied: the cursor
 LAST_SYNCED_AT = "last_synced_at"
 BACKFILLED = "backfilled"
+# Where a backfill has got to (JSON: the head events it started from, the list and the id to list after), kept
+# while it runs so a sync that dies midway is resumed by the next one, in any process, at the next page.
+BACKFILL_CHECKPOINT = "backfill_checkpoint"
+BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
 
 Progress = Callable[[float, str], None]
 
@@ -351,11 +355,23 @@ def _payload(engine: sa.Engine, charge_id: str) -> dict:
 
 
 class _Counter:
-    """Counts the requests a sync makes (each page is one GET), and how many of them Stripe refused with a 429."""
+    """Counts the requests a sync makes (each page is one GET) and how many Stripe refused with a 429, and paces
+    them at `requests_per_s` (0: unpaced) so a long backfill stays under Stripe's rate limit instead of meeting it."""
 
-    def __init__(self) -> None:
+    def __init__(self, requests_per_s: float = 0.0) -> None:
         self.requests = 0
         self.rate_limited = 0
+        self.interval_s = 1 / requests_per_s if requests_per_s else 0.0
+        self._next_at = 0.0
+
+    def pace(self) -> None:
+        """Wait until the next request is due (requests evenly spaced, no burst), then count it."""
+        if self.interval_s:
+            now = time.monotonic()
+            if self._next_at > now:
+                time.sleep(self._next_at - now)  # pacing to a rate: there is no condition to wait for
+            self._next_at = max(now, self._next_at) + self.interval_s
+        self.requests += 1
 
 
 def backoff_s(retry: int) -> float:
@@ -369,7 +385,7 @@ def _request(client: stripe.StripeClient, path: str, params: dict, counter: _Cou
     """One GET as plain JSON; a 429 (RateLimitError) is waited out (`backoff_s`) and the same request sent again,
     so a sync resumes exactly where it stopped (the same page cursor). Raises it after RATE_LIMIT_RETRIES."""
     for retry in range(RATE_LIMIT_RETRIES + 1):
-        counter.requests += 1
+        counter.pace()
         try:
             return client.raw_request("get", path, **params).data
         except stripe.RateLimitError:
@@ -390,12 +406,21 @@ def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _C
     return _request(client, path, params, counter)
 
 
-def _pages(client: stripe.StripeClient, path: str, counter: _Counter, filters: dict | None = None) -> Iterable[dict]:
-    """Pages of a Stripe list, newest first, following `starting_after` as auto-paging does (100 a page).
+def _pages(
+    client: stripe.StripeClient,
+    path: str,
+    counter: _Counter,
+    filters: dict | None = None,
+    after: str | None = None,
+) -> Iterable[dict]:
+    """Pages of a Stripe list, newest first, following `starting_after` as auto-paging does (100 a page); with
+    `after`, from the object after that id.
 
     Paged by hand (the same requests auto-paging makes) so that each page is stored and reported as it arrives.
     """
     params: dict[str, Any] = {"limit": PAGE_SIZE, **(filters or {})}
+    if after:
+        params["starting_after"] = after
     while True:
         page = _list_page(client, path, params, counter)
         yield page
@@ -404,9 +429,13 @@ def _pages(client: stripe.StripeClient, path: str, counter: _Counter, filters: d
         params = {"limit": PAGE_SIZE, **(filters or {}), "starting_after": page["data"][-1]["id"]}
 
 
-def _store_charges(engine: sa.Engine, page_charges: list[Any], event_created: int) -> list[dict]:
-    """Store one page of listed charges as one change (its number taken in the same transaction)."""
+def _store_charges(
+    engine: sa.Engine, page_charges: list[Any], event_created: int, state: Mapping[str, str] | None = None
+) -> list[dict]:
+    """Store one page of listed charges as one change (its number taken in the same transaction), and `state`
+    (a backfill's checkpoint) with them."""
     with engine.begin() as conn:
+        _write_state(conn, state or {})
         seq = next_change(conn)
         rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
         upsert(conn, charges, rows, newer="event_created")
@@ -416,7 +445,9 @@ def _store_charges(engine: sa.Engine, page_charges: list[Any], event_created: in
     return rows
 
 
-def _store_refunds(engine: sa.Engine, page_refunds: list[Any], event_created: int) -> int:
+def _store_refunds(
+    engine: sa.Engine, page_refunds: list[Any], event_created: int, state: Mapping[str, str] | None = None
+) -> int:
     rows = [
         {**row, "event_created": event_created}
         for row in (refund_row(refund) for refund in page_refunds)
@@ -427,6 +458,7 @@ def _store_refunds(engine: sa.Engine, page_refunds: list[Any], event_created: in
         if isinstance(data.get("balance_transaction"), Mapping):
             row["raw"] = json.dumps({**data, "balance_transaction": row["balance_transaction"]}, separators=(",", ":"))
     with engine.begin() as conn:
+        _write_state(conn, state or {})
         upsert(conn, refunds, rows, newer="event_created")
         upsert(conn, balance_transactions, _expanded_transactions(page_refunds))
     return len(rows)
@@ -482,39 +514,61 @@ def _sync_transactions(
 
 
 def _backfill(
-    client: stripe.StripeClient, engine: sa.Engine, lease: Lease, counter: _Counter, progress: Progress, note: str = ""
+    client: stripe.StripeClient,
+    engine: sa.Engine,
+    lease: Lease,
+    counter: _Counter,
+    progress: Progress,
+    note: str = "",
+    checkpoint: dict | None = None,
 ) -> SyncReport:
+    """List every charge, refund and dispute into the copy; from `checkpoint` when resuming one that stopped."""
     started = time.monotonic()
-    # The newest events before the backfill: the incremental sync resumes from the newest, so nothing changed
-    # during the backfill is missed (events re-applied in order end at the newest state). The listed objects are
-    # at least as new as these events, so they count as applied, and the rows' `event_created` says so.
-    head = _list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)
-    newest = head["data"][0] if head["data"] else None
+    if checkpoint is None:
+        # The newest events before the backfill: the incremental sync resumes from the newest, so nothing changed
+        # during the backfill is missed (events re-applied in order end at the newest state). The listed objects
+        # are at least as new as these events, so they count as applied, and the rows' `event_created` says so.
+        head = _list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)["data"]
+        checkpoint = {
+            "head": [{"id": e["id"], "created": int(e["created"])} for e in head],
+            "list": BACKFILL_LISTS[0],
+            "after": None,
+        }
+        _save_checkpoint(engine, lease, checkpoint)
+    else:
+        note = note or "Resumed a backfill that had stopped midway."
+    head = checkpoint["head"]
+    newest = head[0] if head else None
     newest_created = int(newest["created"]) if newest else 0
 
     charge_count = refund_count = 0
-    order_rows: list[dict] = []
     # Each charge's and refund's balance transaction comes expanded inside the list pages: fees and net cost no
     # request more than the backfill made before (listing /v1/balance_transactions as well would add one request
     # per 100 charges and refunds), only larger pages.
     expand = {"expand": ["data.balance_transaction"]}
-    for pages_done, page in enumerate(_pages(client, "/v1/charges", counter, expand), start=1):
-        lease.check()
-        rows = _store_charges(engine, page["data"], newest_created)
-        charge_count += len(rows)
-        order_rows.extend(row for row in rows if row["order_id"])
-        # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
-        progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
-    for page in _pages(client, "/v1/refunds", counter, expand):
-        lease.check()
-        refund_count += _store_refunds(engine, page["data"], newest_created)
-        progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
-    for page in _pages(client, "/v1/disputes", counter):
-        lease.check()
-        with engine.begin() as conn:
-            next_change(conn)
-            disputes.store_disputes(conn, page["data"], newest_created)
-    _keep_orders_in_step(order_rows, engine, client)
+    for path in BACKFILL_LISTS[BACKFILL_LISTS.index(checkpoint["list"]) :]:
+        after = checkpoint["after"] if path == checkpoint["list"] else None
+        filters = expand if path != "/v1/disputes" else None
+        for pages_done, page in enumerate(_pages(client, path, counter, filters, after), start=1):
+            lease.check()
+            # The checkpoint commits with the page's rows: a sync that dies between pages resumes at the next one.
+            if page["data"]:
+                checkpoint = {**checkpoint, "list": path, "after": page["data"][-1]["id"]}
+            state = {BACKFILL_CHECKPOINT: json.dumps(checkpoint)}
+            if path == "/v1/charges":
+                rows = _store_charges(engine, page["data"], newest_created, state)
+                charge_count += len(rows)
+                _keep_orders_in_step(rows, engine, client)
+                # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
+                progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
+            elif path == "/v1/refunds":
+                refund_count += _store_refunds(engine, page["data"], newest_created, state)
+                progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
+            else:
+                with engine.begin() as conn:
+                    _write_state(conn, state)
+                    next_change(conn)
+                    disputes.store_disputes(conn, page["data"], newest_created)
 
     synced_at = time.time()
     lease.check()
@@ -528,11 +582,18 @@ def _backfill(
                 BACKFILLED: "1",
             },
         )
-        insert_missing(conn, applied_events, [{"id": e["id"], "created": int(e["created"])} for e in head["data"]])
+        conn.execute(sa.delete(sync_state).where(sync_state.c.key == BACKFILL_CHECKPOINT))
+        insert_missing(conn, applied_events, head)
     progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
     return SyncReport(
         "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started, note
     )
+
+
+def _save_checkpoint(engine: sa.Engine, lease: Lease, checkpoint: dict) -> None:
+    lease.check()
+    with engine.begin() as conn:
+        _write_state(conn, {BACKFILL_CHECKPOINT: json.dumps(checkpoint)})
 
 
 def _apply_events(
@@ -730,7 +791,9 @@ def sync(
     progress = progress or (lambda _fraction, _text: None)
     started = time.monotonic()
     asked_at = time.time()
-    counter = _Counter()
+    from shop.config import get_settings
+
+    counter = _Counter(get_settings().sync_requests_per_s)
     lease = Lease(engine, SYNC_LEASE, LEASE_TTL_S)
     if not lease.try_take():
         progress(0.05, "Another session is syncing with Stripe; waiting for it…")
@@ -744,6 +807,9 @@ def sync(
         return _nothing_done("shared", counter, started)
     with lease.renewed():
         state = _read_state(engine)
+        if state.get(BACKFILL_CHECKPOINT) and not full:
+            checkpoint = json.loads(state[BACKFILL_CHECKPOINT])
+            return _backfill(client, engine, lease, counter, progress, checkpoint=checkpoint)
         if full or not state.get(BACKFILLED):
             return _backfill(client, engine, lease, counter, progress)
         cursor_created = _cursor_created(client, state, counter)

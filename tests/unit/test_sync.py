@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -616,3 +620,100 @@ def test_incremental_fills_fees_of_new_captured_and_webhook_applied_charges(api,
     http.sent.clear()
     again = sync.sync(client)  # every transaction known: no list of them
     assert [path for _, path in http.sent] == ["events"] and again.requests == 1
+
+
+class DroppingClient:
+    """A client whose connection drops at its `fail_at`-th request (1-based), as a sync interrupted midway."""
+
+    def __init__(self, client: stripe.StripeClient, fail_at: int) -> None:
+        self.client = client
+        self.fail_at = fail_at
+        self.sent = 0
+
+    def raw_request(self, method: str, path: str, **params):
+        self.sent += 1
+        if self.sent == self.fail_at:
+            raise stripe.APIConnectionError("The connection dropped.")
+        return self.client.raw_request(method, path, **params)
+
+
+def test_an_interrupted_backfill_resumes_at_the_next_page_and_misses_nothing(api, counted):
+    client, http = counted
+    made = make_charges(api, 450)
+    api.v1.refunds.create(params={"charge": made[10].id, "amount": 100})
+    # head, then charge pages 1 and 2 are stored; page 3 never arrives
+    with pytest.raises(stripe.APIConnectionError):
+        sync.sync(DroppingClient(client, fail_at=4))
+    assert count_rows(sync.charges) == 200
+    later = make_charges(api, 3)  # made while nobody synced: newer than the backfill's head
+
+    http.sent.clear()
+    resumed = sync.sync(client)
+
+    # charge pages 3-5 (250 left), one refund page, one dispute page: not the 200 charges again
+    assert resumed.kind == "backfill" and "Resumed" in resumed.note
+    assert [path for _, path in http.sent] == ["charges"] * 3 + ["refunds", "disputes"]
+    assert resumed.charges_upserted == 250  # the 3 newer ones sit above page 1: the events bring them
+    caught_up = sync.sync(client)
+    assert caught_up.kind == "incremental"  # the cursor is the original head: events since then are applied
+    assert count_rows(sync.charges) == 453
+    assert all(stored(charge.id) for charge in later)
+    assert stored(made[10].id)["amount_refunded"] == 100
+    with get_engine().connect() as conn:
+        state = dict(conn.execute(sa.select(sync.sync_state.c.key, sync.sync_state.c.value)).all())
+    assert sync.BACKFILL_CHECKPOINT not in state  # done: the next backfill starts from the top
+
+
+def test_a_backfill_killed_in_another_process_is_resumed_by_the_next_sync(api, counted, env, private_emulator):
+    client, http = counted
+    make_charges(api, 350)
+    script = (
+        "import os, signal, stripe\n"
+        "from shop import sync\n"
+        f"client = stripe.StripeClient('sk_test_emulator', base_addresses={{'api': {private_emulator.url!r}}})\n"
+        "def progress(fraction, text):\n"
+        "    if text.startswith('Fetched 200 charges'):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "sync.sync(client, progress)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert count_rows(sync.charges) == 200
+    with get_engine().begin() as conn:  # the dead holder's lease, once its time has run out
+        held = conn.execute(sa.update(leases).values(expires_at=time.time() - 1)).rowcount
+    assert held == 1
+
+    http.sent.clear()
+    resumed = sync.sync(client, wait_s=0)
+
+    assert [path for _, path in http.sent] == ["charges"] * 2 + ["refunds", "disputes"]
+    assert count_rows(sync.charges) == 350 and resumed.kind == "backfill"
+
+
+def test_a_paced_sync_stays_under_the_rate_limit_instead_of_meeting_it(api, counted, private_emulator, monkeypatch):
+    client, http = counted
+    make_charges(api, 1200)
+    monkeypatch.setenv("STRIPE_SYNC_REQUESTS_PER_S", "8")
+    spec = {"method": "GET", "path": "/v1/*", "action": {"rate_limit_per_s": 8}, "times": 1000}
+    headers = {"Authorization": "Bearer sk_test_emulator"}
+    armed = httpx.post(f"{private_emulator.url}/_emulator/faults", json=spec, headers=headers)
+    assert armed.status_code == 200, armed.text
+    try:
+        report = sync.sync(client)
+    finally:
+        httpx.delete(f"{private_emulator.url}/_emulator/faults", headers=headers)
+
+    # head + 12 charge pages + refunds + disputes, and not one 429 asked again
+    assert len(http.sent) == report.requests == 15
+    assert count_rows(sync.charges) == 1200
+
+
+def test_the_sync_rate_setting_is_checked_and_defaults_to_stripes_test_mode_limit(monkeypatch):
+    from shop import config
+
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_x")
+    assert config.load_settings().sync_requests_per_s == 25
+    monkeypatch.setenv("STRIPE_SYNC_REQUESTS_PER_S", "fast")
+    with pytest.raises(config.ConfigError, match="STRIPE_SYNC_REQUESTS_PER_S must be a number"):
+        config.load_settings()
