@@ -120,15 +120,20 @@ def run_child(database_url: str, workdir: Path, emulator_port: int) -> dict:
 
 
 def bench_backend(backend: str, database_url: str, sizes: list[int], workdir: Path, emulator_port: int) -> None:
-    from bench.local_copy import fill_local_copy
+    from bench.local_copy import fill_local_copy, mark_synced
     from shop.db import get_engine
 
     engine = get_engine(database_url)
-    stored = 0
     for size in sizes:
         started = time.perf_counter()
-        fill_local_copy(engine, size - stored, days=DAYS, seed=size, first_number=stored)
-        stored = size
+        with engine.begin() as conn:  # each size on its own: an empty copy, then this many charges
+            conn.execute(sa.text("DELETE FROM refunds"))
+            conn.execute(sa.text("DELETE FROM charges"))
+        fill_local_copy(engine, size, days=DAYS, seed=size)
+        mark_synced(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))  # what autovacuum does after a bulk load
         with engine.connect() as conn:
             count = conn.execute(sa.text("SELECT count(*) FROM charges")).scalar()
         print(f"# {backend}: {count:,} charges stored ({time.perf_counter() - started:.0f} s to add)", flush=True)

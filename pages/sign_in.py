@@ -7,7 +7,6 @@ import streamlit as st
 from shop import auth
 from shop.config import get_settings
 from ui import gate
-from ui.data import warm_charges_copy
 
 gate.public_page()
 
@@ -24,10 +23,6 @@ source = auth.password_source(settings, secrets_password)
 if not source.enabled:
     st.warning(auth.HOW_TO_ENABLE)
     st.stop()
-
-if not st.session_state.get("ops_copy_warmed"):
-    st.session_state["ops_copy_warmed"] = True
-    warm_charges_copy()  # while the password is typed
 
 with st.form("sign_in", border=True):
     password = st.text_input("Ops password", type="password", key="sign_in_password")

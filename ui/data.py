@@ -9,7 +9,6 @@ second, never Stripe).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -25,17 +24,6 @@ log = logging.getLogger(__name__)
 
 LIVE_REFRESH_S = 1.0
 _SEEN_VERSION_KEY = "live_refresh_seen_version"
-
-
-@st.cache_resource(show_spinner=False)
-def _charges_copy(database_url: str) -> analytics.ChargesCopy:
-    # One in-memory copy per database for the whole server: sessions share it, syncs update it row by row.
-    return analytics.ChargesCopy(get_engine(database_url))
-
-
-def charges_frame() -> pd.DataFrame:
-    """The synced charges (see shop.analytics.load_charges), shared by sessions; read-only."""
-    return _charges_copy(get_settings().database_url).current()
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
@@ -77,18 +65,6 @@ def charges_between(start: datetime, end: datetime) -> pd.DataFrame:
     after the copy changed. Each caller gets its own copy of the cached frame.
     """
     return _charges_between(get_settings().database_url, sync.data_version(), start, end)
-
-
-def warm_charges_copy() -> threading.Thread:
-    """Load the shared copy of charges in the background, so the first finance page after sign-in is quick.
-
-    The first load of a server process reads every synced charge (a second or two at 100k); later loads read
-    only what syncs changed, so warming an already loaded copy costs one small query.
-    """
-    copy = _charges_copy(get_settings().database_url)  # looked up here: the thread has no Streamlit context
-    thread = threading.Thread(target=copy.current, name="warm-charges-copy", daemon=True)
-    thread.start()
-    return thread
 
 
 def run_sync(full: bool = False) -> sync.SyncReport | None:
