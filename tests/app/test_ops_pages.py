@@ -450,19 +450,6 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     assert not any("unknown result" in text for text in texts(at.markdown))
 
 
-def test_sign_in_page_loads_the_charges_copy_while_the_password_is_typed(env):
-    from ui import data as ops_data
-
-    fixture_store()
-    open_page("sign_in", signed_in=False)
-    copy = ops_data._charges_copy(config.get_settings().database_url)
-    deadline = time.monotonic() + 30
-    while copy.frame is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling the background load, bounded by the deadline
-    assert copy.frame is not None
-    assert sorted(copy.frame["id"]) == sorted(charge["id"] for charge in FIXTURE)
-
-
 @pytest.mark.parametrize("page", ["charges", "failures", "refunds", "orders"])
 def test_every_finance_page_renders_on_an_empty_store(env, page):
     at = open_page(page)  # nothing synced, no order: a new shop's first day
