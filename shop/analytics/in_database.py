@@ -34,6 +34,7 @@ from shop.analytics.metrics import (
     Totals,
     bucket_size,
     comparison_since,
+    totals_of,
 )
 from shop.analytics.tables import charges_csv
 from shop.db import get_engine
@@ -132,21 +133,8 @@ _TOTAL_COLUMNS = (
 )
 
 
-def _totals(row: sa.Row | pd.Series) -> Totals:
-    gross, refunded, captured = int(row["gross"]), int(row["refunded"]), int(row["captured"])
-    succeeded, failed = int(row["succeeded"]), int(row["failed"])
-    attempts = succeeded + failed
-    return Totals(
-        gross=gross,
-        refunded=refunded,
-        net=gross - refunded,
-        succeeded=succeeded,
-        failed=failed,
-        success_rate=succeeded / attempts if attempts else None,
-        average_order_value=round(gross / captured) if captured else None,
-        fees=int(row["fees"]),
-        fees_unknown=int(row["fees_unknown"]),
-    )
+def _totals(row: sa.RowMapping | pd.Series) -> Totals:
+    return totals_of(**{column.name: int(row[column.name]) for column in _TOTAL_COLUMNS})
 
 
 @dataclass(frozen=True)

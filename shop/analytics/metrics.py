@@ -182,23 +182,34 @@ def totals(frame: pd.DataFrame) -> Totals:
     """Gross, refunded, net, succeeded/failed counts, success rate and average order value of `frame`."""
     succeeded = frame["status"] == "succeeded"
     captured = succeeded & frame["captured"]
-    gross = int(frame.loc[captured, "amount_captured"].sum())
-    refunded = int(frame.loc[captured, "amount_refunded"].sum())
-    succeeded_count = int(succeeded.sum())
-    failed_count = int((frame["status"] == "failed").sum())
-    attempts = succeeded_count + failed_count
-    captured_count = int(captured.sum())
     fee = frame.loc[captured, "fee"] if "fee" in frame else pd.Series(dtype="Int64")
+    return totals_of(
+        gross=int(frame.loc[captured, "amount_captured"].sum()),
+        refunded=int(frame.loc[captured, "amount_refunded"].sum()),
+        captured=int(captured.sum()),
+        succeeded=int(succeeded.sum()),
+        failed=int((frame["status"] == "failed").sum()),
+        fees=int(fee.sum()) if len(fee) else 0,
+        fees_unknown=int(fee.isna().sum()),
+    )
+
+
+def totals_of(
+    *, gross: int, refunded: int, captured: int, succeeded: int, failed: int, fees: int, fees_unknown: int
+) -> Totals:
+    """`Totals` from the sums it is made of (`captured`: how many captured charges gross counts), wherever they
+    were summed: pandas here, the database in `in_database`. Net, success rate and average order value follow."""
+    attempts = succeeded + failed
     return Totals(
         gross=gross,
         refunded=refunded,
         net=gross - refunded,
-        succeeded=succeeded_count,
-        failed=failed_count,
-        success_rate=succeeded_count / attempts if attempts else None,
-        average_order_value=round(gross / captured_count) if captured_count else None,
-        fees=int(fee.sum()) if len(fee) else 0,
-        fees_unknown=int(fee.isna().sum()),
+        succeeded=succeeded,
+        failed=failed,
+        success_rate=succeeded / attempts if attempts else None,
+        average_order_value=round(gross / captured) if captured else None,
+        fees=fees,
+        fees_unknown=fees_unknown,
     )
 
 
