@@ -26,6 +26,7 @@ from shop.orders import ORDER_ID_ALPHABET
 from shop.schema import charges, refunds
 
 CHUNK = 20_000
+NULLABLE = {column.name: None for column in charges.columns if column.nullable}
 CUSTOMERS = 50_000
 FIRST_NAMES = (
     "Ada", "Alan", "Barbara", "Claude", "Dorothy", "Edsger", "Frances", "Grace", "Hedy", "John", "Katherine",
@@ -119,8 +120,9 @@ def fill_local_copy(engine: sa.Engine, count: int, days: int, seed: int, *, now:
 
         def charge(**row: object) -> None:
             nonlocal made
+            # Every row with every nullable column: one INSERT of many rows needs the same keys in each.
             charge_rows.append(
-                {**row, "id": f"{prefix}{made:09d}", "sync_seq": version, "event_created": row["created"]}
+                {**NULLABLE, **row, "id": f"{prefix}{made:09d}", "sync_seq": version, "event_created": row["created"]}
             )
             made += 1
 
