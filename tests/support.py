@@ -46,16 +46,26 @@ def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last_error}")
 
 
-def start_process(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
-    """Start a server in its own process group so that `stop_process` ends it and its children."""
-    return subprocess.Popen(
-        args,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_process(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT, log: Path | None = None
+) -> subprocess.Popen:
+    """Start a server in its own process group so that `stop_process` ends it and its children.
+
+    Its output goes to `log` when given (a failing browser test shows the tail), else nowhere.
+    """
+    output = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        )
+    finally:
+        if log:
+            output.close()  # the child holds its own copy
 
 
 def stop_process(proc: subprocess.Popen) -> None:

@@ -40,6 +40,11 @@ class StreamlitApp:
         self.ops_password = OPS_PASSWORD
         self.proc = None
 
+    @property
+    def log_path(self) -> Path:
+        """The server's output (its log lines and any traceback)."""
+        return self.data_dir / "server.log"
+
     def start(self) -> None:
         env = {
             "STRIPE_SECRET_KEY": "",  # emulator mode, whatever the developer's shell exports
@@ -71,6 +76,7 @@ class StreamlitApp:
                 "false",
             ],
             env=env,
+            log=self.log_path,
         )
         wait_for_http(f"{self.url}/_stcore/health", timeout=60, proc=self.proc)
         self.wait_for_webhook_endpoint()
