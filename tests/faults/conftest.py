@@ -1,4 +1,5 @@
-"""Fixtures of the fault suite: one emulator for the folder (faults are emulator-wide), emptied per test."""
+"""Fixtures of the fault suite: one emulator for the folder (faults are emulator-wide), emptied per test; every
+case runs on a SQLite store and on a PostgreSQL one (the `database_url` fixture)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ def fault_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
 
 
 @pytest.fixture
-def emu(fault_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """The folder's emulator, empty and without faults, and a fresh SQLite order store pointed at it."""
+def emu(
+    fault_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> Iterator[Emulator]:
+    """The folder's emulator, empty and without faults, and a fresh order store (SQLite or PostgreSQL) on it."""
     fault_emulator.reset()
-    use_emulator(monkeypatch, fault_emulator, tmp_path)
+    use_emulator(monkeypatch, fault_emulator, tmp_path, database_url)
     yield fault_emulator
     fault_emulator.reset()

@@ -10,6 +10,7 @@ what a restarted app does and check that the store then says exactly what Stripe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import stripe
 from hypothesis import HealthCheck, settings
@@ -74,15 +75,15 @@ def _attempt(action):
         return exc
 
 
-def run_machine(emu, monkeypatch, tmp_path, *, max_examples: int, step_count: int) -> None:
+def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples: int, step_count: int) -> None:
+    """Run the shop's state machine; each example starts on an empty emulator and a new store `new_store()`."""
     client = steps.short_client(emu.url)
 
     class Shop(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             emu.reset()
-            store = tmp_path / f"shop-{uuid.uuid4().hex[:8]}.db"
-            monkeypatch.setenv("DATABASE_URL", f"sqlite:///{store}")
+            monkeypatch.setenv("DATABASE_URL", new_store())
             from shop.config import get_settings
 
             get_settings.cache_clear()
@@ -250,5 +251,17 @@ def run_machine(emu, monkeypatch, tmp_path, *, max_examples: int, step_count: in
     )
 
 
-def test_two_sessions_and_staff_under_faults_keep_the_money_invariants(emu, monkeypatch, tmp_path):
-    run_machine(emu, monkeypatch, tmp_path, max_examples=20, step_count=15)
+def test_two_sessions_and_staff_under_faults_keep_the_money_invariants(
+    emu, monkeypatch, tmp_path, request, database_url
+):
+    if database_url.startswith("sqlite"):
+
+        def new_store() -> str:
+            return f"sqlite:///{tmp_path / f'shop-{uuid.uuid4().hex[:8]}.db'}"
+    else:
+        cluster = request.getfixturevalue("postgres_cluster")
+
+        def new_store() -> str:
+            return cluster.url(cluster.create_database())  # dropped with the cluster at the session's end
+
+    run_machine(emu, monkeypatch, new_store, max_examples=20, step_count=15)
