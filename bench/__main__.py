@@ -14,6 +14,7 @@ MODULES = [
     "ops_bench",
     "seed_bench",
     "sync_bench",
+    "scale_bench",
     "webhook_page_bench",
 ]
 

@@ -8,7 +8,8 @@ Runs its own emulator on a free port with a throwaway data directory, then 50 ch
 - PaymentIntents flow (the default) through the shop page: the stand-in confirms the order's intent with
   `pm_card_visa` (the browser's part, not timed) and answers with the outcome; the page stamps the moment it reads
   that answer and the moment the confirmation is rendered, and the retrieve of the intent is subtracted.
-Each figure is the median of 50, with the time spent waiting on the emulator subtracted.
+Each figure is the median of 50, with the time spent waiting on the emulator subtracted. Everything runs on a
+SQLite store, then again on PostgreSQL (`checkout_*_postgresql_*`, with its ratio to SQLite).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from unittest import mock
 
 from bench.seed_bench import shop_environment
 from shop.config import get_settings, stripe_client
+from tests.conftest import PostgresCluster, postgres_bin_dir
+from tests.support import free_port
 from tests.support_data import CHECKOUT_DETAILS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,24 +110,41 @@ def _domain_overheads() -> tuple[list[float], list[float]]:
     return overheads, stripe_calls
 
 
+def _measure(env: dict[str, str], database_url: str | None) -> dict[str, list[float]]:
+    """Both flows' overheads on the store `database_url` (None: a SQLite file in the data directory)."""
+    os.environ.clear()
+    os.environ.update(env)  # emulator mode (no secret key), this run's emulator and a fresh order store
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    os.environ["CHECKOUT_API"] = "charges"
+    get_settings.cache_clear()
+    domain, stripe_calls = _domain_overheads()
+    card = _Card()
+    token = lambda: {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}  # noqa: E731
+    with mock.patch("components.elements_card.elements_card", card):
+        page = _page_overheads(card, token)
+    os.environ["CHECKOUT_API"] = "payment_intents"
+    get_settings.cache_clear()
+    intent_card = _IntentCard(stripe_client())
+    with mock.patch("components.elements_card.elements_card", intent_card):
+        page_pi = _page_overheads(intent_card, lambda: {"action": "pay", "nonce": uuid.uuid4().hex})
+    return {"page": page, "page_pi": page_pi, "domain": domain, "stripe_calls": stripe_calls}
+
+
 def main() -> None:
-    """Print the checkout figures as `bench:` lines."""
-    with tempfile.TemporaryDirectory(prefix="checkout-bench-") as tmp, shop_environment(Path(tmp)) as env:
-        os.environ.clear()
-        os.environ.update(env)  # emulator mode (no secret key), this run's emulator and a fresh order store
-        os.environ["CHECKOUT_API"] = "charges"
-        get_settings.cache_clear()
-        domain, stripe_calls = _domain_overheads()
-        card = _Card()
-        token = lambda: {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}  # noqa: E731
-        with mock.patch("components.elements_card.elements_card", card):
-            page = _page_overheads(card, token)
-        os.environ["CHECKOUT_API"] = "payment_intents"
-        get_settings.cache_clear()
-        intent_card = _IntentCard(stripe_client())
-        with mock.patch("components.elements_card.elements_card", intent_card):
-            page_pi = _page_overheads(intent_card, lambda: {"action": "pay", "nonce": uuid.uuid4().hex})
+    """Print the checkout figures as `bench:` lines: SQLite's, then PostgreSQL's beside them."""
+    cluster = PostgresCluster(postgres_bin_dir(), free_port())
+    cluster.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="checkout-bench-") as tmp:
+            with shop_environment(Path(tmp) / "sqlite") as env:
+                sqlite = _measure(env, None)
+            with shop_environment(Path(tmp) / "postgresql") as env:
+                postgresql = _measure(env, cluster.url(cluster.create_database()))
+    finally:
+        cluster.stop()
     ms = 1000
+    page, page_pi = sqlite["page"], sqlite["page_pi"]
     print(f"bench: checkout_overhead_ms_median = {statistics.median(page) * ms:.1f} ms")
     print(
         "# measured inside the page: token read -> confirmation rendered (one rerun), minus the charge call;"
@@ -135,8 +155,14 @@ def main() -> None:
         "# PaymentIntents, inside the page: the card's outcome read -> confirmation rendered, minus the intent's"
         f" retrieve; p90 {statistics.quantiles(page_pi, n=10)[-1] * ms:.1f} ms (goal < 30 ms)"
     )
-    print(f"bench: checkout_domain_overhead_ms_median = {statistics.median(domain) * ms:.1f} ms")
-    print(f"bench: checkout_stripe_call_ms_median = {statistics.median(stripe_calls) * ms:.1f} ms")
+    print(f"bench: checkout_domain_overhead_ms_median = {statistics.median(sqlite['domain']) * ms:.1f} ms")
+    print(f"bench: checkout_stripe_call_ms_median = {statistics.median(sqlite['stripe_calls']) * ms:.1f} ms")
+    print("# the same on PostgreSQL (a throwaway local cluster, durability off like the tests')")
+    for figure, values in (("overhead", "page"), ("pi_overhead", "page_pi"), ("domain_overhead", "domain")):
+        on_postgresql = statistics.median(postgresql[values])
+        print(f"bench: checkout_{figure}_postgresql_ms_median = {on_postgresql * ms:.1f} ms")
+        ratio = on_postgresql / statistics.median(sqlite[values])
+        print(f"bench: checkout_{figure}_postgresql_vs_sqlite = {ratio:.2f} ratio")
 
 
 if __name__ == "__main__":
