@@ -1,8 +1,7 @@
-"""Charges and refunds of the synced store as pandas frames: loading, the in-memory copy, derived columns."""
+"""Charges and refunds of the synced store as pandas frames: loading and the derived columns."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -57,15 +56,13 @@ def book_titles() -> dict[str, str]:
 def load_charges(
     engine: sa.Engine | None = None,
     *,
-    since_seq: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Synced charges as a frame (one query, only the columns the pages use), newest first.
 
-    Every charge by default. With `since_seq`, only the charges stored by syncs after that data version (see
-    `sync.data_version`); with `start` / `end`, only those created in [start, end) (UTC, read through the index
+    Every charge by default. With `start` / `end`, only those created in [start, end) (UTC, read through the index
     on `created`, so a month of a million charges costs a month's rows); with `ids`, only those charges.
     Adds `created_at` (UTC datetime), `display_status` (see STATUSES), `book` (title) and `code` (decline code,
     else failure code). Money columns stay integer minor units.
@@ -79,11 +76,7 @@ def load_charges(
         statement = statement.where(charges.c.created < end.timestamp())
     if ids is not None:
         statement = statement.where(charges.c.id.in_(list(ids)))
-    if since_seq is not None:
-        # No ORDER BY: SQLite then reads the few changed rows through the sync_seq index (merge_charges sorts).
-        statement = statement.where(charges.c.sync_seq > since_seq)
-    else:
-        statement = statement.order_by(charges.c.created.desc(), charges.c.id.desc())
+    statement = statement.order_by(charges.c.created.desc(), charges.c.id.desc())
     with engine.connect() as conn:
         rows = conn.execute(statement).fetchall()
     return charges_frame_of(rows)
@@ -125,40 +118,6 @@ def count_charges(
         statement = statement.where(charges.c.created < end.timestamp())
     with engine.connect() as conn:
         return int(conn.execute(statement).scalar_one())
-
-
-def merge_charges(base: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
-    """`base` with the charges of `changed` added or replaced (same id), newest first."""
-    if changed.empty:
-        return base
-    kept = base[~base["id"].isin(changed["id"])]
-    merged = pd.concat([changed, kept], ignore_index=True)
-    return merged.sort_values("created", ascending=False, kind="stable", ignore_index=True)
-
-
-class ChargesCopy:
-    """The synced charges held in memory, reloading only the rows that later syncs stored.
-
-    A page server keeps one per database: the first call loads every charge; after a sync that changed 3 charges,
-    the next call reads those 3 rows, not 100,000. Thread-safe; callers must not modify the returned frame.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.version: int | None = None
-        self.frame: pd.DataFrame | None = None
-        self._lock = threading.Lock()
-
-    def current(self) -> pd.DataFrame:
-        """The charges as of the store's current data version."""
-        version = sync.data_version(self.engine)  # read first: rows stored meanwhile are picked up next time
-        with self._lock:
-            if self.frame is None or self.version is None or version < self.version:
-                self.frame = load_charges(self.engine)
-            elif version != self.version:
-                self.frame = merge_charges(self.frame, load_charges(self.engine, since_seq=self.version))
-            self.version = version
-            return self.frame
 
 
 INT_COLUMNS = ("amount", "amount_captured", "amount_refunded", "created")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from shop import analytics, sync
-from shop.db import get_engine, upsert
+from shop.db import get_engine
 from tests.support_data import FIXTURE, charge_object, store_charges, ts
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -226,30 +226,6 @@ def test_kpis_of_the_two_periods_alone_equal_those_of_every_charge_given_the_fir
     assert alone.comparison.kind == "partial"  # the window alone would seem to start inside the previous period
     given = analytics.kpis(window, start, end, now=NOW + timedelta(days=1), earliest=analytics.first_created(engine))
     assert given == every and every.comparison.kind == "full"
-
-
-def test_the_in_memory_copy_reloads_only_rows_a_later_sync_stored(tmp_path: Path, monkeypatch):
-    engine = get_engine(f"sqlite:///{tmp_path / 'shop.db'}")
-    store_charges(engine, FIXTURE)
-    copy = analytics.ChargesCopy(engine)
-    assert len(copy.current()) == len(FIXTURE)
-
-    refunded_a = {**FIXTURE[0], "amount_refunded": 500}  # ch_a, partly refunded in Stripe
-    new = charge_object("ch_new", ts(20, 11), 2800, email="new@example.com")
-    with engine.begin() as conn:
-        seq = sync.next_change(conn)  # as a sync does: the change number taken in the writing transaction
-        upsert(conn, sync.charges, [{**sync.charge_row(obj), "sync_seq": seq} for obj in (refunded_a, new)])
-    loads = []
-    real_load = analytics.load_charges
-    monkeypatch.setattr(analytics.loading, "load_charges", lambda e, **kw: loads.append(kw) or real_load(e, **kw))
-
-    frame = copy.current()
-
-    assert loads == [{"since_seq": 0}]
-    assert len(frame) == len(FIXTURE) + 1
-    assert list(frame["id"][:3]) == ["ch_new", "ch_h", "ch_a"]  # still newest first
-    assert frame.set_index("id").loc["ch_a", "display_status"] == "partially refunded"
-    assert copy.current() is frame and loads == [{"since_seq": 0}]  # nothing new: no query for rows
 
 
 def test_totals_by_day_add_up_to_the_period_and_match_hand_computed_days(frame):
