@@ -1,9 +1,11 @@
 """The numbers finance and analysts share: charges as a pandas frame, filters, KPIs, failures, refunds.
 
-Pure pandas over the synced store (`shop.sync`): the ops pages and the notebooks call these same functions, so a
-number on a page and in a notebook is the same number. Money stays in integer minor units; times are UTC.
+Pandas over the synced store (`shop.sync`), and the same numbers as SQL aggregates for the Charges page
+(`in_database`, held equal to the pandas ones by its tests): the ops pages and the notebooks call these same
+functions, so a number on a page and in a notebook is the same number. Money stays in integer minor units; times
+are UTC.
 
-`loading` reads the store into frames (and keeps the in-memory copy), `metrics` computes the numbers, `tables`
+`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `tables`
 shapes frames for display and export; every public name is importable from `shop.analytics` itself. What a
 failure code means comes from `shop.decline_codes`.
 
