@@ -34,7 +34,7 @@ def fee_cards(kpis: analytics.Kpis) -> None:
             delta,
             delta_color=colour,
             help=help_text,
-            delta_description=versus,
+            delta_description=versus if comparable else None,
             border=True,
         )
 

@@ -69,7 +69,10 @@ def kpi_cards(kpis: analytics.Kpis) -> None:
     ]
     columns = [*st.columns(3), *st.columns(3)]  # two rows: six metrics in one row truncate the amounts
     for column, (label, value, delta, colour, help_text) in zip(columns, metrics, strict=True):
-        shown = delta if comparable else None
-        column.metric(label, value, shown, delta_color=colour, help=help_text, delta_description=versus, border=True)
+        # Without a comparison neither the change nor its "vs …" text: the caption below says it once.
+        shown, description = (delta, versus) if comparable else (None, None)
+        column.metric(
+            label, value, shown, delta_color=colour, help=help_text, delta_description=description, border=True
+        )
     if kpis.comparison.kind in ("none", "partial"):
         st.caption(versus[0].upper() + versus[1:])

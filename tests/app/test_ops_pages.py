@@ -140,6 +140,8 @@ def test_all_time_shows_no_change_against_a_period_before_the_first_charge(env):
     at.selectbox(key="charges_period").select("All time").run()
     assert not at.exception, at.exception
     assert all(delta in (None, "") for _value, delta in metrics(at).values())
+    # Said once under the cards, not on each card beside a change that is not there.
+    assert [metric.label for metric in at.metric if metric.proto.delta_description] == []
     assert "No earlier charges to compare with." in texts(at.caption)
 
 
