@@ -4,7 +4,8 @@ PostgreSQL side by side.
 The local copy is filled straight into the shop's database (`bench.local_copy`, 365 days of charges), then each
 measurement runs in a fresh Python process, so "first run" is a new server process's first page and the memory
 figure is one process's peak (VmHWM): the Charges page (signed in, default filters: the last 30 days) first and
-warm (median of 5); the same page on "All time" (every charge aggregated); a charge's detail first and warm.
+warm (median of 5); the same page on "All time" (every charge aggregated); a charge's detail first and warm;
+then each notebook executed on its default range (the last 30 days), and its kernel's peak memory.
 The PostgreSQL server is a throwaway cluster with durability off (fsync, synchronous_commit), like the tests'.
 SCALE_BENCH_SIZES=100000 picks other sizes; SCALE_BENCH_BACKENDS=sqlite picks one backend.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.seed_bench import run_notebook
 from tests.support import Emulator, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +100,8 @@ def measure() -> dict:
     return figures
 
 
-def run_child(database_url: str, workdir: Path, emulator_port: int) -> dict:
+def shop_env(database_url: str, workdir: Path, emulator_port: int) -> dict[str, str]:
+    """The environment of a page or notebook process on the store `database_url` (emulator mode)."""
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
@@ -106,6 +109,11 @@ def run_child(database_url: str, workdir: Path, emulator_port: int) -> dict:
         STRIPE_EMULATOR_PORT=str(emulator_port),
     )
     env.pop("STRIPE_SECRET_KEY", None)
+    return env
+
+
+def run_child(database_url: str, workdir: Path, emulator_port: int) -> dict:
+    env = shop_env(database_url, workdir, emulator_port)
     done = subprocess.run(
         [sys.executable, "-m", "bench.scale_bench", "--measure"],
         cwd=ROOT,
@@ -117,6 +125,9 @@ def run_child(database_url: str, workdir: Path, emulator_port: int) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"the measuring process failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+NOTEBOOKS = ("revenue", "failures")
 
 
 def bench_backend(backend: str, database_url: str, sizes: list[int], workdir: Path, emulator_port: int) -> None:
@@ -146,6 +157,10 @@ def bench_backend(backend: str, database_url: str, sizes: list[int], workdir: Pa
         report(f"scale_charge_detail_first_run_{name}_s", figures["detail_first"], "s")
         report(f"scale_charge_detail_warm_{name}_s", figures["detail_warm"], "s")
         report(f"scale_page_process_peak_rss_{name}_mb", figures["rss_mb"], "MB")
+        for notebook in NOTEBOOKS:
+            seconds, peak_mb = run_notebook(shop_env(database_url, workdir, emulator_port), notebook)
+            report(f"scale_notebook_{notebook}_{name}_s", seconds, "s")
+            report(f"scale_notebook_{notebook}_kernel_peak_rss_{name}_mb", peak_mb, "MB")
     engine.dispose()
 
 

@@ -53,21 +53,29 @@ def time_seed(env: dict[str, str], orders: int) -> float:
     return time.perf_counter() - started
 
 
-def time_notebook(env: dict[str, str], name: str) -> float:
-    """Seconds to execute a notebook top to bottom (kernel start included), in `env`."""
-    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+def run_notebook(env: dict[str, str], name: str) -> tuple[float, float]:
+    """Execute notebooks/<name>.ipynb top to bottom (its default range, the last 30 days) in `env`: seconds
+    (kernel start included) and the kernel's peak RSS in MB, read by one cell added at the end."""
+    notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "print(next(l for l in open('/proc/self/status').read().splitlines() if l.startswith('VmHWM:')))"
+        )
+    )
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         started = time.perf_counter()
         NotebookClient(
-            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+            notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
         ).execute()
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    peak_kb = int(notebook.cells[-1].outputs[0]["text"].split()[1])
+    return seconds, peak_kb / 1024
 
 
 def main() -> None:
@@ -76,7 +84,7 @@ def main() -> None:
         with shop_environment(Path(tmp) / "small") as env:
             print(f"bench: seed_400_orders_s = {time_seed(env, 400):.1f} s", flush=True)
             for name in ("revenue", "failures"):
-                print(f"bench: notebook_{name}_s = {time_notebook(env, f'{name}.ipynb'):.1f} s", flush=True)
+                print(f"bench: notebook_{name}_s = {run_notebook(env, name)[0]:.1f} s", flush=True)
         with shop_environment(Path(tmp) / "large") as env:
             print(f"bench: seed_5000_orders_s = {time_seed(env, 5000):.1f} s", flush=True)
 
