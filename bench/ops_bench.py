@@ -28,6 +28,7 @@ import pandas as pd
 import stripe
 from stripe._http_client import new_default_http_client
 
+from bench import label, report
 from stripe_emulator.seeding import seed_charges
 from tests.support import Emulator, free_port
 
@@ -38,15 +39,6 @@ DAYS = 60
 RUNS = 5
 NAIVE_RUNS = {1_000: 5, 10_000: 3, 100_000: 1}  # the naive page at 100k takes long: one run is enough to tell
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
-
-
-def label(size: int) -> str:
-    return f"{size // 1000}k"
-
-
-def report(name: str, value: float, unit: str) -> None:
-    text = f"{value:.3g}" if value < 100 else f"{value:.0f}"
-    print(f"bench: {name} = {text} {unit}", flush=True)
 
 
 class CountingHTTPClient:

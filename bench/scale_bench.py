@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import label, report
 from bench.seed_bench import run_notebook
 from tests.support import Emulator, free_port
 
@@ -32,15 +33,6 @@ DAYS = 365
 RUNS = 5
 DEFAULT_SIZES = (100_000, 1_000_000)
 BACKENDS = ("sqlite", "postgresql")
-
-
-def label(size: int) -> str:
-    return f"{size // 1_000_000}m" if size >= 1_000_000 else f"{size // 1000}k"
-
-
-def report(name: str, value: float, unit: str) -> None:
-    text = f"{value:.3g}" if value < 100 else f"{value:.0f}"
-    print(f"bench: {name} = {text} {unit}", flush=True)
 
 
 def peak_rss_mb() -> float:

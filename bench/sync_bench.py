@@ -29,6 +29,7 @@ import httpx
 import stripe
 from stripe._http_client import new_default_http_client
 
+from bench import label, report
 from stripe_emulator.seeding import seed_charges
 from tests.conftest import PostgresCluster, postgres_bin_dir
 from tests.support import Emulator, free_port
@@ -42,15 +43,6 @@ BACKENDS = ("sqlite", "postgresql")
 
 class Interrupted(Exception):
     """Raised from the sync's progress callback: the process stops mid-backfill."""
-
-
-def label(size: int) -> str:
-    return f"{size // 1_000_000}m" if size >= 1_000_000 else f"{size // 1000}k" if size >= 1000 else str(size)
-
-
-def report(name: str, value: float, unit: str) -> None:
-    text = f"{value:.3g}" if value < 100 else f"{value:.0f}"
-    print(f"bench: {name} = {text} {unit}", flush=True)
 
 
 def counted_client(url: str) -> tuple[stripe.StripeClient, list]:
@@ -115,15 +107,13 @@ def backfill(emulator: Emulator, size: int, name: str, backend: str) -> None:
 
 def resumed_backfill(emulator: Emulator, size: int, name: str, backend: str) -> None:
     """A backfill stopped once half the charges are stored, then the next sync's requests."""
-    from shop import sync
+    from shop import config, sync
 
     half = size // 2
 
     def stop_halfway(fraction: float, text: str) -> None:
         if text.startswith(f"Fetched {half:,} charges"):
             raise Interrupted(text)
-
-    from shop import config
 
     # The stopped half runs unpaced (its time is not a figure); the resumed sync is paced and rate limited.
     os.environ["STRIPE_SYNC_REQUESTS_PER_S"] = "0"
