@@ -16,17 +16,17 @@ gate.public_page()
 FOUND_KEY = "your_order_found"  # (order number, email) of the order this visitor proved they own
 CANCEL_KEY = "your_order_cancel_asked"
 STATUS_TEXT = {
-    "pending": "⏳ Payment not completed",
-    "failed": "❌ Payment failed — not charged",
-    "paid": "✅ Paid — being prepared for shipping",
-    "shipped": "📦 Shipped",
-    "partially_refunded": "↩️ Partly refunded",
-    "refunded": "↩️ Refunded",
-    "cancelled": "🚫 Cancelled — refunded in full",
-    "cancelling": "⏳ Being cancelled — your refund is on its way",
-    "released": "🚫 Payment released — your card was not charged",
+    "pending": ":material/schedule: Payment not completed",
+    "failed": ":material/cancel: Payment failed — not charged",
+    "paid": ":material/check_circle: Paid — being prepared for shipping",
+    "shipped": ":material/local_shipping: Shipped",
+    "partially_refunded": ":material/undo: Partly refunded",
+    "refunded": ":material/undo: Refunded",
+    "cancelled": ":material/block: Cancelled — refunded in full",
+    "cancelling": ":material/schedule: Being cancelled — your refund is on its way",
+    "released": ":material/block: Payment released — your card was not charged",
 }
-RELEASED_TEXT = "🚫 Cancelled — the hold on your card is released, nothing was charged"
+RELEASED_TEXT = ":material/block: Cancelled — the hold on your card is released, nothing was charged"
 NOT_FOUND = (
     "No order matches that order number and email. Check both: the order number (like SP-7KQ2M9XD) is on your "
     "confirmation, and the email is the one you entered at checkout."

@@ -16,21 +16,21 @@ from shop.emulator_process import ensure_running
 from ui import gate
 
 SHOP_PAGES = (
-    ("pages/store.py", "Shop", "📚"),
-    ("pages/your_order.py", "Your order", "📦"),
+    ("pages/store.py", "Shop", ":material/menu_book:"),
+    ("pages/your_order.py", "Your order", ":material/package_2:"),
 )
 FINANCE_PAGES = (
-    ("pages/charges.py", "Charges", "💳"),
-    ("pages/failures.py", "Failures", "⚠️"),
-    ("pages/refunds.py", "Refunds", "↩️"),
-    ("pages/orders.py", "Orders", "🧾"),
-    ("pages/disputes.py", "Disputes", "⚖️"),
-    ("pages/balance.py", "Balance and payouts", "🏦"),
-    ("pages/charge.py", "Charge", "🔎"),
+    ("pages/charges.py", "Charges", ":material/credit_card:"),
+    ("pages/failures.py", "Failures", ":material/warning:"),
+    ("pages/refunds.py", "Refunds", ":material/undo:"),
+    ("pages/orders.py", "Orders", ":material/receipt_long:"),
+    ("pages/disputes.py", "Disputes", ":material/gavel:"),
+    ("pages/balance.py", "Balance and payouts", ":material/account_balance:"),
+    ("pages/charge.py", "Charge", ":material/search:"),
 )
 # The charge detail is in the navigation (so links and switch_page reach it) but not in the sidebar
 # (HIDDEN_URL_PATHS): a charge is opened from a table or the search on Charges.
-SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
+SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", ":material/lock:")
 
 
 HIDDEN_URL_PATHS = ("charge",)
@@ -53,11 +53,11 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
                     st.page_link(page)
         st.divider()
         if settings.mode == "emulator":
-            st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")
+            st.caption(":material/science: **Emulator mode** — offline Stripe; test cards only, no real money.")
         elif settings.is_live:
-            st.caption("🔴 **Stripe LIVE mode** — real cards are charged.")
+            st.caption(":material/error: **Stripe LIVE mode** — real cards are charged.")
         else:
-            st.caption("🟣 **Stripe test mode** — use Stripe's test cards.")
+            st.caption(":material/science: **Stripe test mode** — use Stripe's test cards.")
         if gate.signed_in():
             if gate.auth_configured():
                 st.button("Sign out", on_click=st.logout)
@@ -68,7 +68,7 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
 
 def main() -> None:
     """Run the app: settings, the emulator in emulator mode, the navigation, and the page the visitor asked for."""
-    st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
+    st.set_page_config(page_title="Stripe Press Shop", page_icon=":material/menu_book:", layout="wide")
     try:
         settings = get_settings()
     except ConfigError as exc:

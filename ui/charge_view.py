@@ -155,9 +155,10 @@ def timeline_section(detail: charge_detail.ChargeDetail) -> None:
         st.caption("No events: Stripe keeps 30 days of them.")
         return
     for entry in entries:
-        mark = "🟣" if entry.source == "stripe" else "🏬"
+        source = "Stripe" if entry.source == "stripe" else "Shop"
         show_line(
-            f"{mark} <code>{inert(when(entry.at))}</code> · <strong>{inert(entry.what)}</strong> {inert(entry.detail)}"
+            f"<small>{source}</small> <code>{inert(when(entry.at))}</code> · "
+            f"<strong>{inert(entry.what)}</strong> {inert(entry.detail)}"
         )
 
 

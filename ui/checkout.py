@@ -128,7 +128,8 @@ def book_grid() -> None:
                 unsafe_allow_html=True,
             )
             st.button(
-                "✓ Chosen" if chosen else "Choose",
+                "Chosen" if chosen else "Choose",
+                icon=":material/check:" if chosen else None,
                 key=f"choose_{book.id}",
                 type="primary" if chosen else "secondary",
                 on_click=_choose,
@@ -442,7 +443,7 @@ def confirmation(done: dict[str, Any]) -> None:
         st.page_link(
             "pages/your_order.py",
             label="Track or cancel this order on the Your order page",
-            icon="📦",
+            icon=":material/package_2:",
             query_params={"order": order.id},
         )
         st.button("Buy another book", type="primary", on_click=new_checkout)

@@ -96,7 +96,7 @@ def _age(seconds: float) -> str:
 def sync_bar() -> None:
     """Last sync time and a "Sync now" button; syncs by itself when the copy is older than a minute."""
     left, right = st.columns([4, 1], vertical_alignment="center")
-    clicked = right.button("🔄 Sync now", width="stretch", key="ops_sync_now")
+    clicked = right.button("Sync now", icon=":material/sync:", width="stretch", key="ops_sync_now")
     if clicked or sync.needs_sync():
         run_sync()
     synced = sync.last_synced_at()

@@ -56,7 +56,8 @@ def selectable_table(shown: Sequence[orders.Order]) -> list[orders.Order]:
     st.session_state[DRAWN_KEY] = ids
     frame = analytics.orders_frame(list(shown))
     st.download_button(
-        "⬇️ Download CSV",
+        "Download CSV",
+        icon=":material/download:",
         data=lambda: export.csv_bytes(csv_frame(frame, ORDER_COLUMNS)),
         file_name="orders.csv",
         mime="text/csv",
@@ -147,12 +148,16 @@ def action_bar(selected: Sequence[orders.Order]) -> None:
         st.caption("Tick one or more rows in the table to ship or cancel them.")
     plural = f" {count}" if count > 1 else ""
     ship_col, cancel_col = st.columns(2)
-    ship_label = f"📦 Mark{plural} shipped"
-    if ship_col.button(ship_label, key="orders_ship", width="stretch", disabled=not count):
+    ship_label = f"Mark{plural} shipped"
+    if ship_col.button(
+        ship_label, icon=":material/local_shipping:", key="orders_ship", width="stretch", disabled=not count
+    ):
         _finish(_each([order.id for order in selected], _ship))
         st.rerun()
-    cancel_label = f"✖️ Cancel{plural} order" + ("s" if count > 1 else "")
-    if cancel_col.button(cancel_label, key="orders_cancel", width="stretch", disabled=not count):
+    cancel_label = f"Cancel{plural} order" + ("s" if count > 1 else "")
+    if cancel_col.button(
+        cancel_label, icon=":material/cancel:", key="orders_cancel", width="stretch", disabled=not count
+    ):
         verdicts = {order.id: order_rules.may_cancel(order) for order in selected}
         refused = [("error", verdict.reason) for verdict in verdicts.values() if not verdict]
         allowed = [oid for oid, verdict in verdicts.items() if verdict]
