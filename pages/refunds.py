@@ -10,6 +10,7 @@ from shop import analytics, orders, payments
 from shop.money import format_amount, to_minor_units
 from ui import gate, refund_dialog
 from ui.data import data_changed, sync_bar
+from ui.finance import refunds_frame
 from ui.formats import MONEY_COLUMN, TIME_COLUMN
 from ui.links import charge_rows_table
 from ui.messages import flash, inert, show_flash, show_line
@@ -132,7 +133,7 @@ for request in requests:
 
 # ------------------------------------------------------------------------------------------------ history
 st.subheader("Refund history")
-history = analytics.refund_history()
+history = refunds_frame()
 if history.empty:
     st.caption("No refunds yet.")
 else:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shop import sync
 from shop.analytics.loading import CHARGE_COLUMNS, charges_frame_of, count_charges
 from shop.db import get_engine
-from shop.disputes import CLOSED_STATUSES, OPEN_STATUSES
+from shop.disputes import OPEN_STATUSES
 from shop.schema import charges
 from shop.schema import disputes as disputes_table
 
@@ -118,8 +118,3 @@ def dispute_effect(disputes: pd.DataFrame, start: datetime | None = None, end: d
         amount=int(chosen["net_amount"].sum()),
         fees=int(chosen["fees"].sum()),
     )
-
-
-def closed_disputes(disputes: pd.DataFrame) -> pd.DataFrame:
-    """The decided disputes (won, lost, inquiry closed), newest first."""
-    return disputes[disputes["status"].isin(CLOSED_STATUSES)]
