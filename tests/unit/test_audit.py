@@ -33,10 +33,10 @@ def engine(database_url: str) -> sa.Engine:
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator, database_url: str) -> stripe.StripeClient:
-    use_emulator(monkeypatch, emulator, tmp_path, database_url)
-    emulator.reset()
-    return emulator.client()
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, database_url: str) -> stripe.StripeClient:
+    use_emulator(monkeypatch, private_emulator, tmp_path, database_url)
+    private_emulator.reset()
+    return private_emulator.client()
 
 
 def shipped_ready(engine: sa.Engine) -> orders.Order:

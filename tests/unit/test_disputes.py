@@ -24,10 +24,10 @@ DISPUTE_FEE = 1500
 
 
 @pytest.fixture
-def client(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.StripeClient:
-    use_emulator(monkeypatch, emulator, tmp_path)
-    emulator.reset()
-    return emulator.client()
+def client(private_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.StripeClient:
+    use_emulator(monkeypatch, private_emulator, tmp_path)
+    private_emulator.reset()
+    return private_emulator.client()
 
 
 def disputed_order(client: stripe.StripeClient, number: str = FRAUDULENT) -> orders.Order:
