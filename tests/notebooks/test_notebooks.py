@@ -6,12 +6,11 @@ emulator's own charges, and the KPIs the Charges and Failures pages show.
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,9 +21,9 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 from streamlit.testing.v1 import AppTest
 
-from shop import analytics, config, seed
+from shop import analytics, seed
 from shop.money import format_amount
-from tests.support import ROOT, Emulator, free_port, use_emulator
+from tests.support import ROOT, Emulator, use_emulator
 
 NOTEBOOKS = ROOT / "notebooks"
 SEED_ORDERS = 60
@@ -128,7 +127,7 @@ def test_revenue_headline_equals_analytics_the_emulator_and_the_charges_page(see
 
 
 def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
-    last = date.today() - timedelta(days=3)
+    last = datetime.now(UTC).date() - timedelta(days=3)
     first = last - timedelta(days=6)
     headline = run_notebook("revenue.ipynb", start_date=first.isoformat(), end_date=last.isoformat(), sync_first=False)
     assert (headline["start_date"], headline["end_date"]) == (first.isoformat(), last.isoformat())
@@ -142,7 +141,7 @@ def test_revenue_for_a_chosen_range(seeded: SimpleNamespace) -> None:
 
 
 def test_papermill_runs_the_revenue_notebook_with_its_parameters(seeded: SimpleNamespace, tmp_path: Path) -> None:
-    last = date.today() - timedelta(days=2)
+    last = datetime.now(UTC).date() - timedelta(days=2)
     first = last - timedelta(days=9)
     # The notebook as committed, plus one cell that prints its headline numbers for this test to read.
     given = nbformat.read(NOTEBOOKS / "revenue.ipynb", as_version=4)
@@ -186,7 +185,7 @@ def test_a_bad_date_parameter_is_answered_with_a_sentence_not_a_traceback(name: 
         for line in output["traceback"]
     ]
     assert shown == [
-        "start_date = '2026-02-31' is not a date: write it as \"YYYY-MM-DD\", for example \"2026-01-31\", "
+        'start_date = \'2026-02-31\' is not a date: write it as "YYYY-MM-DD", for example "2026-01-31", '
         "or None for the default."
     ]
 
