@@ -29,9 +29,15 @@ def main() -> int:
             continue
         print(f"# {module}", flush=True)
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", f"bench.{module}"], cwd=here.parent, check=False)
+        # stderr is passed through as it comes and its last line kept, so a failed module says why in one line.
+        result = subprocess.run(
+            [sys.executable, "-m", f"bench.{module}"], cwd=here.parent, check=False, stderr=subprocess.PIPE, text=True
+        )
+        sys.stderr.write(result.stderr)
         print(f"# {module} took {time.monotonic() - started:.0f} s (exit {result.returncode})", flush=True)
         if result.returncode != 0:
+            why = next((line for line in reversed(result.stderr.splitlines()) if line.strip()), "no message")
+            print(f"# {module} failed: {why}", flush=True)
             failed.append(module)
     if failed:
         print(f"# failed: {', '.join(failed)}", flush=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench import label, report
+from bench import label, large, report
 from bench.seed_bench import run_notebook
 from tests.support import Emulator, free_port
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 DAYS = 365
 RUNS = 5
-DEFAULT_SIZES = (100_000, 1_000_000)
+DEFAULT_SIZES = (100_000, 1_000_000) if large() else (100_000,)  # 1M with BENCH_LARGE=1
 BACKENDS = ("sqlite", "postgresql")
 
 

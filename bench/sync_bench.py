@@ -29,7 +29,7 @@ import httpx
 import stripe
 from stripe._http_client import new_default_http_client
 
-from bench import label, report
+from bench import label, large, report
 from stripe_emulator.seeding import seed_charges
 from tests.conftest import PostgresCluster, postgres_bin_dir
 from tests.support import Emulator, free_port
@@ -37,7 +37,7 @@ from tests.support import Emulator, free_port
 RATE_PER_S = 25
 DAYS = 60
 SESSIONS = 4
-DEFAULT_SIZES = (100_000, 1_000_000)
+DEFAULT_SIZES = (100_000, 1_000_000) if large() else (100_000,)  # 1M with BENCH_LARGE=1
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -17,14 +17,11 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
+from bench import report
 from tests.support import free_port, running_emulator
 from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, sign_in, wait_for_app
 
 EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "20"))
-
-
-def report(name: str, value: float, unit: str) -> None:
-    print(f"bench: {name} = {value:.3g} {unit}", flush=True)
 
 
 def main() -> None:

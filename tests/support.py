@@ -53,6 +53,8 @@ def start_process(
 
     Its output goes to `log` when given (a failing browser test shows the tail), else nowhere.
     """
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)  # the server's data directory may not exist yet
     output = log.open("ab") if log else subprocess.DEVNULL
     try:
         return subprocess.Popen(
