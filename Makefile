@@ -8,7 +8,7 @@ DEV := $(VENV)/.dev-installed
 PORT ?= 8501
 N ?= 2
 
-.PHONY: demo run run-replicas test lint format bench notebook seed browser postgres clean-data
+.PHONY: demo run run-replicas stop test lint format bench notebook seed browser postgres clean-data
 
 $(RUNTIME): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,11 +39,14 @@ demo: $(RUNTIME)
 	$(PY) -m shop.seed --if-empty --days 60 --orders 800
 	@$(MAKE) --no-print-directory run
 
-## run: the app without seeding (headless, see .streamlit/config.toml: tools/open_app.py
-## opens the browser once the server answers)
+## run: the app without seeding (headless, see .streamlit/config.toml; the launcher opens the browser once the
+## server answers). Ctrl-C stops the app and the emulator it started; a second run says where the first one is.
 run: $(RUNTIME)
-	@$(PY) tools/open_app.py http://localhost:$(PORT) &
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT)
+	$(PY) tools/run_replicas.py --replicas 1 --port $(PORT) --open
+
+## stop: end what a crashed `make run`, `make demo` or `make run-replicas` left running (app servers, emulator)
+stop: $(RUNTIME)
+	$(PY) tools/run_replicas.py --stop
 
 ## run-replicas: N app processes (N=2) on ports PORT, PORT+1, … over one DATABASE_URL (PostgreSQL for replicas
 ## on several machines), with the one emulator they share in emulator mode; Ctrl-C stops them all

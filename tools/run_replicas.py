@@ -1,6 +1,8 @@
-"""Run several app processes over one database, as replicas behind a load balancer would (`make run-replicas N=2`).
+"""Run the app: one process (`make run`, `make demo`) or several over one database, as replicas behind a load
+balancer would (`make run-replicas N=2`); `--stop` (`make stop`) ends what a crashed run left behind.
 
-    python tools/run_replicas.py [--replicas N] [--port PORT]
+    python tools/run_replicas.py [--replicas N] [--port PORT] [--open]
+    python tools/run_replicas.py --stop
 
 Starts N `streamlit run dashboard.py` processes on ports PORT, PORT+1, …, all with this environment: the same
 DATABASE_URL, Stripe keys (or emulator), OPS_PASSWORD, CHECKOUT_API and CAPTURE. In emulator mode it first starts
@@ -9,7 +11,9 @@ each app process uses), so the replicas find it answering and start none of thei
 only if it dies, as a single `make run` would. An emulator that was already answering is used and left running.
 
 Each replica's output is shown prefixed with its port. A replica that exits is reported (the others keep serving);
-Ctrl-C stops every replica, then the emulator this command started.
+Ctrl-C stops every replica, then the emulator this command started (or the one an app process started again after
+it died). A second run on a port where the app already answers says where it is instead of failing. `--open` opens
+the first replica in the browser once it answers.
 
 SQLite (the default store) is allowed: processes on one machine share its file the way the sessions of one process
 do (WAL, the file's locks, a busy timeout). Replicas on several machines need PostgreSQL
@@ -27,6 +31,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +54,15 @@ def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def app_answers(port: int) -> bool:
+    """True when a Streamlit server answers its health check on the port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def shown_url(url: str) -> str:
@@ -101,11 +116,7 @@ class Replica:
             sys.stdout.flush()
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return app_answers(self.port)
 
     def stop(self) -> None:
         """SIGTERM to its process group (Streamlit shuts down cleanly), SIGKILL after STOP_TIMEOUT_S."""
@@ -125,12 +136,14 @@ class Emulator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.proc: subprocess.Popen | None = None  # the one this command started, stopped at the end
+        self.started_here = False  # whether this command started one (then it stops whichever runs at the end)
 
     def start(self) -> None:
         from shop.emulator_process import ensure_emulator
 
         url = self.settings.emulator_url
         self.proc = ensure_emulator(self.settings)
+        self.started_here = self.started_here or self.proc is not None
         if self.proc is None:
             say(f"Stripe emulator: already answering on {url}; using it (left running at the end)")
         else:
@@ -151,15 +164,94 @@ class Emulator:
             say(f"{exc} The replicas try again on their next page load.")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)  # it runs in a session of its own: its pid is its process group
+        """Stop the emulator this command started, or the one an app process started again after it died (same
+        port and data directory); an emulator that was answering before this command is left running."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # it runs in a session of its own: its pid is its process group
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            say("Stripe emulator stopped")
+        elif self.started_here:
+            for process in leftover_processes(self.settings, apps=False):
+                end_process(process)
+                say(f"Stripe emulator stopped (pid {process.pid}, started again by the app)")
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A process of this checkout's app or emulator, found by its command line (see `leftover_processes`)."""
+
+    pid: int
+    what: str
+
+
+def _process_facts(entry: Path) -> tuple[list[str], Path, dict[str, str]]:
+    """A process's arguments, working directory and environment, read from /proc (OSError when it is gone)."""
+    args = [part.decode(errors="replace") for part in (entry / "cmdline").read_bytes().split(b"\0") if part]
+    cwd = Path(os.readlink(entry / "cwd"))
+    variables = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
+    environ = dict(item.split("=", 1) for item in variables if "=" in item)
+    return args, cwd, environ
+
+
+def leftover_processes(settings: Settings, *, apps: bool = True) -> list[Leftover]:
+    """The running launchers and app servers of this checkout whose data directory is `settings.data_dir`, and the
+    emulator on `settings.emulator_data_dir` (Linux: read from /proc). A test's servers, with data directories of
+    their own, are never among them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
         try:
-            self.proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        say("Stripe emulator stopped")
+            args, cwd, environ = _process_facts(entry)
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+        data_dir = (cwd / environ.get("SHOP_DATA_DIR", "data")).resolve()
+        if "stripe_emulator" in args and "--data-dir" in args[:-1]:
+            if Path(args[args.index("--data-dir") + 1]).resolve() == settings.emulator_data_dir:
+                found.append(Leftover(int(entry.name), "the Stripe emulator"))
+        elif apps and cwd == ROOT and data_dir == settings.data_dir:
+            if any(arg.endswith("run_replicas.py") for arg in args):
+                found.append(Leftover(int(entry.name), "a launcher"))
+            elif "streamlit" in " ".join(args) and "dashboard.py" in args:
+                port = args[args.index("--server.port") + 1] if "--server.port" in args[:-1] else "?"
+                found.append(Leftover(int(entry.name), f"the app on port {port}"))
+    return found
+
+
+def end_process(process: Leftover) -> None:
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; a process already gone is fine."""
+    try:
+        os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            os.kill(process.pid, 0)  # raises once it is gone
+            time.sleep(0.1)  # waiting for a process we do not parent: nothing to wait on but its pid
+        os.kill(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def stop_leftovers(settings: Settings) -> int:
+    """`make stop`: end every launcher, app server and emulator of these settings still running; 0."""
+    leftovers = leftover_processes(settings)
+    if not leftovers:
+        say("nothing of this checkout is running")
+        return 0
+    for process in sorted(leftovers, key=lambda p: p.what != "a launcher"):  # launchers first: they stop the rest
+        end_process(process)
+        say(f"stopped {process.what} (pid {process.pid})")
+    return 0
+
+
+def open_in_browser(url: str) -> None:
+    """Open the app in the default browser (the server runs headless, so Streamlit does not)."""
+    import webbrowser
+
+    webbrowser.open(url)
 
 
 def exit_words(code: int | None) -> str:
@@ -181,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--replicas", type=int, default=2, help="how many app processes (default 2)")
     parser.add_argument("--port", type=int, default=8501, help="the first one's port; the others follow (8501)")
+    parser.add_argument("--open", action="store_true", help="open the first one in the browser once it answers")
+    parser.add_argument("--stop", action="store_true", help="stop what a crashed run of this checkout left running")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -192,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         say(f"Cannot start: {exc}")
+        return 2
+    if args.stop:
+        return stop_leftovers(settings)
+    if app_answers(ports[0]):
+        say(
+            f"Stripe Press Shop is already running at http://localhost:{ports[0]}: open it there, "
+            "or stop it first (Ctrl-C where it runs, or `make stop`)."
+        )
         return 2
     busy = [port for port in ports if port_in_use(port)]
     if busy:
@@ -222,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator.start()
         for replica in replicas:
             replica.start()
-        return supervise(replicas, emulator)
+        return supervise(replicas, emulator, on_up=open_in_browser if args.open else None)
     except Stop:
         say("stopping every replica")
         return 0
@@ -235,8 +337,9 @@ def main(argv: list[str] | None = None) -> int:
             emulator.stop()
 
 
-def supervise(replicas: list[Replica], emulator: Emulator | None) -> int:
-    """Report each replica once it answers and once it exits; returns 1 when every replica has exited."""
+def supervise(replicas: list[Replica], emulator: Emulator | None, on_up: Callable[[str], None] | None = None) -> int:
+    """Report each replica once it answers and once it exits (`on_up` gets the first one's address when all are
+    up); returns 1 when every replica has exited."""
     up: set[int] = set()
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
@@ -249,9 +352,15 @@ def supervise(replicas: list[Replica], emulator: Emulator | None) -> int:
                 continue
             if replica.port not in up and replica.healthy():
                 up.add(replica.port)
-                say(f"{replica.name} is up at {replica.url}")
+                if len(replicas) == 1:
+                    say(f"Stripe Press Shop is up at {replica.url}; Ctrl-C stops it and the emulator it started")
+                else:
+                    say(f"{replica.name} is up at {replica.url}")
                 if len(up) == len(replicas):
-                    say("all replicas are up; Ctrl-C stops them all")
+                    if len(replicas) > 1:
+                        say("all replicas are up; Ctrl-C stops them all")
+                    if on_up is not None:
+                        on_up(replicas[0].url)
         if all(replica.reported for replica in replicas):
             say("every replica has ended")
             return 1
