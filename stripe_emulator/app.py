@@ -389,6 +389,7 @@ def create_app(
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
         Route("/_emulator/faults", emulator.faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/deliveries", emulator.deliveries, methods=["GET"]),
+        Route("/_emulator/events/{event_id}/resend", ep(webhook_endpoints.resend_event), methods=["POST"]),
         Route("/receipts/{charge_id}", emulator.receipt, methods=["GET"]),
         Route("/v1/tokens", ep(tokens.create_token, allow_publishable=True), methods=["POST"]),
         Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),

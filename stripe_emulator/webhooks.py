@@ -226,7 +226,7 @@ class DeliveryWorker:
                 delivery["state"] = "succeeded"
                 delivery["next_attempt_at"] = None
                 event = self.store.get("events", delivery["event"])
-                if event is not None:
+                if event is not None and not delivery.get("resend"):  # a resend was never counted as pending
                     event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
                     self.store.update("events", event)
             elif tries - 1 < len(self.retry_schedule):

@@ -25,6 +25,7 @@ from stripe_emulator.core import (
 )
 from stripe_emulator.errors import invalid
 from stripe_emulator.guards import host_name, is_loopback
+from stripe_emulator.resources.events import retrieve_event
 
 # An event type such as `charge.succeeded` or `charge.refund.updated`, or `*` for all of them.
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -162,10 +163,7 @@ def matches(endpoint: dict[str, Any], event_type: str) -> bool:
     return endpoint["status"] == "enabled" and ("*" in wanted or event_type in wanted)
 
 
-def queue_deliveries(ctx: Context, event: dict[str, Any]) -> None:
-    """Queue the event for each matching endpoint (same transaction as the event) and count them in
-    `pending_webhooks`: "Number of webhooks that haven't been successfully delivered" (docs.stripe.com/api/events)."""
-    endpoints = [e for e in ctx.store.select("webhook_endpoints", [], limit=10_000) if matches(e, event["type"])]
+def _queue(ctx: Context, event: dict[str, Any], endpoints: list[dict[str, Any]], *, resend: bool = False) -> None:
     now = time.time()
     for endpoint in endpoints:
         ctx.store.insert(
@@ -181,10 +179,34 @@ def queue_deliveries(ctx: Context, event: dict[str, Any]) -> None:
                 "state": "pending",
                 "next_attempt_at": now,
                 "attempts": [],
+                "resend": resend,
             },
         )
-    event["pending_webhooks"] = len(endpoints)
     ctx.webhooks_queued += len(endpoints)
+
+
+def queue_deliveries(ctx: Context, event: dict[str, Any]) -> None:
+    """Queue the event for each matching endpoint (same transaction as the event) and count them in
+    `pending_webhooks`: "Number of webhooks that haven't been successfully delivered" (docs.stripe.com/api/events)."""
+    endpoints = [e for e in ctx.store.select("webhook_endpoints", [], limit=10_000) if matches(e, event["type"])]
+    _queue(ctx, event, endpoints)
+    event["pending_webhooks"] = len(endpoints)
+
+
+def resend_event(ctx: Context, event_id: str) -> dict[str, Any]:
+    """`POST /_emulator/events/{id}/resend[?webhook_endpoint=we_…]`: deliver an event again, as the Stripe CLI's
+    `stripe events resend evt_… --webhook-endpoint=we_…` does (docs.stripe.com/cli/events/resend): to the given
+    endpoint, else to every endpoint its type matches. Events older than 30 days cannot be resent. The receiver
+    sees the same event id again, so a handler that applies each event once ignores it."""
+    p.check(ctx.params, {"webhook_endpoint": (p.string(255), False)})
+    wanted = ctx.params.pop("webhook_endpoint", None)
+    event = retrieve_event(ctx, event_id)
+    if wanted:
+        endpoints = [get_object(ctx, "webhook_endpoints", "webhook_endpoint", wanted, param="webhook_endpoint")]
+    else:
+        endpoints = [e for e in ctx.store.select("webhook_endpoints", [], limit=10_000) if matches(e, event["type"])]
+    _queue(ctx, event, endpoints, resend=True)
+    return {"object": "resend", "event": event_id, "webhook_endpoints": [e["id"] for e in endpoints]}
 
 
 EVENT_HOOKS.append(queue_deliveries)

@@ -333,6 +333,38 @@ def test_reset_clears_endpoints_and_deliveries(fresh, receiver):
     assert fresh.client.v1.webhook_endpoints.list().data == []
 
 
+def test_a_resend_delivers_the_same_event_again_and_leaves_pending_webhooks_alone(fresh, receiver):
+    endpoint = fresh.endpoint(receiver.url)
+    other = Receiver().start()
+    try:
+        fresh.endpoint(other.url)
+        charge = fresh.charge()
+        wait_for(lambda: receiver.of_type("charge.succeeded") and other.of_type("charge.succeeded"))
+        event = fresh.event_of(charge.id, "charge.succeeded")
+        wait_for(lambda: fresh.client.v1.events.retrieve(event.id).pending_webhooks == 0)
+
+        answer = fresh.client.raw_request("post", f"/_emulator/events/{event.id}/resend", webhook_endpoint=endpoint.id)
+        assert json.loads(answer.body)["webhook_endpoints"] == [endpoint.id]
+        again = wait_for(
+            lambda: len(receiver.of_type("charge.succeeded")) == 2 and receiver.of_type("charge.succeeded")
+        )
+        assert json.loads(again[1].body)["id"] == event.id
+        stripe.Webhook.construct_event(again[1].body, again[1].signature, endpoint.secret)
+        assert len(other.of_type("charge.succeeded")) == 1  # only the endpoint asked for
+        resent = [d for d in fresh.deliveries(event=event.id) if d["endpoint"] == endpoint.id]
+        wait_for(lambda: all(d["state"] == "succeeded" for d in fresh.deliveries(event=event.id)))
+        assert len(resent) == 2
+        assert fresh.client.v1.events.retrieve(event.id).pending_webhooks == 0
+    finally:
+        other.stop()
+
+
+def test_a_resend_of_an_unknown_event_is_stripes_404(fresh):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        fresh.client.raw_request("post", "/_emulator/events/evt_missing/resend")
+    assert refused.value.http_status == 404
+
+
 def test_the_delivery_log_needs_a_secret_key(fresh):
     assert httpx.get(f"{fresh.url}/_emulator/deliveries").status_code == 401
 
