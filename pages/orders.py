@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 import stripe
 
-from shop import intents, orders, payments
+from shop import intents, orders, payments, stripe_io
 from ui import gate, links
 from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
@@ -14,6 +16,7 @@ from ui.order_actions import action_bar, selectable_table, show_results
 from ui.second_charges import show_second_charges
 
 gate.staff_page()
+log = logging.getLogger(__name__)
 
 STATUSES = orders.ORDER_STATUSES
 MESSAGE_KEY = "orders_message"
@@ -58,7 +61,8 @@ if unsettled or open_intents:
                     results = payments.reconcile_pending()
                     paid = [r for r in intents.settle_open_orders() if r.succeeded]
                 except stripe.StripeError as exc:
-                    flash(MESSAGE_KEY, "error", f"Stripe could not be reached: {exc.user_message}")
+                    log.warning("checking unsettled orders with Stripe failed", exc_info=True)
+                    flash(MESSAGE_KEY, "error", f"{stripe_io.staff_words(exc)} Nothing was charged or changed.")
                 else:
                     settled = [r for r in results if r.outcome != "still_pending"]
                     flash(

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import analytics, sync
+from shop import analytics, stripe_io, sync
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
@@ -78,8 +78,8 @@ def run_sync(full: bool = False) -> sync.SyncReport | None:
         except (stripe.StripeError, ConfigError) as exc:
             log.warning("sync failed", exc_info=True)  # the details (hosts, paths) go to the log, not the page
             status.update(label="Sync failed: the pages show the last synced data.", state="error", expanded=True)
-            reason = exc.user_message if isinstance(exc, stripe.StripeError) else None
-            st.error(f"Could not sync with Stripe: {reason or 'Stripe did not answer. Try again in a minute.'}")
+            reason = stripe_io.staff_words(exc) if isinstance(exc, stripe.StripeError) else str(exc)
+            st.error(f"Could not sync with Stripe. {reason} The pages show the last synced data.")
             return None
         status.update(label=report.summary(), state="complete", expanded=False)
     return report
