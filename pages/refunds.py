@@ -70,7 +70,12 @@ if not matches.empty:
         )
         reason = st.selectbox("Reason", list(REASONS), format_func=REASONS.get, key="refund_reason")
         asked = st.form_submit_button("Refund…", type="primary")
-    if asked:
+    if asked and how == "Everything left" and amount_text.strip():
+        st.error(
+            "You typed an amount but chose “Everything left”: choose “Part of it” to refund that amount, or clear "
+            "the amount to refund everything left."
+        )
+    elif asked:
         try:
             amount = None if how == "Everything left" else to_minor_units(amount_text, currency)
             amount = payments.check_refund(amounts, amount, reason)

@@ -227,6 +227,16 @@ def test_after_a_partial_refund_the_form_is_empty_so_a_second_click_cannot_repea
     assert [e.actor for e in audit.entries(charge_id=order.charge_id)] == ["staff"]
 
 
+def test_an_amount_typed_with_everything_left_chosen_is_refused_not_refunded_in_full(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Everything left", "5")
+    assert "refund_pending" not in refunds.session_state  # no dialog offering $23.00
+    assert any("Part of it" in text for text in texts(refunds.error)), texts(refunds.error)
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 0
+
+
 def test_every_refusal_has_its_message(env, api):
     order = paid_order()
     with pytest.raises(stripe.CardError):
