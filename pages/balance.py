@@ -9,6 +9,7 @@ import stripe
 from shop import balance
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
+from shop.words import count
 from ui import gate
 from ui.formats import DAY_COLUMN, MONEY_COLUMN, TIME_COLUMN, table
 
@@ -92,7 +93,7 @@ payout = payouts[chosen]
 members = _members(key, payout["id"])
 st.markdown(
     f"**{payout['id']}** · {format_amount(payout['amount'], payout['currency'])} · "
-    f"{len(members)} transactions, net {format_amount(sum(m['net'] for m in members), payout['currency'])}"
+    f"{count(len(members), 'transaction')}, net {format_amount(sum(m['net'] for m in members), payout['currency'])}"
 )
 if members:
     table(

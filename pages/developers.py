@@ -9,6 +9,7 @@ import stripe
 
 from shop import demo_faults, developers
 from shop.config import ConfigError, get_settings, stripe_client
+from shop.words import count
 from ui import gate
 from ui.formats import TIME_COLUMN, WIDE_TEXT_COLUMN
 from ui.links import charge_detail_url
@@ -67,7 +68,7 @@ else:
             "Event": [row.id for row in rows],
         }
     )
-    st.caption(f"{len(rows)} event{'s' if len(rows) != 1 else ''} (the newest {developers.LIST_LIMIT} at most).")
+    st.caption(f"{count(len(rows), 'event')} (the newest {developers.LIST_LIMIT} at most).")
     selected = st.dataframe(
         frame,
         hide_index=True,
@@ -108,11 +109,11 @@ else:
             else:
                 st.caption("No webhook endpoint was subscribed to this event when it happened.")
             if st.button("Resend this event", icon=":material/replay:", key="developers_resend"):
-                count = developers.resend(stripe_client(), event.id)
+                sent = developers.resend(stripe_client(), event.id)
                 flash(
                     MESSAGE_KEY,
                     "success",
-                    f"Sent {event.id} again to {count} endpoint{'s' if count != 1 else ''}. The app applies each "
+                    f"Sent {event.id} again to {count(sent, 'endpoint')}. The app applies each "
                     "event once, so nothing it already applied changes.",
                 )
                 _events.clear()
@@ -140,8 +141,8 @@ if emulator_mode:
             flash(MESSAGE_KEY, "success", f"Armed: {labels[choice]}. Pay in another tab to see it.")
             st.rerun()
         if disarm_col.button("Disarm all", icon=":material/block:", width="stretch"):
-            count = demo_faults.disarm_all()
-            flash(MESSAGE_KEY, "success", f"Disarmed {count} fault{'s' if count != 1 else ''}.")
+            cleared = demo_faults.disarm_all()
+            flash(MESSAGE_KEY, "success", f"Disarmed {count(cleared, 'fault')}.")
             st.rerun()
         waiting = demo_faults.armed()
     except demo_faults.DemoControlError as exc:

@@ -8,6 +8,7 @@ import streamlit as st
 import stripe
 
 from shop import intents, orders, payments, stripe_io
+from shop.words import count
 from ui import gate, links
 from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
@@ -51,7 +52,8 @@ open_intents = intents.orders_with_open_intents()
 if unsettled or open_intents:
     with st.container(border=True):
         st.markdown(
-            f"**{len(unsettled)} payment attempt(s) with an unknown result and {len(open_intents)} unpaid order(s) "
+            f"**{count(len(unsettled), 'payment attempt')} with an unknown result and "
+            f"{count(len(open_intents), 'unpaid order')} "
             "with a payment started** — Stripe could not be reached, or the customer left before the page heard "
             "back. Checking asks Stripe what happened to each; it never charges a card."
         )
@@ -68,9 +70,9 @@ if unsettled or open_intents:
                     flash(
                         MESSAGE_KEY,
                         "success",
-                        f"Checked {len(results)} attempt(s): {len(settled)} settled, "
+                        f"Checked {count(len(results), 'attempt')}: {len(settled)} settled, "
                         f"{len(results) - len(settled)} still in progress (checked again after a minute); "
-                        f"{len(paid)} unpaid order(s) turned out paid.",
+                        f"{count(len(paid), 'unpaid order')} turned out paid.",
                     )
                     data_changed()
             st.rerun()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from shop import orders
 from shop.money import to_major
+from shop.words import count
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 
 # Stripe releases an uncaptured card authorization after 7 days (docs.stripe.com/payments/place-a-hold-on-a-
@@ -41,9 +42,9 @@ def show_authorizations() -> None:
     if stale:
         with st.container(border=True):
             st.warning(
-                f"**{len(stale)} authorization(s) older than 6 days.** Stripe releases an uncaptured payment after "
-                "7 days and the money is lost to the shop: mark these orders shipped (which captures) or cancel "
-                "them."
+                f"**{count(len(stale), 'authorization')} older than 6 days.** Stripe releases an uncaptured payment "
+                "after 7 days and the money is lost to the shop: mark these orders shipped (which captures) or "
+                "cancel them."
             )
             formats = {"Amount": MONEY_COLUMN, "Authorized": TIME_COLUMN, "Released by Stripe": TIME_COLUMN}
             table(authorizations_frame(stale), **formats)

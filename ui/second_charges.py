@@ -7,6 +7,7 @@ import streamlit as st
 
 from shop import orders
 from shop.money import to_major
+from shop.words import count
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 
 TITLE = "Second charges refunded automatically"
@@ -39,7 +40,11 @@ def show_second_charges(limit: int = 200) -> None:
         st.caption(
             "Stripe charged these orders a second time (an answer that arrived after another payment had gone "
             "through). Each second charge is refunded in full as a duplicate; the customer keeps one charge."
-            + (f" {waiting} refund(s) not confirmed yet: tried again on the next check or sync." if waiting else "")
+            + (
+                f" {count(waiting, 'refund')} not confirmed yet: tried again on the next check or sync."
+                if waiting
+                else ""
+            )
         )
         table(
             second_charges_frame(records),

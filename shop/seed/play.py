@@ -28,6 +28,7 @@ from shop.seed.vocabulary import (
     STRIPE_STEPS,
     WINNING_EVIDENCE,
 )
+from shop.words import count
 
 SETTLE_TIMEOUT_S = 10.0  # how long to wait for Stripe's later decisions (disputes, failing refunds) at the end
 
@@ -80,22 +81,17 @@ class SeedReport:
             f"{self.shipped} shipped, {self.cancelled} cancelled, {self.refunds_full} full and "
             f"{self.refunds_partial} partial refunds, {self.refund_requests} refund requests "
             f"({self.requests_approved} approved, {self.requests_rejected} rejected).\n"
-            f"{_count(self.disputes, 'dispute')} ({self.disputes_won} answered to win, {self.disputes_lost} to "
+            f"{count(self.disputes, 'dispute')} ({self.disputes_won} answered to win, {self.disputes_lost} to "
             f"lose, {self.disputes - self.disputes_won - self.disputes_lost} open), "
-            f"{_count(self.inquiries, 'inquiry', 'inquiries')}, "
-            f"{_count(self.refunds_failing, 'refund')} that {'fails' if self.refunds_failing == 1 else 'fail'} later, "
-            f"{_count(self.captured_at_shipment, 'order')} captured at shipment "
+            f"{count(self.inquiries, 'inquiry')}, "
+            f"{count(self.refunds_failing, 'refund')} that {'fails' if self.refunds_failing == 1 else 'fail'} later, "
+            f"{count(self.captured_at_shipment, 'order')} captured at shipment "
             f"({self.authorized_only} still only authorized), "
-            f"{_count(self.left_to_expire, 'authorization')} left to expire."
+            f"{count(self.left_to_expire, 'authorization')} left to expire."
             + (f"\n{self.skipped} planned steps no longer applied and were skipped." if self.skipped else "")
             + (f"\n{self.errors} payments could not reach Stripe; see the Orders page." if self.errors else "")
             + (f"\n{self.sync_summary}" if self.sync_summary else "")
         )
-
-
-def _count(count: int, one: str, many: str | None = None) -> str:
-    """A count with its noun: 1 dispute, 3 disputes."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 class EmulatorClock:

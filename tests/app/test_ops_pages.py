@@ -450,11 +450,11 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
     orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
     at = open_page("orders")
-    assert any("1 payment attempt(s) with an unknown result" in text for text in texts(at.markdown))
+    assert any("1 payment attempt with an unknown result" in text for text in texts(at.markdown))
     at.button(key="orders_reconcile").click().run()
     assert texts(at.success) == [
-        "Checked 1 attempt(s): 1 settled, 0 still in progress (checked again after a minute); "
-        "0 unpaid order(s) turned out paid."
+        "Checked 1 attempt: 1 settled, 0 still in progress (checked again after a minute); "
+        "0 unpaid orders turned out paid."
     ]
     assert orders.unsettled_attempts() == []
     assert orders.list_attempts(order.id)[0].code == "not_charged"
@@ -480,12 +480,12 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     assert orders.get_order(order.id).paid_at is None
 
     at = open_page("orders")
-    assert any("1 unpaid order(s) with a payment started" in text for text in texts(at.markdown))
+    assert any("1 unpaid order with a payment started" in text for text in texts(at.markdown))
     at.button(key="orders_reconcile").click().run()
     paid = orders.get_order(order.id)
     assert paid.status == "paid"
     assert paid.charge_id == api.v1.payment_intents.retrieve(order.payment_intent_id).latest_charge
-    assert "1 unpaid order(s) turned out paid." in texts(at.success)[0]
+    assert "1 unpaid order turned out paid." in texts(at.success)[0]
 
 
 def test_every_finance_table_can_be_downloaded_as_csv(env, api):
