@@ -4,8 +4,8 @@
  * It mirrors the part of Stripe.js a Card Element integration uses: Stripe(pk), elements(),
  * elements.create('card') with the Element's methods and events, createToken, createPaymentMethod,
  * confirmCardPayment, handleCardAction, handleNextAction and retrievePaymentIntent, with 3-D Secure shown in a
- * modal over the page. The card inputs live in an iframe on the emulator's origin that calls the API itself;
- * calls without card details go through a hidden controller frame on that origin. This page-side script only
+ * modal over the page; and createEmbeddedCheckoutPage, which mounts a Checkout Session's page in an iframe.
+ * The card inputs live in an iframe on the emulator's origin that calls the API itself; calls without card details go through a hidden controller frame on that origin. This page-side script only
  * exchanges postMessages with them, so card numbers never exist in the embedding page.
  *
  * A classic script (not a module), because pages load it with a plain <script src>, as they load Stripe.js.
@@ -578,6 +578,78 @@
   // After handleCardAction an intent confirmed on the server may wait for that server to confirm it again.
   const isPastAction = (status) => !["requires_payment_method", "requires_action", "canceled"].includes(status);
 
+  // ---- Embedded Checkout ----------------------------------------------------------------------------------
+
+  // A Checkout Session's client secret: "<session id>_secret_<random>".
+  const SESSION_SECRET = /^(cs_(?:test|live)_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/;
+  const CHECKOUT_PAGE_PATH = "/c/pay/";
+
+  // The emulator's Checkout page in an iframe (docs.stripe.com/js/embedded_checkout). The page pays the session
+  // itself; once it is complete it says so here, and this goes to the session's return_url — or calls onComplete
+  // when the session was created with redirect_on_completion if_required or never.
+  class EmbeddedCheckout {
+    constructor(sessionId, onComplete) {
+      this._sessionId = sessionId;
+      this._onComplete = onComplete;
+      this._iframe = null;
+      this._link = null;
+      this._destroyed = false;
+    }
+
+    mount(target) {
+      if (this._destroyed) {
+        throw integrationError("This embedded Checkout has been destroyed. Please create a new one.");
+      }
+      const container = typeof target === "string" ? document.querySelector(target) : target;
+      if (!container || container.nodeType !== 1) {
+        throw integrationError(`The selector you specified (${target}) applies to no DOM elements.`);
+      }
+      if (this._iframe) {
+        throw integrationError("This embedded Checkout is already mounted.");
+      }
+      const iframe = document.createElement("iframe");
+      iframe.name = nextFrameName();
+      iframe.title = "Secure checkout";
+      iframe.setAttribute("frameborder", "0");
+      iframe.setAttribute("allow", "payment *");
+      iframe.style.cssText = "border:none!important;width:100%!important;display:block!important;height:720px;";
+      iframe.src = frameUrl(`${CHECKOUT_PAGE_PATH}${encodeURIComponent(this._sessionId)}`, {
+        parentOrigin: window.location.origin,
+      });
+      this._link = new FrameLink(iframe, (message) => this._handleMessage(message));
+      this._iframe = iframe;
+      container.appendChild(iframe);
+    }
+
+    _handleMessage(message) {
+      if (message.type === "height" && Number.isFinite(message.height)) {
+        this._iframe.style.height = `${message.height}px`;
+      } else if (message.type === "complete") {
+        if (message.redirectOnCompletion === "always" && message.redirect) {
+          window.location.assign(message.redirect);
+        } else if (typeof this._onComplete === "function") {
+          this._onComplete();
+        }
+      }
+    }
+
+    unmount() {
+      if (this._link) {
+        this._link.close("The embedded Checkout was unmounted.");
+      }
+      if (this._iframe) {
+        this._iframe.remove();
+      }
+      this._iframe = null;
+      this._link = null;
+    }
+
+    destroy() {
+      this.unmount();
+      this._destroyed = true;
+    }
+  }
+
   // ---- Stripe ---------------------------------------------------------------------------------------------
 
   class StripeInstance {
@@ -717,6 +789,30 @@
       await runChallenge(challengeUrl.href.split("#")[0]);
       const after = await this.retrievePaymentIntent(clientSecret);
       return after.error ? after : outcomeOf(after.paymentIntent, okStatuses);
+    }
+
+    // createEmbeddedCheckoutPage({fetchClientSecret | clientSecret, onComplete}) -> Promise<EmbeddedCheckout>
+    // (docs.stripe.com/js/embedded_checkout/create; named initEmbeddedCheckout before API 2026-03-25.dahlia).
+    async createEmbeddedCheckoutPage(options) {
+      const { fetchClientSecret, clientSecret, onComplete } = options || {};
+      if (typeof fetchClientSecret !== "function" && typeof clientSecret !== "string") {
+        throw integrationError("createEmbeddedCheckoutPage: pass fetchClientSecret (or clientSecret).");
+      }
+      const secret = typeof fetchClientSecret === "function" ? await fetchClientSecret() : clientSecret;
+      const match = typeof secret === "string" ? SESSION_SECRET.exec(secret) : null;
+      if (!match) {
+        throw integrationError(
+          "Invalid value for the client secret: it should be the client_secret of a Checkout Session.",
+        );
+      }
+      return new EmbeddedCheckout(match[1], onComplete);
+    }
+
+    // Renamed in API 2026-03-25.dahlia: calling the old name throws, as Stripe.js does.
+    initEmbeddedCheckout() {
+      throw integrationError(
+        "stripe.initEmbeddedCheckout() has been renamed to stripe.createEmbeddedCheckoutPage() (API 2026-03-25.dahlia).",
+      );
     }
 
     _mountedCard(element, method) {
