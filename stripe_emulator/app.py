@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import checkout_page, core, money, stripejs, webhooks
+from stripe_emulator import checkout_routes, core, money, stripejs, webhooks
 from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
@@ -30,7 +30,6 @@ from stripe_emulator.resources import (
     authorizations,
     balance_transactions,
     charges,
-    checkout_sessions,
     customers,
     disputes,
     events,
@@ -462,25 +461,7 @@ def create_app(
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.retrieve_webhook_endpoint), methods=["GET"]),
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.update_webhook_endpoint), methods=["POST"]),
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.delete_webhook_endpoint), methods=["DELETE"]),
-        Route("/v1/checkout/sessions", ep(checkout_sessions.create_checkout_session), methods=["POST"]),
-        Route("/v1/checkout/sessions", ep(checkout_sessions.list_checkout_sessions), methods=["GET"]),
-        Route("/v1/checkout/sessions/{session_id}", ep(checkout_sessions.retrieve_checkout_session), methods=["GET"]),
-        Route(
-            "/v1/checkout/sessions/{session_id}/line_items",
-            ep(checkout_sessions.list_line_items),
-            methods=["GET"],
-        ),
-        Route(
-            "/v1/checkout/sessions/{session_id}/expire",
-            ep(checkout_sessions.expire_checkout_session),
-            methods=["POST"],
-        ),
-        Route(
-            "/c/pay/{session_id}/payment",
-            ep(checkout_sessions.start_payment, allow_publishable=True, allow_anonymous=True),
-            methods=["POST"],
-        ),
-        *checkout_page.routes(emulator),
+        *checkout_routes.routes(emulator, ep),
         *stripejs.routes(),
         Route(
             "/{path:path}",
