@@ -132,10 +132,12 @@ def test_the_ui_mode_names_before_dahlia_fail(stripe_client, old):
 
 def test_embedded_page_refuses_success_url_and_needs_return_url(stripe_client):
     base = {"mode": "payment", "ui_mode": "embedded_page", "line_items": [book("Stubborn Attachments", 2300)]}
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as with_success_url:
         stripe_client.v1.checkout.sessions.create(params={**base, "success_url": SUCCESS, "return_url": RETURN})
-    with pytest.raises(stripe.InvalidRequestError):
+    assert with_success_url.value.param == "success_url"
+    with pytest.raises(stripe.InvalidRequestError) as without_return_url:
         stripe_client.v1.checkout.sessions.create(params=base)
+    assert without_return_url.value.param == "return_url"
 
 
 def test_refusals_of_a_create(stripe_client):
