@@ -23,6 +23,7 @@ from stripe_emulator import params as p
 from stripe_emulator import store
 from stripe_emulator.core import (
     EVENT_FOLLOWERS,
+    EXPANDABLE,
     SPECIAL_EXPANSIONS,
     Context,
     expand,
@@ -263,6 +264,8 @@ def _expand_line_items(ctx: Context, session: dict[str, Any]) -> None:
 
 
 SPECIAL_EXPANSIONS[("checkout.session", "line_items")] = _expand_line_items
+EXPANDABLE[("checkout.session", "payment_intent")] = "payment_intents"
+EXPANDABLE[("checkout.session", "customer")] = "customers"
 
 
 def redirect_url(template: str | None, session_id: str) -> str | None:

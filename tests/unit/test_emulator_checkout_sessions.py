@@ -48,7 +48,8 @@ def test_a_manual_capture_session_completes_unpaid_then_the_intent_is_captured(e
     done = client.v1.checkout.sessions.retrieve(created.id)
     # A completed session with an authorization only is unpaid (docs.stripe.com/api/checkout/sessions/object).
     assert (done.status, done.payment_status, done.url) == ("complete", "unpaid", None)
-    intent = client.v1.payment_intents.retrieve(done.payment_intent)
+    intent = client.v1.checkout.sessions.retrieve(created.id, params={"expand": ["payment_intent"]}).payment_intent
+    assert intent.status == "requires_capture"
     assert (intent.capture_method, intent.metadata["order_id"], intent.amount) == ("manual", "m-1", 2300)
     assert client.v1.payment_intents.capture(intent.id).status == "succeeded"
     events = client.v1.events.list(params={"type": "checkout.session.completed", "limit": 10})
