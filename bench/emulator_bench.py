@@ -1,14 +1,16 @@
 """`python -m bench.emulator_bench`: the emulator's throughput, list latency and start-up, beside localstripe's.
 
 Prints `bench: <name> = <value> <unit>` lines (charges and PaymentIntents created and confirmed per second,
-list latency at 10k and 100k charges, start-up). localstripe 1.15.10 is installed into a throwaway venv under
-.bench/ (git-ignored) and given the same work through the same SDK calls. Both stores are seeded in process
-(the emulator through its charge code path, localstripe through its own Charge class with its per-write pickle
-dump switched off until the end), because seeding 100k charges over HTTP would take most of the time budget.
+list latency at 10k and 100k charges, start-up, a Checkout Session's create and hosted-page payment).
+localstripe 1.15.10 is installed into a throwaway venv under .bench/ (git-ignored) and given the same work through
+the same SDK calls. Both stores are seeded in process (the emulator through its charge code path, localstripe
+through its own Charge class with its per-write pickle dump switched off until the end), because seeding 100k
+charges over HTTP would take most of the time budget.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -19,9 +21,12 @@ import tempfile
 import textwrap
 import threading
 import time
+import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import stripe
 
@@ -201,6 +206,112 @@ def bench_emulator(work: Path) -> dict[str, float]:
     return figures
 
 
+# ---------------------------------------------------------------- Checkout Sessions
+
+CHECKOUT_RUNS = 60
+CHECKOUT_SESSION = {
+    "mode": "payment",
+    "line_items[0][price_data][currency]": "usd",
+    "line_items[0][price_data][unit_amount]": "2300",
+    "line_items[0][price_data][product_data][name]": "Stubborn Attachments",
+    "line_items[0][quantity]": "2",
+    "success_url": "http://127.0.0.1/thanks?session_id={CHECKOUT_SESSION_ID}",
+    "customer_email": "ada@example.com",
+}
+# What the card frame sends when the page confirms the session's intent (stripe.confirmCardPayment).
+CARD_CONFIRM = {
+    "payment_method_data[type]": "card",
+    "payment_method_data[card][number]": "4242424242424242",
+    "payment_method_data[card][exp_month]": "12",
+    "payment_method_data[card][exp_year]": "2040",
+    "payment_method_data[card][cvc]": "123",
+    "payment_method_data[billing_details][name]": "Ada Lovelace",
+    "use_stripe_sdk": "true",
+}
+# (method, path, form, key) -> (status, JSON body or None for a page)
+Send = Callable[[str, str, dict[str, str], str], tuple[int, Any]]
+
+
+def checkout_flow(send: Send) -> tuple[float, float, int]:
+    """One session created, then paid as its hosted page does; (create ms, payment ms, payment requests).
+
+    The payment is the page's own requests: the page itself, `POST /c/pay/{id}/payment` (the customer's details,
+    answered with the session's PaymentIntent) and the card frame's confirm of that intent with a publishable
+    key. The page's static files (script, stylesheet, Stripe.js and its card frame) are cached by the browser and
+    not counted."""
+    started = time.perf_counter()
+    status, created = send("POST", "/v1/checkout/sessions", CHECKOUT_SESSION, "sk_test_bench")
+    create_ms = (time.perf_counter() - started) * 1000
+    if status != 200:
+        raise RuntimeError(f"session create answered {status}: {created}")
+    session_id = created["id"]
+    started = time.perf_counter()
+    send("GET", f"/c/pay/{session_id}", {}, "")
+    _, started_payment = send("POST", f"/c/pay/{session_id}/payment", {"email": "ada@example.com", "name": "Ada"}, "")
+    secret = started_payment["client_secret"]
+    confirm = {**CARD_CONFIRM, "client_secret": secret}
+    status, intent = send("POST", f"/v1/payment_intents/{secret.split('_secret_')[0]}/confirm", confirm, "pk_test_b")
+    payment_ms = (time.perf_counter() - started) * 1000
+    if status != 200 or intent["status"] != "succeeded":
+        raise RuntimeError(f"the page's confirm answered {status}: {intent}")
+    _, done = send("GET", f"/v1/checkout/sessions/{session_id}", {}, "sk_test_bench")
+    if done["status"] != "complete":
+        raise RuntimeError(f"the paid session is {done['status']}")
+    return create_ms, payment_ms, 3
+
+
+def _medians(send: Send) -> tuple[float, float, int]:
+    runs = [checkout_flow(send) for _ in range(CHECKOUT_RUNS)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), runs[0][2]
+
+
+def _http_sender(port: int) -> Send:
+    """Requests over one keep-alive connection, as a browser and the SDK make them."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def send(method: str, path: str, form: dict[str, str], key: str) -> tuple[int, Any]:
+        body = urllib.parse.urlencode(form) if method == "POST" else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
+        return response.status, json.loads(raw) if is_json else None
+
+    return send
+
+
+def bench_checkout_sessions(work: Path) -> dict[str, float]:
+    """Session create and hosted-page payment: over HTTP to a running emulator (one keep-alive connection), and
+    in process through the ASGI app with no network or server loop in between (the server's own time)."""
+    with warnings.catch_warnings():  # starlette's note that a later httpx will be needed: not this run's concern
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from stripe_emulator.app import create_app
+
+    figures: dict[str, float] = {}
+    server = _start_emulator(work / "checkout-http")
+    try:
+        create, payment, requests = _medians(_http_sender(PORTS["emulator"]))
+    finally:
+        server.stop()
+    figures.update(checkout_create_ms_http=create, checkout_payment_ms_http=payment, checkout_payment_requests=requests)
+    client = TestClient(create_app(work / "checkout-asgi"), base_url="http://127.0.0.1")
+
+    def send(method: str, path: str, form: dict[str, str], key: str) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = client.request(method, path, data=form if method == "POST" else None, headers=headers)
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        return response.status_code, response.json() if is_json else None
+
+    create, payment, _ = _medians(send)
+    figures.update(checkout_create_ms_server=create, checkout_payment_ms_server=payment)
+    return figures
+
+
 # ---------------------------------------------------------------- localstripe
 
 # Builds localstripe's store of argv[1] charges in process with its per-write pickle dump switched off, writes
@@ -323,6 +434,9 @@ def main() -> int:
     """Measure both, print the figures and the ratios of this run."""
     with tempfile.TemporaryDirectory(prefix="emulator-bench-", dir=BENCH_DIR if BENCH_DIR.exists() else None) as tmp:
         emulator = bench_emulator(Path(tmp))
+        checkout = bench_checkout_sessions(Path(tmp))
+    for name, value in checkout.items():
+        report(f"emulator_{name}", value, "requests" if name.endswith("_requests") else "ms")
     for name, value in emulator.items():
         report(f"emulator_{name}", value, _unit(name))
     try:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import core, money, stripejs, webhooks
+from stripe_emulator import checkout_routes, core, money, stripejs, webhooks
 from stripe_emulator.errors import StripeError, invalid
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
@@ -462,6 +462,7 @@ def create_app(
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.retrieve_webhook_endpoint), methods=["GET"]),
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.update_webhook_endpoint), methods=["POST"]),
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.delete_webhook_endpoint), methods=["DELETE"]),
+        *checkout_routes.routes(emulator, ep),
         *stripejs.routes(),
         Route(
             "/{path:path}",

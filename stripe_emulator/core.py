@@ -104,10 +104,14 @@ class Context:
         for hook in EVENT_HOOKS:  # e.g. queueing its webhook deliveries, which sets pending_webhooks
             hook(self, event)
         self.store.insert("events", event)
+        for follower in EVENT_FOLLOWERS:  # e.g. a Checkout Session completed by its PaymentIntent's success
+            follower(self, event)
 
 
 # Functions called with each new event before it is stored, in the same transaction.
 EVENT_HOOKS: list[Callable[[Context, dict[str, Any]], None]] = []
+# Functions called with each new event once it is stored, in the same transaction: the events they emit follow it.
+EVENT_FOLLOWERS: list[Callable[[Context, dict[str, Any]], None]] = []
 
 
 def changes(before: dict[str, Any], after: dict[str, Any], keys: list[str]) -> dict[str, Any]:

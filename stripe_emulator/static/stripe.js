@@ -3,10 +3,11 @@
  *
  * It mirrors the part of Stripe.js a Card Element integration uses: Stripe(pk), elements(),
  * elements.create('card') with the Element's methods and events, createToken, createPaymentMethod,
- * confirmCardPayment, handleCardAction, handleNextAction and retrievePaymentIntent, with 3-D Secure shown in a
- * modal over the page. The card inputs live in an iframe on the emulator's origin that calls the API itself;
- * calls without card details go through a hidden controller frame on that origin. This page-side script only
- * exchanges postMessages with them, so card numbers never exist in the embedding page.
+ * confirmCardPayment, confirmCardSetup, handleCardAction, handleNextAction, retrievePaymentIntent and
+ * retrieveSetupIntent, with 3-D Secure shown in a modal over the page; and createEmbeddedCheckoutPage, which mounts
+ * a Checkout Session's page in an iframe. The card inputs live in an iframe on the emulator's origin that calls the
+ * API itself; calls without card details go through a hidden controller frame on that origin. This page-side
+ * script only exchanges postMessages with them, so card numbers never exist in the embedding page.
  *
  * A classic script (not a module), because pages load it with a plain <script src>, as they load Stripe.js.
  */
@@ -546,6 +547,22 @@
   // ---- Results as Stripe.js shapes them -----------------------------------------------------------------
 
   const isClientSecret = (value) => typeof value === "string" && /^pi_[^_]+_secret_[^_]+$/.test(value);
+  const isSetupSecret = (value) => typeof value === "string" && /^seti_[^_]+_secret_[^_]+$/.test(value);
+
+  // What differs between the two intents as Stripe.js resolves them: the result's key, the error's field for the
+  // intent, the intent's last error, and how to fetch it again.
+  const PAYMENT = {
+    name: "paymentIntent",
+    field: "payment_intent",
+    lastError: "last_payment_error",
+    retrieve: "retrievePaymentIntent",
+  };
+  const SETUP = {
+    name: "setupIntent",
+    field: "setup_intent",
+    lastError: "last_setup_error",
+    retrieve: "retrieveSetupIntent",
+  };
 
   const invalidSecret = () =>
     integrationError(
@@ -556,27 +573,100 @@
   // The outcome of an intent once its next action is over: {paymentIntent} in a status `okStatuses` allows,
   // else {error} from its last_payment_error (for a failed authentication,
   // payment_intent_authentication_failure), with the intent attached as Stripe.js does.
-  const outcomeOf = (paymentIntent, okStatuses) => {
-    if (okStatuses(paymentIntent.status)) {
-      return { paymentIntent };
+  const outcomeOf = (intent, okStatuses, kind = PAYMENT) => {
+    if (okStatuses(intent.status)) {
+      return { [kind.name]: intent };
     }
-    const lastError = paymentIntent.last_payment_error;
+    const lastError = intent[kind.lastError];
     if (lastError) {
-      return { error: { type: lastError.type || "card_error", ...lastError, payment_intent: paymentIntent } };
+      return { error: { type: lastError.type || "card_error", ...lastError, [kind.field]: intent } };
     }
     return {
       error: {
         type: "invalid_request_error",
-        code: "payment_intent_unexpected_state",
-        message: `The PaymentIntent is in status ${paymentIntent.status}.`,
-        payment_intent: paymentIntent,
+        code: `${kind.field}_unexpected_state`,
+        message: `The intent is in status ${intent.status}.`,
+        [kind.field]: intent,
       },
     };
   };
 
   const isConfirmed = (status) => CONFIRMED_STATUSES.includes(status);
+  const isSetUp = (status) => status === "succeeded" || status === "processing";
   // After handleCardAction an intent confirmed on the server may wait for that server to confirm it again.
   const isPastAction = (status) => !["requires_payment_method", "requires_action", "canceled"].includes(status);
+
+  // ---- Embedded Checkout ----------------------------------------------------------------------------------
+
+  // A Checkout Session's client secret: "<session id>_secret_<random>".
+  const SESSION_SECRET = /^(cs_(?:test|live)_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+$/;
+  const CHECKOUT_PAGE_PATH = "/c/pay/";
+
+  // The emulator's Checkout page in an iframe (docs.stripe.com/js/embedded_checkout). The page pays the session
+  // itself; once it is complete it says so here, and this goes to the session's return_url — or calls onComplete
+  // when the session was created with redirect_on_completion if_required or never.
+  class EmbeddedCheckout {
+    constructor(sessionId, onComplete) {
+      this._sessionId = sessionId;
+      this._onComplete = onComplete;
+      this._iframe = null;
+      this._link = null;
+      this._destroyed = false;
+    }
+
+    mount(target) {
+      if (this._destroyed) {
+        throw integrationError("This embedded Checkout has been destroyed. Please create a new one.");
+      }
+      const container = typeof target === "string" ? document.querySelector(target) : target;
+      if (!container || container.nodeType !== 1) {
+        throw integrationError(`The selector you specified (${target}) applies to no DOM elements.`);
+      }
+      if (this._iframe) {
+        throw integrationError("This embedded Checkout is already mounted.");
+      }
+      const iframe = document.createElement("iframe");
+      iframe.name = nextFrameName();
+      iframe.title = "Secure checkout";
+      iframe.setAttribute("frameborder", "0");
+      iframe.setAttribute("allow", "payment *");
+      iframe.style.cssText = "border:none!important;width:100%!important;display:block!important;height:720px;";
+      iframe.src = frameUrl(`${CHECKOUT_PAGE_PATH}${encodeURIComponent(this._sessionId)}`, {
+        parentOrigin: window.location.origin,
+      });
+      this._link = new FrameLink(iframe, (message) => this._handleMessage(message));
+      this._iframe = iframe;
+      container.appendChild(iframe);
+    }
+
+    _handleMessage(message) {
+      if (message.type === "height" && Number.isFinite(message.height)) {
+        this._iframe.style.height = `${message.height}px`;
+      } else if (message.type === "complete") {
+        if (message.redirectOnCompletion === "always" && message.redirect) {
+          window.location.assign(message.redirect);
+        } else if (typeof this._onComplete === "function") {
+          this._onComplete();
+        }
+      }
+    }
+
+    unmount() {
+      if (this._link) {
+        this._link.close("The embedded Checkout was unmounted.");
+      }
+      if (this._iframe) {
+        this._iframe.remove();
+      }
+      this._iframe = null;
+      this._link = null;
+    }
+
+    destroy() {
+      this.unmount();
+      this._destroyed = true;
+    }
+  }
 
   // ---- Stripe ---------------------------------------------------------------------------------------------
 
@@ -649,6 +739,41 @@
       return this._afterNextAction(clientSecret, confirmed.paymentIntent, isConfirmed);
     }
 
+    // confirmCardSetup(clientSecret, {payment_method: {card, billing_details} | 'pm_…'}, {handleActions}):
+    // saves the card through a SetupIntent, with the challenge for a card that needs it; {setupIntent} or {error}.
+    async confirmCardSetup(clientSecret, data, options) {
+      if (!isSetupSecret(clientSecret)) {
+        throw integrationError(
+          "Invalid value for the client secret: it should be the client_secret of a SetupIntent, " +
+            "like seti_..._secret_....",
+        );
+      }
+      const { payment_method: paymentMethod, ...params } = data || {};
+      let confirmed;
+      if (paymentMethod && typeof paymentMethod === "object") {
+        const card = await this._mountedCard(paymentMethod.card, "confirmCardSetup");
+        confirmed = await card._request("confirmCardSetup", {
+          clientSecret,
+          billing_details: paymentMethod.billing_details,
+          params,
+        });
+      } else {
+        const withMethod = typeof paymentMethod === "string" ? { ...params, payment_method: paymentMethod } : params;
+        confirmed = await controllerFor(this).request("confirmSetupIntent", { clientSecret, params: withMethod });
+      }
+      if (confirmed.error || (options && options.handleActions === false)) {
+        return confirmed;
+      }
+      return this._afterNextAction(clientSecret, confirmed.setupIntent, isSetUp, SETUP);
+    }
+
+    async retrieveSetupIntent(clientSecret) {
+      if (!isSetupSecret(clientSecret)) {
+        throw integrationError("Invalid value for the client secret: it should be the client_secret of a SetupIntent.");
+      }
+      return controllerFor(this).request("retrieveSetupIntent", { clientSecret });
+    }
+
     // For intents confirmed on the server: shows the pending 3-D Secure challenge, then resolves the intent.
     async handleCardAction(clientSecret) {
       if (!isClientSecret(clientSecret)) {
@@ -692,11 +817,11 @@
     }
 
     // Runs the intent's next action when it has one, then resolves from the intent as the API has it after.
-    async _afterNextAction(clientSecret, paymentIntent, okStatuses) {
-      if (paymentIntent.status !== "requires_action") {
-        return { paymentIntent };
+    async _afterNextAction(clientSecret, intent, okStatuses, kind = PAYMENT) {
+      if (intent.status !== "requires_action") {
+        return { [kind.name]: intent };
       }
-      const action = paymentIntent.next_action || {};
+      const action = intent.next_action || {};
       const sdk = action.type === "use_stripe_sdk" ? action.use_stripe_sdk || {} : null;
       let challengeUrl = null;
       try {
@@ -710,13 +835,38 @@
           error: {
             type: "invalid_request_error",
             message: `The emulator's Stripe.js cannot handle the next action "${action.type}".`,
-            payment_intent: paymentIntent,
+            [kind.field]: intent,
           },
         };
       }
       await runChallenge(challengeUrl.href.split("#")[0]);
-      const after = await this.retrievePaymentIntent(clientSecret);
-      return after.error ? after : outcomeOf(after.paymentIntent, okStatuses);
+      const after = await this[kind.retrieve](clientSecret);
+      return after.error ? after : outcomeOf(after[kind.name], okStatuses, kind);
+    }
+
+    // createEmbeddedCheckoutPage({fetchClientSecret | clientSecret, onComplete}) -> Promise<EmbeddedCheckout>
+    // (docs.stripe.com/js/embedded_checkout/create; named initEmbeddedCheckout before API 2026-03-25.dahlia).
+    async createEmbeddedCheckoutPage(options) {
+      const { fetchClientSecret, clientSecret, onComplete } = options || {};
+      if (typeof fetchClientSecret !== "function" && typeof clientSecret !== "string") {
+        throw integrationError("createEmbeddedCheckoutPage: pass fetchClientSecret (or clientSecret).");
+      }
+      const secret = typeof fetchClientSecret === "function" ? await fetchClientSecret() : clientSecret;
+      const match = typeof secret === "string" ? SESSION_SECRET.exec(secret) : null;
+      if (!match) {
+        throw integrationError(
+          "Invalid value for the client secret: it should be the client_secret of a Checkout Session.",
+        );
+      }
+      return new EmbeddedCheckout(match[1], onComplete);
+    }
+
+    // Renamed in API 2026-03-25.dahlia: calling the old name throws, as Stripe.js does.
+    initEmbeddedCheckout() {
+      throw integrationError(
+        "stripe.initEmbeddedCheckout() has been renamed to stripe.createEmbeddedCheckoutPage() " +
+          "(API 2026-03-25.dahlia).",
+      );
     }
 
     _mountedCard(element, method) {

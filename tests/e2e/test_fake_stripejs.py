@@ -802,3 +802,55 @@ def test_handle_card_action_shows_the_challenge_of_a_server_confirmed_intent(
 def test_a_malformed_client_secret_is_an_integration_error(card_page: Page) -> None:
     card_page.evaluate("() => window.run(() => window.stripe.confirmCardPayment('pi_123', {}))")
     assert outcome(card_page)["rejected"].startswith("IntegrationError")
+
+
+def new_setup_intent(emulator: Emulator, customer: str) -> stripe.SetupIntent:
+    """A SetupIntent made on the server for a customer, to save a card for later."""
+    return emulator.client().v1.setup_intents.create(params={"customer": customer, "payment_method_types": ["card"]})
+
+
+def start_card_setup(page: Page, client_secret: str) -> None:
+    """Call stripe.confirmCardSetup with the mounted card Element."""
+    page.evaluate(
+        """([secret, billing]) => window.run(() => window.stripe.confirmCardSetup(secret, {
+            payment_method: { card: window.elements.getElement("card"), billing_details: billing },
+        }))""",
+        [client_secret, BILLING],
+    )
+
+
+def test_confirm_card_setup_runs_the_challenge_and_saves_the_card(card_page: Page, emulator: Emulator) -> None:
+    customer = emulator.client().v1.customers.create(params={"email": "jenny@example.com"})
+    intent = new_setup_intent(emulator, customer.id)
+    type_full_card(card_page, "4000002760003184")
+    start_card_setup(card_page, intent.client_secret)
+    challenge(card_page).get_by_role("button", name="Complete").click()
+    result = outcome(card_page)
+    assert (result["setupIntent"]["id"], result["setupIntent"]["status"]) == (intent.id, "succeeded")
+    stored = emulator.client().v1.setup_intents.retrieve(intent.id)
+    method = emulator.client().v1.payment_methods.retrieve(stored.payment_method)
+    assert (method.customer, method.card.last4) == (customer.id, "3184")
+    expect(card_page.locator(CHALLENGE_MODAL)).to_have_count(0)
+
+
+def test_confirm_card_setup_resolves_a_decline_and_a_failed_challenge(card_page: Page, emulator: Emulator) -> None:
+    customer = emulator.client().v1.customers.create(params={"email": "jenny@example.com"})
+    declined = new_setup_intent(emulator, customer.id)
+    type_full_card(card_page, "4000000000000002")
+    start_card_setup(card_page, declined.client_secret)
+    error = outcome(card_page)["error"]
+    assert (error["type"], error["code"]) == ("card_error", "card_declined")
+    assert error["setup_intent"]["status"] == "requires_payment_method"
+
+    failing = new_setup_intent(emulator, customer.id)
+    card_frame(card_page).locator('input[name="cardnumber"]').focus()
+    card_page.keyboard.press("ControlOrMeta+A")
+    card_page.keyboard.press("Backspace")
+    card_frame(card_page).locator('input[name="cardnumber"]').press_sequentially("4000002760003184")
+    wait_for_change(card_page, complete=True)
+    start_card_setup(card_page, failing.client_secret)
+    challenge(card_page).get_by_role("button", name="Fail").click()
+    error = outcome(card_page)["error"]
+    assert error["code"] == "setup_intent_authentication_failure"
+    assert error["setup_intent"]["status"] == "requires_payment_method"
+    assert emulator.client().v1.payment_methods.list(params={"customer": customer.id}).data == []

@@ -77,6 +77,27 @@ export const confirmPaymentIntent = async (pk, clientSecret, params) =>
     "payment_intent",
   );
 
+// "seti_123_secret_456" belongs to seti_123, as with PaymentIntents.
+export const confirmSetupIntent = async (pk, clientSecret, params) =>
+  resultOf(
+    await callApi(pk, "POST", `/v1/setup_intents/${encodeURIComponent(intentIdOf(clientSecret))}/confirm`, {
+      ...params,
+      client_secret: clientSecret,
+      use_stripe_sdk: "true",
+    }),
+    "setupIntent",
+    "setup_intent",
+  );
+
+export const retrieveSetupIntent = async (pk, clientSecret) =>
+  resultOf(
+    await callApi(pk, "GET", `/v1/setup_intents/${encodeURIComponent(intentIdOf(clientSecret))}`, {
+      client_secret: clientSecret,
+    }),
+    "setupIntent",
+    "setup_intent",
+  );
+
 export const retrievePaymentIntent = async (pk, clientSecret) =>
   resultOf(
     await callApi(pk, "GET", `/v1/payment_intents/${encodeURIComponent(intentIdOf(clientSecret))}`, {

@@ -3,7 +3,7 @@
 // own origin (a token, a PaymentMethod, or a PaymentIntent confirmation). The card number stays in this
 // document; the page only ever receives the objects the API returns.
 
-import { confirmPaymentIntent, callApi, resultOf } from "./api.js";
+import { confirmPaymentIntent, confirmSetupIntent, callApi, resultOf } from "./api.js";
 import {
   caretAfterDigits,
   digitsAfterDeletion,
@@ -377,6 +377,8 @@ const ACTIONS = {
     ),
   confirmCardPayment: async ({ clientSecret, billing_details: billingDetails, params = {} } = {}) =>
     confirmPaymentIntent(pk, clientSecret, { ...params, payment_method_data: paymentMethodData(billingDetails) }),
+  confirmCardSetup: async ({ clientSecret, billing_details: billingDetails, params = {} } = {}) =>
+    confirmSetupIntent(pk, clientSecret, { ...params, payment_method_data: paymentMethodData(billingDetails) }),
 };
 
 const handleRequest = async ({ requestId, action, data }) => {

@@ -1,12 +1,15 @@
 // The emulated 3-D Secure challenge, opened by the fake Stripe.js in a modal over the page. "Complete" or
-// "Fail" tells the emulator how the authentication ended (POST /_emulator/3ds/{intent}/authenticate, on this
-// frame's own origin, with the intent's client secret), then tells the page it is done. The page can ask for
+// "Fail" tells the emulator how the authentication ended (POST /_emulator/3ds/{intent}/authenticate, or
+// /_emulator/3ds-setup/{intent}/authenticate for a SetupIntent, on this frame's own origin, with the intent's
+// client secret), then tells the page it is done. The page can ask for
 // a failure too, when the customer closes the modal, which abandons the authentication.
 
 import { connectToParent, readConfig } from "./frame.js";
 
 const query = new URLSearchParams(window.location.search);
-const intentId = query.get("payment_intent") || "";
+const setupIntentId = query.get("setup_intent");
+const intentId = setupIntentId || query.get("payment_intent") || "";
+const authenticatePath = setupIntentId ? "/_emulator/3ds-setup/" : "/_emulator/3ds/";
 const clientSecret = query.get("client_secret") || "";
 const { parentOrigin } = readConfig();
 const buttons = [...document.querySelectorAll("button[data-result]")];
@@ -22,7 +25,7 @@ const authenticate = async (result) => {
   statusLine.textContent = result === "complete" ? "Completing the authentication…" : "Failing the authentication…";
   let ok = false;
   try {
-    const response = await fetch(`/_emulator/3ds/${encodeURIComponent(intentId)}/authenticate`, {
+    const response = await fetch(`${authenticatePath}${encodeURIComponent(intentId)}/authenticate`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ client_secret: clientSecret, result }),

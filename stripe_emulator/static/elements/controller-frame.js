@@ -1,8 +1,8 @@
 // The hidden controller frame of the fake Stripe.js: the API calls that carry no card details (confirming a
-// PaymentIntent with a saved PaymentMethod, retrieving one by its client secret) go from here, on the API's
-// own origin, as Stripe.js makes them from its controller frame on js.stripe.com.
+// PaymentIntent or SetupIntent with a saved PaymentMethod, retrieving one by its client secret) go from here, on
+// the API's own origin, as Stripe.js makes them from its controller frame on js.stripe.com.
 
-import { confirmPaymentIntent, retrievePaymentIntent } from "./api.js";
+import { confirmPaymentIntent, confirmSetupIntent, retrievePaymentIntent, retrieveSetupIntent } from "./api.js";
 import { connectToParent, readConfig } from "./frame.js";
 
 const { parentOrigin, pk } = readConfig();
@@ -10,6 +10,8 @@ const { parentOrigin, pk } = readConfig();
 const ACTIONS = {
   confirmPaymentIntent: ({ clientSecret, params = {} }) => confirmPaymentIntent(pk, clientSecret, params),
   retrievePaymentIntent: ({ clientSecret }) => retrievePaymentIntent(pk, clientSecret),
+  confirmSetupIntent: ({ clientSecret, params = {} }) => confirmSetupIntent(pk, clientSecret, params),
+  retrieveSetupIntent: ({ clientSecret }) => retrieveSetupIntent(pk, clientSecret),
 };
 
 if (parentOrigin && pk) {
