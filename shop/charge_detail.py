@@ -61,6 +61,10 @@ class TimelineEntry:
     what: str
     detail: str = ""
     source: str = "stripe"  # stripe (an event) | shop (the audit log or the order store)
+    # An event's webhook deliveries all made with success (its `pending_webhooks` is 0); None for the shop's own.
+    delivered: bool | None = None
+    # Among entries of the same second, the order they happened in (Stripe lists events newest first).
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -310,7 +314,8 @@ def _is_about(obj: dict, ids: set[str]) -> bool:
 
 
 def timeline(detail: ChargeDetail, client: stripe.StripeClient) -> list[TimelineEntry]:
-    """The charge's (and its intent's) Stripe events, oldest first, with the shop's own actions (audit log).
+    """The charge's (and its intent's) Stripe events in the order they happened, with the shop's own actions (audit
+    log), each event marked delivered once all its webhooks were.
 
     Reads `/v1/events` for the windows around the charge's creation and each refund (Stripe keeps 30 days of
     events, docs.stripe.com/api/events: older charges show the shop's actions only). Raises the SDK's errors.
@@ -319,19 +324,28 @@ def timeline(detail: ChargeDetail, client: stripe.StripeClient) -> list[Timeline
     if detail.payment_intent:
         ids.add(detail.payment_intent)
     entries: dict[str, TimelineEntry] = {}
+    listed = 0  # events come newest first: the later one is listed, the earlier it happened
     for start, end in _windows(detail):
         params: dict[str, Any] = {"limit": 100, "created": {"gte": start, "lte": end}}
         for _page in range(MAX_PAGES_PER_WINDOW):
             page = client.raw_request("get", "/v1/events", **params).data
             for event in page["data"]:
                 obj = (event.get("data") or {}).get("object") or {}
+                listed += 1
                 if _is_about(obj, ids):
-                    entries[event["id"]] = TimelineEntry(int(event["created"]), event["type"], _event_detail(obj))
+                    entries[event["id"]] = TimelineEntry(
+                        int(event["created"]),
+                        event["type"],
+                        _event_detail(obj),
+                        delivered=not event.get("pending_webhooks"),
+                        sequence=-listed,
+                    )
             if not page["has_more"] or not page["data"]:
                 break
             params = {**params, "starting_after": page["data"][-1]["id"]}
     shop_entries = [TimelineEntry(int(e.at), f"{e.label} (by {e.actor})", e.detail, "shop") for e in detail.audit]
-    return sorted([*entries.values(), *shop_entries, *_order_moments(detail)], key=lambda entry: entry.at)
+    everything = [*entries.values(), *shop_entries, *_order_moments(detail)]
+    return sorted(everything, key=lambda entry: (entry.at, entry.sequence))
 
 
 def _order_moments(detail: ChargeDetail) -> Iterable[TimelineEntry]:

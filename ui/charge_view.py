@@ -15,9 +15,10 @@ from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
 
 
-def when(ts: int | None) -> str:
-    """A Unix time as "Dec 02, 2026 14:05 UTC" ("–" for none)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%b %d, %Y %H:%M UTC") if ts else "–"
+def when(ts: int | None, *, seconds: bool = False) -> str:
+    """A Unix time as "Dec 02, 2026 14:05 UTC" (with `seconds`, "14:05:09"; "–" for none)."""
+    form = "%b %d, %Y %H:%M:%S UTC" if seconds else "%b %d, %Y %H:%M UTC"
+    return datetime.fromtimestamp(ts, UTC).strftime(form) if ts else "–"
 
 
 def _money(amount: int | None, currency: str) -> str:
@@ -156,9 +157,10 @@ def timeline_section(detail: charge_detail.ChargeDetail) -> None:
         return
     for entry in entries:
         source = "Stripe" if entry.source == "stripe" else "Shop"
+        delivery = {True: " · <small>webhook delivered</small>", False: " · <small>webhook pending</small>"}
         show_line(
-            f"<small>{source}</small> <code>{inert(when(entry.at))}</code> · "
-            f"<strong>{inert(entry.what)}</strong> {inert(entry.detail)}"
+            f"<small>{source}</small> <code>{inert(when(entry.at, seconds=True))}</code> · "
+            f"<strong>{inert(entry.what)}</strong> {inert(entry.detail)}{delivery.get(entry.delivered, '')}"
         )
 
 
