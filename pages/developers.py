@@ -11,7 +11,7 @@ from shop import demo_faults, developers
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.words import count
 from ui import gate
-from ui.formats import TIME_COLUMN, WIDE_TEXT_COLUMN
+from ui.formats import TIME_COLUMN
 from ui.links import charge_detail_url
 from ui.messages import flash, show_flash
 
@@ -75,7 +75,6 @@ else:
         width="stretch",
         column_config={
             "Time": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
-            "Type": WIDE_TEXT_COLUMN,
             "Charge": st.column_config.LinkColumn(display_text="Open the charge"),
         },
         on_select="rerun",
