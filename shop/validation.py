@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
 import pycountry
 
 # Visible labels of the checkout form, by field name.
@@ -48,7 +49,9 @@ _EMAIL = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"  # first domain label
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"  # more labels, then the TLD
 )
-_PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+$")
+PHONE_SHAPE_MESSAGE = (
+    "Enter the phone number with its area code, like +1 415 555 0100; an extension may follow (ext 5)."
+)
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _CA_POSTAL = re.compile(r"^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$")
 _GENERIC_POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,10}$")
@@ -92,13 +95,28 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in text)
 
 
+def _phone_problem(text: str, country: str) -> str | None:
+    """What is wrong with a phone number, or None: it must be a real number (phonenumbers' metadata) of `country`
+    unless it starts with + and its country code; an extension may follow ("ext 5", "x 12")."""
+    region = country if country in phonenumbers.SUPPORTED_REGIONS else DEFAULT_COUNTRY
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        return PHONE_SHAPE_MESSAGE
+    if not phonenumbers.is_valid_number(number):
+        return "That is not a working phone number: check the digits, or start with + and the country code."
+    return None
+
+
 def validate_customer(data: Mapping[str, Any]) -> ValidationResult:
     """Check every checkout field of `data`; never raises.
 
     Rules: name, email, phone, address line 1, city and country are required; the state is required where
-    addresses need one (US, CA, ...); the email needs the shape name@domain.tld; the phone 7 to 15 digits,
-    optionally with +, spaces, dots, dashes and brackets; a US postal code is 12345 or 12345-6789, a Canadian
-    one A1A 1A1, others 2 to 11 letters, digits, spaces or dashes.
+    addresses need one (US, CA, ...); the email needs the shape name@domain.tld; the phone must be a real number
+    of the address's country (or +country code), an extension allowed; a US postal code is 12345 or 12345-6789,
+    a Canadian one A1A 1A1, others 2 to 11 letters, digits, spaces or dashes.
     """
     raw = data if isinstance(data, Mapping) else {}
     values = {name: _clean(raw.get(name)) for name in FIELD_LABELS}
@@ -131,11 +149,9 @@ def validate_customer(data: Mapping[str, Any]) -> ValidationResult:
             values["email"] = f"{local}@{domain.lower()}"
 
     if require("phone", "Enter a phone number so the courier can reach you."):
-        digits = re.sub(r"\D", "", values["phone"])
-        if not _PHONE_CHARS.match(values["phone"]):
-            errors["phone"] = "Use only digits, spaces and + ( ) - . in the phone number."
-        elif not 7 <= len(digits) <= 15:
-            errors["phone"] = f"A phone number has 7 to 15 digits; this one has {len(digits)}."
+        problem = _phone_problem(values["phone"], values["country"])
+        if problem:
+            errors["phone"] = problem
 
     require("line1", "Enter the street address.")
     require("city", "Enter the city.")
@@ -151,9 +167,9 @@ def validate_customer(data: Mapping[str, Any]) -> ValidationResult:
     if "postal_code" not in errors:
         if country == "US":
             if not postal:
-                errors["postal_code"] = "Enter the ZIP code."
+                errors["postal_code"] = "Enter the postal code (the ZIP code)."
             elif not _US_ZIP.match(postal):
-                errors["postal_code"] = "A US ZIP code looks like 12345 or 12345-6789."
+                errors["postal_code"] = "A US postal code (ZIP code) looks like 12345 or 12345-6789."
         elif country == "CA":
             if not postal:
                 errors["postal_code"] = "Enter the postal code."

@@ -31,6 +31,7 @@ UNEXPECTED_FAILURE = (
     "Something went wrong on our side while paying. Any order already saved is checked against Stripe, so you "
     "are never charged twice; please try again in a moment."
 )
+ERROR_COLOR = "#c0123c"  # the field messages' red, dark enough for text on white (WCAG AA)
 TOO_MANY = f"You can order at most {catalog.MAX_QUANTITY} copies at a time."
 # createToken's billing fields, from the checkout's fields (Charges flow).
 BILLING_FIELDS = {
@@ -52,7 +53,7 @@ PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
-.sp-field-error{color:#df1b41;font-size:.85rem;margin:-.6rem 0 .5rem}
+.sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
 [data-testid="stHeading"]{scroll-margin-top:4.5rem}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
@@ -148,9 +149,22 @@ def shown_errors() -> tuple[dict[str, str], dict[str, str]]:
     return current, errors
 
 
+def _highlight(errors: dict[str, str]) -> None:
+    """Outline the fields that need fixing (Streamlit marks a keyed widget's container `st-key-<key>`)."""
+    if errors:
+        rules = ",".join(f'.st-key-{DETAIL_KEYS[name]} [data-testid="stTextInputRootElement"]' for name in errors)
+        labels = ",".join(f".st-key-{DETAIL_KEYS[name]} label" for name in errors)
+        st.markdown(
+            f"<style>{rules}{{border-color:{ERROR_COLOR};box-shadow:0 0 0 1px {ERROR_COLOR}}}"
+            f"{labels}{{color:{ERROR_COLOR}}}</style>",
+            unsafe_allow_html=True,
+        )
+
+
 def details_form(errors: dict[str, str]) -> dict[str, str]:
-    """The details form, two fields a row, each with its message under it."""
+    """The details form, two fields a row, each with its message under it and its box outlined while wrong."""
     st.subheader("Your details")
+    _highlight(errors)
     for pair in DETAIL_ROWS:
         for column, name in zip(st.columns(2), pair, strict=True):
             if name is None:

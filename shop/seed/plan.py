@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+
 from shop import catalog
 from shop.orders import Customer
 from shop.seed.vocabulary import (
@@ -76,6 +78,10 @@ def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+# Area codes in service, so the fictional 555-01xx numbers pass the checkout's phone check.
+US_AREA_CODES = (206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 617, 702)
+
+
 def fake_customer(rng: random.Random, taken_emails: set[str]) -> Customer:
     """A fictional but plausible customer: name, example.com/.org email, 555-01xx phone, a real-looking address."""
     while True:
@@ -89,15 +95,19 @@ def fake_customer(rng: random.Random, taken_emails: set[str]) -> Customer:
     line2 = rng.choice(("", "", "", f"Apt {rng.randint(1, 40)}{rng.choice('ABCD')}", f"Unit {rng.randint(100, 999)}"))
     if rng.random() < ABROAD_SHARE:
         country, city, state, postal_code = rng.choice(ABROAD)
-        phone = f"+{rng.choice(('44', '49', '61', '65', '353'))} 20 7946 0{rng.randint(100, 999)}"
+        # Ofcom keeps 020 7946 0xxx for drama; elsewhere the numbering plan's own example number.
+        phone = f"+44 20 7946 0{rng.randint(100, 999)}"
         if country == "CA":
             phone = f"+1 416-555-01{rng.randint(0, 99):02d}"
+        elif country != "GB":
+            example = phonenumbers.example_number(country)
+            phone = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     else:
         country = "US"
         city, state, prefix = rng.choice(US_CITIES)
         postal_code = f"{prefix}{rng.randint(1, 99):02d}"
         # 555-0100..0199 numbers are reserved for fiction in the North American plan.
-        phone = f"+1 {rng.randint(201, 989)}-555-01{rng.randint(0, 99):02d}"
+        phone = f"+1 {rng.choice(US_AREA_CODES)}-555-01{rng.randint(0, 99):02d}"
     result = validate_customer(
         {
             "name": f"{first} {last}",
