@@ -104,7 +104,8 @@ shown = newest_charges(chosen, TABLE_LIMIT)
 note = f" (the newest {TABLE_LIMIT:,} are shown; the CSV has all)" if summary.rows > TABLE_LIMIT else ""
 count_col.markdown(f"**{summary.rows:,} charges** match{note}.")
 download_col.download_button(
-    "⬇️ Download CSV",
+    "Download CSV",
+    icon=":material/download:",
     data=lambda: analytics.in_database.matching_csv(chosen),
     file_name=f"charges-{first_day}-{last_day}.csv",
     mime="text/csv",

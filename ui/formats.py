@@ -31,7 +31,8 @@ def table(frame: pd.DataFrame, *, csv_name: str | None = None, **column_config: 
 def csv_download(frame: pd.DataFrame, column_config: dict[str, Any], csv_name: str) -> None:
     """A "Download CSV" button for exactly the rows of `frame`, written as `csv_frame` shows them."""
     st.download_button(
-        "⬇️ Download CSV",
+        "Download CSV",
+        icon=":material/download:",
         data=lambda: export.csv_bytes(csv_frame(frame, column_config)),
         file_name=f"{csv_name}.csv",
         mime="text/csv",

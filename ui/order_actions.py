@@ -56,7 +56,8 @@ def selectable_table(shown: Sequence[orders.Order]) -> list[orders.Order]:
     st.session_state[DRAWN_KEY] = ids
     frame = analytics.orders_frame(list(shown))
     st.download_button(
-        "⬇️ Download CSV",
+        "Download CSV",
+        icon=":material/download:",
         data=lambda: export.csv_bytes(csv_frame(frame, ORDER_COLUMNS)),
         file_name="orders.csv",
         mime="text/csv",
