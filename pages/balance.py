@@ -11,11 +11,12 @@ from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import count
 from ui import gate
-from ui.formats import DAY_COLUMN, MONEY_COLUMN, TIME_COLUMN, table
+from ui.formats import DAY_COLUMN, MONEY_COLUMN, TIME_COLUMN, csv_download, table
 
 gate.staff_page()
 
 CACHE_S = 60
+PAYOUT_COLUMNS = {"Created": TIME_COLUMN, "Arrives": DAY_COLUMN, "Amount": MONEY_COLUMN}
 
 
 @st.cache_data(ttl=CACHE_S, show_spinner=False)
@@ -79,6 +80,7 @@ frame = (
     .rename(columns={"Arrival_date": "Arrives", "Id": "Payout"})
 )
 st.caption("Select a payout to see the transactions it paid out, to match it with the bank statement.")
+csv_download(frame, PAYOUT_COLUMNS, "payouts")
 event = st.dataframe(
     frame,
     hide_index=True,
@@ -86,7 +88,7 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="balance_payouts",
-    column_config={"Created": TIME_COLUMN, "Arrives": DAY_COLUMN, "Amount": MONEY_COLUMN},
+    column_config=PAYOUT_COLUMNS,
 )
 chosen = event.selection.rows[0] if event.selection.rows else 0
 payout = payouts[chosen]

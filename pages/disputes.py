@@ -29,7 +29,7 @@ if not waiting:
     st.caption("No dispute is waiting for a response.")
 else:
     waiting.sort(key=lambda dispute: dispute.due_by or 0)  # the nearest deadline first
-    show_disputes(waiting, charges)
+    show_disputes(waiting, charges, "open-disputes")
     by_id = {dispute.id: dispute for dispute in waiting}
     picked = st.selectbox(
         "Respond to",
@@ -53,7 +53,7 @@ else:
 reviewing = disputes.list_disputes(statuses=disputes.REVIEW_STATUSES)
 if reviewing:
     st.subheader("Evidence submitted: the bank is deciding")
-    show_disputes(reviewing, charges, deadline=False)
+    show_disputes(reviewing, charges, "disputes-under-review", deadline=False)
 
 # ------------------------------------------------------------------------------------------------ history
 st.subheader("History: won and lost")
@@ -61,4 +61,4 @@ decided = disputes.list_disputes(statuses=disputes.CLOSED_STATUSES)
 if not decided:
     st.caption("No dispute has been decided yet.")
 else:
-    show_disputes(decided, charges, deadline=False)
+    show_disputes(decided, charges, "decided-disputes", deadline=False)

@@ -1,11 +1,18 @@
 """Stripe's webhooks: verify a delivery, then apply its event once to the local copy and to the orders.
 
-`handle(body, signature, secret)` is the whole endpoint (the HTTP glue is in ui/server.py): the signature is
-checked on the raw body with `stripe.Webhook.construct_event` (docs.stripe.com/webhooks/signature: a
-`Stripe-Signature` header `t=…,v1=…`, HMAC-SHA256 of "t.body", five minutes of tolerance), and the event goes
-through the event sync's own path (`shop.sync.apply_delivered_events`), so an event a webhook applied is skipped by
-the next sync and the other way round. The sync stays the fallback: it still reads every event from its cursor, so
-deliveries an endpoint missed are caught up by it.
+`handle(body, signature, secret)` is the whole endpoint (the HTTP glue is in ui/server.py, which stops reading a
+body past MAX_BODY_BYTES): the signature is checked on the raw body with `stripe.WebhookSignature.verify_header`
+(docs.stripe.com/webhooks/signature: a `Stripe-Signature` header `t=…,v1=…`, HMAC-SHA256 of "t.body", five
+minutes of tolerance for old timestamps; the SDK checks none for future ones, so FUTURE_SKEW_S is checked here).
+
+A signature proves only that the sender holds the endpoint's secret. So the delivered body is used for its event id
+alone: the event itself is retrieved from Stripe (`GET /v1/events/{id}`) and Stripe's copy is what gets applied. A
+secret that leaked can then make the shop re-read real events, never write an object Stripe does not have (a
+forged charge, an altered amount). A delivery whose id Stripe does not know, or whose type or object differs from
+Stripe's event of that id, is refused with a 400. Stripe's copy goes through the event sync's own path
+(`shop.sync.apply_delivered_events`), so an event a webhook applied is skipped by the next sync and the other way
+round. The sync stays the fallback: it still reads every event from its cursor, so deliveries an endpoint missed
+are caught up by it.
 
 Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/webhooks, "Handle duplicate events"
 and "Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the
@@ -26,6 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +50,15 @@ log = logging.getLogger(__name__)
 
 PATH = "/webhooks/stripe"
 TOLERANCE_S = 300  # the SDK's default, Stripe's recommendation (docs.stripe.com/webhooks/signature)
+# How far ahead of this machine's clock a signature's timestamp may be: clocks of NTP-synced hosts differ by far
+# less than a minute, and `stripe.WebhookSignature.verify_header` refuses only timestamps in the past.
+FUTURE_SKEW_S = 60
+# The largest body the endpoint reads. A Stripe event is a few kilobytes (one object; lists inside it carry at most
+# a page of items), so 1 MiB leaves ample room while a client sending gigabytes is cut off after 1 MiB.
+MAX_BODY_BYTES = 1024 * 1024
+# Stripe's event ids: "evt_" and letters, digits and underscores (a test clock's and a Connect account's too).
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,100}")
+_OBJECTS_WITH_ID = ("charge", "refund", "dispute", "payment_intent")
 # What the app's own endpoint asks for (docs.stripe.com/api/events/types); the sync reads every event anyway.
 ENABLED_EVENTS = [
     "charge.succeeded",
@@ -83,10 +101,11 @@ def handle(
     client: stripe.StripeClient | None = None,
     engine: sa.Engine | None = None,
 ) -> Result:
-    """Verify one delivery and apply its event; returns the HTTP status and a short message for the sender.
+    """Verify one delivery and apply Stripe's copy of its event; returns the HTTP status and a short message.
 
-    400 for a missing, malformed or wrong signature (or a timestamp more than TOLERANCE_S old); 503 when no
-    secret is configured or Stripe did not answer a call the event needs (Stripe retries); 200 otherwise, also
+    400 for a missing, malformed or wrong signature, a timestamp more than TOLERANCE_S old or FUTURE_SKEW_S ahead,
+    a body that is not a well-formed event, or an event Stripe does not have as delivered; 413 for a body over
+    MAX_BODY_BYTES; 503 when no secret is configured or Stripe did not answer (Stripe retries); 200 otherwise, also
     for an event applied before and for event types the shop has no use for.
     """
     if not secret:
@@ -94,20 +113,83 @@ def handle(
         return 503, "No webhook secret is configured."
     if not signature:
         return 400, "Missing Stripe-Signature header."
+    if len(body) > MAX_BODY_BYTES:
+        return 413, "Body too large."
     try:
-        stripe.Webhook.construct_event(body, signature, secret, tolerance=TOLERANCE_S)
+        stripe.WebhookSignature.verify_header(body, signature, secret, tolerance=TOLERANCE_S)
     except stripe.SignatureVerificationError:
         return 400, "Bad signature."
-    except ValueError:  # not JSON
+    except ValueError:  # not UTF-8
         return 400, "Invalid payload."
-    event = json.loads(body)  # the verified bytes, as plain JSON
-    if not isinstance(event, dict) or not event.get("id") or _get(event, "data", "object") is None:
-        return 400, "Not an event."
+    if signed_at(signature) > time.time() + FUTURE_SKEW_S:
+        log.warning("webhook: a signed delivery's timestamp is in the future; refused")
+        return 400, "Timestamp in the future."
+    try:
+        delivered = json.loads(body)
+    except ValueError:
+        return 400, "Invalid payload."
+    problem = malformed(delivered)
+    if problem:
+        log.warning("webhook: a signed delivery is not a well-formed event: %s", problem)
+        return 400, problem
+    engine = engine or get_engine()
+    if _applied(engine, delivered["id"]):
+        return 200, "Already applied."
+    if client is None:
+        from shop.config import stripe_client
+
+        client = stripe_client()
+    try:
+        event = client.raw_request("get", f"/v1/events/{delivered['id']}").data
+    except stripe.StripeError as exc:
+        if isinstance(exc, stripe.InvalidRequestError) and exc.http_status == 404:
+            log.warning("webhook: Stripe has no event %s; a signed delivery was refused", delivered["id"])
+            return 400, "Stripe has no such event."
+        log.warning("webhook %s: Stripe did not answer; the sender will retry", delivered["id"], exc_info=True)
+        return 503, "Stripe did not answer; try again."
+    if malformed(event) or _identity(event) != _identity(delivered):
+        log.warning("webhook: delivery %s differs from Stripe's event of that id; refused", delivered["id"])
+        return 400, "The event differs from Stripe's."
     return apply_event(event, client=client, engine=engine)
 
 
+def signed_at(header: str) -> int:
+    """The timestamp of a `Stripe-Signature` header the SDK verified: its first `t=`, read as the SDK reads it."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
+
+
+def malformed(event: Any) -> str | None:
+    """Why a parsed body is not a well-formed Stripe event, or None when it is one.
+
+    An event is an object with an `evt_` id, a type, an integer `created` and a `data.object` naming its kind;
+    charges, refunds, disputes and intents also carry their id.
+    """
+    if not isinstance(event, dict):
+        return "Not an event."
+    if not isinstance(event.get("id"), str) or not _EVENT_ID.fullmatch(event["id"]):
+        return "The event has no valid id."
+    if not isinstance(event.get("type"), str):
+        return "The event has no type."
+    created = event.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        return "The event has no valid created time."
+    obj = _get(event, "data", "object")
+    if not isinstance(obj, dict) or not isinstance(obj.get("object"), str):
+        return "The event carries no object."
+    if obj["object"] in _OBJECTS_WITH_ID and not (isinstance(obj.get("id"), str) and obj["id"]):
+        return "The event's object has no id."
+    return None
+
+
+def _identity(event: dict) -> tuple:
+    """What a delivery and Stripe's event of the same id must share (their data may be rendered differently)."""
+    obj = event["data"]["object"]
+    return event["id"], event["type"], event["created"], obj["object"], obj.get("id")
+
+
 def apply_event(event: dict, *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None) -> Result:
-    """Apply one verified event (a plain dict): the orders it settles, then the local copy; each event id once."""
+    """Apply one event as Stripe has it (a plain dict): the orders it settles, then the local copy; each id once."""
     engine = engine or get_engine()
     if _applied(engine, event["id"]):
         return 200, "Already applied."

@@ -47,13 +47,14 @@ def show_authorizations() -> None:
                 "cancel them."
             )
             formats = {"Amount": MONEY_COLUMN, "Authorized": TIME_COLUMN, "Released by Stripe": TIME_COLUMN}
-            table(authorizations_frame(stale), **formats)
+            table(authorizations_frame(stale), csv_name="stale-authorizations", **formats)
     released = orders.released_authorizations()
     if released:
         with st.expander(f"Authorizations released uncaptured ({len(released)})"):
             st.caption("Cancelled before shipping, or expired after 7 days: no money was taken from these cards.")
             table(
                 authorizations_frame(released, released=True),
+                csv_name="released-authorizations",
                 Amount=MONEY_COLUMN,
                 Authorized=TIME_COLUMN,
                 Released=TIME_COLUMN,

@@ -94,7 +94,7 @@ def order_section(detail: charge_detail.ChargeDetail) -> None:
         ]
     )
     if not attempts.empty:
-        table(attempts, Time=TIME_COLUMN)
+        table(attempts, csv_name=f"{detail.id}-attempts", Time=TIME_COLUMN)
 
 
 def refunds_section(detail: charge_detail.ChargeDetail) -> None:
@@ -112,7 +112,7 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
             }
             for r in detail.refunds
         ]
-        table(pd.DataFrame(rows), Created=TIME_COLUMN, Amount=MONEY_COLUMN)
+        table(pd.DataFrame(rows), csv_name=f"{detail.id}-refunds", Created=TIME_COLUMN, Amount=MONEY_COLUMN)
     else:
         st.caption("No refunds.")
     if detail.refund_requests:
@@ -121,7 +121,7 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
             {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": str(r.status), "Reason": r.reason}
             for r in detail.refund_requests
         ]
-        table(pd.DataFrame(requests), Asked=TIME_COLUMN)
+        table(pd.DataFrame(requests), csv_name=f"{detail.id}-refund-requests", Asked=TIME_COLUMN)
     if detail.disputes:
         st.markdown("**Disputes**")
         frame = pd.DataFrame(detail.disputes)
@@ -129,7 +129,14 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
             frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
         for name in ("amount", "net_amount"):
             frame[name] = frame[name] / 100
-        table(frame, opened=TIME_COLUMN, respond_by=TIME_COLUMN, amount=MONEY_COLUMN, net_amount=MONEY_COLUMN)
+        table(
+            frame,
+            csv_name=f"{detail.id}-disputes",
+            opened=TIME_COLUMN,
+            respond_by=TIME_COLUMN,
+            amount=MONEY_COLUMN,
+            net_amount=MONEY_COLUMN,
+        )
     elif detail.disputed:
         st.warning("Stripe marks this charge disputed; the disputes page has its details.")
 

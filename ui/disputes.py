@@ -12,7 +12,7 @@ from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount, to_major
 from ui import dialogs, gate
 from ui.data import data_changed
-from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
+from ui.formats import MONEY_COLUMN, TIME_COLUMN, csv_download, table
 from ui.messages import flash, flash_outcome
 
 MESSAGE_KEY = "disputes_message"
@@ -51,14 +51,17 @@ def _red_when_overdue(column: pd.Series) -> list[str]:
     return [OVERDUE_STYLE if str(value).startswith("overdue") else "" for value in column]
 
 
-def show_disputes(found: list[disputes.Dispute], charges: pd.DataFrame, *, deadline: bool = True) -> None:
-    """A table of disputes; with `deadline`, the countdown (overdue ones in red)."""
+def show_disputes(
+    found: list[disputes.Dispute], charges: pd.DataFrame, csv_name: str, *, deadline: bool = True
+) -> None:
+    """A table of disputes with its Download CSV (file `csv_name`.csv); with `deadline`, the countdown (overdue ones
+    in red)."""
     frame = disputes_frame(found, charges)
     formats = {"Amount": MONEY_COLUMN, "Effect on net": MONEY_COLUMN, "Respond by": TIME_COLUMN, "Opened": TIME_COLUMN}
     if not deadline:
-        frame = frame.drop(columns=["Respond by", "Time left"])
-        table(frame, **formats)
+        table(frame.drop(columns=["Respond by", "Time left"]), csv_name=csv_name, **formats)
         return
+    csv_download(frame, formats, csv_name)  # the rows as shown, without the colours
     table(frame.style.apply(_red_when_overdue, subset=["Time left"]), **formats)
 
 

@@ -2,10 +2,13 @@
 
 dashboard.py builds `st.App(dashboard.py, routes=routes(), lifespan=lifespan)` when `streamlit run` imports it
 (Streamlit 1.67 serves an `st.App` found in the script it is given, with uvicorn), and runs the pages when
-Streamlit runs it as the script. The webhook route reads the raw body (the signature covers its exact bytes) and
-runs `shop.webhooks.handle` in a worker thread, so the event loop serving the pages never waits on the database
-or on Stripe. In emulator mode without STRIPE_WEBHOOK_SECRET, a thread started by the lifespan keeps the app's
-own endpoint registered with the emulator (again after an emulator reset) every KEEP_REGISTERED_EVERY_S.
+Streamlit runs it as the script. The webhook route reads the raw body (the signature covers its exact bytes), at
+most `shop.webhooks.MAX_BODY_BYTES` of it: a larger Content-Length is refused before the body is read, and a
+chunked body is cut off with a 413 as soon as it passes the limit (the connection is then closed, so the rest is
+never read). It runs `shop.webhooks.handle` in a worker thread, so the event loop serving the pages never waits
+on the database or on Stripe. In emulator mode without STRIPE_WEBHOOK_SECRET, a thread started by the lifespan
+keeps the app's own endpoint registered with the emulator (again after an emulator reset) every
+KEEP_REGISTERED_EVERY_S.
 """
 
 from __future__ import annotations
@@ -55,9 +58,25 @@ def _handle(body: bytes, signature: str | None) -> tuple[int, str]:
         return 503, "The shop is not configured."
 
 
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is known to exceed `limit` bytes (declared, or as it arrives)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def stripe_webhook(request: Request) -> Response:
-    """POST /webhooks/stripe: verify, apply, answer (see shop.webhooks.handle)."""
-    body = await request.body()
+    """POST /webhooks/stripe: read at most MAX_BODY_BYTES, verify, apply, answer (see shop.webhooks.handle)."""
+    body = await read_limited(request, webhooks.MAX_BODY_BYTES)
+    if body is None:
+        # "Connection: close" makes the server drop the connection instead of reading the rest of the body.
+        return PlainTextResponse("Body too large.", status_code=413, headers={"Connection": "close"})
     status, message = await anyio.to_thread.run_sync(_handle, body, request.headers.get("stripe-signature"))
     return PlainTextResponse(message, status_code=status)
 

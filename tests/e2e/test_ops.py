@@ -124,3 +124,22 @@ def test_wrong_passwords_in_one_browser_do_not_delay_a_colleague(browser, stream
     finally:
         guesser.close()
         colleague.close()
+
+
+def test_the_table_toolbar_offers_no_download_of_its_own(page: Page, streamlit_app: StreamlitApp):
+    # Streamlit's "Download as CSV" writes cells unchanged (a customer's `=HYPERLINK(…)` runs in a spreadsheet);
+    # .streamlit/config.toml turns it off, and the pages' own Download CSV buttons neutralise formulas.
+    api = streamlit_app.emulator.client()
+    api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
+    sign_in(page, streamlit_app)  # lands on Charges
+    expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+
+    table.hover()
+
+    toolbar = page.get_by_test_id("stElementToolbar").filter(has=page.get_by_role("button", name="Search"))
+    expect(toolbar.first).to_be_visible()  # the toolbar is there, with its other buttons
+    expect(page.get_by_role("button", name=re.compile("^Download as CSV"))).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("Download CSV"))).not_to_have_count(0)  # ours

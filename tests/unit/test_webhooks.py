@@ -126,6 +126,122 @@ def test_no_configured_secret_answers_503_so_stripe_retries(api):
     assert stored_charge(made.id) is None
 
 
+# ------------------------------------------------------------------- a signature is not enough: Stripe's copy wins
+
+
+def forged(event, **changes) -> dict:
+    """A copy of `event` as plain JSON, with `changes` to its charge (a "created" key changes the event's time)."""
+    copy = json.loads(body_of(event))
+    if "created" in changes:
+        copy["created"] = changes.pop("created")
+    copy["data"]["object"].update(changes)
+    return copy
+
+
+def test_a_signed_event_stripe_never_sent_writes_nothing(api):
+    # Whoever holds the endpoint's secret can sign anything: a charge of $999,999 that Stripe never made.
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    fake = forged(event, id="ch_forged0000000000000000", amount=99_999_900, amount_captured=99_999_900)
+    fake["id"] = "evt_forged0000000000000000"
+    version = sync.data_version()
+
+    status, _ = deliver(fake, api)
+
+    assert status == 400
+    assert stored_charge("ch_forged0000000000000000") is None
+    assert sync.data_version() == version
+
+
+def test_a_signed_altered_copy_of_a_real_event_stores_what_stripe_has(api):
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    altered = forged(event, amount=1, amount_captured=1, receipt_email="=HYPERLINK(1)")
+
+    assert deliver(altered, api)[0] == 200
+
+    stored = stored_charge(made.id)
+    assert (stored["amount"], stored["receipt_email"]) == (2300, None)
+
+
+def test_a_signed_altered_copy_under_a_new_event_id_cannot_overwrite_a_charge_and_the_sync_agrees(api):
+    sync.sync(api)
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    assert deliver(event, api)[0] == 200
+    # A later `created` would have won over Stripe's copy for good: no event of Stripe's is newer.
+    altered = forged(event, amount=1, amount_captured=1, created=event.created + 3600)
+    altered["id"] = "evt_altered000000000000000"
+
+    assert deliver(altered, api)[0] == 400
+    sync.sync(api, full=False)
+
+    assert stored_charge(made.id)["amount"] == 2300
+
+
+def test_a_delivery_whose_type_differs_from_stripes_event_of_that_id_is_refused(api):
+    made = charge(api)
+    api.v1.refunds.create(params={"charge": made.id})
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    relabelled = forged(event)
+    relabelled["type"] = "charge.refunded"
+
+    assert deliver(relabelled, api)[0] == 400
+    assert stored_charge(made.id) is None
+
+
+@pytest.mark.parametrize(("ahead_s", "status"), [(4000, 400), (webhooks.FUTURE_SKEW_S + 30, 400), (20, 200)])
+def test_a_timestamp_ahead_of_the_clock_by_more_than_the_skew_is_refused(api, ahead_s, status):
+    # stripe.WebhookSignature checks only how old a timestamp is: a signature made for an hour from now would
+    # otherwise stay replayable for that hour and the five minutes after.
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+
+    assert deliver(event, api, at=int(time.time()) + ahead_s)[0] == status
+    assert (stored_charge(made.id) is not None) == (status == 200)
+
+
+def without(event: dict, *path: str) -> dict:
+    *parents, last = path
+    target = event
+    for name in parents:
+        target = target[name]
+    del target[last]
+    return event
+
+
+MALFORMED = {
+    "a JSON list": lambda event: [event],
+    "a JSON string": lambda event: "evt_1",
+    "created missing": lambda event: without(event, "created"),
+    "created not a number": lambda event: {**event, "created": "soon"},
+    "a charge without an id": lambda event: without(event, "data", "object", "id"),
+    "no data": lambda event: without(event, "data"),
+    "data.object a list": lambda event: {**event, "data": {"object": []}},
+    "an id that is a path": lambda event: {**event, "id": "evt_1/../../charges"},
+    "an id that is a number": lambda event: {**event, "id": 7},
+    "type missing": lambda event: without(event, "type"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_signed_but_malformed_event_is_a_400_never_an_error(api, case):
+    made = charge(api)
+    (event,) = events_of(api, "charge.succeeded", made.id)
+    body = json.dumps(MALFORMED[case](json.loads(body_of(event)))).encode()
+    version = sync.data_version()
+
+    status, _ = webhooks.handle(body, sign(body), SECRET, client=api)
+
+    assert status == 400
+    assert sync.data_version() == version
+
+
+def test_a_body_over_the_limit_is_a_413_before_its_signature_is_checked(api):
+    body = b"x" * (webhooks.MAX_BODY_BYTES + 1)
+    assert webhooks.handle(body, sign(body), SECRET, client=api)[0] == 413
+
+
 # --------------------------------------------------------------------------------------- once, in any order
 
 
