@@ -17,23 +17,24 @@ from shop.emulator_process import ensure_running
 from ui import gate
 
 SHOP_PAGES = (
-    ("pages/store.py", "Shop", "📚"),
-    ("pages/your_order.py", "Your order", "📦"),
+    ("pages/store.py", "Shop", ":material/menu_book:"),
+    ("pages/your_order.py", "Your order", ":material/package_2:"),
 )
 FINANCE_PAGES = (
-    ("pages/charges.py", "Charges", "💳"),
-    ("pages/failures.py", "Failures", "⚠️"),
-    ("pages/refunds.py", "Refunds", "↩️"),
-    ("pages/orders.py", "Orders", "🧾"),
-    ("pages/disputes.py", "Disputes", "⚖️"),
-    ("pages/balance.py", "Balance and payouts", "🏦"),
-    ("pages/charge.py", "Charge", "🔎"),
+    ("pages/charges.py", "Charges", ":material/payments:"),
+    ("pages/failures.py", "Failures", ":material/warning:"),
+    ("pages/refunds.py", "Refunds", ":material/undo:"),
+    ("pages/orders.py", "Orders", ":material/receipt_long:"),
+    ("pages/disputes.py", "Disputes", ":material/gavel:"),
+    ("pages/balance.py", "Balance and payouts", ":material/account_balance:"),
+    ("pages/charge.py", "Charge", ":material/search:"),
 )
 # The charge detail is in the navigation (so links and switch_page reach it) but not in the sidebar
 # (HIDDEN_URL_PATHS): a charge is opened from a table or the search on Charges.
-SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", "🔒")
+SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", ":material/lock:")
 # The URL paths of the finance pages (Streamlit's, from the file names): where a sign-in may lead back to.
-FINANCE_URL_PATHS = tuple(path.removeprefix("pages/").removesuffix(".py") for path, _, _ in FINANCE_PAGES)
+FINANCE_TITLES = {path.removeprefix("pages/").removesuffix(".py"): title for path, title, _ in FINANCE_PAGES}
+FINANCE_URL_PATHS = tuple(FINANCE_TITLES)
 
 
 HIDDEN_URL_PATHS = ("charge",)
@@ -56,18 +57,18 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
                     st.page_link(page)
         st.divider()
         if settings.mode == "emulator":
-            st.caption("🧪 **Emulator mode** — offline Stripe; test cards only, no real money.")
+            st.caption(":material/science: **Emulator mode** — offline Stripe; test cards only, no real money.")
         elif settings.is_live:
-            st.caption("🔴 **Stripe LIVE mode** — real cards are charged.")
+            st.caption(":material/warning: **Stripe LIVE mode** — real cards are charged.")
         else:
-            st.caption("🟣 **Stripe test mode** — use Stripe's test cards.")
+            st.caption(":material/experiment: **Stripe test mode** — use Stripe's test cards.")
         if gate.signed_in():
             gate.sign_out_button()
 
 
 def main() -> None:
     """Run the app: settings, the emulator in emulator mode, the navigation, and the page the visitor asked for."""
-    st.set_page_config(page_title="Stripe Press Shop", page_icon="📚", layout="wide")
+    st.set_page_config(page_title="Stripe Press Shop", page_icon=":material/menu_book:", layout="wide")
     try:
         settings = get_settings()
     except ConfigError as exc:

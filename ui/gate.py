@@ -138,7 +138,7 @@ def here() -> str | None:
 
 def sign_in_form(next_page: str | None) -> None:
     """The staff sign-in: single sign-on's button, or the ops password form posting to the app's server."""
-    from ui.app import FINANCE_URL_PATHS
+    from ui.app import FINANCE_TITLES, FINANCE_URL_PATHS
 
     st.title(":material/lock: Sign in")
     st.write("The finance pages (charges, failures, refunds, orders, disputes, balance) are for the shop's staff.")
@@ -163,7 +163,7 @@ def sign_in_form(next_page: str | None) -> None:
         st.error(FAILED[failed], icon=":material/error:")
     target = next_page or auth.safe_next(st.query_params.get("next"), FINANCE_URL_PATHS) or ""
     if target:
-        st.caption(f"After signing in you go back to {target.split('?')[0].lstrip('/')}.")
+        st.caption(f"After signing in you go on to {FINANCE_TITLES[target.split('?')[0].lstrip('/')]}.")
     st.html(_PASSWORD_FORM.replace("{action}", SIGN_IN_ACTION).replace("{next}", html.escape(target, quote=True)))
     if auth.password_source(settings, secrets_value("ops_password")).origin == "demo":
         st.info(
