@@ -155,12 +155,13 @@ def sign_in_form(next_page: str | None) -> None:
         st.warning(auth.HOW_TO_ENABLE)
         return
     failed = st.query_params.get("failed")
+    wait = st.query_params.get("wait", "")
+    seconds = f"{int(wait)} s" if wait.isdigit() and 0 < int(wait) < 100_000 else None
     if failed == "wait":
-        wait = st.query_params.get("wait", "")
-        seconds = f"{int(wait)} s" if wait.isdigit() and int(wait) < 100_000 else "a while"
-        st.error(f"Too many wrong passwords. Wait {seconds}, then try again.", icon=":material/timer:")
+        st.error(f"Too many wrong passwords. Wait {seconds or 'a while'}, then try again.", icon=":material/timer:")
     elif failed in FAILED:
-        st.error(FAILED[failed], icon=":material/error:")
+        later = f" The next try is possible in {seconds}." if failed == "wrong" and seconds else ""
+        st.error(FAILED[failed] + later, icon=":material/error:")
     target = next_page or auth.safe_next(st.query_params.get("next"), FINANCE_URL_PATHS) or ""
     if target:
         st.caption(f"After signing in you go on to {FINANCE_TITLES[target.split('?')[0].lstrip('/')]}.")
