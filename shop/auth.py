@@ -234,6 +234,11 @@ def client_address(peer: str | None, forwarded_for: str | None, settings: Settin
     return hops[0] if hops else peer
 
 
+def is_trusted_proxy(address: str | None, settings: Settings | None = None) -> bool:
+    """True when `address` is one of TRUSTED_PROXIES (whose X-Forwarded-* headers are believed)."""
+    return _trusted(address, settings or get_settings())
+
+
 def _trusted(address: str | None, settings: Settings) -> bool:
     if not address:
         return False

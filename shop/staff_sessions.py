@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -63,6 +64,19 @@ def signing_secret(settings: Settings | None = None, engine: sa.Engine | None = 
     if settings.session_secret:
         return settings.session_secret
     engine = engine or get_engine(settings.database_url)
+    with _stored_lock:
+        key = str(engine.url)
+        if key not in _stored:
+            _stored[key] = _stored_secret(engine)
+        return _stored[key]
+
+
+# The stored key of each database, once read: it never changes, and a page run should not write to read it.
+_stored: dict[str, str] = {}
+_stored_lock = threading.Lock()
+
+
+def _stored_secret(engine: sa.Engine) -> str:
     with engine.begin() as conn:
         statement = dialect_insert(conn, sync_state).values(key=_SECRET_KEY, value=secrets.token_hex(32))
         conn.execute(statement.on_conflict_do_nothing(index_elements=["key"]))

@@ -44,7 +44,11 @@ def _from_our_page(request: Request) -> bool:
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return False
-    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+    hosts = {request.headers.get("host", "").lower()}
+    peer = request.client.host if request.client else None
+    if auth.is_trusted_proxy(peer, get_settings()):  # a proxy that rewrote Host says which one the browser used
+        hosts.add(request.headers.get("x-forwarded-host", "").split(",")[0].strip().lower())
+    return urlsplit(source).netloc.lower() in hosts - {""}
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -83,13 +87,13 @@ def _sign_in(form: dict[str, str], peer: str | None, forwarded_for: str | None, 
 
 async def sign_in(request: Request) -> Response:
     """POST /staff/sign-in: check the ops password; 303 to the page asked for (with the cookie) or back."""
-    if not _from_our_page(request):
-        return PlainTextResponse("Sign in from the shop's own sign-in page.", status_code=403)
-    form = await _form(request)
-    if form is None:
-        return PlainTextResponse("Send the sign-in form.", status_code=400)
-    target = auth.safe_next(form.get("next"), FINANCE_URL_PATHS)
     try:
+        if not _from_our_page(request):
+            return PlainTextResponse("Sign in from the shop's own sign-in page.", status_code=403)
+        form = await _form(request)
+        if form is None:
+            return PlainTextResponse("Send the sign-in form.", status_code=400)
+        target = auth.safe_next(form.get("next"), FINANCE_URL_PATHS)
         if get_settings().sso_configured:
             return PlainTextResponse("This shop signs staff in with single sign-on.", status_code=404)
         peer = request.client.host if request.client else None
@@ -115,10 +119,10 @@ async def sign_in(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     """POST /staff/sign-out: end the session (its cookie stops working everywhere) and drop the cookie."""
-    if not _from_our_page(request):
-        return PlainTextResponse("Sign out from the shop's own pages.", status_code=403)
     cookie = request.cookies.get(staff_sessions.SESSION_COOKIE)
     try:
+        if not _from_our_page(request):
+            return PlainTextResponse("Sign out from the shop's own pages.", status_code=403)
         await anyio.to_thread.run_sync(staff_sessions.end, cookie)
     except ConfigError:
         log.exception("sign-out: the shop's settings are wrong")
