@@ -1,4 +1,5 @@
-"""The ops password: where it comes from, a constant-time check, and a growing delay after failures.
+"""Staff sign-in rules: the ops password (where it comes from, a constant-time check, the delays after failures),
+the client's address behind trusted proxies, where a sign-in may lead back to, and the single-sign-on allow-list.
 
 The ops pages (charges, failures, refunds, orders) are for finance only. The password comes from env
 `OPS_PASSWORD` (read by `shop.config`) or `st.secrets["ops_password"]` (passed in by the page, since this module
