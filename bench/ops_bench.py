@@ -31,6 +31,7 @@ from stripe._http_client import new_default_http_client
 from bench import label, large, report
 from stripe_emulator.seeding import seed_charges
 from tests.support import Emulator, free_port
+from tests.support_app import sign_in_as_staff, staff_cookie_from_state
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -90,7 +91,7 @@ def charge_detail_page(charge_id: str):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(DASHBOARD, default_timeout=900)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.query_params["id"] = charge_id
     at.switch_page("pages/charge.py")
@@ -105,7 +106,7 @@ def charges_page():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(DASHBOARD, default_timeout=900)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.switch_page("pages/charges.py")
     return at, timed_run(at)
@@ -215,7 +216,7 @@ def bench_size(workdir: Path, size: int) -> None:
 
 def main() -> int:
     sizes = [int(part) for part in os.environ.get("OPS_BENCH_SIZES", "").split(",") if part] or DEFAULT_SIZES
-    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp, staff_cookie_from_state():
         for size in sizes:
             bench_size(Path(tmp), size)
     return 0

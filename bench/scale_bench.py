@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from bench import label, large, report
 from bench.seed_bench import run_notebook
 from tests.support import Emulator, free_port
+from tests.support_app import sign_in_as_staff, staff_cookie_from_state
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -65,13 +66,18 @@ def _has_fee(at) -> None:
 
 def measure() -> dict:
     """In the child process: the pages on the store of DATABASE_URL; figures as a dict."""
+    with staff_cookie_from_state():
+        return _measure()
+
+
+def _measure() -> dict:
     from streamlit.testing.v1 import AppTest
 
     from shop import analytics
 
     figures = {}
     at = AppTest.from_file(DASHBOARD, default_timeout=900)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.switch_page("pages/charges.py")
     figures["first"] = _timed(at, _has_table)
@@ -82,7 +88,7 @@ def measure() -> dict:
 
     newest = analytics.in_database.newest(analytics.ChargeFilter(), 1)["id"].iloc[0]
     detail = AppTest.from_file(DASHBOARD, default_timeout=900)
-    detail.session_state["ops_signed_in"] = True
+    sign_in_as_staff(detail)
     detail.run()
     detail.query_params["id"] = newest
     detail.switch_page("pages/charge.py")

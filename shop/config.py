@@ -9,6 +9,7 @@ running by `shop.emulator_process`). Whether keys are live is decided once, by `
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ class Settings:
     # When the card is charged (CAPTURE): at checkout, or only authorized then and captured by "Mark shipped"
     # (docs.stripe.com/payments/place-a-hold-on-a-payment-method: capture_method=manual; Charges: capture=false).
     capture: Capture = "at_checkout"
+    # Staff sign-in (shop.auth, shop.staff_sessions). The key that signs the staff cookies (OPS_SESSION_SECRET); unset:
+    # a random one kept in the database, shared by every process on it.
+    session_secret: str | None = None
+    # Hours a staff sign-in lasts (OPS_SESSION_HOURS).
+    session_hours: float = 12.0
+    # The proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES: addresses or networks, comma-separated).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # With [auth] (single sign-on): who may see the finance pages (OPS_ALLOWED_EMAILS, OPS_ALLOWED_DOMAINS).
+    allowed_emails: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+    # True when secrets.toml has an [auth] section: staff sign in with single sign-on (st.login), not the password.
+    sso_configured: bool = False
 
     @property
     def capture_at_shipment(self) -> bool:
@@ -201,6 +214,17 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
             f"not {rate_text!r}."
         )
 
+    hours_text = read("OPS_SESSION_HOURS") or "12"
+    try:
+        session_hours = float(hours_text)
+    except ValueError:
+        session_hours = 0.0
+    if not 0 < session_hours <= 24 * 30:
+        raise ConfigError(f"OPS_SESSION_HOURS must be a number of hours from 0 to 720, not {hours_text!r}.")
+    session_secret = read("OPS_SESSION_SECRET")
+    if session_secret is not None and len(session_secret) < 32:
+        raise ConfigError("OPS_SESSION_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`).")
+
     emulator_data_dir = Path(read("STRIPE_EMULATOR_DATA_DIR") or data_dir / "emulator").expanduser().resolve()
     database_url = read("DATABASE_URL") or f"sqlite:///{data_dir / 'shop.db'}"
     return Settings(
@@ -219,7 +243,29 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
         stripe_timeout_s=stripe_timeout_s,
         capture=capture,
         sync_requests_per_s=sync_requests_per_s,
+        session_secret=session_secret,
+        session_hours=session_hours,
+        trusted_proxies=_networks(read("TRUSTED_PROXIES")),
+        allowed_emails=frozenset(item.lower() for item in _items(read("OPS_ALLOWED_EMAILS"))),
+        allowed_domains=frozenset(item.lower().lstrip("@") for item in _items(read("OPS_ALLOWED_DOMAINS"))),
+        sso_configured=isinstance(secrets.get("auth"), dict),
     )
+
+
+def _items(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _networks(value: str | None) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in _items(value):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"TRUSTED_PROXIES lists {item!r}, which is not an address or network (e.g. 127.0.0.1, 10.0.0.0/8)."
+            ) from exc
+    return tuple(networks)
 
 
 @functools.cache

@@ -256,3 +256,15 @@ audit_log_table = sa.Table(
     sa.Column("charge_id", sa.String(64), nullable=True, index=True),
     sa.Column("detail", sa.Text, nullable=False, default="", server_default=""),
 )
+
+# ------------------------------------------------------------------------------------------ staff sign-in sessions
+
+# One row per signed-in staff browser (shop.staff_sessions). The cookie carries the session's id; the row keeps
+# only its SHA-256, so a copy of the database gives no working cookie. Signing out deletes the row.
+staff_sessions_table = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("expires", sa.Integer, nullable=False, index=True),
+)

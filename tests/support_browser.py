@@ -182,13 +182,19 @@ def tick_table_row(page: Page, row: int = 0, table_index: int = 0) -> None:
     wait_for_app(page)
 
 
-def sign_in(page: Page, app: StreamlitApp) -> None:
-    """Sign in on the sign-in page with the app's ops password; waits for the finance menu."""
-    page.goto(f"{app.url}/sign_in")
+def submit_password(page: Page, password: str) -> None:
+    """Type `password` into the sign-in form on the page and send it (the browser posts it to /staff/sign-in)."""
     field = page.get_by_label("Ops password")
     expect(field).to_be_editable(timeout=30_000)
-    wait_for_app(page)
-    field.fill(app.ops_password)
+    field.fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
     wait_for_app(page)
-    expect(sidebar_link(page, "Refunds")).to_be_visible()
+
+
+def sign_in(page: Page, app: StreamlitApp) -> None:
+    """Sign in on the sign-in page with the app's ops password; waits for Charges and the finance menu."""
+    page.goto(f"{app.url}/sign_in")
+    submit_password(page, app.ops_password)
+    expect(page).to_have_url(f"{app.url}/charges")
+    expect(sidebar_link(page, "Refunds")).to_be_visible(timeout=30_000)

@@ -1,7 +1,8 @@
 """The app's entry: page settings, the emulator kept alive in emulator mode, and the navigation.
 
-The shop and "Your order" are public; the finance pages are in the navigation only for a signed-in session, so
-their URLs show "Page not found" to everyone else. The navigation is drawn by `st.page_link`s in the sidebar
+The shop and "Your order" are public; the finance pages are listed in the sidebar only for signed-in staff. Their
+URLs are always in the navigation, so a reload or a link reaches them: signed out, each shows the sign-in form
+instead (ui.gate.staff_page), which leads back to it. The navigation is drawn by `st.page_link`s in the sidebar
 rather than Streamlit's own menu, which `.streamlit/config.toml` hides (`client.showSidebarNavigation = false`):
 that setting also hides the listing of the `pages/` folder that a fresh server would otherwise show its first
 visitor (see ui.gate).
@@ -32,6 +33,9 @@ FINANCE_PAGES = (
 # The charge detail is in the navigation (so links and switch_page reach it) but not in the sidebar
 # (HIDDEN_URL_PATHS): a charge is opened from a table or the search on Charges.
 SIGN_IN_PAGE = ("pages/sign_in.py", "Sign in", ":material/lock:")
+# The URL paths of the finance pages (Streamlit's, from the file names): where a sign-in may lead back to.
+FINANCE_TITLES = {path.removeprefix("pages/").removesuffix(".py"): title for path, title, _ in FINANCE_PAGES}
+FINANCE_URL_PATHS = tuple(FINANCE_TITLES)
 
 
 HIDDEN_URL_PATHS = ("charge",)
@@ -63,15 +67,11 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
         if settings.mode == "emulator":
             st.caption(":material/science: **Emulator mode** — offline Stripe; test cards only, no real money.")
         elif settings.is_live:
-            st.caption(":material/error: **Stripe LIVE mode** — real cards are charged.")
+            st.caption(":material/warning: **Stripe LIVE mode** — real cards are charged.")
         else:
-            st.caption(":material/science: **Stripe test mode** — use Stripe's test cards.")
+            st.caption(":material/experiment: **Stripe test mode** — use Stripe's test cards.")
         if gate.signed_in():
-            if gate.auth_configured():
-                st.button("Sign out", on_click=st.logout)
-            elif st.button("Sign out"):
-                st.session_state.pop(gate.SIGNED_IN_KEY, None)
-                st.rerun()
+            gate.sign_out_button()
 
 
 def main() -> None:
@@ -90,15 +90,15 @@ def main() -> None:
         st.error(emulator.message)  # a plain sentence; the details are in the log
 
     shop_pages = [_page(*SHOP_PAGES[0], default=True), *(_page(*spec) for spec in SHOP_PAGES[1:])]
+    finance_pages = [_page(*spec) for spec in FINANCE_PAGES]
+    sign_in_page = _page(*SIGN_IN_PAGE)
     if gate.signed_in():
-        finance_pages = [_page(*spec) for spec in FINANCE_PAGES]
-        sections = {"Shop": shop_pages, "Finance": finance_pages}
+        menu = {"Shop": shop_pages, "Finance": finance_pages}
     else:
-        finance_pages = []
-        sections = {"Shop": shop_pages, "Staff": [_page(*SIGN_IN_PAGE)]}
-    navigation = st.navigation(sections, position="hidden")
-    if finance_pages and st.session_state.pop(gate.JUST_SIGNED_IN_KEY, False):
-        st.switch_page(finance_pages[0])  # straight to Charges after signing in
-    _sidebar(sections)
-    with gate.through_navigation():
+        menu = {"Shop": shop_pages, "Staff": [sign_in_page]}
+    # Every page is in the navigation (a finance URL signed out shows the sign-in form); the sidebar lists `menu`.
+    every_page = {"Shop": shop_pages, "Finance": finance_pages, "Staff": [sign_in_page]}
+    navigation = st.navigation(every_page, position="hidden")
+    _sidebar(menu)
+    with gate.through_navigation(navigation.url_path):
         navigation.run()

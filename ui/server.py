@@ -29,6 +29,7 @@ from streamlit import config as streamlit_config
 from shop import webhooks
 from shop.config import ConfigError, get_settings
 from shop.emulator_process import ensure_running
+from ui.staff_routes import staff_routes
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def stripe_webhook(request: Request) -> Response:
 
 def routes() -> list[Route]:
     """The routes served beside Streamlit's own."""
-    return [Route(webhooks.PATH, stripe_webhook, methods=["POST"])]
+    return [Route(webhooks.PATH, stripe_webhook, methods=["POST"]), *staff_routes()]
 
 
 def keep_registered(stop: threading.Event, every_s: float = KEEP_REGISTERED_EVERY_S) -> None:

@@ -14,6 +14,7 @@ from shop import config, disputes, orders, payments, sync
 from tests.app.downloads import Downloads
 from tests.contract.money import card_token
 from tests.support import ROOT, use_emulator
+from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
 
 HAMMING = "art-of-doing-science"  # $23.00
@@ -29,7 +30,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> st
 
 def open_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.switch_page(f"pages/{page}.py")
     at.run()

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from shop import auth, orders, payments, sync
 from shop.money import format_amount
 from tests.support import ROOT, use_emulator
+from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
 
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -33,7 +34,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> It
 
 def run_page(page: str, **query: str) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     for name, value in query.items():
         at.query_params[name] = value

@@ -18,6 +18,7 @@ from shop import audit, auth, config, orders, payments, sync
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
+from tests.support_app import sign_in_as_staff
 from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
 
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -42,7 +43,7 @@ def api(private_emulator, env) -> stripe.StripeClient:
 def open_page(page: str, signed_in: bool = True) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     if signed_in:
-        at.session_state["ops_signed_in"] = True
+        sign_in_as_staff(at)
     at.run()
     at.switch_page(f"pages/{page}.py")
     at.run()
@@ -75,28 +76,101 @@ def fixture_store() -> None:
 # ---------------------------------------------------------------------------------------------- sign-in
 
 
-def test_signed_out_no_finance_page_is_reachable(env):
+STAFF_PAGES = ("charges", "failures", "refunds", "orders", "disputes", "balance", "charge")
+SIGN_IN_TITLE = ":material/lock: Sign in"
+
+
+def html_bodies(at: AppTest) -> list[str]:
+    return [element.proto.body for element in at.get("html")]
+
+
+@pytest.mark.parametrize("page", STAFF_PAGES)
+def test_signed_out_each_staff_page_renders_nothing_of_its_own_only_the_sign_in(env, page):
+    fixture_store()  # a store with charges, so each page would have something to show
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.run()
-    for page in ("charges", "failures", "refunds", "orders"):
-        with pytest.raises(Exception, match="Could not find a navigation page"):
-            at.switch_page(f"pages/{page}.py")
-    assert "ops_signed_in" not in at.session_state
+    if page == "charge":
+        at.query_params["id"] = "ch_a"
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert [title.value for title in at.title] == [SIGN_IN_TITLE]
+    for kind in ("dataframe", "metric", "button", "selectbox", "text_input", "date_input", "download_button"):
+        assert not at.get(kind), f"{page} rendered a {kind} signed out"
+    (form,) = [body for body in html_bodies(at) if "<form" in body]
+    assert 'action="/staff/sign-in"' in form
+    expected = "/charge?id=ch_a" if page == "charge" else f"/{page}"
+    assert f'name="next" value="{expected}"' in form  # signing in leads back here
 
 
-def test_wrong_password_is_refused_then_the_demo_password_opens_the_finance_pages(env):
+def test_a_forged_or_signed_out_cookie_opens_no_staff_page(env):
+    from shop import staff_sessions
+    from tests.support_app import TEST_COOKIE_KEY
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    started = staff_sessions.start()
+    staff_sessions.end(started.cookie)
+    for cookie in (started.cookie, "eyJ4Ijoie30.forged.cookie"):
+        at.session_state[TEST_COOKIE_KEY] = cookie
+        at.run()
+        at.switch_page("pages/refunds.py").run()
+        assert [title.value for title in at.title] == [SIGN_IN_TITLE]
+
+
+def test_the_sign_in_page_offers_the_form_and_the_demo_password_and_says_why_a_try_failed(env):
     at = open_page("sign_in", signed_in=False)
     assert any(auth.DEMO_PASSWORD in text for text in texts(at.info))
-    at.text_input(key="sign_in_password").input("guess")
-    at.button[0].click().run()
+    assert any('action="/staff/sign-in"' in body for body in html_bodies(at))
+    at.query_params["failed"] = "wrong"
+    at.run()
     assert texts(at.error) == ["Wrong password. Check it and try again."]
-    assert not at.session_state["ops_signed_in"] if "ops_signed_in" in at.session_state else True
+    at.query_params["failed"] = "wait"
+    at.query_params["wait"] = "38"
+    at.run()
+    assert texts(at.error) == ["Too many wrong passwords. Wait 38 s, then try again."]
 
-    at.text_input(key="sign_in_password").input(auth.DEMO_PASSWORD)
-    at.button[0].click().run()
-    assert at.session_state["ops_signed_in"] is True
+
+def test_the_sign_in_page_carries_only_our_own_pages_as_where_to_go_next(env):
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.query_params["next"] = "https://evil.example/charges"
+    at.switch_page("pages/sign_in.py").run()
+    assert any('name="next" value=""' in body for body in html_bodies(at))
+    at.query_params["next"] = '/charge?id="><img src=x>'
+    at.run()
+    assert any('name="next" value="/charge?id=%22%3E%3Cimg+src%3Dx%3E"' in body for body in html_bodies(at))
+
+
+def sso_app(monkeypatch, email: str, **verified: bool) -> AppTest:
+    monkeypatch.setenv("OPS_ALLOWED_EMAILS", "ana@example.com")
+    monkeypatch.setenv("OPS_ALLOWED_DOMAINS", "press.example")
+    config.get_settings.cache_clear()
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32}
+    at.user = {"is_logged_in": True, "email": email, **verified}
+    return at
+
+
+@pytest.mark.parametrize("email", ["ana@example.com", "bo@press.example"])
+def test_with_single_sign_on_a_listed_account_sees_the_finance_pages(env, monkeypatch, email):
+    at = sso_app(monkeypatch, email)
+    at.run()
     at.switch_page("pages/charges.py").run()
     assert at.title[0].value == "Charges"
+
+
+@pytest.mark.parametrize(
+    ("email", "verified"), [("eve@example.com", {}), ("bo@press.example", {"email_verified": False})]
+)
+def test_with_single_sign_on_an_account_not_on_the_list_is_refused_and_told_what_to_ask_for(
+    env, monkeypatch, email, verified
+):
+    at = sso_app(monkeypatch, email, **verified)
+    at.run()
+    at.switch_page("pages/charges.py").run()
+    assert [title.value for title in at.title] == [SIGN_IN_TITLE]
+    assert not at.dataframe and not at.metric
+    (refusal,) = texts(at.error)
+    assert email in refusal and "OPS_ALLOWED_EMAILS" in refusal
 
 
 def test_stripe_mode_without_a_password_says_how_to_enable_the_finance_pages(env, monkeypatch):

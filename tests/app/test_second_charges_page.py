@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from shop import orders, payments
 from tests.support import ROOT, use_emulator
+from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
 
 TITLE = "Second charges refunded automatically"
@@ -24,7 +25,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> Pa
 
 def orders_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.switch_page("pages/orders.py")
     at.run()

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from shop import stripe_io
 from tests.support import ROOT
+from tests.support_app import sign_in_as_staff
 
 DASHBOARD = str(ROOT / "dashboard.py")
 
@@ -31,7 +32,7 @@ def stripe_mode_without_a_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_the_charges_page_says_stripe_could_not_be_reached_and_what_to_check(stripe_mode_without_a_route):
     at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.switch_page("pages/charges.py")
     at.run()

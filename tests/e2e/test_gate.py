@@ -23,6 +23,11 @@ FINANCE_TEXT = (
     "Failed attempts",
     "Gross volume",
     "Refund history",
+    "Balance and payouts",
+    "Payouts",
+    "Open: waiting for your response",
+    "Timeline",
+    "Order and fulfilment",
 )
 # Names of files in pages/ that are not public pages: a link to any of them would be the folder listing.
 FOLDER_ONLY_NAMES = ("charges", "failures", "refunds", "orders", "dashboard", "ops data", "ops_data")
@@ -53,13 +58,19 @@ def assert_no_finance_content(page: Page) -> None:
     assert not set(shown) & set(FOLDER_ONLY_NAMES), f"the navigation listed finance files: {shown}"
 
 
-@pytest.mark.parametrize("path", ["/orders", "/refunds", "/charges", "/failures"])
+@pytest.mark.parametrize(
+    "path", ["/orders", "/refunds", "/charges", "/failures", "/balance", "/disputes", "/charge?id=ch_123"]
+)
 def test_first_request_for_a_finance_page_shows_no_finance_content(page: Page, fresh_app: StreamlitApp, path: str):
     page.add_init_script(RECORD_NAV_LINKS)
     page.goto(f"{fresh_app.url}{path}")
     expect(page.locator("h1").first).to_be_visible(timeout=30_000)
     wait_for_app(page)
     assert_no_finance_content(page)
+    # In the page's place: the sign-in, which leads back to it (not the shop under "Page not found").
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page.locator('input[name="next"]')).to_have_value(path)
 
     # Every link on the page, followed in the same session, leads to no finance content either.
     hrefs = {

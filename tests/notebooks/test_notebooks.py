@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from shop import analytics, seed
 from shop.money import format_amount
 from tests.support import ROOT, Emulator, use_emulator
+from tests.support_app import sign_in_as_staff, staff_cookie_from_state
 
 NOTEBOOKS = ROOT / "notebooks"
 SEED_ORDERS = 60
@@ -79,10 +80,11 @@ def emulator_charges(seeded: SimpleNamespace, start, end) -> list:
 def page_metrics(page: str) -> dict[str, str]:
     """The KPI metrics of an ops page, rendered by the app signed in (default period: last 30 days)."""
     app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    app.session_state["ops_signed_in"] = True
-    app.run()
-    app.switch_page(page)
-    app.run()
+    with staff_cookie_from_state():
+        sign_in_as_staff(app)
+        app.run()
+        app.switch_page(page)
+        app.run()
     assert not app.exception, app.exception
     return {metric.label: metric.value for metric in app.metric}
 
