@@ -37,6 +37,7 @@ from stripe_emulator.resources import (
     payment_methods,
     payouts,
     refunds,
+    search,
     tokens,
     webhook_endpoints,
 )
@@ -394,6 +395,7 @@ def create_app(
         Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
         Route("/v1/charges", ep(charges.create_charge), methods=["POST"]),
         Route("/v1/charges", ep(charges.list_charges), methods=["GET"]),
+        Route("/v1/charges/search", ep(search.search_charges), methods=["GET"]),
         Route("/v1/charges/{charge_id}", ep(charges.retrieve_charge), methods=["GET"]),
         Route("/v1/charges/{charge_id}", ep(charges.update_charge), methods=["POST"]),
         Route("/v1/charges/{charge_id}/capture", ep(charges.capture_charge), methods=["POST"]),
@@ -416,6 +418,7 @@ def create_app(
         Route("/v1/disputes/{dispute_id}/close", ep(disputes.close_dispute), methods=["POST"]),
         Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
         Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
+        Route("/v1/customers/search", ep(search.search_customers), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
         Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
@@ -428,6 +431,7 @@ def create_app(
         Route("/v1/payment_methods/{payment_method_id}/detach", ep(pms.detach_payment_method), methods=["POST"]),
         Route("/v1/payment_intents", ep(pis.create_payment_intent), methods=["POST"]),
         Route("/v1/payment_intents", ep(pis.list_payment_intents), methods=["GET"]),
+        Route("/v1/payment_intents/search", ep(search.search_payment_intents), methods=["GET"]),
         Route(
             "/v1/payment_intents/{intent_id}", ep(pis.retrieve_payment_intent, allow_publishable=True), methods=["GET"]
         ),
