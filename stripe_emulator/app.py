@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from stripe_emulator import core, money, stripejs, webhooks
-from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.errors import StripeError, invalid, request_log_url
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
@@ -73,6 +73,8 @@ PUBLISHABLE_MESSAGE = (
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict) and "Request-Id" in headers:
+        body["error"].setdefault("request_log_url", request_log_url(headers["Request-Id"]))
     text = body.render() if isinstance(body, core.RawList) else json.dumps(body, indent=2)
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
@@ -425,6 +427,11 @@ def create_app(
         Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
         Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
         Route("/v1/customers/{customer_id}/payment_methods", ep(pms.list_customer_payment_methods), methods=["GET"]),
+        Route(
+            "/v1/customers/{customer_id}/payment_methods/{payment_method_id}",
+            ep(pms.retrieve_customer_payment_method),
+            methods=["GET"],
+        ),
         Route("/v1/payment_methods", ep(pms.create_payment_method, allow_publishable=True), methods=["POST"]),
         Route("/v1/payment_methods", ep(pms.list_payment_methods), methods=["GET"]),
         Route("/v1/payment_methods/{payment_method_id}", ep(pms.retrieve_payment_method), methods=["GET"]),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator import store as store_module
-from stripe_emulator.core import Context, RawList, expand
+from stripe_emulator.core import MAX_EXPAND_DEPTH, Context, RawList, expand
 from stripe_emulator.errors import invalid
 
 STRING, TOKEN, NUMERIC = "string", "token", "numeric"
@@ -382,4 +382,9 @@ class RawSearchResult(RawList):
 def _item_path(expanded: str) -> str:
     if not expanded.startswith("data."):
         raise invalid(f"This property cannot be expanded ({expanded}).", param="expand")
+    if expanded.count(".") >= MAX_EXPAND_DEPTH:
+        raise invalid(
+            f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. Property: {expanded}",
+            param="expand",
+        )
     return expanded.removeprefix("data.")
