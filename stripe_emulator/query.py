@@ -7,9 +7,9 @@ or by `OR` — never both AND and OR in one query, and no parentheses (docs: "AN
 exclusive"). String values are quoted with ' or " (a backslash escapes a quote); numbers may go bare.
 
 Searchable objects keep, beside their row, one row per searchable value in `<table>_terms` (seq, field, value,
-num), written with every insert and update (store.SEARCH_TERMS). A clause is then an indexed lookup of row
-numbers, and the page walks the table's (created, seq) index newest first, testing those sets without reading a
-body, so a search costs about the same at 100k objects as at 100.
+num), written with every insert and update (store.SEARCH_TERMS, which rewrites only the terms that changed). A
+clause is then an indexed lookup of row numbers or a per-row probe, and the page walks the table's (created, seq)
+index newest first without reading a body, so a search costs about the same at 100k objects as at 100.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def _test(query: str, searchable: Searchable, clause: Clause) -> Test:
             raise _bad(query, f"`null` takes the `:` operator (`{name}:null`).")
         return Test("field = ?", [name], not present)  # `field:null`: no term for the field
     if clause.op == ":" and kind == NUMERIC:
-        return Test("field = ? AND num = ?", [name, _number(query, clause)], present)
+        return Test("field = ? AND value = '' AND num = ?", [name, _number(query, clause)], present)
     if clause.op == ":":
         return Test("field = ? AND value = ?", [name, clause.value.lower()], present)
     if clause.op == "~":
@@ -252,7 +252,7 @@ def _test(query: str, searchable: Searchable, clause: Clause) -> Test:
         return Test("field = ? AND value LIKE ? ESCAPE '\\'", [name, pattern], present)
     if kind != NUMERIC:
         raise _bad(query, f"the field `{name}` does not support the numeric comparator {clause.op}.")
-    return Test(f"field = ? AND num {clause.op} ?", [name, _number(query, clause)], present)
+    return Test(f"field = ? AND value = '' AND num {clause.op} ?", [name, _number(query, clause)], present)
 
 
 def _number(query: str, clause: Clause) -> int:
@@ -289,9 +289,7 @@ def where(conn: Any, query: str, searchable: Searchable, limit: int) -> tuple[st
         if as_set:
             parts.append(f"seq IN (SELECT seq FROM {terms} WHERE {test.predicate})")
         else:
-            probe = (
-                f"EXISTS (SELECT 1 FROM {terms} INDEXED BY {terms}_probe WHERE seq = {table}.seq AND {test.predicate})"
-            )
+            probe = f"EXISTS (SELECT 1 FROM {terms} WHERE seq = {table}.seq AND {test.predicate})"
             parts.append(probe if test.present else f"NOT {probe}")
         args += test.args
     sql = "(" + f" {join} ".join(f"({part})" for part in parts) + ")"

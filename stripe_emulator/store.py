@@ -93,15 +93,19 @@ class Store:
                 self._create_terms(table)
 
     def _create_terms(self, table: str) -> None:
-        """A searchable kind's term table; a store made before it existed gets its objects' terms."""
+        """A searchable kind's term table; a store made before it existed gets its objects' terms.
+
+        One row per (object, field, value): text terms have num 0, numeric ones value '' (key columns cannot be
+        NULL). The primary key (seq, field, ...) answers "does this object have that term"; the two indexes
+        answer "which objects have it"."""
         terms = f"{table}_terms"
         existed = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (terms,)).fetchone()
         self.conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {terms} (seq INTEGER NOT NULL, field TEXT NOT NULL, value TEXT, num INTEGER)"
+            f"CREATE TABLE IF NOT EXISTS {terms} (seq INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+            " num INTEGER NOT NULL, PRIMARY KEY (seq, field, value, num)) WITHOUT ROWID"
         )
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_value ON {terms} (field, value, seq)")
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num, seq)")
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_probe ON {terms} (seq, field, value, num)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_value ON {terms} (field, value)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num) WHERE value = ''")
         if not existed:
             for seq, body in self.conn.execute(f"SELECT seq, body FROM {table}").fetchall():
                 self._write_terms(table, seq, json.loads(body), new=True)
@@ -110,11 +114,17 @@ class Store:
         rule = SEARCH_TERMS.get(table)
         if rule is None:
             return
-        if not new:
-            self.conn.execute(f"DELETE FROM {table}_terms WHERE seq = ?", (seq,))
+        terms = f"{table}_terms"
+        wanted = {(field, value or "", num or 0) for field, value, num in rule(obj)}
+        if not new:  # an update rewrites only the terms that changed (most updates change one or two)
+            held = set(self.conn.execute(f"SELECT field, value, num FROM {terms} WHERE seq = ?", (seq,)))
+            self.conn.executemany(
+                f"DELETE FROM {terms} WHERE seq = ? AND field = ? AND value = ? AND num = ?",
+                [(seq, *term) for term in held - wanted],
+            )
+            wanted -= held
         self.conn.executemany(
-            f"INSERT INTO {table}_terms (seq, field, value, num) VALUES (?, ?, ?, ?)",
-            [(seq, field, value, num) for field, value, num in rule(obj)],
+            f"INSERT INTO {terms} (seq, field, value, num) VALUES (?, ?, ?, ?)", [(seq, *term) for term in wanted]
         )
 
     def _add_derived_columns(self, table: str) -> None:
