@@ -103,3 +103,17 @@ def test_manual_confirmation_is_accepted_and_confirmed_on_the_server(stripe_clie
     assert created.confirmation_method == "manual"
     paid = stripe_client.v1.payment_intents.confirm(created.id, params={"payment_method": "pm_card_visa"})
     assert paid.status == "succeeded"
+
+
+def test_a_manually_confirmed_intent_cannot_be_confirmed_with_a_publishable_key(stripe_client, publishable_client):
+    # docs.stripe.com/api/payment_intents/confirm: "If the confirmation_method is manual, all payment attempts must
+    # be initiated using a secret key."
+    created = stripe_client.v1.payment_intents.create(
+        params={**TERMS, "payment_method_types": ["card"], "confirmation_method": "manual"}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        publishable_client.v1.payment_intents.confirm(
+            created.id, params={"client_secret": created.client_secret, "payment_method": "pm_card_visa"}
+        )
+    assert info.value.http_status == 400
+    assert stripe_client.v1.payment_intents.retrieve(created.id).status == "requires_payment_method"
