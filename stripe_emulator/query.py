@@ -269,33 +269,37 @@ def _narrow(conn: Any, terms: str, test: Test, cutoff: int) -> bool:
     return conn.execute(sql, [*test.args, cutoff]).fetchone()[0] < cutoff
 
 
-def where(conn: Any, query: str, searchable: Searchable, limit: int) -> tuple[str, list[Any]]:
-    """The SQL condition on the searched table that a query means, shaped for the cheapest plan.
+def where(conn: Any, query: str, searchable: Searchable, limit: int) -> tuple[str, str, list[Any]]:
+    """(rows to walk, condition on them, arguments) for a query, shaped for the cheapest plan; the rows are `o`,
+    with `created` and `seq`.
 
-    A positive clause that few objects pass is a set of row numbers looked up directly (then sorted); any other
-    is a probe per row while the table's (created, seq) index is walked newest first, which stops after `limit`
-    hits. The cut-off is where both cost about the same: about sqrt(limit x rows) objects."""
+    A positive AND clause that few objects pass drives: its terms are walked in their (field, value, created)
+    index order, newest first, without touching the objects' table. Otherwise the table's (created, seq) index is
+    walked newest first with a probe per clause (an OR of narrow clauses looks up their row numbers instead).
+    Both stop after `limit` hits. The cut-off is where the two cost about the same: sqrt(limit x rows) objects."""
     table, terms = searchable.table, f"{searchable.table}_terms"
     clauses, join = parse(query)
     tests = [_test(query, searchable, clause) for clause in clauses]
     rows = conn.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {table}").fetchone()[0]
     cutoff = max(int(((limit + 1) * rows) ** 0.5), 100)
     narrow = [_narrow(conn, terms, test, cutoff) for test in tests]
-    # OR: row-number sets only when every alternative is narrow; AND: any narrow clause may drive.
-    as_sets = [all(narrow)] * len(tests) if join == "OR" else narrow
+    driver = narrow.index(True) if join == "AND" and any(narrow) else None
+    as_sets = join == "OR" and all(narrow)
     parts: list[str] = []
     args: list[Any] = []
-    for test, as_set in zip(tests, as_sets, strict=True):
-        if as_set:
+    for index, test in enumerate(tests):
+        if index == driver:
+            parts.append(test.predicate)
+        elif as_sets:
             parts.append(f"seq IN (SELECT seq FROM {terms} WHERE {test.predicate})")
         else:
-            probe = f"EXISTS (SELECT 1 FROM {terms} WHERE seq = {table}.seq AND {test.predicate})"
+            probe = f"EXISTS (SELECT 1 FROM {terms} WHERE seq = o.seq AND {test.predicate})"
             parts.append(probe if test.present else f"NOT {probe}")
         args += test.args
     sql = "(" + f" {join} ".join(f"({part})" for part in parts) + ")"
     if searchable.hidden is not None:
-        sql += f" AND NOT EXISTS (SELECT 1 FROM {terms} WHERE seq = {table}.seq AND field = '__hidden')"
-    return sql, args
+        sql += f" AND NOT EXISTS (SELECT 1 FROM {terms} WHERE seq = o.seq AND field = '__hidden')"
+    return (f"{table} AS o" if driver is None else f"{terms} AS o"), sql, args
 
 
 def _page_token(created: int, seq: int) -> str:
@@ -320,15 +324,16 @@ def search(ctx: Context, table: str, url: str, params: dict[str, Any]) -> dict[s
     paging = ""
     if params.get("page"):
         created, seq = _read_page_token(params["page"])
-        paging = " AND (created < ? OR (created = ? AND seq < ?))"
+        paging = " AND (o.created < ? OR (o.created = ? AND o.seq < ?))"
         args_page = [created, created, seq]
     else:
         args_page = []
     conn = ctx.store.conn
     with ctx.store.lock:
-        condition, args = where(conn, params["query"], searchable, limit)
+        source, condition, args = where(conn, params["query"], searchable, limit)
         rows = conn.execute(
-            f"SELECT created, seq FROM {table} WHERE {condition}{paging} ORDER BY created DESC, seq DESC LIMIT ?",
+            f"SELECT o.created, o.seq FROM {source} WHERE {condition}{paging} ORDER BY o.created DESC, o.seq DESC"
+            " LIMIT ?",
             [*args, *args_page, limit + 1],
         ).fetchall()
         has_more = len(rows) > limit
@@ -343,7 +348,7 @@ def search(ctx: Context, table: str, url: str, params: dict[str, Any]) -> dict[s
         total = None
         if "total_count" in paths:
             paths.remove("total_count")
-            total = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {condition}", args).fetchone()[0]
+            total = conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {condition}", args).fetchone()[0]
     item_paths = [_item_path(expanded) for expanded in paths]
     next_page = _page_token(*rows[-1]) if has_more else None
     texts = [bodies[seq] for _, seq in rows]

@@ -95,17 +95,17 @@ class Store:
     def _create_terms(self, table: str) -> None:
         """A searchable kind's term table; a store made before it existed gets its objects' terms.
 
-        One row per (object, field, value): text terms have num 0, numeric ones value '' (key columns cannot be
-        NULL). The primary key (seq, field, ...) answers "does this object have that term"; the two indexes
-        answer "which objects have it"."""
+        One row per (object, field, value), with the object's `created`: text terms have num 0, numeric ones value
+        '' (key columns cannot be NULL). The primary key (seq, field, ...) answers "does this object have that
+        term"; the two indexes answer "which objects have it, newest first"."""
         terms = f"{table}_terms"
         existed = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (terms,)).fetchone()
         self.conn.execute(
             f"CREATE TABLE IF NOT EXISTS {terms} (seq INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
-            " num INTEGER NOT NULL, PRIMARY KEY (seq, field, value, num)) WITHOUT ROWID"
+            " num INTEGER NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (seq, field, value, num)) WITHOUT ROWID"
         )
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_value ON {terms} (field, value)")
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num) WHERE value = ''")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_value ON {terms} (field, value, created)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num, created) WHERE value = ''")
         if not existed:
             for seq, body in self.conn.execute(f"SELECT seq, body FROM {table}").fetchall():
                 self._write_terms(table, seq, json.loads(body), new=True)
@@ -124,7 +124,8 @@ class Store:
             )
             wanted -= held
         self.conn.executemany(
-            f"INSERT INTO {terms} (seq, field, value, num) VALUES (?, ?, ?, ?)", [(seq, *term) for term in wanted]
+            f"INSERT INTO {terms} (seq, field, value, num, created) VALUES (?, ?, ?, ?, ?)",
+            [(seq, *term, obj["created"]) for term in wanted],
         )
 
     def _add_derived_columns(self, table: str) -> None:
