@@ -26,6 +26,8 @@ from stripe_emulator.core import MAX_EXPAND_DEPTH, Context, RawList, expand
 from stripe_emulator.errors import invalid
 
 STRING, TOKEN, NUMERIC = "string", "token", "numeric"
+# Every searchable table has its own indexed `created` column: clauses on it test that, and it has no terms.
+CREATED = "created"
 MIN_SUBSTRING = 3  # docs.stripe.com/search: substring matching needs a value of at least 3 characters
 # A term: (field, text value (None for numbers), numeric value (None for text))
 Term = tuple[str, str | None, int | None]
@@ -88,6 +90,8 @@ def terms_of(searchable: Searchable) -> Callable[[dict[str, Any]], list[Term]]:
             return [("__hidden", "1", None)]
         found: list[Term] = []
         for name, field in searchable.fields.items():
+            if name == CREATED:
+                continue
             value = field.read(obj)
             if field.kind == NUMERIC:
                 if isinstance(value, int) and not isinstance(value, bool):
@@ -220,6 +224,7 @@ class Test:
     predicate: str
     args: list[Any]
     present: bool
+    direct: bool = False  # `predicate` is on the walked rows themselves (their `created`), not a term
 
 
 def _test(query: str, searchable: Searchable, clause: Clause) -> Test:
@@ -235,6 +240,11 @@ def _test(query: str, searchable: Searchable, clause: Clause) -> Test:
             param="query",
         )
     present = not clause.negated
+    if name == CREATED and clause.value is None and clause.op == ":":
+        return Test("o.created IS NULL", [], present, direct=True)  # never: every object has its time
+    if name == CREATED and clause.value is not None and clause.op != "~":
+        op = "=" if clause.op == ":" else clause.op
+        return Test(f"o.created {op} ?", [_number(query, clause)], present, direct=True)
     if clause.value is None:
         if clause.op != ":":
             raise _bad(query, f"`null` takes the `:` operator (`{name}:null`).")
@@ -263,7 +273,7 @@ def _number(query: str, clause: Clause) -> int:
 
 def _narrow(conn: Any, terms: str, test: Test, cutoff: int) -> bool:
     """Whether fewer than `cutoff` objects pass a positive test (counted no further than the cutoff)."""
-    if not test.present:
+    if not test.present or test.direct:
         return False
     sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {terms} WHERE {test.predicate} LIMIT ?)"
     return conn.execute(sql, [*test.args, cutoff]).fetchone()[0] < cutoff
@@ -290,6 +300,8 @@ def where(conn: Any, query: str, searchable: Searchable, limit: int) -> tuple[st
     for index, test in enumerate(tests):
         if index == driver:
             parts.append(test.predicate)
+        elif test.direct:
+            parts.append(test.predicate if test.present else f"NOT ({test.predicate})")
         elif as_sets:
             parts.append(f"seq IN (SELECT seq FROM {terms} WHERE {test.predicate})")
         else:

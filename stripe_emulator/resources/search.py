@@ -22,7 +22,6 @@ SEARCH_PARAMS = {
     "page": (p.string(), False),
     "expand": (p.string_list, False),
 }
-_CARD = "payment_method_details.card."
 
 query.register(
     query.Searchable(
@@ -36,11 +35,7 @@ query.register(
                 "currency": TOKEN,
                 "customer": TOKEN,
                 "disputed": TOKEN,
-                f"{_CARD}brand": TOKEN,
-                f"{_CARD}exp_month": TOKEN,
-                f"{_CARD}exp_year": TOKEN,
-                f"{_CARD}fingerprint": TOKEN,
-                f"{_CARD}last4": TOKEN,
+                "payment_method_details.card.last4": TOKEN,
                 "refunded": TOKEN,
                 "status": TOKEN,
             }
