@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from stripe_emulator import checkout_routes, core, money, stripejs, webhooks
-from stripe_emulator.errors import StripeError, invalid
+from stripe_emulator.errors import StripeError, invalid, request_log_url
 from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
@@ -36,7 +36,10 @@ from stripe_emulator.resources import (
     payment_intents,
     payment_methods,
     payouts,
+    prices,
+    products,
     refunds,
+    search,
     tokens,
     webhook_endpoints,
 )
@@ -70,6 +73,8 @@ PUBLISHABLE_MESSAGE = (
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict) and "Request-Id" in headers:
+        body["error"].setdefault("request_log_url", request_log_url(headers["Request-Id"]))
     text = body.render() if isinstance(body, core.RawList) else json.dumps(body, indent=2)
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
@@ -395,6 +400,7 @@ def create_app(
         Route("/v1/tokens/{token_id}", ep(tokens.retrieve_token), methods=["GET"]),
         Route("/v1/charges", ep(charges.create_charge), methods=["POST"]),
         Route("/v1/charges", ep(charges.list_charges), methods=["GET"]),
+        Route("/v1/charges/search", ep(search.search_charges), methods=["GET"]),
         Route("/v1/charges/{charge_id}", ep(charges.retrieve_charge), methods=["GET"]),
         Route("/v1/charges/{charge_id}", ep(charges.update_charge), methods=["POST"]),
         Route("/v1/charges/{charge_id}/capture", ep(charges.capture_charge), methods=["POST"]),
@@ -417,10 +423,16 @@ def create_app(
         Route("/v1/disputes/{dispute_id}/close", ep(disputes.close_dispute), methods=["POST"]),
         Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
         Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
+        Route("/v1/customers/search", ep(search.search_customers), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.retrieve_customer), methods=["GET"]),
         Route("/v1/customers/{customer_id}", ep(customers.update_customer), methods=["POST"]),
         Route("/v1/customers/{customer_id}", ep(customers.delete_customer), methods=["DELETE"]),
         Route("/v1/customers/{customer_id}/payment_methods", ep(pms.list_customer_payment_methods), methods=["GET"]),
+        Route(
+            "/v1/customers/{customer_id}/payment_methods/{payment_method_id}",
+            ep(pms.retrieve_customer_payment_method),
+            methods=["GET"],
+        ),
         Route("/v1/payment_methods", ep(pms.create_payment_method, allow_publishable=True), methods=["POST"]),
         Route("/v1/payment_methods", ep(pms.list_payment_methods), methods=["GET"]),
         Route("/v1/payment_methods/{payment_method_id}", ep(pms.retrieve_payment_method), methods=["GET"]),
@@ -429,6 +441,7 @@ def create_app(
         Route("/v1/payment_methods/{payment_method_id}/detach", ep(pms.detach_payment_method), methods=["POST"]),
         Route("/v1/payment_intents", ep(pis.create_payment_intent), methods=["POST"]),
         Route("/v1/payment_intents", ep(pis.list_payment_intents), methods=["GET"]),
+        Route("/v1/payment_intents/search", ep(search.search_payment_intents), methods=["GET"]),
         Route(
             "/v1/payment_intents/{intent_id}", ep(pis.retrieve_payment_intent, allow_publishable=True), methods=["GET"]
         ),
@@ -455,6 +468,14 @@ def create_app(
                 "/_emulator/3ds/{intent_id}/authenticate",
             )
         ],
+        Route("/v1/products", ep(products.create_product), methods=["POST"]),
+        Route("/v1/products", ep(products.list_products), methods=["GET"]),
+        Route("/v1/products/{product_id}", ep(products.retrieve_product), methods=["GET"]),
+        Route("/v1/products/{product_id}", ep(products.update_product), methods=["POST"]),
+        Route("/v1/prices", ep(prices.create_price), methods=["POST"]),
+        Route("/v1/prices", ep(prices.list_prices), methods=["GET"]),
+        Route("/v1/prices/{price_id}", ep(prices.retrieve_price), methods=["GET"]),
+        Route("/v1/prices/{price_id}", ep(prices.update_price), methods=["POST"]),
         Route("/v1/events", ep(events.list_events), methods=["GET"]),
         Route("/v1/events/{event_id}", ep(events.retrieve_event), methods=["GET"]),
         Route("/v1/webhook_endpoints", ep(webhook_endpoints.create_webhook_endpoint), methods=["POST"]),

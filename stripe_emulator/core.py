@@ -297,12 +297,18 @@ EXPANDABLE: dict[tuple[str, str], str] = {
     ("charge", "customer"): "customers",
     ("card", "customer"): "customers",
     ("refund", "charge"): "charges",
+    ("refund", "payment_intent"): "payment_intents",
     ("payment_method", "customer"): "customers",
     ("payment_intent", "customer"): "customers",
     ("payment_intent", "payment_method"): "payment_methods",
     ("payment_intent", "latest_charge"): "charges",
     ("charge", "payment_intent"): "payment_intents",
 }
+# docs.stripe.com/api/expanding_objects: "Expansions have a maximum depth of four levels (for example, the deepest
+# expansion allowed when listing charges is data.payment_intent.customer.default_source)."
+MAX_EXPAND_DEPTH = 4
+# (object type, "field.inner") -> table: an id inside a hash field (customer.invoice_settings.default_payment_method)
+NESTED_EXPANDABLE: dict[tuple[str, str], str] = {}
 # (object type, field) -> a function filling that field in place (lists and fields that are already objects)
 SPECIAL_EXPANSIONS: dict[tuple[str, str], Callable[[Context, dict[str, Any]], None]] = {}
 
@@ -321,7 +327,21 @@ def expand(ctx: Context, obj: dict[str, Any], paths: list[str]) -> dict[str, Any
     if not paths:
         return obj
     for path in paths:
+        if path.count(".") >= MAX_EXPAND_DEPTH:
+            raise invalid(
+                f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. Property: {path}",
+                param="expand",
+            )
         head, _, rest = path.partition(".")
+        inner, _, inner_rest = rest.partition(".")
+        nested = (obj.get("object"), f"{head}.{inner}")
+        if nested in NESTED_EXPANDABLE and isinstance(obj.get(head), dict):
+            container = obj[head]
+            if isinstance(container.get(inner), str):
+                container[inner] = ctx.store.get(NESTED_EXPANDABLE[nested], container[inner]) or container[inner]
+            if inner_rest and isinstance(container.get(inner), dict):
+                expand(ctx, container[inner], [inner_rest])
+            continue
         if obj.get("object") == "list" and head == "data":
             for item in obj["data"]:
                 expand(ctx, item, [rest])

@@ -46,6 +46,12 @@ class StripeError(Exception):
         return {"error": error}
 
 
+def request_log_url(request_id: str) -> str:
+    """The `request_log_url` every Stripe error body carries (docs.stripe.com/api/errors: "A URL to the request
+    log entry in your dashboard"), in Stripe's test-mode form; the emulator has no dashboard behind it."""
+    return f"https://dashboard.stripe.com/test/logs/{request_id}"
+
+
 def invalid(message: str, param: str | None = None, code: str | None = None, status: int = 400) -> StripeError:
     """A 400 invalid_request_error."""
     return StripeError(status, "invalid_request_error", message, code=code, param=param)

@@ -37,6 +37,11 @@ TABLES: dict[str, tuple[str, ...]] = {
 DERIVED: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {}
 
 
+# kind -> function giving an object's search terms [(field, text, number)]: kept in `<kind>_terms` on every
+# write, for stripe_emulator/query.py (the search endpoints) to find objects by any searchable value cheaply.
+SEARCH_TERMS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str | None, int | None]]]] = {}
+
+
 def _columns(table: str) -> tuple[str, ...]:
     return (*TABLES[table], *DERIVED.get(table, {}))
 
@@ -84,6 +89,44 @@ class Store:
                 " request_id TEXT NOT NULL, created INTEGER NOT NULL)"
             )
             self.conn.execute("CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created)")
+            for table in SEARCH_TERMS:
+                self._create_terms(table)
+
+    def _create_terms(self, table: str) -> None:
+        """A searchable kind's term table; a store made before it existed gets its objects' terms.
+
+        One row per (object, field, value), with the object's `created`: text terms have num 0, numeric ones value
+        '' (key columns cannot be NULL). The primary key (seq, field, ...) answers "does this object have that
+        term"; the two indexes answer "which objects have it, newest first"."""
+        terms = f"{table}_terms"
+        existed = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (terms,)).fetchone()
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {terms} (seq INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+            " num INTEGER NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (seq, field, value, num)) WITHOUT ROWID"
+        )
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_value ON {terms} (field, value, created)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {terms}_num ON {terms} (field, num, created) WHERE value = ''")
+        if not existed:
+            for seq, body in self.conn.execute(f"SELECT seq, body FROM {table}").fetchall():
+                self._write_terms(table, seq, json.loads(body), new=True)
+
+    def _write_terms(self, table: str, seq: int, obj: dict[str, Any], new: bool) -> None:
+        rule = SEARCH_TERMS.get(table)
+        if rule is None:
+            return
+        terms = f"{table}_terms"
+        wanted = {(field, value or "", num or 0) for field, value, num in rule(obj)}
+        if not new:  # an update rewrites only the terms that changed (most updates change one or two)
+            held = set(self.conn.execute(f"SELECT field, value, num FROM {terms} WHERE seq = ?", (seq,)))
+            self.conn.executemany(
+                f"DELETE FROM {terms} WHERE seq = ? AND field = ? AND value = ? AND num = ?",
+                [(seq, *term) for term in held - wanted],
+            )
+            wanted -= held
+        self.conn.executemany(
+            f"INSERT INTO {terms} (seq, field, value, num, created) VALUES (?, ?, ?, ?, ?)",
+            [(seq, *term, obj["created"]) for term in wanted],
+        )
 
     def _add_derived_columns(self, table: str) -> None:
         """A store made before a derived column existed gains it, filled in from every stored object."""
@@ -119,7 +162,8 @@ class Store:
         names = ", ".join(["id", "created", *columns, "body"])
         marks = ", ".join("?" * len(values))
         with self.lock:
-            self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+            cursor = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+            self._write_terms(table, cursor.lastrowid, obj, new=True)
 
     def insert_many(self, table: str, objects: list[dict[str, Any]]) -> None:
         """Store many new objects in one transaction (used to seed large stores quickly)."""
@@ -128,7 +172,12 @@ class Store:
         marks = ", ".join("?" * (len(columns) + 3))
         rows = [[obj["id"], obj["created"], *_values(table, obj), _dump(obj)] for obj in objects]
         with self.transaction():
-            self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            if table not in SEARCH_TERMS:
+                self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+                return
+            for obj, row in zip(objects, rows, strict=True):
+                cursor = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", row)
+                self._write_terms(table, cursor.lastrowid, obj, new=True)
 
     def update(self, table: str, obj: dict[str, Any]) -> None:
         """Replace a stored object's body (and its filter columns)."""
@@ -137,6 +186,10 @@ class Store:
         values = [*_values(table, obj), _dump(obj), obj["id"]]
         with self.lock:
             self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", values)
+            if table in SEARCH_TERMS:
+                row = self.conn.execute(f"SELECT seq FROM {table} WHERE id = ?", (obj["id"],)).fetchone()
+                if row is not None:
+                    self._write_terms(table, row[0], obj, new=False)
 
     def get(self, table: str, object_id: str) -> dict[str, Any] | None:
         """An object by id, or None."""
@@ -203,6 +256,10 @@ class Store:
     def delete(self, table: str, object_id: str) -> None:
         """Remove an object for good."""
         with self.lock:
+            if table in SEARCH_TERMS:
+                self.conn.execute(
+                    f"DELETE FROM {table}_terms WHERE seq IN (SELECT seq FROM {table} WHERE id = ?)", (object_id,)
+                )
             self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (object_id,))
 
     def count(self, table: str) -> int:
@@ -237,7 +294,7 @@ class Store:
     def reset(self) -> None:
         """Delete every object and idempotency key."""
         with self.transaction():
-            for table in (*TABLES, "idempotency"):
+            for table in (*TABLES, *(f"{kind}_terms" for kind in SEARCH_TERMS), "idempotency"):
                 self.conn.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from stripe_emulator import cards as card_facts
 from stripe_emulator import params as p
 from stripe_emulator.core import (
+    NESTED_EXPANDABLE,
     SPECIAL_EXPANSIONS,
     Context,
     changes,
@@ -21,6 +22,13 @@ from stripe_emulator.errors import invalid, missing
 from stripe_emulator.resources.charges import decline_error
 from stripe_emulator.resources.tokens import consume_source
 
+# docs.stripe.com/api/customers/update#update_customer-invoice_settings
+INVOICE_SETTINGS = {
+    "default_payment_method": (p.string(), False),
+    "footer": (p.string(5000), False),
+    "custom_fields": (lambda value, name: value, False),
+    "rendering_options": (lambda value, name: value, False),
+}
 CUSTOMER_FIELDS = {
     "email": (p.email, False),
     "name": (p.string(256), False),
@@ -31,6 +39,7 @@ CUSTOMER_FIELDS = {
     "shipping": (p.hash_of(p.CUSTOMER_SHIPPING), False),
     "source": (p.string(), False),
     "preferred_locales": (p.string_list, False),
+    "invoice_settings": (p.hash_of(INVOICE_SETTINGS), False),
     "expand": (p.string_list, False),
 }
 
@@ -68,6 +77,22 @@ def _expand_default_source(ctx: Context, customer: dict[str, Any]) -> None:
 
 
 SPECIAL_EXPANSIONS[("customer", "default_source")] = _expand_default_source
+NESTED_EXPANDABLE[("customer", "invoice_settings.default_payment_method")] = "payment_methods"
+
+
+def _apply_invoice_settings(ctx: Context, customer: dict[str, Any], settings: dict[str, Any] | None) -> None:
+    """`invoice_settings`: its default payment method must be one of the customer's own (Stripe's 400 else)."""
+    for key, value in (settings or {}).items():
+        if key == "default_payment_method" and value is not None:
+            method = ctx.store.get("payment_methods", value)
+            if method is None or method.get("customer") != customer["id"]:
+                raise invalid(
+                    f"No such PaymentMethod: '{value}'; the payment method must be attached to the customer "
+                    f"{customer['id']} first.",
+                    param="invoice_settings[default_payment_method]",
+                    code="resource_missing",
+                )
+        customer["invoice_settings"][key] = value
 
 
 def customer_object(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +137,7 @@ def create_customer(ctx: Context) -> dict[str, Any]:
     params = p.check(ctx.params, CUSTOMER_FIELDS)
     customer = customer_object(ctx, params)
     with ctx.store.transaction():
+        _apply_invoice_settings(ctx, customer, params.get("invoice_settings"))
         if params.get("source"):
             _attach_source(ctx, customer, params["source"])
         ctx.store.insert("customers", customer)
@@ -150,6 +176,8 @@ def update_customer(ctx: Context, customer_id: str) -> dict[str, Any]:
             )
         if "metadata" in params:
             customer["metadata"] = merge_metadata(customer["metadata"], params["metadata"])
+        if "invoice_settings" in params:
+            _apply_invoice_settings(ctx, customer, params["invoice_settings"])
         if params.get("source"):
             _attach_source(ctx, customer, params["source"])
         if params.get("default_source"):

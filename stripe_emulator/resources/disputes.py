@@ -93,6 +93,8 @@ def dispute_object(ctx: Context, charge: dict[str, Any], reason: str, inquiry: b
             "has_evidence": False,
             "past_due": False,
             "submission_count": 0,
+            # Stripe's OpenAPI spec marks it required: not_submitted until evidence goes in (then manual)
+            "submission_method": "not_submitted",
         },
         "is_charge_refundable": inquiry,
         "livemode": False,
@@ -103,6 +105,7 @@ def dispute_object(ctx: Context, charge: dict[str, Any], reason: str, inquiry: b
             "card": {
                 "brand": card.get("brand"),
                 "case_type": "inquiry" if inquiry else "chargeback",
+                "network": card.get("network") or card.get("brand") or "unknown",  # required in the OpenAPI spec
                 "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
             },
             "type": "card",
@@ -215,6 +218,7 @@ def update_dispute(ctx: Context, dispute_id: str) -> dict[str, Any]:
         details["has_evidence"] = any(v for k, v in dispute["evidence"].items() if k != "enhanced_evidence")
         if submit:
             details["submission_count"] += 1
+            details["submission_method"] = "manual"
             dispute["status"] = "under_review" if dispute["status"] == "needs_response" else "warning_under_review"
             decision = _decision(dispute["evidence"])
         _save(ctx, dispute, before, ["evidence", "evidence_details", "metadata", "status"])

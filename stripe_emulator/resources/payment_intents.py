@@ -35,6 +35,16 @@ from stripe_emulator.core import (
 from stripe_emulator.errors import StripeError, invalid, missing
 from stripe_emulator.resources import payment_methods as pms
 from stripe_emulator.resources.charges import capture, charge_object, check_descriptor_suffix, record_charge
+from stripe_emulator.resources.payment_intent_params import (
+    CONFIRM_PARAMS,
+    CREATE_PARAMS,
+    DEFAULT_CAPTURE_METHOD,
+    UPDATE_PARAMS,
+    UPDATED_AS_GIVEN,
+    amount_details_object,
+    automatic_payment_methods,
+    check_redirect_rules,
+)
 from stripe_emulator.resources.refunds import refund_charge
 
 
@@ -64,9 +74,11 @@ AUTHENTICATION_FAILED = (
     "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new "
     "PaymentMethod to attempt to fulfill this PaymentIntent again."
 )
-# docs.stripe.com/declines/codes: a card needing authentication that cannot be asked for it (off session)
+# A card needing authentication that cannot be asked for it (off session): docs.stripe.com/payments/save-and-reuse
+# ("Charge the saved payment method later"): the 402 card_error's `code` is `authentication_required`, and so is
+# its decline code (docs.stripe.com/declines/codes#authentication_required).
 AUTHENTICATION_REQUIRED = card_facts.Behaviour(
-    code="card_declined",
+    code="authentication_required",
     decline_code="authentication_required",
     message="Your card was declined. This transaction requires authentication.",
     outcome_type="issuer_declined",
@@ -85,65 +97,6 @@ PUBLISHABLE_FIELDS = (
     "setup_future_usage", "shipping", "status",
 )  # fmt: skip
 
-PAYMENT_METHOD_DATA = {
-    **pms.CREATE_PARAMS,
-    "expand": (p.string_list, False),
-}
-CONFIRM_PARAMS = {
-    "payment_method": (p.string(), False),
-    "payment_method_data": (p.hash_of(PAYMENT_METHOD_DATA), False),
-    "payment_method_options": (lambda value, name: value, False),
-    "payment_method_types": (p.string_list, False),
-    "return_url": (p.string(2048), False),
-    "use_stripe_sdk": (p.boolean, False),
-    "off_session": (p.boolean, False),
-    "error_on_requires_action": (p.boolean, False),
-    "receipt_email": (p.email, False),
-    "shipping": (p.hash_of(p.SHIPPING), False),
-    "setup_future_usage": (p.enum("off_session", "on_session"), False),
-    "capture_method": (p.enum("automatic", "automatic_async", "manual"), False),
-    "mandate_data": (lambda value, name: value, False),
-    "expected_payment_method_type": (p.string(), False),
-    "client_secret": (p.string(), False),
-    "expand": (p.string_list, False),
-}
-CREATE_PARAMS = {
-    "amount": (p.integer(), True),
-    "currency": (p.string(), True),
-    "automatic_payment_methods": (
-        p.hash_of({"enabled": (p.boolean, True), "allow_redirects": (p.enum("always", "never"), False)}),
-        False,
-    ),
-    "customer": (p.string(), False),
-    "description": (p.string(1000), False),
-    "metadata": (p.metadata, False),
-    "statement_descriptor": (p.string(22), False),
-    "statement_descriptor_suffix": (p.string(22), False),
-    "transfer_group": (p.string(), False),
-    "confirm": (p.boolean, False),
-    **{name: rule for name, rule in CONFIRM_PARAMS.items() if name != "client_secret"},
-}
-UPDATE_PARAMS = {
-    "amount": (p.integer(), False),
-    "currency": (p.string(), False),
-    "customer": (p.string(), False),
-    "description": (p.string(1000), False),
-    "metadata": (p.metadata, False),
-    "payment_method": (p.string(), False),
-    "payment_method_types": (p.string_list, False),
-    "receipt_email": (p.email, False),
-    "shipping": (p.hash_of(p.SHIPPING), False),
-    "setup_future_usage": (p.enum("off_session", "on_session"), False),
-    "capture_method": (p.enum("automatic", "automatic_async", "manual"), False),
-    "statement_descriptor": (p.string(22), False),
-    "statement_descriptor_suffix": (p.string(22), False),
-    "transfer_group": (p.string(), False),
-    "expand": (p.string_list, False),
-}
-UPDATED_AS_GIVEN = (
-    "description", "receipt_email", "setup_future_usage", "capture_method", "transfer_group", "statement_descriptor",
-    "statement_descriptor_suffix", "payment_method_types",
-)  # fmt: skip
 # What only an intent that has not been paid may change: Stripe refuses new payment terms once it succeeded or
 # was canceled, while metadata, description and the like stay editable (docs.stripe.com/api/payment_intents/update:
 # "Depending on which properties you update, you might need to confirm the PaymentIntent again").
@@ -153,27 +106,22 @@ PAYMENT_TERMS = ("amount", "currency", "payment_method", "payment_method_types",
 def payment_intent_object(ctx: Context, params: dict[str, Any], currency: str) -> dict[str, Any]:
     """A new PaymentIntent for checked create parameters (status from whether it has a payment method)."""
     intent_id = new_id("pi_")
-    automatic = params.get("automatic_payment_methods")
     types = params.get("payment_method_types") or ["card"]
     return {
         "id": intent_id,
         "object": "payment_intent",
         "amount": params["amount"],
         "amount_capturable": 0,
-        "amount_details": {"tip": {}},
+        "amount_details": amount_details_object(intent_id, params.get("amount_details")),
         "amount_received": 0,
         "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": (
-            {"allow_redirects": automatic.get("allow_redirects", "always"), "enabled": automatic["enabled"]}
-            if automatic
-            else None
-        ),
+        "automatic_payment_methods": automatic_payment_methods(params),
         "canceled_at": None,
         "cancellation_reason": None,
-        "capture_method": params.get("capture_method") or "automatic",
+        "capture_method": params.get("capture_method") or DEFAULT_CAPTURE_METHOD,
         "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
-        "confirmation_method": "automatic",
+        "confirmation_method": params.get("confirmation_method") or "automatic",
         "created": ctx.now,
         "currency": currency,
         "customer": params.get("customer"),
@@ -394,6 +342,7 @@ def _confirm(ctx: Context, intent: dict[str, Any], params: dict[str, Any]) -> di
             intent[key] = params[key]
     if "shipping" in params:
         intent["shipping"] = shipping_object(params["shipping"])
+    check_redirect_rules(intent, params)
     payment_method = _payment_method_for(ctx, intent, params)
     if payment_method is None:
         raise StripeError(
@@ -512,6 +461,13 @@ def confirm_payment_intent(ctx: Context, intent_id: str) -> dict[str, Any]:
     with ctx.store.transaction():
         intent = _get_intent(ctx, intent_id)
         _check_client_secret(ctx, intent, params.get("client_secret"))
+        if ctx.publishable and intent["confirmation_method"] == "manual":
+            # docs.stripe.com/api/payment_intents/confirm: "If the confirmation_method is manual, all payment
+            # attempts must be initiated using a secret key."
+            raise invalid(
+                "This PaymentIntent's confirmation_method is manual: it can only be confirmed with a secret key.",
+                param="client_secret",
+            )
         declined = _confirm(ctx, intent, params)
         _store(ctx, intent)
     if declined:

@@ -288,3 +288,14 @@ def list_customer_payment_methods(ctx: Context, customer_id: str) -> Any:
         {"customer": p.string(), "type": p.enum("card")},
         ("customer",),
     )
+
+
+def retrieve_customer_payment_method(ctx: Context, customer_id: str, payment_method_id: str) -> dict[str, Any]:
+    """GET /v1/customers/{id}/payment_methods/{pm}: one of the customer's saved PaymentMethods
+    (docs.stripe.com/api/payment_methods/customer); another customer's, or an unattached one, is not found."""
+    params = p.check(ctx.params, {"expand": (p.string_list, False)})
+    get_object(ctx, "customers", "customer", customer_id)
+    payment_method = ctx.store.get("payment_methods", payment_method_id)
+    if payment_method is None or payment_method["customer"] != customer_id:
+        raise missing("payment_method", payment_method_id)
+    return expand(ctx, payment_method, params.get("expand", []))

@@ -40,7 +40,8 @@ def test_a_new_intent_waits_for_a_payment_method(stripe_client):
         0,
     )
     assert created.latest_charge is None and created.last_payment_error is None and created.next_action is None
-    assert (created.capture_method, created.metadata["order_id"]) == ("automatic", "pi-1")
+    # docs.stripe.com/changelog/2024-04-10: automatic_async is the default capture method of the pinned version
+    assert (created.capture_method, created.metadata["order_id"]) == ("automatic_async", "pi-1")
     assert created.shipping.address.line1 == "1 Main St"
     assert created.receipt_email == "ada@example.com"
     assert [event.type for event in events_for(stripe_client, created.id)] == ["payment_intent.created"]

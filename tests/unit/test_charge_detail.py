@@ -52,7 +52,13 @@ def test_find_by_charge_order_email_and_unknown(api):
 
 def test_find_by_payment_intent_through_its_order_or_the_charge_itself(api):
     intent = api.v1.payment_intents.create(
-        params={"amount": 1500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 1500,
+            "currency": "usd",
+            "payment_method_types": ["card"],
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
     )
     sync.sync(api)
     assert charge_detail.find(intent.id).charge_id == intent.latest_charge

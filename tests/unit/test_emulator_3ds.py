@@ -11,7 +11,7 @@ import httpx
 import pytest
 import stripe
 
-ORDER = {"amount": 2300, "currency": "usd", "metadata": {"order_id": "3ds"}}
+ORDER = {"amount": 2300, "currency": "usd", "payment_method_types": ["card"], "metadata": {"order_id": "3ds"}}
 
 
 @pytest.fixture

@@ -163,7 +163,9 @@ def test_the_path_is_a_glob(emu):
 
 def test_a_lost_confirm_answer_is_recovered_by_retrieving_the_intent(emu):
     client = emu.client()
-    created = client.v1.payment_intents.create(params={"amount": 2300, "currency": "usd"})
+    created = client.v1.payment_intents.create(
+        params={"amount": 2300, "currency": "usd", "payment_method_types": ["card"]}
+    )
     arm(emu, {"method": "POST", "path": "/v1/payment_intents/*/confirm", "action": "drop_after_commit"})
     with pytest.raises(stripe.APIConnectionError):
         client.v1.payment_intents.confirm(created.id, params={"payment_method": "pm_card_visa"})
