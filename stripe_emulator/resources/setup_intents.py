@@ -30,7 +30,8 @@ from stripe_emulator.core import (
 )
 from stripe_emulator.errors import StripeError, invalid, missing
 from stripe_emulator.resources import payment_methods as pms
-from stripe_emulator.resources.payment_intents import AUTHENTICATION_FAILED, PAYMENT_METHOD_DATA, THREE_D_SECURE
+from stripe_emulator.resources.payment_intent_params import PAYMENT_METHOD_DATA
+from stripe_emulator.resources.payment_intents import AUTHENTICATION_FAILED, THREE_D_SECURE
 
 TABLE = "setup_intents"
 store.TABLES.setdefault(TABLE, ("customer", "payment_method"))
