@@ -18,6 +18,7 @@ from stripe_emulator import params as p
 from stripe_emulator import store
 from stripe_emulator.core import Context, check_amount, check_currency, list_response, merge_metadata, new_id
 from stripe_emulator.errors import invalid, missing
+from stripe_emulator.resources import prices  # noqa: F401  (registers the prices and products tables)
 
 TABLE = "checkout_session_terms"
 store.TABLES.setdefault(TABLE, ())
@@ -62,12 +63,7 @@ def line_items_param(value: Any, name: str) -> list[dict[str, Any]]:
 
 
 def find_price(ctx: Context, price_id: str) -> dict[str, Any] | None:
-    """A stored Price by id, or None.
-
-    The seam to the Prices resource (`resources/prices.py`, table `prices`): until that table exists no stored
-    price can be named, so only `price_data` items can be used."""
-    if "prices" not in store.TABLES:
-        return None
+    """A stored Price by id (`resources/prices.py`), or None."""
     return ctx.store.get("prices", price_id)
 
 
@@ -76,7 +72,7 @@ def product_name(ctx: Context, price: dict[str, Any]) -> str | None:
     product = price.get("product")
     if isinstance(product, dict):
         return product.get("name")
-    if isinstance(product, str) and "products" in store.TABLES:
+    if isinstance(product, str):
         stored = ctx.store.get("products", product)
         return stored.get("name") if stored else None
     return None

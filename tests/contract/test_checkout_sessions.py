@@ -95,6 +95,20 @@ def test_line_items_are_listed_in_the_order_given(stripe_client):
     assert [item.id for item in expanded.line_items.data] == [item.id for item in items.data]
 
 
+def test_a_line_item_names_a_stored_price_and_its_product(stripe_client):
+    # docs.stripe.com/api/checkout/sessions/create: line_items.price is "The ID of the Price or Plan object".
+    price = stripe_client.v1.prices.create(
+        params={"currency": "usd", "unit_amount": 2500, "product_data": {"name": "The Dream Machine"}}
+    )
+    created = session(stripe_client, line_items=[{"price": price.id, "quantity": 2}])
+    assert (created.amount_subtotal, created.amount_total) == (5000, 5000)
+    [item] = stripe_client.v1.checkout.sessions.line_items.list(created.id).data
+    assert (item.description, item.price.id, item.quantity) == ("The Dream Machine", price.id, 2)
+    inactive = stripe_client.v1.prices.update(price.id, params={"active": False})
+    assert inactive.active is False
+    assert "price" in (refused(stripe_client, line_items=[{"price": price.id, "quantity": 1}]).param or "")
+
+
 def test_embedded_page_has_a_client_secret_and_a_return_url(stripe_client):
     created = stripe_client.v1.checkout.sessions.create(
         params={
