@@ -719,3 +719,47 @@ def test_the_sync_rate_setting_is_checked_and_defaults_to_stripes_test_mode_limi
     monkeypatch.setenv("STRIPE_SYNC_REQUESTS_PER_S", "fast")
     with pytest.raises(config.ConfigError, match="STRIPE_SYNC_REQUESTS_PER_S must be a number"):
         config.load_settings()
+
+
+def charge_and_partial_refund_in_one_second(api: stripe.StripeClient) -> tuple[str, dict[str, dict]]:
+    """A charge and a $4.00 refund of it made in the same second (the emulator's clock held), as a script makes
+    them; returns the charge id and its events by type (charge.succeeded, refund.created, charge.refunded)."""
+    set_clock(api, int(time.time()) + 5)
+    (charge,) = make_charges(api, 1)
+    api.v1.refunds.create(params={"charge": charge.id, "amount": 400})
+    set_clock(api, None)
+    events = {event.type: event.to_dict() for event in api.v1.events.list(params={"limit": 10}).data}
+    assert {"charge.succeeded", "refund.created", "charge.refunded"} <= set(events)
+    return charge.id, events
+
+
+def test_an_event_older_than_one_a_webhook_applied_in_the_same_second_does_not_undo_it(api, counted):
+    client, _ = counted
+    sync.sync(client)  # backfill of an empty account
+    charge_id, events = charge_and_partial_refund_in_one_second(api)
+    # Deliveries run in parallel and in no order: the refund's reaches the copy before the charge's.
+    assert sync.apply_delivered_events([events["refund.created"], events["charge.refunded"]]) == 2
+    assert stored(charge_id)["amount_refunded"] == 400
+
+    report = sync.sync(client)  # applies charge.succeeded (nothing refunded yet), from the same second
+
+    assert report.events_applied == 1
+    assert (stored(charge_id)["amount_refunded"], stored(charge_id)["refunded"]) == (400, False)
+    assert [(r["amount"], r["status"]) for r in stored_refunds(charge_id)] == [(400, "succeeded")]
+
+
+def test_an_older_copy_left_by_webhooks_is_corrected_by_the_sync_that_takes_over_a_killed_one(api, counted):
+    client, _ = counted
+    sync.sync(client)
+    charge_id, events = charge_and_partial_refund_in_one_second(api)
+    # Two replicas' deliveries at once: the charge's looked for a stored copy before the refund's was stored, then
+    # stored its older copy after it (each event is applied once, so no later delivery brings the newer one again).
+    sync.apply_delivered_events([events["refund.created"], events["charge.refunded"]])
+    sync.apply_delivered_events([events["charge.succeeded"]])
+    assert stored(charge_id)["amount_refunded"] == 0  # the drift
+    hold_lease("replica-a-killed-mid-sync", time.time() - 1)  # its lease ran out; every event is applied already
+
+    report = sync.sync(client, wait_s=0)  # replica B takes the sync over
+
+    assert (report.kind, report.events_applied) == ("incremental", 0)
+    assert stored(charge_id)["amount_refunded"] == api.v1.charges.retrieve(charge_id).amount_refunded == 400
