@@ -83,8 +83,9 @@ BACKFILLED = "backfilled"
 # while it runs so a sync that dies midway is resumed by the next one, in any process, at the next page.
 BACKFILL_CHECKPOINT = "backfill_checkpoint"
 BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
-# + a charge id: a webhook stored a copy of it over a different one from the same second (`_mark_ties`); the next
-# sync fetches it. The value is the number of the change that marked it.
+# + a charge id: a webhook stored a copy of it over a different one from the same second (`_mark_ties`), or the
+# sync applied an event that changed it without carrying it (a failed refund, a dispute); the sync fetches it. The
+# value is the number of the change that marked it.
 RECHECK = "recheck:"
 
 Progress = Callable[[float, str], None]
@@ -608,9 +609,10 @@ def _apply_events(
 
     Returns the charge rows stored, the refund count, how many events were new, and the charges these events
     changed without carrying them, for the caller to fetch: those of refunds that failed or were canceled
-    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`).
-    The rows, the applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what
-    it had not applied. `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
+    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`);
+    the sync marks them (`RECHECK`) with the events, so they are fetched even if it dies first. The rows, the
+    applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what it had not
+    applied. `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
 
     `created` counts seconds, so two events of one object in one second look equally new, and webhooks apply
     events in the order they arrive, not Stripe's: a charge's `charge.succeeded` can land after its
@@ -660,6 +662,8 @@ def _apply_events(
                 del rows[object_id]
         if not move_cursor:
             _mark_ties(conn, list(charge_rows.values()), seq)
+        else:  # marked with the events that changed them: a sync that dies before fetching them leaves the marks
+            _write_state(conn, {RECHECK + charge_id: seq for charge_id in undone})
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
         _fill_fees(conn, list(charge_rows), seq)  # an event's copy keeps the fee already synced
@@ -798,9 +802,7 @@ def _incremental(
     for start in range(0, len(events), PAGE_SIZE):
         lease.check()
         batch = events[start : start + PAGE_SIZE]
-        rows, refund_count, fresh, undone = _apply_events(engine, batch)
-        if undone:
-            rows += _refetch_charges(client, engine, undone, max(int(e["created"]) for e in batch), counter)
+        rows, refund_count, fresh, _undone = _apply_events(engine, batch)  # marked: fetched below
         named = _named_transactions(batch)
         wanted = _missing_transactions(engine, named)
         if wanted:

@@ -478,6 +478,39 @@ def test_a_refund_that_fails_later_gives_the_order_its_money_back(api, counted):
     assert [row["status"] for row in stored_refunds(charge_id)] == ["failed"]
 
 
+class DyingAtClient:
+    """A client whose connection drops at the first request for a path starting with `prefix`, as a sync whose
+    process is killed at that request."""
+
+    def __init__(self, client: stripe.StripeClient, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def raw_request(self, method: str, path: str, **params):
+        if path.startswith(self.prefix):
+            raise stripe.APIConnectionError("The process was killed.")
+        return self.client.raw_request(method, path, **params)
+
+
+def test_a_failed_refund_applied_by_a_sync_that_died_before_fetching_its_charge_is_fetched_by_the_next(api, counted):
+    client, _ = counted
+    (charge,) = make_charges(api, 1, source="tok_refundFail")  # docs.stripe.com/testing#refunds: fails later
+    sync.sync(client)
+    refund = api.v1.refunds.create(params={"charge": charge.id})
+    sync.sync(client)
+    assert stored(charge.id)["amount_refunded"] == charge.amount
+    wait_until(lambda: api.v1.refunds.retrieve(refund.id).status == "failed")
+
+    # The refund's events are applied (and the cursor moves past them); the charge they changed is asked for next,
+    # and the sync dies there.
+    with pytest.raises(stripe.APIConnectionError):
+        sync.sync(DyingAtClient(client, f"/v1/charges/{charge.id}"))
+    assert stored(charge.id)["amount_refunded"] == charge.amount
+    sync.sync(client)  # the next one, in any process
+
+    assert stored(charge.id)["amount_refunded"] == 0
+
+
 def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_for_staff(api, counted):
     client, _ = counted
     order, charge_id = pay_with(api)
