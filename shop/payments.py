@@ -26,6 +26,8 @@ from shop.validation import validate_customer
 
 log = logging.getLogger(__name__)
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+# The metadata key a refund of the rest (cancel, approved request) carries its idempotency key under.
+REFUND_KEY_METADATA = "idempotency_key"
 
 UNREACHABLE_MESSAGE = (
     "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
@@ -872,20 +874,42 @@ def _refund_the_rest(
     """Refund what remains on the order's charge (requested_by_customer) and copy the new total onto the order.
 
     When Stripe refuses, nothing was refunded: `on_refusal` gives back the caller's claim. When the answer is
-    lost, the refund may have been made: the claim stays, and a retry with the same key gets the same refund.
+    lost, the refund may have been made: the claim stays, and a retry with the same key gets the same refund. A 500
+    may come from a refund that was made, and Stripe then answers every retry with that key the same 500
+    (docs.stripe.com/api/idempotent_requests: "including 500 errors"), so the refund carries its key in its
+    metadata and, after an error, is looked for among the charge's refunds.
     """
     try:
         refund = client.v1.refunds.create(
-            params={"charge": order.charge_id, "reason": "requested_by_customer"},
+            params={
+                "charge": order.charge_id,
+                "reason": "requested_by_customer",
+                "metadata": {REFUND_KEY_METADATA: idempotency_key},
+            },
             options={"idempotency_key": idempotency_key},
         )
     except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
         on_refusal()
         raise RefundError(f"Stripe refused the refund: {_error_details(exc)['message']}") from exc
     except stripe.StripeError as exc:
-        raise RefundError(unknown_message) from exc
+        refund = _refund_made_with_key(client, order.charge_id, idempotency_key)
+        if refund is None:
+            raise RefundError(unknown_message) from exc
     _record_refund_on_order(order.id, order.charge_id, client)
     return refund
+
+
+def _refund_made_with_key(client: stripe.StripeClient, charge_id: str, idempotency_key: str) -> Any | None:
+    """The refund of `charge_id` created with `idempotency_key` (its metadata says so), or None (none, or Stripe
+    did not answer)."""
+    try:
+        listed = client.v1.refunds.list(params={"charge": charge_id, "limit": 100})
+    except stripe.StripeError:
+        return None
+    for refund in listed.data:
+        if _field(_field(refund, "metadata"), REFUND_KEY_METADATA) == idempotency_key:
+            return refund
+    return None
 
 
 def approve_refund_request(

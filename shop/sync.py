@@ -5,6 +5,8 @@ The first sync backfills: `charges.list` and `refunds.list`, 100 a page. Every l
 oldest first, skipping events already applied (`applied_events`). The overlap catches an event that becomes
 visible after a newer one; a sync after N changes costs ceil((N + events in the overlap) / 100) requests. The
 newest event is taken *before* the backfill, so a change made while the backfill runs is applied by the next sync.
+An object a new event carries is stored as its newest event in the page carries it, applied before or not, and a
+charge a webhook stored over a different copy from the same second is fetched by the next sync (`_apply_events`).
 
 One sync at a time: a sync holds the "sync" lease (`shop.lease`) in the database, renewed while it runs. A caller
 that finds it held waits for that sync and then returns its result ("shared"), or returns "running" after
@@ -81,6 +83,10 @@ BACKFILLED = "backfilled"
 # while it runs so a sync that dies midway is resumed by the next one, in any process, at the next page.
 BACKFILL_CHECKPOINT = "backfill_checkpoint"
 BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
+# + a charge id: a webhook stored a copy of it over a different one from the same second (`_mark_ties`), or the
+# sync applied an event that changed it without carrying it (a failed refund, a dispute); the sync fetches it. The
+# value is the number of the change that marked it.
+RECHECK = "recheck:"
 
 Progress = Callable[[float, str], None]
 
@@ -603,9 +609,17 @@ def _apply_events(
 
     Returns the charge rows stored, the refund count, how many events were new, and the charges these events
     changed without carrying them, for the caller to fetch: those of refunds that failed or were canceled
-    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`).
-    The rows, the applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what
-    it had not applied. `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
+    (`charge.refund.updated`, `refund.failed`: `amount_refunded` went back down) and of disputes (`disputed`);
+    the sync marks them (`RECHECK`) with the events, so they are fetched even if it dies first. The rows, the
+    applied event ids and the cursor commit together, so an interrupted sync re-reads exactly what it had not
+    applied. `move_cursor=False` (webhook deliveries) leaves the sync's cursor where it is.
+
+    `created` counts seconds, so two events of one object in one second look equally new, and webhooks apply
+    events in the order they arrive, not Stripe's: a charge's `charge.succeeded` can land after its
+    `charge.refunded` and undo the refund in the copy, and no event brings the refund back (each is applied once).
+    So the sync stores an object a new event carries as the newest of its events in `events`, applied before or
+    not (they are in Stripe's order); and a delivery whose copy meets a different stored copy of the same second
+    marks the charge (`RECHECK`, in the same transaction) for the next sync to fetch, whichever process runs it.
     """
     with engine.begin() as conn:
         ids = [event["id"] for event in events]
@@ -616,8 +630,10 @@ def _apply_events(
         refund_rows: dict[str, dict] = {}
         undone: set[str] = set()
         dispute_objects: dict[str, tuple[Any, int]] = {}
+        carried: set[str] = set()  # ids of the objects a new event carries
         seq = next_change(conn) if fresh else 0
-        for event in fresh:
+        for event in events if move_cursor else fresh:
+            new = event["id"] not in seen
             obj = _get(event, "data", "object")
             kind = _get(obj, "object")
             created = int(event["created"])
@@ -627,17 +643,27 @@ def _apply_events(
                 payload_rows[row["id"]] = payload_row(obj)
                 for refund in _get(obj, "refunds", "data") or []:
                     refund_rows[_get(refund, "id")] = {**refund_row(refund), "event_created": created}
+                    carried.update([_get(refund, "id")] if new else [])
+                carried.update([row["id"]] if new else [])
             elif kind == "refund":
                 row = refund_row(obj)
                 if row["charge_id"]:
                     refund_rows[row["id"]] = {**row, "event_created": created}
-                    if row["status"] in UNDONE_REFUND_STATUSES:
+                    carried.update([row["id"]] if new else [])
+                    if new and row["status"] in UNDONE_REFUND_STATUSES:
                         undone.add(row["charge_id"])
-            elif kind == "dispute":
+            elif kind == "dispute" and new:
                 dispute_objects[_get(obj, "id")] = (obj, created)
                 if isinstance(_get(obj, "charge"), str):
                     # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
                     undone.add(_get(obj, "charge"))
+        for rows in (charge_rows, payload_rows, refund_rows):
+            for object_id in set(rows) - carried:  # only events applied before carry it: the sync stored it then
+                del rows[object_id]
+        if not move_cursor:
+            _mark_ties(conn, list(charge_rows.values()), seq)
+        else:  # marked with the events that changed them: a sync that dies before fetching them leaves the marks
+            _write_state(conn, {RECHECK + charge_id: seq for charge_id in undone})
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
         _fill_fees(conn, list(charge_rows), seq)  # an event's copy keeps the fee already synced
@@ -651,6 +677,52 @@ def _apply_events(
         if move_cursor and int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
             _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
     return list(charge_rows.values()), len(refund_rows), len(fresh), undone
+
+
+# Columns of a stored charge that are the copy's own, not the object's state as Stripe sends it.
+_COPY_COLUMNS = {"sync_seq", "event_created", "fee", "net"}
+
+
+def _mark_ties(conn: sa.Connection, rows: list[dict], seq: int) -> None:
+    """Mark for the next sync the charges whose stored copy is from the same second as the row about to replace it
+    but differs from it: which of the two is newer cannot be told. Called after `next_change`, so no other write
+    of the copy comes between this read and the row's write."""
+    if not rows:
+        return
+    query = sa.select(charges).where(charges.c.id.in_([row["id"] for row in rows]))
+    stored = {found.id: found._mapping for found in conn.execute(query)}
+    tied = [
+        row["id"]
+        for row in rows
+        if (old := stored.get(row["id"])) is not None
+        and old["event_created"] == row["event_created"]
+        and any(old[key] != value for key, value in row.items() if key not in _COPY_COLUMNS)
+    ]
+    _write_state(conn, {RECHECK + charge_id: seq for charge_id in tied})
+
+
+def _recheck_marked(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter) -> list[dict]:
+    """Fetch the charges `_mark_ties` marked and store them as Stripe has them now; returns the rows stored.
+
+    A mark set again while its charge is fetched (another tie) is kept for the next sync.
+    """
+    with engine.connect() as conn:
+        marked = dict(conn.execute(sa.select(sync_state.c.key, sync_state.c.value).where(_recheck_keys())).all())
+        if not marked:
+            return []
+        ids = [key.removeprefix(RECHECK) for key in marked]
+        stored_created = conn.execute(sa.select(sa.func.max(charges.c.event_created)).where(charges.c.id.in_(ids)))
+        stamp = max(int(stored_created.scalar() or 0), int(_read_state_in(conn).get(LAST_EVENT_CREATED) or 0))
+    # Fetched after every event applied so far: at least as new as any stored copy, so stamped as new as the newest.
+    rows = _refetch_charges(client, engine, ids, stamp, counter)
+    with engine.begin() as conn:
+        for key, value in marked.items():
+            conn.execute(sa.delete(sync_state).where(sync_state.c.key == key, sync_state.c.value == value))
+    return rows
+
+
+def _recheck_keys() -> sa.ColumnElement[bool]:
+    return sync_state.c.key.startswith(RECHECK, autoescape=True)
 
 
 def _named_transactions(events: Iterable[Any]) -> dict[str, int]:
@@ -730,9 +802,7 @@ def _incremental(
     for start in range(0, len(events), PAGE_SIZE):
         lease.check()
         batch = events[start : start + PAGE_SIZE]
-        rows, refund_count, fresh, undone = _apply_events(engine, batch)
-        if undone:
-            rows += _refetch_charges(client, engine, undone, max(int(e["created"]) for e in batch), counter)
+        rows, refund_count, fresh, _undone = _apply_events(engine, batch)  # marked: fetched below
         named = _named_transactions(batch)
         wanted = _missing_transactions(engine, named)
         if wanted:
@@ -743,6 +813,10 @@ def _incremental(
         refund_total += refund_count
         events_applied += fresh
         progress(min(0.95, 0.1 + events_applied / (events_applied + 400)), f"Applied {events_applied:,} events…")
+    lease.check()
+    rechecked = _recheck_marked(client, engine, counter)
+    _keep_orders_in_step(rechecked, engine, client)
+    charge_ids.update(row["id"] for row in rechecked)
     synced_at = time.time()
     lease.check()
     with engine.begin() as conn:

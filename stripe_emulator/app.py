@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -58,7 +58,8 @@ NO_KEY_MESSAGE = (
 # Telemetry fields Stripe.js adds to its token requests: accepted and ignored.
 STRIPE_JS_FIELDS = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
 # Stripe.js calls publishable-key endpoints from the shop's page, another origin than the API's (as with
-# api.stripe.com): the answers must be readable there.
+# api.stripe.com): the answers must be readable there. Only answers to a publishable key (or to none) are: what a
+# secret key reads never reaches a page of another origin.
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
 PREFLIGHT_HEADERS = {
     **CORS_HEADERS,
@@ -66,6 +67,12 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
     "Access-Control-Max-Age": "600",
 }
+# Stripe.js sends the publishable key as the `key` parameter; a secret key belongs in the Authorization header of a
+# server's request (docs.stripe.com/keys: secret keys must never be in client-side code).
+SECRET_KEY_PARAM_MESSAGE = (
+    "A secret API key cannot be sent as the `key` parameter: only a publishable key may be. Send a secret key in "
+    "the Authorization header, from your server only."
+)
 PUBLISHABLE_MESSAGE = (
     "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
     "of your API keys at https://dashboard.stripe.com/account/apikeys."
@@ -155,10 +162,13 @@ class Emulator:
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
             fault = self.faults.take(request.method, request.url.path)
+            error_after_commit = None
             if fault is not None:
                 if isinstance(fault.action, dict) and "status" in fault.action:
                     error = injected_error(fault.action["status"])
-                    return _json(error.status, error.body(), headers)
+                    if not fault.action.get("after_commit"):
+                        return _json(error.status, error.body(), headers)
+                    error_after_commit = error
                 if fault.action == "drop_after_commit":
                     request.scope[DROP_FLAG] = True
             try:
@@ -167,6 +177,8 @@ class Emulator:
                 if allow_publishable and isinstance(params.get("key"), str):
                     body_key = params.pop("key")
                     pairs = [pair for pair in pairs if pair[0] != "key"]
+                    if not body_key.startswith("pk_"):
+                        raise StripeError(401, "invalid_request_error", SECRET_KEY_PARAM_MESSAGE)
                 if allow_anonymous and not (_api_key(request) or body_key):
                     api_key = "pk_anonymous"
                 else:
@@ -175,6 +187,15 @@ class Emulator:
                     params.pop(name, None)
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
+            except ClientDisconnect:
+                # The client went away before its body was in: nothing ran, and nobody reads an answer.
+                log.info(
+                    "%s %s: the client disconnected before sending its whole body", request.method, request.url.path
+                )
+                return Response(status_code=400)
+            if not api_key.startswith("pk_"):
+                for name in CORS_HEADERS:
+                    headers.pop(name, None)
             # The body is in hand before the delay: a client that gives up meanwhile does not stop the request.
             await apply_delay(fault)
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
@@ -216,6 +237,10 @@ class Emulator:
                     # Stripe saves a key's result once the request started executing (a decline included),
                     # not when the parameters were refused.
                     keep = status < 400 or status == 402
+                    if keep and error_after_commit is not None:
+                        # The request takes effect, and the answer is a 500, saved as the key's result: Stripe
+                        # replays "the same result, including 500 errors" (docs.stripe.com/api/idempotent_requests).
+                        status, body = error_after_commit.status, error_after_commit.body()
                     if keep and key is not None:
                         store.save_idempotent_result(
                             key, endpoint_name, params_hash, status, json.dumps(body), request_id, int(time.time())

@@ -8,6 +8,9 @@
 - `"drop_after_commit"`: handle the request and commit its result (and its idempotency key), then close the
   connection without sending any response — a client sees a lost answer to a request that took effect;
 - `{"status": 500}` / `{"status": 429}`: answer Stripe's error (api_error / rate limit) and commit nothing;
+- `{"status": 500, "after_commit": true}`: handle the request and commit its result, then answer Stripe's 500
+  api_error instead of it (saved as the idempotency key's result, as Stripe saves a 500) — the request took
+  effect, the client saw an error, which Stripe can answer (docs.stripe.com/error-low-level#server-errors);
 - `{"rate_limit_per_s": N}`: a rate limiter — of the next `times` matching requests, those beyond N in any one
   second are answered Stripe's 429 `rate_limit` error (nothing committed), the others handled as usual (Stripe's
   test mode allows 25 read requests a second: docs.stripe.com/rate-limits). Each matching request counts towards
@@ -83,9 +86,13 @@ def _check_action(action: Any) -> str | dict[str, Any]:
         if action["status"] not in (500, 429):
             raise invalid("action.status must be 500 or 429.", param="action")
         return {"status": action["status"]}
+    if isinstance(action, dict) and set(action) == {"status", "after_commit"}:
+        if action["status"] != 500 or action["after_commit"] is not True:
+            raise invalid("action.after_commit goes with status 500 and must be true.", param="action")
+        return {"status": 500, "after_commit": True}
     raise invalid(
-        'action must be {"delay_s": N}, "drop_after_commit", {"status": 500}, {"status": 429} or '
-        '{"rate_limit_per_s": N}.',
+        'action must be {"delay_s": N}, "drop_after_commit", {"status": 500}, {"status": 500, "after_commit": '
+        'true}, {"status": 429} or {"rate_limit_per_s": N}.',
         param="action",
     )
 

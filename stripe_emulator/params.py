@@ -52,7 +52,7 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 def _listify(node: Any) -> Any:
     if isinstance(node, dict):
         converted = {key: _listify(value) for key, value in node.items()}
-        if converted and all(key.isdigit() for key in converted):
+        if converted and all(key.isascii() and key.isdigit() for key in converted):
             return [converted[key] for key in sorted(converted, key=int)]
         return converted
     return node
@@ -79,10 +79,10 @@ def string(max_length: int = 5000) -> Converter:
 
 
 def integer(minimum: int | None = None, maximum: int | None = None) -> Converter:
-    """An integer in bounds."""
+    """An integer in bounds, in ASCII digits (Python's `\\d` and `int` also take other scripts' digits: `１２３４`)."""
 
     def convert(value: Any, name: str) -> int:
-        if not isinstance(value, str) or not re.fullmatch(r"-?\d{1,18}", value):
+        if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]{1,18}", value):
             raise invalid(f"Invalid integer: {_show(value)}", param=name)
         number = int(value)
         if minimum is not None and number < minimum:

@@ -29,3 +29,11 @@ def test_unknown_route_is_stripes_404(stripe_client):
 def test_every_response_has_a_request_id(stripe_client):
     page = stripe_client.v1.charges.list(params={"limit": 1})
     assert page.last_response.request_id.startswith("req_")
+
+
+@pytest.mark.parametrize("amount", ["１２３４", "١٢٣٤", "12３4"], ids=["full-width", "arabic-indic", "mixed"])
+def test_an_amount_in_digits_other_than_ascii_is_refused(stripe_client, amount):
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.charges.create(params={"amount": amount, "currency": "usd", "source": "tok_visa"})
+    assert info.value.http_status == 400
+    assert info.value.param == "amount"

@@ -32,6 +32,8 @@ ACTIONS: dict[str, Any] = {
     "delay": {"delay_s": DELAY_S},
     "drop_after_commit": "drop_after_commit",
     "500": {"status": 500},
+    # Stripe did the work and answered a 500 all the same (and saved that 500 as the idempotency key's answer).
+    "500_after_commit": {"status": 500, "after_commit": True},
     "429": {"status": 429},
 }
 Ctx = dict[str, Any]  # JSON-able facts of one run: order id, nonce, request id …

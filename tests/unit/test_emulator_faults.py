@@ -110,6 +110,36 @@ def test_a_500_commits_nothing_and_a_retry_with_the_key_charges_once(emu):
     assert [c.id for c in charges_with(client, "500")] == [retried.id]
 
 
+def test_a_500_after_commit_takes_effect_and_its_key_answers_the_500_again(emu):
+    client = emu.client()
+    made = arm(emu, {"method": "POST", "path": "/v1/charges", "action": {"status": 500, "after_commit": True}})
+    assert made.json()["action"] == {"status": 500, "after_commit": True}
+    key = f"fault-{uuid.uuid4()}"
+    with pytest.raises(stripe.APIError) as info:
+        client.v1.charges.create(params={**CHARGE, "description": "500 after"}, options={"idempotency_key": key})
+    assert (info.value.http_status, info.value.error.type) == (500, "api_error")
+    [charge] = charges_with(client, "500 after")  # it took effect all the same
+    assert charge.status == "succeeded"
+    # Stripe saves the first result of a key, "including 500 errors": the same key answers the 500 again, and
+    # charges nothing more.
+    with pytest.raises(stripe.APIError) as again:
+        client.v1.charges.create(params={**CHARGE, "description": "500 after"}, options={"idempotency_key": key})
+    assert again.value.http_status == 500
+    assert [c.id for c in charges_with(client, "500 after")] == [charge.id]
+
+
+@pytest.mark.parametrize("after_commit", [False, 1, "true"])
+def test_after_commit_is_true_with_a_500_only(emu, after_commit):
+    response = arm(
+        emu, {"method": "GET", "path": "/v1/charges", "action": {"status": 500, "after_commit": after_commit}}
+    )
+    assert response.status_code == 400
+    assert (
+        arm(emu, {"method": "GET", "path": "/v1/x", "action": {"status": 429, "after_commit": True}}).status_code == 400
+    )
+    assert armed(emu) == []
+
+
 def test_a_429_is_stripes_rate_limit_error_and_commits_nothing(emu):
     client = emu.client()
     arm(emu, {"method": "POST", "path": "/v1/charges", "action": {"status": 429}})

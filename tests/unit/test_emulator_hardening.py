@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import warnings
 from collections.abc import Iterator
 
@@ -131,3 +133,99 @@ def test_the_command_allows_its_bound_name_and_the_allow_host_options(tmp_path, 
     monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: seen.setdefault("app", app))
     cli.main([*argv, "--data-dir", str(tmp_path)])
     assert seen["hosts"] == expected
+
+
+ORIGIN = {"Origin": "https://elsewhere.example"}
+CARD = {
+    "card[number]": "4242424242424242",
+    "card[exp_month]": "12",
+    "card[exp_year]": "2034",
+    "card[cvc]": "123",
+}
+
+
+def _intent(client: TestClient) -> dict:
+    created = client.post("/v1/payment_intents", data={"amount": "2300", "currency": "usd"}, headers=SECRET)
+    assert created.status_code == 200, created.text
+    return created.json()
+
+
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_a_secret_key_sent_as_the_key_parameter_is_refused(client, where):
+    if where == "query":
+        response = client.post("/v1/tokens?key=sk_test_unit", data=CARD, headers=ORIGIN)
+    else:
+        response = client.post("/v1/tokens", data={**CARD, "key": "sk_test_unit"}, headers=ORIGIN)
+    assert response.status_code == 401
+    assert "id" not in response.json()
+    assert "sk_test_unit" not in response.text
+
+
+def test_an_intent_read_with_a_secret_key_in_the_query_is_refused(client):
+    intent = _intent(client)
+    response = client.get(
+        f"/v1/payment_intents/{intent['id']}",
+        params={"key": "sk_test_unit", "client_secret": intent["client_secret"]},
+        headers=ORIGIN,
+    )
+    assert response.status_code == 401
+    assert intent["client_secret"] not in response.text
+
+
+def test_what_a_secret_key_reads_has_no_wildcard_cors_and_a_publishable_key_still_does(client):
+    intent = _intent(client)
+    path = f"/v1/payment_intents/{intent['id']}"
+    by_secret = client.get(path, headers={**SECRET, **ORIGIN})
+    assert by_secret.status_code == 200
+    assert "access-control-allow-origin" not in by_secret.headers
+    token_by_secret = client.post("/v1/tokens", data=CARD, headers={**SECRET, **ORIGIN})
+    assert token_by_secret.status_code == 200
+    assert "access-control-allow-origin" not in token_by_secret.headers
+
+    by_publishable = client.get(path, params={"key": "pk_test_unit", "client_secret": intent["client_secret"]})
+    assert by_publishable.status_code == 200
+    assert by_publishable.headers["access-control-allow-origin"] == "*"
+    token = client.post("/v1/tokens", data={**CARD, "key": "pk_test_unit"}, headers=ORIGIN)
+    assert token.status_code == 200
+    assert token.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_client_that_disconnects_mid_body_is_logged_in_one_line(tmp_path, caplog):
+    app = create_app(tmp_path)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/charges",
+        "raw_path": b"/v1/charges",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:12999"),
+            (b"authorization", SECRET["Authorization"].encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"100"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 12999),
+    }
+    arrivals = [
+        {"type": "http.request", "body": b"amount=2300&curr", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict:
+        return arrivals.pop(0) if arrivals else {"type": "http.disconnect"}
+
+    async def send(_message: dict) -> None:
+        return None
+
+    with caplog.at_level(logging.INFO, logger="stripe_emulator"):
+        asyncio.run(app(scope, receive, send))  # no exception reaches the server (which would log a traceback)
+
+    records = [record for record in caplog.records if record.name.startswith("stripe_emulator")]
+    assert len(records) == 1
+    assert records[0].exc_info is None and records[0].levelno <= logging.INFO
+    assert "disconnected" in records[0].getMessage() and "\n" not in records[0].getMessage()

@@ -45,3 +45,8 @@ def test_a_value_and_a_hash_under_one_name_is_refused():
     with pytest.raises(StripeError) as info:
         parse("metadata[a]=1&metadata[a][b]=2")
     assert info.value.status == 400
+
+
+def test_only_ascii_digits_index_a_list():
+    assert parse("expand[0]=a&expand[1]=b") == {"expand": ["a", "b"]}
+    assert parse("metadata[١]=x") == {"metadata": {"١": "x"}}  # an Arabic-Indic one is a key like any other

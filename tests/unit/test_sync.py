@@ -478,6 +478,39 @@ def test_a_refund_that_fails_later_gives_the_order_its_money_back(api, counted):
     assert [row["status"] for row in stored_refunds(charge_id)] == ["failed"]
 
 
+class DyingAtClient:
+    """A client whose connection drops at the first request for a path starting with `prefix`, as a sync whose
+    process is killed at that request."""
+
+    def __init__(self, client: stripe.StripeClient, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def raw_request(self, method: str, path: str, **params):
+        if path.startswith(self.prefix):
+            raise stripe.APIConnectionError("The process was killed.")
+        return self.client.raw_request(method, path, **params)
+
+
+def test_a_failed_refund_applied_by_a_sync_that_died_before_fetching_its_charge_is_fetched_by_the_next(api, counted):
+    client, _ = counted
+    (charge,) = make_charges(api, 1, source="tok_refundFail")  # docs.stripe.com/testing#refunds: fails later
+    sync.sync(client)
+    refund = api.v1.refunds.create(params={"charge": charge.id})
+    sync.sync(client)
+    assert stored(charge.id)["amount_refunded"] == charge.amount
+    wait_until(lambda: api.v1.refunds.retrieve(refund.id).status == "failed")
+
+    # The refund's events are applied (and the cursor moves past them); the charge they changed is asked for next,
+    # and the sync dies there.
+    with pytest.raises(stripe.APIConnectionError):
+        sync.sync(DyingAtClient(client, f"/v1/charges/{charge.id}"))
+    assert stored(charge.id)["amount_refunded"] == charge.amount
+    sync.sync(client)  # the next one, in any process
+
+    assert stored(charge.id)["amount_refunded"] == 0
+
+
 def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_for_staff(api, counted):
     client, _ = counted
     order, charge_id = pay_with(api)
@@ -719,3 +752,47 @@ def test_the_sync_rate_setting_is_checked_and_defaults_to_stripes_test_mode_limi
     monkeypatch.setenv("STRIPE_SYNC_REQUESTS_PER_S", "fast")
     with pytest.raises(config.ConfigError, match="STRIPE_SYNC_REQUESTS_PER_S must be a number"):
         config.load_settings()
+
+
+def charge_and_partial_refund_in_one_second(api: stripe.StripeClient) -> tuple[str, dict[str, dict]]:
+    """A charge and a $4.00 refund of it made in the same second (the emulator's clock held), as a script makes
+    them; returns the charge id and its events by type (charge.succeeded, refund.created, charge.refunded)."""
+    set_clock(api, int(time.time()) + 5)
+    (charge,) = make_charges(api, 1)
+    api.v1.refunds.create(params={"charge": charge.id, "amount": 400})
+    set_clock(api, None)
+    events = {event.type: event.to_dict() for event in api.v1.events.list(params={"limit": 10}).data}
+    assert {"charge.succeeded", "refund.created", "charge.refunded"} <= set(events)
+    return charge.id, events
+
+
+def test_an_event_older_than_one_a_webhook_applied_in_the_same_second_does_not_undo_it(api, counted):
+    client, _ = counted
+    sync.sync(client)  # backfill of an empty account
+    charge_id, events = charge_and_partial_refund_in_one_second(api)
+    # Deliveries run in parallel and in no order: the refund's reaches the copy before the charge's.
+    assert sync.apply_delivered_events([events["refund.created"], events["charge.refunded"]]) == 2
+    assert stored(charge_id)["amount_refunded"] == 400
+
+    report = sync.sync(client)  # applies charge.succeeded (nothing refunded yet), from the same second
+
+    assert report.events_applied == 1
+    assert (stored(charge_id)["amount_refunded"], stored(charge_id)["refunded"]) == (400, False)
+    assert [(r["amount"], r["status"]) for r in stored_refunds(charge_id)] == [(400, "succeeded")]
+
+
+def test_an_older_copy_left_by_webhooks_is_corrected_by_the_sync_that_takes_over_a_killed_one(api, counted):
+    client, _ = counted
+    sync.sync(client)
+    charge_id, events = charge_and_partial_refund_in_one_second(api)
+    # Two replicas' deliveries at once: the charge's looked for a stored copy before the refund's was stored, then
+    # stored its older copy after it (each event is applied once, so no later delivery brings the newer one again).
+    sync.apply_delivered_events([events["refund.created"], events["charge.refunded"]])
+    sync.apply_delivered_events([events["charge.succeeded"]])
+    assert stored(charge_id)["amount_refunded"] == 0  # the drift
+    hold_lease("replica-a-killed-mid-sync", time.time() - 1)  # its lease ran out; every event is applied already
+
+    report = sync.sync(client, wait_s=0)  # replica B takes the sync over
+
+    assert (report.kind, report.events_applied) == ("incremental", 0)
+    assert stored(charge_id)["amount_refunded"] == api.v1.charges.retrieve(charge_id).amount_refunded == 400
