@@ -7,8 +7,11 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 # kind -> columns (besides seq, id, created, body) that lists filter on
 TABLES: dict[str, tuple[str, ...]] = {
@@ -35,6 +38,23 @@ TABLES: dict[str, tuple[str, ...]] = {
 # state on every write, for rules that must find objects by it cheaply (resources/authorizations.py registers the
 # expiry of authorizations).
 DERIVED: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {}
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A table SQLite keeps up to date itself, by triggers on the object tables, so that a read which would
+    otherwise go over every stored object (the balance, the transactions waiting for a payout) reads a few rows.
+
+    `schema` are its CREATE … IF NOT EXISTS statements (table, indexes, triggers); `fill` fills the table from the
+    objects already stored, once, when a store made before the ledger existed is opened."""
+
+    table: str
+    schema: tuple[str, ...]
+    fill: str
+
+
+# Registered by the resource modules (resources/balance_transactions.py, resources/payouts.py).
+LEDGERS: list[Ledger] = []
 
 
 def _columns(table: str) -> tuple[str, ...]:
@@ -84,6 +104,13 @@ class Store:
                 " request_id TEXT NOT NULL, created INTEGER NOT NULL)"
             )
             self.conn.execute("CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created)")
+            for ledger in LEDGERS:
+                known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+                new = self.conn.execute(known, (ledger.table,)).fetchone() is None
+                for statement in ledger.schema:
+                    self.conn.execute(statement)
+                if new:
+                    self.conn.execute(ledger.fill)
 
     def _add_derived_columns(self, table: str) -> None:
         """A store made before a derived column existed gains it, filled in from every stored object."""
@@ -142,7 +169,7 @@ class Store:
         """An object by id, or None."""
         with self.lock:
             row = self.conn.execute(f"SELECT body FROM {table} WHERE id = ?", (object_id,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else orjson.loads(row[0])
 
     def position(self, table: str, object_id: str) -> tuple[int, int] | None:
         """(created, seq) of an object: its place in the newest-first order."""
@@ -180,7 +207,7 @@ class Store:
         with self.lock:
             rows = self.conn.execute(sql, args).fetchall()
         has_more = len(rows) > limit
-        objects = [row[0] if raw else json.loads(row[0]) for row in rows[:limit]]
+        objects = [row[0] if raw else orjson.loads(row[0]) for row in rows[:limit]]
         if order == "ASC":
             objects.reverse()
         return objects, has_more
@@ -198,7 +225,7 @@ class Store:
         args = [arg for _, values in where for arg in values]
         with self.lock:
             rows = self.conn.execute(sql + f" ORDER BY {order_by}, seq LIMIT ?", [*args, limit]).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [orjson.loads(row[0]) for row in rows]
 
     def delete(self, table: str, object_id: str) -> None:
         """Remove an object for good."""
@@ -237,7 +264,7 @@ class Store:
     def reset(self) -> None:
         """Delete every object and idempotency key."""
         with self.transaction():
-            for table in (*TABLES, "idempotency"):
+            for table in (*TABLES, "idempotency", *(ledger.table for ledger in LEDGERS)):
                 self.conn.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
@@ -254,4 +281,5 @@ def _column(obj: dict[str, Any], column: str) -> Any:
 
 
 def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+    # orjson: bodies are parsed and written on every request, several times faster than the json module.
+    return orjson.dumps(obj).decode()
