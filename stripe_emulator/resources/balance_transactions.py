@@ -210,8 +210,11 @@ def settle(ctx: Context) -> None:
 def _expand_balance_transaction(field: str) -> Any:
     def fill(ctx: Context, obj: dict[str, Any]) -> None:
         if isinstance(obj.get(field), str):
-            settle(ctx)
-            obj[field] = ctx.store.get("balance_transactions", obj[field]) or obj[field]
+            txn = ctx.store.get("balance_transactions", obj[field])
+            if txn is not None and pending_until(txn) is not None and txn["available_on"] <= ctx.now:
+                settle(ctx)  # only when the one shown is due: a page of 100 expansions is not 100 settles
+                txn = ctx.store.get("balance_transactions", obj[field])
+            obj[field] = txn or obj[field]
 
     return fill
 

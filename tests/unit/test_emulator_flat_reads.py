@@ -128,3 +128,22 @@ def test_a_store_made_before_the_ledgers_gains_them_from_its_stored_transactions
         assert [payout["amount"] for payout in payouts] == [5000 + 2500 - (175 + 103)]
         balance = upgraded.get("/v1/balance", headers=SECRET).json()
         assert (balance["available"][0]["amount"], balance["pending"][0]["amount"]) == (0, 0)
+
+
+def test_an_expanded_page_reads_each_balance_transaction_once_and_shows_it_settled(client):
+    set_clock(client, MONDAY)
+    for amount in range(1000, 1010):
+        charge(client, amount)
+    conn = client.app.state.emulator.store.conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        page = client.get("/v1/charges?limit=100&expand[]=data.balance_transaction", headers=SECRET).json()
+    finally:
+        conn.set_trace_callback(None)
+    assert [item["balance_transaction"]["status"] for item in page["data"]] == ["pending"] * 10
+    assert len([s for s in statements if "FROM balance_transactions" in s]) == 10
+
+    set_clock(client, MONDAY + 2 * DAY)  # Wednesday 00:00 UTC: available_on has come
+    page = client.get("/v1/charges?limit=100&expand[]=data.balance_transaction", headers=SECRET).json()
+    assert [item["balance_transaction"]["status"] for item in page["data"]] == ["available"] * 10
