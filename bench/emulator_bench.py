@@ -192,7 +192,7 @@ def bench_emulator(work: Path) -> tuple[dict[str, float], dict[str, float]]:
             PORTS["emulator"], "tok_visa"
         )
         figures["intents_per_s_sequential"] = intents_per_second(PORTS["emulator"], _payment_method(PORTS["emulator"]))
-        own.update({f"{name}_ms": ms for name, ms in emulator_reads.request_ms(PORTS["emulator"]).items()})
+        own.update({f"request_{name}_ms": ms for name, ms in emulator_reads.request_ms(PORTS["emulator"]).items()})
     finally:
         server.stop()
     sizes = dict(SIZES)
@@ -209,7 +209,8 @@ def bench_emulator(work: Path) -> tuple[dict[str, float], dict[str, float]]:
         try:
             if label in SIZES:
                 figures[f"list100_ms_{label}"] = list100_median_ms(PORTS["emulator"])
-            own.update({f"{name}_ms_{label}": ms for name, ms in emulator_reads.read_ms(PORTS["emulator"]).items()})
+            reads = emulator_reads.read_ms(PORTS["emulator"])
+            own.update({f"read_{name}_ms_{label}": ms for name, ms in reads.items()})
             if label == "100k":
                 figures["startup_s_100k"] = server.startup_s
         finally:
