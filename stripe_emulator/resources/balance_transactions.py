@@ -171,10 +171,13 @@ store.DERIVED.setdefault("balance_transactions", {})[PENDING_UNTIL] = pending_un
 
 _NET = "json_extract({row}.body, '$.net')"
 _CURRENCY = "json_extract({row}.body, '$.currency')"
+# The new body is parsed once (each json_extract parses the whole body): both values come out as a small array.
 _ADD = (
-    "INSERT INTO balance_totals (currency, status, net, n) VALUES ({currency}, NEW.status, {net}, 1)"
+    "INSERT INTO balance_totals (currency, status, net, n)"
+    " SELECT json_extract(v.a, '$[0]'), NEW.status, json_extract(v.a, '$[1]'), 1"
+    " FROM (SELECT json_extract(NEW.body, '$.currency', '$.net') AS a) AS v WHERE true"
     " ON CONFLICT (currency, status) DO UPDATE SET net = net + excluded.net, n = n + 1;"
-).format(currency=_CURRENCY.format(row="NEW"), net=_NET.format(row="NEW"))
+)
 _REMOVE = (
     "UPDATE balance_totals SET net = net - {net}, n = n - 1 WHERE currency = {currency} AND status = OLD.status;"
 ).format(currency=_CURRENCY.format(row="OLD"), net=_NET.format(row="OLD"))
@@ -184,7 +187,7 @@ store.LEDGERS.append(
         "balance_totals",
         (
             "CREATE TABLE IF NOT EXISTS balance_totals (currency TEXT NOT NULL, status TEXT NOT NULL,"
-            " net INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (currency, status))",
+            " net INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (currency, status)) WITHOUT ROWID",
             f"CREATE TRIGGER IF NOT EXISTS balance_totals_insert AFTER INSERT ON balance_transactions BEGIN {_ADD} END",
             "CREATE TRIGGER IF NOT EXISTS balance_totals_update AFTER UPDATE ON balance_transactions"
             f" BEGIN {_REMOVE} {_ADD} {_FORGET_EMPTY} END",

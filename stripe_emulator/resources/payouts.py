@@ -59,26 +59,29 @@ def _due(available_on: int) -> int:
     return available_on if available_on % txns.DAY == 0 else txns.midnight(available_on) + txns.DAY
 
 
-# The midnight a transaction is due (`_due`) in SQL, from its available_on.
-_DUE = "CASE WHEN {a} % 86400 = 0 THEN {a} ELSE {a} - {a} % 86400 + 86400 END".format(
-    a="json_extract({row}.body, '$.available_on')"
-)
+# The midnight a transaction is due (`_due`) in SQL, from its available_on (`a`), the body parsed once.
+_DUE = "CASE WHEN a % 86400 = 0 THEN a ELSE a - a % 86400 + 86400 END"
 store.LEDGERS.append(
     store.Ledger(
         "payout_queue",
         (
-            "CREATE TABLE IF NOT EXISTS payout_queue (id TEXT PRIMARY KEY, due INTEGER NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS payout_queue_due ON payout_queue (due)",
+            # One B-tree, ordered by when each is due: a write touches one more page, not three.
+            "CREATE TABLE IF NOT EXISTS payout_queue (due INTEGER NOT NULL, id TEXT NOT NULL,"
+            " PRIMARY KEY (due, id)) WITHOUT ROWID",
             "CREATE TRIGGER IF NOT EXISTS payout_queue_insert AFTER INSERT ON balance_transactions"
             " WHEN NEW.type != 'payout'"
-            f" BEGIN INSERT INTO payout_queue (id, due) VALUES (NEW.id, {_DUE.format(row='NEW')}); END",
+            f" BEGIN INSERT INTO payout_queue (id, due) SELECT NEW.id, {_DUE}"
+            " FROM (SELECT json_extract(NEW.body, '$.available_on') AS a); END",
             "CREATE TRIGGER IF NOT EXISTS payout_queue_paid AFTER INSERT ON payout_members"
-            " BEGIN DELETE FROM payout_queue WHERE id = NEW.id; END",
+            f" BEGIN DELETE FROM payout_queue WHERE due = (SELECT {_DUE} FROM (SELECT json_extract(body,"
+            " '$.available_on') AS a FROM balance_transactions WHERE id = NEW.id)) AND id = NEW.id; END",
             "CREATE TRIGGER IF NOT EXISTS payout_queue_delete AFTER DELETE ON balance_transactions"
-            " BEGIN DELETE FROM payout_queue WHERE id = OLD.id; END",
+            f" BEGIN DELETE FROM payout_queue WHERE due = (SELECT {_DUE} FROM (SELECT"
+            " json_extract(OLD.body, '$.available_on') AS a)) AND id = OLD.id; END",
         ),
-        f"INSERT INTO payout_queue (id, due) SELECT id, {_DUE.format(row='balance_transactions')}"
-        " FROM balance_transactions WHERE type != 'payout' AND id NOT IN (SELECT id FROM payout_members)",
+        f"INSERT INTO payout_queue (id, due) SELECT id, {_DUE} FROM (SELECT id,"
+        " json_extract(body, '$.available_on') AS a FROM balance_transactions WHERE type != 'payout'"
+        " AND id NOT IN (SELECT id FROM payout_members))",
     )
 )
 
