@@ -2,10 +2,12 @@
 
 Prints `bench: <name> = <value> <unit>` lines (charges and PaymentIntents created and confirmed per second,
 list latency at 10k and 100k charges, search latency (p50, p95) at 100k charges, start-up, a Checkout Session's
-create and hosted-page payment). localstripe 1.15.10 is installed into a throwaway venv under .bench/ (git-ignored)
-and given the same work through the same SDK calls. Both stores are seeded in process (the emulator through its
-charge code path, localstripe through its own Charge class with its per-write pickle dump switched off until the
-end), because seeding 100k charges over HTTP would take most of the time budget.
+create and hosted-page payment). The emulator alone also gives its reads at 10k, 100k and (with
+EMULATOR_BENCH_1M=1, about five minutes more) 1M charges, and the time of a charge create and of a PaymentIntent
+create + confirm beside an empty route (bench/emulator_reads.py). localstripe 1.15.10 is installed into a throwaway
+venv under .bench/ (git-ignored) and given the same work through the same SDK calls. Both stores are seeded in
+process (the emulator through its charge code path, localstripe through its own Charge class with its per-write
+pickle dump switched off until the end), because seeding 100k charges over HTTP would take most of the time budget.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import stripe
 
+from bench import emulator_reads
 from stripe_emulator.seeding import seed_charges
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,8 +214,10 @@ def _start_emulator(data_dir: Path) -> Server:
     return Server(args, f"http://127.0.0.1:{port}/_emulator/health")
 
 
-def bench_emulator(work: Path) -> dict[str, float]:
+def bench_emulator(work: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """(the figures compared with localstripe's, the emulator's own: reads at size and per-request times)."""
     figures: dict[str, float] = {}
+    own: dict[str, float] = {}
     server = _start_emulator(work / "empty")
     figures["startup_s_empty"] = server.startup_s  # the reference: what the 100k store adds to start-up
     try:
@@ -224,14 +229,25 @@ def bench_emulator(work: Path) -> dict[str, float]:
         figures["intents_per_s_sequential"] = intents_per_second(
             PORTS["emulator"], _payment_method(PORTS["emulator"]), payment_method_types=["card"]
         )
+        own.update({f"request_{name}_ms": ms for name, ms in emulator_reads.request_ms(PORTS["emulator"]).items()})
     finally:
         server.stop()
-    for label, count in SIZES.items():
+    sizes = dict(SIZES)
+    if os.environ.get("EMULATOR_BENCH_1M") == "1":
+        sizes["1m"] = 1_000_000
+    for label, count in sizes.items():
         data_dir = work / label
-        seed_charges(data_dir, count, int(time.time()) - count)
+        if label == "1m":  # the 100k store copied ten times over (see emulator_reads.grow)
+            shutil.copytree(work / "100k", data_dir)
+            emulator_reads.grow(data_dir, 10)
+        else:
+            seed_charges(data_dir, count, int(time.time()) - count)
         server = _start_emulator(data_dir)
         try:
-            figures[f"list100_ms_{label}"] = list100_median_ms(PORTS["emulator"])
+            if label in SIZES:
+                figures[f"list100_ms_{label}"] = list100_median_ms(PORTS["emulator"])
+            reads = emulator_reads.read_ms(PORTS["emulator"])
+            own.update({f"read_{name}_ms_{label}": ms for name, ms in reads.items()})
             if label == "100k":
                 figures["startup_s_100k"] = server.startup_s
                 figures["search_p50_ms_100k"], figures["search_p95_ms_100k"] = search_latency_ms(
@@ -239,7 +255,7 @@ def bench_emulator(work: Path) -> dict[str, float]:
                 )
         finally:
             server.stop()
-    return figures
+    return figures, own
 
 
 # ---------------------------------------------------------------- Checkout Sessions
@@ -471,11 +487,11 @@ def bench_localstripe() -> dict[str, float | str]:
 def main() -> int:
     """Measure both, print the figures and the ratios of this run."""
     with tempfile.TemporaryDirectory(prefix="emulator-bench-", dir=BENCH_DIR if BENCH_DIR.exists() else None) as tmp:
-        emulator = bench_emulator(Path(tmp))
+        emulator, own = bench_emulator(Path(tmp))
         checkout = bench_checkout_sessions(Path(tmp))
     for name, value in checkout.items():
         report(f"emulator_{name}", value, "requests" if name.endswith("_requests") else "ms")
-    for name, value in emulator.items():
+    for name, value in [*emulator.items(), *own.items()]:
         report(f"emulator_{name}", value, _unit(name))
     try:
         localstripe = bench_localstripe()
@@ -501,7 +517,7 @@ def _unit(name: str) -> str:
         return "charges/s"
     if name.startswith("intents"):
         return "intents/s"
-    return "ms" if "_ms_" in name else "s"
+    return "ms" if "_ms_" in name or name.endswith("_ms") else "s"
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["listen"]:
         listen(argv[1:])
         return
-    parser = argparse.ArgumentParser(prog="python -m stripe_emulator", description=__doc__)
+    prog = "stripe-emulator" if Path(sys.argv[0]).name == "stripe-emulator" else "python -m stripe_emulator"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--data-dir", type=Path, default=Path("data/emulator"), help="where the SQLite file lives")

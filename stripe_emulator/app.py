@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -82,7 +83,8 @@ PUBLISHABLE_MESSAGE = (
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
     if isinstance(body, dict) and isinstance(body.get("error"), dict) and "Request-Id" in headers:
         body["error"].setdefault("request_log_url", request_log_url(headers["Request-Id"]))
-    text = body.render() if isinstance(body, core.RawList) else json.dumps(body, indent=2)
+    # Indented as Stripe answers; orjson's encoder is many times faster than json's with an indent (pure Python).
+    text = body.render() if isinstance(body, core.RawList) else orjson.dumps(body, option=orjson.OPT_INDENT_2)
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
 

@@ -13,6 +13,10 @@ import pytest
 from tests.support import Emulator, free_port, running_emulator
 from tests.support_browser import CHROMIUM, CHROMIUM_ARGS
 
+# The emulator's pytest plugin (the one its package registers when installed on its own): the session emulator
+# and its fixtures (stripe_emulator, stripe_client, stripe_webhooks).
+pytest_plugins = ["stripe_emulator.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _settings_read_afresh() -> Iterator[None]:
@@ -25,10 +29,9 @@ def _settings_read_afresh() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One emulator for the whole test session, on its own port and data directory."""
-    with running_emulator(tmp_path_factory.mktemp("emulator")) as emu:
-        yield emu
+def emulator(stripe_emulator: Emulator) -> Emulator:
+    """One emulator for the whole test session, on its own port and data directory (the plugin's)."""
+    return stripe_emulator
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,10 @@ Funds become available on Stripe's standard US schedule, two business days after
 day of the charge (no bank holidays). Until then the transaction is `pending`; the status turns `available` lazily,
 when a request that reads balance transactions or the balance comes in on or after `available_on` (emulator
 clock). Money leaving the balance (refunds, dispute withdrawals, payouts) is available at once.
+
+Reads stay flat with the number of stored transactions: the pending ones are found through an indexed column
+(`pending_until`), and the balance is a ledger of sums per currency and status that SQLite triggers keep up to
+date on every write (`balance_totals`), so neither walks the whole table.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from stripe_emulator import params as p
+from stripe_emulator import store
 from stripe_emulator.core import SPECIAL_EXPANSIONS, Context, get_object, list_objects, new_id, retrieve
 
 ACCOUNT_COUNTRY = "US"
@@ -154,12 +159,51 @@ def for_refund_failure(ctx: Context, refund: dict[str, Any]) -> str:
     return record(ctx, txn)
 
 
+PENDING_UNTIL = "pending_until"
+
+
+def pending_until(txn: dict[str, Any]) -> int | None:
+    """When a pending transaction turns available; None for one that is available already."""
+    return int(txn["available_on"]) if txn.get("status") == "pending" else None
+
+
+store.DERIVED.setdefault("balance_transactions", {})[PENDING_UNTIL] = pending_until
+
+_NET = "json_extract({row}.body, '$.net')"
+_CURRENCY = "json_extract({row}.body, '$.currency')"
+# The new body is parsed once (each json_extract parses the whole body): both values come out as a small array.
+_ADD = (
+    "INSERT INTO balance_totals (currency, status, net, n)"
+    " SELECT json_extract(v.a, '$[0]'), NEW.status, json_extract(v.a, '$[1]'), 1"
+    " FROM (SELECT json_extract(NEW.body, '$.currency', '$.net') AS a) AS v WHERE true"
+    " ON CONFLICT (currency, status) DO UPDATE SET net = net + excluded.net, n = n + 1;"
+)
+_REMOVE = (
+    "UPDATE balance_totals SET net = net - {net}, n = n - 1 WHERE currency = {currency} AND status = OLD.status;"
+).format(currency=_CURRENCY.format(row="OLD"), net=_NET.format(row="OLD"))
+_FORGET_EMPTY = "DELETE FROM balance_totals WHERE n = 0;"
+store.LEDGERS.append(
+    store.Ledger(
+        "balance_totals",
+        (
+            "CREATE TABLE IF NOT EXISTS balance_totals (currency TEXT NOT NULL, status TEXT NOT NULL,"
+            " net INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (currency, status)) WITHOUT ROWID",
+            f"CREATE TRIGGER IF NOT EXISTS balance_totals_insert AFTER INSERT ON balance_transactions BEGIN {_ADD} END",
+            "CREATE TRIGGER IF NOT EXISTS balance_totals_update AFTER UPDATE ON balance_transactions"
+            f" BEGIN {_REMOVE} {_ADD} {_FORGET_EMPTY} END",
+            "CREATE TRIGGER IF NOT EXISTS balance_totals_delete AFTER DELETE ON balance_transactions"
+            f" BEGIN {_REMOVE} {_FORGET_EMPTY} END",
+        ),
+        "INSERT INTO balance_totals (currency, status, net, n) SELECT json_extract(body, '$.currency'), status,"
+        " SUM(json_extract(body, '$.net')), COUNT(*) FROM balance_transactions GROUP BY 1, 2",
+    )
+)
+
+
 def settle(ctx: Context) -> None:
     """Turn pending transactions whose `available_on` has come (emulator clock) available."""
     rows = ctx.store.select(
-        "balance_transactions",
-        [("status = ?", ["pending"]), ("json_extract(body, '$.available_on') <= ?", [ctx.now])],
-        limit=1_000_000,
+        "balance_transactions", [(f"{PENDING_UNTIL} <= ?", [ctx.now])], limit=1_000_000, order_by=PENDING_UNTIL
     )
     for txn in rows:
         txn["status"] = "available"
@@ -169,8 +213,11 @@ def settle(ctx: Context) -> None:
 def _expand_balance_transaction(field: str) -> Any:
     def fill(ctx: Context, obj: dict[str, Any]) -> None:
         if isinstance(obj.get(field), str):
-            settle(ctx)
-            obj[field] = ctx.store.get("balance_transactions", obj[field]) or obj[field]
+            txn = ctx.store.get("balance_transactions", obj[field])
+            if txn is not None and pending_until(txn) is not None and txn["available_on"] <= ctx.now:
+                settle(ctx)  # only when the one shown is due: a page of 100 expansions is not 100 settles
+                txn = ctx.store.get("balance_transactions", obj[field])
+            obj[field] = txn or obj[field]
 
     return fill
 
@@ -245,10 +292,7 @@ def retrieve_balance(ctx: Context) -> dict[str, Any]:
     p.check(ctx.params, {"expand": (p.string_list, False)})
     _before_read(ctx)
     with ctx.store.lock:
-        rows = ctx.store.conn.execute(
-            "SELECT json_extract(body, '$.currency'), status, SUM(json_extract(body, '$.net'))"
-            " FROM balance_transactions GROUP BY 1, 2"
-        ).fetchall()
+        rows = ctx.store.conn.execute("SELECT currency, status, net FROM balance_totals").fetchall()
     sums: dict[str, dict[str, int]] = {}
     for currency, status, total in rows:
         sums.setdefault(currency, {"available": 0, "pending": 0})[status] += int(total or 0)
