@@ -26,6 +26,7 @@ from shop.order_rules import (
     OrderStateError,
     Verdict,
     may_approve_refund_request,
+    may_be_paid_with,
     may_cancel,
     may_pay,
     may_reject_refund_request,
@@ -475,19 +476,26 @@ def finish_attempt(
     decline_code: str | None = None,
     message: str | None = None,
     paid_at: int | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
     engine: sa.Engine | None = None,
 ) -> Attempt:
     """Record how an attempt ended, and move its order along; returns the attempt as stored.
 
-    succeeded -> the order is paid with this charge; failed -> the order is failed (unless already paid);
+    succeeded -> the order is paid with this charge, given the charge's `amount` and `currency` (required) and only
+    when `order_rules.may_be_paid_with` allows them, checked here under the order's lock so a revision cannot slip
+    between; failed -> the order is failed (unless already paid);
     error (Stripe unreachable, unknown result) -> the order stays pending with the error kept for reconciliation.
 
     A conditional write, under the order's write lock: only an attempt whose result is still open (pending or
     error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
-    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced
-    and a cancelled one is never paid: such a success is stored on its attempt only, and the caller sees that the
-    attempt's `charge_id` is not the order's (`shop.payments` refunds that charge).
+    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced,
+    a cancelled one is never paid and none is paid at another amount or currency: such a success is stored on its
+    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.payments` refunds
+    that charge).
     """
+    if outcome == "succeeded" and (amount is None or not currency):
+        raise ValueError("A successful attempt needs the amount and currency Stripe charged.")
     now = _now()
     with _engine(engine).begin() as conn:
         order_id = conn.execute(
@@ -517,7 +525,7 @@ def finish_attempt(
         if not written:
             return attempt  # already settled: this answer changes nothing
         if outcome == "succeeded":
-            if may_take_charge(order, charge_id):
+            if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
                 paid = order.paid_at or paid_at or now
                 _update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
         elif outcome == "failed" and not order.paid_at:

@@ -20,7 +20,13 @@ import stripe
 from shop import audit, catalog, decline_codes, orders
 from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
 from shop.money import format_amount
-from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel, may_capture_for_shipment
+from shop.order_rules import (
+    OrderStateError,
+    may_approve_refund_request,
+    may_be_paid_with,
+    may_cancel,
+    may_capture_for_shipment,
+)
 from shop.orders import Order
 from shop.validation import validate_customer
 
@@ -308,13 +314,14 @@ def _settle_from_charge(
         )
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
-    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
+    amount, currency = int(_field(charge, "amount", 0)), str(_field(charge, "currency", ""))
+    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
     order = orders.get_order(order_id)
     assert order is not None
     if order.charge_id != charge_id or not order.paid_at:
-        amount = int(_field(charge, "amount", order.amount))
-        currency = str(_field(charge, "currency", order.currency))
-        refund_second_charge(order, charge_id, amount, currency, client, found_by)
+        message = refund_unpaid_charge(order, charge_id, amount, currency, client, found_by)
+        if message is not None:
+            return _refused_charge_result(order, message, attempt, stripe_seconds)
         return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
     message = paid_message(order)
     card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
@@ -370,6 +377,39 @@ def refund_second_charge(
     return orders.second_charge_refunded(charge_id, refund.id)
 
 
+MISMATCH = "mismatch"  # how a charge whose amount or currency was not its order's is kept (`SecondCharge.found_by`)
+
+
+def refund_unpaid_charge(
+    order: Order, charge_id: str, amount: int, currency: str, client: stripe.StripeClient, found_by: str
+) -> str | None:
+    """Give back a succeeded charge that did not pay `order`, keep it for staff, and say why when it is a mismatch.
+
+    A charge whose amount or currency is not the order's (`order_rules.may_be_paid_with`) is refunded in full and
+    kept as a second charge found by MISMATCH; the order, which can no longer be paid through that charge's intent,
+    is closed (cancelled, nothing kept) and the customer's message returned: they check the order and pay again.
+    Any other charge the order could not take (it is paid already, or cancelled) is refunded as a second charge
+    found by `found_by`; None is returned then.
+    """
+    if order.paid_at or order.status in ("cancelling", "cancelled") or may_be_paid_with(order, amount, currency):
+        refund_second_charge(order, charge_id, amount, currency, client, found_by)
+        return None
+    log.warning("order %s: charge %s of %s %s is not the order's; refunding it", order.id, charge_id, amount, currency)
+    refund_second_charge(order, charge_id, amount, currency, client, MISMATCH)
+    charged, priced = format_amount(amount, currency), format_amount(order.amount, order.currency)
+    try:
+        orders.mark_cancelled(
+            order.id, detail=f"Stripe charged {charged} ({charge_id}), not the order's {priced}: refunded"
+        )
+    except OrderStateError:
+        log.warning("order %s could not be closed after its mismatched charge %s", order.id, charge_id)
+    return (
+        f"Your card was charged {charged}, which is not order {order.id}'s {priced} (the order changed while it "
+        f"was being paid), so the {charged} is being refunded to your card and this order is closed. Check your "
+        "order and pay again."
+    )
+
+
 def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) -> ChargeResult | None:
     """Settle an unpaid order from a succeeded charge found in Stripe (by the sync) naming it and one of its attempts.
 
@@ -423,6 +463,20 @@ def _second_charge_result(
         amount=order.amount,
         currency=order.currency,
         message=f"Order {order.id} is cancelled, so {given_back} to your card.",
+        attempt_id=attempt.id,
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def _refused_charge_result(order: Order, message: str, attempt: orders.Attempt, stripe_seconds: float) -> ChargeResult:
+    closed = orders.get_order(order.id) or order
+    return ChargeResult(
+        outcome="error",
+        order=closed,
+        charge_id=None,
+        amount=closed.amount,
+        currency=closed.currency,
+        message=message,
         attempt_id=attempt.id,
         stripe_seconds=stripe_seconds,
     )

@@ -92,7 +92,7 @@ second_charges_table = sa.Table(
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("amount", sa.Integer, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("found_by", sa.String(16), nullable=False),  # late_answer | reconcile | sync
+    sa.Column("found_by", sa.String(16), nullable=False),  # late_answer | reconcile | sync | mismatch
     sa.Column("found_at", sa.Integer, nullable=False, index=True),
     sa.Column("refund_id", sa.String(64), nullable=True),
     sa.Column("refunded_at", sa.Integer, nullable=True),
