@@ -68,7 +68,7 @@ class PreparedCheckout:
     order: Order | None = None
     client_secret: str | None = None
     message: str | None = None
-    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago
+    duplicate_of: Order | None = None  # an order of the same email, book and amount paid minutes ago or being paid
     paid: ChargeResult | None = None  # the reused order turned out paid already (e.g. in a closed tab)
     stripe_seconds: float = 0.0
 
@@ -200,8 +200,8 @@ def prepare_checkout(
     `order_id` is the unpaid order of this checkout (after a decline, say): it is revised to the current book,
     quantity and details and its intent updated before the next confirm. After a reload the customer's recent
     unpaid order with the same details is continued the same way, once it has been settled from its intent. A
-    paid order of the same email, book and amount in the last 10 minutes is returned as `duplicate_of` (nothing
-    written) unless `allow_duplicate`.
+    paid order of the same email, book and amount in the last 10 minutes, or one still being paid (another tab), is
+    returned as `duplicate_of` (nothing written) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
@@ -232,7 +232,8 @@ def prepare_checkout(
             elif settled is not None and settled.outcome in ("canceled", "refunded"):
                 order = None  # its intent can take no payment any more: this click is a new order
         if not allow_duplicate:
-            duplicate = orders.possible_duplicate(customer.email, book_id, quantity)
+            continued = order.id if order is not None else None
+            duplicate = orders.possible_duplicate(customer.email, book_id, quantity, exclude=continued)
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         revised = None

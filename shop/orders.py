@@ -959,16 +959,28 @@ DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within
 
 
 def possible_duplicate(
-    email: str, book_id: str, quantity: int, *, within_s: int = DUPLICATE_WINDOW_S, now: float | None = None
+    email: str,
+    book_id: str,
+    quantity: int,
+    *,
+    within_s: int = DUPLICATE_WINDOW_S,
+    now: float | None = None,
+    exclude: str | None = None,
 ) -> Order | None:
-    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or None.
+    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or still being
+    paid (pending: created in the last `within_s` seconds, its payment in flight in another tab, say), or None.
 
     Both checkout flows ask the customer before charging again when there is one: a customer who lost the
-    confirmation must not pay twice without knowing.
+    confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
+    asking checkout continues (its own payment is not a second purchase).
     """
     now = time.time() if now is None else now
     amount = catalog.price_for(book_id, quantity)
-    for order in list_orders(email=email, status=("paid", "shipped", "partially_refunded")):
-        if order.book_id == book_id and order.amount == amount and order.paid_at and now - order.paid_at <= within_s:
+    for order in list_orders(email=email, status=("pending", "paid", "shipped", "partially_refunded")):
+        if order.id == exclude or order.book_id != book_id or order.amount != amount:
+            continue
+        if order.paid_at and now - order.paid_at <= within_s:
+            return order
+        if order.status == "pending" and now - order.created <= within_s:
             return order
     return None

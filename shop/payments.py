@@ -992,7 +992,7 @@ class CheckoutOutcome:
     order_id: str | None = None
     result: ChargeResult | None = None
     message: str | None = None  # a refusal that is not about one field (e.g. a payment already in progress)
-    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago: ask first
+    duplicate_of: Order | None = None  # the same email, book and amount paid minutes ago or being paid: ask
 
 
 def _matches(order: Order, book_id: str, quantity: int, customer: orders.Customer) -> bool:
@@ -1014,8 +1014,8 @@ def checkout(
     `payment` is what the card component sent: token, brand, last4, nonce. `order_id` is the order of an earlier
     declined attempt in the same checkout: it is charged again when book, quantity and details are unchanged, so
     a later success marks that same order paid; otherwise a new order is written. The amount always comes from
-    the catalog. A paid order of the same email, book and amount in the last 10 minutes is returned as
-    `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
+    the catalog. A paid order of the same email, book and amount in the last 10 minutes, or one still being paid
+    (another tab), is returned as `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
@@ -1033,7 +1033,7 @@ def checkout(
         log.exception("payments are not configured")
         return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)
     if not allow_duplicate:
-        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity)
+        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity, exclude=order_id)
         if duplicate is not None:
             return CheckoutOutcome(errors={}, duplicate_of=duplicate)
     customer = orders.Customer(**checked.values)
