@@ -780,19 +780,32 @@ def abandon_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
 
 
 def mark_cancelled(
-    order_id: str, *, actor: str = audit.SYSTEM, detail: str = "", engine: sa.Engine | None = None
+    order_id: str,
+    *,
+    actor: str = audit.SYSTEM,
+    detail: str = "",
+    refund_id: str | None = None,
+    engine: sa.Engine | None = None,
 ) -> Order:
     """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
 
     Idempotent for an already cancelled order; refused for a shipped one ("refund it instead"). The cancellation
-    (by `actor`, with `detail`) goes into the audit log once, in the same transaction.
+    (by `actor`, with `detail` and the `refund_id` it made) goes into the audit log once, in the same transaction.
     """
     with _engine(engine).begin() as conn:
         current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
         if current == "cancelled":
             return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
         order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
-        audit.record(conn, actor=actor, action="cancel", order_id=order.id, charge_id=order.charge_id, detail=detail)
+        audit.record(
+            conn,
+            actor=actor,
+            action="cancel",
+            order_id=order.id,
+            charge_id=order.charge_id,
+            detail=detail,
+            refund_id=refund_id,
+        )
         return order
 
 
@@ -951,6 +964,7 @@ def decide_refund_request(
             order_id=request.order_id,
             charge_id=charge_id,
             detail="; ".join(words),
+            refund_id=refund_id,
         )
         return request
 

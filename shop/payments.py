@@ -688,6 +688,7 @@ def refund_charge(
         order_id=order_id if order_id and orders.get_order(order_id) else None,
         charge_id=charge_id,
         detail=_refund_words(refund, reason),
+        refund_id=_field(refund, "id"),
     )
     return refund
 
@@ -885,7 +886,7 @@ def cancel_order(
     order = orders.begin_cancel(order.id)
     if order.status == "cancelled":
         return order
-    detail = "nothing was charged"
+    detail, refund_id = "nothing was charged", None
     held = order.charge_id and order.paid_at and order.capture_method == "manual" and not order.captured_at
     if held and release_authorization(order, client, idempotency_key or f"cancel-{order.id}"):
         detail = "authorization released uncaptured"
@@ -909,10 +910,10 @@ def cancel_order(
                 on_refusal=lambda: orders.abandon_cancel(order.id),
                 unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
             )
-            detail = _refund_words(refund, "requested_by_customer")
+            detail, refund_id = _refund_words(refund, "requested_by_customer"), _field(refund, "id")
         else:
             detail = "nothing left to refund"
-    return orders.mark_cancelled(order.id, actor=actor, detail=detail)
+    return orders.mark_cancelled(order.id, actor=actor, detail=detail, refund_id=refund_id)
 
 
 def _refund_the_rest(

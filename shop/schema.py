@@ -255,4 +255,5 @@ audit_log_table = sa.Table(
     sa.Column("order_id", sa.String(32), nullable=True, index=True),
     sa.Column("charge_id", sa.String(64), nullable=True, index=True),
     sa.Column("detail", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("refund_id", sa.String(64), nullable=True, index=True),  # the refund the action made, if any
 )
