@@ -168,7 +168,9 @@ def _revised_terms(order: Order, customer: orders.Customer, book_id: str, quanti
 
 
 def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | None:
-    """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload)."""
+    """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload,
+    or from another tab), also one still pending without an intent id (its create's answer was lost, or is still
+    under way: the intent is then adopted or made with the same idempotency key, so the tabs share it)."""
     candidates: list[Order] = []
     if order_id:
         order = orders.get_order(order_id)
@@ -177,8 +179,10 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     now = time.time()
     candidates += [
         order
-        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), with_intent=True, limit=20)
-        if order.customer == customer and now - order.created <= REUSE_WINDOW_S
+        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), limit=20)
+        if order.customer == customer
+        and now - order.created <= REUSE_WINDOW_S
+        and (order.payment_intent_id or order.status == "pending")
     ]
     for order in candidates:
         if order.status in ("pending", "failed") and not order.paid_at and not order.cancelled_at:

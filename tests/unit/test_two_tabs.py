@@ -65,7 +65,8 @@ def test_an_order_being_paid_in_the_same_tab_is_not_a_duplicate_of_itself(client
     assert retried.result is not None and retried.result.succeeded and retried.order_id == order.id
 
 
-def test_a_second_tab_clicking_pay_while_the_first_ones_intent_is_made_is_asked_first(client, emu):
+def second_tab_while_the_first_ones_intent_is_made(emu, client, details: dict) -> tuple:
+    """Tab 1 clicks Pay and its intent create is held by Stripe; tab 2 clicks Pay with `details` meanwhile."""
     armed = httpx.post(
         f"{emu.url}/_emulator/faults",
         json={"method": "POST", "path": "/v1/payment_intents", "action": {"delay_s": 2}},
@@ -81,10 +82,29 @@ def test_a_second_tab_clicking_pay_while_the_first_ones_intent_is_made_is_asked_
         if not httpx.get(f"{emu.url}/_emulator/faults", headers=SECRET).json()["data"]:
             break
         threading.Event().wait(0.005)
-
-    second = intents.prepare_checkout(CHECKOUT_DETAILS, HAMMING, 1, client=client)
+    second = intents.prepare_checkout(details, HAMMING, 1, client=client)
     tab_1.join()
+    return first[0], second
 
-    assert first[0].ready
-    assert second.duplicate_of is not None and second.duplicate_of.id == first[0].order.id
+
+def test_a_second_tab_with_other_details_clicking_pay_while_the_first_ones_intent_is_made_is_asked_first(client, emu):
+    first, second = second_tab_while_the_first_ones_intent_is_made(
+        emu, client, {**CHECKOUT_DETAILS, "phone": "+1 415 555 0199"}
+    )
+    assert first.ready
+    assert second.duplicate_of is not None and second.duplicate_of.id == first.order.id
     assert len(orders.list_orders()) == 1
+
+
+def test_a_second_tab_with_the_same_details_meanwhile_shares_the_first_ones_order_and_intent(client, emu):
+    first, second = second_tab_while_the_first_ones_intent_is_made(emu, client, CHECKOUT_DETAILS)
+    assert first.ready and second.ready
+    assert second.order.id == first.order.id
+    assert second.client_secret == first.client_secret  # one intent: it can succeed once
+    assert len(orders.list_orders()) == 1
+    order_intents = [
+        intent
+        for intent in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+        if intent.metadata.to_dict().get("order_id") == first.order.id
+    ]
+    assert len(order_intents) == 1
