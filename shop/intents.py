@@ -201,11 +201,12 @@ def prepare_checkout(
 ) -> PreparedCheckout:
     """Validate the details, write (or revise) the order and create (or update) its one intent, ready to confirm.
 
-    `order_id` is the unpaid order of this checkout (after a decline, say): it is revised to the current book,
-    quantity and details and its intent updated before the next confirm. After a reload the customer's recent
-    unpaid order with the same details is continued the same way, once it has been settled from its intent. A
-    paid order of the same email, book and amount in the last 10 minutes, or one still being paid (another tab), is
-    returned as `duplicate_of` (nothing written) unless `allow_duplicate`.
+    `order_id` is the unpaid order of this checkout (after a decline, say): its intent is updated to the current
+    book, quantity and details before the next confirm, and the order revised only once Stripe accepted that (a
+    confirm of the old client secret that won the race leaves the order at what it paid). After a reload (or in
+    another tab) the customer's recent unpaid order with the same details is continued the same way, once it has
+    been settled from its intent. A paid order of the same email, book and amount in the last 10 minutes, or one
+    still being paid (another tab), is returned as `duplicate_of` (nothing written) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
