@@ -176,7 +176,7 @@ def test_a_reload_during_the_challenge_leaves_the_order_payable_once(page: Page,
 def test_a_second_tab_paying_while_the_first_ones_payment_is_under_way_is_asked_first(
     page: Page, streamlit_app: StreamlitApp
 ):
-    details = details_for("Sophie Germain")
+    details = details_for("Emilie du Chatelet")
     open_shop(page, streamlit_app)
     fill_details(page, details)
     fill_card(page, "4000 0027 6000 3184")
