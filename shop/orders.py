@@ -982,7 +982,8 @@ def possible_duplicate(
     exclude: str | None = None,
 ) -> Order | None:
     """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or still being
-    paid (pending: created in the last `within_s` seconds, its payment in flight in another tab, say), or None.
+    paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab, say — or
+    failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
 
     Both checkout flows ask the customer before charging again when there is one: a customer who lost the
     confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
@@ -990,11 +991,12 @@ def possible_duplicate(
     """
     now = time.time() if now is None else now
     amount = catalog.price_for(book_id, quantity)
-    for order in list_orders(email=email, status=("pending", "paid", "shipped", "partially_refunded")):
+    for order in list_orders(email=email, status=("pending", "failed", "paid", "shipped", "partially_refunded")):
         if order.id == exclude or order.book_id != book_id or order.amount != amount:
             continue
         if order.paid_at and now - order.paid_at <= within_s:
             return order
-        if order.status == "pending" and now - order.created <= within_s:
+        being_paid = order.status == "pending" or (order.status == "failed" and order.payment_intent_id)
+        if being_paid and not order.paid_at and now - order.updated <= within_s:
             return order
     return None

@@ -108,3 +108,20 @@ def test_a_second_tab_with_the_same_details_meanwhile_shares_the_first_ones_orde
         if intent.metadata.to_dict().get("order_id") == first.order.id
     ]
     assert len(order_intents) == 1
+
+
+def test_a_declined_intent_order_being_paid_again_in_its_tab_is_asked_about_but_a_declined_charge_is_not(client):
+    first = intents.prepare_checkout(CHECKOUT_DETAILS, HAMMING, 1, client=client)
+    client.v1.payment_intents.confirm(
+        first.order.payment_intent_id, params={"payment_method": "pm_card_authenticationRequired"}
+    )  # its tab retries after a decline: the bank's check is open, the order still says failed
+    orders.finish_attempt(orders.start_attempt(first.order.id, "declined").id, "failed", code="card_declined")
+    assert orders.get_order(first.order.id).status == "failed"
+    other_tab = {**CHECKOUT_DETAILS, "phone": "+1 415 555 0199"}
+
+    asked = intents.prepare_checkout(other_tab, HAMMING, 1, client=client)
+
+    assert asked.duplicate_of is not None and asked.duplicate_of.id == first.order.id
+    charges_order = orders.create_order(CUSTOMER, "working-in-public", 1)  # the Charges flow: a decline is final
+    orders.finish_attempt(orders.start_attempt(charges_order.id, "c-1").id, "failed", code="card_declined")
+    assert orders.possible_duplicate(CUSTOMER.email, "working-in-public", 1) is None
