@@ -43,6 +43,7 @@ class Entry:
     order_id: str | None
     charge_id: str | None
     detail: str
+    refund_id: str | None = None  # the Stripe refund this action made, if it made one
 
     @property
     def label(self) -> str:
@@ -64,11 +65,14 @@ def record(
     order_id: str | None,
     charge_id: str | None,
     detail: str = "",
+    refund_id: str | None = None,
     engine: sa.Engine | None = None,
 ) -> None:
     """Add one entry: inside `conn`'s transaction (written with the action, or not at all), else in its own.
 
     `action` is one of ACTION_LABELS; `actor` must name someone ("staff", an email, "customer", "system").
+    `refund_id` is the Stripe refund the action made (a refund, an approved request, a cancellation), so who made a
+    refund is found by its id, never by searching `detail`.
     """
     if action not in ACTION_LABELS:
         raise ValueError(f"{action!r} is not an action the audit log knows ({', '.join(ACTION_LABELS)}).")
@@ -82,6 +86,7 @@ def record(
         "order_id": order_id or None,
         "charge_id": charge_id or None,
         "detail": (detail or "")[:MAX_DETAIL],
+        "refund_id": refund_id or None,
     }
     if conn is not None:
         conn.execute(sa.insert(audit_log_table).values(values))
@@ -115,6 +120,7 @@ def entries(
                 order_id=row.order_id,
                 charge_id=row.charge_id,
                 detail=row.detail,
+                refund_id=row.refund_id,
             )
             for row in conn.execute(query)
         ]

@@ -281,8 +281,7 @@ def _frame_of(row: dict):
 
 
 def _refund_line(row: sa.Row, audit: list[Any]) -> RefundLine:
-    said = [e for e in audit if e.action == "refund" and row.id in (e.detail or "")]
-    entry = said[0] if said else None
+    entry = next((e for e in audit if e.refund_id == row.id), None)  # by the refund's id, never the detail's words
     return RefundLine(
         id=row.id,
         created=row.created,

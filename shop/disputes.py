@@ -215,15 +215,30 @@ def _address_lines(order: Order) -> str:
     return "\n".join([line for line in lines if line.strip()] + [customer.country])
 
 
+# Evidence text that decides a test-mode dispute (docs.stripe.com/testing#evidence): Stripe reads it anywhere in the
+# text evidence. Only staff may write it; customer-typed text that holds it is never pre-filled.
+TEST_MODE_VERDICTS = ("winning_evidence", "losing_evidence")
+
+
+def _from_customer(text: str) -> str:
+    """Customer-typed text for the form, or "" when it holds a test-mode verdict (a customer deciding a dispute)."""
+    folded = text.lower()
+    return "" if any(verdict in folded for verdict in TEST_MODE_VERDICTS) else text
+
+
 def evidence_for(order: Order | None, dispute: Dispute | None = None) -> dict[str, str]:
-    """The response form's starting text: what the dispute already holds, else the order's customer and shipping."""
+    """The response form's starting text: what the dispute already holds, else the order's customer and shipping.
+
+    A field of the customer's own text (name, email, address) that holds a test-mode verdict (`TEST_MODE_VERDICTS`)
+    starts empty: what the customer typed must never answer a dispute for the shop.
+    """
     filled = {name: "" for name in EVIDENCE_FIELDS}
     if order is not None:
         book = catalog.get_book(order.book_id)
         filled.update(
-            customer_name=order.customer.name,
-            customer_email_address=order.customer.email,
-            shipping_address=_address_lines(order),
+            customer_name=_from_customer(order.customer.name),
+            customer_email_address=_from_customer(order.customer.email),
+            shipping_address=_from_customer(_address_lines(order)),
             shipping_date=(
                 datetime.fromtimestamp(order.shipped_at, UTC).strftime("%Y-%m-%d") if order.shipped_at else ""
             ),

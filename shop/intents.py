@@ -10,6 +10,7 @@ two tabs and lost responses all land on the same object and the order is charged
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from shop.payments import (
     new_capture_method,
     order_terms,
     paid_message,
+    refund_unpaid_charge,
 )
 from shop.validation import validate_customer
 
@@ -44,6 +46,7 @@ CALL_TRIES = 3  # our own tries of one idempotent call, beyond the SDK's network
 UNEXPECTED_STATE_MESSAGE = "This payment can no longer be changed; reload the page to see its state."
 NOT_FINISHED_MESSAGE = "The payment was not finished, so your card was not charged. Pay again to complete it."
 CANCELED_MESSAGE = "This payment was cancelled, so your card was not charged. Start a new checkout to buy the book."
+CHARGE_REFUNDED_MESSAGE = "This order was closed before your payment arrived, so the payment is being refunded."
 
 
 def intent_decline_message(code: str | None, decline_code: str | None) -> str:
@@ -65,7 +68,7 @@ class PreparedCheckout:
     order: Order | None = None
     client_secret: str | None = None
     message: str | None = None
-    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago
+    duplicate_of: Order | None = None  # an order of the same email, book and amount paid minutes ago or being paid
     paid: ChargeResult | None = None  # the reused order turned out paid already (e.g. in a closed tab)
     stripe_seconds: float = 0.0
 
@@ -150,8 +153,24 @@ def _needs_update(intent: Any, params: dict[str, Any]) -> bool:
     return any((_field(address, key) or "") != value for key, value in params["shipping"]["address"].items())
 
 
+def _revised_terms(order: Order, customer: orders.Customer, book_id: str, quantity: int) -> Order:
+    """`order` as a revision would make it (priced from the catalog), not saved: what Stripe is asked to accept."""
+    book = catalog.get_book(book_id)
+    return dataclasses.replace(
+        order,
+        customer=customer,
+        book_id=book.id,
+        quantity=quantity,
+        unit_amount=book.price,
+        amount=catalog.price_for(book_id, quantity),
+        currency=book.currency,
+    )
+
+
 def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | None:
-    """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload)."""
+    """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload,
+    or from another tab), also one still pending without an intent id (its create's answer was lost, or is still
+    under way: the intent is then adopted or made with the same idempotency key, so the tabs share it)."""
     candidates: list[Order] = []
     if order_id:
         order = orders.get_order(order_id)
@@ -160,8 +179,10 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     now = time.time()
     candidates += [
         order
-        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), with_intent=True, limit=20)
-        if order.customer == customer and now - order.created <= REUSE_WINDOW_S
+        for order in orders.list_orders(email=customer.email, status=("pending", "failed"), limit=20)
+        if order.customer == customer
+        and now - order.created <= REUSE_WINDOW_S
+        and (order.payment_intent_id or order.status == "pending")
     ]
     for order in candidates:
         if order.status in ("pending", "failed") and not order.paid_at and not order.cancelled_at:
@@ -180,11 +201,12 @@ def prepare_checkout(
 ) -> PreparedCheckout:
     """Validate the details, write (or revise) the order and create (or update) its one intent, ready to confirm.
 
-    `order_id` is the unpaid order of this checkout (after a decline, say): it is revised to the current book,
-    quantity and details and its intent updated before the next confirm. After a reload the customer's recent
-    unpaid order with the same details is continued the same way, once it has been settled from its intent. A
-    paid order of the same email, book and amount in the last 10 minutes is returned as `duplicate_of` (nothing
-    written) unless `allow_duplicate`.
+    `order_id` is the unpaid order of this checkout (after a decline, say): its intent is updated to the current
+    book, quantity and details before the next confirm, and the order revised only once Stripe accepted that (a
+    confirm of the old client secret that won the race leaves the order at what it paid). After a reload (or in
+    another tab) the customer's recent unpaid order with the same details is continued the same way, once it has
+    been settled from its intent. A paid order of the same email, book and amount in the last 10 minutes, or one
+    still being paid (another tab), is returned as `duplicate_of` (nothing written) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
@@ -212,29 +234,37 @@ def prepare_checkout(
                 if order.id == order_id:  # this checkout's own order was paid (by another tab, say)
                     return PreparedCheckout(order=settled.order, paid=settled, stripe_seconds=watch.seconds)
                 order = None  # an earlier purchase: this click is a new one
-            elif settled is not None and settled.outcome == "canceled":
-                order = None
+            elif settled is not None and settled.outcome in ("canceled", "refunded"):
+                order = None  # its intent can take no payment any more: this click is a new order
         if not allow_duplicate:
-            duplicate = orders.possible_duplicate(customer.email, book_id, quantity)
+            continued = order.id if order is not None else None
+            duplicate = orders.possible_duplicate(customer.email, book_id, quantity, exclude=continued)
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
+        revised = None
         if order is None:
             order = orders.create_order(customer, book_id, quantity, capture_method=new_capture_method())
             searched = False
         else:
             if (order.book_id, order.quantity, order.customer) != (book_id, quantity, customer):
-                order = orders.revise_order(order.id, customer, book_id, quantity)
+                revised = _revised_terms(order, customer, book_id, quantity)
             searched = order.payment_intent_id is None
+            if searched and revised is not None:  # no intent to keep in step yet: the revision is the order now
+                order, revised = orders.revise_order(order.id, customer, book_id, quantity), None
         if order.payment_intent_id is None:
             intent = _create_intent(order, client, watch, search=searched)
         else:
             intent_id = order.payment_intent_id
             intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id))
-        params = order_terms(order)
+        params = order_terms(revised or order)
         if _needs_update(intent, params):
             # Only the terms: a retried update sets the same values again, so it needs no key of ours.
             intent_id = intent.id
             intent = watch.call(lambda: client.v1.payment_intents.update(intent_id, params=params))
+        if revised is not None:
+            # Saved only now that Stripe holds the revised amount: a confirm of the old client secret that won
+            # the race made the update fail above, and the order still says what that confirm paid.
+            orders.revise_order(order.id, customer, book_id, quantity)
         order = orders.get_order(order.id) or order
     except IntentUnavailable as exc:
         return PreparedCheckout(order=order, message=exc.message, stripe_seconds=watch.seconds)
@@ -275,6 +305,8 @@ def _record_attempt(
     orders.finish_attempt(
         attempt.id,
         outcome,
+        amount=_field(charge, "amount"),
+        currency=_field(charge, "currency"),
         charge_id=_field(charge, "id") if charge is not None else None,
         code=code,
         decline_code=decline_code,
@@ -291,7 +323,9 @@ def settle_order(
 ) -> ChargeResult | None:
     """Retrieve the order's intent and record what Stripe says; None when the order has no intent.
 
-    succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it;
+    succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it, when
+    the charge has the order's amount and currency (`order_rules.may_be_paid_with`); otherwise the charge is
+    refunded, kept for staff and the order closed (`shop.payments.refund_unpaid_charge`): outcome "refunded";
     requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
     customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
@@ -312,6 +346,12 @@ def settle_order(
     if status == "succeeded" or status == "requires_capture":
         if not (order.paid_at and order.charge_id):
             _record_attempt(order, _field(charge, "id"), "succeeded", charge=charge)
+            order = orders.get_order(order.id) or order
+        if not (order.paid_at and order.charge_id == _field(charge, "id")):
+            # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
+            amount, currency = int(_field(charge, "amount", 0)), str(_field(charge, "currency", ""))
+            message = refund_unpaid_charge(order, _field(charge, "id"), amount, currency, client, "late_answer")
+            return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
         return _result(order.id, "succeeded", charge, None, watch.seconds)
     error = _field(intent, "last_payment_error")
     if status == "requires_payment_method" and error:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shop.money import format_amount
+
 if TYPE_CHECKING:  # the store imports this module; the types are only for annotations
     from shop.orders import Order, RefundRequest
 
@@ -50,6 +52,24 @@ def may_pay(order: Order) -> Verdict:
     if order.status in ("pending", "failed"):
         return ALLOWED
     return Verdict(False, f"Order {order.id} is {status_label(order.status)}; it cannot be paid again.")
+
+
+def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
+    """Whether a payment Stripe made of `amount` (minor units) in `currency` pays `order`: only at exactly the
+    order's amount and currency.
+
+    The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the
+    store marks an order paid only when it holds (`shop.orders.finish_attempt`), and a charge it refuses is given
+    back and shown to staff (`shop.payments.refund_second_charge`). A charge for other terms is not a payment for
+    this order, whatever raced it there (a tab holding an older client secret, an amount changed at Stripe).
+    """
+    if (amount, str(currency).lower()) == (order.amount, order.currency.lower()):
+        return ALLOWED
+    return Verdict(
+        False,
+        f"Stripe charged {format_amount(amount, currency)}, not order {order.id}'s "
+        f"{format_amount(order.amount, order.currency)}; the payment is refunded instead of paying the order.",
+    )
 
 
 def may_ship(order: Order) -> Verdict:

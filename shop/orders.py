@@ -26,6 +26,7 @@ from shop.order_rules import (
     OrderStateError,
     Verdict,
     may_approve_refund_request,
+    may_be_paid_with,
     may_cancel,
     may_pay,
     may_reject_refund_request,
@@ -475,19 +476,26 @@ def finish_attempt(
     decline_code: str | None = None,
     message: str | None = None,
     paid_at: int | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
     engine: sa.Engine | None = None,
 ) -> Attempt:
     """Record how an attempt ended, and move its order along; returns the attempt as stored.
 
-    succeeded -> the order is paid with this charge; failed -> the order is failed (unless already paid);
+    succeeded -> the order is paid with this charge, given the charge's `amount` and `currency` (required) and only
+    when `order_rules.may_be_paid_with` allows them, checked here under the order's lock so a revision cannot slip
+    between; failed -> the order is failed (unless already paid);
     error (Stripe unreachable, unknown result) -> the order stays pending with the error kept for reconciliation.
 
     A conditional write, under the order's write lock: only an attempt whose result is still open (pending or
     error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
-    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced
-    and a cancelled one is never paid: such a success is stored on its attempt only, and the caller sees that the
-    attempt's `charge_id` is not the order's (`shop.payments` refunds that charge).
+    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced,
+    a cancelled one is never paid and none is paid at another amount or currency: such a success is stored on its
+    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.payments` refunds
+    that charge).
     """
+    if outcome == "succeeded" and (amount is None or not currency):
+        raise ValueError("A successful attempt needs the amount and currency Stripe charged.")
     now = _now()
     with _engine(engine).begin() as conn:
         order_id = conn.execute(
@@ -517,7 +525,7 @@ def finish_attempt(
         if not written:
             return attempt  # already settled: this answer changes nothing
         if outcome == "succeeded":
-            if may_take_charge(order, charge_id):
+            if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
                 paid = order.paid_at or paid_at or now
                 _update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
         elif outcome == "failed" and not order.paid_at:
@@ -772,19 +780,32 @@ def abandon_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
 
 
 def mark_cancelled(
-    order_id: str, *, actor: str = audit.SYSTEM, detail: str = "", engine: sa.Engine | None = None
+    order_id: str,
+    *,
+    actor: str = audit.SYSTEM,
+    detail: str = "",
+    refund_id: str | None = None,
+    engine: sa.Engine | None = None,
 ) -> Order:
     """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
 
     Idempotent for an already cancelled order; refused for a shipped one ("refund it instead"). The cancellation
-    (by `actor`, with `detail`) goes into the audit log once, in the same transaction.
+    (by `actor`, with `detail` and the `refund_id` it made) goes into the audit log once, in the same transaction.
     """
     with _engine(engine).begin() as conn:
         current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
         if current == "cancelled":
             return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
         order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
-        audit.record(conn, actor=actor, action="cancel", order_id=order.id, charge_id=order.charge_id, detail=detail)
+        audit.record(
+            conn,
+            actor=actor,
+            action="cancel",
+            order_id=order.id,
+            charge_id=order.charge_id,
+            detail=detail,
+            refund_id=refund_id,
+        )
         return order
 
 
@@ -943,6 +964,7 @@ def decide_refund_request(
             order_id=request.order_id,
             charge_id=charge_id,
             detail="; ".join(words),
+            refund_id=refund_id,
         )
         return request
 
@@ -951,16 +973,30 @@ DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within
 
 
 def possible_duplicate(
-    email: str, book_id: str, quantity: int, *, within_s: int = DUPLICATE_WINDOW_S, now: float | None = None
+    email: str,
+    book_id: str,
+    quantity: int,
+    *,
+    within_s: int = DUPLICATE_WINDOW_S,
+    now: float | None = None,
+    exclude: str | None = None,
 ) -> Order | None:
-    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or None.
+    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or still being
+    paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab, say — or
+    failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
 
     Both checkout flows ask the customer before charging again when there is one: a customer who lost the
-    confirmation must not pay twice without knowing.
+    confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
+    asking checkout continues (its own payment is not a second purchase).
     """
     now = time.time() if now is None else now
     amount = catalog.price_for(book_id, quantity)
-    for order in list_orders(email=email, status=("paid", "shipped", "partially_refunded")):
-        if order.book_id == book_id and order.amount == amount and order.paid_at and now - order.paid_at <= within_s:
+    for order in list_orders(email=email, status=("pending", "failed", "paid", "shipped", "partially_refunded")):
+        if order.id == exclude or order.book_id != book_id or order.amount != amount:
+            continue
+        if order.paid_at and now - order.paid_at <= within_s:
+            return order
+        being_paid = order.status == "pending" or (order.status == "failed" and order.payment_intent_id)
+        if being_paid and not order.paid_at and now - order.updated <= within_s:
             return order
     return None

@@ -20,7 +20,13 @@ import stripe
 from shop import audit, catalog, decline_codes, orders
 from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
 from shop.money import format_amount
-from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel, may_capture_for_shipment
+from shop.order_rules import (
+    OrderStateError,
+    may_approve_refund_request,
+    may_be_paid_with,
+    may_cancel,
+    may_capture_for_shipment,
+)
 from shop.orders import Order
 from shop.validation import validate_customer
 
@@ -310,13 +316,14 @@ def _settle_from_charge(
         )
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
-    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id)
+    amount, currency = int(_field(charge, "amount", 0)), str(_field(charge, "currency", ""))
+    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
     order = orders.get_order(order_id)
     assert order is not None
     if order.charge_id != charge_id or not order.paid_at:
-        amount = int(_field(charge, "amount", order.amount))
-        currency = str(_field(charge, "currency", order.currency))
-        refund_second_charge(order, charge_id, amount, currency, client, found_by)
+        message = refund_unpaid_charge(order, charge_id, amount, currency, client, found_by)
+        if message is not None:
+            return _refused_charge_result(order, message, attempt, stripe_seconds)
         return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
     message = paid_message(order)
     card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
@@ -372,6 +379,39 @@ def refund_second_charge(
     return orders.second_charge_refunded(charge_id, refund.id)
 
 
+MISMATCH = "mismatch"  # how a charge whose amount or currency was not its order's is kept (`SecondCharge.found_by`)
+
+
+def refund_unpaid_charge(
+    order: Order, charge_id: str, amount: int, currency: str, client: stripe.StripeClient, found_by: str
+) -> str | None:
+    """Give back a succeeded charge that did not pay `order`, keep it for staff, and say why when it is a mismatch.
+
+    A charge whose amount or currency is not the order's (`order_rules.may_be_paid_with`) is refunded in full and
+    kept as a second charge found by MISMATCH; the order, which can no longer be paid through that charge's intent,
+    is closed (cancelled, nothing kept) and the customer's message returned: they check the order and pay again.
+    Any other charge the order could not take (it is paid already, or cancelled) is refunded as a second charge
+    found by `found_by`; None is returned then.
+    """
+    if order.paid_at or order.status in ("cancelling", "cancelled") or may_be_paid_with(order, amount, currency):
+        refund_second_charge(order, charge_id, amount, currency, client, found_by)
+        return None
+    log.warning("order %s: charge %s of %s %s is not the order's; refunding it", order.id, charge_id, amount, currency)
+    refund_second_charge(order, charge_id, amount, currency, client, MISMATCH)
+    charged, priced = format_amount(amount, currency), format_amount(order.amount, order.currency)
+    try:
+        orders.mark_cancelled(
+            order.id, detail=f"Stripe charged {charged} ({charge_id}), not the order's {priced}: refunded"
+        )
+    except OrderStateError:
+        log.warning("order %s could not be closed after its mismatched charge %s", order.id, charge_id)
+    return (
+        f"Your card was charged {charged}, which is not order {order.id}'s {priced} (the order changed while it "
+        f"was being paid), so the {charged} is being refunded to your card and this order is closed. Check your "
+        "order and pay again."
+    )
+
+
 def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) -> ChargeResult | None:
     """Settle an unpaid order from a succeeded charge found in Stripe (by the sync) naming it and one of its attempts.
 
@@ -425,6 +465,20 @@ def _second_charge_result(
         amount=order.amount,
         currency=order.currency,
         message=f"Order {order.id} is cancelled, so {given_back} to your card.",
+        attempt_id=attempt.id,
+        stripe_seconds=stripe_seconds,
+    )
+
+
+def _refused_charge_result(order: Order, message: str, attempt: orders.Attempt, stripe_seconds: float) -> ChargeResult:
+    closed = orders.get_order(order.id) or order
+    return ChargeResult(
+        outcome="error",
+        order=closed,
+        charge_id=None,
+        amount=closed.amount,
+        currency=closed.currency,
+        message=message,
         attempt_id=attempt.id,
         stripe_seconds=stripe_seconds,
     )
@@ -636,6 +690,7 @@ def refund_charge(
         order_id=order_id if order_id and orders.get_order(order_id) else None,
         charge_id=charge_id,
         detail=_refund_words(refund, reason),
+        refund_id=_field(refund, "id"),
     )
     return refund
 
@@ -833,7 +888,7 @@ def cancel_order(
     order = orders.begin_cancel(order.id)
     if order.status == "cancelled":
         return order
-    detail = "nothing was charged"
+    detail, refund_id = "nothing was charged", None
     held = order.charge_id and order.paid_at and order.capture_method == "manual" and not order.captured_at
     if held and release_authorization(order, client, idempotency_key or f"cancel-{order.id}"):
         detail = "authorization released uncaptured"
@@ -857,10 +912,10 @@ def cancel_order(
                 on_refusal=lambda: orders.abandon_cancel(order.id),
                 unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
             )
-            detail = _refund_words(refund, "requested_by_customer")
+            detail, refund_id = _refund_words(refund, "requested_by_customer"), _field(refund, "id")
         else:
             detail = "nothing left to refund"
-    return orders.mark_cancelled(order.id, actor=actor, detail=detail)
+    return orders.mark_cancelled(order.id, actor=actor, detail=detail, refund_id=refund_id)
 
 
 def _refund_the_rest(
@@ -962,7 +1017,7 @@ class CheckoutOutcome:
     order_id: str | None = None
     result: ChargeResult | None = None
     message: str | None = None  # a refusal that is not about one field (e.g. a payment already in progress)
-    duplicate_of: Order | None = None  # a paid order of the same email, book and amount minutes ago: ask first
+    duplicate_of: Order | None = None  # the same email, book and amount paid minutes ago or being paid: ask
 
 
 def _matches(order: Order, book_id: str, quantity: int, customer: orders.Customer) -> bool:
@@ -984,8 +1039,8 @@ def checkout(
     `payment` is what the card component sent: token, brand, last4, nonce. `order_id` is the order of an earlier
     declined attempt in the same checkout: it is charged again when book, quantity and details are unchanged, so
     a later success marks that same order paid; otherwise a new order is written. The amount always comes from
-    the catalog. A paid order of the same email, book and amount in the last 10 minutes is returned as
-    `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
+    the catalog. A paid order of the same email, book and amount in the last 10 minutes, or one still being paid
+    (another tab), is returned as `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
     """
     checked = validate_customer(details)
     if not checked.ok:
@@ -1003,7 +1058,7 @@ def checkout(
         log.exception("payments are not configured")
         return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)
     if not allow_duplicate:
-        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity)
+        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity, exclude=order_id)
         if duplicate is not None:
             return CheckoutOutcome(errors={}, duplicate_of=duplicate)
     customer = orders.Customer(**checked.values)

@@ -92,7 +92,7 @@ second_charges_table = sa.Table(
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("amount", sa.Integer, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("found_by", sa.String(16), nullable=False),  # late_answer | reconcile | sync
+    sa.Column("found_by", sa.String(16), nullable=False),  # late_answer | reconcile | sync | mismatch
     sa.Column("found_at", sa.Integer, nullable=False, index=True),
     sa.Column("refund_id", sa.String(64), nullable=True),
     sa.Column("refunded_at", sa.Integer, nullable=True),
@@ -255,6 +255,7 @@ audit_log_table = sa.Table(
     sa.Column("order_id", sa.String(32), nullable=True, index=True),
     sa.Column("charge_id", sa.String(64), nullable=True, index=True),
     sa.Column("detail", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("refund_id", sa.String(64), nullable=True, index=True),  # the refund the action made, if any
 )
 
 # ------------------------------------------------------------------------------------------ staff sign-in sessions

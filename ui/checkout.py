@@ -240,9 +240,15 @@ def duplicate_prompt() -> str | None:
     held = state.get("checkout_duplicate")
     if not held:
         return None
-    minutes = max(1, round((time.time() - held["paid_at"]) / 60))
+    minutes = max(1, round((time.time() - (held["paid_at"] or held["updated"])) / 60))
     ago = f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    st.warning(f"You bought this {ago} (order {held['order_id']}). Buy it again?")
+    if held["paid_at"]:
+        st.warning(f"You bought this {ago} (order {held['order_id']}). Buy it again?")
+    else:  # its payment is still under way, in another tab or window perhaps
+        st.warning(
+            f"You started paying for this {ago} (order {held['order_id']}) and that payment may still be under "
+            "way, perhaps in another tab. Buy it again?"
+        )
     yes_column, no_column = st.columns(2)
     if yes_column.button("Yes, buy it again", key="checkout_duplicate_yes", type="primary", width="stretch"):
         return "yes"
@@ -303,7 +309,12 @@ def _paid(result: payments.ChargeResult, received: float) -> None:
 
 
 def _hold_duplicate(duplicate: orders.Order, held: dict[str, Any]) -> None:
-    state.checkout_duplicate = {"order_id": duplicate.id, "paid_at": duplicate.paid_at, **held}
+    state.checkout_duplicate = {
+        "order_id": duplicate.id,
+        "paid_at": duplicate.paid_at,
+        "updated": duplicate.updated,
+        **held,
+    }
 
 
 def _wrong_details() -> None:

@@ -11,7 +11,12 @@ from shop.words import count
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 
 TITLE = "Second charges refunded automatically"
-FOUND_BY = {"late_answer": "late answer", "reconcile": "reconciliation", "sync": "sync"}
+FOUND_BY = {
+    "late_answer": "late answer",
+    "reconcile": "reconciliation",
+    "sync": "sync",
+    "mismatch": "amount not the order's",
+}
 
 
 def second_charges_frame(records: list[orders.SecondCharge]) -> pd.DataFrame:
@@ -39,7 +44,8 @@ def show_second_charges(limit: int = 200) -> None:
         st.markdown(f"**{TITLE}**")
         st.caption(
             "Stripe charged these orders a second time (an answer that arrived after another payment had gone "
-            "through). Each second charge is refunded in full as a duplicate; the customer keeps one charge."
+            "through), or charged an amount or currency that was not the order's (that order is closed and the "
+            "customer asked to pay again). Each is refunded in full; the customer keeps at most one charge."
             + (
                 f" {count(waiting, 'refund')} not confirmed yet: tried again on the next check or sync."
                 if waiting

@@ -52,3 +52,10 @@ def test_a_second_charge_is_listed_with_its_order_charge_and_amount(env, private
     assert list(frame["Amount"]) == [23.0]
     assert frame["Refund"].iloc[0].startswith("re_")
     assert paid.charge_id not in set(frame["Charge"])
+
+
+def test_a_charge_refunded_for_not_being_the_orders_amount_says_so():
+    from ui.second_charges import second_charges_frame
+
+    record = orders.SecondCharge("ch_1", "SP-1", 4600, "usd", payments.MISMATCH, 1, "re_1", 2)
+    assert list(second_charges_frame([record])["Found by"]) == ["amount not the order's"]

@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from shop import orders, payments
 from shop.config import get_settings
+from shop.validation import validate_customer
 from tests.support import free_port, use_emulator
+from tests.support_data import CHECKOUT_DETAILS
 
 ROOT = Path(__file__).resolve().parents[2]
 DETAILS = {
@@ -388,6 +390,24 @@ def test_the_charges_flow_asks_too_before_a_second_purchase(card):
     another.click().run()
     pay(app, card, "tok_visa")
     assert [w.value for w in app.warning if "Buy it again?" in w.value]
+    app.button(key="checkout_duplicate_yes").click().run()
+    assert "Total charged: $23.00" in texts(app)
+    assert len(orders.list_orders()) == 2
+
+
+def test_a_purchase_still_being_paid_in_another_tab_is_asked_about_first(card):
+    app = start()
+    fill(app)
+    customer = orders.Customer(**validate_customer(CHECKOUT_DETAILS).values)
+    other_tab = orders.create_order(customer, "art-of-doing-science", 1)
+    orders.start_attempt(other_tab.id, "other-tab")  # its charge is on its way to Stripe
+    pay(app, card, "tok_visa")
+    asked = [w.value for w in app.warning if "Buy it again?" in w.value]
+    assert asked == [
+        f"You started paying for this 1 minute ago (order {other_tab.id}) and that payment may still be under way, "
+        "perhaps in another tab. Buy it again?"
+    ]
+    assert len(orders.list_orders()) == 1  # nothing written, nothing charged while asking
     app.button(key="checkout_duplicate_yes").click().run()
     assert "Total charged: $23.00" in texts(app)
     assert len(orders.list_orders()) == 2

@@ -171,3 +171,28 @@ def test_a_reload_during_the_challenge_leaves_the_order_payable_once(page: Page,
     [intent] = orders_of(streamlit_app, details["Email"])  # the same order and intent, not a second one
     assert intent.id == waiting.id
     assert [charge.id for charge in succeeded_charges(streamlit_app, intent.id)] == [charge_id]
+
+
+def test_a_second_tab_paying_while_the_first_ones_payment_is_under_way_is_asked_first(
+    page: Page, streamlit_app: StreamlitApp
+):
+    details = details_for("Emilie du Chatelet")
+    open_shop(page, streamlit_app)
+    fill_details(page, details)
+    fill_card(page, "4000 0027 6000 3184")
+    page.get_by_role("button", name=PAY).click()
+    challenge(page)  # the first tab's payment is under way: its bank asks the customer to confirm
+
+    second = page.context.new_page()
+    open_shop(second, streamlit_app)
+    fill_details(second, {**details, "Phone": "+1 415 555 0199"})  # not quite the same details: a new order
+    fill_card(second, "4242 4242 4242 4242")
+    second.get_by_role("button", name=PAY).click()
+
+    asked = second.get_by_text("that payment may still be under way, perhaps in another tab")
+    expect(asked).to_be_visible(timeout=30_000)
+    [intent] = orders_of(streamlit_app, details["Email"])  # nothing written, nothing charged while asking
+    assert intent.status == "requires_action"
+    second.get_by_role("button", name="No, don't buy it again").click()
+    expect(second.get_by_text("Nothing was charged")).to_be_visible(timeout=30_000)
+    assert len(orders_of(streamlit_app, details["Email"])) == 1

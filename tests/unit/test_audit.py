@@ -42,7 +42,9 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, da
 def shipped_ready(engine: sa.Engine) -> orders.Order:
     order = orders.create_order(ADA, HAMMING, 1, engine=engine)
     attempt = orders.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_audit", engine=engine)
+    orders.finish_attempt(
+        attempt.id, "succeeded", charge_id="ch_audit", amount=order.amount, currency=order.currency, engine=engine
+    )
     return orders.get_order(order.id, engine=engine)
 
 

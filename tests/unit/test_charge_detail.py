@@ -89,6 +89,24 @@ def test_the_detail_has_stripes_money_card_and_outcome_and_the_shops_refund_with
     assert charge_detail.load("ch_unknown") is None
 
 
+def test_who_made_each_refund_is_found_by_the_refunds_id_whoever_made_it(api):
+    shipped = orders.mark_shipped(paid_order().id)
+    request = orders.request_refund(shipped.id, CUSTOMER.email, "The cover was torn.")
+    approved = payments.approve_refund_request(request.id, note="sorry", actor="finance@example.com")
+    cancelled = payments.cancel_order(paid_order().id, actor="customer")
+    sync.sync(api)
+
+    [by_approval] = charge_detail.load(shipped.charge_id).refunds
+    assert (by_approval.id, by_approval.by) == (approved.refund_id, "finance@example.com")
+    [by_cancel] = charge_detail.load(cancelled.charge_id).refunds
+    assert by_cancel.by == "customer"
+    # Words that merely mention a refund's id do not make their author its maker.
+    audit.record(
+        None, actor="mallory", action="refund", order_id=None, charge_id=cancelled.charge_id, detail=by_cancel.id
+    )
+    assert charge_detail.load(cancelled.charge_id).refunds[0].by == "customer"
+
+
 def test_the_timeline_has_the_charges_events_and_the_shops_actions_oldest_first(api):
     order = paid_order()
     payments.refund_charge(order.charge_id, amount=300, idempotency_key=uuid.uuid4().hex, actor="staff")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from datetime import UTC, datetime
@@ -198,3 +199,19 @@ def test_an_overdue_deadline_is_drawn_in_red_and_a_near_one_is_not() -> None:
     assert list(frame["Effect on net"]) == [-38.0, -38.0]
     styles = dispute_view._red_when_overdue(frame["Time left"])
     assert styles[0] == dispute_view.OVERDUE_STYLE and styles[1] == ""
+
+
+def test_customer_typed_test_mode_evidence_values_never_pre_fill_the_evidence(client: stripe.StripeClient) -> None:
+    typed = dataclasses.replace(
+        CUSTOMER, name="Ada winning_evidence", email="losing_evidence@example.com", line1="1 LOSING_EVIDENCE Way"
+    )
+    order = orders.create_order(typed, HAMMING, 1)
+
+    evidence = disputes.evidence_for(order)
+
+    for name, value in evidence.items():
+        assert "winning_evidence" not in value.lower() and "losing_evidence" not in value.lower(), name
+    assert evidence["customer_name"] == evidence["customer_email_address"] == evidence["shipping_address"] == ""
+    assert order.id in evidence["product_description"]  # the shop's own words are still filled in
+    plain = disputes.evidence_for(orders.create_order(CUSTOMER, HAMMING, 1))
+    assert (plain["customer_name"], plain["customer_email_address"]) == (CUSTOMER.name, CUSTOMER.email)

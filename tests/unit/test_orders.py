@@ -31,7 +31,9 @@ def engine(database_url: str) -> sa.Engine:
 def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
     order = orders.create_order(ADA, "working-in-public", quantity, engine=engine)
     attempt = orders.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_paid", engine=engine)
+    orders.finish_attempt(
+        attempt.id, "succeeded", charge_id="ch_paid", amount=order.amount, currency=order.currency, engine=engine
+    )
     return orders.get_order(order.id, engine=engine)
 
 
@@ -97,7 +99,9 @@ def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> No
     assert orders.get_order(order.id, engine=engine).status == "failed"
     second = orders.start_attempt(order.id, "click-2", engine=engine)
     assert second.idempotency_key != first.idempotency_key
-    orders.finish_attempt(second.id, "succeeded", charge_id="ch_ok", engine=engine)
+    orders.finish_attempt(
+        second.id, "succeeded", charge_id="ch_ok", amount=order.amount, currency=order.currency, engine=engine
+    )
     paid = orders.get_order(order.id, engine=engine)
     assert (paid.status, paid.charge_id) == ("paid", "ch_ok")
     attempts = orders.list_attempts(order.id, engine=engine)
@@ -198,9 +202,13 @@ def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.E
     first = orders.start_attempt(order.id, "first", engine=engine)
     orders.finish_attempt(first.id, "failed", code=orders.NOT_CHARGED, engine=engine)  # taken for not charged
     second = orders.start_attempt(order.id, "second", engine=engine)
-    orders.finish_attempt(second.id, "succeeded", charge_id="ch_second", engine=engine)
+    orders.finish_attempt(
+        second.id, "succeeded", charge_id="ch_second", amount=order.amount, currency=order.currency, engine=engine
+    )
 
-    late = orders.finish_attempt(first.id, "succeeded", charge_id="ch_first", engine=engine)
+    late = orders.finish_attempt(
+        first.id, "succeeded", charge_id="ch_first", amount=order.amount, currency=order.currency, engine=engine
+    )
 
     assert (late.outcome, late.charge_id) == ("succeeded", "ch_first")  # the attempt says what Stripe did
     assert orders.get_order(order.id, engine=engine).charge_id == "ch_second"
@@ -213,7 +221,9 @@ def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> N
     orders.begin_cancel(order.id, engine=engine)
     orders.mark_cancelled(order.id, engine=engine)
 
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_late", engine=engine)
+    orders.finish_attempt(
+        attempt.id, "succeeded", charge_id="ch_late", amount=order.amount, currency=order.currency, engine=engine
+    )
 
     after = orders.get_order(order.id, engine=engine)
     assert (after.status, after.charge_id, after.paid_at) == ("cancelled", None, None)
