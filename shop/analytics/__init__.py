@@ -24,6 +24,16 @@ Definitions (the KPI help texts on the Charges page repeat them):
 from __future__ import annotations
 
 from shop.analytics import in_database
+from shop.analytics.failures import (
+    WITHOUT_CHARGE_COLUMNS,
+    FailureCounts,
+    failed_without_charge_table,
+    failure_counts,
+    failure_rate_series,
+    load_failed_without_charge,
+    week_label,
+    weekly_failure_rate,
+)
 from shop.analytics.loading import (
     CHARGE_COLUMNS,
     FAILED,
@@ -59,7 +69,6 @@ from shop.analytics.metrics import (
     comparison_window,
     date_presets,
     day_start,
-    failure_rate_series,
     failures_by_code,
     filter_charges,
     issued_refunds,
@@ -104,8 +113,10 @@ __all__ = [
     "SUCCEEDED",
     "TOTALS_INTEGER_COLUMNS",
     "UNCAPTURED",
+    "WITHOUT_CHARGE_COLUMNS",
     "ChargeFilter",
     "Comparison",
+    "FailureCounts",
     "Kpis",
     "ParameterError",
     "RecoverySummary",
@@ -125,6 +136,8 @@ __all__ = [
     "display_status",
     "duration_text",
     "failed_attempts_table",
+    "failed_without_charge_table",
+    "failure_counts",
     "failure_rate_series",
     "failures_by_code",
     "filter_charges",
@@ -134,6 +147,7 @@ __all__ = [
     "issued_refunds",
     "kpis",
     "load_charges",
+    "load_failed_without_charge",
     "major_units",
     "net_series",
     "notebook_range",
@@ -150,5 +164,7 @@ __all__ = [
     "totals_by",
     "uncaptured",
     "volume_series",
+    "week_label",
     "week_of",
+    "weekly_failure_rate",
 ]

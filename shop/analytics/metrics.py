@@ -411,25 +411,16 @@ def net_series(
     return out.sort_values("bucket", ignore_index=True)
 
 
-def failure_rate_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    """Attempts, failures and failure rate per bucket (hour or day). Columns: bucket, attempts, failed, rate."""
-    unit = "h" if bucket_size(start, end) == "hour" else "D"
-    decided = frame[frame["status"].isin(["succeeded", "failed"])]
-    if decided.empty:
-        return pd.DataFrame({"bucket": [], "attempts": [], "failed": [], "rate": []})
-    buckets = decided["created_at"].dt.floor(unit).rename("bucket")
-    grouped = (decided["status"] == "failed").groupby(buckets)
-    out = pd.DataFrame({"attempts": grouped.size(), "failed": grouped.sum().astype("int64")}).reset_index()
-    out["rate"] = out["failed"] / out["attempts"]
-    return out
-
-
-def failures_by_code(frame: pd.DataFrame) -> pd.DataFrame:
+def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = None) -> pd.DataFrame:
     """Failed charges per code (decline code, else failure code), most frequent first, with Stripe's advice.
 
-    Columns: code, count, share (of failures), amount, explanation, next_step, doc_url.
+    `without_charge` (`shop.analytics.failures.load_failed_without_charge`) adds the failed attempts that made no
+    charge (a failed 3-D Secure check), by their error's code. Columns: code, count, share (of failures), amount,
+    explanation, next_step, doc_url.
     """
-    failed = frame[frame["status"] == "failed"]
+    failed = frame.loc[frame["status"] == "failed", ["code", "amount"]]
+    if without_charge is not None and len(without_charge):
+        failed = pd.concat([failed, without_charge[["code", "amount"]]], ignore_index=True)
     columns = ["code", "count", "share", "amount", "explanation", "next_step", "doc_url"]
     if failed.empty:
         return pd.DataFrame({name: [] for name in columns})

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from shop import audit, auth, config, orders, payments, sync
 from shop.db import get_engine
 from tests.support import ROOT, use_emulator
-from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
+from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges, ts
 
 DASHBOARD = str(ROOT / "dashboard.py")
 HAMMING = "art-of-doing-science"
@@ -443,6 +443,35 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
     at.button(key="ops_sync_now").click().run()
     assert second.id in table_ids(at)
     assert any(text.startswith("Last synced with Stripe") for text in texts(at.caption))
+
+
+def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
+    fixture_store()
+    with orders.store_clock(lambda: ts(16, 9)):
+        order = orders.create_order(CUSTOMER, HAMMING, 1)
+        orders.set_payment_intent(order.id, "pi_3ds_failed")
+        attempt = orders.start_attempt(order.id, "auth-challenge")
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            code="payment_intent_authentication_failure",
+            message="We are unable to authenticate your payment method.",
+        )
+    at = open_page("failures")
+    at.selectbox(key="failures_period").select("All time").run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    # The fixture's 3 failed of 11 decided charges, and one failed attempt with no charge: 4 of 12.
+    assert shown["Failed attempts"][0] == "4"
+    assert shown["Failure rate"][0] == "33.3%"
+    assert any("3 failed charges and 1 attempt that failed before a charge" in text for text in texts(at.caption))
+    advice = " ".join(block.value for block in at.markdown)
+    assert "<code>payment_intent_authentication_failure</code></strong> · 1 attempt (25%)" in advice
+    before_a_charge = at.dataframe[1].value
+    assert list(before_a_charge["Order"]) == [order.id]
+    assert list(before_a_charge["Code"]) == ["payment_intent_authentication_failure"]
+    at.segmented_control(key="failures_rate_view").set_value("week").run()
+    assert not at.exception, at.exception
 
 
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
