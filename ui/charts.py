@@ -110,7 +110,7 @@ def failures_by_code(codes: pd.DataFrame) -> alt.Chart:
         alt.Chart(codes, title="Failed attempts by code")
         .mark_bar(color=FAILURE_RED)
         .encode(
-            x=alt.X("count:Q", title="Failed attempts"),
+            x=alt.X("count:Q", title="Failed attempts", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             tooltip=[
                 alt.Tooltip("code:N", title="Code"),
