@@ -5,9 +5,10 @@ Pandas over the synced store (`shop.sync`), and the same numbers as SQL aggregat
 functions, so a number on a page and in a notebook is the same number. Money stays in integer minor units; times
 are UTC.
 
-`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `tables`
-shapes frames for display and export; every public name is importable from `shop.analytics` itself. What a
-failure code means comes from `shop.decline_codes`.
+`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `failures`
+adds the failed payments that made no charge (a failed 3-D Secure check) and the weekly failure rate, `tables`
+shapes frames for display and export, `reading` for the notebooks (dollars, named weeks, waits in words); every
+public name is importable from `shop.analytics` itself. What a failure code means comes from `shop.decline_codes`.
 
 Definitions (the KPI help texts on the Charges page repeat them):
 - gross volume: captured amount of successful charges created in the period;
