@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import audit, catalog, decline_codes, orders
+from shop import audit, catalog, decline_codes, order_checks, orders
 from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
 from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel, may_capture_for_shipment
@@ -504,7 +504,7 @@ def reconcile_pending(
     for attempt in orders.unsettled_attempts():
         if order_id is not None and attempt.order_id != order_id:
             continue
-        if attempt.outcome == "pending" and now - attempt.created < in_flight_s:
+        if order_checks.in_flight(attempt, now, in_flight_s):
             results.append(ReconcileResult(attempt.order_id, attempt.id, "still_pending", None))
             continue
         if _settled_from_intent(attempt, client, results):

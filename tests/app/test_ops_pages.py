@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
@@ -491,6 +493,28 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     assert not any("unknown result" in text for text in texts(at.markdown))
 
 
+@pytest.mark.parametrize("card", ["pm_card_chargeDeclined", "pm_card_authenticationRequired"])
+def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api, private_emulator, card):
+    from shop import intents
+
+    details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
+    with orders.store_clock(lambda: int(time.time()) - 3600):
+        order = intents.prepare_checkout(details, HAMMING, 1).order
+        with contextlib.suppress(stripe.CardError):  # the decline: Stripe answered
+            api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": card})
+        if card == "pm_card_authenticationRequired":  # the customer fails (or closes) the bank's check
+            intent = api.v1.payment_intents.retrieve(order.payment_intent_id)
+            httpx.post(
+                f"{private_emulator.url}/_emulator/3ds/{intent.id}/authenticate",
+                data={"client_secret": intent.client_secret, "result": "fail"},
+            ).raise_for_status()
+        intents.settle_order(order.id, nonce="the-page-reported", client=api)
+    assert orders.get_order(order.id).status == "failed"
+    at = open_page("orders")
+    assert not any("Checking asks Stripe" in text for text in texts(at.markdown))
+    assert not [button for button in at.button if button.key == "orders_reconcile"]
+
+
 @pytest.mark.parametrize("page", ["charges", "failures", "refunds", "orders"])
 def test_every_finance_page_renders_on_an_empty_store(env, page):
     at = open_page(page)  # nothing synced, no order: a new shop's first day
@@ -502,7 +526,8 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
-    prepared = intents.prepare_checkout(details, HAMMING, 1)
+    with orders.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
+        prepared = intents.prepare_checkout(details, HAMMING, 1)
     order = prepared.order
     # The browser confirmed the intent, then the tab closed before the page heard back.
     api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": "pm_card_visa"})
