@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import charge_detail, sync
+from shop import charge_detail, payments, sync
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
+from ui import refund_dialog
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
 
@@ -169,3 +170,16 @@ def dashboard_link(detail: charge_detail.ChargeDetail) -> None:
     url = get_settings().dashboard_url(detail.payment_intent or detail.id)
     if url:
         st.link_button("View in the Stripe Dashboard", url)
+
+
+def refund_action(detail: charge_detail.ChargeDetail) -> None:
+    """The charge's Refund button, while money is left to refund: the Refunds page's form and confirmation
+    (`ui.refund_dialog`) for this charge."""
+    amounts = payments.ChargeAmounts.of({**detail.raw, "amount_refunded": detail.amount_refunded})
+    remaining = payments.refundable_amount(amounts)
+    if remaining <= 0:
+        return
+    label = f"Refund (up to {format_amount(remaining, detail.currency)})"
+    with st.expander(label, icon=":material/undo:", expanded=refund_dialog.PENDING_KEY in st.session_state):
+        card = f"{detail.card_brand} {detail.card_last4}" if detail.card_last4 else None
+        refund_dialog.refund_form(amounts, customer=detail.email or detail.customer_name or "no email", card=card)

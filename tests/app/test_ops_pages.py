@@ -229,6 +229,32 @@ def test_after_a_partial_refund_the_form_is_empty_so_a_second_click_cannot_repea
     assert [e.actor for e in audit.entries(charge_id=order.charge_id)] == ["staff"]
 
 
+def open_charge(charge_id: str) -> AppTest:
+    """The charge page of `charge_id`, signed in (open_page), after a sync has brought the charge in."""
+    at = open_page("charges")
+    at.query_params["id"] = charge_id
+    at.switch_page("pages/charge.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_charge_is_refunded_from_its_own_page(env, api):
+    order = paid_order()
+    sync.sync(api, full=True)
+    at = open_charge(order.charge_id)
+    assert [e.label for e in at.expander] == ["Refund (up to $23.00)"]
+    ask_refund(at, "Part of it", "5", reason="duplicate")
+    assert "Refund <strong>$5.00</strong>" in " ".join(texts(at.markdown))
+    at.button(key="refund_pending_yes").click().run()
+    assert not at.exception, at.exception
+    assert texts(at.success)[0].startswith(f"Refunded $5.00 of {order.charge_id}")
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert orders.get_order(order.id).status == "partially_refunded"
+    at.run()
+    assert [e.label for e in at.expander] == ["Refund (up to $18.00)"]
+
+
 def test_an_amount_typed_with_everything_left_chosen_is_refused_not_refunded_in_full(env, api):
     order = paid_order()
     refunds = open_page("refunds")
