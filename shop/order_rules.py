@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shop.words import code_words
+
 if TYPE_CHECKING:  # the store imports this module; the types are only for annotations
     from shop.orders import Order, RefundRequest
 
@@ -42,7 +44,7 @@ ALLOWED = Verdict(True)
 
 def status_label(status: str) -> str:
     """An order or refund status as people read it ("partially_refunded" -> "partially refunded")."""
-    return status.replace("_", " ")
+    return code_words(status)
 
 
 def may_pay(order: Order) -> Verdict:

@@ -23,6 +23,7 @@ from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_approve_refund_request, may_cancel, may_capture_for_shipment
 from shop.orders import Order
 from shop.validation import validate_customer
+from shop.words import code_words
 
 log = logging.getLogger(__name__)
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
@@ -639,9 +640,9 @@ def refund_charge(
 
 
 def _refund_words(refund: Any, reason: str | None) -> str:
-    """What a refund amounted to, for the audit log: "$12.00, requested_by_customer, refund re_…"."""
+    """What a refund amounted to, for the audit log: "$12.00, requested by customer, refund re_…"."""
     amount = format_amount(int(_field(refund, "amount", 0)), str(_field(refund, "currency", "usd")))
-    return ", ".join(word for word in (amount, reason, f"refund {_field(refund, 'id')}") if word)
+    return ", ".join(word for word in (amount, code_words(reason), f"refund {_field(refund, 'id')}") if word)
 
 
 def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe.StripeClient) -> None:

@@ -11,6 +11,7 @@ import stripe
 from shop import charge_detail, payments, sync
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
+from shop.words import code_words
 from ui import refund_dialog
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
@@ -54,7 +55,7 @@ def facts(detail: charge_detail.ChargeDetail) -> None:
         st.subheader("Radar", divider="gray")
         outcome = detail.outcome
         st.text(f"outcome: {outcome['type'] or '–'} · risk: {outcome['risk_level'] or '–'}")
-        st.text(f"reason: {outcome['reason'] or '–'}")
+        st.text(f"reason: {code_words(outcome['reason']) or '–'}")
         st.text(outcome["seller_message"] or "")
         if detail.failure_code:
             st.text(f"failure: {detail.failure_code} — {detail.failure_message or ''}")
@@ -106,8 +107,8 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
                 "Created": pd.Timestamp(r.created, unit="s", tz="UTC"),
                 "Refund": r.id,
                 "Amount": r.amount / 100,
-                "Status": r.status or "",
-                "Reason": r.reason or "",
+                "Status": code_words(r.status),
+                "Reason": code_words(r.reason),
                 "By": r.by or "not recorded",
                 "Note": r.note,
             }
@@ -119,13 +120,15 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
     if detail.refund_requests:
         st.markdown("**Refund requests**")
         requests = [
-            {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": str(r.status), "Reason": r.reason}
+            {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": code_words(r.status), "Reason": r.reason}
             for r in detail.refund_requests
         ]
         table(pd.DataFrame(requests), Asked=TIME_COLUMN)
     if detail.disputes:
         st.markdown("**Disputes**")
         frame = pd.DataFrame(detail.disputes)
+        for name in ("reason", "status"):
+            frame[name] = frame[name].fillna("").map(code_words)
         for name in ("opened", "respond_by"):
             frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
         for name in ("amount", "net_amount"):

@@ -253,6 +253,24 @@ def test_a_charge_is_refunded_from_its_own_page(env, api):
     assert orders.get_order(order.id).status == "partially_refunded"
     at.run()
     assert [e.label for e in at.expander] == ["Refund (up to $18.00)"]
+    [refunds] = [frame.value for frame in at.dataframe if "Refund" in frame.value.columns]
+    assert list(refunds["Reason"]) == ["duplicate"] and list(refunds["Status"]) == ["succeeded"]
+
+
+def test_codes_reach_the_pages_in_words(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "5", reason="requested_by_customer")
+    refunds.button(key="refund_pending_yes").click().run()
+    history = refunds.dataframe[0].value
+    assert list(history["Reason"]) == ["requested by customer"]
+    sync.sync(api, full=True)
+    at = open_charge(order.charge_id)
+    [shown] = [frame.value for frame in at.dataframe if "Refund" in frame.value.columns]
+    assert list(shown["Reason"]) == ["requested by customer"]
+    assert list(shown["Note"]) == [f"$5.00, requested by customer, refund {shown['Refund'].iloc[0]}"]
+    assert not shown.astype(str).apply(lambda column: column.str.contains("requested_by_customer")).any().any()
 
 
 def test_an_amount_typed_with_everything_left_chosen_is_refused_not_refunded_in_full(env, api):

@@ -69,3 +69,19 @@ def test_the_failures_summary_says_the_wait_in_words(frame):
     assert summary["Recovered volume"] == "$23.00"
     assert summary["Failed attempts"] == f"{counts.failed} (0 before a charge was made)"
     assert headline["median_minutes_to_recover"] == timedelta(minutes=5).total_seconds() / 60
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("requested_by_customer", "requested by customer"),
+        ("partially_refunded", "partially refunded"),
+        ("product_not_received", "product not received"),
+        ("warning_needs_response", "inquiry: needs a response"),
+        (None, ""),
+    ],
+)
+def test_codes_in_words(code, words):
+    from shop.words import code_words
+
+    assert code_words(code) == words
