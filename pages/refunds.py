@@ -6,12 +6,14 @@ import streamlit as st
 
 from shop import analytics, orders, payments
 from shop.money import format_amount
+from shop.words import count
 from ui import gate, refund_dialog
 from ui.data import data_changed, sync_bar
 from ui.finance import refunds_frame
 from ui.formats import MONEY_COLUMN, TIME_COLUMN
 from ui.links import charge_rows_table
 from ui.messages import flash, inert, show_flash, show_line
+from ui.periods import period_picker
 
 gate.staff_page()
 
@@ -107,10 +109,21 @@ for request in requests:
 
 # ------------------------------------------------------------------------------------------------ history
 st.subheader("Refund history")
-history = refunds_frame()
+first_day, last_day = period_picker(key="refunds")
+start, end = analytics.period_bounds(first_day, last_day)
+history = analytics.refunds_between(refunds_frame(), start, end)
 if history.empty:
-    st.caption("No refunds yet.")
+    st.caption("No refunds in this period.")
 else:
+    total = analytics.refund_total(history)
+    st.metric(
+        "Refunded in the period",
+        format_amount(total.amount),
+        help="Refunds issued in the period, by the day each was made; failed and canceled refunds gave nothing "
+        "back and are left out.",
+        border=True,
+    )
+    st.caption(f"{count(total.count, 'refund')} issued in the period.")
     charge_rows_table(
         analytics.refunds_table(history),
         history["charge_id"],

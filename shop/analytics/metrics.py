@@ -513,3 +513,26 @@ def uncaptured(frame: pd.DataFrame) -> tuple[int, int]:
     """
     held = frame["display_status"] == UNCAPTURED
     return int(held.sum()), int(frame.loc[held, "amount"].sum() - frame.loc[held, "amount_refunded"].sum())
+
+
+# ---------------------------------------------------------------------------------------------- refund history
+
+
+@dataclass(frozen=True)
+class RefundTotal:
+    """Refunds issued in a period that gave money back (failed and canceled ones left out): how many, how much."""
+
+    count: int
+    amount: int  # minor units
+
+
+def refunds_between(history: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """The refunds of `history` (`refund_history`) issued in [start, end), newest first."""
+    issued = history["created_at"]
+    return history[(issued >= pd.Timestamp(start)) & (issued < pd.Timestamp(end))]
+
+
+def refund_total(history: pd.DataFrame) -> RefundTotal:
+    """`RefundTotal` of a refund history: every refund but the failed and canceled ones (REFUND_UNDONE)."""
+    given = history[~history["status"].isin(REFUND_UNDONE)]
+    return RefundTotal(len(given), int(given["amount"].sum()))

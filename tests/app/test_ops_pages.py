@@ -257,6 +257,23 @@ def test_a_charge_is_refunded_from_its_own_page(env, api):
     assert list(refunds["Reason"]) == ["duplicate"] and list(refunds["Status"]) == ["succeeded"]
 
 
+def test_refund_history_has_a_period_and_a_total(env, api):
+    first, second = paid_order(), paid_order()
+    api.v1.refunds.create(params={"charge": first.charge_id, "amount": 500})
+    api.v1.refunds.create(params={"charge": second.charge_id})
+    sync.sync(api, full=True)
+    at = open_page("refunds")
+    at.selectbox(key="refunds_period").select("Today").run()
+    assert metrics(at)["Refunded in the period"][0] == "$28.00"
+    assert "2 refunds issued in the period." in texts(at.caption)
+    assert sorted(at.dataframe[0].value["Amount"]) == [5.0, 23.0]
+    at.selectbox(key="refunds_period").select("Custom range").run()
+    at.date_input(key="refunds_dates").set_value((date(2026, 1, 1), date(2026, 1, 31))).run()
+    assert not at.exception, at.exception
+    assert "No refunds in this period." in texts(at.caption)
+    assert "Refunded in the period" not in metrics(at)
+
+
 def test_codes_reach_the_pages_in_words(env, api):
     order = paid_order()
     refunds = open_page("refunds")
