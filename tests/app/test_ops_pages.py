@@ -274,6 +274,15 @@ def test_refund_history_has_a_period_and_a_total(env, api):
     assert "Refunded in the period" not in metrics(at)
 
 
+def test_dispute_figures_say_their_period_on_both_pages(env):
+    fixture_store()
+    charges = open_page("charges")
+    labels = set(metrics(charges))
+    assert {"Dispute rate, this period", "Disputes' effect on net, this period"} <= labels
+    disputes = open_page("disputes")
+    assert any(text.startswith("All time: the dispute rate and the effect on net") for text in texts(disputes.caption))
+
+
 def test_codes_reach_the_pages_in_words(env, api):
     order = paid_order()
     refunds = open_page("refunds")
