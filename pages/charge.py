@@ -33,7 +33,7 @@ if found.choices:
     )
 
 st.markdown(f"### {detail.id} · {detail.status}")
-st.caption(f"Payment intent: {detail.payment_intent or '–'} · balance transaction: {detail.balance_transaction or '–'}")
+charge_view.ids_line(detail)
 charge_view.dashboard_link(detail)
 show_flash(refund_dialog.MESSAGE_KEY)
 charge_view.money_cards(detail)

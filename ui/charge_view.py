@@ -186,3 +186,18 @@ def refund_action(detail: charge_detail.ChargeDetail) -> None:
     with st.expander(label, icon=":material/undo:", expanded=refund_dialog.PENDING_KEY in st.session_state):
         card = f"{detail.card_brand} {detail.card_last4}" if detail.card_last4 else None
         refund_dialog.refund_form(amounts, customer=detail.email or detail.customer_name or "no email", card=card)
+
+
+def ids_line(detail: charge_detail.ChargeDetail) -> None:
+    """The charge's payment intent and balance transaction: the intent a link to Stripe's Dashboard (Stripe mode),
+    the transaction a link to the Balance page, where the payouts list what each paid out."""
+    intent_url = get_settings().dashboard_url(detail.payment_intent) if detail.payment_intent else None
+    intent = f"[{detail.payment_intent}]({intent_url})" if intent_url else (detail.payment_intent or "–")
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.caption(f"Payment intent: {intent}")
+    if detail.balance_transaction:
+        right.page_link(
+            "pages/balance.py",
+            label=f"Balance transaction {detail.balance_transaction}",
+            icon=":material/account_balance:",
+        )

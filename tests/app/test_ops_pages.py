@@ -283,6 +283,38 @@ def test_dispute_figures_say_their_period_on_both_pages(env):
     assert any(text.startswith("All time: the dispute rate and the effect on net") for text in texts(disputes.caption))
 
 
+def test_ids_link_to_their_pages(env, api):
+    monday = 1894010400  # 2030-01-07 10:00 UTC
+    api.raw_request("post", "/_emulator/clock", frozen_time=str(monday))
+    try:
+        first = api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
+        api.raw_request("post", "/_emulator/clock", frozen_time=str(monday + 3 * 86400))  # Thursday: paid out
+        second = api.v1.charges.create(params={"amount": 1200, "currency": "usd", "source": "tok_visa"})
+        api.raw_request("post", "/_emulator/clock", frozen_time=str(monday + 10 * 86400))  # a week on: paid out
+        older, newer = sorted(api.v1.payouts.list().data, key=lambda payout: payout.created)
+        sync.sync(api, full=True)
+
+        at = open_page("charges")
+        at.query_params["id"] = first.id
+        at.switch_page("pages/charge.py")
+        at.run()
+        assert not at.exception, at.exception
+        [link] = [e for e in at.get("page_link") if e.proto.label.startswith("Balance transaction")]
+        assert link.proto.label == f"Balance transaction {first.balance_transaction}"
+
+        balance = open_page("charges")
+        balance.query_params["payout"] = older.id  # not the newest, which the page opens by default
+        balance.switch_page("pages/balance.py")
+        balance.run()
+    finally:
+        api.raw_request("post", "/_emulator/clock", frozen_time="")
+    assert not balance.exception, balance.exception
+    assert any(text.startswith(f"**{older.id}**") for text in texts(balance.markdown))
+    transactions = balance.dataframe[1].value
+    assert list(transactions["Charge or refund"]) == [first.id]
+    assert second.id != first.id and newer.id != older.id
+
+
 def test_codes_reach_the_pages_in_words(env, api):
     order = paid_order()
     refunds = open_page("refunds")
