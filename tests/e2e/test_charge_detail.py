@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shop.money import format_amount
-from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
+from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -126,6 +126,19 @@ def test_a_charge_is_refunded_from_its_own_page(page: Page, streamlit_app: Strea
     wait_for_app(page)
     page.screenshot(path=str(tmp_path / "charge-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 900})
-    expect(page.get_by_test_id("stSidebar")).to_have_attribute("aria-expanded", "false")  # folded away at 390 px
+    expect(sidebar_link(page, "Charges")).not_to_be_in_viewport()  # the menu folded away at 390 px
     expect(page.get_by_text("Refund (up to $18.00)")).to_be_in_viewport()
     page.screenshot(path=str(tmp_path / "charge-390.png"), full_page=True)
+
+    # The refund is in the history, with the period's total.
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sidebar_link(page, "Refunds").click()
+    expect(page.get_by_role("heading", name="Refund history")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(metric_value(page, "Refunded in the period")).to_be_visible()
+    page.get_by_role("heading", name="Refund history").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "refunds-1280.png"))
+    page.set_viewport_size({"width": 390, "height": 900})
+    expect(sidebar_link(page, "Charges")).not_to_be_in_viewport()
+    page.get_by_role("heading", name="Refund history").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "refunds-390.png"))
