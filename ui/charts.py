@@ -86,7 +86,7 @@ def weekly_failure_rate(rate: pd.DataFrame) -> alt.LayerChart:
     labels = [analytics.week_label(week, cut) for week, cut in zip(rate["week_of"], rate["partial"], strict=True)]
     rate = rate.assign(week=labels)
     order = list(rate.sort_values("week_of")["week"])
-    base = alt.Chart(rate, title="Failure rate and attempts by week (UTC, weeks from Monday)").encode(
+    base = alt.Chart(rate, title="Failure rate and attempts by week (UTC)").encode(
         x=alt.X("week:O", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
         tooltip=[
             alt.Tooltip("week:O", title="Week"),
