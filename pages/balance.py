@@ -11,7 +11,8 @@ from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import count
 from ui import gate
-from ui.formats import DAY_COLUMN, MONEY_COLUMN, TIME_COLUMN, csv_download, table
+from ui.formats import DAY_COLUMN, MONEY_COLUMN, TIME_COLUMN, csv_download
+from ui.links import charge_rows_table
 
 gate.staff_page()
 
@@ -90,15 +91,21 @@ event = st.dataframe(
     key="balance_payouts",
     column_config=PAYOUT_COLUMNS,
 )
-chosen = event.selection.rows[0] if event.selection.rows else 0
+asked = st.query_params.get("payout")  # a payout id linked from elsewhere (po_…) opens that payout
+by_id = [i for i, shown in enumerate(payouts) if shown["id"] == asked]
+chosen = event.selection.rows[0] if event.selection.rows else (by_id[0] if by_id else 0)
 payout = payouts[chosen]
 members = _members(key, payout["id"])
 st.markdown(
     f"**{payout['id']}** · {format_amount(payout['amount'], payout['currency'])} · "
     f"{count(len(members), 'transaction')}, net {format_amount(sum(m['net'] for m in members), payout['currency'])}"
 )
+dashboard = get_settings().dashboard_url(payout["id"])
+if dashboard:
+    st.link_button("View the payout in the Stripe Dashboard", dashboard, icon=":material/open_in_new:")
 if members:
-    table(
+    st.caption("Select a charge's row to open the charge.")
+    charge_rows_table(
         _times(members, "created")[["type", "amount", "fee", "net", "source", "created", "id"]].rename(
             columns={
                 "type": "Type",
@@ -110,6 +117,8 @@ if members:
                 "id": "Transaction",
             }
         ),
+        [m["source"] if str(m["source"] or "").startswith(("ch_", "py_")) else None for m in members],
+        "balance_payout_transactions",
         csv_name=f"payout-{payout['id']}",
         Created=TIME_COLUMN,
         Amount=MONEY_COLUMN,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from shop import charge_detail
-from ui import charge_view, gate
+from ui import charge_view, gate, refund_dialog
 from ui.data import live_refresh
-from ui.messages import inert, show_line
+from ui.messages import inert, show_flash, show_line
 
 gate.staff_page()
 
@@ -33,9 +33,13 @@ if found.choices:
     )
 
 st.markdown(f"### {detail.id} · {detail.status}")
-st.caption(f"Payment intent: {detail.payment_intent or '–'} · balance transaction: {detail.balance_transaction or '–'}")
+charge_view.ids_line(detail)
 charge_view.dashboard_link(detail)
+show_flash(refund_dialog.MESSAGE_KEY)
 charge_view.money_cards(detail)
+charge_view.refund_action(detail)
+if refund_dialog.PENDING_KEY in st.session_state:
+    refund_dialog.confirm_refund(st.session_state[refund_dialog.PENDING_KEY])
 charge_view.facts(detail)
 
 st.subheader("Order and fulfilment", divider="gray")

@@ -7,7 +7,7 @@ import logging
 import streamlit as st
 import stripe
 
-from shop import intents, orders, payments, stripe_io
+from shop import intents, order_checks, orders, payments, stripe_io
 from shop.words import count
 from ui import gate, links
 from ui.authorizations import show_authorizations
@@ -47,15 +47,19 @@ action_bar(picked)
 show_second_charges()
 show_authorizations()
 
-unsettled = orders.unsettled_attempts()
-open_intents = intents.orders_with_open_intents()
-if unsettled or open_intents:
+unanswered = order_checks.unanswered()
+if unanswered:
     with st.container(border=True):
+        found, why = [], []
+        if unanswered.attempts:
+            found.append(f"{count(len(unanswered.attempts), 'payment attempt')} with an unknown result")
+            why.append("Stripe could not be reached or its answer was lost")
+        if unanswered.open_intents:
+            found.append(f"{count(len(unanswered.open_intents), 'unpaid order')} with a payment started")
+            why.append("the customer's page never reported back what the bank or Stripe said")
         st.markdown(
-            f"**{count(len(unsettled), 'payment attempt')} with an unknown result and "
-            f"{count(len(open_intents), 'unpaid order')} "
-            "with a payment started** — Stripe could not be reached, or the customer left before the page heard "
-            "back. Checking asks Stripe what happened to each; it never charges a card."
+            f"**{' and '.join(found)}** — {'; '.join(why)}. Checking asks Stripe what happened to each; it never "
+            "charges a card."
         )
         if st.button("Check them with Stripe", key="orders_reconcile"):
             with st.spinner("Asking Stripe…"):

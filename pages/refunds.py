@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
 from shop import analytics, orders, payments
-from shop.money import format_amount, to_minor_units
+from shop.money import format_amount
+from shop.words import count
 from ui import gate, refund_dialog
 from ui.data import data_changed, sync_bar
 from ui.finance import refunds_frame
 from ui.formats import MONEY_COLUMN, TIME_COLUMN
 from ui.links import charge_rows_table
 from ui.messages import flash, inert, show_flash, show_line
+from ui.periods import period_picker
 
 gate.staff_page()
 
@@ -60,40 +60,11 @@ if not matches.empty:
         caption=True,
     )
 
-    refund_dialog.reset_form_if_refunded()
-    with st.form("refund_form", border=True):
-        how = st.radio("Refund", ["Everything left", "Part of it"], horizontal=True, key="refund_how")
-        amount_text = st.text_input(
-            "Amount ($) — for a partial refund",
-            placeholder=f"at most {format_amount(remaining, currency)}",
-            key="refund_amount",
-        )
-        reason = st.selectbox("Reason", list(REASONS), format_func=REASONS.get, key="refund_reason")
-        asked = st.form_submit_button("Refund…", type="primary")
-    if asked and how == "Everything left" and amount_text.strip():
-        st.error(
-            "You typed an amount but chose “Everything left”: choose “Part of it” to refund that amount, or clear "
-            "the amount to refund everything left."
-        )
-    elif asked:
-        try:
-            amount = None if how == "Everything left" else to_minor_units(amount_text, currency)
-            amount = payments.check_refund(amounts, amount, reason)
-        except ValueError as exc:
-            st.error(f"{exc} Enter the amount in dollars, like 5 or 5.00.")
-        except payments.RefundError as exc:
-            st.error(exc.message)
-        else:
-            st.session_state[PENDING_KEY] = {
-                "charge_id": charge_id,
-                "amount": amount,
-                "currency": currency,
-                "reason": reason,
-                "customer": charge["receipt_email"] or charge["customer_name"] or "no email",
-                "card": analytics.card_label(matches[matches["id"] == charge_id]).iloc[0],
-                # One key per confirmed intent: a double click or a retry after a timeout refunds once.
-                "idempotency_key": f"ops-refund-{uuid.uuid4()}",
-            }
+    refund_dialog.refund_form(
+        amounts,
+        customer=charge["receipt_email"] or charge["customer_name"] or "no email",
+        card=analytics.card_label(matches[matches["id"] == charge_id]).iloc[0],
+    )
 
 if PENDING_KEY in st.session_state:
     refund_dialog.confirm_refund(st.session_state[PENDING_KEY])
@@ -138,10 +109,21 @@ for request in requests:
 
 # ------------------------------------------------------------------------------------------------ history
 st.subheader("Refund history")
-history = refunds_frame()
+first_day, last_day = period_picker(key="refunds")
+start, end = analytics.period_bounds(first_day, last_day)
+history = analytics.refunds_between(refunds_frame(), start, end)
 if history.empty:
-    st.caption("No refunds yet.")
+    st.caption("No refunds in this period.")
 else:
+    total = analytics.refund_total(history)
+    st.metric(
+        "Refunded in the period",
+        format_amount(total.amount),
+        help="Refunds issued in the period, by the day each was made; failed and canceled refunds gave nothing "
+        "back and are left out.",
+        border=True,
+    )
+    st.caption(f"{count(total.count, 'refund')} issued in the period.")
     charge_rows_table(
         analytics.refunds_table(history),
         history["charge_id"],

@@ -115,11 +115,13 @@ class Settings:
         return not self.is_live
 
     def dashboard_url(self, object_id: str) -> str | None:
-        """Link to a charge (or refund) in the Stripe Dashboard; None in emulator mode."""
+        """Link to a payment (ch_, py_, pi_, or a refund's re_) or a payout (po_) in the Stripe Dashboard; None in
+        emulator mode."""
         if self.mode == "emulator":
             return None
         prefix = "" if self.is_live else "test/"
-        return f"https://dashboard.stripe.com/{prefix}payments/{object_id}"
+        section = "payouts" if object_id.startswith("po_") else "payments"
+        return f"https://dashboard.stripe.com/{prefix}{section}/{object_id}"
 
 
 def _secrets_file() -> dict:

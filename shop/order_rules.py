@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shop.money import format_amount
+from shop.words import code_words
 
 if TYPE_CHECKING:  # the store imports this module; the types are only for annotations
     from shop.orders import Order, RefundRequest
@@ -44,7 +45,7 @@ ALLOWED = Verdict(True)
 
 def status_label(status: str) -> str:
     """An order or refund status as people read it ("partially_refunded" -> "partially refunded")."""
-    return status.replace("_", " ")
+    return code_words(status)
 
 
 def may_pay(order: Order) -> Verdict:

@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import audit, catalog, decline_codes, orders
+from shop import audit, catalog, decline_codes, order_checks, orders
 from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
 from shop.money import format_amount
 from shop.order_rules import (
@@ -29,6 +29,7 @@ from shop.order_rules import (
 )
 from shop.orders import Order
 from shop.validation import validate_customer
+from shop.words import code_words
 
 log = logging.getLogger(__name__)
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
@@ -560,7 +561,7 @@ def reconcile_pending(
     for attempt in orders.unsettled_attempts():
         if order_id is not None and attempt.order_id != order_id:
             continue
-        if attempt.outcome == "pending" and now - attempt.created < in_flight_s:
+        if order_checks.in_flight(attempt, now, in_flight_s):
             results.append(ReconcileResult(attempt.order_id, attempt.id, "still_pending", None))
             continue
         if _settled_from_intent(attempt, client, results):
@@ -696,9 +697,9 @@ def refund_charge(
 
 
 def _refund_words(refund: Any, reason: str | None) -> str:
-    """What a refund amounted to, for the audit log: "$12.00, requested_by_customer, refund re_…"."""
+    """What a refund amounted to, for the audit log: "$12.00, requested by customer, refund re_…"."""
     amount = format_amount(int(_field(refund, "amount", 0)), str(_field(refund, "currency", "usd")))
-    return ", ".join(word for word in (amount, reason, f"refund {_field(refund, 'id')}") if word)
+    return ", ".join(word for word in (amount, code_words(reason), f"refund {_field(refund, 'id')}") if word)
 
 
 def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe.StripeClient) -> None:

@@ -1,4 +1,4 @@
-"""Counts in words for pages and command lines: "1 order", "1,204 orders", "2 inquiries" (plurals by inflect)."""
+"""Words for pages and command lines: counts ("1 order", "2 inquiries", plurals by inflect), codes in words."""
 
 from __future__ import annotations
 
@@ -10,3 +10,26 @@ _ENGINE = inflect.engine()
 def count(number: int, noun: str) -> str:
     """`number` with thousands separators and `noun` in the singular for one, the plural otherwise."""
     return f"{number:,} {_ENGINE.plural_noun(noun, number)}"
+
+
+# Stripe's codes whose words are not just the code's with spaces (docs.stripe.com/api/disputes/object#dispute_object-
+# status, #dispute_object-reason; docs.stripe.com/api/refunds/object#refund_object-reason).
+_CODE_WORDS = {
+    "warning_needs_response": "inquiry: needs a response",
+    "warning_under_review": "inquiry: under review",
+    "warning_closed": "inquiry closed",
+    "needs_response": "needs a response",
+    "requires_action": "waiting for the customer",
+    "requires_payment_method": "waiting for a card",
+    "expired_uncaptured_charge": "authorization expired uncaptured",
+    "elevated_risk_level": "elevated risk",
+    "highest_risk_level": "highest risk",
+}
+
+
+def code_words(code: str | None) -> str:
+    """One of Stripe's (or the store's) codes as people read it: "requested_by_customer" -> "requested by customer",
+    "warning_needs_response" -> "inquiry: needs a response"; None or "" -> ""."""
+    if not code:
+        return ""
+    return _CODE_WORDS.get(code, code.replace("_", " "))

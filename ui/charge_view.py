@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import charge_detail, sync
+from shop import charge_detail, payments, sync
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
+from shop.words import code_words
+from ui import refund_dialog
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
 
@@ -53,7 +55,7 @@ def facts(detail: charge_detail.ChargeDetail) -> None:
         st.subheader("Radar", divider="gray")
         outcome = detail.outcome
         st.text(f"outcome: {outcome['type'] or '–'} · risk: {outcome['risk_level'] or '–'}")
-        st.text(f"reason: {outcome['reason'] or '–'}")
+        st.text(f"reason: {code_words(outcome['reason']) or '–'}")
         st.text(outcome["seller_message"] or "")
         if detail.failure_code:
             st.text(f"failure: {detail.failure_code} — {detail.failure_message or ''}")
@@ -105,8 +107,8 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
                 "Created": pd.Timestamp(r.created, unit="s", tz="UTC"),
                 "Refund": r.id,
                 "Amount": r.amount / 100,
-                "Status": r.status or "",
-                "Reason": r.reason or "",
+                "Status": code_words(r.status),
+                "Reason": code_words(r.reason),
                 "By": r.by or "not recorded",
                 "Note": r.note,
             }
@@ -118,13 +120,15 @@ def refunds_section(detail: charge_detail.ChargeDetail) -> None:
     if detail.refund_requests:
         st.markdown("**Refund requests**")
         requests = [
-            {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": str(r.status), "Reason": r.reason}
+            {"Asked": pd.Timestamp(r.created, unit="s", tz="UTC"), "Status": code_words(r.status), "Reason": r.reason}
             for r in detail.refund_requests
         ]
         table(pd.DataFrame(requests), csv_name=f"{detail.id}-refund-requests", Asked=TIME_COLUMN)
     if detail.disputes:
         st.markdown("**Disputes**")
         frame = pd.DataFrame(detail.disputes)
+        for name in ("reason", "status"):
+            frame[name] = frame[name].fillna("").map(code_words)
         for name in ("opened", "respond_by"):
             frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
         for name in ("amount", "net_amount"):
@@ -176,3 +180,31 @@ def dashboard_link(detail: charge_detail.ChargeDetail) -> None:
     url = get_settings().dashboard_url(detail.payment_intent or detail.id)
     if url:
         st.link_button("View in the Stripe Dashboard", url)
+
+
+def refund_action(detail: charge_detail.ChargeDetail) -> None:
+    """The charge's Refund button, while money is left to refund: the Refunds page's form and confirmation
+    (`ui.refund_dialog`) for this charge."""
+    amounts = payments.ChargeAmounts.of({**detail.raw, "amount_refunded": detail.amount_refunded})
+    remaining = payments.refundable_amount(amounts)
+    if remaining <= 0:
+        return
+    label = f"Refund (up to {format_amount(remaining, detail.currency)})"
+    with st.expander(label, icon=":material/undo:", expanded=refund_dialog.PENDING_KEY in st.session_state):
+        card = f"{detail.card_brand} {detail.card_last4}" if detail.card_last4 else None
+        refund_dialog.refund_form(amounts, customer=detail.email or detail.customer_name or "no email", card=card)
+
+
+def ids_line(detail: charge_detail.ChargeDetail) -> None:
+    """The charge's payment intent and balance transaction: the intent a link to Stripe's Dashboard (Stripe mode),
+    the transaction a link to the Balance page, where the payouts list what each paid out."""
+    intent_url = get_settings().dashboard_url(detail.payment_intent) if detail.payment_intent else None
+    intent = f"[{detail.payment_intent}]({intent_url})" if intent_url else (detail.payment_intent or "–")
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.caption(f"Payment intent: {intent}")
+    if detail.balance_transaction:
+        right.page_link(
+            "pages/balance.py",
+            label=f"Balance transaction {detail.balance_transaction}",
+            icon=":material/account_balance:",
+        )

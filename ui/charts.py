@@ -80,13 +80,37 @@ def failure_rate(rate: pd.DataFrame, unit: str) -> alt.LayerChart:
     return alt.layer(attempts, line).resolve_scale(y="independent").properties(height=260)
 
 
+def weekly_failure_rate(rate: pd.DataFrame) -> alt.LayerChart:
+    """The failure rate per week over its attempts (see analytics.weekly_failure_rate): one tick per week, named
+    by its Monday, a week cut by the period's start or end marked "(part)"."""
+    labels = [analytics.week_label(week, cut) for week, cut in zip(rate["week_of"], rate["partial"], strict=True)]
+    rate = rate.assign(week=labels)
+    order = list(rate.sort_values("week_of")["week"])
+    base = alt.Chart(rate, title="Failure rate and attempts by week (UTC)").encode(
+        x=alt.X("week:O", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
+        tooltip=[
+            alt.Tooltip("week:O", title="Week"),
+            alt.Tooltip("attempts:Q", title="Attempts"),
+            alt.Tooltip("failed:Q", title="Failed"),
+            alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+        ],
+    )
+    attempts = base.mark_bar(color=ATTEMPTS_GREY, opacity=0.7).encode(
+        y=alt.Y("attempts:Q", title="Attempts", axis=alt.Axis(orient="right", tickMinStep=1, format="d"))
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(color=FAILURE_RED), color=FAILURE_RED).encode(
+        y=alt.Y("rate:Q", title="Failure rate", axis=alt.Axis(format="%"))
+    )
+    return alt.layer(attempts, line).resolve_scale(y="independent").properties(height=260)
+
+
 def failures_by_code(codes: pd.DataFrame) -> alt.Chart:
     """Horizontal bars of failed attempts per decline or failure code (see shop.analytics.failures_by_code)."""
     return (
         alt.Chart(codes, title="Failed attempts by code")
         .mark_bar(color=FAILURE_RED)
         .encode(
-            x=alt.X("count:Q", title="Failed attempts"),
+            x=alt.X("count:Q", title="Failed attempts", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("code:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             tooltip=[
                 alt.Tooltip("code:N", title="Code"),

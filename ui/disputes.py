@@ -88,6 +88,10 @@ def dispute_kpis(all_disputes: pd.DataFrame) -> None:
     ]
     for column, (label, value, help_text) in zip(st.columns(4), cards, strict=True):
         column.metric(label, value, help=help_text, border=True)
+    st.caption(
+        "All time: the dispute rate and the effect on net count every dispute synced. The Charges page shows both "
+        "for the period it is set to."
+    )
 
 
 def held_and_disputed_kpis(held_count: int, held: int, succeeded: int, start: datetime, end: datetime) -> None:
@@ -106,13 +110,13 @@ def held_and_disputed_kpis(held_count: int, held: int, succeeded: int, start: da
         border=True,
     )
     rate_col.metric(
-        "Dispute rate",
+        "Dispute rate, this period",
         f"{rate.rate:.2%}" if rate.rate is not None else "–",
         help=f"{rate.disputes:,} disputes opened / {rate.charges:,} successful charges in the period.",
         border=True,
     )
     net_col.metric(
-        "Disputes' effect on net",
+        "Disputes' effect on net, this period",
         format_amount(effect.net),
         help="Disputed amounts withdrawn (net of those reinstated) plus the dispute fees, for disputes opened in "
         "the period.",

@@ -1,11 +1,14 @@
-"""The Refunds page's confirmation: say what will be refunded, to whom, why; refund once on the confirm button."""
+"""Refunding a charge, on the Refunds page and the charge page: the form (all or part, a reason), then a confirmation
+that says what will be refunded, to whom, why; refund once on the confirm button."""
 
 from __future__ import annotations
+
+import uuid
 
 import streamlit as st
 
 from shop import payments
-from shop.money import format_amount
+from shop.money import format_amount, to_minor_units
 from ui import dialogs, gate
 from ui.data import data_changed
 from ui.messages import flash_outcome, inert
@@ -67,3 +70,44 @@ def confirm_refund(pending: dict) -> None:
         no_label="Keep the money",
         on_yes=lambda: _refund(pending),
     )
+
+
+def refund_form(amounts: payments.ChargeAmounts, *, customer: str, card: str | None) -> None:
+    """The refund form of one charge: everything left or a part, and a reason; a valid request is put up for
+    confirmation (`confirm_refund`, drawn by the page while PENDING_KEY is set), a mistake is said under the form."""
+    currency = amounts.currency
+    remaining = payments.refundable_amount(amounts)
+    reset_form_if_refunded()
+    with st.form("refund_form", border=True):
+        how = st.radio("Refund", ["Everything left", "Part of it"], horizontal=True, key="refund_how")
+        amount_text = st.text_input(
+            "Amount ($) — for a partial refund",
+            placeholder=f"at most {format_amount(remaining, currency)}",
+            key="refund_amount",
+        )
+        reason = st.selectbox("Reason", list(REASONS), format_func=REASONS.get, key="refund_reason")
+        asked = st.form_submit_button("Refund…", type="primary")
+    if asked and how == "Everything left" and amount_text.strip():
+        st.error(
+            "You typed an amount but chose “Everything left”: choose “Part of it” to refund that amount, or clear "
+            "the amount to refund everything left."
+        )
+    elif asked:
+        try:
+            amount = None if how == "Everything left" else to_minor_units(amount_text, currency)
+            amount = payments.check_refund(amounts, amount, reason)
+        except ValueError as exc:
+            st.error(f"{exc} Enter the amount in dollars, like 5 or 5.00.")
+        except payments.RefundError as exc:
+            st.error(exc.message)
+        else:
+            st.session_state[PENDING_KEY] = {
+                "charge_id": amounts.id,
+                "amount": amount,
+                "currency": currency,
+                "reason": reason,
+                "customer": customer,
+                "card": card,
+                # One key per confirmed intent: a double click or a retry after a timeout refunds once.
+                "idempotency_key": f"ops-refund-{uuid.uuid4()}",
+            }

@@ -5,9 +5,10 @@ Pandas over the synced store (`shop.sync`), and the same numbers as SQL aggregat
 functions, so a number on a page and in a notebook is the same number. Money stays in integer minor units; times
 are UTC.
 
-`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `tables`
-shapes frames for display and export; every public name is importable from `shop.analytics` itself. What a
-failure code means comes from `shop.decline_codes`.
+`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `failures`
+adds the failed payments that made no charge (a failed 3-D Secure check) and the weekly failure rate, `tables`
+shapes frames for display and export, `reading` for the notebooks (dollars, named weeks, waits in words); every
+public name is importable from `shop.analytics` itself. What a failure code means comes from `shop.decline_codes`.
 
 Definitions (the KPI help texts on the Charges page repeat them):
 - gross volume: captured amount of successful charges created in the period;
@@ -24,6 +25,16 @@ Definitions (the KPI help texts on the Charges page repeat them):
 from __future__ import annotations
 
 from shop.analytics import in_database
+from shop.analytics.failures import (
+    WITHOUT_CHARGE_COLUMNS,
+    FailureCounts,
+    failed_without_charge_table,
+    failure_counts,
+    failure_rate_series,
+    load_failed_without_charge,
+    week_label,
+    weekly_failure_rate,
+)
 from shop.analytics.loading import (
     CHARGE_COLUMNS,
     FAILED,
@@ -53,13 +64,13 @@ from shop.analytics.metrics import (
     Kpis,
     ParameterError,
     RecoverySummary,
+    RefundTotal,
     Totals,
     bucket_size,
     change,
     comparison_window,
     date_presets,
     day_start,
-    failure_rate_series,
     failures_by_code,
     filter_charges,
     issued_refunds,
@@ -69,6 +80,8 @@ from shop.analytics.metrics import (
     period_bounds,
     recovered_orders,
     recovery_summary,
+    refund_total,
+    refunds_between,
     repeat_customers,
     totals,
     totals_by,
@@ -104,11 +117,14 @@ __all__ = [
     "SUCCEEDED",
     "TOTALS_INTEGER_COLUMNS",
     "UNCAPTURED",
+    "WITHOUT_CHARGE_COLUMNS",
     "ChargeFilter",
     "Comparison",
+    "FailureCounts",
     "Kpis",
     "ParameterError",
     "RecoverySummary",
+    "RefundTotal",
     "Totals",
     "book_titles",
     "bucket_size",
@@ -125,6 +141,8 @@ __all__ = [
     "display_status",
     "duration_text",
     "failed_attempts_table",
+    "failed_without_charge_table",
+    "failure_counts",
     "failure_rate_series",
     "failures_by_code",
     "filter_charges",
@@ -134,6 +152,7 @@ __all__ = [
     "issued_refunds",
     "kpis",
     "load_charges",
+    "load_failed_without_charge",
     "major_units",
     "net_series",
     "notebook_range",
@@ -144,11 +163,15 @@ __all__ = [
     "recovered_table",
     "recovery_summary",
     "refund_history",
+    "refund_total",
+    "refunds_between",
     "refunds_table",
     "repeat_customers",
     "totals",
     "totals_by",
     "uncaptured",
     "volume_series",
+    "week_label",
     "week_of",
+    "weekly_failure_rate",
 ]

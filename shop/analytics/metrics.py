@@ -411,25 +411,16 @@ def net_series(
     return out.sort_values("bucket", ignore_index=True)
 
 
-def failure_rate_series(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    """Attempts, failures and failure rate per bucket (hour or day). Columns: bucket, attempts, failed, rate."""
-    unit = "h" if bucket_size(start, end) == "hour" else "D"
-    decided = frame[frame["status"].isin(["succeeded", "failed"])]
-    if decided.empty:
-        return pd.DataFrame({"bucket": [], "attempts": [], "failed": [], "rate": []})
-    buckets = decided["created_at"].dt.floor(unit).rename("bucket")
-    grouped = (decided["status"] == "failed").groupby(buckets)
-    out = pd.DataFrame({"attempts": grouped.size(), "failed": grouped.sum().astype("int64")}).reset_index()
-    out["rate"] = out["failed"] / out["attempts"]
-    return out
-
-
-def failures_by_code(frame: pd.DataFrame) -> pd.DataFrame:
+def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = None) -> pd.DataFrame:
     """Failed charges per code (decline code, else failure code), most frequent first, with Stripe's advice.
 
-    Columns: code, count, share (of failures), amount, explanation, next_step, doc_url.
+    `without_charge` (`shop.analytics.failures.load_failed_without_charge`) adds the failed attempts that made no
+    charge (a failed 3-D Secure check), by their error's code. Columns: code, count, share (of failures), amount,
+    explanation, next_step, doc_url.
     """
-    failed = frame[frame["status"] == "failed"]
+    failed = frame.loc[frame["status"] == "failed", ["code", "amount"]]
+    if without_charge is not None and len(without_charge):
+        failed = pd.concat([failed, without_charge[["code", "amount"]]], ignore_index=True)
     columns = ["code", "count", "share", "amount", "explanation", "next_step", "doc_url"]
     if failed.empty:
         return pd.DataFrame({name: [] for name in columns})
@@ -522,3 +513,26 @@ def uncaptured(frame: pd.DataFrame) -> tuple[int, int]:
     """
     held = frame["display_status"] == UNCAPTURED
     return int(held.sum()), int(frame.loc[held, "amount"].sum() - frame.loc[held, "amount_refunded"].sum())
+
+
+# ---------------------------------------------------------------------------------------------- refund history
+
+
+@dataclass(frozen=True)
+class RefundTotal:
+    """Refunds issued in a period that gave money back (failed and canceled ones left out): how many, how much."""
+
+    count: int
+    amount: int  # minor units
+
+
+def refunds_between(history: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """The refunds of `history` (`refund_history`) issued in [start, end), newest first."""
+    issued = history["created_at"]
+    return history[(issued >= pd.Timestamp(start)) & (issued < pd.Timestamp(end))]
+
+
+def refund_total(history: pd.DataFrame) -> RefundTotal:
+    """`RefundTotal` of a refund history: every refund but the failed and canceled ones (REFUND_UNDONE)."""
+    given = history[~history["status"].isin(REFUND_UNDONE)]
+    return RefundTotal(len(given), int(given["amount"].sum()))

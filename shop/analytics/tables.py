@@ -13,6 +13,7 @@ from shop.analytics.loading import CHARGE_COLUMNS, book_titles, charges_frame_of
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
 from shop.schema import charges
+from shop.words import code_words
 
 
 def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmounts:
@@ -208,8 +209,8 @@ def refunds_table(history: pd.DataFrame) -> pd.DataFrame:
             "Created": history["created_at"],
             "Refund": history["id"],
             "Amount": major_units(history["amount"]),
-            "Reason": history["reason"].fillna("").str.replace("_", " "),
-            "Status": history["status"],
+            "Reason": history["reason"].fillna("").map(code_words),
+            "Status": history["status"].fillna("").map(code_words),
             "Charge": history["charge_id"],
             "Email": history["receipt_email"],
             "Order": history["order_id"],

@@ -161,4 +161,4 @@ def test_charges_counts_uncaptured_money_apart(api, monkeypatch):
     shown = metrics(at)
     assert shown["Authorized, not captured"] == "$23.00"
     assert shown["Gross volume"] == "$0.00"
-    assert shown["Dispute rate"] == "0.00%"
+    assert shown["Dispute rate, this period"] == "0.00%"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -10,6 +11,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
@@ -19,7 +21,7 @@ from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
-from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges
+from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges, ts
 
 DASHBOARD = str(ROOT / "dashboard.py")
 HAMMING = "art-of-doing-science"
@@ -304,6 +306,108 @@ def test_after_a_partial_refund_the_form_is_empty_so_a_second_click_cannot_repea
     assert [e.actor for e in audit.entries(charge_id=order.charge_id)] == ["staff"]
 
 
+def open_charge(charge_id: str) -> AppTest:
+    """The charge page of `charge_id`, signed in (open_page), after a sync has brought the charge in."""
+    at = open_page("charges")
+    at.query_params["id"] = charge_id
+    at.switch_page("pages/charge.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_charge_is_refunded_from_its_own_page(env, api):
+    order = paid_order()
+    sync.sync(api, full=True)
+    at = open_charge(order.charge_id)
+    assert [e.label for e in at.expander] == ["Refund (up to $23.00)"]
+    ask_refund(at, "Part of it", "5", reason="duplicate")
+    assert "Refund <strong>$5.00</strong>" in " ".join(texts(at.markdown))
+    at.button(key="refund_pending_yes").click().run()
+    assert not at.exception, at.exception
+    assert texts(at.success)[0].startswith(f"Refunded $5.00 of {order.charge_id}")
+    assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
+    assert orders.get_order(order.id).status == "partially_refunded"
+    at.run()
+    assert [e.label for e in at.expander] == ["Refund (up to $18.00)"]
+    [refunds] = [frame.value for frame in at.dataframe if "Refund" in frame.value.columns]
+    assert list(refunds["Reason"]) == ["duplicate"] and list(refunds["Status"]) == ["succeeded"]
+
+
+def test_refund_history_has_a_period_and_a_total(env, api):
+    first, second = paid_order(), paid_order()
+    api.v1.refunds.create(params={"charge": first.charge_id, "amount": 500})
+    api.v1.refunds.create(params={"charge": second.charge_id})
+    sync.sync(api, full=True)
+    at = open_page("refunds")
+    at.selectbox(key="refunds_period").select("Today").run()
+    assert metrics(at)["Refunded in the period"][0] == "$28.00"
+    assert "2 refunds issued in the period." in texts(at.caption)
+    assert sorted(at.dataframe[0].value["Amount"]) == [5.0, 23.0]
+    at.selectbox(key="refunds_period").select("Custom range").run()
+    at.date_input(key="refunds_dates").set_value((date(2026, 1, 1), date(2026, 1, 31))).run()
+    assert not at.exception, at.exception
+    assert "No refunds in this period." in texts(at.caption)
+    assert "Refunded in the period" not in metrics(at)
+
+
+def test_dispute_figures_say_their_period_on_both_pages(env):
+    fixture_store()
+    charges = open_page("charges")
+    labels = set(metrics(charges))
+    assert {"Dispute rate, this period", "Disputes' effect on net, this period"} <= labels
+    disputes = open_page("disputes")
+    assert any(text.startswith("All time: the dispute rate and the effect on net") for text in texts(disputes.caption))
+
+
+def test_ids_link_to_their_pages(env, api):
+    monday = 1894010400  # 2030-01-07 10:00 UTC
+    api.raw_request("post", "/_emulator/clock", frozen_time=str(monday))
+    try:
+        first = api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_visa"})
+        api.raw_request("post", "/_emulator/clock", frozen_time=str(monday + 3 * 86400))  # Thursday: paid out
+        second = api.v1.charges.create(params={"amount": 1200, "currency": "usd", "source": "tok_visa"})
+        api.raw_request("post", "/_emulator/clock", frozen_time=str(monday + 10 * 86400))  # a week on: paid out
+        older, newer = sorted(api.v1.payouts.list().data, key=lambda payout: payout.created)
+        sync.sync(api, full=True)
+
+        at = open_page("charges")
+        at.query_params["id"] = first.id
+        at.switch_page("pages/charge.py")
+        at.run()
+        assert not at.exception, at.exception
+        [link] = [e for e in at.get("page_link") if e.proto.label.startswith("Balance transaction")]
+        assert link.proto.label == f"Balance transaction {first.balance_transaction}"
+
+        balance = open_page("charges")
+        balance.query_params["payout"] = older.id  # not the newest, which the page opens by default
+        balance.switch_page("pages/balance.py")
+        balance.run()
+    finally:
+        api.raw_request("post", "/_emulator/clock", frozen_time="")
+    assert not balance.exception, balance.exception
+    assert any(text.startswith(f"**{older.id}**") for text in texts(balance.markdown))
+    transactions = balance.dataframe[1].value
+    assert list(transactions["Charge or refund"]) == [first.id]
+    assert second.id != first.id and newer.id != older.id
+
+
+def test_codes_reach_the_pages_in_words(env, api):
+    order = paid_order()
+    refunds = open_page("refunds")
+    find_charge(refunds, order.charge_id)
+    ask_refund(refunds, "Part of it", "5", reason="requested_by_customer")
+    refunds.button(key="refund_pending_yes").click().run()
+    history = refunds.dataframe[0].value
+    assert list(history["Reason"]) == ["requested by customer"]
+    sync.sync(api, full=True)
+    at = open_charge(order.charge_id)
+    [shown] = [frame.value for frame in at.dataframe if "Refund" in frame.value.columns]
+    assert list(shown["Reason"]) == ["requested by customer"]
+    assert list(shown["Note"]) == [f"$5.00, requested by customer, refund {shown['Refund'].iloc[0]}"]
+    assert not shown.astype(str).apply(lambda column: column.str.contains("requested_by_customer")).any().any()
+
+
 def test_an_amount_typed_with_everything_left_chosen_is_refused_not_refunded_in_full(env, api):
     order = paid_order()
     refunds = open_page("refunds")
@@ -522,6 +626,35 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
     assert any(text.startswith("Last synced with Stripe") for text in texts(at.caption))
 
 
+def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
+    fixture_store()
+    with orders.store_clock(lambda: ts(16, 9)):
+        order = orders.create_order(CUSTOMER, HAMMING, 1)
+        orders.set_payment_intent(order.id, "pi_3ds_failed")
+        attempt = orders.start_attempt(order.id, "auth-challenge")
+        orders.finish_attempt(
+            attempt.id,
+            "failed",
+            code="payment_intent_authentication_failure",
+            message="We are unable to authenticate your payment method.",
+        )
+    at = open_page("failures")
+    at.selectbox(key="failures_period").select("All time").run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    # The fixture's 3 failed of 11 decided charges, and one failed attempt with no charge: 4 of 12.
+    assert shown["Failed attempts"][0] == "4"
+    assert shown["Failure rate"][0] == "33.3%"
+    assert any("3 failed charges and 1 attempt that failed before a charge" in text for text in texts(at.caption))
+    advice = " ".join(block.value for block in at.markdown)
+    assert "<code>payment_intent_authentication_failure</code></strong> · 1 attempt (25%)" in advice
+    before_a_charge = at.dataframe[1].value
+    assert list(before_a_charge["Order"]) == [order.id]
+    assert list(before_a_charge["Code"]) == ["payment_intent_authentication_failure"]
+    at.segmented_control(key="failures_rate_view").set_value("week").run()
+    assert not at.exception, at.exception
+
+
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     order = orders.create_order(CUSTOMER, HAMMING, 1)
     attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
@@ -539,6 +672,28 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     assert not any("unknown result" in text for text in texts(at.markdown))
 
 
+@pytest.mark.parametrize("card", ["pm_card_chargeDeclined", "pm_card_authenticationRequired"])
+def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api, private_emulator, card):
+    from shop import intents
+
+    details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
+    with orders.store_clock(lambda: int(time.time()) - 3600):
+        order = intents.prepare_checkout(details, HAMMING, 1).order
+        with contextlib.suppress(stripe.CardError):  # the decline: Stripe answered
+            api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": card})
+        if card == "pm_card_authenticationRequired":  # the customer fails (or closes) the bank's check
+            intent = api.v1.payment_intents.retrieve(order.payment_intent_id)
+            httpx.post(
+                f"{private_emulator.url}/_emulator/3ds/{intent.id}/authenticate",
+                data={"client_secret": intent.client_secret, "result": "fail"},
+            ).raise_for_status()
+        intents.settle_order(order.id, nonce="the-page-reported", client=api)
+    assert orders.get_order(order.id).status == "failed"
+    at = open_page("orders")
+    assert not any("Checking asks Stripe" in text for text in texts(at.markdown))
+    assert not [button for button in at.button if button.key == "orders_reconcile"]
+
+
 @pytest.mark.parametrize("page", ["charges", "failures", "refunds", "orders"])
 def test_every_finance_page_renders_on_an_empty_store(env, page):
     at = open_page(page)  # nothing synced, no order: a new shop's first day
@@ -550,7 +705,8 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
-    prepared = intents.prepare_checkout(details, HAMMING, 1)
+    with orders.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
+        prepared = intents.prepare_checkout(details, HAMMING, 1)
     order = prepared.order
     # The browser confirmed the intent, then the tab closed before the page heard back.
     api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": "pm_card_visa"})

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shop.money import format_amount
-from tests.support_browser import StreamlitApp, sidebar_link, sign_in, wait_for_app
+from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -92,3 +92,53 @@ def test_a_click_on_a_refund_history_row_opens_the_refunded_charge(page: Page, s
     click_first_row(page)  # the history, newest first: this refund on top
 
     expect(page.get_by_text(f"{charge.id} · refunded")).to_be_visible(timeout=30_000)
+
+
+def test_a_charge_is_refunded_from_its_own_page(page: Page, streamlit_app: StreamlitApp, tmp_path: Path):
+    api = streamlit_app.emulator.client()
+    charge = api.v1.charges.create(
+        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "receipt_email": "own.page@example.com"}
+    )
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sign_in(page, streamlit_app)
+    sidebar_link(page, "Charges").click()
+    expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sync now").click()  # the charge is seconds old
+    wait_for_app(page)
+    expect(page.get_by_text("Net after fees").first).to_be_visible()
+    click_first_row(page)
+    expect(page.get_by_text(f"{charge.id} · succeeded")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+
+    page.get_by_text("Refund (up to $23.00)").click()
+    page.get_by_text("Part of it").click()
+    page.get_by_label("Amount ($) — for a partial refund").fill("5")
+    page.get_by_role("button", name="Refund…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Refund $5.00 of charge {charge.id}", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "charge-refund-1280.png"), full_page=True)
+    dialog.get_by_role("button", name="Refund $5.00").click()
+
+    expect(page.get_by_text(f"Refunded $5.00 of {charge.id}")).to_be_visible(timeout=30_000)
+    assert api.v1.charges.retrieve(charge.id).amount_refunded == 500
+    expect(page.get_by_text("Refund (up to $18.00)")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    page.screenshot(path=str(tmp_path / "charge-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 900})
+    expect(sidebar_link(page, "Charges")).not_to_be_in_viewport()  # the menu folded away at 390 px
+    expect(page.get_by_text("Refund (up to $18.00)")).to_be_in_viewport()
+    page.screenshot(path=str(tmp_path / "charge-390.png"), full_page=True)
+
+    # The refund is in the history, with the period's total.
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sidebar_link(page, "Refunds").click()
+    expect(page.get_by_role("heading", name="Refund history")).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(metric_value(page, "Refunded in the period")).to_be_visible()
+    page.get_by_role("heading", name="Refund history").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "refunds-1280.png"))
+    page.set_viewport_size({"width": 390, "height": 900})
+    expect(sidebar_link(page, "Charges")).not_to_be_in_viewport()
+    page.get_by_role("heading", name="Refund history").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "refunds-390.png"))

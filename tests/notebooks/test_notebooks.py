@@ -197,18 +197,20 @@ def test_failures_headline_equals_analytics_the_emulator_and_the_failures_page(s
     start, end = period(headline)
     frame = analytics.load_charges()
     rows = analytics.filter_charges(frame, analytics.ChargeFilter(start=start, end=end))
-    totals = analytics.totals(rows)
+    without_charge = analytics.load_failed_without_charge(start=start, end=end)
+    counts = analytics.failure_counts(rows, without_charge)
     recovery = analytics.recovery_summary(rows)
-    assert headline["failed"] == totals.failed and headline["succeeded"] == totals.succeeded
-    assert headline["failure_rate"] == pytest.approx(1 - totals.success_rate)
-    assert headline["top_code"] == analytics.failures_by_code(rows)["code"].iloc[0]
+    assert headline["failed"] == counts.failed and headline["succeeded"] == counts.succeeded
+    assert headline["failed_without_charge"] == counts.failed_without_charge
+    assert headline["failure_rate"] == pytest.approx(counts.rate)
+    assert headline["top_code"] == analytics.failures_by_code(rows, without_charge)["code"].iloc[0]
     assert headline["failed_orders"] == recovery.failed_orders
     assert headline["recovered_orders"] == recovery.recovered
     assert headline["recovered_amount"] == recovery.recovered_amount
 
     listed = emulator_charges(seeded, start, end)
     failed = [c for c in listed if c.status == "failed"]
-    assert headline["failed"] == len(failed) > 0
+    assert headline["failed"] - headline["failed_without_charge"] == len(failed) > 0
     failed_orders = {c.metadata.to_dict().get("order_id") for c in failed}
     paid_later = [
         c for c in listed if c.status == "succeeded" and c.metadata.to_dict().get("order_id") in failed_orders

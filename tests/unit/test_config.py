@@ -31,6 +31,8 @@ def test_test_keys_mean_stripe_mode() -> None:
     assert settings.api_base is None
     assert settings.stripe_js_url == "https://js.stripe.com/v3/"
     assert settings.dashboard_url("ch_1") == "https://dashboard.stripe.com/test/payments/ch_1"
+    assert settings.dashboard_url("pi_1") == "https://dashboard.stripe.com/test/payments/pi_1"
+    assert settings.dashboard_url("po_1") == "https://dashboard.stripe.com/test/payouts/po_1"
 
 
 def test_secrets_file_values_are_used_when_env_is_silent() -> None:

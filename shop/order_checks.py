@@ -1,0 +1,52 @@
+"""Which unpaid orders the shop must ask Stripe about: those whose payment Stripe's answer never reached the shop.
+
+One rule, used by the Orders page's "ask Stripe" box and by reconciliation (`shop.payments.reconcile_pending`):
+
+- an attempt that ended in "error" (Stripe could not be reached, or its answer was lost) is unanswered;
+- an attempt still "pending" is unanswered once its call has ended for certain (`shop.config.longest_call_s`): a
+  crash or a cut-off call; before that it is in flight, and asking would only say "still in progress";
+- an order with a PaymentIntent still "pending" (no result recorded) is unanswered once it is older than that too:
+  the browser confirmed (or not) and the page never reported back.
+
+A decline, a failed or closed 3-D Secure check are answers: the shop recorded them (the order is "failed"), so they
+are not listed. An order whose customer left during the bank's check stays listed until asked about: Stripe keeps
+its intent in `requires_action` (docs.stripe.com/payments/paymentintents/lifecycle).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shop import orders
+from shop.config import longest_call_s
+from shop.orders import Attempt, Order
+
+
+def in_flight(attempt: Attempt, now: float, in_flight_s: float) -> bool:
+    """Whether a pending attempt's call may still be running (younger than `in_flight_s`): not to be settled yet."""
+    return attempt.outcome == "pending" and now - attempt.created < in_flight_s
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """What the Orders page asks Stripe about: attempts with no known result, and unpaid orders with an intent."""
+
+    attempts: list[Attempt]
+    open_intents: list[Order]
+
+    def __bool__(self) -> bool:
+        return bool(self.attempts or self.open_intents)
+
+
+def unanswered(
+    *, now: float | None = None, in_flight_s: float | None = None, engine: sa.Engine | None = None
+) -> Unanswered:
+    """The attempts and intent orders whose result Stripe never gave the shop (see the module's rule)."""
+    now = time.time() if now is None else now
+    in_flight_s = longest_call_s() if in_flight_s is None else in_flight_s
+    attempts = [a for a in orders.unsettled_attempts(engine=engine) if not in_flight(a, now, in_flight_s)]
+    waiting = orders.list_orders(status=("pending",), with_intent=True, engine=engine)
+    return Unanswered(attempts, [order for order in waiting if now - order.updated >= in_flight_s])
