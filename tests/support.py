@@ -120,7 +120,7 @@ class Emulator:
         """A `stripe.StripeClient` pointed at this emulator."""
         import stripe
 
-        return stripe.StripeClient(key, base_addresses={"api": self.url}, max_network_retries=0)
+        return stripe.StripeClient(key, base_addresses={"api": self.url, "files": self.url}, max_network_retries=0)
 
     def reset(self) -> None:
         """Empty the emulator's account (an emulator-only endpoint)."""
