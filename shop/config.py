@@ -276,7 +276,8 @@ def get_settings() -> Settings:
 
 @functools.cache
 def _client_for(settings: Settings) -> stripe.StripeClient:
-    base = {"api": settings.api_base} if settings.api_base else None
+    # Uploads go to Stripe's files host (docs.stripe.com/file-upload); the emulator answers both on one address.
+    base = {"api": settings.api_base, "files": settings.api_base} if settings.api_base else None
     return stripe.StripeClient(
         settings.secret_key,
         base_addresses=base,
