@@ -147,13 +147,15 @@ def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None
 def evidence_uploads(dispute: disputes.Dispute) -> dict[str, disputes.EvidenceFile | None]:
     """One upload per evidence field Stripe takes as a file (PDF, JPEG or PNG); field -> the document chosen."""
     st.markdown("**Documents** (PDF, JPEG or PNG; 4.5 MB at most in all)")
-    columns = st.columns(2)
     chosen: dict[str, disputes.EvidenceFile | None] = {}
-    for index, name in enumerate(disputes.FILE_EVIDENCE_FIELDS):
-        picked = columns[index % 2].file_uploader(
+    fields = disputes.FILE_EVIDENCE_FIELDS
+    columns = [column for start in range(0, len(fields), 2) for column in st.columns(2)]  # in rows of two
+    for column, name in zip(columns, fields, strict=False):
+        picked = column.file_uploader(
             disputes.FILE_EVIDENCE_LABELS[name],
             type=list(disputes.FILE_TYPES),
             key=f"evidence_{dispute.id}_{name}_file",
+            max_upload_size=disputes.MAX_FILE_BYTES // (1024 * 1024),  # in MB: Stripe's limit for one file
         )
         chosen[name] = disputes.EvidenceFile(picked.name, picked.getvalue()) if picked is not None else None
     return chosen
