@@ -135,3 +135,15 @@ def test_an_interrupted_ranged_backfill_resumes_each_range_where_it_stopped(api,
     assert all((part["gte"], part["after"]) in asked for part in started)  # a range begun goes on from its cursor
     with get_engine().connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(sync.charges)).scalar_one() == 600
+
+
+def test_the_workers_setting_is_checked_and_ranges_are_the_default_with_stripe_keys(monkeypatch):
+    monkeypatch.delenv("STRIPE_SYNC_BACKFILL_WORKERS", raising=False)
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    assert config.load_settings().sync_backfill_workers == 0  # the emulator: one list, as before
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_x")
+    assert config.load_settings().sync_backfill_workers == config.DEFAULT_SYNC_BACKFILL_WORKERS == 10
+    monkeypatch.setenv("STRIPE_SYNC_BACKFILL_WORKERS", "many")
+    with pytest.raises(config.ConfigError, match="STRIPE_SYNC_BACKFILL_WORKERS must be a whole number"):
+        config.load_settings()
