@@ -279,13 +279,24 @@ def check_evidence_files(files: Mapping[str, EvidenceFile | None]) -> dict[str, 
     chosen = {name: found for name, found in files.items() if found is not None}
     for name, found in chosen.items():
         label = FILE_EVIDENCE_LABELS[name]
+        # The file's name stays out of the sentence: a name is anyone's text, and messages render markdown.
         if not found.data.startswith(_SIGNATURES):
-            raise DisputeError(f"{label}: {found.name} is not a PDF, JPEG or PNG; Stripe takes only those.")
+            raise DisputeError(f"{label}: the file is not a PDF, JPEG or PNG; Stripe takes only those.")
         if len(found.data) > MAX_FILE_BYTES:
-            raise DisputeError(f"{label}: {found.name} is over 5 MB, the most Stripe takes for one file.")
+            raise DisputeError(f"{label}: the file is over 5 MB, the most Stripe takes for one file.")
     if sum(len(found.data) for found in chosen.values()) > MAX_FILES_TOTAL_BYTES:
         raise DisputeError("The files together are over 4.5 MB, the most Stripe takes for one dispute.")
     return chosen
+
+
+def check_response(
+    evidence: Mapping[str, str], files: Mapping[str, EvidenceFile | None]
+) -> tuple[dict[str, str], dict[str, EvidenceFile]]:
+    """The text and the files of a response, checked (`check_evidence`, `check_evidence_files`): documents alone are
+    a response too; raises DisputeError."""
+    chosen = check_evidence_files(files)
+    has_text = any(str(value or "").strip() for value in evidence.values())
+    return (check_evidence(evidence) if has_text or not chosen else {}), chosen
 
 
 def upload_evidence_files(
@@ -357,9 +368,7 @@ def submit_evidence(
     Only while the dispute waits for a response. Raises DisputeError with a sentence when Stripe refuses or is out
     of reach (nothing is stored then; sending again sends the same evidence). `actor` goes into the audit log.
     """
-    chosen = check_evidence_files(files or {})
-    has_text = any(str(value or "").strip() for value in evidence.values())
-    cleaned = check_evidence(evidence) if has_text or not chosen else {}
+    cleaned, chosen = check_response(evidence, files or {})
     stored = get_dispute(dispute_id, engine=engine)
     if stored is not None and not stored.is_open:
         raise DisputeError(f"Dispute {dispute_id} is {status_label(stored.status)}: it takes no more evidence.")

@@ -166,8 +166,7 @@ def ask_to_submit(
 ) -> None:
     """Check the evidence and keep it for the confirmation; an error is shown at once instead."""
     try:
-        chosen = disputes.check_evidence_files(uploads)
-        text = disputes.check_evidence(values) if any(v.strip() for v in values.values()) or not chosen else {}
+        text, chosen = disputes.check_response(values, uploads)
     except disputes.DisputeError as exc:
         flash(MESSAGE_KEY, "error", exc.message)
         st.rerun()

@@ -144,7 +144,7 @@ def test_a_document_that_is_not_a_pdf_or_image_is_refused_before_anything_is_sen
     at.file_uploader(key=f"evidence_{dispute.id}_receipt_file").upload("receipt.png", b"plain words", "image/png")
     submit_button(at).click().run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == ["Receipt: receipt.png is not a PDF, JPEG or PNG; Stripe takes only those."]
+    assert [e.value for e in at.error] == ["Receipt: the file is not a PDF, JPEG or PNG; Stripe takes only those."]
     assert "disputes_submit_pending" not in at.session_state
     assert api.v1.files.list().data == []
     assert api.v1.disputes.retrieve(dispute.id).evidence_details.submission_count == 0
