@@ -9,7 +9,7 @@ from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount
 from ui import gate
 from ui.data import sync_bar
-from ui.disputes import MESSAGE_KEY, confirm_accept, dispute_kpis, response_form, show_disputes
+from ui.disputes import MESSAGE_KEY, confirm_accept, confirm_submit, dispute_kpis, response_form, show_disputes
 from ui.messages import show_flash
 
 gate.staff_page()
@@ -47,6 +47,7 @@ else:
     if order is None:
         st.caption("This charge has no order in the shop: write the evidence by hand.")
     response_form(dispute, order)
+    confirm_submit()
     confirm_accept()
 
 # ------------------------------------------------------------------------------------------------ review

@@ -10,6 +10,7 @@ event (`charge.dispute.closed`, docs.stripe.com/disputes/how-disputes-work).
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,6 +60,20 @@ EVIDENCE_LABELS = {
     "uncategorized_text": "Anything else for the bank",
 }
 MAX_EVIDENCE_CHARS = 150_000
+# The evidence Stripe takes as files: the id of an upload with purpose dispute_evidence (docs.stripe.com/file-upload),
+# a PDF, JPEG or PNG of at most 5 MB; all of a dispute's files together at most 4.5 MB
+# (docs.stripe.com/disputes/responding).
+FILE_EVIDENCE_FIELDS = ("receipt", "shipping_documentation", "customer_communication", "uncategorized_file")
+FILE_EVIDENCE_LABELS = {
+    "receipt": "Receipt",
+    "shipping_documentation": "Proof of shipping",
+    "customer_communication": "Messages with the customer",
+    "uncategorized_file": "Any other document",
+}
+FILE_TYPES = ("pdf", "jpg", "jpeg", "png")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILES_TOTAL_BYTES = 4_500_000
+_SIGNATURES = (b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 class DisputeError(Exception):
@@ -262,6 +277,61 @@ def check_evidence(evidence: Mapping[str, str]) -> dict[str, str]:
     return cleaned
 
 
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A document chosen for a file evidence field: its name as uploaded and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def check_evidence_files(files: Mapping[str, EvidenceFile | None]) -> dict[str, EvidenceFile]:
+    """The files to upload (empty fields left out); raises DisputeError for an unknown field, a file that is not a
+    PDF, JPEG or PNG, or sizes over Stripe's limits."""
+    unknown = sorted(set(files) - set(FILE_EVIDENCE_FIELDS))
+    if unknown:
+        raise DisputeError(f"Unknown evidence file field(s): {', '.join(unknown)}.")
+    chosen = {name: found for name, found in files.items() if found is not None}
+    for name, found in chosen.items():
+        label = FILE_EVIDENCE_LABELS[name]
+        # The file's name stays out of the sentence: a name is anyone's text, and messages render markdown.
+        if not found.data.startswith(_SIGNATURES):
+            raise DisputeError(f"{label}: the file is not a PDF, JPEG or PNG; Stripe takes only those.")
+        if len(found.data) > MAX_FILE_BYTES:
+            raise DisputeError(f"{label}: the file is over 5 MB, the most Stripe takes for one file.")
+    if sum(len(found.data) for found in chosen.values()) > MAX_FILES_TOTAL_BYTES:
+        raise DisputeError("The files together are over 4.5 MB, the most Stripe takes for one dispute.")
+    return chosen
+
+
+def check_response(
+    evidence: Mapping[str, str], files: Mapping[str, EvidenceFile | None]
+) -> tuple[dict[str, str], dict[str, EvidenceFile]]:
+    """The text and the files of a response, checked (`check_evidence`, `check_evidence_files`): documents alone are
+    a response too; raises DisputeError."""
+    chosen = check_evidence_files(files)
+    has_text = any(str(value or "").strip() for value in evidence.values())
+    return (check_evidence(evidence) if has_text or not chosen else {}), chosen
+
+
+def upload_evidence_files(
+    files: Mapping[str, EvidenceFile], *, client: stripe.StripeClient | None = None
+) -> dict[str, str]:
+    """Upload each file to Stripe's Files API (purpose dispute_evidence); returns field -> file id.
+
+    Raises DisputeError when Stripe refuses a file or is out of reach (files uploaded before then stay unused)."""
+    ids: dict[str, str] = {}
+    for name, found in files.items():
+        handle = io.BytesIO(found.data)
+        handle.name = found.name  # the SDK sends it as the part's filename
+        try:
+            uploaded = _client(client).v1.files.create(params={"file": handle, "purpose": "dispute_evidence"})
+        except stripe.StripeError as exc:
+            raise _refused(f"upload {found.name}", exc) from exc
+        ids[name] = uploaded.id
+    return ids
+
+
 def _client(client: stripe.StripeClient | None) -> stripe.StripeClient:
     if client is not None:
         return client
@@ -302,25 +372,33 @@ def submit_evidence(
     evidence: Mapping[str, str],
     *,
     submit: bool = True,
+    files: Mapping[str, EvidenceFile | None] | None = None,
     actor: str = audit.SYSTEM,
     client: stripe.StripeClient | None = None,
     engine: sa.Engine | None = None,
 ) -> Dispute:
-    """Send the text `evidence` for a dispute and (with `submit`) submit it to the bank; returns the dispute stored.
+    """Send the text `evidence` and the `files` (field -> document, uploaded first through Stripe's Files API) for a
+    dispute and (with `submit`) submit it to the bank; returns the dispute stored.
 
     Only while the dispute waits for a response. Raises DisputeError with a sentence when Stripe refuses or is out
     of reach (nothing is stored then; sending again sends the same evidence). `actor` goes into the audit log.
     """
-    cleaned = check_evidence(evidence)
+    cleaned, chosen = check_response(evidence, files or {})
     stored = get_dispute(dispute_id, engine=engine)
     if stored is not None and not stored.is_open:
         raise DisputeError(f"Dispute {dispute_id} is {status_label(stored.status)}: it takes no more evidence.")
+    file_ids = upload_evidence_files(chosen, client=client)
     try:
-        answer = _client(client).v1.disputes.update(dispute_id, params={"evidence": cleaned, "submit": submit})
+        answer = _client(client).v1.disputes.update(
+            dispute_id, params={"evidence": {**cleaned, **file_ids}, "submit": submit}
+        )
     except stripe.StripeError as exc:
         raise _refused("submit the evidence", exc) from exc
     stored = _store_answer(answer, engine)
-    fields_sent = ", ".join(EVIDENCE_LABELS[name].lower() for name in cleaned)
+    fields_sent = ", ".join(
+        [EVIDENCE_LABELS[name].lower() for name in cleaned]
+        + [f"{FILE_EVIDENCE_LABELS[name].lower()} ({chosen[name].name}, {file_ids[name]})" for name in file_ids]
+    )
     _audit(stored, actor, ("submitted evidence: " if submit else "saved evidence: ") + fields_sent, engine)
     return stored
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import disputes, orders
+from shop import backfill_ranges, disputes, orders
 from shop.db import get_engine, insert_missing, next_number, upsert
 from shop.lease import Lease
 from shop.schema import (
@@ -369,15 +370,18 @@ class _Counter:
         self.rate_limited = 0
         self.interval_s = 1 / requests_per_s if requests_per_s else 0.0
         self._next_at = 0.0
+        self._lock = threading.Lock()  # shared by the threads of a ranged backfill (shop.backfill_ranges)
 
     def pace(self) -> None:
         """Wait until the next request is due (requests evenly spaced, no burst), then count it."""
-        if self.interval_s:
+        with self._lock:
             now = time.monotonic()
-            if self._next_at > now:
-                time.sleep(self._next_at - now)  # pacing to a rate: there is no condition to wait for
-            self._next_at = max(now, self._next_at) + self.interval_s
-        self.requests += 1
+            wait_s = max(0.0, self._next_at - now) if self.interval_s else 0.0
+            if self.interval_s:
+                self._next_at = max(now, self._next_at) + self.interval_s
+            self.requests += 1
+        if wait_s:
+            time.sleep(wait_s)  # pacing to a rate: there is no condition to wait for
 
 
 def backoff_s(retry: int) -> float:
@@ -555,11 +559,10 @@ def _backfill(
     for path in BACKFILL_LISTS[BACKFILL_LISTS.index(checkpoint["list"]) :]:
         after = checkpoint["after"] if path == checkpoint["list"] else None
         filters = expand if path != "/v1/disputes" else None
-        for pages_done, page in enumerate(_pages(client, path, counter, filters, after), start=1):
+        listing = _listing(client, engine, lease, counter, path, filters, after, checkpoint)
+        for pages_done, (page, checkpoint) in enumerate(listing, start=1):
             lease.check()
             # The checkpoint commits with the page's rows: a sync that dies between pages resumes at the next one.
-            if page["data"]:
-                checkpoint = {**checkpoint, "list": path, "after": page["data"][-1]["id"]}
             state = {BACKFILL_CHECKPOINT: json.dumps(checkpoint)}
             if path == "/v1/charges":
                 rows = _store_charges(engine, page["data"], newest_created, state)
@@ -593,6 +596,40 @@ def _backfill(
     progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
     return SyncReport(
         "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started, note
+    )
+
+
+def _listing(
+    client: stripe.StripeClient,
+    engine: sa.Engine,
+    lease: Lease,
+    counter: _Counter,
+    path: str,
+    filters: dict | None,
+    after: str | None,
+    checkpoint: dict,
+) -> Iterable[tuple[dict, dict]]:
+    """The pages of one backfill list, each with the checkpoint to store with it: the charges in `created` ranges
+    fetched side by side when STRIPE_SYNC_BACKFILL_WORKERS allows more than one (shop.backfill_ranges), else one
+    list followed page by page."""
+    from shop.config import get_settings
+
+    workers = get_settings().sync_backfill_workers
+    ranged = "ranges" in checkpoint and checkpoint["list"] == path
+    if path != "/v1/charges" or not (ranged or (workers > 1 and after is None)):
+        for page in _pages(client, path, counter, filters, after):
+            if page["data"]:
+                checkpoint = {**checkpoint, "list": path, "after": page["data"][-1]["id"]}
+            yield page, checkpoint
+        return
+
+    yield from backfill_ranges.listing(
+        lambda list_path, params: _request(client, list_path, params, counter),
+        path,
+        filters or {},
+        checkpoint,
+        max(workers, 1),
+        lambda saved: _save_checkpoint(engine, lease, saved),
     )
 
 

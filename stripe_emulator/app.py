@@ -34,6 +34,7 @@ from stripe_emulator.resources import (
     customers,
     disputes,
     events,
+    files,
     payment_intents,
     payment_methods,
     payouts,
@@ -137,8 +138,11 @@ class Emulator:
         self.webhooks = webhooks.DeliveryWorker(self.store, webhook_retries, webhook_hosts)
         self.store.prune_idempotency(int(time.time()) - IDEMPOTENCY_KEEP_SECONDS)
 
-    async def _params(self, request: Request) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    async def _params(self, request: Request, upload: bool = False) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         pairs = urllib.parse.parse_qsl(request.url.query, keep_blank_values=True)
+        content_type = request.headers.get("content-type", "")
+        if upload and request.method == "POST" and content_type.startswith("multipart/form-data"):
+            return files.multipart_params(await read_body(request, files.MAX_UPLOAD_BODY_BYTES), content_type)
         if request.method in ("POST", "DELETE"):
             body = (await read_body(request)).decode("utf-8", errors="replace")
             if "json" in request.headers.get("content-type", ""):
@@ -147,12 +151,18 @@ class Emulator:
         return parse_pairs(pairs), pairs
 
     def endpoint(
-        self, handler: Callable[..., Any], *, allow_publishable: bool = False, allow_anonymous: bool = False
+        self,
+        handler: Callable[..., Any],
+        *,
+        allow_publishable: bool = False,
+        allow_anonymous: bool = False,
+        upload: bool = False,
     ) -> Callable[[Request], Any]:
         """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers.
 
         `allow_publishable` lets Stripe.js call it from any page (a publishable key, CORS allowed);
-        `allow_anonymous` also without any key, for a handler that checks a client_secret itself."""
+        `allow_anonymous` also without any key, for a handler that checks a client_secret itself; `upload` takes
+        a multipart/form-data body up to files.MAX_UPLOAD_BODY_BYTES (POST /v1/files)."""
 
         async def serve(request: Request) -> Response:
             request_id = core.new_id("req_", 14)
@@ -174,7 +184,7 @@ class Emulator:
                 if fault.action == "drop_after_commit":
                     request.scope[DROP_FLAG] = True
             try:
-                params, pairs = await self._params(request)
+                params, pairs = await self._params(request, upload)
                 body_key = None
                 if allow_publishable and isinstance(params.get("key"), str):
                     body_key = params.pop("key")
@@ -448,6 +458,9 @@ def create_app(
         Route("/v1/disputes/{dispute_id}", ep(disputes.retrieve_dispute), methods=["GET"]),
         Route("/v1/disputes/{dispute_id}", ep(disputes.update_dispute), methods=["POST"]),
         Route("/v1/disputes/{dispute_id}/close", ep(disputes.close_dispute), methods=["POST"]),
+        Route("/v1/files", ep(files.create_file, upload=True), methods=["POST"]),
+        Route("/v1/files", ep(files.list_files), methods=["GET"]),
+        Route("/v1/files/{file_id}", ep(files.retrieve_file), methods=["GET"]),
         Route("/v1/customers", ep(customers.create_customer), methods=["POST"]),
         Route("/v1/customers", ep(customers.list_customers), methods=["GET"]),
         Route("/v1/customers/search", ep(search.search_customers), methods=["GET"]),

@@ -23,26 +23,27 @@ ALLOWED_HOSTS_ENV = "STRIPE_EMULATOR_ALLOWED_HOSTS"
 LOOPBACK_NAMES = {"localhost"}
 
 
-def body_too_large() -> StripeError:
+def body_too_large(limit: int = MAX_BODY_BYTES) -> StripeError:
     """Stripe-shaped answer to a body over the limit."""
     return invalid(
-        f"Request body too large: the emulator accepts at most {MAX_BODY_BYTES // (1024 * 1024)} MB "
-        f"({MAX_BODY_BYTES} bytes) per request.",
+        f"Request body too large: the emulator accepts at most {limit // (1024 * 1024)} MB "
+        f"({limit} bytes) per request.",
         status=413,
     )
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, read piece by piece and refused (413) as soon as it passes MAX_BODY_BYTES."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, read piece by piece and refused (413) as soon as it passes `limit` bytes (MAX_BODY_BYTES
+    unless the route takes file uploads)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise body_too_large()
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise body_too_large()
+        if size > limit:
+            raise body_too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -31,6 +31,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "disputes": ("charge", "payment_intent"),
     "payouts": (),
     "payout_members": ("payout",),  # which payout paid out each balance transaction (not in Stripe's txn shape)
+    "files": ("purpose",),  # uploads (resources/files.py)
+    "file_contents": (),  # each upload's bytes (base64): kept out of its body
 }
 
 

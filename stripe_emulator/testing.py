@@ -115,7 +115,7 @@ class EmulatorServer:
         """A `stripe.StripeClient` pointed at this emulator (no retries: a test sees every answer)."""
         import stripe
 
-        return stripe.StripeClient(key, base_addresses={"api": self.url}, max_network_retries=0)
+        return stripe.StripeClient(key, base_addresses={"api": self.url, "files": self.url}, max_network_retries=0)
 
     # ---- the emulator-only endpoints (docs: the package README)
 

@@ -7,16 +7,17 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from shop import disputes, orders
+from shop import disputes, orders, words
 from shop.analytics import disputes as dispute_numbers
 from shop.money import format_amount, to_major
 from ui import dialogs, gate
 from ui.data import data_changed
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, csv_download, table
-from ui.messages import flash, flash_outcome
+from ui.messages import flash, flash_outcome, inert
 
 MESSAGE_KEY = "disputes_message"
 ACCEPT_KEY = "disputes_accept_pending"
+SUBMIT_KEY = "disputes_submit_pending"  # the evidence waiting for its confirmation: Stripe takes one submission
 OVERDUE_STYLE = "color: #d62728; font-weight: 600"  # red, as the Stripe Dashboard marks a missed deadline
 
 
@@ -125,7 +126,8 @@ def held_and_disputed_kpis(held_count: int, held: int, succeeded: int, start: da
 
 
 def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None:
-    """The evidence form (pre-filled from the order) with Submit, and Accept with a confirmation."""
+    """The evidence form (pre-filled from the order, documents to upload) whose Submit asks for a confirmation
+    first (see confirm_submit), and Accept with a confirmation."""
     prefilled = disputes.evidence_for(order, dispute)
     with st.form(f"evidence_{dispute.id}", border=True):
         st.markdown(
@@ -138,19 +140,76 @@ def response_form(dispute: disputes.Dispute, order: orders.Order | None) -> None
             multiline = name in ("shipping_address", "product_description", "uncategorized_text")
             widget = st.text_area if multiline else st.text_input
             values[name] = widget(label, value=prefilled[name], key=f"evidence_{dispute.id}_{name}")
-        submitted = st.form_submit_button("Submit evidence to the bank", type="primary")
+        uploads = evidence_uploads(dispute)
+        submitted = st.form_submit_button("Submit evidence to the bank…", type="primary", icon=":material/gavel:")
     if submitted:
-        done = f"Evidence for {dispute.id} submitted: the bank decides, and this page shows the outcome."
-        if flash_outcome(
-            MESSAGE_KEY,
-            lambda: disputes.submit_evidence(dispute.id, values, actor=gate.actor()),
-            done,
-            errors=(disputes.DisputeError,),
-        ):
-            data_changed()
-        st.rerun()
+        ask_to_submit(dispute, values, uploads)
     if st.button("Accept the dispute…", key=f"accept_{dispute.id}"):
         st.session_state[ACCEPT_KEY] = dispute.id
+
+
+def evidence_uploads(dispute: disputes.Dispute) -> dict[str, disputes.EvidenceFile | None]:
+    """One upload per evidence field Stripe takes as a file (PDF, JPEG or PNG); field -> the document chosen."""
+    st.markdown("**Documents** (PDF, JPEG or PNG; 4.5 MB at most in all)")
+    chosen: dict[str, disputes.EvidenceFile | None] = {}
+    fields = disputes.FILE_EVIDENCE_FIELDS
+    columns = [column for start in range(0, len(fields), 2) for column in st.columns(2)]  # in rows of two
+    for column, name in zip(columns, fields, strict=False):
+        picked = column.file_uploader(
+            disputes.FILE_EVIDENCE_LABELS[name],
+            type=list(disputes.FILE_TYPES),
+            key=f"evidence_{dispute.id}_{name}_file",
+            max_upload_size=disputes.MAX_FILE_BYTES // (1024 * 1024),  # in MB: Stripe's limit for one file
+        )
+        chosen[name] = disputes.EvidenceFile(picked.name, picked.getvalue()) if picked is not None else None
+    return chosen
+
+
+def ask_to_submit(
+    dispute: disputes.Dispute, values: dict[str, str], uploads: dict[str, disputes.EvidenceFile | None]
+) -> None:
+    """Check the evidence and keep it for the confirmation; an error is shown at once instead."""
+    try:
+        text, chosen = disputes.check_response(values, uploads)
+    except disputes.DisputeError as exc:
+        flash(MESSAGE_KEY, "error", exc.message)
+        st.rerun()
+    st.session_state[SUBMIT_KEY] = {"dispute": dispute.id, "text": text, "files": chosen}
+
+
+def _submit(dispute: disputes.Dispute, pending: dict) -> None:
+    done = f"Evidence for {dispute.id} submitted: the bank decides, and this page shows the outcome."
+
+    def submit() -> disputes.Dispute:
+        return disputes.submit_evidence(dispute.id, pending["text"], files=pending["files"], actor=gate.actor())
+
+    if flash_outcome(MESSAGE_KEY, submit, done, errors=(disputes.DisputeError,)):
+        data_changed()
+
+
+def confirm_submit() -> None:
+    """The confirmation of "Submit evidence to the bank", while one is asked for: what goes, and that it is final."""
+    pending = st.session_state.get(SUBMIT_KEY)
+    dispute = disputes.get_dispute(pending["dispute"]) if pending else None
+    if dispute is None or not dispute.is_open:
+        st.session_state.pop(SUBMIT_KEY, None)
+        if dispute is not None:
+            flash(MESSAGE_KEY, "error", f"Dispute {dispute.id} is {disputes.status_label(dispute.status)} already.")
+        return
+    files = pending["files"]
+    names = ", ".join(f"<strong>{inert(found.name)}</strong>" for found in files.values())
+    sending = words.count(len(pending["text"]), "text field") + " and " + words.count(len(files), "document")
+    dialogs.confirm(
+        "Submit the evidence",
+        key=SUBMIT_KEY,
+        body=f"Submit {sending} for <strong>{dispute.id}</strong> to the bank? "
+        + (f"Documents: {names}. " if files else "")
+        + "Stripe takes one submission: after it, nothing can be added or changed.",
+        caption="The bank usually decides within weeks; this page shows the outcome when it arrives.",
+        yes_label="Submit to the bank",
+        no_label="Keep editing",
+        on_yes=lambda: _submit(dispute, pending),
+    )
 
 
 def _accept(dispute: disputes.Dispute) -> None:

@@ -39,6 +39,7 @@ from stripe_emulator.core import (
 from stripe_emulator.core import retrieve as retrieve_object
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources import balance_transactions as txns
+from stripe_emulator.resources import files
 from stripe_emulator.store import Store
 
 DISPUTE_FEE = 1500  # US, in cents
@@ -213,6 +214,8 @@ def update_dispute(ctx: Context, dispute_id: str) -> dict[str, Any]:
                 param="evidence",
             )
         for name, value in (params.get("evidence") or {}).items():
+            if value and name in FILE_EVIDENCE:  # the id of a dispute_evidence upload (POST /v1/files)
+                files.check_evidence_file(ctx, value, f"evidence[{name}]")
             dispute["evidence"][name] = value or None
         details = dispute["evidence_details"]
         details["has_evidence"] = any(v for k, v in dispute["evidence"].items() if k != "enhanced_evidence")

@@ -16,6 +16,7 @@ from tests.contract.money import card_token
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
+from tests.support_files import png
 
 HAMMING = "art-of-doing-science"  # $23.00
 FRAUDULENT = "4000000000000259"
@@ -74,7 +75,8 @@ def test_an_open_dispute_is_answered_with_prefilled_evidence_and_won(api, privat
     assert CUSTOMER.line1 in at.text_area(key=f"evidence_{dispute.id}_shipping_address").value
 
     at.text_area(key=f"evidence_{dispute.id}_uncategorized_text").input("winning_evidence")
-    next(button for button in at.button if button.label == "Submit evidence to the bank").click().run()
+    submit_button(at).click().run()
+    at.button(key="disputes_submit_pending_yes").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == [
         f"Evidence for {dispute.id} submitted: the bank decides, and this page shows the outcome."
@@ -90,6 +92,62 @@ def test_an_open_dispute_is_answered_with_prefilled_evidence_and_won(api, privat
     history = at.dataframe[-1].value
     assert list(history["Status"]) == ["won"] and list(history["Effect on net"]) == [0.0]
     assert metrics(at)["Effect on net"] == "$0.00"
+
+
+def submit_button(at: AppTest):
+    return next(button for button in at.button if button.label == "Submit evidence to the bank…")
+
+
+def test_submitting_asks_first_and_keep_editing_sends_nothing(api, private_emulator):
+    disputed(api, private_emulator)
+    at = open_page("disputes")
+    [dispute] = disputes.list_disputes()
+    at.text_area(key=f"evidence_{dispute.id}_uncategorized_text").input("losing_evidence")
+    submit_button(at).click().run()
+    assert not at.exception, at.exception
+    assert "Stripe takes one submission" in at.markdown[-1].value  # the dialog says it is final
+    assert "6 text fields and 0 documents" in at.markdown[-1].value
+    at.button(key="disputes_submit_pending_no").click().run()
+    assert not at.exception, at.exception
+    answer = api.v1.disputes.retrieve(dispute.id)
+    assert (answer.status, answer.evidence_details.submission_count) == ("needs_response", 0)
+    assert answer.evidence.uncategorized_text is None
+    assert "disputes_submit_pending" not in at.session_state
+
+
+def test_an_uploaded_receipt_reaches_stripe_as_a_dispute_evidence_file(api, private_emulator):
+    disputed(api, private_emulator)
+    at = open_page("disputes")
+    [dispute] = disputes.list_disputes()
+    receipt = png(4, 3)
+    at.file_uploader(key=f"evidence_{dispute.id}_receipt_file").upload("receipt-1042.png", receipt, "image/png")
+    submit_button(at).click().run()
+    assert "receipt-1042.png" in at.markdown[-1].value and "1 document" in at.markdown[-1].value
+    at.button(key="disputes_submit_pending_yes").click().run()
+    assert not at.exception, at.exception
+    answer = api.v1.disputes.retrieve(dispute.id)
+    assert answer.status == "under_review"
+    uploaded = api.v1.files.retrieve(answer.evidence.receipt)
+    assert (uploaded.purpose, uploaded.filename, uploaded.size, uploaded.type) == (
+        "dispute_evidence",
+        "receipt-1042.png",
+        len(receipt),
+        "png",
+    )
+    assert answer.evidence.customer_name == CUSTOMER.name  # the text went with it
+
+
+def test_a_document_that_is_not_a_pdf_or_image_is_refused_before_anything_is_sent(api, private_emulator):
+    disputed(api, private_emulator)
+    at = open_page("disputes")
+    [dispute] = disputes.list_disputes()
+    at.file_uploader(key=f"evidence_{dispute.id}_receipt_file").upload("receipt.png", b"plain words", "image/png")
+    submit_button(at).click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["Receipt: the file is not a PDF, JPEG or PNG; Stripe takes only those."]
+    assert "disputes_submit_pending" not in at.session_state
+    assert api.v1.files.list().data == []
+    assert api.v1.disputes.retrieve(dispute.id).evidence_details.submission_count == 0
 
 
 def test_accepting_asks_first_then_closes_the_dispute_lost(api, private_emulator):

@@ -1,8 +1,9 @@
 """Disputes and capture at shipment in Chromium, end to end through the real Card Element and the emulator.
 
 A purchase with the dispute test card 4000 0000 0000 0259 is disputed; staff answer it on the Disputes page with
-`winning_evidence`; the bank's decision reaches the open page by webhook and the disputes' effect on net is back
-to zero. With CAPTURE=at_shipment a checkout only authorizes, and "Mark shipped" on Orders captures.
+`winning_evidence` and a receipt (uploaded through the Files API), confirmed in a dialog; the bank's decision
+reaches the open page by webhook and the disputes' effect on net is back to zero. With CAPTURE=at_shipment a
+checkout only authorizes, and "Mark shipped" on Orders captures.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support_browser import (
     sign_in,
     wait_for_app,
 )
+from tests.support_files import png
 
 pytestmark = pytest.mark.e2e
 
@@ -75,8 +77,18 @@ def test_a_disputed_purchase_is_answered_with_winning_evidence_and_won(page: Pag
     expect(metric_value(page, "Effect on net")).to_have_text("-$38.00")
 
     page.get_by_label("Anything else for the bank").fill("winning_evidence")
+    receipt = page.get_by_test_id("stFileUploader").filter(has_text="Receipt")
+    receipt.locator("input[type=file]").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": png(8, 8)}
+    )
+    expect(receipt.get_by_text("receipt.png")).to_be_visible(timeout=10_000)
     page.get_by_role("button", name="Submit evidence to the bank").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Stripe takes one submission")).to_be_visible(timeout=10_000)
+    expect(dialog.get_by_text("receipt.png")).to_be_visible()
+    dialog.get_by_role("button", name="Submit to the bank").click()
     expect(page.get_by_text(f"Evidence for {dispute.id} submitted")).to_be_visible(timeout=30_000)
+    assert api.v1.files.retrieve(api.v1.disputes.retrieve(dispute.id).evidence.receipt).filename == "receipt.png"
 
     # The bank's decision arrives by webhook; the open page reruns by itself.
     expect(metric_value(page, "Effect on net")).to_have_text("$0.00", timeout=15_000)
