@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import warnings
 from collections.abc import Iterator
@@ -222,8 +223,9 @@ def test_a_client_that_disconnects_mid_body_is_logged_in_one_line(tmp_path, capl
     async def send(_message: dict) -> None:
         return None
 
-    with caplog.at_level(logging.INFO, logger="stripe_emulator"):
-        asyncio.run(app(scope, receive, send))  # no exception reaches the server (which would log a traceback)
+    # On a thread of its own: after the browser tests, this thread may already run Playwright's event loop.
+    with caplog.at_level(logging.INFO, logger="stripe_emulator"), concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()  # no exception reaches the server
 
     records = [record for record in caplog.records if record.name.startswith("stripe_emulator")]
     assert len(records) == 1
