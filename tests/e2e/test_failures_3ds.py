@@ -51,7 +51,6 @@ def test_a_failed_challenge_is_counted_on_failures(page: Page, streamlit_app: St
         if c.receipt_email == details["Email"]
     ] == []
 
-    sign_in(page, streamlit_app)  # the shop's page was a new session
     failures_page(page)
     expect(metric_value(page, "Failed attempts")).to_have_text(str(before + 1), timeout=30_000)
     expect(page.get_by_role("heading", name="Failed before a charge")).to_be_visible()
