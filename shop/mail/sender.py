@@ -1,0 +1,182 @@
+"""The sender: claims due emails, renders each once, hands it to the SMTP server, marks it sent.
+
+Per message: claim (so no other process sends it meanwhile) -> render into `raw` and store it (so a second
+delivery after a crash sends the same bytes and Message-ID) -> send -> mark sent. A kill -9 at any point loses
+nothing: before "sent" the claim expires and the message is sent again, at most once more for each crash between
+the server's acceptance and the mark (SMTP has no way to ask a server whether it took a message; a receiver that
+sees the same Message-ID twice may drop the copy, RFC 5322 section 3.6.4).
+
+Temporary failures (server down, 4xx) are retried after a delay that doubles each time (from `base_delay_s` up to
+`max_delay_s`, with some jitter so replicas do not retry in step); a permanent one (5xx, no valid address) ends the
+message as failed, with the reason for staff on the order.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from email import policy
+from email.utils import parseaddr
+from typing import Any
+
+import sqlalchemy as sa
+
+from shop.mail import compose, local_server, outbox, transport
+from shop.mail.settings import MailSettings
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 2.0  # how often an idle sender looks for work queued by other processes (its own wake it at once)
+BATCH = 50
+
+
+@dataclass
+class PassResult:
+    """What one pass over the due messages did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class Sender:
+    """One sender (one holder id); `run_once` is a pass, `run` loops until stopped."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: MailSettings,
+        *,
+        base_delay_s: float = 5.0,
+        max_delay_s: float = 900.0,
+        client: Any = None,
+        holder: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.client = client
+        self.holder = holder or f"{socket.gethostname()[:20]}-{uuid.uuid4().hex[:12]}"
+
+    def delay_for(self, attempts: int) -> float:
+        """Seconds to wait before the next try of a message tried `attempts` times (doubling, capped, jittered)."""
+        delay = min(self.base_delay_s * (2 ** min(attempts, 20)), self.max_delay_s)
+        return delay * random.uniform(0.8, 1.2)
+
+    def _ensure_local_server(self) -> None:
+        if self.settings.local:
+            local_server.ensure_running(self.settings.target.port, self.settings.mailbox_dir)
+
+    def run_once(self) -> PassResult:
+        """Send what is due now, batch by batch, over one connection; returns what happened."""
+        result = PassResult()
+        smtp: smtplib.SMTP | None = None
+        try:
+            while True:
+                claimed = outbox.claim(self.engine, self.holder, limit=BATCH)
+                if not claimed:
+                    return result
+                for index, message in enumerate(claimed):
+                    try:
+                        raw = self._render(message)
+                        if smtp is None:
+                            smtp = self._connect()
+                        if not outbox.still_mine(self.engine, message.id, self.holder):
+                            continue  # our claim expired meanwhile: another sender may have it now
+                        transport.send(smtp, raw, self._envelope_from(), message.recipient)
+                    except transport.Permanent as exc:
+                        outbox.give_up(self.engine, message.id, self.holder, str(exc))
+                        log.warning("email %s to order %s failed for good: %s", message.kind, message.order_id, exc)
+                        result.failed += 1
+                        continue
+                    except (transport.Temporary, compose.NotReady) as exc:
+                        # The server is unreachable or deferring: every message still claimed waits for the next try.
+                        for waiting in claimed[index:]:
+                            outbox.retry_later(
+                                self.engine, waiting.id, self.holder, str(exc), self.delay_for(waiting.attempts)
+                            )
+                        result.retried += len(claimed) - index
+                        log.info("emails wait for the mail server: %s", exc)
+                        if smtp is not None:
+                            _quit(smtp)
+                        return result
+                    outbox.mark_sent(self.engine, message.id, self.holder)
+                    result.sent += 1
+        finally:
+            if smtp is not None:
+                _quit(smtp)
+
+    def _render(self, message: outbox.OutboxMessage) -> bytes:
+        if message.raw is not None:
+            return message.raw
+        try:
+            email = compose.build(message, self.settings, engine=self.engine, client=self.client)
+        except compose.Undeliverable as exc:
+            raise transport.Permanent(str(exc)) from exc
+        raw = email.as_bytes(policy=policy.SMTP)  # CRLF line ends, as SMTP carries them
+        outbox.store_raw(self.engine, message.id, self.holder, raw)
+        return raw
+
+    def _envelope_from(self) -> str:
+        return parseaddr(self.settings.email_from)[1] or self.settings.email_from
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            return transport.connect(self.settings.target)
+        except transport.Temporary:
+            if not self.settings.local:
+                raise
+            self._ensure_local_server()  # the local server's process may have died: start one here
+            return transport.connect(self.settings.target)
+
+    def run(self, stop: threading.Event) -> None:
+        """Until `stop` is set: a pass, then sleep until woken by a new email, the next retry, or IDLE_POLL_S."""
+        self._ensure_local_server()
+        woken = False
+        while not stop.is_set():
+            result = self._safe_pass()
+            if result.sent or result.failed:
+                continue  # more may be due: look again at once
+            if woken:
+                # Woken by a commit in this process, which may still be finishing: look again for a moment.
+                for _ in range(5):
+                    if stop.wait(0.02) or self._safe_pass().sent:
+                        break
+            due = self._safe_next_due()
+            wait = IDLE_POLL_S if due is None else max(0.05, min(IDLE_POLL_S, due - time.time()))
+            woken = outbox.wait_for_wake(wait)
+
+    def _safe_pass(self) -> PassResult:
+        try:
+            return self.run_once()
+        except sa.exc.SQLAlchemyError:
+            log.warning("the outbox could not be read; trying again shortly", exc_info=True)
+            return PassResult()
+
+    def _safe_next_due(self) -> float | None:
+        try:
+            return outbox.next_due_at(self.engine)
+        except sa.exc.SQLAlchemyError:
+            return None
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def start_background(engine: sa.Engine, settings: MailSettings, stop: threading.Event) -> threading.Thread:
+    """Start a daemon thread running a Sender until `stop` is set (the app's lifespan calls this)."""
+    sender = Sender(engine, settings)
+    thread = threading.Thread(target=sender.run, args=(stop,), name="mail-sender", daemon=True)
+    thread.start()
+    return thread
