@@ -6,7 +6,7 @@ import streamlit as st
 import stripe
 
 from shop import intents, orders, payments
-from ui import gate, links
+from ui import emails, gate, links
 from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
 from ui.messages import flash, show_flash
@@ -33,6 +33,7 @@ st.markdown(
     f"**{len(shown):,} order{'' if len(shown) == 1 else 's'}**" + (f" of {total:,}" if len(shown) != total else "")
 )
 show_results()
+emails.problems()  # customer emails the mail server refused, with what to fix
 picked = selectable_table(shown)
 if len(picked) == 1 and picked[0].charge_id:  # one order ticked: its charge's detail is a click away
     st.page_link(

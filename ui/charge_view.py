@@ -11,6 +11,7 @@ import stripe
 from shop import charge_detail, sync
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
+from ui import emails
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
 
@@ -79,6 +80,13 @@ def order_section(detail: charge_detail.ChargeDetail) -> None:
         + (f" · shipped {when(order.shipped_at)}" if order.shipped_at else " · not shipped")
         + (f" · cancelled {when(order.cancelled_at)}" if order.cancelled_at else "")
     )
+    if order.carrier or order.tracking_number:
+        show_line(
+            f"Shipped with {inert(order.carrier or 'a carrier')} · tracking {inert(order.tracking_number or '–')}"
+        )
+    emails.problems([order.id])
+    with st.expander("Emails to the customer", icon=":material/mail:"):
+        emails.order_emails(order.id)
     attempts = pd.DataFrame(
         [
             {

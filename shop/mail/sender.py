@@ -180,3 +180,30 @@ def start_background(engine: sa.Engine, settings: MailSettings, stop: threading.
     thread = threading.Thread(target=sender.run, args=(stop,), name="mail-sender", daemon=True)
     thread.start()
     return thread
+
+
+def deliver_to_local_mailbox(engine: sa.Engine, settings: MailSettings, *, port: int | None = None) -> PassResult:
+    """Send every due email to the shop's own server (started here if need be): demo history only.
+
+    The seed's customers are fictional (example.com addresses), so their emails go to the local mailbox even when
+    SMTP_URL is set, never out to the world.
+    """
+    local = settings if settings.local else _local_settings(settings, port)
+    local_server.ensure_running(local.target.port, local.mailbox_dir)
+    sender = Sender(engine, local)
+    total = PassResult()
+    while True:
+        result = sender.run_once()
+        total.sent, total.failed = total.sent + result.sent, total.failed + result.failed
+        if not (result.sent or result.failed):
+            total.retried = result.retried
+            return total
+
+
+def _local_settings(settings: MailSettings, port: int | None) -> MailSettings:
+    from dataclasses import replace
+
+    from shop.mail.settings import DEFAULT_LOCAL_PORT, SmtpTarget
+
+    target = SmtpTarget("127.0.0.1", port or DEFAULT_LOCAL_PORT, False, None, None, local=True)
+    return replace(settings, target=target)
