@@ -16,6 +16,7 @@ MODULES = [
     "sync_bench",
     "scale_bench",
     "webhook_page_bench",
+    "mail_bench",
 ]
 
 

@@ -29,6 +29,9 @@ KIND_LABELS = {
 }
 
 
+SHOWN_PROBLEMS = 10
+
+
 def when(seconds: float | None) -> str:
     """A Unix time as "Dec 02, 2026 14:05 UTC" ("–" for none)."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%b %d, %Y %H:%M UTC") if seconds else "–"
@@ -77,16 +80,17 @@ def problems(order_ids: list[str] | None = None) -> None:
     if not found:
         return
     with st.container(border=True):
-        count = sum(len(messages) for messages in found.values())
-        st.markdown(f":material/mail: **{count} customer email(s) not delivered**")
-        for order_id, messages in found.items():
-            for message in messages:
-                state = "failed, not sent" if message.status == "failed" else f"waiting, tried {message.attempts}×"
-                show_line(
-                    f"<strong>{inert(order_id)}</strong> · {inert(KIND_LABELS.get(message.kind, message.kind))} "
-                    f"to {inert(message.recipient)} · {state}: {inert(message.last_error)}",
-                    caption=True,
-                )
+        listed = [(order_id, message) for order_id, messages in found.items() for message in messages]
+        st.markdown(f":material/mail: **{len(listed)} customer email(s) not delivered**")
+        if len(listed) > SHOWN_PROBLEMS:
+            st.caption(f"The newest {SHOWN_PROBLEMS}; the Mailbox counts them all.")
+        for order_id, message in listed[-SHOWN_PROBLEMS:]:
+            state = "failed, not sent" if message.status == "failed" else f"waiting, tried {message.attempts}×"
+            show_line(
+                f"<strong>{inert(order_id)}</strong> · {inert(KIND_LABELS.get(message.kind, message.kind))} "
+                f"to {inert(message.recipient)} · {state}: {inert(message.last_error)}",
+                caption=True,
+            )
 
 
 def order_emails(order_id: str) -> None:

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from shop.db import dialect_insert
+from shop.mail.settings import get_mail_settings
 from shop.schema import outbox
 
 Kind = Literal[
@@ -81,8 +83,6 @@ def new_message_id(key: str, domain: str) -> str:
 
 
 def _domain() -> str:
-    from shop.mail.settings import get_mail_settings
-
     address = get_mail_settings().email_from
     return address.rpartition("@")[2].strip("<> ") or "stripe-press.example"
 
@@ -103,8 +103,6 @@ def enqueue(
     amount and reason, the staff's note), as JSON. The sender in this process is woken once the transaction commits.
     """
     key = key or f"{order_id}:{kind}"
-    from shop.db import dialect_insert
-
     statement = (
         dialect_insert(conn, outbox)
         .values(
@@ -148,25 +146,28 @@ def wake() -> None:
 def claim(engine: sa.Engine, holder: str, *, limit: int = 50, now: float | None = None) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `holder` (oldest first); each is held for CLAIM_TTL_S.
 
-    A message is due when queued, its `next_attempt_at` has come, and no live claim holds it. Each claim is one
+    A message is due when queued, its `next_attempt_at` has come, and no live claim holds it. The claim is one
     conditional UPDATE, so two senders racing for a row cannot both get it.
     """
     now = time.time() if now is None else now
     free = sa.or_(outbox.c.claim_expires.is_(None), outbox.c.claim_expires < now)
     due = sa.and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now, free)
-    with engine.connect() as conn:
-        ids = conn.execute(sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)).scalars().all()
-    claimed = []
-    for message_id in ids:
-        with engine.begin() as conn:
-            won = conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == message_id, due)
-                .values(claimed_by=holder, claim_expires=now + CLAIM_TTL_S)
-            ).rowcount
-            if won:
-                claimed.append(_message_from(conn.execute(sa.select(outbox).where(outbox.c.id == message_id)).one()))
-    return claimed
+    expires = now + CLAIM_TTL_S
+    # PostgreSQL: rows another sender is claiming right now are skipped rather than waited for (SKIP LOCKED); a
+    # row it claimed meanwhile no longer matches `due` when this UPDATE re-checks it. SQLite: one writer at a time.
+    wanted = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(wanted.scalar_subquery()), due)
+            .values(claimed_by=holder, claim_expires=expires)
+        )
+        rows = conn.execute(
+            sa.select(outbox)
+            .where(outbox.c.claimed_by == holder, outbox.c.claim_expires == expires, outbox.c.status == "queued")
+            .order_by(outbox.c.id)
+        )
+        return [_message_from(row) for row in rows]
 
 
 def _mine(message_id: int, holder: str) -> sa.ColumnElement[bool]:
@@ -180,14 +181,13 @@ def still_mine(engine: sa.Engine, message_id: int, holder: str) -> bool:
     return expires is not None and expires > time.time()
 
 
-def store_raw(engine: sa.Engine, message_id: int, holder: str, raw: bytes) -> bool:
-    """Keep the rendered message, so every delivery of it sends the same bytes; False if the claim was lost."""
+def store_raw(engine: sa.Engine, holder: str, rendered: dict[int, bytes]) -> None:
+    """Keep rendered messages (by id), so every delivery of each sends the same bytes (one transaction)."""
+    if not rendered:
+        return
     with engine.begin() as conn:
-        return bool(
-            conn.execute(
-                sa.update(outbox).where(_mine(message_id, holder), outbox.c.raw.is_(None)).values(raw=raw)
-            ).rowcount
-        )
+        for message_id, raw in rendered.items():
+            conn.execute(sa.update(outbox).where(_mine(message_id, holder), outbox.c.raw.is_(None)).values(raw=raw))
 
 
 def mark_sent(engine: sa.Engine, message_id: int, holder: str, *, sent_at: int | None = None) -> None:

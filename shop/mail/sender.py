@@ -80,49 +80,72 @@ class Sender:
         smtp: smtplib.SMTP | None = None
         try:
             while True:
-                claimed = outbox.claim(self.engine, self.holder, limit=BATCH)
+                claimed_at = time.time()
+                claimed = outbox.claim(self.engine, self.holder, limit=BATCH, now=claimed_at)
                 if not claimed:
                     return result
-                for index, message in enumerate(claimed):
+                ready, waited = self._render_all(claimed, result)
+                for index, (message, raw) in enumerate(ready):
                     try:
-                        raw = self._render(message)
                         if smtp is None:
                             smtp = self._connect()
-                        if not outbox.still_mine(self.engine, message.id, self.holder):
-                            continue  # our claim expired meanwhile: another sender may have it now
+                        if time.time() - claimed_at > outbox.CLAIM_TTL_S / 2 and not outbox.still_mine(
+                            self.engine, message.id, self.holder
+                        ):
+                            continue  # our claim ran out meanwhile: another sender may have it now
                         transport.send(smtp, raw, self._envelope_from(), message.recipient)
                     except transport.Permanent as exc:
-                        outbox.give_up(self.engine, message.id, self.holder, str(exc))
-                        log.warning("email %s to order %s failed for good: %s", message.kind, message.order_id, exc)
-                        result.failed += 1
+                        self._give_up(message, str(exc), result)
                         continue
-                    except (transport.Temporary, compose.NotReady) as exc:
+                    except transport.Temporary as exc:
                         # The server is unreachable or deferring: every message still claimed waits for the next try.
-                        for waiting in claimed[index:]:
-                            outbox.retry_later(
-                                self.engine, waiting.id, self.holder, str(exc), self.delay_for(waiting.attempts)
-                            )
-                        result.retried += len(claimed) - index
+                        self._retry([m for m, _ in ready[index:]], str(exc), result)
                         log.info("emails wait for the mail server: %s", exc)
-                        if smtp is not None:
-                            _quit(smtp)
                         return result
                     outbox.mark_sent(self.engine, message.id, self.holder)
                     result.sent += 1
+                if waited:
+                    return result  # Stripe did not answer for some: they wait for their next try
         finally:
             if smtp is not None:
                 _quit(smtp)
 
-    def _render(self, message: outbox.OutboxMessage) -> bytes:
-        if message.raw is not None:
-            return message.raw
-        try:
-            email = compose.build(message, self.settings, engine=self.engine, client=self.client)
-        except compose.Undeliverable as exc:
-            raise transport.Permanent(str(exc)) from exc
-        raw = email.as_bytes(policy=policy.SMTP)  # CRLF line ends, as SMTP carries them
-        outbox.store_raw(self.engine, message.id, self.holder, raw)
-        return raw
+    def _render_all(
+        self, claimed: list[outbox.OutboxMessage], result: PassResult
+    ) -> tuple[list[tuple[outbox.OutboxMessage, bytes]], bool]:
+        """Each claimed message's bytes, rendered once and stored before any is sent; and whether some must wait
+        (what they need from Stripe did not come: they are set to try again later)."""
+        ready: list[tuple[outbox.OutboxMessage, bytes]] = []
+        waited = False
+        fresh: dict[int, bytes] = {}
+        for message in claimed:
+            if message.raw is not None:
+                ready.append((message, message.raw))
+                continue
+            try:
+                email = compose.build(message, self.settings, engine=self.engine, client=self.client)
+            except compose.Undeliverable as exc:
+                self._give_up(message, str(exc), result)
+                continue
+            except compose.NotReady as exc:
+                self._retry([message], str(exc), result)
+                waited = True
+                continue
+            raw = email.as_bytes(policy=policy.SMTP)  # CRLF line ends, as SMTP carries them
+            fresh[message.id] = raw
+            ready.append((message, raw))
+        outbox.store_raw(self.engine, self.holder, fresh)
+        return ready, waited
+
+    def _give_up(self, message: outbox.OutboxMessage, error: str, result: PassResult) -> None:
+        outbox.give_up(self.engine, message.id, self.holder, error)
+        log.warning("email %s of order %s failed for good: %s", message.kind, message.order_id, error)
+        result.failed += 1
+
+    def _retry(self, messages: list[outbox.OutboxMessage], error: str, result: PassResult) -> None:
+        for message in messages:
+            outbox.retry_later(self.engine, message.id, self.holder, error, self.delay_for(message.attempts))
+        result.retried += len(messages)
 
     def _envelope_from(self) -> str:
         return parseaddr(self.settings.email_from)[1] or self.settings.email_from
