@@ -113,11 +113,7 @@ def _ship_with(carrier: str, tracking_number: str) -> Callable[[str], str]:
         # An order only authorized is captured first; the customer's shipped email carries carrier and number.
         payments.ship_order(order_id, actor=gate.actor(), carrier=carrier, tracking_number=tracking_number)
         tracking = " ".join(part for part in (carrier, tracking_number) if part)
-        return (
-            f"Order {order_id} marked shipped."
-            + (f" Tracking: {tracking}." if tracking else "")
-            + (" The customer gets an email.")
-        )
+        return f"Order {order_id} marked shipped." + (f" Tracking: {tracking}." if tracking else "")
 
     return ship
 
