@@ -448,11 +448,18 @@ def confirmation(done: dict[str, Any]) -> None:
         st.markdown("Charge ID:")
         st.code(done["charge_id"], language=None)
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
-        # True in every mode: the confirmation email was queued with the payment (shop.mail's outbox).
-        show_line(f"A confirmation email is on its way to <strong>{inert(order.customer.email)}</strong>.")
-        # Demo (no SMTP_URL): nothing leaves the machine, so this session may open this order's email.
-        if emails.mailbox_available() and st.button("See the email", icon=":material/mail:", key="checkout_see_email"):
-            show_confirmation_email(order.id)
+        # The confirmation email was queued with the payment (shop.mail's outbox); where it goes decides the words.
+        if emails.mailbox_available():
+            # Without SMTP_URL nothing leaves this machine: the email is in the shop's own mailbox, and this session
+            # (the one that placed the order) may open it.
+            show_line(
+                f"Your confirmation email to <strong>{inert(order.customer.email)}</strong> is kept in this demo "
+                "shop's own mailbox (it sends nothing outside this machine)."
+            )
+            if st.button("See the email", icon=":material/mail:", key="checkout_see_email"):
+                show_confirmation_email(order.id)
+        else:
+            show_line(f"A confirmation email is on its way to <strong>{inert(order.customer.email)}</strong>.")
         dashboard = get_settings().dashboard_url(done["charge_id"])
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)

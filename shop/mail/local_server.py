@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -55,10 +56,21 @@ class MailboxHandler:
         return "250 2.0.0 Message accepted for delivery"
 
 
+def _tag(raw: bytes) -> str:
+    """ "<order>.<kind>" from the shop's own X-Shop-* headers (letters, digits and dashes only), for the file name."""
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    parts = [re.sub(r"[^A-Za-z0-9-]", "", str(headers.get(name, "")))[:40] for name in ("X-Shop-Order", "X-Shop-Email")]
+    return ".".join(part or "none" for part in parts)
+
+
 def store(folder: Path, raw: bytes) -> Path:
-    """Keep `raw` as a new file of the mailbox `folder` (written whole, then renamed into place)."""
+    """Keep `raw` as a new file of the mailbox `folder` (written whole, then renamed into place).
+
+    The name is the arrival time, the order and kind of email, and a random part: finding an order's messages
+    reads names, not files.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+    name = f"{time.time_ns():020d}-{_tag(raw)}-{uuid.uuid4().hex[:8]}"
     partial = folder / f".{name}.part"
     partial.write_bytes(raw)
     final = folder / f"{name}.eml"
@@ -114,30 +126,38 @@ class Stored:
     subject: str
 
 
-def list_messages(folder: Path, *, order_id: str | None = None, message_id: str | None = None) -> list[Stored]:
-    """The kept messages, newest first; of one order or one Message-ID when given."""
+_read: dict[Path, Stored] = {}  # a kept file never changes: its headers are read once per process
+_read_lock = threading.Lock()
+
+
+def _stored(path: Path) -> Stored:
+    with _read_lock:
+        known = _read.get(path)
+    if known is not None:
+        return known
+    with path.open("rb") as handle:
+        headers = BytesHeaderParser(policy=policy.default).parse(handle)
+    stored = Stored(
+        path=path,
+        received=int(path.name.split("-", 1)[0]) / 1e9,
+        message_id=str(headers.get("Message-ID", "")),
+        order_id=str(headers.get("X-Shop-Order", "")),
+        kind=str(headers.get("X-Shop-Email", "")),
+        to=str(headers.get("To", "")),
+        subject=str(headers.get("Subject", "")),
+    )
+    with _read_lock:
+        _read[path] = stored
+    return stored
+
+
+def list_messages(folder: Path, *, order_id: str | None = None) -> list[Stored]:
+    """The kept messages, newest first; of one order when `order_id` is given (found by file name)."""
     if not folder.is_dir():
         return []
-    parser = BytesHeaderParser(policy=policy.default)
-    found = []
-    for path in sorted(folder.glob("*.eml"), reverse=True):
-        with path.open("rb") as handle:
-            headers = parser.parse(handle)
-        stored = Stored(
-            path=path,
-            received=int(path.name.split("-", 1)[0]) / 1e9,
-            message_id=str(headers.get("Message-ID", "")),
-            order_id=str(headers.get("X-Shop-Order", "")),
-            kind=str(headers.get("X-Shop-Email", "")),
-            to=str(headers.get("To", "")),
-            subject=str(headers.get("Subject", "")),
-        )
-        if order_id and stored.order_id != order_id:
-            continue
-        if message_id and stored.message_id != message_id:
-            continue
-        found.append(stored)
-    return found
+    pattern = f"*-{re.sub(r'[^A-Za-z0-9-]', '', order_id)}.*.eml" if order_id else "*.eml"
+    found = [_stored(path) for path in sorted(folder.glob(pattern), reverse=True)]
+    return [stored for stored in found if not order_id or stored.order_id == order_id]
 
 
 def read(path: Path) -> tuple[EmailMessage, bytes]:

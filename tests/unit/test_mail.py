@@ -319,3 +319,16 @@ def test_smtp_url_forms() -> None:
     with pytest.raises(config.ConfigError):
         parse_smtp_url("http://mail.example")
     assert compose.REASON_WORDS["duplicate"]
+
+
+def test_an_order_settled_by_the_background_path_after_its_tab_closed_gets_one_confirmation(client, sink) -> None:
+    prepared = intents.prepare_checkout(CHECKOUT_DETAILS, HAMMING, 1, allow_duplicate=True, client=client)
+    client.v1.payment_intents.confirm(prepared.order.payment_intent_id, params={"payment_method": "pm_card_visa"})
+    # The tab closed before the page heard back: nothing is queued until something settles the order.
+    assert outbox.messages(order_id=prepared.order.id, engine=get_engine()) == []
+    assert [r.succeeded for r in intents.settle_open_orders(client=client)] == [True]
+    intents.settle_order(prepared.order.id, client=client)  # and the customer's reload settles it again
+    send_all(client)
+    send_all(client)
+    (confirmation,) = sink.wait_for(1)
+    assert prepared.order.id in text_of(confirmation) and len(sink.messages) == 1
