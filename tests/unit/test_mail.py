@@ -332,3 +332,57 @@ def test_an_order_settled_by_the_background_path_after_its_tab_closed_gets_one_c
     send_all(client)
     (confirmation,) = sink.wait_for(1)
     assert prepared.order.id in text_of(confirmation) and len(sink.messages) == 1
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, trusted by this process's TLS clients (SSL_CERT_FILE)."""
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return key, cert
+
+
+@pytest.mark.parametrize("scheme", ["smtp", "smtps"])
+def test_smtp_url_logs_in_over_starttls_or_implicit_tls(client, certificate, scheme, monkeypatch) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    key, cert = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server, session, envelope, mechanism, data) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            logins.append((data.login, data.password))
+            return AuthResult(success=data.login == b"shop@x.example" and data.password == b"s3cret:pw")
+        return AuthResult(success=False, handled=False)
+
+    sink = Sink()
+    options = {"authenticator": authenticate, "auth_require_tls": True}
+    if scheme == "smtp":
+        options |= {"tls_context": context, "require_starttls": True}  # refuses anything before STARTTLS
+    else:
+        # TLS from the first byte; aiosmtpd 1.4 does not count it as TLS for auth_require_tls, so that is off.
+        options |= {"ssl_context": context, "auth_require_tls": False}
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, server_hostname="127.0.0.1", **options)
+    controller.start()
+    try:
+        monkeypatch.setenv("SMTP_URL", f"{scheme}://shop%40x.example:s3cret%3Apw@127.0.0.1:{sink.port}")
+        get_mail_settings.cache_clear()
+        charges_checkout(client)
+        send_all(client)
+        (message,) = sink.wait_for(1)
+    finally:
+        controller.stop()
+    assert message["X-Shop-Email"] == "confirmed"
+    assert logins == [(b"shop@x.example", b"s3cret:pw")]
