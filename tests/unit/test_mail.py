@@ -127,19 +127,21 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
     assert "now charged $46.00" in text_of(shipped)
 
 
-def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: Sink) -> None:
-    cancelled = charges_checkout(client)
+@pytest.mark.parametrize("flow", FLOWS)
+def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: Sink, flow: str) -> None:
+    checkout = FLOWS[flow]
+    cancelled = checkout(client)
     payments.cancel_order(cancelled.id, client=client)
-    refunded = charges_checkout(client)
+    refunded = checkout(client)
     orders.mark_shipped(refunded.id)
     payments.refund_charge(
         refunded.charge_id, amount=1000, reason="duplicate", idempotency_key=f"r-{uuid.uuid4()}", client=client
     )
-    asked = charges_checkout(client)
+    asked = checkout(client)
     orders.mark_shipped(asked.id)
     request = orders.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
     payments.approve_refund_request(request.id, note="Sorry about that.", client=client)
-    refused = charges_checkout(client)
+    refused = checkout(client)
     orders.mark_shipped(refused.id)
     request = orders.request_refund(refused.id, "grace@example.com", "Changed my mind")
     orders.decide_refund_request(request.id, False, note="Returns close after 30 days.")
@@ -386,3 +388,14 @@ def test_smtp_url_logs_in_over_starttls_or_implicit_tls(client, certificate, sch
         controller.stop()
     assert message["X-Shop-Email"] == "confirmed"
     assert logins == [(b"shop@x.example", b"s3cret:pw")]
+
+
+def test_python_m_shop_mail_send_delivers_what_is_due_once(client, sink: Sink, capsys) -> None:
+    from shop.mail.__main__ import main
+
+    order = charges_checkout(client)
+    orders.mark_shipped(order.id)
+    assert main(["send"]) == 0
+    assert "sent 2, to retry 0, failed 0; outbox now: 0 queued, 2 sent, 0 failed" in capsys.readouterr().out
+    assert main(["send"]) == 0
+    assert "sent 0" in capsys.readouterr().out and len(sink.wait_for(2)) == 2
