@@ -821,7 +821,10 @@ def mark_cancelled(
         order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
         audit.record(conn, actor=actor, action="cancel", order_id=order.id, charge_id=order.charge_id, detail=detail)
         if order.paid_at:  # an order never paid was never confirmed to the customer: nothing to tell them
-            _email(conn, order, "cancelled", refunded=order.amount_refunded, released=bool(order.released_at))
+            # A paid order is cancelled only once all its money is back (refunded, or its hold released), even
+            # when the refunded total has not reached the order yet (Stripe did not answer; the sync copies it).
+            released = bool(order.released_at)
+            _email(conn, order, "cancelled", refunded=0 if released else order.amount, released=released)
         return order
 
 

@@ -125,6 +125,11 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
     confirmation, shipped = sink.wait_for(2)
     assert "authorized for $46.00, not charged" in text_of(confirmation)
     assert "now charged $46.00" in text_of(shipped)
+    held = FLOWS[flow](client)
+    payments.cancel_order(held.id, client=client)
+    send_all(client)
+    (cancelled,) = [m for m in sink.wait_for(4) if m["X-Shop-Email"] == "cancelled"]
+    assert "hold of $46.00 on your card is released: nothing was charged" in text_of(cancelled)
 
 
 @pytest.mark.parametrize("flow", FLOWS)
