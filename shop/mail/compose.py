@@ -20,12 +20,14 @@ from typing import Any
 
 import jinja2
 import sqlalchemy as sa
+import stripe
 
 from shop import catalog
+from shop.config import stripe_client
 from shop.mail.outbox import OutboxMessage
 from shop.mail.settings import MailSettings
 from shop.money import format_amount
-from shop.orders import Order, get_order
+from shop.orders import Order, get_order, get_refund_request
 from shop.schema import charge_payloads, charges, refunds
 
 SUBJECTS = {
@@ -79,13 +81,16 @@ def _single_line(text: str) -> str:
 
 def _address_lines(order: Order) -> list[str]:
     customer = order.customer
-    lines = [customer.name, customer.line1, customer.line2, " ".join(filter(None, (customer.city, customer.state,
-             customer.postal_code))), customer.country]  # fmt: skip
+    town = " ".join(part for part in (customer.city, customer.state, customer.postal_code) if part)
+    lines = [customer.name, customer.line1, customer.line2, town, customer.country]
     return [_single_line(line) for line in lines if line and line.strip()]
 
 
 def _charge_facts(order: Order, facts: dict[str, Any], engine: sa.Engine, client: Any) -> ChargeFacts:
-    """Card and receipt of the order's charge: the local copy of Stripe first, else Stripe itself."""
+    """Card and receipt of the order's charge as Stripe has them: the local copy of Stripe, else Stripe itself.
+
+    The card the browser reported at checkout (`facts`) is the last resort only.
+    """
     brand, last4, receipt_url = facts.get("card_brand"), facts.get("card_last4"), None
     if order.charge_id:
         with engine.connect() as conn:
@@ -95,21 +100,17 @@ def _charge_facts(order: Order, facts: dict[str, Any], engine: sa.Engine, client
                 .where(charges.c.id == order.charge_id)
             ).first()
         if row is not None:
-            brand, last4 = brand or row.card_brand, last4 or row.card_last4
+            brand, last4 = row.card_brand or brand, row.card_last4 or last4
             receipt_url = json.loads(row.raw).get("receipt_url") if row.raw else None
         if receipt_url is None or not (brand and last4):
             charge = _retrieve_charge(order.charge_id, client)
             card = (charge.get("payment_method_details") or {}).get("card") or charge.get("source") or {}
-            brand, last4 = brand or card.get("brand"), last4 or card.get("last4")
+            brand, last4 = card.get("brand") or brand, card.get("last4") or last4
             receipt_url = charge.get("receipt_url")
     return ChargeFacts(brand, last4, receipt_url)
 
 
 def _retrieve_charge(charge_id: str, client: Any) -> dict[str, Any]:
-    import stripe
-
-    from shop.config import stripe_client
-
     try:
         charge = (client or stripe_client()).v1.charges.retrieve(charge_id)
     except stripe.InvalidRequestError:
@@ -131,10 +132,6 @@ def _refund_reason(order: Order, engine: sa.Engine, client: Any) -> str:
             .limit(1)
         ).scalar()
     if reason is None:
-        import stripe
-
-        from shop.config import stripe_client
-
         try:
             found = (client or stripe_client()).v1.refunds.list(params={"charge": order.charge_id, "limit": 1})
         except stripe.StripeError as exc:
@@ -192,8 +189,6 @@ def context(
     if message.kind == "refunded":
         values["reason"] = _refund_reason(order, engine, client)
     if message.kind == "request_received":
-        from shop.orders import get_refund_request
-
         request = get_refund_request(int(facts.get("request", 0)), engine=engine)
         values["request_reason"] = request.reason if request else ""
     return values
