@@ -90,7 +90,7 @@ def send_mail(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             Sender(get_engine(), get_mail_settings()).run(stop)
-        except (ConfigError, OSError):
+        except Exception:  # whatever stopped it, the outbox keeps the emails: start again after a pause
             log.exception("the mail sender stopped; starting it again shortly")
             stop.wait(KEEP_REGISTERED_EVERY_S)
 

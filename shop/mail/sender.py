@@ -131,6 +131,11 @@ class Sender:
                 self._retry([message], str(exc), result)
                 waited = True
                 continue
+            except Exception as exc:  # a fault of ours in one email must not hold up the others: it waits for a fix
+                log.exception("email %s of order %s could not be put together", message.kind, message.order_id)
+                self._retry([message], f"The email could not be put together ({type(exc).__name__}).", result)
+                waited = True
+                continue
             raw = email.as_bytes(policy=policy.SMTP)  # CRLF line ends, as SMTP carries them
             fresh[message.id] = raw
             ready.append((message, raw))

@@ -404,3 +404,25 @@ def test_python_m_shop_mail_send_delivers_what_is_due_once(client, sink: Sink, c
     assert "sent 2, to retry 0, failed 0; outbox now: 0 queued, 2 sent, 0 failed" in capsys.readouterr().out
     assert main(["send"]) == 0
     assert "sent 0" in capsys.readouterr().out and len(sink.wait_for(2)) == 2
+
+
+def test_an_email_that_cannot_be_put_together_waits_without_holding_up_the_others(client, sink, monkeypatch) -> None:
+    first, second = charges_checkout(client), charges_checkout(client)
+    real = compose.build
+
+    def broken_for_first(message, *args, **kwargs):
+        if message.order_id == first.id:
+            raise KeyError("a template bug")
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr(compose, "build", broken_for_first)
+    send_all(client)
+    (sent,) = sink.wait_for(1)
+    assert sent["X-Shop-Order"] == second.id
+    (waiting,) = outbox.messages(order_id=first.id, engine=get_engine())
+    assert waiting.status == "queued" and "could not be put together (KeyError)" in waiting.last_error
+    monkeypatch.setattr(compose, "build", real)  # the fix is deployed, and its next try comes
+    with get_engine().begin() as conn:
+        conn.execute(sa.update(outbox_table).values(next_attempt_at=0))
+    send_all(client)
+    assert [m["X-Shop-Order"] for m in sink.wait_for(2)] == [second.id, first.id]
