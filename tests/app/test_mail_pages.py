@@ -109,3 +109,28 @@ def test_mark_shipped_takes_a_carrier_and_tracking_number_shown_on_orders_and_yo
     customer.text_input(key="your_order_email").input(CUSTOMER.email)
     next(button for button in customer.button if button.label == "Find my order").click().run()
     assert "Carrier <strong>UPS</strong>" in markdown(customer) and "1Z999AA1" in markdown(customer)
+
+
+def test_the_charge_page_lists_the_orders_emails_and_one_the_server_refused(env, private_emulator) -> None:
+    import streamlit as st
+
+    from shop import sync
+
+    st.cache_data.clear()
+    order = orders.create_order(orders.Customer(**{**CUSTOMER.__dict__, "email": "ada@nowhere.invalid"}), HAMMING, 1)
+    payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex)
+    order = orders.get_order(order.id)
+    orders.mark_shipped(order.id, carrier="USPS", tracking_number="9400 1000")
+    deliver()
+    sync.sync(private_emulator.client())
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.session_state["ops_signed_in"] = True
+    at.run()
+    at.query_params["id"] = order.charge_id
+    at.switch_page("pages/charge.py")
+    at.run()
+    assert not at.exception, at.exception
+    text = markdown(at)
+    assert "Shipped with USPS · tracking 9400 1000" in text
+    assert "2 customer email(s) not delivered" in text and "refused the address ada@nowhere.invalid" in text
+    assert "order confirmed to ada@nowhere.invalid · failed" in text and "shipped to ada@nowhere.invalid" in text
