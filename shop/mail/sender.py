@@ -97,6 +97,9 @@ class Sender:
                     except transport.Permanent as exc:
                         self._give_up(message, str(exc), result)
                         continue
+                    except transport.Deferred as exc:  # this recipient or message only: the others go on
+                        self._retry([message], str(exc), result)
+                        continue
                     except transport.Temporary as exc:
                         # The server is unreachable or deferring: every message still claimed waits for the next try.
                         self._retry([m for m, _ in ready[index:]], str(exc), result)
@@ -104,8 +107,8 @@ class Sender:
                         return result
                     outbox.mark_sent(self.engine, message.id, self.holder)
                     result.sent += 1
-                if waited:
-                    return result  # Stripe did not answer for some: they wait for their next try
+                if waited or result.retried:
+                    return result  # some wait for their next try: this pass must not pick them up again
         finally:
             if smtp is not None:
                 _quit(smtp)

@@ -20,6 +20,10 @@ class Temporary(Exception):
     """Try again later: the server is down, busy, or refused with 4xx (or the shop's settings need fixing)."""
 
 
+class Deferred(Temporary):
+    """This message only was refused for now (4xx to its recipient or its data): the next ones may go on."""
+
+
 class Permanent(Exception):
     """The server refused this message for good (5xx); the text says what staff can do about it."""
 
@@ -72,7 +76,7 @@ def send(smtp: smtplib.SMTP, raw: bytes, sender: str, recipient: str) -> None:
                 f"The mail server refused the address {recipient} ({words}). Check the address with the customer "
                 "(their phone is on the order); this email will not be sent."
             ) from exc
-        raise Temporary(f"The mail server deferred {recipient} ({words}).") from exc
+        raise Deferred(f"The mail server deferred {recipient} ({words}).") from exc
     except smtplib.SMTPSenderRefused as exc:
         raise Temporary(f"The mail server refused the sender {sender} ({_describe(exc)}): check EMAIL_FROM.") from exc
     except smtplib.SMTPDataError as exc:
@@ -80,6 +84,6 @@ def send(smtp: smtplib.SMTP, raw: bytes, sender: str, recipient: str) -> None:
             raise Permanent(
                 f"The mail server refused the message ({_describe(exc)}); this email will not be sent."
             ) from exc
-        raise Temporary(f"The mail server deferred the message ({_describe(exc)}).") from exc
+        raise Deferred(f"The mail server deferred the message ({_describe(exc)}).") from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise Temporary(f"The connection to the mail server failed ({_describe(exc)}).") from exc

@@ -426,3 +426,14 @@ def test_an_email_that_cannot_be_put_together_waits_without_holding_up_the_other
         conn.execute(sa.update(outbox_table).values(next_attempt_at=0))
     send_all(client)
     assert [m["X-Shop-Order"] for m in sink.wait_for(2)] == [second.id, first.id]
+
+
+def test_one_deferred_recipient_does_not_hold_up_the_next_messages(client, sink: Sink) -> None:
+    slow = charges_checkout(client, {**CHECKOUT_DETAILS, "email": "grey@example.net"})
+    fine = charges_checkout(client)
+    sink.refuse["grey@example.net"] = "451 4.7.1 greylisted, try again later"
+    send_all(client)
+    (sent,) = sink.wait_for(1)
+    assert sent["X-Shop-Order"] == fine.id
+    (waiting,) = outbox.messages(order_id=slow.id, engine=get_engine())
+    assert waiting.status == "queued" and "451 4.7.1" in waiting.last_error and waiting.next_attempt_at > 0
