@@ -17,6 +17,7 @@ MODULES = [
     "scale_bench",
     "webhook_page_bench",
     "timeout_bench",
+    "mail_bench",
 ]
 
 

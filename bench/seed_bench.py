@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tests.support import ROOT, running_emulator
+from tests.support import ROOT, free_port, running_emulator
 
 
 @contextmanager
@@ -35,6 +35,7 @@ def shop_environment(workdir: Path) -> Iterator[dict[str, str]]:
             SHOP_DATA_DIR=str(workdir / "shop"),
             STRIPE_EMULATOR_PORT=str(emulator.port),
             STRIPE_EMULATOR_DATA_DIR=str(emulator_dir),
+            LOCAL_SMTP_PORT=str(free_port()),  # the seed's emails go to a mail server of this run's own
         )
         yield env
 

@@ -9,7 +9,7 @@ import stripe
 
 from shop import intents, order_checks, orders, payments, stripe_io
 from shop.words import count
-from ui import gate, links
+from ui import emails, gate, links
 from ui.authorizations import show_authorizations
 from ui.data import data_changed, live_refresh
 from ui.messages import flash, show_flash
@@ -37,6 +37,7 @@ st.markdown(
     f"**{len(shown):,} order{'' if len(shown) == 1 else 's'}**" + (f" of {total:,}" if len(shown) != total else "")
 )
 show_results()
+emails.problems()  # customer emails the mail server refused, with what to fix
 picked = selectable_table(shown)
 if len(picked) == 1 and picked[0].charge_id:  # one order ticked: its charge's detail is a click away
     st.page_link(

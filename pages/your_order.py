@@ -115,6 +115,18 @@ with st.container(border=True):
         f"Placed {_day(order.created)}{shipped} · to {inert(order.customer.name)}, {inert(order.customer.city)}",
         caption=True,
     )
+    if order.carrier or order.tracking_number:
+        show_line(
+            ":material/local_shipping: "
+            + " · ".join(
+                part
+                for part in (
+                    f"Carrier <strong>{inert(order.carrier)}</strong>" if order.carrier else "",
+                    f"tracking number <code>{inert(order.tracking_number)}</code>" if order.tracking_number else "",
+                )
+                if part
+            )
+        )
 
 if order_rules.may_cancel(order):
     if order.amount_refunded:

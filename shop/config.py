@@ -319,3 +319,17 @@ def longest_call_s(settings: Settings | None = None) -> float:
 def stripe_client(settings: Settings | None = None) -> stripe.StripeClient:
     """The configured `stripe.StripeClient` for the current mode; no network I/O (see shop.emulator_process)."""
     return _client_for(settings or get_settings())
+
+
+def setting(name: str, env: dict[str, str] | None = None) -> str | None:
+    """One setting by name, read as `load_settings` reads its own: the environment, then the secrets file.
+
+    None when unset or empty. For settings of one part of the shop (the mail's SMTP_URL, EMAIL_FROM, …) that the
+    rest of it never reads.
+    """
+    env = dict(os.environ) if env is None else env
+    value = env.get(name)
+    if value in (None, ""):
+        secrets = _secrets_file()
+        value = secrets.get(name) or secrets.get(name.lower())
+    return None if value in (None, "") else str(value).strip()

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from shop import audit, catalog
 from shop.db import get_engine, insert_missing
+from shop.mail import outbox
 from shop.order_rules import (
     OrderStateError,
     Verdict,
@@ -96,6 +97,8 @@ class Order:
     capture_method: CaptureMethod = "automatic"
     captured_at: int | None = None
     released_at: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
 
     @property
     def refundable(self) -> int:
@@ -227,6 +230,13 @@ def _update_order(conn: sa.Connection, order_id: str, **changes: object) -> Orde
     merged["updated"] = _now()
     conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged))
     return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+
+
+def _email(conn: sa.Connection, order: Order, kind: outbox.Kind, key: str | None = None, **facts: object) -> None:
+    """Queue the customer's email about this change in the change's own transaction (once per key)."""
+    outbox.enqueue(
+        conn, order_id=order.id, kind=kind, recipient=order.customer.email, facts=facts, key=key, created=_now()
+    )
 
 
 def create_order(
@@ -527,7 +537,9 @@ def finish_attempt(
         if outcome == "succeeded":
             if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
                 paid = order.paid_at or paid_at or now
-                _update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
+                paid_order = _update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
+                if not order.paid_at:
+                    _email(conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4)
         elif outcome == "failed" and not order.paid_at:
             _update_order(conn, order.id, status="failed", last_error=message)
         elif outcome == "error" and not order.paid_at:
@@ -684,14 +696,37 @@ def _change_if_allowed(
     raise OrderStateError(f"Order {order_id} is changing right now; look at it again and retry.")
 
 
-def mark_shipped(order_id: str, *, actor: str = audit.SYSTEM, engine: sa.Engine | None = None) -> Order:
+MAX_TRACKING = 60  # characters of a carrier's name or a tracking number
+
+
+def mark_shipped(
+    order_id: str,
+    *,
+    actor: str = audit.SYSTEM,
+    carrier: str = "",
+    tracking_number: str = "",
+    engine: sa.Engine | None = None,
+) -> Order:
     """Record that the order has shipped; refused (OrderStateError) unless `order_rules.may_ship` allows it.
 
-    `actor` (who shipped it) goes into the audit log in the same transaction.
+    `carrier` and `tracking_number` (both optional, one line each) go to the customer in the shipped email.
+    `actor` (who shipped it) goes into the audit log, and the email into the outbox, in the same transaction.
     """
+    carrier, tracking_number = (" ".join((text or "").split()) for text in (carrier, tracking_number))
+    if len(carrier) > MAX_TRACKING or len(tracking_number) > MAX_TRACKING:
+        raise ValueError(f"Keep the carrier and the tracking number under {MAX_TRACKING} characters each.")
     with _engine(engine).begin() as conn:
-        order = _change_if_allowed(conn, order_id, may_ship, shipped_at=_now())
-        audit.record(conn, actor=actor, action="ship", order_id=order.id, charge_id=order.charge_id)
+        order = _change_if_allowed(
+            conn,
+            order_id,
+            may_ship,
+            shipped_at=_now(),
+            carrier=carrier or None,
+            tracking_number=tracking_number or None,
+        )
+        detail = " ".join(word for word in (carrier, tracking_number) if word)
+        audit.record(conn, actor=actor, action="ship", order_id=order.id, charge_id=order.charge_id, detail=detail)
+        _email(conn, order, "shipped")
         return order
 
 
@@ -806,6 +841,11 @@ def mark_cancelled(
             detail=detail,
             refund_id=refund_id,
         )
+        if order.paid_at:  # an order never paid was never confirmed to the customer: nothing to tell them
+            # A paid order is cancelled only once all its money is back (refunded, or its hold released), even
+            # when the refunded total has not reached the order yet (Stripe did not answer; the sync copies it).
+            released = bool(order.released_at)
+            _email(conn, order, "cancelled", refunded=0 if released else order.amount, released=released)
         return order
 
 
@@ -815,7 +855,32 @@ def record_refund(order_id: str, amount_refunded: int, *, engine: sa.Engine | No
         order = _locked_order(conn, order_id)
         if amount_refunded < 0 or amount_refunded > order.amount:
             raise ValueError(f"A refund total of {amount_refunded} does not fit order {order_id} ({order.amount}).")
-        return _update_order(conn, order_id, amount_refunded=amount_refunded)
+        updated = _update_order(conn, order_id, amount_refunded=amount_refunded)
+        _email_refund(conn, order, updated)
+        return updated
+
+
+def _email_refund(conn: sa.Connection, before: Order, after: Order) -> None:
+    """The refund email for a change of the refunded total (a correction when it went down: a refund failed).
+
+    A cancellation's refund is told by the cancellation email, and an approved request's by the approval.
+    """
+    if after.amount_refunded == before.amount_refunded or after.status in ("cancelling", "cancelled"):
+        return
+    if after.amount_refunded < before.amount_refunded:
+        returned = before.amount_refunded - after.amount_refunded
+        key = f"{after.id}:refund_corrected:{after.amount_refunded}"
+        _email(conn, after, "refund_corrected", key=key, returned=returned, total=after.amount_refunded)
+        return
+    approving = conn.execute(
+        sa.select(refund_requests_table.c.id).where(
+            refund_requests_table.c.order_id == after.id, refund_requests_table.c.status == "approving"
+        )
+    ).first()
+    if approving is None:
+        amount = after.amount_refunded - before.amount_refunded
+        key = f"{after.id}:refunded:{after.amount_refunded}"
+        _email(conn, after, "refunded", key=key, amount=amount, total=after.amount_refunded)
 
 
 def _locked_order(conn: sa.Connection, order_id: str) -> Order:
@@ -852,6 +917,7 @@ def request_refund(order_id: str, email: str, reason: str, *, engine: sa.Engine 
             sa.insert(refund_requests_table).values(order_id=order.id, created=_now(), reason=reason, status="pending")
         ).inserted_primary_key[0]
         row = conn.execute(sa.select(refund_requests_table).where(refund_requests_table.c.id == request_id)).one()
+        _email(conn, order, "request_received", key=f"{order.id}:request_received:{request_id}", request=request_id)
     return RefundRequest(**dict(row._mapping))
 
 
@@ -966,6 +1032,9 @@ def decide_refund_request(
             detail="; ".join(words),
             refund_id=refund_id,
         )
+        kind: outbox.Kind = "request_approved" if approve else "request_rejected"
+        order = _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == request.order_id)).one())
+        _email(conn, order, kind, key=f"{order.id}:{kind}:{request_id}", request=request_id, note=note or "")
         return request
 
 

@@ -755,13 +755,21 @@ def capture_key(order: Order) -> str:
     return f"capture-{order.id}"
 
 
-def ship_order(order_id: str, *, actor: str = audit.SYSTEM, client: stripe.StripeClient | None = None) -> Order:
+def ship_order(
+    order_id: str,
+    *,
+    actor: str = audit.SYSTEM,
+    carrier: str = "",
+    tracking_number: str = "",
+    client: stripe.StripeClient | None = None,
+) -> Order:
     """Mark the order shipped; an order only authorized at checkout is captured first and ships only if that worked.
 
     The capture (the PaymentIntent's, or the charge's in the Charges flow) carries a key from the order, so a
     retry after a lost answer captures once; an authorization Stripe already captured counts as captured.
     Raises OrderStateError when the order may not ship, CaptureError (nothing shipped) when the capture failed.
-    `actor` (who shipped it) goes into the audit log, for the capture and for the shipment.
+    `actor` (who shipped it) goes into the audit log, for the capture and for the shipment; `carrier` and
+    `tracking_number` (optional) onto the order and into the customer's shipped email.
     """
     order = orders.get_order(order_id)
     if order is None:
@@ -769,7 +777,7 @@ def ship_order(order_id: str, *, actor: str = audit.SYSTEM, client: stripe.Strip
     may_capture_for_shipment(order).require()
     if order.awaiting_capture:
         _capture_for_shipment(order, client or stripe_client(), actor)
-    return orders.mark_shipped(order.id, actor=actor)
+    return orders.mark_shipped(order.id, actor=actor, carrier=carrier, tracking_number=tracking_number)
 
 
 def _capture_for_shipment(order: Order, client: stripe.StripeClient, actor: str) -> None:

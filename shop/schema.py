@@ -48,6 +48,9 @@ orders_table = sa.Table(
     sa.Column("capture_method", sa.String(16), nullable=False, default="automatic", server_default="automatic"),
     sa.Column("captured_at", sa.Integer, nullable=True),
     sa.Column("released_at", sa.Integer, nullable=True),
+    # What "Mark shipped" was told (both optional): the carrier and its tracking number, shown to the customer.
+    sa.Column("carrier", sa.String(60), nullable=True),
+    sa.Column("tracking_number", sa.String(60), nullable=True),
 )
 
 attempts_table = sa.Table(
@@ -238,6 +241,36 @@ leases = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("holder", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# ---------------------------------------------------------------------------------------------------- the outbox
+
+# Emails to customers (shop.mail), one row each, written in the same transaction as the order change that causes
+# it, so a change rolled back sends nothing and a committed one cannot lose its message. `key` ("SP-…:confirmed")
+# is unique: a replayed change (webhook, sync, reconcile) finds its email queued already. A sender claims a row
+# (`claimed_by` until `claim_expires`), renders it once into `raw` (so a second delivery carries the same bytes and
+# Message-ID), sends it and marks it sent; a temporary refusal sets `next_attempt_at` further out each time, a
+# permanent one ends at status "failed" with the server's answer in `last_error` for staff.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(120), nullable=False, unique=True),
+    sa.Column("message_id", sa.String(200), nullable=False, unique=True),
+    sa.Column("order_id", sa.String(16), nullable=True, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False, default="email", server_default="email"),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("facts", sa.Text, nullable=False, default="{}", server_default="{}"),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False, index=True),  # queued | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False, default=0, server_default="0", index=True),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claim_expires", sa.Float, nullable=True),
+    sa.Column("raw", sa.LargeBinary, nullable=True),
+    sa.Column("sent_at", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
 )
 
 # ------------------------------------------------------------------------------------------------- the audit log

@@ -22,10 +22,13 @@ pytest_plugins = ["stripe_emulator.pytest_plugin"]
 def _settings_read_afresh() -> Iterator[None]:
     """Settings are cached per process; each test reads them from its own environment."""
     from shop.config import get_settings
+    from shop.mail.settings import get_mail_settings
 
     get_settings.cache_clear()
+    get_mail_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    get_mail_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

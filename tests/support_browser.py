@@ -11,7 +11,7 @@ from pathlib import Path
 import stripe
 from playwright.sync_api import Page, expect
 
-from tests.support import Emulator, start_process, stop_process, wait_for_http
+from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
 
 OPS_PASSWORD = "e2e-ops-password"
 # Debian's Chromium, as the browser tests and the page bench launch it (Playwright downloads no browser here).
@@ -34,6 +34,7 @@ class StreamlitApp:
     def __init__(self, port: int, data_dir: Path, emulator: Emulator, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.extra_env = env or {}  # settings of this server only, e.g. CHECKOUT_API
+        self.smtp_port = free_port()
         self.data_dir = data_dir
         self.emulator = emulator
         self.url = f"http://127.0.0.1:{port}"
@@ -55,6 +56,9 @@ class StreamlitApp:
             "SHOP_DATA_DIR": str(self.data_dir),
             "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
             "OPS_PASSWORD": OPS_PASSWORD,
+            # Its own SMTP server (emails into its own data directory's mailbox), never another test run's.
+            "SMTP_URL": "",
+            "LOCAL_SMTP_PORT": str(self.smtp_port),
             **self.extra_env,
         }
         self.proc = start_process(

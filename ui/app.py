@@ -28,6 +28,7 @@ FINANCE_PAGES = (
     ("pages/disputes.py", "Disputes", ":material/gavel:"),
     ("pages/balance.py", "Balance and payouts", ":material/account_balance:"),
     ("pages/developers.py", "Developers", ":material/terminal:"),
+    ("pages/mailbox.py", "Mailbox", ":material/mail:"),
     ("pages/charge.py", "Charge", ":material/search:"),
 )
 # The charge detail is in the navigation (so links and switch_page reach it) but not in the sidebar

@@ -12,7 +12,7 @@ from shop import charge_detail, payments, sync
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import code_words
-from ui import refund_dialog
+from ui import emails, refund_dialog
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
 from ui.messages import inert, show_line
 
@@ -82,6 +82,13 @@ def order_section(detail: charge_detail.ChargeDetail) -> None:
         + (f" · shipped {when(order.shipped_at)}" if order.shipped_at else " · not shipped")
         + (f" · cancelled {when(order.cancelled_at)}" if order.cancelled_at else "")
     )
+    if order.carrier or order.tracking_number:
+        show_line(
+            f"Shipped with {inert(order.carrier or 'a carrier')} · tracking {inert(order.tracking_number or '–')}"
+        )
+    emails.problems([order.id])
+    with st.expander("Emails to the customer", icon=":material/mail:"):
+        emails.order_emails(order.id)
     attempts = pd.DataFrame(
         [
             {

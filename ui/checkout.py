@@ -19,6 +19,7 @@ from shop import catalog, covers, intents, orders, payments
 from shop.config import get_settings
 from shop.money import format_amount
 from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
+from ui import emails
 from ui.messages import inert, show_line
 
 log = logging.getLogger(__name__)
@@ -430,6 +431,17 @@ def answer_duplicate(answer: str, details: dict[str, str], book_id: str, quantit
         handle_pay_click(held["nonce"], details, book_id, quantity, again=True)
 
 
+@st.dialog("Your confirmation email", width="large")
+def show_confirmation_email(order_id: str) -> None:
+    """This order's confirmation as the customer's mail program shows it (the shop's own mailbox, demo only)."""
+    kept = emails.kept_for_order(order_id, "confirmed")
+    if not kept:
+        st.info("The email is on its way; open this again in a moment.", icon=":material/schedule:")
+        return
+    st.caption("This demo keeps emails on the shop's own mail server, so here is what the customer receives.")
+    emails.show_message(kept[0], source=False)
+
+
 def confirmation(done: dict[str, Any]) -> None:
     """The confirmation of a paid order: total, charge id, order number, and where to track it."""
     order = orders.get_order(done["order_id"])
@@ -461,7 +473,18 @@ def confirmation(done: dict[str, Any]) -> None:
         st.markdown("Charge ID:")
         st.code(done["charge_id"], language=None)
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
-        show_line(f"A receipt is on its way to <strong>{inert(order.customer.email)}</strong>.")
+        # The confirmation email was queued with the payment (shop.mail's outbox); where it goes decides the words.
+        if emails.mailbox_available():
+            # Without SMTP_URL nothing leaves this machine: the email is in the shop's own mailbox, and this session
+            # (the one that placed the order) may open it.
+            show_line(
+                f"Your confirmation email to <strong>{inert(order.customer.email)}</strong> is kept in this demo "
+                "shop's own mailbox (it sends nothing outside this machine)."
+            )
+            if st.button("See the email", icon=":material/mail:", key="checkout_see_email"):
+                show_confirmation_email(order.id)
+        else:
+            show_line(f"A confirmation email is on its way to <strong>{inert(order.customer.email)}</strong>.")
         dashboard = get_settings().dashboard_url(done["charge_id"])
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)

@@ -25,7 +25,7 @@ CLEAR_KEY = "orders_table_clear"  # set by an action: the next run draws the tab
 RESULTS_KEY = "orders_results"  # [(kind, sentence)] of the last action, one per order
 CANCEL_KEY = "orders_cancel_pending"  # the order numbers waiting for the cancellation's confirmation
 # Refusals of one order, shown as its sentence while the other selected orders go ahead.
-CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError, payments.CaptureError)
+CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError, payments.CaptureError, ValueError)
 
 
 def _rows(state: object) -> list[int]:
@@ -104,9 +104,18 @@ def show_results() -> None:
             (st.success if kind == "success" else st.error)("  \n".join(lines))
 
 
-def _ship(order_id: str) -> str:
-    payments.ship_order(order_id, actor=gate.actor())  # an order only authorized is captured first
-    return f"Order {order_id} marked shipped."
+CARRIER_KEY = "orders_ship_carrier"
+TRACKING_KEY = "orders_ship_tracking"
+
+
+def _ship_with(carrier: str, tracking_number: str) -> Callable[[str], str]:
+    def ship(order_id: str) -> str:
+        # An order only authorized is captured first; the customer's shipped email carries carrier and number.
+        payments.ship_order(order_id, actor=gate.actor(), carrier=carrier, tracking_number=tracking_number)
+        tracking = " ".join(part for part in (carrier, tracking_number) if part)
+        return f"Order {order_id} marked shipped." + (f" Tracking: {tracking}." if tracking else "")
+
+    return ship
 
 
 def _cancel(order_id: str) -> str:
@@ -147,12 +156,32 @@ def action_bar(selected: Sequence[orders.Order]) -> None:
     else:
         st.caption("Tick one or more rows in the table to ship or cancel them.")
     plural = f" {count}" if count > 1 else ""
+    one = count == 1
+    carrier_col, tracking_col = st.columns(2)
+    carrier = carrier_col.text_input(
+        "Carrier (optional)",
+        max_chars=orders.MAX_TRACKING,
+        placeholder="UPS, USPS, DHL…",
+        key=CARRIER_KEY,
+        disabled=not one,
+        help="Goes to the customer in the shipped email. One order at a time.",
+    )
+    tracking = tracking_col.text_input(
+        "Tracking number (optional)",
+        max_chars=orders.MAX_TRACKING,
+        key=TRACKING_KEY,
+        disabled=not one,
+        help="Goes to the customer in the shipped email. One order at a time.",
+    )
     ship_col, cancel_col = st.columns(2)
     ship_label = f"Mark{plural} shipped"
     if ship_col.button(
         ship_label, icon=":material/local_shipping:", key="orders_ship", width="stretch", disabled=not count
     ):
-        _finish(_each([order.id for order in selected], _ship))
+        ship = _ship_with(carrier, tracking) if one else _ship_with("", "")
+        _finish(_each([order.id for order in selected], ship))
+        for key in (CARRIER_KEY, TRACKING_KEY):
+            st.session_state.pop(key, None)
         st.rerun()
     cancel_label = f"Cancel{plural} order" + ("s" if count > 1 else "")
     if cancel_col.button(

@@ -101,11 +101,26 @@ def keep_registered(stop: threading.Event, every_s: float = KEEP_REGISTERED_EVER
         stop.wait(every_s)
 
 
+def send_mail(stop: threading.Event) -> None:
+    """Until `stop` is set: deliver the outbox's emails (and keep the local SMTP server up without SMTP_URL)."""
+    from shop.db import get_engine
+    from shop.mail.sender import Sender
+    from shop.mail.settings import get_mail_settings
+
+    while not stop.is_set():
+        try:
+            Sender(get_engine(), get_mail_settings()).run(stop)
+        except Exception:  # whatever stopped it, the outbox keeps the emails: start again after a pause
+            log.exception("the mail sender stopped; starting it again shortly")
+            stop.wait(KEEP_REGISTERED_EVERY_S)
+
+
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """Start the endpoint keeper with the server, stop it with the server."""
+    """Start the endpoint keeper and the mail sender with the server, stop them with the server."""
     stop = threading.Event()
     threading.Thread(target=keep_registered, args=(stop,), name="webhook-endpoint", daemon=True).start()
+    threading.Thread(target=send_mail, args=(stop,), name="mail-sender", daemon=True).start()
     try:
         yield
     finally:

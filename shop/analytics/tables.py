@@ -145,6 +145,7 @@ def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
             "Refunded": [order.amount_refunded / minor_unit_factor(order.currency) for order in order_list],
             "Charge": [order.charge_id or "" for order in order_list],
             "Shipped": [when(order.shipped_at) for order in order_list],
+            "Tracking": [" ".join(filter(None, (order.carrier, order.tracking_number))) for order in order_list],
         },
         columns=[
             "Created",
@@ -158,6 +159,7 @@ def orders_frame(order_list: list[orders.Order]) -> pd.DataFrame:
             "Refunded",
             "Charge",
             "Shipped",
+            "Tracking",
         ],
     )
 

@@ -11,6 +11,10 @@ import stripe
 from tqdm import tqdm
 
 from shop.config import ConfigError, get_settings
+from shop.db import get_engine
+from shop.mail import local_server
+from shop.mail.sender import deliver_to_local_mailbox
+from shop.mail.settings import get_mail_settings
 from shop.seed.play import SeedError, seed, store_is_empty
 from shop.seed.vocabulary import DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED
 
@@ -86,4 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shop.seed: Stripe refused a request ({type(exc).__name__}: {exc.user_message}).", file=sys.stderr)
         return 1
     print(report.summary())
+    mailed = deliver_to_local_mailbox(get_engine(), get_mail_settings())
+    print(
+        f"Emails to the seeded customers: {mailed.sent:,} in the shop's Mailbox"
+        + (f", {mailed.failed:,} refused" if mailed.failed else "")
+    )
+    local_server.stop_all()
     return 0

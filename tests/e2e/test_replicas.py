@@ -412,6 +412,8 @@ def test_run_replicas_starts_one_emulator_and_the_apps_reports_a_dead_one_and_ct
         "STRIPE_SECRET_KEY": "",
         "STRIPE_PUBLISHABLE_KEY": "",
         "STRIPE_EMULATOR_DATA_DIR": "",
+        "SMTP_URL": "",
+        "LOCAL_SMTP_PORT": str(free_port()),  # the replicas' mail server, not another test run's
     }
     output = tmp_path / "output.txt"
     with output.open("wb") as sink:

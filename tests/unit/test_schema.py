@@ -22,6 +22,8 @@ ADDED_ORDER_COLUMNS = {
     "capture_method": "automatic",
     "captured_at": None,
     "released_at": None,
+    "carrier": None,
+    "tracking_number": None,
 }
 
 # The tables as the code before migrations created them (SQLAlchemy's DDL for SQLite and PostgreSQL; {serial} is
