@@ -16,6 +16,7 @@ from shop.mail import local_server, outbox
 from shop.mail.sender import Sender
 from shop.mail.settings import get_mail_settings
 from tests.support import ROOT, free_port, use_emulator
+from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
 
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -37,7 +38,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator) -> It
 def open_page(page: str, signed_in: bool = True) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     if signed_in:
-        at.session_state["ops_signed_in"] = True
+        sign_in_as_staff(at)
     at.run()
     at.switch_page(f"pages/{page}.py")
     at.run()
@@ -124,7 +125,7 @@ def test_the_charge_page_lists_the_orders_emails_and_one_the_server_refused(env,
     deliver()
     sync.sync(private_emulator.client())
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["ops_signed_in"] = True
+    sign_in_as_staff(at)
     at.run()
     at.query_params["id"] = order.charge_id
     at.switch_page("pages/charge.py")
