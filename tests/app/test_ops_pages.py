@@ -320,7 +320,7 @@ def test_a_charge_is_refunded_from_its_own_page(env, api):
     order = paid_order()
     sync.sync(api, full=True)
     at = open_charge(order.charge_id)
-    assert [e.label for e in at.expander] == ["Refund (up to $23.00)"]
+    assert [e.label for e in at.expander if e.label.startswith("Refund")] == ["Refund (up to $23.00)"]
     ask_refund(at, "Part of it", "5", reason="duplicate")
     assert "Refund <strong>$5.00</strong>" in " ".join(texts(at.markdown))
     at.button(key="refund_pending_yes").click().run()
@@ -329,7 +329,7 @@ def test_a_charge_is_refunded_from_its_own_page(env, api):
     assert api.v1.charges.retrieve(order.charge_id).amount_refunded == 500
     assert orders.get_order(order.id).status == "partially_refunded"
     at.run()
-    assert [e.label for e in at.expander] == ["Refund (up to $18.00)"]
+    assert [e.label for e in at.expander if e.label.startswith("Refund")] == ["Refund (up to $18.00)"]
     [refunds] = [frame.value for frame in at.dataframe if "Refund" in frame.value.columns]
     assert list(refunds["Reason"]) == ["duplicate"] and list(refunds["Status"]) == ["succeeded"]
 

@@ -212,7 +212,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     customer = orders.Customer(name, "eve@example.com", "+1", "<img src=x onerror=alert(1)>", "City", "", "1", "US")
     order = orders.create_order(customer, HAMMING, 1)
     attempt = orders.start_attempt(order.id, "n1", card_brand="<b>visa</b>", card_last4="4242")
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing")
+    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing", amount=order.amount, currency=order.currency)
     send_all(client)
     (message,) = sink.wait_for(1)
     raw = sink.raw[0]
@@ -227,7 +227,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     bad = orders.create_order(orders.Customer("Mallory", "a@b.example, c@d.example", "+1", "x", "y", "", "1", "US"),
                               HAMMING, 1)  # fmt: skip
     attempt = orders.start_attempt(bad.id, "n2")
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2")
+    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2", amount=bad.amount, currency=bad.currency)
     send_all(client)
     (failed,) = outbox.messages(order_id=bad.id, engine=engine)
     assert failed.status == "failed" and "is not an email address" in failed.last_error
