@@ -26,6 +26,7 @@ from shop.db import get_engine, upsert
 from shop.orders import Order
 from shop.schema import disputes as disputes_table
 from shop.schema import orders_table
+from shop.stripe_io import client_or_default, field, plain
 
 # docs.stripe.com/api/disputes/object#dispute_object-status
 OPEN_STATUSES = ("needs_response", "warning_needs_response")
@@ -117,28 +118,13 @@ class Dispute:
         return self.net_amount - self.fees
 
 
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if obj is None:
-            return None
-        obj = obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
-    return obj
-
-
-def _plain(obj: Any) -> dict:
-    if isinstance(obj, dict):
-        return obj
-    to_dict = getattr(obj, "to_dict", None)
-    return to_dict() if callable(to_dict) else dict(obj)
-
-
 def _id_of(value: Any) -> str | None:
-    return _get(value, "id") if isinstance(value, Mapping) else value
+    return field(value, "id") if isinstance(value, Mapping) else value
 
 
 def dispute_row(dispute: Any) -> dict:
     """The `disputes` row of a Stripe dispute object (its balance transactions summed into net_amount and fees)."""
-    data = _plain(dispute)
+    data = plain(dispute)
     transactions = [txn for txn in data.get("balance_transactions") or [] if isinstance(txn, Mapping)]
     return {
         "id": data["id"],
@@ -149,7 +135,7 @@ def dispute_row(dispute: Any) -> dict:
         "currency": data.get("currency") or "usd",
         "reason": data.get("reason") or "general",
         "status": data.get("status") or "needs_response",
-        "due_by": _get(data, "evidence_details", "due_by"),
+        "due_by": field(data, "evidence_details", "due_by"),
         "net_amount": sum(int(txn.get("amount") or 0) for txn in transactions),
         "fees": sum(int(txn.get("fee") or 0) for txn in transactions),
         "raw": json.dumps(data, separators=(",", ":")),
@@ -325,19 +311,11 @@ def upload_evidence_files(
         handle = io.BytesIO(found.data)
         handle.name = found.name  # the SDK sends it as the part's filename
         try:
-            uploaded = _client(client).v1.files.create(params={"file": handle, "purpose": "dispute_evidence"})
+            uploaded = client_or_default(client).v1.files.create(params={"file": handle, "purpose": "dispute_evidence"})
         except stripe.StripeError as exc:
             raise _refused(f"upload {found.name}", exc) from exc
         ids[name] = uploaded.id
     return ids
-
-
-def _client(client: stripe.StripeClient | None) -> stripe.StripeClient:
-    if client is not None:
-        return client
-    from shop.config import stripe_client
-
-    return stripe_client()
 
 
 def _store_answer(dispute: Any, engine: sa.Engine | None) -> Dispute:
@@ -346,7 +324,7 @@ def _store_answer(dispute: Any, engine: sa.Engine | None) -> Dispute:
     engine = engine or get_engine()
     from shop import sync  # the change counter, so open pages rerun; sync stores disputes through this module
 
-    data = _plain(dispute)
+    data = plain(dispute)
     with engine.begin() as conn:
         sync.next_change(conn)
         stored_at = conn.execute(
@@ -389,7 +367,7 @@ def submit_evidence(
         raise DisputeError(f"Dispute {dispute_id} is {status_label(stored.status)}: it takes no more evidence.")
     file_ids = upload_evidence_files(chosen, client=client)
     try:
-        answer = _client(client).v1.disputes.update(
+        answer = client_or_default(client).v1.disputes.update(
             dispute_id, params={"evidence": {**cleaned, **file_ids}, "submit": submit}
         )
     except stripe.StripeError as exc:
@@ -418,7 +396,7 @@ def accept(
     if stored is not None and not stored.is_open:
         raise DisputeError(f"Dispute {dispute_id} is {status_label(stored.status)}: it can no longer be accepted.")
     try:
-        answer = _client(client).v1.disputes.close(dispute_id)
+        answer = client_or_default(client).v1.disputes.close(dispute_id)
     except stripe.StripeError as exc:
         raise _refused("accept the dispute", exc) from exc
     stored = _store_answer(answer, engine)
@@ -446,7 +424,7 @@ def _audit(dispute: Dispute, actor: str, detail: str, engine: sa.Engine | None) 
 def refresh(dispute_id: str, *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None) -> Dispute:
     """Fetch one dispute from Stripe and store it (after a decision, say); raises DisputeError."""
     try:
-        answer = _client(client).v1.disputes.retrieve(dispute_id)
+        answer = client_or_default(client).v1.disputes.retrieve(dispute_id)
     except stripe.StripeError as exc:
         raise _refused("fetch the dispute", exc) from exc
     return _store_answer(answer, engine)

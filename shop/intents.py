@@ -14,13 +14,13 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
 from shop import catalog, decline_codes, orders
-from shop.config import ConfigError, stripe_client
+from shop.config import ConfigError
 from shop.orders import Order, OrderStateError
 from shop.payments import (
     NOT_CONFIGURED_MESSAGE,
@@ -28,18 +28,16 @@ from shop.payments import (
     UNREACHABLE_MESSAGE,
     ChargeResult,
     PaymentError,
-    _error_details,
-    _field,
     new_capture_method,
     order_terms,
     paid_message,
     refund_unpaid_charge,
 )
+from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import validate_customer
 
 REUSE_WINDOW_S = 3600  # an unpaid order of the same customer this recent is paid again rather than duplicated
 log = logging.getLogger(__name__)
-TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 CALL_TRIES = 3  # our own tries of one idempotent call, beyond the SDK's network retries
 
 # Not a decline: the intent moved on (paid or cancelled elsewhere) under this page.
@@ -64,7 +62,7 @@ class IntentUnavailable(PaymentError):
 class PreparedCheckout:
     """The answer to a click on Pay: field errors, a possible duplicate to ask about, or the intent to confirm."""
 
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
     order: Order | None = None
     client_secret: str | None = None
     message: str | None = None
@@ -113,7 +111,7 @@ def _find_intent_of(order: Order, client: stripe.StripeClient, watch: _Stopwatch
     since = int(order.created) - 300  # clocks of this machine and Stripe's may differ by minutes
     found = watch.call(lambda: client.v1.payment_intents.list(params={"limit": 100, "created": {"gte": since}}))
     for intent in found.auto_paging_iter():
-        if _field(_field(intent, "metadata") or {}, "order_id") == order.id:
+        if field(field(intent, "metadata") or {}, "order_id") == order.id:
             return intent
     return None
 
@@ -133,24 +131,21 @@ def _create_intent(order: Order, client: stripe.StripeClient, watch: _Stopwatch,
 
 
 def _needs_update(intent: Any, params: dict[str, Any]) -> bool:
-    if _field(intent, "amount") != params["amount"] or _field(intent, "currency") != params["currency"]:
+    if field(intent, "amount") != params["amount"] or field(intent, "currency") != params["currency"]:
         return True
     if (
-        _field(intent, "receipt_email") != params["receipt_email"]
-        or _field(intent, "description") != params["description"]
+        field(intent, "receipt_email") != params["receipt_email"]
+        or field(intent, "description") != params["description"]
     ):
         return True
-    metadata = _field(intent, "metadata") or {}
-    if any(_field(metadata, key) != value for key, value in params["metadata"].items()):
+    metadata = field(intent, "metadata") or {}
+    if any(field(metadata, key) != value for key, value in params["metadata"].items()):
         return True
-    shipping = _field(intent, "shipping")
-    address = _field(shipping, "address") or {}
-    if (
-        _field(shipping, "name") != params["shipping"]["name"]
-        or _field(shipping, "phone") != params["shipping"]["phone"]
-    ):
+    shipping = field(intent, "shipping")
+    address = field(shipping, "address") or {}
+    if field(shipping, "name") != params["shipping"]["name"] or field(shipping, "phone") != params["shipping"]["phone"]:
         return True
-    return any((_field(address, key) or "") != value for key, value in params["shipping"]["address"].items())
+    return any((field(address, key) or "") != value for key, value in params["shipping"]["address"].items())
 
 
 def _revised_terms(order: Order, customer: orders.Customer, book_id: str, quantity: int) -> Order:
@@ -216,7 +211,7 @@ def prepare_checkout(
     except (ValueError, catalog.UnknownBookError) as exc:
         return PreparedCheckout(message=str(exc))
     try:
-        client = client or stripe_client()
+        client = client_or_default(client)
     except ConfigError:
         log.exception("payments are not configured")  # the setting to fix is for the operator, not the customer
         return PreparedCheckout(message=NOT_CONFIGURED_MESSAGE)
@@ -271,13 +266,13 @@ def prepare_checkout(
     except OrderStateError as exc:
         return PreparedCheckout(order=order, message=str(exc), stripe_seconds=watch.seconds)
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
-        details_ = _error_details(exc)
+        details_ = error_details(exc)
         message = intent_decline_message(details_["code"], None) if details_["code"] else UNEXPECTED_MESSAGE
         return PreparedCheckout(order=order, message=message, stripe_seconds=watch.seconds)
     except stripe.StripeError:  # authentication, permission: a configuration problem, not the customer's
         log.exception("Stripe refused the shop's request for order %s", order.id if order else None)
         return PreparedCheckout(order=order, message=NOT_CONFIGURED_MESSAGE, stripe_seconds=watch.seconds)
-    return PreparedCheckout(order=order, client_secret=_field(intent, "client_secret"), stripe_seconds=watch.seconds)
+    return PreparedCheckout(order=order, client_secret=field(intent, "client_secret"), stripe_seconds=watch.seconds)
 
 
 def _record_attempt(
@@ -291,10 +286,10 @@ def _record_attempt(
     message: str | None = None,
 ) -> None:
     """Record one confirm of the intent as an attempt, once per `nonce` (the charge id when there is a charge)."""
-    card = _field(_field(charge, "payment_method_details"), "card")
+    card = field(field(charge, "payment_method_details"), "card")
     try:
         attempt = orders.start_attempt(
-            order.id, nonce[:64], card_brand=_field(card, "brand"), card_last4=_field(card, "last4")
+            order.id, nonce[:64], card_brand=field(card, "brand"), card_last4=field(card, "last4")
         )
     except OrderStateError:
         # An attempt left pending by a crash between recording and settling: this result is its result.
@@ -305,9 +300,9 @@ def _record_attempt(
     orders.finish_attempt(
         attempt.id,
         outcome,
-        amount=_field(charge, "amount"),
-        currency=_field(charge, "currency"),
-        charge_id=_field(charge, "id") if charge is not None else None,
+        amount=field(charge, "amount"),
+        currency=field(charge, "currency"),
+        charge_id=field(charge, "id") if charge is not None else None,
         code=code,
         decline_code=decline_code,
         message=message,
@@ -335,29 +330,29 @@ def settle_order(
     order = orders.get_order(order_id)
     if order is None or not order.payment_intent_id:
         return None
-    client = client or stripe_client()
+    client = client_or_default(client)
     intent_id = order.payment_intent_id
     intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]}))
-    status = _field(intent, "status")
-    charge = _field(intent, "latest_charge")
+    status = field(intent, "status")
+    charge = field(intent, "latest_charge")
     if isinstance(charge, str):  # not expanded (a Stripe that ignored expand): fetch it
         charge_id = charge
         charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
     if status == "succeeded" or status == "requires_capture":
         if not (order.paid_at and order.charge_id):
-            _record_attempt(order, _field(charge, "id"), "succeeded", charge=charge)
+            _record_attempt(order, field(charge, "id"), "succeeded", charge=charge)
             order = orders.get_order(order.id) or order
-        if not (order.paid_at and order.charge_id == _field(charge, "id")):
+        if not (order.paid_at and order.charge_id == field(charge, "id")):
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
-            amount, currency = int(_field(charge, "amount", 0)), str(_field(charge, "currency", ""))
-            message = refund_unpaid_charge(order, _field(charge, "id"), amount, currency, client, "late_answer")
+            amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
+            message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
             return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
         return _result(order.id, "succeeded", charge, None, watch.seconds)
-    error = _field(intent, "last_payment_error")
+    error = field(intent, "last_payment_error")
     if status == "requires_payment_method" and error:
-        code, decline = _field(error, "code"), _field(error, "decline_code")
-        failed_charge = charge if _field(charge, "status") == "failed" and _field(error, "charge") else None
-        once = _field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
+        code, decline = field(error, "code"), field(error, "decline_code")
+        failed_charge = charge if field(charge, "status") == "failed" and field(error, "charge") else None
+        once = field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
         if once and not order.paid_at:
             _record_attempt(
                 order,
@@ -366,7 +361,7 @@ def settle_order(
                 charge=failed_charge,
                 code=code,
                 decline_code=decline,
-                message=_field(error, "message"),
+                message=field(error, "message"),
             )
         message = intent_decline_message(code, decline)
         return _result(order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline)
@@ -387,21 +382,21 @@ def _result(
 ) -> ChargeResult:
     order = orders.get_order(order_id)
     assert order is not None
-    card = _field(_field(charge, "payment_method_details"), "card")
+    card = field(field(charge, "payment_method_details"), "card")
     if outcome == "succeeded":
         message = paid_message(order)
     return ChargeResult(
         outcome=outcome,
         order=order,
-        charge_id=order.charge_id if outcome == "succeeded" else _field(charge, "id"),
+        charge_id=order.charge_id if outcome == "succeeded" else field(charge, "id"),
         amount=order.amount,
         currency=order.currency,
         message=message or "",
         code=code,
         decline_code=decline_code,
         stripe_seconds=stripe_seconds,
-        card_brand=_field(card, "brand"),
-        card_last4=_field(card, "last4"),
+        card_brand=field(card, "brand"),
+        card_last4=field(card, "last4"),
     )
 
 
@@ -416,7 +411,7 @@ def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: s
     Never confirms or creates anything, so it cannot charge. `order_id` limits the work to one order. Orders
     Stripe does not answer for are skipped (left as they are for the next run).
     """
-    client = client or stripe_client()
+    client = client_or_default(client)
     if order_id is not None:
         order = orders.get_order(order_id)
         open_orders = [order] if order is not None and not order.paid_at else []

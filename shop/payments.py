@@ -18,7 +18,7 @@ from typing import Any
 import stripe
 
 from shop import audit, catalog, decline_codes, order_checks, orders
-from shop.config import ConfigError, get_settings, longest_call_s, stripe_client
+from shop.config import ConfigError, get_settings, longest_call_s
 from shop.money import format_amount
 from shop.order_rules import (
     OrderStateError,
@@ -28,6 +28,7 @@ from shop.order_rules import (
     may_capture_for_shipment,
 )
 from shop.orders import Order
+from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import validate_customer
 from shop.words import code_words
 
@@ -90,19 +91,6 @@ class ChargeResult:
         return self.outcome == "succeeded"
 
 
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    """Read a field from a Stripe object or a plain dict alike."""
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    try:
-        value = obj[name]
-    except (KeyError, TypeError, AttributeError):
-        return default
-    return default if value is None else value
-
-
 @dataclass(frozen=True)
 class ChargeAmounts:
     """The facts of one charge that decide what can still be refunded; money in minor units."""
@@ -119,31 +107,19 @@ class ChargeAmounts:
     @classmethod
     def of(cls, charge: Any) -> ChargeAmounts:
         """From a Stripe Charge (or a dict of a Charge's fields); a missing `amount_captured` counts as all."""
-        amount = int(_field(charge, "amount", 0))
-        captured = bool(_field(charge, "captured", True))
-        amount_captured = _field(charge, "amount_captured")
+        amount = int(field(charge, "amount", default=0))
+        captured = bool(field(charge, "captured", default=True))
+        amount_captured = field(charge, "amount_captured")
         return cls(
-            id=str(_field(charge, "id", "")),
-            status=str(_field(charge, "status", "")),
-            currency=str(_field(charge, "currency", "usd")),
+            id=str(field(charge, "id", default="")),
+            status=str(field(charge, "status", default="")),
+            currency=str(field(charge, "currency", default="usd")),
             amount=amount,
             amount_captured=amount if amount_captured is None else int(amount_captured),
-            amount_refunded=int(_field(charge, "amount_refunded", 0)),
+            amount_refunded=int(field(charge, "amount_refunded", default=0)),
             captured=captured,
-            refunded=bool(_field(charge, "refunded", False)),
+            refunded=bool(field(charge, "refunded", default=False)),
         )
-
-
-def _error_details(exc: stripe.StripeError) -> dict[str, Any]:
-    """code, decline_code, message and charge id from a Stripe error body."""
-    body = exc.json_body if isinstance(exc.json_body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return {
-        "code": error.get("code") or exc.code,
-        "decline_code": error.get("decline_code"),
-        "message": error.get("message") or exc.user_message,
-        "charge": error.get("charge"),
-    }
 
 
 def order_terms(order: Order) -> dict[str, Any]:
@@ -218,7 +194,7 @@ def pay_order(
         raise PaymentError(f"Order {order_id} does not exist; start a new checkout.")
     if order.paid_at and order.charge_id:
         return _already_paid(order)
-    client = client or stripe_client()
+    client = client_or_default(client)
     if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
         # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
         # Stripe first, so that paying again with a new card can never charge the customer twice.
@@ -243,7 +219,7 @@ def pay_order(
         charge = client.v1.charges.create(params=params, options={"idempotency_key": attempt.idempotency_key})
     except stripe.CardError as exc:
         stripe_seconds = time.perf_counter() - started
-        details = _error_details(exc)
+        details = error_details(exc)
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         orders.finish_attempt(
             attempt.id,
@@ -254,9 +230,9 @@ def pay_order(
             message=details["message"],
         )
         return _result(order_id, "declined", details["charge"], message, details, attempt, stripe_seconds)
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except TRANSIENT_ERRORS as exc:
         stripe_seconds = time.perf_counter() - started
-        details = _error_details(exc)
+        details = error_details(exc)
         orders.finish_attempt(
             attempt.id,
             "error",
@@ -267,7 +243,7 @@ def pay_order(
         return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
         stripe_seconds = time.perf_counter() - started
-        details = _error_details(exc)
+        details = error_details(exc)
         orders.finish_attempt(
             attempt.id,
             "failed",
@@ -277,7 +253,7 @@ def pay_order(
         return _result(order_id, "error", None, TOKEN_PROBLEM_MESSAGE, details, attempt, stripe_seconds)
     except stripe.StripeError as exc:  # authentication, permission: a configuration problem, not the customer's
         stripe_seconds = time.perf_counter() - started
-        details = _error_details(exc)
+        details = error_details(exc)
         orders.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
         return _result(order_id, "error", None, NOT_CONFIGURED_MESSAGE, details, attempt, stripe_seconds)
 
@@ -298,14 +274,14 @@ def _settle_from_charge(
     A success the order cannot take (it is paid with another charge, or cancelled) is refunded at once and kept
     for staff (`refund_second_charge`, found by `found_by`); the customer reads that it was given back.
     """
-    status = _field(charge, "status")
-    charge_id = _field(charge, "id")
+    status = field(charge, "status")
+    charge_id = field(charge, "id")
     if status == "failed":
-        outcome = _field(charge, "outcome") or {}
+        outcome = field(charge, "outcome") or {}
         details = {
-            "code": _field(charge, "failure_code"),
-            "decline_code": _field(outcome, "reason"),
-            "message": _field(charge, "failure_message"),
+            "code": field(charge, "failure_code"),
+            "decline_code": field(outcome, "reason"),
+            "message": field(charge, "failure_message"),
         }
         orders.finish_attempt(
             attempt.id,
@@ -317,7 +293,7 @@ def _settle_from_charge(
         )
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
-    amount, currency = int(_field(charge, "amount", 0)), str(_field(charge, "currency", ""))
+    amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
     orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
     order = orders.get_order(order_id)
     assert order is not None
@@ -327,10 +303,10 @@ def _settle_from_charge(
             return _refused_charge_result(order, message, attempt, stripe_seconds)
         return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
     message = paid_message(order)
-    card = _field(_field(charge, "payment_method_details"), "card") or _field(charge, "source")
+    card = field(field(charge, "payment_method_details"), "card") or field(charge, "source")
     return ChargeResult(
-        card_brand=_field(card, "brand"),
-        card_last4=_field(card, "last4"),
+        card_brand=field(card, "brand"),
+        card_last4=field(card, "last4"),
         outcome="succeeded",
         order=order,
         charge_id=charge_id,
@@ -420,7 +396,7 @@ def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) 
     it now (or, if the order cannot take it, it is refunded as a second charge). None when the charge names no
     attempt of this order.
     """
-    attempt_id = str(_field(_field(charge, "metadata") or {}, "attempt") or "")
+    attempt_id = str(field(field(charge, "metadata") or {}, "attempt") or "")
     attempt = next((a for a in orders.list_attempts(order.id) if str(a.id) == attempt_id), None)
     if attempt is None:
         return None
@@ -432,7 +408,7 @@ def refund_open_second_charges(client: stripe.StripeClient | None = None) -> lis
     open_ones = orders.list_second_charges(refunded=False)
     if not open_ones:
         return []
-    client = client or stripe_client()
+    client = client_or_default(client)
     still_open = []
     for record in open_ones:
         order = orders.get_order(record.order_id)
@@ -516,12 +492,12 @@ def find_attempt_charge(attempt: orders.Attempt, client: stripe.StripeClient | N
     Lists charges created since shortly before the attempt (newest first) and matches metadata order_id and
     attempt; works alike on Stripe and the emulator (no search API needed).
     """
-    client = client or stripe_client()
+    client = client_or_default(client)
     since = int(attempt.created) - 300  # clocks of this machine and Stripe's may differ by minutes
     charges = client.v1.charges.list(params={"limit": 100, "created": {"gte": since}})
     for charge in charges.auto_paging_iter():
-        metadata = _field(charge, "metadata") or {}
-        if _field(metadata, "order_id") == attempt.order_id and _field(metadata, "attempt") == str(attempt.id):
+        metadata = field(charge, "metadata") or {}
+        if field(metadata, "order_id") == attempt.order_id and field(metadata, "attempt") == str(attempt.id):
             return charge
     return None
 
@@ -554,7 +530,7 @@ def reconcile_pending(
     nothing can be charged twice. `order_id` limits the work to one order. Second charges whose refund did not go
     through before are tried again.
     """
-    client = client or stripe_client()
+    client = client_or_default(client)
     now = time.time() if now is None else now
     in_flight_s = longest_call_s() if min_age_s is None else min_age_s
     results: list[ReconcileResult] = []
@@ -661,12 +637,12 @@ def refund_charge(
     """
     if not idempotency_key:
         raise RefundError("A refund needs an idempotency key so that a retry never refunds twice.")
-    client = client or stripe_client()
+    client = client_or_default(client)
     try:
         charge = client.v1.charges.retrieve(charge_id)
     except stripe.InvalidRequestError as exc:
         raise RefundError(f"No charge {charge_id} was found in Stripe; check the charge ID.") from exc
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+    except TRANSIENT_ERRORS as exc:
         raise RefundError("We could not reach Stripe; nothing was refunded. Try again in a moment.") from exc
     refund_amount = check_refund(ChargeAmounts.of(charge), amount, reason)
     params: dict[str, Any] = {"charge": charge_id, "amount": refund_amount}
@@ -675,13 +651,13 @@ def refund_charge(
     try:
         refund = client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
-        raise RefundError(f"Stripe refused the refund: {_error_details(exc)['message']}") from exc
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        raise RefundError(f"Stripe refused the refund: {error_details(exc)['message']}") from exc
+    except TRANSIENT_ERRORS as exc:
         raise RefundError(
             "We could not reach Stripe, so the refund is not confirmed. Try again: the same request will not "
             "refund twice."
         ) from exc
-    order_id = _field(_field(charge, "metadata") or {}, "order_id")
+    order_id = field(field(charge, "metadata") or {}, "order_id")
     if record_on_order:
         _record_refund_on_order(order_id, charge_id, client)
     audit.record(
@@ -691,15 +667,15 @@ def refund_charge(
         order_id=order_id if order_id and orders.get_order(order_id) else None,
         charge_id=charge_id,
         detail=_refund_words(refund, reason),
-        refund_id=_field(refund, "id"),
+        refund_id=field(refund, "id"),
     )
     return refund
 
 
 def _refund_words(refund: Any, reason: str | None) -> str:
     """What a refund amounted to, for the audit log: "$12.00, requested by customer, refund re_…"."""
-    amount = format_amount(int(_field(refund, "amount", 0)), str(_field(refund, "currency", "usd")))
-    return ", ".join(word for word in (amount, code_words(reason), f"refund {_field(refund, 'id')}") if word)
+    amount = format_amount(int(field(refund, "amount", default=0)), str(field(refund, "currency", default="usd")))
+    return ", ".join(word for word in (amount, code_words(reason), f"refund {field(refund, 'id')}") if word)
 
 
 def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe.StripeClient) -> None:
@@ -710,7 +686,7 @@ def _record_refund_on_order(order_id: str | None, charge_id: str, client: stripe
         fresh = client.v1.charges.retrieve(charge_id)
     except stripe.StripeError:
         return  # the refund is made; the next sync copies the total onto the order
-    orders.record_refund(order_id, int(_field(fresh, "amount_refunded", 0)))
+    orders.record_refund(order_id, int(field(fresh, "amount_refunded", default=0)))
 
 
 def capture_charge(
@@ -725,7 +701,7 @@ def capture_charge(
 
     The capture, by `actor`, goes into the audit log.
     """
-    client = client or stripe_client()
+    client = client_or_default(client)
     params: dict[str, Any] = {}
     if amount is not None:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -734,11 +710,13 @@ def capture_charge(
     try:
         charge = client.v1.charges.capture(charge_id, params=params, options={"idempotency_key": idempotency_key})
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
-        raise CaptureError(f"Stripe refused the capture: {_error_details(exc)['message']}") from exc
-    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        raise CaptureError(f"Stripe refused the capture: {error_details(exc)['message']}") from exc
+    except TRANSIENT_ERRORS as exc:
         raise CaptureError("We could not reach Stripe; try the capture again in a moment.") from exc
-    order_id = _field(_field(charge, "metadata") or {}, "order_id")
-    captured = format_amount(int(_field(charge, "amount_captured", 0)), str(_field(charge, "currency", "usd")))
+    order_id = field(field(charge, "metadata") or {}, "order_id")
+    captured = format_amount(
+        int(field(charge, "amount_captured", default=0)), str(field(charge, "currency", default="usd"))
+    )
     audit.record(
         None,
         actor=actor,
@@ -776,7 +754,7 @@ def ship_order(
         raise OrderStateError(f"Order {order_id} does not exist; check the order number.")
     may_capture_for_shipment(order).require()
     if order.awaiting_capture:
-        _capture_for_shipment(order, client or stripe_client(), actor)
+        _capture_for_shipment(order, client_or_default(client), actor)
     return orders.mark_shipped(order.id, actor=actor, carrier=carrier, tracking_number=tracking_number)
 
 
@@ -786,19 +764,19 @@ def _capture_for_shipment(order: Order, client: stripe.StripeClient, actor: str)
         if order.payment_intent_id:
             # docs.stripe.com/api/payment_intents/capture: a requires_capture intent captures its whole amount.
             intent = client.v1.payment_intents.retrieve(order.payment_intent_id)
-            if _field(intent, "status") == "requires_capture":
+            if field(intent, "status") == "requires_capture":
                 intent = client.v1.payment_intents.capture(order.payment_intent_id, options={"idempotency_key": key})
-            captured = _field(intent, "status") == "succeeded"
+            captured = field(intent, "status") == "succeeded"
         else:
             # docs.stripe.com/api/charges/capture
             charge = client.v1.charges.retrieve(str(order.charge_id))
-            if not _field(charge, "captured", False) and not _field(charge, "refunded", False):
+            if not field(charge, "captured", default=False) and not field(charge, "refunded", default=False):
                 charge = client.v1.charges.capture(str(order.charge_id), options={"idempotency_key": key})
-            captured = bool(_field(charge, "captured", False))
+            captured = bool(field(charge, "captured", default=False))
     except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
         raise CaptureError(
             f"Stripe refused to capture order {order.id}'s payment, so it was not shipped: "
-            f"{_error_details(exc)['message']}"
+            f"{error_details(exc)['message']}"
         ) from exc
     except stripe.StripeError as exc:
         raise CaptureError(
@@ -832,9 +810,9 @@ def release_authorization(order: Order, client: stripe.StripeClient, idempotency
     try:
         if order.payment_intent_id:
             intent = client.v1.payment_intents.retrieve(order.payment_intent_id)
-            if _field(intent, "status") == "succeeded":
+            if field(intent, "status") == "succeeded":
                 return False
-            if _field(intent, "status") == "requires_capture":
+            if field(intent, "status") == "requires_capture":
                 client.v1.payment_intents.cancel(
                     order.payment_intent_id,
                     params={"cancellation_reason": "requested_by_customer"},
@@ -842,16 +820,16 @@ def release_authorization(order: Order, client: stripe.StripeClient, idempotency
                 )
         else:
             charge = client.v1.charges.retrieve(str(order.charge_id))
-            if _field(charge, "captured", False):
+            if field(charge, "captured", default=False):
                 return False
-            if not _field(charge, "refunded", False):
+            if not field(charge, "refunded", default=False):
                 client.v1.refunds.create(
                     params={"charge": order.charge_id, "reason": "requested_by_customer"},
                     options={"idempotency_key": idempotency_key},
                 )
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
         orders.abandon_cancel(order.id)
-        raise RefundError(f"Stripe refused to release the authorization: {_error_details(exc)['message']}") from exc
+        raise RefundError(f"Stripe refused to release the authorization: {error_details(exc)['message']}") from exc
     except stripe.StripeError as exc:
         raise RefundError(
             "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
@@ -883,7 +861,7 @@ def cancel_order(
     if order.status == "cancelled":
         return order
     may_cancel(order, any_unshipped=True).require()
-    client = client or stripe_client()
+    client = client_or_default(client)
     if not order.paid_at and order.status != "cancelling":
         # An attempt may have charged the card without the order knowing: settle it before deciding.
         try:
@@ -921,7 +899,7 @@ def cancel_order(
                 on_refusal=lambda: orders.abandon_cancel(order.id),
                 unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
             )
-            detail, refund_id = _refund_words(refund, "requested_by_customer"), _field(refund, "id")
+            detail, refund_id = _refund_words(refund, "requested_by_customer"), field(refund, "id")
         else:
             detail = "nothing left to refund"
     return orders.mark_cancelled(order.id, actor=actor, detail=detail, refund_id=refund_id)
@@ -954,7 +932,7 @@ def _refund_the_rest(
         )
     except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
         on_refusal()
-        raise RefundError(f"Stripe refused the refund: {_error_details(exc)['message']}") from exc
+        raise RefundError(f"Stripe refused the refund: {error_details(exc)['message']}") from exc
     except stripe.StripeError as exc:
         refund = _refund_made_with_key(client, order.charge_id, idempotency_key)
         if refund is None:
@@ -971,7 +949,7 @@ def _refund_made_with_key(client: stripe.StripeClient, charge_id: str, idempoten
     except stripe.StripeError:
         return None
     for refund in listed.data:
-        if _field(_field(refund, "metadata"), REFUND_KEY_METADATA) == idempotency_key:
+        if field(field(refund, "metadata"), REFUND_KEY_METADATA) == idempotency_key:
             return refund
     return None
 
@@ -998,7 +976,7 @@ def approve_refund_request(
     order = orders.get_order(request.order_id)
     if order is None or not order.charge_id:
         raise RefundError(f"Order {request.order_id} has no charge to refund; reject the request instead.")
-    client = client or stripe_client()
+    client = client_or_default(client)
     request = orders.begin_refund_approval(request.id)
     refund = _refund_the_rest(
         order,
@@ -1062,7 +1040,7 @@ def checkout(
     if not token.startswith(("tok_", "card_", "src_")) or not nonce:
         return CheckoutOutcome(errors={}, message="The card form sent no usable card; enter your card again.")
     try:
-        client = client or stripe_client()
+        client = client_or_default(client)
     except ConfigError:
         log.exception("payments are not configured")
         return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)

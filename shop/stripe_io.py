@@ -7,7 +7,17 @@ what happened and what to do, and the SDK's text goes to the log.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import stripe
+
+from shop import config
+
+# The failures worth another try later: Stripe was not reached, answered with a server error, or asked us to slow
+# down. The SDK already retried each (docs.stripe.com/error-low-level#idempotency); what is left is the caller's.
+TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
 UNREACHABLE_WORDS = "Stripe could not be reached from this server: check its network connection or proxy."
 RATE_LIMITED_WORDS = "Stripe is receiving too many requests from this shop just now: try again in a minute."
@@ -33,3 +43,50 @@ def staff_words(exc: stripe.StripeError) -> str:
     if isinstance(exc, (stripe.CardError, stripe.InvalidRequestError, stripe.IdempotencyError)) and exc.user_message:
         return exc.user_message
     return STRIPE_FAILED_WORDS
+
+
+def field(obj: Any, *path: str, default: Any = None) -> Any:
+    """Walk `path` through a Stripe object or a plain dict alike: `field(charge, "payment_method_details", "card")`.
+
+    `default` when any step is missing, not a mapping, or null."""
+    for name in path:
+        if obj is None:
+            return default
+        if isinstance(obj, Mapping):
+            obj = obj.get(name)
+        else:
+            try:
+                obj = obj[name]
+            except (KeyError, TypeError, AttributeError):
+                return default
+    return default if obj is None else obj
+
+
+def plain(obj: Any) -> dict:
+    """A Stripe object (or a dict) as a plain, JSON-able dict."""
+    if isinstance(obj, dict):
+        return obj
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return json.loads(json.dumps(obj, default=str))
+
+
+def error_details(exc: stripe.StripeError) -> dict[str, Any]:
+    """The `code`, `decline_code`, `message` and `charge` id of a Stripe error's body (None where absent)."""
+    body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return {
+        "code": error.get("code") or exc.code,
+        "decline_code": error.get("decline_code"),
+        "message": error.get("message") or exc.user_message,
+        "charge": error.get("charge"),
+    }
+
+
+def client_or_default(client: stripe.StripeClient | None) -> stripe.StripeClient:
+    """`client`, or the process's own client from the settings when None (looked up at call time, so a test's
+    replacement of `shop.config.stripe_client` is the one used)."""
+    return client if client is not None else config.stripe_client()

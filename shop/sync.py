@@ -52,6 +52,7 @@ from shop.schema import (
     refunds,
     sync_state,
 )
+from shop.stripe_io import client_or_default, field, plain
 
 PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
@@ -123,24 +124,6 @@ class SyncReport:
         )
 
 
-def _get(obj: Any, *path: str) -> Any:
-    """Walk nested Stripe objects or dicts; None when any step is missing."""
-    for name in path:
-        if obj is None:
-            return None
-        obj = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-    return obj
-
-
-def _plain(obj: Any) -> dict:
-    """A Stripe object (or dict) as a plain JSON-able dict."""
-    if isinstance(obj, dict):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return json.loads(json.dumps(obj, default=str))
-
-
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
@@ -150,10 +133,10 @@ def _int_or_none(value: Any) -> int | None:
 
 def charge_row(charge: Any) -> dict:
     """The `charges` row for a Stripe charge object (the columns the pages use; the JSON goes to payload_row)."""
-    data = _plain(charge)
-    card = _get(data, "payment_method_details", "card") or _get(data, "source") or {}
+    data = plain(charge)
+    card = field(data, "payment_method_details", "card") or field(data, "source") or {}
     metadata_ = data.get("metadata") or {}
-    name = _get(data, "shipping", "name") or _get(data, "billing_details", "name") or _get(card, "name")
+    name = field(data, "shipping", "name") or field(data, "billing_details", "name") or field(card, "name")
     return {
         "id": data["id"],
         "created": int(data["created"]),
@@ -168,12 +151,12 @@ def charge_row(charge: Any) -> dict:
         "failure_code": data.get("failure_code"),
         "failure_message": data.get("failure_message"),
         # Stripe puts the issuer's decline code in outcome.reason (the error body's decline_code).
-        "decline_code": _get(data, "outcome", "reason") if data.get("status") == "failed" else None,
-        "outcome_type": _get(data, "outcome", "type"),
-        "risk_level": _get(data, "outcome", "risk_level"),
+        "decline_code": field(data, "outcome", "reason") if data.get("status") == "failed" else None,
+        "outcome_type": field(data, "outcome", "type"),
+        "risk_level": field(data, "outcome", "risk_level"),
         "card_brand": card.get("brand"),
         "card_last4": card.get("last4"),
-        "receipt_email": data.get("receipt_email") or _get(data, "billing_details", "email"),
+        "receipt_email": data.get("receipt_email") or field(data, "billing_details", "email"),
         "customer_name": name,
         "description": data.get("description"),
         "order_id": metadata_.get("order_id"),
@@ -197,7 +180,7 @@ def _object_id(value: Any) -> str | None:
 def balance_transaction_row(txn: Any) -> dict:
     """The `balance_transactions` row for a Stripe balance transaction object
     (docs.stripe.com/api/balance_transactions/object)."""
-    data = _plain(txn)
+    data = plain(txn)
     return {
         "id": data["id"],
         "type": data.get("type") or "",
@@ -217,7 +200,7 @@ def _expanded_transactions(objects: Iterable[Any]) -> list[dict]:
     """The balance transaction rows of objects listed with `expand[]=data.balance_transaction`."""
     return [
         balance_transaction_row(txn)
-        for txn in (_get(obj, "balance_transaction") for obj in objects)
+        for txn in (field(obj, "balance_transaction") for obj in objects)
         if isinstance(txn, Mapping)
     ]
 
@@ -245,7 +228,7 @@ def _fill_fees(conn: sa.Connection, charge_ids: Iterable[str], seq: int) -> int:
 def payload_row(charge: Any) -> dict:
     """The `charge_payloads` row: the charge's JSON as Stripe sent it (an expanded balance transaction as its id,
     the way events carry it; the transaction itself is in `balance_transactions`)."""
-    data = _plain(charge)
+    data = plain(charge)
     if isinstance(data.get("balance_transaction"), Mapping):
         data = {**data, "balance_transaction": data["balance_transaction"]["id"]}
     return {"id": data["id"], "raw": json.dumps(data, separators=(",", ":"))}
@@ -253,7 +236,7 @@ def payload_row(charge: Any) -> dict:
 
 def refund_row(refund: Any) -> dict:
     """The `refunds` row for a Stripe refund object."""
-    data = _plain(refund)
+    data = plain(refund)
     charge_id = data.get("charge")
     if isinstance(charge_id, Mapping):
         charge_id = charge_id.get("id")
@@ -334,7 +317,7 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
         if order.charge_id != row["id"]:
             if row["status"] != "succeeded" or not row["paid"] or row["refunded"]:
                 continue
-            client = client or payments.stripe_client()
+            client = client_or_default(client)
             if order.paid_at:
                 payments.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
             elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
@@ -671,16 +654,16 @@ def _apply_events(
         seq = next_change(conn) if fresh else 0
         for event in events if move_cursor else fresh:
             new = event["id"] not in seen
-            obj = _get(event, "data", "object")
-            kind = _get(obj, "object")
+            obj = field(event, "data", "object")
+            kind = field(obj, "object")
             created = int(event["created"])
             if kind == "charge":
                 row = {**charge_row(obj), "sync_seq": seq, "event_created": created}
                 charge_rows[row["id"]] = row  # later events win: they carry the newer state
                 payload_rows[row["id"]] = payload_row(obj)
-                for refund in _get(obj, "refunds", "data") or []:
-                    refund_rows[_get(refund, "id")] = {**refund_row(refund), "event_created": created}
-                    carried.update([_get(refund, "id")] if new else [])
+                for refund in field(obj, "refunds", "data") or []:
+                    refund_rows[field(refund, "id")] = {**refund_row(refund), "event_created": created}
+                    carried.update([field(refund, "id")] if new else [])
                 carried.update([row["id"]] if new else [])
             elif kind == "refund":
                 row = refund_row(obj)
@@ -690,10 +673,10 @@ def _apply_events(
                     if new and row["status"] in UNDONE_REFUND_STATUSES:
                         undone.add(row["charge_id"])
             elif kind == "dispute" and new:
-                dispute_objects[_get(obj, "id")] = (obj, created)
-                if isinstance(_get(obj, "charge"), str):
+                dispute_objects[field(obj, "id")] = (obj, created)
+                if isinstance(field(obj, "charge"), str):
                     # charge.dispute.* events carry the dispute, not the charge whose `disputed` flag it sets.
-                    undone.add(_get(obj, "charge"))
+                    undone.add(field(obj, "charge"))
         for rows in (charge_rows, payload_rows, refund_rows):
             for object_id in set(rows) - carried:  # only events applied before carry it: the sync stored it then
                 del rows[object_id]
@@ -766,13 +749,13 @@ def _named_transactions(events: Iterable[Any]) -> dict[str, int]:
     """Balance transaction ids the events' charges and refunds name -> `created` of the first event naming each."""
     named: dict[str, int] = {}
     for event in events:
-        obj = _get(event, "data", "object")
-        kind = _get(obj, "object")
+        obj = field(event, "data", "object")
+        kind = field(obj, "object")
         objects = (
-            [obj] if kind == "refund" else [obj, *(_get(obj, "refunds", "data") or [])] if kind == "charge" else []
+            [obj] if kind == "refund" else [obj, *(field(obj, "refunds", "data") or [])] if kind == "charge" else []
         )
         for item in objects:
-            txn_id = _object_id(_get(item, "balance_transaction"))
+            txn_id = _object_id(field(item, "balance_transaction"))
             if txn_id and txn_id not in named:
                 named[txn_id] = int(event["created"])
     return named
@@ -894,10 +877,7 @@ def sync(
     work is this call's too (kind "shared"); if it still runs, kind "running". Raises the SDK's errors
     (stripe.APIConnectionError, an InvalidRequestError from the events list, ...) for the caller to show.
     """
-    if client is None:
-        from shop.config import stripe_client
-
-        client = stripe_client()
+    client = client_or_default(client)
     engine = engine or get_engine()
     progress = progress or (lambda _fraction, _text: None)
     started = time.monotonic()
@@ -942,7 +922,7 @@ def apply_delivered_events(events: list[Any], *, engine: sa.Engine | None = None
     """
     engine = engine or get_engine()
     # Charges a refund or dispute event changed without carrying them: the webhook handler fetches them itself.
-    rows, _refund_count, fresh, _undone = _apply_events(engine, [_plain(event) for event in events], move_cursor=False)
+    rows, _refund_count, fresh, _undone = _apply_events(engine, [plain(event) for event in events], move_cursor=False)
     if rows:
         with engine.connect() as conn:
             query = sa.select(charges).where(charges.c.id.in_([row["id"] for row in rows]))

@@ -45,6 +45,7 @@ from shop import intents, orders, payments, sync
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
+from shop.stripe_io import client_or_default, field
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +84,6 @@ _ENDPOINT_KEY = "webhook_endpoint:"  # + the endpoint's URL: {"id": "we_…", "s
 RETRIEVED_PREFIX = "rtv_"  # ids of the pseudo-events carrying objects retrieved for an event (`applied_events`)
 
 Result = tuple[int, str]
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for name in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(name)
-    return obj
 
 
 def handle(
@@ -135,10 +128,7 @@ def handle(
     engine = engine or get_engine()
     if _applied(engine, delivered["id"]):
         return 200, "Already applied."
-    if client is None:
-        from shop.config import stripe_client
-
-        client = stripe_client()
+    client = client_or_default(client)
     try:
         event = client.raw_request("get", f"/v1/events/{delivered['id']}").data
     except stripe.StripeError as exc:
@@ -174,7 +164,7 @@ def malformed(event: Any) -> str | None:
     created = event.get("created")
     if not isinstance(created, int) or isinstance(created, bool):
         return "The event has no valid created time."
-    obj = _get(event, "data", "object")
+    obj = field(event, "data", "object")
     if not isinstance(obj, dict) or not isinstance(obj.get("object"), str):
         return "The event carries no object."
     if obj["object"] in _OBJECTS_WITH_ID and not (isinstance(obj.get("id"), str) and obj["id"]):
@@ -193,10 +183,7 @@ def apply_event(event: dict, *, client: stripe.StripeClient | None = None, engin
     engine = engine or get_engine()
     if _applied(engine, event["id"]):
         return 200, "Already applied."
-    if client is None:
-        from shop.config import stripe_client
-
-        client = stripe_client()
+    client = client_or_default(client)
     try:
         retrieved = _retrieved_copies(event, client, engine)
         _settle_orders(event, client)
@@ -261,7 +248,7 @@ def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
     """Move the order an event is about: a paid intent settles it; a Charges-flow charge reconciles its attempts."""
     obj = event["data"]["object"]
     kind, event_type = obj.get("object"), event.get("type") or ""
-    order_id = _get(obj, "metadata", "order_id")
+    order_id = field(obj, "metadata", "order_id")
     if kind == "payment_intent" and event_type == "payment_intent.succeeded":
         _settle_intent_order(order_id, obj.get("id"), client)
     elif kind == "charge" and event_type in ("charge.succeeded", "charge.captured"):
@@ -308,10 +295,7 @@ def ensure_endpoint(url: str, *, client: stripe.StripeClient | None = None, engi
     at a time registers (a lease), so replicas sharing the database share one endpoint.
     """
     engine = engine or get_engine()
-    if client is None:
-        from shop.config import stripe_client
-
-        client = stripe_client()
+    client = client_or_default(client)
     lease = Lease(engine, ENDPOINT_LEASE, 30.0)
     if not lease.take(30.0):
         raise TimeoutError("Another process is registering the webhook endpoint.")

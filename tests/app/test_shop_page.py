@@ -233,7 +233,7 @@ def test_unreachable_stripe_shows_a_clear_message_and_keeps_the_order_pending(ca
     )
     app = start()
     fill(app)
-    with mock.patch("shop.payments.stripe_client", return_value=dead):
+    with mock.patch("shop.config.stripe_client", return_value=dead):
         pay(app, card, "tok_visa")
     assert [alert.value for alert in app.error if "could not reach the payment processor" in alert.value]
     [order] = orders.list_orders()
