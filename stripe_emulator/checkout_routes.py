@@ -11,7 +11,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from stripe_emulator import checkout_page
-from stripe_emulator.resources import checkout_elements, setup_intents
+from stripe_emulator.resources import checkout_elements, other_payment_methods, setup_intents
 from stripe_emulator.resources import checkout_sessions as sessions
 
 
@@ -37,6 +37,12 @@ def routes(emulator: Any, ep: Callable[..., Any]) -> list[BaseRoute]:
         Route(
             "/v1/payment_pages/{session_id}/confirm",
             ep(checkout_elements.confirm, allow_publishable=True),
+            methods=["POST"],
+        ),
+        # The test page of a redirect payment method (Klarna) answers here; the client_secret is its proof.
+        Route(
+            "/_emulator/redirect/{intent_id}/authorize",
+            ep(other_payment_methods.authorize_redirect, **anonymous),
             methods=["POST"],
         ),
         Route("/v1/setup_intents", ep(setup_intents.create_setup_intent), methods=["POST"]),

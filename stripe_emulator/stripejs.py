@@ -51,6 +51,7 @@ FILES: dict[str, tuple[str, str]] = {
     "/v3/checkout-payment.html": ("checkout-payment.html", HTML),
     "/v3/checkout-address.html": ("checkout-address.html", HTML),
     "/v3/checkout-elements.css": ("checkout-elements.css", CSS),
+    "/v3/redirect-authorize.html": ("redirect-authorize.html", HTML),
     **{
         f"/v3/elements/{module.name}": (f"elements/{module.name}", JS)
         for module in sorted((STATIC_DIR / "elements").glob("*.js"))

@@ -54,10 +54,10 @@ CLIENT_SIDE_MODES = ("embedded_page", "elements")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 # The intent states an unpaid session may still confirm, or cancel when it expires.
 UNFINISHED = ("requires_payment_method", "requires_confirmation", "requires_action")
-# What a session may offer here: cards; US bank accounts (ACH Direct Debit, USD only) and Cash App Pay (USD only)
-# through the Payment Element of `ui_mode: elements` (see checkout_elements.py).
-PAYMENT_METHOD_TYPES = ("card", "us_bank_account", "cashapp")
-USD_ONLY_TYPES = ("us_bank_account", "cashapp")
+# What a session may offer here: cards; US bank accounts (ACH Direct Debit, USD only) and Klarna (a redirect)
+# through the Payment Element of `ui_mode: elements` (see checkout_elements.py, other_payment_methods.py).
+PAYMENT_METHOD_TYPES = ("card", "us_bank_account", "klarna")
+USD_ONLY_TYPES = ("us_bank_account",)
 
 PAYMENT_INTENT_DATA = {
     "capture_method": (p.enum("automatic", "automatic_async", "manual"), False),
@@ -146,8 +146,8 @@ def _check_create(ctx: Context, params: dict[str, Any]) -> str:
     types = params.get("payment_method_types") or []
     currencies = {item.get("price_data", {}).get("currency") for item in params["line_items"]} - {None}
     if any(kind in USD_ONLY_TYPES for kind in types) and currencies - {"usd"}:
-        # docs.stripe.com/payments/ach-direct-debit and /payments/cash-app-pay: USD payments only.
-        raise invalid("us_bank_account and cashapp take payments in usd only.", param="payment_method_types")
+        # docs.stripe.com/payments/ach-direct-debit: USD payments only.
+        raise invalid("us_bank_account takes payments in usd only.", param="payment_method_types")
     if ui_mode != "elements" and any(kind != "card" for kind in types):
         raise invalid(
             "The emulator's hosted and embedded Checkout pages take cards only; other payment method types are "

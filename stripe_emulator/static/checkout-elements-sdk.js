@@ -5,7 +5,7 @@
   // stripe.initCheckoutElementsSdk({clientSecret, elementsOptions: {appearance}}) gives a Checkout object with
   // createPaymentElement(), createShippingAddressElement(), on('change'), session() and loadActions(), whose
   // actions are getSession, updateEmail, updatePhoneNumber and confirm ({type: 'success', session} or
-  // {type: 'error', error}). The Payment Element (card, US bank account, Cash App Pay) and the Shipping Address
+  // {type: 'error', error}). The Payment Element (card, US bank account, Klarna) and the Shipping Address
   // Element are frames on the emulator's origin that call the API themselves: what the customer types there never
   // enters this page; the page sees only the Session object, as with Stripe.js.
 

@@ -15,7 +15,7 @@ import pytest
 import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support import Emulator, free_port
+from tests.support import Emulator, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,6 @@ ITEMS = [
     {"price_data": {"currency": "usd", "unit_amount": 1800, "product_data": {"name": "The Great Stagnation"}},
      "quantity": 1},
 ]  # fmt: skip
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 # A merchant's checkout page, as docs.stripe.com/payments/quickstart-checkout-sessions builds one: the session's
 # client secret comes in the query string (a shop's server would write it into its page).
@@ -154,7 +153,7 @@ def new_session(emulator: Emulator, **params) -> stripe.checkout.Session:
             "ui_mode": "elements",
             "line_items": ITEMS,
             "return_url": f"{emulator.url}/_emulator/health?session_id={{CHECKOUT_SESSION_ID}}",
-            "payment_method_types": ["card", "us_bank_account", "cashapp"],
+            "payment_method_types": ["card", "us_bank_account", "klarna"],
             "shipping_address_collection": {"allowed_countries": ["US", "CA", "GB", "DE", "FR"]},
             "phone_number_collection": {"enabled": True},
             "payment_intent_data": {"metadata": {"order_id": "e2e-elements"}},
@@ -328,3 +327,122 @@ def test_the_address_element_checks_each_countrys_rules(
     frame.get_by_label("Phone number").blur()
     expect(frame.get_by_role("alert")).to_contain_text("Your phone number is invalid")
     expect(page.get_by_role("button", name="Pay")).to_be_disabled()
+
+
+def pay_by_bank(page: Page, account: str) -> dict:
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill("Ada Lovelace")
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number", exact=True).fill(account)
+    frame.get_by_label("Confirm account number").fill(account)
+    return pay_and_wait(page)
+
+
+def session_events(emulator: Emulator, session_id: str) -> list[str]:
+    found = emulator.client().v1.events.list(params={"limit": 100}).data
+    return [event.type for event in reversed(found) if event.data.object.id == session_id]
+
+
+def test_a_bank_debit_completes_the_session_unpaid_then_succeeds_with_no_click(
+    page: Page, emulator: Emulator, merchant: MerchantServer
+) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    result = pay_by_bank(page, "000123456789")
+    assert result["type"] == "success", result
+    # Completed, not yet paid: the debit is processing (docs.stripe.com/payments/checkout/fulfill-orders).
+    assert result["session"]["status"] == {"type": "complete", "paymentStatus": "unpaid"}
+    client = emulator.client()
+    intent_id = client.v1.checkout.sessions.retrieve(session.id).payment_intent
+    assert client.v1.payment_intents.retrieve(intent_id).status == "processing"
+    wait_until(
+        lambda: client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid",
+        "the bank debit never settled",
+    )
+    assert session_events(emulator, session.id) == [
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+    ]
+    charge = client.v1.charges.retrieve(client.v1.payment_intents.retrieve(intent_id).latest_charge)
+    assert (charge.status, charge.payment_method_details.us_bank_account.last4) == ("succeeded", "6789")
+    assert charge.shipping.address.line1 == "1 Main St"
+
+
+def test_a_bank_debit_that_fails_tells_the_session_why(
+    page: Page, emulator: Emulator, merchant: MerchantServer
+) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    result = pay_by_bank(page, "000222222227")
+    assert result["session"]["status"] == {"type": "complete", "paymentStatus": "unpaid"}
+    client = emulator.client()
+    intent_id = client.v1.checkout.sessions.retrieve(session.id).payment_intent
+    wait_until(
+        lambda: "checkout.session.async_payment_failed" in session_events(emulator, session.id),
+        "the failed debit never reached the session",
+    )
+    intent = client.v1.payment_intents.retrieve(intent_id)
+    assert (intent.status, intent.last_payment_error.code) == ("requires_payment_method", "insufficient_funds")
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "unpaid"
+
+
+def test_a_bank_account_with_a_wrong_routing_number_is_refused_in_the_frame(
+    page: Page, emulator: Emulator, merchant: MerchantServer
+) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill("Ada Lovelace")
+    frame.get_by_label("Routing number").fill("110000001")
+    frame.get_by_label("Routing number").blur()
+    expect(frame.get_by_role("alert")).to_have_text("Enter a valid 9-digit routing number.")
+    expect(page.get_by_role("button", name="Pay")).to_be_disabled()
+    assert emulator.client().v1.checkout.sessions.retrieve(session.id).payment_intent is None
+
+
+@pytest.mark.parametrize(
+    ("button", "status"), [("Authorize test payment", "succeeded"), ("Fail test payment", "failed")]
+)
+def test_klarna_redirects_to_its_test_page_and_back_to_the_return_url(
+    page: Page, emulator: Emulator, merchant: MerchantServer, button: str, status: str
+) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    payment_frame(page).get_by_role("tab", name="Klarna").click()
+    page.get_by_role("button", name="Pay").click()
+    expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15000)
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url(f"**/_emulator/health?session_id={session.id}&**", timeout=15000)
+    assert f"redirect_status={status}" in page.url
+    done = emulator.client().v1.checkout.sessions.retrieve(session.id)
+    intent = emulator.client().v1.payment_intents.retrieve(done.payment_intent)
+    if status == "succeeded":
+        assert (done.status, done.payment_status, intent.status) == ("complete", "paid", "succeeded")
+        charge = emulator.client().v1.charges.retrieve(intent.latest_charge)
+        assert charge.payment_method_details.type == "klarna"
+    else:
+        assert (done.status, intent.status) == ("open", "requires_payment_method")
+        assert intent.last_payment_error.code == "payment_intent_payment_attempt_failed"
+
+
+def test_at_phone_width_the_elements_fit_and_a_card_pays(
+    page: Page, emulator: Emulator, merchant: MerchantServer, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    type_card(page, "4242424242424242")
+    for frame in ("#payment-element iframe", "#address-element iframe"):
+        box = page.locator(frame).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "checkout-elements-390.png"), full_page=True)
+    result = pay_and_wait(page)
+    assert result["type"] == "success", result

@@ -1,5 +1,5 @@
 // The Payment Element of the Checkout Elements SDK: tabs for the session's payment method types — Card (the card
-// frame of the Card Element, nested here), US bank account (ACH Direct Debit) and Cash App Pay (a redirect). On
+// frame of the Card Element, nested here), US bank account (ACH Direct Debit) and Klarna (a redirect). On
 // the page's 'confirm' it asks the API for the session's PaymentIntent (POST /v1/payment_pages/{id}/confirm) and
 // confirms it with what the customer entered, which never leaves this origin; the page gets the PaymentIntent as
 // a publishable key sees it, or {error}.
@@ -13,11 +13,11 @@ const { parentOrigin, pk, clientSecret } = config;
 const sessionId = String(clientSecret || "").split("_secret_")[0];
 const variables = applyAppearance(config.appearance || {});
 
-const TAB_LABELS = { card: "Card", us_bank_account: "US bank account", cashapp: "Cash App Pay" };
+const TAB_LABELS = { card: "Card", us_bank_account: "US bank account", klarna: "Klarna" };
 const TAB_ICONS = {
   card: '<svg viewBox="0 0 24 16" aria-hidden="true"><rect x="1" y="1" width="22" height="14" rx="2" fill="none" stroke="currentColor" stroke-width="1.5"/><rect x="1" y="4" width="22" height="3" fill="currentColor"/></svg>',
   us_bank_account: '<svg viewBox="0 0 24 16" aria-hidden="true"><path d="M12 1 2 5.5h20L12 1Z" fill="currentColor"/><path d="M4 7h2v6H4zM9 7h2v6H9zM13 7h2v6h-2zM18 7h2v6h-2zM2 14h20v1.5H2z" fill="currentColor"/></svg>',
-  cashapp: '<svg viewBox="0 0 24 16" aria-hidden="true"><rect x="5" y="1" width="14" height="14" rx="3.5" fill="#00d64f"/><path d="M12.6 4.3v1.1c.9.1 1.6.5 2 .9l-.8 1c-.5-.4-1.1-.7-1.8-.7-.6 0-.9.2-.9.6 0 .9 3.6.6 3.6 2.9 0 1-.7 1.8-1.9 2v1.1h-1.3v-1.1c-1-.1-1.8-.5-2.4-1.1l.9-1c.5.5 1.2.8 1.9.8.7 0 1-.3 1-.7 0-1-3.6-.6-3.6-2.9 0-.9.7-1.7 1.9-1.9V4.3h1.4Z" fill="#fff"/></svg>',
+  klarna: '<svg viewBox="0 0 24 16" aria-hidden="true"><rect x="1" y="1" width="22" height="14" rx="3" fill="#ffb3c7"/><path d="M7.2 4.5h1.6v7H7.2zM12.6 4.5h-1.6c0 1.4-.6 2.6-1.7 3.4l-.6.5 2.5 3.1h2l-2.3-2.8c1.1-1.1 1.7-2.6 1.7-4.2ZM14.3 9.8a.9.9 0 1 1 0 1.8.9.9 0 0 1 0-1.8Z" fill="#0b051d"/></svg>',
 };
 
 const form = document.querySelector("form");
@@ -227,7 +227,7 @@ const confirmWith = async (intentSecret, { email, returnUrl }) => {
     });
   }
   return confirmPaymentIntent(pk, intentSecret, {
-    payment_method_data: { type: "cashapp", billing_details: email ? { email } : {} },
+    payment_method_data: { type: "klarna", billing_details: email ? { email } : {} },
     return_url: returnUrl || window.location.href,
   });
 };
