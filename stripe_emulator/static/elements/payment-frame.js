@@ -34,7 +34,8 @@ let post = () => {};
 let types = [];
 let selected = null;
 let cardState = { complete: false, empty: true };
-let showBankErrors = false;
+let showBankErrors = false; // after a confirm: every problem shows
+const bankTouched = new Set(); // fields left with something typed: their problems show
 
 // ---- The card frame, nested: this frame is its page -------------------------------------------------------
 
@@ -124,11 +125,12 @@ const bankCheck = () => {
 const renderBank = () => {
   const { problems } = bankCheck();
   for (const el of Object.values(bank)) {
-    const problem = showBankErrors && problems.find(([field]) => field === el);
+    const problem = (showBankErrors || bankTouched.has(el)) && problems.find(([field]) => field === el);
     el.classList.toggle("is-invalid", Boolean(problem));
     el.setAttribute("aria-invalid", problem ? "true" : "false");
   }
-  if (selected === "us_bank_account") errorLine.textContent = showBankErrors && problems.length ? problems[0][1] : "";
+  const shown = problems.filter(([field]) => showBankErrors || bankTouched.has(field));
+  if (selected === "us_bank_account") errorLine.textContent = shown.length ? shown[0][1] : "";
 };
 
 for (const el of Object.values(bank)) {
@@ -138,7 +140,7 @@ for (const el of Object.values(bank)) {
     report();
   });
   el.addEventListener("blur", () => {
-    if (el.value) showBankErrors = true;
+    if (el.value) bankTouched.add(el);
     renderBank();
   });
 }
@@ -232,7 +234,22 @@ const confirmWith = async (intentSecret, { email, returnUrl }) => {
   });
 };
 
+let confirming = false;
+
+// One confirmation at a time: a second click while one runs must not start a second payment.
 const confirm = async (data) => {
+  if (confirming) {
+    return { error: { type: "invalid_request_error", code: "confirm_in_progress", message: "A payment is already being confirmed." } };
+  }
+  confirming = true;
+  try {
+    return await confirmOnce(data);
+  } finally {
+    confirming = false;
+  }
+};
+
+const confirmOnce = async (data) => {
   if (selected === "card" && !cardState.complete) {
     // The card frame shows and returns its own message for what is missing, without calling the API.
     return askCard("confirmCardPayment", {});
