@@ -87,6 +87,11 @@ PHONE_PATTERN = r"^\+?[0-9 ().-]{7,24}$"
 PHONE_DIGITS = (7, 15)
 
 
+def noun(label: str) -> str:
+    """A field's label inside a sentence: "Postal code" -> "postal code", "ZIP code" stays."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def rules_json() -> dict[str, Any]:
     """The rules as the Address Element's frame reads them."""
     return {
@@ -133,19 +138,19 @@ def check_shipping(shipping: dict[str, Any], allowed_countries: list[str] | None
         if not address[key]:
             raise invalid(f"Enter {label}.", param=f"{param}[{key}]", code="parameter_missing")
     if rules["stateRequired"] and not address["state"]:
-        raise invalid(f"Choose a {rules['stateLabel'].lower()}.", param=f"{param}[state]", code="parameter_missing")
+        raise invalid(f"Choose a {noun(rules['stateLabel'])}.", param=f"{param}[state]", code="parameter_missing")
     if rules["states"] is not None and address["state"] and address["state"].upper() not in rules["states"]:
-        raise invalid(f"That is not a {rules['stateLabel'].lower()} of {rules['name']}.", param=f"{param}[state]")
+        raise invalid(f"That is not a {noun(rules['stateLabel'])} of {rules['name']}.", param=f"{param}[state]")
     if rules["states"] is not None and address["state"]:
         address["state"] = address["state"].upper()
     if not rules["stateLabel"]:
         address["state"] = None
     postal = address["postal_code"]
     if not postal:
-        raise invalid(f"Enter the {rules['postalLabel'].lower()}.", param=f"{param}[postal_code]")
+        raise invalid(f"Enter the {noun(rules['postalLabel'])}.", param=f"{param}[postal_code]")
     if not re.match(rules["postalPattern"], postal):
         example = f" (like {rules['postalExample']})" if rules["postalExample"] else ""
-        raise invalid(f"The {rules['postalLabel'].lower()} is not valid{example}.", param=f"{param}[postal_code]")
+        raise invalid(f"The {noun(rules['postalLabel'])} is not valid{example}.", param=f"{param}[postal_code]")
     if country in ("CA", "GB"):
         address["postal_code"] = postal.upper()
     return {"name": name, "address": address}

@@ -75,6 +75,7 @@ MERCHANT_PAGE = """<!doctype html>
     clientSecret,
     elementsOptions: { appearance: { theme: "stripe", variables: { colorPrimary: "#635bff" } } },
   });
+  window.checkout = checkout;
   window.sessions = [];
   window.result = null;
   const pay = document.getElementById("pay");
@@ -446,3 +447,33 @@ def test_at_phone_width_the_elements_fit_and_a_card_pays(
     page.screenshot(path=str(tmp_path / "checkout-elements-390.png"), full_page=True)
     result = pay_and_wait(page)
     assert result["type"] == "success", result
+
+
+def test_the_contact_actions_check_what_they_are_given_and_the_old_init_name_throws(
+    page: Page, emulator: Emulator, merchant: MerchantServer
+) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    results = page.evaluate(
+        """async () => {
+            const {type, actions} = await window.checkout.loadActions();
+            const badPhone = await actions.updatePhoneNumber("12");
+            const phone = await actions.updatePhoneNumber("+44 20 7946 0958");
+            const badEmail = await actions.updateEmail("ada@");
+            const email = await actions.updateEmail("ada@example.com");
+            let renamed = null;
+            try { Stripe("pk_test_x").initCheckout({clientSecret: "x"}); } catch (error) { renamed = error.name; }
+            return {type, badPhone, phone, badEmail, email, renamed, session: actions.getSession()};
+        }"""
+    )
+    assert results["type"] == "success"
+    assert results["badPhone"]["type"] == "error"
+    assert "phone number is invalid" in results["badPhone"]["error"]["message"]
+    assert results["phone"]["type"] == "success"
+    assert results["badEmail"]["error"]["message"] == "Your email address is invalid."
+    assert (results["session"]["email"], results["session"]["phoneNumber"]) == ("ada@example.com", "+44 20 7946 0958")
+    assert results["session"]["total"]["total"] == {"amount": "$64.00", "minorUnitsAmount": TOTAL}
+    assert results["session"]["canConfirm"] is False  # no address, no payment details yet
+    assert results["renamed"] == "IntegrationError"
+    details = emulator.client().v1.checkout.sessions.retrieve(session.id).customer_details
+    assert (details.email, details.phone) == ("ada@example.com", "+44 20 7946 0958")

@@ -36,6 +36,8 @@ let lastSaved = null;
 let saveTimer = null;
 
 const rulesOf = (country) => RULES.countries[country] || RULES.other;
+// A field's label inside a sentence: "Postal code" -> "postal code", "ZIP code" stays (address_rules.noun).
+const noun = (label) => (/^[A-Z]{2}/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1));
 const countryName = (code) => (RULES.countries[code] || {}).name || code;
 
 const setCountry = (country) => {
@@ -48,7 +50,7 @@ const setCountry = (country) => {
   $("state-label").htmlFor = rules.states ? "state" : "state-text";
   if (rules.states) {
     fields.state.innerHTML = "";
-    const blank = new Option(`Select ${rules.stateLabel.toLowerCase()}`, "");
+    const blank = new Option(`Select ${noun(rules.stateLabel)}`, "");
     fields.state.appendChild(blank);
     for (const code of rules.states) fields.state.appendChild(new Option(code, code));
   }
@@ -83,14 +85,14 @@ const problemsOf = (value) => {
   if (!value.address.line1) problems.push(["line1", "Enter your address."]);
   if (!value.address.city) problems.push(["city", "Enter your city."]);
   if (rules.stateRequired && !value.address.state) {
-    problems.push([rules.states ? "state" : "stateText", `Choose a ${rules.stateLabel.toLowerCase()}.`]);
+    problems.push([rules.states ? "state" : "stateText", `Choose a ${noun(rules.stateLabel)}.`]);
   }
   const postal = value.address.postal_code;
   if (!postal) {
-    problems.push(["postal", `Enter your ${rules.postalLabel.toLowerCase()}.`]);
+    problems.push(["postal", `Enter your ${noun(rules.postalLabel)}.`]);
   } else if (!new RegExp(rules.postalPattern).test(postal)) {
     const example = rules.postalExample ? ` (like ${rules.postalExample})` : "";
-    problems.push(["postal", `Your ${rules.postalLabel.toLowerCase()} is not valid${example}.`]);
+    problems.push(["postal", `Your ${noun(rules.postalLabel)} is not valid${example}.`]);
   }
   if (collectsPhone) {
     const count = (value.phone.match(/\d/g) || []).length;
