@@ -51,6 +51,12 @@ def confirm(ctx: Context, intent: dict[str, Any], params: dict[str, Any]) -> Non
         _confirm_klarna(ctx, intent, data, params.get("return_url"))
 
 
+def settles_later(ctx: Context, intent: dict[str, Any]) -> bool:
+    """Whether `intent` is a bank debit still processing (its outcome is the bank's, not the merchant's)."""
+    charge = ctx.store.get("charges", intent["latest_charge"]) if intent.get("latest_charge") else None
+    return intent["status"] == "processing" and charge is not None and charge["status"] == "pending"
+
+
 def _confirm_klarna(ctx: Context, intent: dict[str, Any], data: dict[str, Any], return_url: str | None) -> None:
     if not return_url:
         raise invalid(

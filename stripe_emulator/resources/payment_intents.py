@@ -570,7 +570,8 @@ def cancel_payment_intent(ctx: Context, intent_id: str) -> dict[str, Any]:
     )
     with ctx.store.transaction():
         intent = _get_intent(ctx, intent_id)
-        if intent["status"] not in CANCELABLE:
+        # docs.stripe.com/api/payment_intents/cancel: processing only "in rare cases"; a bank debit sent is not one.
+        if intent["status"] not in CANCELABLE or other_methods.settles_later(ctx, intent):
             raise _unexpected_state(intent, "cancel", CANCELABLE)
         if intent["status"] == "requires_capture":
             charge = get_object(ctx, "charges", "charge", intent["latest_charge"], "charge")

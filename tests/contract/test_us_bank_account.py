@@ -151,3 +151,11 @@ def test_a_bank_account_needs_the_holders_name(stripe_client):
             },
         )
     assert info.value.param == "payment_method_data[billing_details][name]"
+
+
+def test_a_processing_debit_cannot_be_canceled(stripe_client):
+    intent = debit(stripe_client, SUCCEEDS)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.payment_intents.cancel(intent.id)
+    assert info.value.code == "payment_intent_unexpected_state"
+    assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "processing"
