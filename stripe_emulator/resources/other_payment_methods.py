@@ -1,8 +1,8 @@
 """PaymentIntent confirms that pay with something other than a card: a US bank account (bank_debits.py) or Klarna.
 
 Klarna is the redirect method the Payment Element offers here because Stripe offers it to US businesses in USD
-(docs.stripe.com/payments/klarna: "Klarna is a global buy now, pay later payment method", with usd among its
-presentment currencies), where iDEAL takes only eur and Cash App Pay confirms through a QR code or app handoff
+(docs.stripe.com/payments/klarna lists the US among its business and customer locations and USD among its
+presentment currencies), where iDEAL takes only EUR and Cash App Pay confirms through a QR code or app handoff
 rather than a plain redirect. A Klarna confirm needs a `return_url`; the intent goes `requires_action` with a
 `redirect_to_url` next action (docs.stripe.com/payments/klarna/accept-a-payment), here to the emulator's test page
 (`/v3/redirect-authorize.html`), whose Authorize or Fail decides the payment
@@ -27,6 +27,8 @@ from stripe_emulator.resources import payment_methods as pms
 from stripe_emulator.resources.charges import charge_object, record_charge
 
 REDIRECT_PAGE = "/v3/redirect-authorize.html"
+# docs.stripe.com/payments/klarna, "Presentment currency".
+KLARNA_CURRENCIES = ("aud", "cad", "chf", "czk", "dkk", "eur", "gbp", "nok", "nzd", "pln", "ron", "sek", "usd")
 PRIVATE = {"number": "", "cvc_given": False}  # no card behind these PaymentMethods
 
 
@@ -58,6 +60,10 @@ def settles_later(ctx: Context, intent: dict[str, Any]) -> bool:
 
 
 def _confirm_klarna(ctx: Context, intent: dict[str, Any], data: dict[str, Any], return_url: str | None) -> None:
+    if intent["currency"] not in KLARNA_CURRENCIES:
+        raise invalid(
+            f"klarna PaymentMethods do not take payments in {intent['currency']}.", "payment_method_data[type]"
+        )
     if not return_url:
         raise invalid(
             "A return_url is required to confirm a PaymentIntent with a klarna PaymentMethod.",

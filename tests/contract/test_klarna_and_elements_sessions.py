@@ -88,3 +88,18 @@ def test_a_bank_account_is_refused_on_a_session_in_another_currency(stripe_clien
             }
         )
     assert "us_bank_account" in info.value.user_message
+
+
+def test_klarna_is_refused_in_a_currency_it_does_not_present(stripe_client):
+    # Stripe may refuse at create or at confirm: either way no Klarna payment in yen starts.
+    with pytest.raises(stripe.InvalidRequestError):
+        intent = stripe_client.v1.payment_intents.create(
+            params={"amount": 6400, "currency": "jpy", "payment_method_types": ["klarna"]}
+        )
+        stripe_client.v1.payment_intents.confirm(
+            intent.id,
+            params={
+                "payment_method_data": {"type": "klarna", "billing_details": BILLING},
+                "return_url": KLARNA_RETURN,
+            },
+        )
