@@ -148,6 +148,7 @@
       this._address = null;
       this._clientSecret = null;
       this._sessionId = null;
+      this._totalShown = false;
       // clientSecret may be a promise of the secret (docs.stripe.com/js/custom_checkout/init).
       this._secret = Promise.resolve(clientSecret).then((secret) => {
         const match = typeof secret === "string" ? SESSION_SECRET.exec(secret) : null;
@@ -198,7 +199,20 @@
         (!view.phoneNumberCollection || Boolean(view.phoneNumber) || Boolean(this._address && this._address.complete)) &&
         (!needsAddress || Boolean(this._address && this._address.complete)) &&
         Boolean(this._payment && this._payment.complete);
-      return { ...plainCopy(view), canConfirm };
+      const session = { ...plainCopy(view), canConfirm };
+      // docs.stripe.com/js/custom_checkout/confirm: confirm() throws unless the page has read the total to show it.
+      const total = session.total.total;
+      for (const key of ["amount", "minorUnitsAmount"]) {
+        const value = total[key];
+        Object.defineProperty(total, key, {
+          enumerable: true,
+          get: () => {
+            this._totalShown = true;
+            return value;
+          },
+        });
+      }
+      return session;
     }
 
     _changed() {
@@ -270,6 +284,12 @@
     }
 
     async _confirm(options) {
+      if (!this._totalShown) {
+        throw integrationError(
+          "Display the total before you confirm: read session.total.total.amount (or total.total.minorUnitsAmount " +
+            "with currency and minorUnitsAmountDivisor) and show it on the page.",
+        );
+      }
       const fail = (error) => ({
         type: "error",
         error: { message: error.message, code: error.code, type: error.type },

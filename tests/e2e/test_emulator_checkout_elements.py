@@ -76,6 +76,7 @@ MERCHANT_PAGE = """<!doctype html>
     elementsOptions: { appearance: { theme: "stripe", variables: { colorPrimary: "#635bff" } } },
   });
   window.checkout = checkout;
+  window.clientSecret = clientSecret;
   window.sessions = [];
   window.result = null;
   const pay = document.getElementById("pay");
@@ -461,9 +462,14 @@ def test_the_contact_actions_check_what_they_are_given_and_the_old_init_name_thr
             const phone = await actions.updatePhoneNumber("+44 20 7946 0958");
             const badEmail = await actions.updateEmail("ada@");
             const email = await actions.updateEmail("ada@example.com");
+            let unshownTotal = null;
+            const stripe = Stripe("pk_test_emulator_elements");
+            const blind = stripe.initCheckoutElementsSdk({clientSecret: window.clientSecret});
+            const blindActions = (await blind.loadActions()).actions;
+            try { await blindActions.confirm(); } catch (error) { unshownTotal = error.name; }
             let renamed = null;
             try { Stripe("pk_test_x").initCheckout({clientSecret: "x"}); } catch (error) { renamed = error.name; }
-            return {type, badPhone, phone, badEmail, email, renamed, session: actions.getSession()};
+            return {type, badPhone, phone, badEmail, email, renamed, unshownTotal, session: actions.getSession()};
         }"""
     )
     assert results["type"] == "success"
@@ -475,5 +481,7 @@ def test_the_contact_actions_check_what_they_are_given_and_the_old_init_name_thr
     assert results["session"]["total"]["total"] == {"amount": "$64.00", "minorUnitsAmount": TOTAL}
     assert results["session"]["canConfirm"] is False  # no address, no payment details yet
     assert results["renamed"] == "IntegrationError"
+    # A page that never read the total to show it cannot confirm (docs.stripe.com/js/custom_checkout/confirm).
+    assert results["unshownTotal"] == "IntegrationError"
     details = emulator.client().v1.checkout.sessions.retrieve(session.id).customer_details
     assert (details.email, details.phone) == ("ada@example.com", "+44 20 7946 0958")
