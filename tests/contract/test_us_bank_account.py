@@ -90,7 +90,9 @@ def test_a_debit_that_settles_succeeds_with_the_ach_fee(stripe_client, settle, a
     # 0.8% of the amount, at most $5.00.
     txn = charge.balance_transaction
     assert (txn.amount, txn.fee, txn.net) == (amount, fee, amount - fee)
-    assert events_for(stripe_client, charge.id, type="charge.succeeded")
+    [charge_succeeded] = events_for(stripe_client, charge.id, type="charge.succeeded")
+    # The bank answered, not a request of the account's (docs.stripe.com/api/events/object#event_object-request).
+    assert succeeded.request.id is None and charge_succeeded.request.id is None
 
 
 @pytest.mark.parametrize(
