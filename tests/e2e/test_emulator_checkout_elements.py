@@ -485,3 +485,28 @@ def test_the_contact_actions_check_what_they_are_given_and_the_old_init_name_thr
     assert results["unshownTotal"] == "IntegrationError"
     details = emulator.client().v1.checkout.sessions.retrieve(session.id).customer_details
     assert (details.email, details.phone) == ("ada@example.com", "+44 20 7946 0958")
+
+
+def test_two_confirms_at_once_make_one_payment(page: Page, emulator: Emulator, merchant: MerchantServer) -> None:
+    session = new_session(emulator)
+    open_checkout(page, merchant, session)
+    fill_contact_and_address(page)
+    type_card(page, "4242424242424242")
+    expect(page.get_by_role("button", name="Pay")).to_be_enabled()
+    results = page.evaluate(
+        """async () => {
+            const {actions} = await window.checkout.loadActions();
+            const both = await Promise.all([
+                actions.confirm({redirect: "if_required"}),
+                actions.confirm({redirect: "if_required"}),
+            ]);
+            return both.map((result) => result.type === "success" ? "success" : result.error.message);
+        }"""
+    )
+    assert sorted(results) == ["A payment is already being confirmed.", "success"]
+    client = emulator.client()
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "paid")
+    assert [charge.status for charge in client.v1.charges.list(params={"payment_intent": done.payment_intent})] == [
+        "succeeded"
+    ]
