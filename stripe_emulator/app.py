@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -30,6 +31,7 @@ from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import (
     authorizations,
     balance_transactions,
+    bank_debits,
     charges,
     customers,
     disputes,
@@ -241,6 +243,7 @@ class Emulator:
                 try:
                     try:
                         authorizations.expire_due(ctx)  # what the clock has released is gone before anything reads
+                        bank_debits.settle_due(ctx)  # and the bank debits it has settled are settled
                         status, body = 200, handler(ctx, **request.path_params)
                         if isinstance(body, tuple):
                             status, body = body
@@ -290,6 +293,31 @@ class Emulator:
             return _json(400, error.body(), headers)
         headers.update({"Idempotent-Replayed": "true", "Original-Request": original_request, "Idempotency-Key": key})
         return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+    def tick(self) -> None:
+        """Settle what the clock has made due though no request came: a bank debit ends, and its webhooks go,
+        with nobody calling the API (as Stripe's do). One indexed lookup when nothing is due."""
+        with self.store.lock:
+            ctx = core.Context(
+                store=self.store,
+                clock=self.clock,
+                params={},
+                request_id=None,  # type: ignore[arg-type]  # Stripe's automatic events name no request
+                base_url="",
+                now=self.clock.now(),
+                webhook_hosts=self.webhook_hosts,
+            )
+            if not bank_debits.any_due(ctx):
+                return
+            self.store.conn.execute("BEGIN IMMEDIATE")
+            try:
+                bank_debits.settle_due(ctx)
+                self.store.conn.execute("COMMIT")
+            except BaseException:
+                self.store.conn.execute("ROLLBACK")
+                raise
+        if ctx.webhooks_queued:
+            self.webhooks.wake()
 
     # ---- emulator-only endpoints ----
 
@@ -407,6 +435,15 @@ def _receipt_html(charge: dict[str, Any]) -> str:
         f"<p>Receipt for charge <code>{html.escape(charge['id'])}</code> (test mode)</p><table>{cells}</table>"
         "</body></html>"
     )
+
+
+async def _tick_every_second(emulator: Emulator) -> None:
+    while True:
+        await asyncio.sleep(1)
+        try:
+            emulator.tick()
+        except Exception:
+            log.exception("settling due bank debits failed; trying again in a second")
 
 
 def create_app(
@@ -540,9 +577,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         emulator.webhooks.start()
+        ticker = asyncio.create_task(_tick_every_second(emulator))
         try:
             yield
         finally:
+            ticker.cancel()
             emulator.webhooks.stop()
 
     app = Starlette(
