@@ -214,8 +214,22 @@ def test_a_double_click_confirms_one_payment_intent(page: Page, emulator: Emulat
     fill_address(page)
     type_card(page, "4242424242424242")
     expect(pay_button(page)).to_be_enabled()
-    pay_button(page).dblclick()
+    # Each actions.confirm() first saves the address (a POST of the session by the address frame): count them.
+    saves = []
+    page.on(
+        "request",
+        lambda request: (
+            saves.append(request.url)
+            if request.method == "POST" and request.url.split("?")[0].endswith(f"/v1/payment_pages/{session_id}")
+            else None
+        ),
+    )
+    # Two clicks in the same task, before any await: the second must find the first one confirming.
+    page.evaluate("() => { const pay = document.querySelector('.sp-pay-button'); pay.click(); pay.click(); }")
     wait_for_state(page, "succeeded")
+    # A second confirm would have been refused ("already being confirmed") and reported as a failure.
+    expect(page.locator(".sp-co-message")).to_have_text("Payment received.")
+    assert len(saves) == 1, saves
     client = emulator.client()
     done = retrieve(emulator, session_id)
     assert (done.status, done.payment_status) == ("complete", "paid")
@@ -224,7 +238,7 @@ def test_a_double_click_confirms_one_payment_intent(page: Page, emulator: Emulat
     intents = [
         intent
         for intent in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
-        if intent.metadata.get("order_id") == done.metadata["order_id"]
+        if intent.metadata.to_dict().get("order_id") == done.metadata["order_id"]
     ]
     assert [intent.id for intent in intents] == [done.payment_intent]
 
