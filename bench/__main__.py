@@ -11,6 +11,7 @@ MODULES = [
     "emulator_bench",
     "webhook_bench",
     "checkout_bench",
+    "checkout_elements_bench",
     "ops_bench",
     "seed_bench",
     "sync_bench",
