@@ -6,7 +6,7 @@ metadata and a return URL back to this page; it keeps the session's id in the qu
 back from a redirect method) shows the same session. The component's report is shown as plain text only.
 
 Settings: the shop's (STRIPE_EMULATOR_PORT, …) and COMPONENT_APP_URL, this page's own address for the return URL.
-`?session=new` starts a new session.
+`?session_id=new` starts a new session; `?cart=changed` makes the server expect another total than the session's.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ LINE_ITEMS = [
      "quantity": 1},
 ]  # fmt: skip
 EXPECTED_AMOUNT = 6400  # what the server computed for the items above
+# `?cart=changed`: the order gained a book after its session was made, so the server expects more than the session.
+CHANGED_CART_AMOUNT = EXPECTED_AMOUNT + 1800
 EMAIL = "ada@example.com"
 
 st.set_page_config(page_title="Checkout Elements", page_icon=":material/shopping_cart:")
@@ -68,7 +70,7 @@ outcome = checkout_elements(
     settings.publishable_key,
     settings.stripe_js_url,
     email=EMAIL,
-    expected_amount=EXPECTED_AMOUNT,
+    expected_amount=CHANGED_CART_AMOUNT if st.query_params.get("cart") == "changed" else EXPECTED_AMOUNT,
     key=f"checkout-{session.id}",
 )
 st.caption("Component report")

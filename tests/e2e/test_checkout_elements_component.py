@@ -281,7 +281,10 @@ def test_klarna_leaves_the_page_and_the_return_is_reported(
         assert done.status == "open"
         assert outcome["error"]["message"]
         expect(page.locator(".sp-co-message")).to_have_text(outcome["error"]["message"])
-        expect(pay_button(page)).to_be_disabled()  # the address is gone with the page: typed again to retry
+        # The same session, with the address the customer typed before leaving: choose Klarna again and retry.
+        expect(address_frame(page).get_by_label("Address line 1")).to_have_value("1 Main St")
+        payment_frame(page).get_by_role("tab", name="Klarna").click()
+        expect(pay_button(page)).to_be_enabled()
 
 
 def test_at_390_px_the_checkout_fits_without_horizontal_scroll(
@@ -297,3 +300,21 @@ def test_at_390_px_the_checkout_fits_without_horizontal_scroll(
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "checkout-elements-component-390.png"), full_page=True)
+
+
+def test_a_session_whose_total_is_not_the_orders_cannot_be_paid(
+    page: Page, emulator: Emulator, checkout_app: ComponentApp
+) -> None:
+    page.goto(f"{checkout_app.url}/?session_id=new&cart=changed")
+    outcome = wait_for_state(page, "failed")
+    assert outcome["error"]["code"] == "amount_mismatch"
+    assert outcome["total"]["minor_units"] == TOTAL
+    fill_address(page)
+    type_card(page, "4242424242424242")
+    # Everything is filled in (the SDK would let it confirm), yet Pay stays disabled.
+    page.wait_for_function(
+        "() => document.querySelector('.sp-checkout').parentElement.__stripePressCheckout.session.canConfirm"
+    )
+    expect(page.locator(".sp-co-message")).to_have_text("The total changed. Reload the page to see the current order.")
+    expect(pay_button(page)).to_be_disabled()
+    assert retrieve(emulator, outcome["session_id"]).payment_intent is None
