@@ -5,6 +5,21 @@ Stripe.js's Checkout Elements SDK (docs.stripe.com/js/custom_checkout) renders b
 frames, so card numbers, bank details and the address typed never reach this app: Python gets the state of the
 payment, the session's id and total, and an error's code and message. The server settles the order from the
 Checkout Session it retrieves from Stripe, never from this component's word.
+
+How a page uses it:
+- Create one `ui_mode="elements"` Checkout Session per order on the server (line items from the catalog,
+  `customer_email`, `shipping_address_collection`, `phone_number_collection`, the order id in `metadata` and
+  `payment_intent_data.metadata`, an idempotency key from the order) with
+  `return_url="<this page's URL>?session_id={CHECKOUT_SESSION_ID}"`; keep the session's id with the order, so a
+  reload or the way back from a redirect method finds the same session (retrieve it: it carries `client_secret`).
+- Mount `checkout_elements(session.client_secret, …, expected_amount=<the order's total>)` with the same key on
+  every run; act on each new `attempt` once, and on "succeeded" / "processing" retrieve the session and settle
+  from its `status` and `payment_status` ("unpaid" while a bank debit is processing: nothing ships until the
+  `checkout.session.async_payment_succeeded` webhook or a sync sees "paid").
+- A redirect method (Klarna) leaves the page and comes back to the return URL with `session_id`,
+  `payment_intent`, `payment_intent_client_secret` and `redirect_status`: the wrapper reads them from
+  `st.query_params` when they name this session and reports the result; the page settles from the retrieved
+  session as above, then removes those parameters (`del st.query_params[name]` for each of `RETURN_PARAMS`).
 """
 
 from __future__ import annotations

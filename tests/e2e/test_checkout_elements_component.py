@@ -162,7 +162,8 @@ def test_a_declined_card_then_4242_pays_the_same_session_with_the_address_kept(
     assert declined["error"]["message"] == "Your card has insufficient funds."
     assert declined["session_id"] == session_id
     expect(page.locator(".sp-co-message")).to_have_text("Your card has insufficient funds.")
-    # The rerun that showed the report remounted nothing: the address typed is still there.
+    # The rerun that showed the report remounted nothing: the card and the address typed are still there.
+    expect(card_frame(page).get_by_label("Card number")).to_have_value(re.compile(r"^4000 ?0000 ?0000 ?9995$"))
     expect(address_frame(page).get_by_label("Address line 1")).to_have_value("1 Main St")
     expect(address_frame(page).get_by_label("Full name")).to_have_value("Ada Lovelace")
     clear_card(page)
