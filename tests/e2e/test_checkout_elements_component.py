@@ -110,14 +110,14 @@ def retrieve(emulator: Emulator, session_id: str) -> stripe.checkout.Session:
 def test_card_4242_succeeds_and_completes_the_session(
     page: Page, emulator: Emulator, checkout_app: ComponentApp, tmp_path: Path
 ) -> None:
-    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1500})  # tall enough for the whole form in the screenshot
     session_id = open_checkout(page, checkout_app)
     expect(pay_button(page)).to_be_disabled()  # nothing typed yet: the SDK's canConfirm is false
     fill_address(page)
     type_card(page, "4242424242424242")
     expect(pay_button(page)).to_have_text("Pay $64.00")
     expect(pay_button(page)).to_be_enabled()
-    page.screenshot(path=str(tmp_path / "checkout-elements-component-1280.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "checkout-elements-component-1280.png"), animations="disabled")
     pay_button(page).click()
     outcome = wait_for_state(page, "succeeded")
     assert outcome["session_id"] == session_id and outcome["error"] is None and outcome["attempt"]
@@ -300,7 +300,9 @@ def test_at_390_px_the_checkout_fits_without_horizontal_scroll(
         box = page.locator(frame).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(tmp_path / "checkout-elements-component-390.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 1900})  # the whole form in the screenshot, still 390 wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "checkout-elements-component-390.png"), animations="disabled")
 
 
 def test_a_session_whose_total_is_not_the_orders_cannot_be_paid(
