@@ -321,3 +321,26 @@ def test_a_session_whose_total_is_not_the_orders_cannot_be_paid(
     expect(page.locator(".sp-co-message")).to_have_text("The total changed. Reload the page to see the current order.")
     expect(pay_button(page)).to_be_disabled()
     assert retrieve(emulator, outcome["session_id"]).payment_intent is None
+
+
+def test_a_reload_during_the_challenge_keeps_the_session_and_pays_it_once(
+    page: Page, emulator: Emulator, checkout_app: ComponentApp
+) -> None:
+    session_id = open_checkout(page, checkout_app)
+    fill_address(page)
+    type_card(page, "4000002760003184")
+    pay_button(page).click()
+    expect(page.locator(CHALLENGE_MODAL)).to_be_visible()
+    page.reload()
+    # The same session (its id is in the page's URL), open, with the address saved on it by the first confirm.
+    outcome = wait_for_state(page, "ready")
+    assert outcome["session_id"] == session_id
+    expect(address_frame(page).get_by_label("Address line 1")).to_have_value("1 Main St")
+    type_card(page, "4242424242424242")
+    pay_button(page).click()
+    wait_for_state(page, "succeeded")
+    client = emulator.client()
+    done = retrieve(emulator, session_id)
+    assert (done.status, done.payment_status) == ("complete", "paid")
+    charges = client.v1.charges.list(params={"payment_intent": done.payment_intent}).data
+    assert [charge.status for charge in charges] == ["succeeded"]
