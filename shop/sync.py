@@ -53,6 +53,14 @@ from shop.schema import (
     sync_state,
 )
 from shop.stripe_io import client_or_default, field, plain
+from shop.sync_rows import (
+    balance_transaction_row,
+    charge_row,
+    expandable_id,
+    expanded_transactions,
+    payload_row,
+    refund_row,
+)
 
 PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
@@ -124,87 +132,6 @@ class SyncReport:
         )
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def charge_row(charge: Any) -> dict:
-    """The `charges` row for a Stripe charge object (the columns the pages use; the JSON goes to payload_row)."""
-    data = plain(charge)
-    card = field(data, "payment_method_details", "card") or field(data, "source") or {}
-    metadata_ = data.get("metadata") or {}
-    name = field(data, "shipping", "name") or field(data, "billing_details", "name") or field(card, "name")
-    return {
-        "id": data["id"],
-        "created": int(data["created"]),
-        "amount": int(data.get("amount") or 0),
-        "amount_captured": int(data.get("amount_captured") or 0),
-        "amount_refunded": int(data.get("amount_refunded") or 0),
-        "currency": data.get("currency") or "usd",
-        "status": data.get("status") or "pending",
-        "paid": bool(data.get("paid")),
-        "captured": bool(data.get("captured")),
-        "refunded": bool(data.get("refunded")),
-        "failure_code": data.get("failure_code"),
-        "failure_message": data.get("failure_message"),
-        # Stripe puts the issuer's decline code in outcome.reason (the error body's decline_code).
-        "decline_code": field(data, "outcome", "reason") if data.get("status") == "failed" else None,
-        "outcome_type": field(data, "outcome", "type"),
-        "risk_level": field(data, "outcome", "risk_level"),
-        "card_brand": card.get("brand"),
-        "card_last4": card.get("last4"),
-        "receipt_email": data.get("receipt_email") or field(data, "billing_details", "email"),
-        "customer_name": name,
-        "description": data.get("description"),
-        "order_id": metadata_.get("order_id"),
-        "book_id": metadata_.get("book_id"),
-        "quantity": _int_or_none(metadata_.get("quantity")),
-        "disputed": bool(data.get("disputed")),
-        "balance_transaction": _object_id(data.get("balance_transaction")),
-        # Filled from `balance_transactions` by `_fill_fees` in the transaction that stores the row.
-        "fee": None,
-        "net": None,
-    }
-
-
-def _object_id(value: Any) -> str | None:
-    """The id of a field that holds an id or, expanded, the object."""
-    if isinstance(value, Mapping):
-        return value.get("id")
-    return value if isinstance(value, str) else None
-
-
-def balance_transaction_row(txn: Any) -> dict:
-    """The `balance_transactions` row for a Stripe balance transaction object
-    (docs.stripe.com/api/balance_transactions/object)."""
-    data = plain(txn)
-    return {
-        "id": data["id"],
-        "type": data.get("type") or "",
-        "source": _object_id(data.get("source")),
-        "created": int(data.get("created") or 0),
-        "available_on": _int_or_none(data.get("available_on")),
-        "amount": int(data.get("amount") or 0),
-        "fee": int(data.get("fee") or 0),
-        "net": int(data.get("net") or 0),
-        "currency": data.get("currency") or "usd",
-        "status": data.get("status"),
-        "reporting_category": data.get("reporting_category"),
-    }
-
-
-def _expanded_transactions(objects: Iterable[Any]) -> list[dict]:
-    """The balance transaction rows of objects listed with `expand[]=data.balance_transaction`."""
-    return [
-        balance_transaction_row(txn)
-        for txn in (field(obj, "balance_transaction") for obj in objects)
-        if isinstance(txn, Mapping)
-    ]
-
-
 def _fill_fees(conn: sa.Connection, charge_ids: Iterable[str], seq: int) -> int:
     """Copy fee and net from the stored balance transactions onto these charges (tagged as change `seq` when the
     values change); returns how many charges changed."""
@@ -223,34 +150,6 @@ def _fill_fees(conn: sa.Connection, charge_ids: Iterable[str], seq: int) -> int:
         )
         changed += result.rowcount or 0
     return changed
-
-
-def payload_row(charge: Any) -> dict:
-    """The `charge_payloads` row: the charge's JSON as Stripe sent it (an expanded balance transaction as its id,
-    the way events carry it; the transaction itself is in `balance_transactions`)."""
-    data = plain(charge)
-    if isinstance(data.get("balance_transaction"), Mapping):
-        data = {**data, "balance_transaction": data["balance_transaction"]["id"]}
-    return {"id": data["id"], "raw": json.dumps(data, separators=(",", ":"))}
-
-
-def refund_row(refund: Any) -> dict:
-    """The `refunds` row for a Stripe refund object."""
-    data = plain(refund)
-    charge_id = data.get("charge")
-    if isinstance(charge_id, Mapping):
-        charge_id = charge_id.get("id")
-    return {
-        "id": data["id"],
-        "charge_id": charge_id,
-        "created": int(data["created"]),
-        "amount": int(data.get("amount") or 0),
-        "currency": data.get("currency") or "usd",
-        "reason": data.get("reason"),
-        "status": data.get("status"),
-        "raw": json.dumps(data, separators=(",", ":")),
-        "balance_transaction": _object_id(data.get("balance_transaction")),
-    }
 
 
 def _read_state(engine: sa.Engine) -> dict[str, str]:
@@ -433,7 +332,7 @@ def _store_charges(
         rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
         upsert(conn, charges, rows, newer="event_created")
         upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
-        upsert(conn, balance_transactions, _expanded_transactions(page_charges))
+        upsert(conn, balance_transactions, expanded_transactions(page_charges))
         _fill_fees(conn, [row["id"] for row in rows], seq)
     return rows
 
@@ -453,7 +352,7 @@ def _store_refunds(
     with engine.begin() as conn:
         _write_state(conn, state or {})
         upsert(conn, refunds, rows, newer="event_created")
-        upsert(conn, balance_transactions, _expanded_transactions(page_refunds))
+        upsert(conn, balance_transactions, expanded_transactions(page_refunds))
     return len(rows)
 
 
@@ -755,7 +654,7 @@ def _named_transactions(events: Iterable[Any]) -> dict[str, int]:
             [obj] if kind == "refund" else [obj, *(field(obj, "refunds", "data") or [])] if kind == "charge" else []
         )
         for item in objects:
-            txn_id = _object_id(field(item, "balance_transaction"))
+            txn_id = expandable_id(field(item, "balance_transaction"))
             if txn_id and txn_id not in named:
                 named[txn_id] = int(event["created"])
     return named
