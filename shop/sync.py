@@ -30,8 +30,6 @@ waited out with jittered back-off and the same page asked again (`backoff_s`).
 from __future__ import annotations
 
 import json
-import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -53,6 +51,7 @@ from shop.schema import (
     sync_state,
 )
 from shop.stripe_io import client_or_default, field, plain
+from shop.sync_reading import PAGE_SIZE, RequestCounter, events_since, list_page, list_pages, request_json
 from shop.sync_rows import (
     balance_transaction_row,
     charge_row,
@@ -62,7 +61,6 @@ from shop.sync_rows import (
     refund_row,
 )
 
-PAGE_SIZE = 100
 DEFAULT_MAX_AGE_S = 60
 # Re-read events created this long before the newest one applied: Stripe does not promise that events become
 # visible (or are delivered) in the order they were created (https://docs.stripe.com/webhooks#event-ordering).
@@ -77,10 +75,6 @@ SYNC_LEASE = "sync"
 LEASE_TTL_S = 30.0  # a holder that died is taken over after this long; a live one renews every third of it
 DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync before returning "running"
 CHANGES = "changes"  # the change_sequence counter of the local copy
-# A 429 is retried this many times, waiting `backoff_s` before each (up to BACKOFF_CAP_S), before the sync fails.
-RATE_LIMIT_RETRIES = 10
-BACKOFF_BASE_S = 0.25
-BACKOFF_CAP_S = 8.0
 # Refund statuses that give the money back to the charge (docs.stripe.com/api/refunds/object#refund_object-status).
 UNDONE_REFUND_STATUSES = ("failed", "canceled")
 
@@ -243,84 +237,6 @@ def _payload(engine: sa.Engine, charge_id: str) -> dict:
     return json.loads(raw)
 
 
-class _Counter:
-    """Counts the requests a sync makes (each page is one GET) and how many Stripe refused with a 429, and paces
-    them at `requests_per_s` (0: unpaced) so a long backfill stays under Stripe's rate limit instead of meeting it."""
-
-    def __init__(self, requests_per_s: float = 0.0) -> None:
-        self.requests = 0
-        self.rate_limited = 0
-        self.interval_s = 1 / requests_per_s if requests_per_s else 0.0
-        self._next_at = 0.0
-        self._lock = threading.Lock()  # shared by the threads of a ranged backfill (shop.backfill_ranges)
-
-    def pace(self) -> None:
-        """Wait until the next request is due (requests evenly spaced, no burst), then count it."""
-        with self._lock:
-            now = time.monotonic()
-            wait_s = max(0.0, self._next_at - now) if self.interval_s else 0.0
-            if self.interval_s:
-                self._next_at = max(now, self._next_at) + self.interval_s
-            self.requests += 1
-        if wait_s:
-            time.sleep(wait_s)  # pacing to a rate: there is no condition to wait for
-
-
-def backoff_s(retry: int) -> float:
-    """How long to wait before retry number `retry` (0 first) of a rate-limited request: "full jitter", a random
-    time up to an exponentially growing cap, so sessions limited at the same moment do not come back together
-    (docs.stripe.com/rate-limits: "exponential backoff", with "some amount of random jitter")."""
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**retry))
-
-
-def _request(client: stripe.StripeClient, path: str, params: dict, counter: _Counter) -> dict:
-    """One GET as plain JSON; a 429 (RateLimitError) is waited out (`backoff_s`) and the same request sent again,
-    so a sync resumes exactly where it stopped (the same page cursor). Raises it after RATE_LIMIT_RETRIES."""
-    for retry in range(RATE_LIMIT_RETRIES + 1):
-        counter.pace()
-        try:
-            return client.raw_request("get", path, **params).data
-        except stripe.RateLimitError:
-            counter.rate_limited += 1
-            if retry == RATE_LIMIT_RETRIES:
-                raise
-            time.sleep(backoff_s(retry))
-    raise AssertionError("unreachable")
-
-
-def _list_page(client: stripe.StripeClient, path: str, params: dict, counter: _Counter) -> dict:
-    """One GET of a Stripe list as plain JSON: {"data": [...], "has_more": ...}.
-
-    Through the SDK's `raw_request` (same auth, retries and typed errors) rather than `client.v1.<x>.list`:
-    building StripeObjects for 100 charges costs ~0.3 s here, ten times the request itself, and the store
-    wants plain dicts anyway.
-    """
-    return _request(client, path, params, counter)
-
-
-def _pages(
-    client: stripe.StripeClient,
-    path: str,
-    counter: _Counter,
-    filters: dict | None = None,
-    after: str | None = None,
-) -> Iterable[dict]:
-    """Pages of a Stripe list, newest first, following `starting_after` as auto-paging does (100 a page); with
-    `after`, from the object after that id.
-
-    Paged by hand (the same requests auto-paging makes) so that each page is stored and reported as it arrives.
-    """
-    params: dict[str, Any] = {"limit": PAGE_SIZE, **(filters or {})}
-    if after:
-        params["starting_after"] = after
-    while True:
-        page = _list_page(client, path, params, counter)
-        yield page
-        if not page["has_more"] or not page["data"]:
-            return
-        params = {"limit": PAGE_SIZE, **(filters or {}), "starting_after": page["data"][-1]["id"]}
-
-
 def _store_charges(
     engine: sa.Engine, page_charges: list[Any], event_created: int, state: Mapping[str, str] | None = None
 ) -> list[dict]:
@@ -369,7 +285,7 @@ def _missing_transactions(engine: sa.Engine, txn_ids: Iterable[str]) -> set[str]
 
 
 def _sync_transactions(
-    client: stripe.StripeClient, engine: sa.Engine, wanted: set[str], since: int, counter: _Counter
+    client: stripe.StripeClient, engine: sa.Engine, wanted: set[str], since: int, counter: RequestCounter
 ) -> list[dict]:
     """Fetch the balance transactions `wanted` (ids the applied events named) and store them with the fees on
     their charges; returns the charge rows whose fee or net changed.
@@ -380,13 +296,15 @@ def _sync_transactions(
     """
     listed = [
         txn
-        for page in _pages(client, "/v1/balance_transactions", counter, {"created": {"gte": since}})
+        for page in list_pages(client, "/v1/balance_transactions", counter, {"created": {"gte": since}})
         for txn in page["data"]
     ]
     rows = {row["id"]: row for row in map(balance_transaction_row, listed)}
     for txn_id in sorted(wanted - set(rows)):
         try:
-            rows[txn_id] = balance_transaction_row(_request(client, f"/v1/balance_transactions/{txn_id}", {}, counter))
+            rows[txn_id] = balance_transaction_row(
+                request_json(client, f"/v1/balance_transactions/{txn_id}", {}, counter)
+            )
         except stripe.InvalidRequestError:
             continue  # not (or no longer) in Stripe: the charge keeps no fee, the page says it is unknown
     with engine.begin() as conn:
@@ -409,7 +327,7 @@ def _backfill(
     client: stripe.StripeClient,
     engine: sa.Engine,
     lease: Lease,
-    counter: _Counter,
+    counter: RequestCounter,
     progress: Progress,
     note: str = "",
     checkpoint: dict | None = None,
@@ -420,7 +338,7 @@ def _backfill(
         # The newest events before the backfill: the incremental sync resumes from the newest, so nothing changed
         # during the backfill is missed (events re-applied in order end at the newest state). The listed objects
         # are at least as new as these events, so they count as applied, and the rows' `event_created` says so.
-        head = _list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)["data"]
+        head = list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)["data"]
         checkpoint = {
             "head": [{"id": e["id"], "created": int(e["created"])} for e in head],
             "list": BACKFILL_LISTS[0],
@@ -485,7 +403,7 @@ def _listing(
     client: stripe.StripeClient,
     engine: sa.Engine,
     lease: Lease,
-    counter: _Counter,
+    counter: RequestCounter,
     path: str,
     filters: dict | None,
     after: str | None,
@@ -499,14 +417,14 @@ def _listing(
     workers = get_settings().sync_backfill_workers
     ranged = "ranges" in checkpoint and checkpoint["list"] == path
     if path != "/v1/charges" or not (ranged or (workers > 1 and after is None)):
-        for page in _pages(client, path, counter, filters, after):
+        for page in list_pages(client, path, counter, filters, after):
             if page["data"]:
                 checkpoint = {**checkpoint, "list": path, "after": page["data"][-1]["id"]}
             yield page, checkpoint
         return
 
     yield from backfill_ranges.listing(
-        lambda list_path, params: _request(client, list_path, params, counter),
+        lambda list_path, params: request_json(client, list_path, params, counter),
         path,
         filters or {},
         checkpoint,
@@ -620,7 +538,7 @@ def _mark_ties(conn: sa.Connection, rows: list[dict], seq: int) -> None:
     _write_state(conn, {RECHECK + charge_id: seq for charge_id in tied})
 
 
-def _recheck_marked(client: stripe.StripeClient, engine: sa.Engine, counter: _Counter) -> list[dict]:
+def _recheck_marked(client: stripe.StripeClient, engine: sa.Engine, counter: RequestCounter) -> list[dict]:
     """Fetch the charges `_mark_ties` marked and store them as Stripe has them now; returns the rows stored.
 
     A mark set again while its charge is fetched (another tie) is kept for the next sync.
@@ -661,10 +579,14 @@ def _named_transactions(events: Iterable[Any]) -> dict[str, int]:
 
 
 def _refetch_charges(
-    client: stripe.StripeClient, engine: sa.Engine, charge_ids: Iterable[str], event_created: int, counter: _Counter
+    client: stripe.StripeClient,
+    engine: sa.Engine,
+    charge_ids: Iterable[str],
+    event_created: int,
+    counter: RequestCounter,
 ) -> list[dict]:
     """Fetch these charges as Stripe has them now and store them as one change (as new as `event_created`)."""
-    fetched = [_request(client, f"/v1/charges/{charge_id}", {}, counter) for charge_id in sorted(charge_ids)]
+    fetched = [request_json(client, f"/v1/charges/{charge_id}", {}, counter) for charge_id in sorted(charge_ids)]
     return _store_charges(engine, fetched, event_created) if fetched else []
 
 
@@ -672,19 +594,7 @@ def _read_state_in(conn: sa.Connection) -> dict[str, str]:
     return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
 
 
-def _events_since(client: stripe.StripeClient, since: int | None, counter: _Counter) -> list[dict]:
-    """Every event created at or after `since` (all events when None), oldest first.
-
-    Stripe lists run newest first and a created window cannot be walked from its old end, so the pages are
-    collected, then flipped.
-    """
-    filters = {"created": {"gte": since}} if since is not None else None
-    every = [event for page in _pages(client, "/v1/events", counter, filters) for event in page["data"]]
-    every.reverse()
-    return every
-
-
-def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], counter: _Counter) -> int | None:
+def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], counter: RequestCounter) -> int | None:
     """`created` of the newest applied event; looked up once for a store whose cursor is only an event id.
 
     None when that event is no longer in Stripe (older than its 30 days of events): the copy needs a backfill.
@@ -695,7 +605,7 @@ def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], count
     if not event_id:
         return 0  # no event existed at backfill time: every event is new
     try:
-        return int(_request(client, f"/v1/events/{event_id}", {}, counter)["created"])
+        return int(request_json(client, f"/v1/events/{event_id}", {}, counter)["created"])
     except stripe.InvalidRequestError as exc:
         if exc.code == "resource_missing":
             return None
@@ -707,13 +617,13 @@ def _incremental(
     engine: sa.Engine,
     cursor_created: int,
     lease: Lease,
-    counter: _Counter,
+    counter: RequestCounter,
     progress: Progress,
 ) -> SyncReport | None:
     """Apply the events since the cursor (less the overlap); None when the cursor is too old for Stripe's events."""
     started = time.monotonic()
     since = cursor_created - EVENT_OVERLAP_S if cursor_created else None
-    events = _events_since(client, since, counter)
+    events = events_since(client, since, counter)
     if cursor_created and events and int(events[-1]["created"]) - cursor_created > EVENT_RETENTION_S:
         return None
     charge_ids: set[str] = set()
@@ -756,7 +666,7 @@ def _incremental(
     )
 
 
-def _nothing_done(kind: str, counter: _Counter, started: float) -> SyncReport:
+def _nothing_done(kind: str, counter: RequestCounter, started: float) -> SyncReport:
     return SyncReport(kind, counter.requests, 0, 0, 0, time.time(), time.monotonic() - started)
 
 
@@ -783,7 +693,7 @@ def sync(
     asked_at = time.time()
     from shop.config import get_settings
 
-    counter = _Counter(get_settings().sync_requests_per_s)
+    counter = RequestCounter(get_settings().sync_requests_per_s)
     lease = Lease(engine, SYNC_LEASE, LEASE_TTL_S)
     if not lease.try_take():
         progress(0.05, "Another session is syncing with Stripe; waiting for it…")
