@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,13 +51,28 @@ from shop.schema import (
 )
 from shop.stripe_io import client_or_default, field, plain
 from shop.sync_reading import PAGE_SIZE, RequestCounter, events_since, list_page, list_pages, request_json
+from shop.sync_report import Progress, SyncReport
 from shop.sync_rows import (
     balance_transaction_row,
     charge_row,
     expandable_id,
-    expanded_transactions,
     payload_row,
     refund_row,
+)
+from shop.sync_store import (
+    BACKFILL_CHECKPOINT,
+    BACKFILLED,
+    CHANGES,
+    LAST_EVENT_CREATED,
+    LAST_EVENT_ID,
+    LAST_SYNCED_AT,
+    fill_fees,
+    missing_transactions,
+    read_state,
+    state_in,
+    store_charges,
+    store_refunds,
+    write_state,
 )
 
 DEFAULT_MAX_AGE_S = 60
@@ -74,90 +88,19 @@ EVENT_RETENTION_S = 29 * 24 * 3600
 SYNC_LEASE = "sync"
 LEASE_TTL_S = 30.0  # a holder that died is taken over after this long; a live one renews every third of it
 DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync before returning "running"
-CHANGES = "changes"  # the change_sequence counter of the local copy
 # Refund statuses that give the money back to the charge (docs.stripe.com/api/refunds/object#refund_object-status).
 UNDONE_REFUND_STATUSES = ("failed", "canceled")
 
-# Keys of sync_state.
-LAST_EVENT_ID = "last_event_id"
-LAST_EVENT_CREATED = "last_event_created"  # `created` of the newest event applied: the cursor
-LAST_SYNCED_AT = "last_synced_at"
-BACKFILLED = "backfilled"
-# Where a backfill has got to (JSON: the head events it started from, the list and the id to list after), kept
-# while it runs so a sync that dies midway is resumed by the next one, in any process, at the next page.
-BACKFILL_CHECKPOINT = "backfill_checkpoint"
 BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
 # + a charge id: a webhook stored a copy of it over a different one from the same second (`_mark_ties`), or the
 # sync applied an event that changed it without carrying it (a failed refund, a dispute); the sync fetches it. The
 # value is the number of the change that marked it.
 RECHECK = "recheck:"
 
-Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What one sync did: kind, API requests made, rows upserted, when.
-
-    kind: "backfill" or "incremental"; "shared" when another session's sync ran meanwhile and this call waited
-    for it instead of syncing again; "running" when another session's sync still runs after the wait.
-    `note` says why a sync backfilled when it was not asked to.
-    """
-
-    kind: str
-    requests: int
-    charges_upserted: int
-    refunds_upserted: int
-    events_applied: int
-    synced_at: float
-    duration_s: float
-    note: str = ""
-
-    def summary(self) -> str:
-        """One line for people: what changed and what it cost."""
-        if self.kind == "shared":
-            return "Up to date: another session synced with Stripe just now."
-        if self.kind == "running":
-            return "Another session is syncing with Stripe; the pages show the data synced so far."
-        return (self.note + " " if self.note else "") + (
-            f"{self.kind.capitalize()}: {self.charges_upserted:,} charges and {self.refunds_upserted:,} refunds "
-            f"updated from {self.events_applied:,} events in {self.requests} Stripe requests "
-            f"({self.duration_s:.1f} s)."
-        )
-
-
-def _fill_fees(conn: sa.Connection, charge_ids: Iterable[str], seq: int) -> int:
-    """Copy fee and net from the stored balance transactions onto these charges (tagged as change `seq` when the
-    values change); returns how many charges changed."""
-    ids = sorted(set(charge_ids))
-    changed = 0
-    txn = balance_transactions.alias("txn")
-    fee = sa.select(txn.c.fee).where(txn.c.id == charges.c.balance_transaction).scalar_subquery()
-    net = sa.select(txn.c.net).where(txn.c.id == charges.c.balance_transaction).scalar_subquery()
-    for start in range(0, len(ids), 500):  # bound the IN list
-        part = ids[start : start + 500]
-        stale = sa.or_(charges.c.fee.is_distinct_from(fee), charges.c.net.is_distinct_from(net))
-        result = conn.execute(
-            charges.update()
-            .where(charges.c.id.in_(part), charges.c.balance_transaction.is_not(None), stale)
-            .values(fee=fee, net=net, sync_seq=seq)
-        )
-        changed += result.rowcount or 0
-    return changed
-
-
-def _read_state(engine: sa.Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
-
-
-def _write_state(conn: sa.Connection, values: Mapping[str, str]) -> None:
-    upsert(conn, sync_state, [{"key": key, "value": str(value)} for key, value in values.items()])
-
 
 def last_synced_at(engine: sa.Engine | None = None) -> float | None:
     """Unix time of the last completed sync, or None if the store was never synced."""
-    value = _read_state(engine or get_engine()).get(LAST_SYNCED_AT)
+    value = read_state(engine or get_engine()).get(LAST_SYNCED_AT)
     return float(value) if value else None
 
 
@@ -237,53 +180,6 @@ def _payload(engine: sa.Engine, charge_id: str) -> dict:
     return json.loads(raw)
 
 
-def _store_charges(
-    engine: sa.Engine, page_charges: list[Any], event_created: int, state: Mapping[str, str] | None = None
-) -> list[dict]:
-    """Store one page of listed charges as one change (its number taken in the same transaction), and `state`
-    (a backfill's checkpoint) with them."""
-    with engine.begin() as conn:
-        _write_state(conn, state or {})
-        seq = next_change(conn)
-        rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
-        upsert(conn, charges, rows, newer="event_created")
-        upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])
-        upsert(conn, balance_transactions, expanded_transactions(page_charges))
-        _fill_fees(conn, [row["id"] for row in rows], seq)
-    return rows
-
-
-def _store_refunds(
-    engine: sa.Engine, page_refunds: list[Any], event_created: int, state: Mapping[str, str] | None = None
-) -> int:
-    rows = [
-        {**row, "event_created": event_created}
-        for row in (refund_row(refund) for refund in page_refunds)
-        if row["charge_id"]
-    ]
-    for row in rows:  # the refund's JSON with its transaction as an id, like a charge's payload
-        data = json.loads(row["raw"])
-        if isinstance(data.get("balance_transaction"), Mapping):
-            row["raw"] = json.dumps({**data, "balance_transaction": row["balance_transaction"]}, separators=(",", ":"))
-    with engine.begin() as conn:
-        _write_state(conn, state or {})
-        upsert(conn, refunds, rows, newer="event_created")
-        upsert(conn, balance_transactions, expanded_transactions(page_refunds))
-    return len(rows)
-
-
-def _missing_transactions(engine: sa.Engine, txn_ids: Iterable[str]) -> set[str]:
-    """Those of these balance transaction ids not stored yet."""
-    wanted = {txn_id for txn_id in txn_ids if txn_id}
-    if not wanted:
-        return set()
-    with engine.connect() as conn:
-        known = set(
-            conn.execute(sa.select(balance_transactions.c.id).where(balance_transactions.c.id.in_(wanted))).scalars()
-        )
-    return wanted - known
-
-
 def _sync_transactions(
     client: stripe.StripeClient, engine: sa.Engine, wanted: set[str], since: int, counter: RequestCounter
 ) -> list[dict]:
@@ -315,7 +211,7 @@ def _sync_transactions(
         if not charge_ids:  # only refunds' transactions: no charge row changes, no change number taken
             return []
         seq = next_change(conn)
-        _fill_fees(conn, charge_ids, seq)
+        fill_fees(conn, charge_ids, seq)
         changed = [
             dict(row._mapping)
             for row in conn.execute(sa.select(charges).where(charges.c.id.in_(charge_ids), charges.c.sync_seq == seq))
@@ -365,24 +261,24 @@ def _backfill(
             # The checkpoint commits with the page's rows: a sync that dies between pages resumes at the next one.
             state = {BACKFILL_CHECKPOINT: json.dumps(checkpoint)}
             if path == "/v1/charges":
-                rows = _store_charges(engine, page["data"], newest_created, state)
+                rows = store_charges(engine, page["data"], newest_created, state)
                 charge_count += len(rows)
                 _keep_orders_in_step(rows, engine, client)
                 # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
                 progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
             elif path == "/v1/refunds":
-                refund_count += _store_refunds(engine, page["data"], newest_created, state)
+                refund_count += store_refunds(engine, page["data"], newest_created, state)
                 progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
             else:
                 with engine.begin() as conn:
-                    _write_state(conn, state)
+                    write_state(conn, state)
                     next_change(conn)
                     disputes.store_disputes(conn, page["data"], newest_created)
 
     synced_at = time.time()
     lease.check()
     with engine.begin() as conn:
-        _write_state(
+        write_state(
             conn,
             {
                 LAST_EVENT_ID: newest["id"] if newest else "",
@@ -436,7 +332,7 @@ def _listing(
 def _save_checkpoint(engine: sa.Engine, lease: Lease, checkpoint: dict) -> None:
     lease.check()
     with engine.begin() as conn:
-        _write_state(conn, {BACKFILL_CHECKPOINT: json.dumps(checkpoint)})
+        write_state(conn, {BACKFILL_CHECKPOINT: json.dumps(checkpoint)})
 
 
 def _apply_events(
@@ -500,19 +396,19 @@ def _apply_events(
         if not move_cursor:
             _mark_ties(conn, list(charge_rows.values()), seq)
         else:  # marked with the events that changed them: a sync that dies before fetching them leaves the marks
-            _write_state(conn, {RECHECK + charge_id: seq for charge_id in undone})
+            write_state(conn, {RECHECK + charge_id: seq for charge_id in undone})
         # A late event may carry an older copy than the one stored: `newer` keeps the newer one.
         upsert(conn, charges, list(charge_rows.values()), newer="event_created")
-        _fill_fees(conn, list(charge_rows), seq)  # an event's copy keeps the fee already synced
+        fill_fees(conn, list(charge_rows), seq)  # an event's copy keeps the fee already synced
         upsert(conn, charge_payloads, list(payload_rows.values()))
         upsert(conn, refunds, list(refund_rows.values()), newer="event_created")
         for obj, created in dispute_objects.values():
             disputes.store_disputes(conn, [obj], created)
         insert_missing(conn, applied_events, [{"id": event["id"], "created": int(event["created"])} for event in fresh])
         newest = max(events, key=lambda event: int(event["created"]))
-        state = _read_state_in(conn)
+        state = state_in(conn)
         if move_cursor and int(newest["created"]) >= int(state.get(LAST_EVENT_CREATED) or 0):
-            _write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
+            write_state(conn, {LAST_EVENT_ID: newest["id"], LAST_EVENT_CREATED: int(newest["created"])})
     return list(charge_rows.values()), len(refund_rows), len(fresh), undone
 
 
@@ -535,7 +431,7 @@ def _mark_ties(conn: sa.Connection, rows: list[dict], seq: int) -> None:
         and old["event_created"] == row["event_created"]
         and any(old[key] != value for key, value in row.items() if key not in _COPY_COLUMNS)
     ]
-    _write_state(conn, {RECHECK + charge_id: seq for charge_id in tied})
+    write_state(conn, {RECHECK + charge_id: seq for charge_id in tied})
 
 
 def _recheck_marked(client: stripe.StripeClient, engine: sa.Engine, counter: RequestCounter) -> list[dict]:
@@ -549,7 +445,7 @@ def _recheck_marked(client: stripe.StripeClient, engine: sa.Engine, counter: Req
             return []
         ids = [key.removeprefix(RECHECK) for key in marked]
         stored_created = conn.execute(sa.select(sa.func.max(charges.c.event_created)).where(charges.c.id.in_(ids)))
-        stamp = max(int(stored_created.scalar() or 0), int(_read_state_in(conn).get(LAST_EVENT_CREATED) or 0))
+        stamp = max(int(stored_created.scalar() or 0), int(state_in(conn).get(LAST_EVENT_CREATED) or 0))
     # Fetched after every event applied so far: at least as new as any stored copy, so stamped as new as the newest.
     rows = _refetch_charges(client, engine, ids, stamp, counter)
     with engine.begin() as conn:
@@ -587,11 +483,7 @@ def _refetch_charges(
 ) -> list[dict]:
     """Fetch these charges as Stripe has them now and store them as one change (as new as `event_created`)."""
     fetched = [request_json(client, f"/v1/charges/{charge_id}", {}, counter) for charge_id in sorted(charge_ids)]
-    return _store_charges(engine, fetched, event_created) if fetched else []
-
-
-def _read_state_in(conn: sa.Connection) -> dict[str, str]:
-    return {key: value for key, value in conn.execute(sa.select(sync_state.c.key, sync_state.c.value))}
+    return store_charges(engine, fetched, event_created) if fetched else []
 
 
 def _cursor_created(client: stripe.StripeClient, state: Mapping[str, str], counter: RequestCounter) -> int | None:
@@ -633,7 +525,7 @@ def _incremental(
         batch = events[start : start + PAGE_SIZE]
         rows, refund_count, fresh, _undone = _apply_events(engine, batch)  # marked: fetched below
         named = _named_transactions(batch)
-        wanted = _missing_transactions(engine, named)
+        wanted = missing_transactions(engine, named)
         if wanted:
             since = min(created for txn_id, created in named.items() if txn_id in wanted) - EVENT_OVERLAP_S
             rows += _sync_transactions(client, engine, wanted, since, counter)
@@ -649,7 +541,7 @@ def _incremental(
     synced_at = time.time()
     lease.check()
     with engine.begin() as conn:
-        _write_state(conn, {LAST_SYNCED_AT: synced_at})
+        write_state(conn, {LAST_SYNCED_AT: synced_at})
         # Ids older than both the overlap and Stripe's redelivery window can never come again: forget them.
         newest = cursor_created if not events else max(cursor_created, int(events[-1]["created"]))
         forget_before = newest - max(2 * EVENT_OVERLAP_S, APPLIED_EVENT_MEMORY_S)
@@ -706,7 +598,7 @@ def sync(
         progress(1.0, "Up to date: another session synced just now.")
         return _nothing_done("shared", counter, started)
     with lease.renewed():
-        state = _read_state(engine)
+        state = read_state(engine)
         if state.get(BACKFILL_CHECKPOINT) and not full:
             checkpoint = json.loads(state[BACKFILL_CHECKPOINT])
             return _backfill(client, engine, lease, counter, progress, checkpoint=checkpoint)

@@ -53,7 +53,7 @@ def charge_row(charge: Any) -> dict:
         "quantity": _int_or_none(metadata_.get("quantity")),
         "disputed": bool(data.get("disputed")),
         "balance_transaction": expandable_id(data.get("balance_transaction")),
-        # Filled from `balance_transactions` by `_fill_fees` in the transaction that stores the row.
+        # Filled from `balance_transactions` by `shop.sync_store.fill_fees` in the transaction that stores the row.
         "fee": None,
         "net": None,
     }
