@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import backfill_ranges, disputes, orders
+from shop import disputes, orders
 from shop.db import get_engine, insert_missing, next_number, upsert
 from shop.lease import Lease
 from shop.schema import (
@@ -50,7 +50,8 @@ from shop.schema import (
     sync_state,
 )
 from shop.stripe_io import client_or_default, field, plain
-from shop.sync_reading import PAGE_SIZE, RequestCounter, events_since, list_page, list_pages, request_json
+from shop.sync_backfill import backfill
+from shop.sync_reading import PAGE_SIZE, RequestCounter, events_since, list_pages, request_json
 from shop.sync_report import Progress, SyncReport
 from shop.sync_rows import (
     balance_transaction_row,
@@ -71,7 +72,6 @@ from shop.sync_store import (
     read_state,
     state_in,
     store_charges,
-    store_refunds,
     write_state,
 )
 
@@ -91,7 +91,6 @@ DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync befo
 # Refund statuses that give the money back to the charge (docs.stripe.com/api/refunds/object#refund_object-status).
 UNDONE_REFUND_STATUSES = ("failed", "canceled")
 
-BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
 # + a charge id: a webhook stored a copy of it over a different one from the same second (`_mark_ties`), or the
 # sync applied an event that changed it without carrying it (a failed refund, a dispute); the sync fetches it. The
 # value is the number of the change that marked it.
@@ -217,122 +216,6 @@ def _sync_transactions(
             for row in conn.execute(sa.select(charges).where(charges.c.id.in_(charge_ids), charges.c.sync_seq == seq))
         ]
     return changed
-
-
-def _backfill(
-    client: stripe.StripeClient,
-    engine: sa.Engine,
-    lease: Lease,
-    counter: RequestCounter,
-    progress: Progress,
-    note: str = "",
-    checkpoint: dict | None = None,
-) -> SyncReport:
-    """List every charge, refund and dispute into the copy; from `checkpoint` when resuming one that stopped."""
-    started = time.monotonic()
-    if checkpoint is None:
-        # The newest events before the backfill: the incremental sync resumes from the newest, so nothing changed
-        # during the backfill is missed (events re-applied in order end at the newest state). The listed objects
-        # are at least as new as these events, so they count as applied, and the rows' `event_created` says so.
-        head = list_page(client, "/v1/events", {"limit": PAGE_SIZE}, counter)["data"]
-        checkpoint = {
-            "head": [{"id": e["id"], "created": int(e["created"])} for e in head],
-            "list": BACKFILL_LISTS[0],
-            "after": None,
-        }
-        _save_checkpoint(engine, lease, checkpoint)
-    else:
-        note = note or "Resumed a backfill that had stopped midway."
-    head = checkpoint["head"]
-    newest = head[0] if head else None
-    newest_created = int(newest["created"]) if newest else 0
-
-    charge_count = refund_count = 0
-    # Each charge's and refund's balance transaction comes expanded inside the list pages: fees and net cost no
-    # request more than the backfill made before (listing /v1/balance_transactions as well would add one request
-    # per 100 charges and refunds), only larger pages.
-    expand = {"expand": ["data.balance_transaction"]}
-    for path in BACKFILL_LISTS[BACKFILL_LISTS.index(checkpoint["list"]) :]:
-        after = checkpoint["after"] if path == checkpoint["list"] else None
-        filters = expand if path != "/v1/disputes" else None
-        listing = _listing(client, engine, lease, counter, path, filters, after, checkpoint)
-        for pages_done, (page, checkpoint) in enumerate(listing, start=1):
-            lease.check()
-            # The checkpoint commits with the page's rows: a sync that dies between pages resumes at the next one.
-            state = {BACKFILL_CHECKPOINT: json.dumps(checkpoint)}
-            if path == "/v1/charges":
-                rows = store_charges(engine, page["data"], newest_created, state)
-                charge_count += len(rows)
-                _keep_orders_in_step(rows, engine, client)
-                # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
-                progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
-            elif path == "/v1/refunds":
-                refund_count += store_refunds(engine, page["data"], newest_created, state)
-                progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
-            else:
-                with engine.begin() as conn:
-                    write_state(conn, state)
-                    next_change(conn)
-                    disputes.store_disputes(conn, page["data"], newest_created)
-
-    synced_at = time.time()
-    lease.check()
-    with engine.begin() as conn:
-        write_state(
-            conn,
-            {
-                LAST_EVENT_ID: newest["id"] if newest else "",
-                LAST_EVENT_CREATED: newest_created,
-                LAST_SYNCED_AT: synced_at,
-                BACKFILLED: "1",
-            },
-        )
-        conn.execute(sa.delete(sync_state).where(sync_state.c.key == BACKFILL_CHECKPOINT))
-        insert_missing(conn, applied_events, head)
-    progress(1.0, f"Backfill done: {charge_count:,} charges, {refund_count:,} refunds.")
-    return SyncReport(
-        "backfill", counter.requests, charge_count, refund_count, 0, synced_at, time.monotonic() - started, note
-    )
-
-
-def _listing(
-    client: stripe.StripeClient,
-    engine: sa.Engine,
-    lease: Lease,
-    counter: RequestCounter,
-    path: str,
-    filters: dict | None,
-    after: str | None,
-    checkpoint: dict,
-) -> Iterable[tuple[dict, dict]]:
-    """The pages of one backfill list, each with the checkpoint to store with it: the charges in `created` ranges
-    fetched side by side when STRIPE_SYNC_BACKFILL_WORKERS allows more than one (shop.backfill_ranges), else one
-    list followed page by page."""
-    from shop.config import get_settings
-
-    workers = get_settings().sync_backfill_workers
-    ranged = "ranges" in checkpoint and checkpoint["list"] == path
-    if path != "/v1/charges" or not (ranged or (workers > 1 and after is None)):
-        for page in list_pages(client, path, counter, filters, after):
-            if page["data"]:
-                checkpoint = {**checkpoint, "list": path, "after": page["data"][-1]["id"]}
-            yield page, checkpoint
-        return
-
-    yield from backfill_ranges.listing(
-        lambda list_path, params: request_json(client, list_path, params, counter),
-        path,
-        filters or {},
-        checkpoint,
-        max(workers, 1),
-        lambda saved: _save_checkpoint(engine, lease, saved),
-    )
-
-
-def _save_checkpoint(engine: sa.Engine, lease: Lease, checkpoint: dict) -> None:
-    lease.check()
-    with engine.begin() as conn:
-        write_state(conn, {BACKFILL_CHECKPOINT: json.dumps(checkpoint)})
 
 
 def _apply_events(
@@ -601,16 +484,16 @@ def sync(
         state = read_state(engine)
         if state.get(BACKFILL_CHECKPOINT) and not full:
             checkpoint = json.loads(state[BACKFILL_CHECKPOINT])
-            return _backfill(client, engine, lease, counter, progress, checkpoint=checkpoint)
+            return backfill(client, engine, lease, counter, progress, _keep_orders_in_step, checkpoint=checkpoint)
         if full or not state.get(BACKFILLED):
-            return _backfill(client, engine, lease, counter, progress)
+            return backfill(client, engine, lease, counter, progress, _keep_orders_in_step)
         cursor_created = _cursor_created(client, state, counter)
         report = None
         if cursor_created is not None:
             report = _incremental(client, engine, cursor_created, lease, counter, progress)
         if report is None:
             note = "Backfilled: the last event applied is older than the 30 days of events Stripe keeps."
-            return _backfill(client, engine, lease, counter, progress, note)
+            return backfill(client, engine, lease, counter, progress, _keep_orders_in_step, note)
         return report
 
 

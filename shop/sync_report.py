@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+import stripe
+
 # Called with how far a sync has got (0 to 1) and a line for people saying what it is doing.
 Progress = Callable[[float, str], None]
+# Called with the charge rows a step of the sync stored, its engine and Stripe client: the orders follow them.
+FollowCharges = Callable[[list[dict], sa.Engine, stripe.StripeClient | None], None]
 
 
 @dataclass(frozen=True)
