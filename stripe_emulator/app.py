@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import html
@@ -29,6 +30,7 @@ from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import (
     authorizations,
     balance_transactions,
+    bank_debits,
     charges,
     customers,
     disputes,
@@ -63,6 +65,7 @@ def _answer(handler: Callable[..., Any], ctx: core.Context, path_params: dict[st
     """The handler's status and body, a StripeError it raised as its answer; inside the request's transaction."""
     try:
         authorizations.expire_due(ctx)  # what the clock has released is gone before anything reads
+        bank_debits.settle_due(ctx)  # and the bank debits it has settled are settled
         status, body = 200, handler(ctx, **path_params)
         if isinstance(body, tuple):
             status, body = body
@@ -275,6 +278,26 @@ class Emulator:
         headers.update({"Idempotent-Replayed": "true", "Original-Request": original_request, "Idempotency-Key": key})
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
+    def tick(self) -> None:
+        """Settle what the clock has made due though no request came: a bank debit ends, and its webhooks go,
+        with nobody calling the API (as Stripe's do). One indexed lookup when nothing is due."""
+        with self.store.lock:
+            ctx = core.Context(
+                store=self.store,
+                clock=self.clock,
+                params={},
+                request_id=None,  # type: ignore[arg-type]  # Stripe's automatic events name no request
+                base_url="",
+                now=self.clock.now(),
+                webhook_hosts=self.webhook_hosts,
+            )
+            if not bank_debits.any_due(ctx):
+                return
+            with self.store.transaction():
+                bank_debits.settle_due(ctx)
+        if ctx.webhooks_queued:
+            self.webhooks.wake()
+
     # ---- emulator-only endpoints ----
 
     async def preflight(self, request: Request) -> Response:
@@ -391,6 +414,15 @@ def _receipt_html(charge: dict[str, Any]) -> str:
         f"<p>Receipt for charge <code>{html.escape(charge['id'])}</code> (test mode)</p><table>{cells}</table>"
         "</body></html>"
     )
+
+
+async def _tick_every_second(emulator: Emulator) -> None:
+    while True:
+        await asyncio.sleep(1)
+        try:
+            emulator.tick()
+        except Exception:
+            log.exception("settling due bank debits failed; trying again in a second")
 
 
 def preflight_routes(routes: list[BaseRoute], preflight: Callable[[Request], Any]) -> list[Route]:
@@ -528,9 +560,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         emulator.webhooks.start()
+        ticker = asyncio.create_task(_tick_every_second(emulator))
         try:
             yield
         finally:
+            ticker.cancel()
             emulator.webhooks.stop()
 
     app = Starlette(

@@ -12,8 +12,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from stripe_emulator import checkout_page
+from stripe_emulator.resources import checkout_elements, other_payment_methods, setup_intents
 from stripe_emulator.resources import checkout_sessions as sessions
-from stripe_emulator.resources import setup_intents
 
 
 def routes(emulator: Any, ep: Callable[..., Any]) -> list[BaseRoute]:
@@ -28,6 +28,24 @@ def routes(emulator: Any, ep: Callable[..., Any]) -> list[BaseRoute]:
         # The session's page pays through these; the session id in its URL is what lets it, as with Stripe's page.
         Route("/c/pay/{session_id}/payment", ep(sessions.start_payment, **anonymous), methods=["POST"]),
         *checkout_page.routes(emulator),
+        # The Checkout Elements SDK of the fake Stripe.js (publishable key + the session's client_secret).
+        Route(
+            "/v1/payment_pages/{session_id}",
+            ep(checkout_elements.retrieve, allow_publishable=True),
+            methods=["GET"],
+        ),
+        Route("/v1/payment_pages/{session_id}", ep(checkout_elements.update, allow_publishable=True), methods=["POST"]),
+        Route(
+            "/v1/payment_pages/{session_id}/confirm",
+            ep(checkout_elements.confirm, allow_publishable=True),
+            methods=["POST"],
+        ),
+        # The test page of a redirect payment method (Klarna) answers here; the client_secret is its proof.
+        Route(
+            "/_emulator/redirect/{intent_id}/authorize",
+            ep(other_payment_methods.authorize_redirect, **anonymous),
+            methods=["POST"],
+        ),
         Route("/v1/setup_intents", ep(setup_intents.create_setup_intent), methods=["POST"]),
         Route("/v1/setup_intents", ep(setup_intents.list_setup_intents), methods=["GET"]),
         Route(

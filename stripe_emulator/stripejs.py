@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from stripe_emulator import cards
+from stripe_emulator import address_rules, cards
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -32,7 +32,7 @@ CACHE_CONTROL = "public, max-age=300"
 # from the page's `style` option are written into a <style> element, hence 'unsafe-inline' for styles only.
 FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-    "img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'"
+    "img-src 'self' data:; font-src 'self' data:; frame-src 'self'; base-uri 'none'; form-action 'none'"
 )
 
 JS = "application/javascript; charset=utf-8"
@@ -48,6 +48,10 @@ FILES: dict[str, tuple[str, str]] = {
     "/v3/controller.html": ("controller.html", HTML),
     "/v3/3ds-challenge.html": ("3ds-challenge.html", HTML),
     "/v3/3ds-challenge.css": ("3ds-challenge.css", CSS),
+    "/v3/checkout-payment.html": ("checkout-payment.html", HTML),
+    "/v3/checkout-address.html": ("checkout-address.html", HTML),
+    "/v3/checkout-elements.css": ("checkout-elements.css", CSS),
+    "/v3/redirect-authorize.html": ("redirect-authorize.html", HTML),
     **{
         f"/v3/elements/{module.name}": (f"elements/{module.name}", JS)
         for module in sorted((STATIC_DIR / "elements").glob("*.js"))
@@ -55,11 +59,26 @@ FILES: dict[str, tuple[str, str]] = {
 }
 
 RULES_PLACEHOLDER = b"{{CARD_RULES_JSON}}"
+ADDRESS_RULES_PLACEHOLDER = b"{{ADDRESS_RULES_JSON}}"
+# The Checkout Elements SDK is a file of its own, written into stripe.js's closure (it shares its frame plumbing).
+SDK_PLACEHOLDER = b"/* {{CHECKOUT_ELEMENTS_SDK}} */"
+
+
+def _script_json(value: object) -> bytes:
+    """`value` as JSON that is safe inside a <script> element (no '<' can end it)."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").encode()
 
 
 def card_rules_json() -> bytes:
-    """The card-number rules as JSON that is safe inside a <script> element (no '<' can end it)."""
-    return json.dumps(cards.rules_json(), separators=(",", ":")).replace("<", "\\u003c").encode()
+    """The card-number rules as JSON that is safe inside a <script> element."""
+    return _script_json(cards.rules_json())
+
+
+def _file_body(filename: str) -> bytes:
+    body = (STATIC_DIR / filename).read_bytes()
+    body = body.replace(RULES_PLACEHOLDER, card_rules_json())
+    body = body.replace(ADDRESS_RULES_PLACEHOLDER, _script_json(address_rules.rules_json()))
+    return body.replace(SDK_PLACEHOLDER, (STATIC_DIR / "checkout-elements-sdk.js").read_bytes())
 
 
 def _static_endpoint(body: bytes, media_type: str, extra_headers: dict[str, str]):
@@ -76,7 +95,7 @@ def routes() -> list[BaseRoute]:
     """The Starlette routes of the fake Stripe.js: the `/v3/` script and its frames' files."""
     result: list[BaseRoute] = []
     for path, (filename, media_type) in FILES.items():
-        body = (STATIC_DIR / filename).read_bytes().replace(RULES_PLACEHOLDER, card_rules_json())
+        body = _file_body(filename)
         extra = {"Content-Security-Policy": FRAME_CSP} if filename.endswith(".html") else {}
         if filename == "stripe.js":
             # Pages on any origin load this script, as they do js.stripe.com/v3/.

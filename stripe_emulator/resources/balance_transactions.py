@@ -44,6 +44,25 @@ REPORTING_CATEGORY = {
 }
 
 
+# stripe.com/pricing#local-payment-methods: "ACH Direct Debit: 0.8%, $5.00 cap".
+ACH_FEE_PERCENT = Decimal("0.008")
+ACH_FEE_CAP = 500  # cents
+
+
+def ach_fee(amount: int) -> int:
+    """Stripe's fee for an ACH Direct Debit of `amount` cents: 0.8%, at most $5.00."""
+    return min(int((Decimal(amount) * ACH_FEE_PERCENT).quantize(Decimal(1), rounding=ROUND_HALF_UP)), ACH_FEE_CAP)
+
+
+# stripe.com/pricing: "5.99% + 30¢ per successful transaction for Klarna".
+KLARNA_FEE_PERCENT = Decimal("0.0599")
+
+
+def klarna_fee(amount: int) -> int:
+    """Stripe's fee for a Klarna payment of `amount` cents: 5.99% + 30¢."""
+    return int((Decimal(amount) * KLARNA_FEE_PERCENT).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + FIXED_FEE
+
+
 def card_fee(amount: int, card_country: str | None) -> int:
     """Stripe's processing fee for a card charge of `amount` (minor units): 2.9% + 30¢, +1.5% for a foreign card."""
     percent = PERCENT_DOMESTIC
@@ -124,8 +143,14 @@ def record(ctx: Context, txn: dict[str, Any]) -> str:
 def for_charge(ctx: Context, charge: dict[str, Any]) -> str:
     """Record the transaction of a captured charge (its captured amount less Stripe's fee); return its id."""
     amount, currency = charge["amount_captured"], charge["currency"]
-    card = (charge.get("payment_method_details") or {}).get("card") or {}
-    fee = card_fee(amount, card.get("country"))
+    details = charge.get("payment_method_details") or {}
+    card = details.get("card") or {}
+    if details.get("type") == "us_bank_account":
+        fee = ach_fee(amount)
+    elif details.get("type") == "klarna":
+        fee = klarna_fee(amount)
+    else:
+        fee = card_fee(amount, card.get("country"))
     txn = transaction_object(
         ctx,
         type_="charge",

@@ -54,6 +54,10 @@ CLIENT_SIDE_MODES = ("embedded_page", "elements")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 # The intent states an unpaid session may still confirm, or cancel when it expires.
 UNFINISHED = ("requires_payment_method", "requires_confirmation", "requires_action")
+# What a session may offer here: cards; US bank accounts (ACH Direct Debit, USD only) and Klarna (a redirect)
+# through the Payment Element of `ui_mode: elements` (see checkout_elements.py, other_payment_methods.py).
+PAYMENT_METHOD_TYPES = ("card", "us_bank_account", "klarna")
+USD_ONLY_TYPES = ("us_bank_account",)
 
 PAYMENT_INTENT_DATA = {
     "capture_method": (p.enum("automatic", "automatic_async", "manual"), False),
@@ -127,13 +131,28 @@ def _check_create(ctx: Context, params: dict[str, Any]) -> str:
         raise invalid("You may only specify one of these parameters: customer, customer_email.", param="customer")
     if params.get("customer") and params.get("customer_creation"):
         raise invalid("You may only specify one of these parameters: customer, customer_creation.", "customer")
-    if any(kind != "card" for kind in params.get("payment_method_types") or []):
-        raise invalid("The emulator's Checkout Sessions take card payments only.", param="payment_method_types")
+    for kind in params.get("payment_method_types") or []:
+        if kind not in PAYMENT_METHOD_TYPES:
+            raise invalid(
+                f"The emulator's Checkout Sessions take {', '.join(PAYMENT_METHOD_TYPES)}, not {kind}.",
+                param="payment_method_types",
+            )
     expires_at = params.get("expires_at")
     if expires_at is not None and not ctx.now + MIN_LIFETIME_S <= expires_at <= ctx.now + MAX_LIFETIME_S:
         raise invalid(
             "The `expires_at` timestamp must be between 30 minutes and 24 hours after Checkout Session creation.",
             param="expires_at",
+        )
+    types = params.get("payment_method_types") or []
+    currencies = {item.get("price_data", {}).get("currency") for item in params["line_items"]} - {None}
+    if any(kind in USD_ONLY_TYPES for kind in types) and currencies - {"usd"}:
+        # docs.stripe.com/payments/ach-direct-debit: USD payments only.
+        raise invalid("us_bank_account takes payments in usd only.", param="payment_method_types")
+    if ui_mode != "elements" and any(kind != "card" for kind in types):
+        raise invalid(
+            "The emulator's hosted and embedded Checkout pages take cards only; other payment method types are "
+            "offered by the Payment Element of `ui_mode: elements`.",
+            param="payment_method_types",
         )
     allowed = (params.get("shipping_address_collection") or {}).get("allowed_countries")
     if allowed is not None and (not allowed or any(len(code) != 2 or not code.isupper() for code in allowed)):
@@ -230,7 +249,7 @@ def session_object(
         "payment_method_collection": "if_required",
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-        "payment_method_types": ["card"],
+        "payment_method_types": params.get("payment_method_types") or ["card"],
         "payment_status": "unpaid",
         "phone_number_collection": {"enabled": bool(phone and phone["enabled"])},
         "presentment_details": None,
@@ -312,20 +331,44 @@ def expire_due(ctx: Context) -> None:
 
 
 def _complete_on_payment(ctx: Context, event: dict[str, Any]) -> None:
-    """Event follower: the open session of a PaymentIntent that succeeded (or was authorized) completes."""
-    if event["type"] not in ("payment_intent.succeeded", "payment_intent.amount_capturable_updated"):
-        return
+    """Event follower: the open session of a PaymentIntent that succeeded, was authorized, or is processing (a
+    bank debit) completes; a completed session whose bank debit settles later hears how it went.
+
+    docs.stripe.com/payments/checkout/fulfill-orders ("Handle delayed notification payment methods"): the session
+    completes with `payment_status: unpaid` while the debit is processing, then
+    `checkout.session.async_payment_succeeded` (paid) or `checkout.session.async_payment_failed` follows."""
+    kind = event["type"]
     intent = event["data"]["object"]
-    where = [("payment_intent = ?", [intent["id"]]), ("status = ?", ["open"])]
+    if kind in ("payment_intent.succeeded", "payment_intent.amount_capturable_updated", "payment_intent.processing"):
+        where = [("payment_intent = ?", [intent["id"]]), ("status = ?", ["open"])]
+        for session in ctx.store.select(TABLE, where, limit=1):
+            session.update(
+                status="complete",
+                payment_status="paid" if intent["status"] == "succeeded" else "unpaid",
+                customer=intent.get("customer") or session["customer"],
+                url=None,
+            )
+            save(ctx, session)
+            ctx.emit("checkout.session.completed", session)
+            return
+    if kind not in ("payment_intent.succeeded", "payment_intent.payment_failed") or not _settled_later(ctx, intent):
+        return
+    where = [("payment_intent = ?", [intent["id"]]), ("status = ?", ["complete"])]
     for session in ctx.store.select(TABLE, where, limit=1):
-        session.update(
-            status="complete",
-            payment_status="paid" if intent["status"] == "succeeded" else "unpaid",
-            customer=intent.get("customer") or session["customer"],
-            url=None,
-        )
-        save(ctx, session)
-        ctx.emit("checkout.session.completed", session)
+        if session["payment_status"] != "unpaid":
+            continue
+        if kind == "payment_intent.succeeded":
+            session["payment_status"] = "paid"
+            save(ctx, session)
+            ctx.emit("checkout.session.async_payment_succeeded", session)
+        else:
+            ctx.emit("checkout.session.async_payment_failed", session)
+
+
+def _settled_later(ctx: Context, intent: dict[str, Any]) -> bool:
+    """Whether the intent's latest charge was a delayed-notification payment (a bank debit)."""
+    charge = ctx.store.get("charges", intent["latest_charge"]) if intent.get("latest_charge") else None
+    return charge is not None and charge["payment_method_details"]["type"] == "us_bank_account"
 
 
 EVENT_FOLLOWERS.append(_complete_on_payment)
@@ -426,37 +469,53 @@ def start_payment(ctx: Context, session_id: str) -> dict[str, Any]:
         if session["phone_number_collection"]["enabled"] and not params.get("phone"):
             raise invalid("Enter a phone number.", param="phone", code="parameter_missing")
         shipping = _collected_shipping(session, params.get("shipping"))
-        terms = line_items.payment_intent_data(ctx, session_id)
-        if not session["customer"] and (terms.get("setup_future_usage") or session["customer_creation"] == "always"):
-            # A card saved for later needs a customer to belong to: Checkout creates one (customer_creation).
-            fields = {"email": params["email"], "name": params["name"], "phone": params.get("phone")}
-            customer = customers.customer_object(ctx, fields)
-            ctx.store.insert("customers", customer)
-            ctx.emit("customer.created", customer)
-            session["customer"] = customer["id"]
-        intent = ctx.store.get("payment_intents", session["payment_intent"]) if session["payment_intent"] else None
-        if intent is None or intent["status"] not in UNFINISHED:
-            intent = pis.payment_intent_object(
-                ctx,
-                {
-                    **{key: value for key, value in terms.items() if key != "metadata"},
-                    "amount": session["amount_total"],
-                    "metadata": terms.get("metadata") or {},
-                    "customer": session["customer"],
-                    "shipping": shipping,
-                    "payment_method_types": ["card"],
-                },
-                session["currency"],
-            )
-            ctx.store.insert("payment_intents", intent)
-            ctx.emit("payment_intent.created", intent)
-            session["payment_intent"] = intent["id"]
-        else:
-            intent.update(shipping=shipping_object(shipping), customer=session["customer"])
-            ctx.store.update("payment_intents", intent)
-        address = shipping["address"] if shipping else None
-        session["customer_details"] = customer_details(params["email"], params["name"], params.get("phone"), address)
-        collected = {"business_name": None, "individual_name": None, "shipping_details": shipping}
-        session["collected_information"] = collected
-        save(ctx, session)
+        intent = session_payment_intent(ctx, session, params["email"], params["name"], params.get("phone"), shipping)
     return {"payment_intent": intent["id"], "client_secret": intent["client_secret"]}
+
+
+def session_payment_intent(
+    ctx: Context,
+    session: dict[str, Any],
+    email: str | None,
+    name: str | None,
+    phone: str | None,
+    shipping: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The session's PaymentIntent to confirm now, with the customer's details recorded on the session.
+
+    Made on the first attempt from the session's `payment_intent_data` and reused after a decline, as Checkout
+    retries on one intent; its shipping is the collected address. The session is saved."""
+    terms = line_items.payment_intent_data(ctx, session["id"])
+    if not session["customer"] and (terms.get("setup_future_usage") or session["customer_creation"] == "always"):
+        # A card saved for later needs a customer to belong to: Checkout creates one (customer_creation).
+        fields = {"email": email, "name": name, "phone": phone}
+        customer = customers.customer_object(ctx, fields)
+        ctx.store.insert("customers", customer)
+        ctx.emit("customer.created", customer)
+        session["customer"] = customer["id"]
+    intent = ctx.store.get("payment_intents", session["payment_intent"]) if session["payment_intent"] else None
+    if intent is None or intent["status"] not in UNFINISHED:
+        intent = pis.payment_intent_object(
+            ctx,
+            {
+                **{key: value for key, value in terms.items() if key != "metadata"},
+                "amount": session["amount_total"],
+                "metadata": terms.get("metadata") or {},
+                "customer": session["customer"],
+                "shipping": shipping,
+                "payment_method_types": session["payment_method_types"],
+            },
+            session["currency"],
+        )
+        ctx.store.insert("payment_intents", intent)
+        ctx.emit("payment_intent.created", intent)
+        session["payment_intent"] = intent["id"]
+    else:
+        intent.update(shipping=shipping_object(shipping), customer=session["customer"])
+        ctx.store.update("payment_intents", intent)
+    address = shipping["address"] if shipping else None
+    session["customer_details"] = customer_details(email, name, phone, address)
+    collected = {"business_name": None, "individual_name": None, "shipping_details": shipping}
+    session["collected_information"] = collected
+    save(ctx, session)
+    return intent

@@ -11,6 +11,7 @@ from stripe_emulator import params as p
 from stripe_emulator.core import new_id
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources import payment_methods as pms
+from stripe_emulator.resources.bank_debits import BANK_DETAILS
 
 
 def list_of(schema: dict[str, tuple[p.Converter, bool]]) -> p.Converter:
@@ -56,6 +57,11 @@ AMOUNT_DETAILS = {
 
 PAYMENT_METHOD_DATA = {
     **pms.CREATE_PARAMS,
+    # A confirm may also pay with a US bank account (ACH Direct Debit) or Klarna (a redirect): see
+    # other_payment_methods.py. POST /v1/payment_methods itself stays card-only.
+    "type": (p.enum("card", "us_bank_account", "klarna"), True),
+    "us_bank_account": (p.hash_of(BANK_DETAILS), False),
+    "klarna": (p.hash_of({"dob": (lambda value, name: value, False)}), False),
     "expand": (p.string_list, False),
 }
 CONFIRM_PARAMS = {

@@ -33,6 +33,7 @@ from stripe_emulator.core import (
     shipping_object,
 )
 from stripe_emulator.errors import StripeError, invalid, missing
+from stripe_emulator.resources import other_payment_methods as other_methods
 from stripe_emulator.resources import payment_methods as pms
 from stripe_emulator.resources.charges import capture, charge_object, check_descriptor_suffix, record_charge
 from stripe_emulator.resources.payment_intent_params import (
@@ -343,6 +344,8 @@ def _confirm(ctx: Context, intent: dict[str, Any], params: dict[str, Any]) -> di
     if "shipping" in params:
         intent["shipping"] = shipping_object(params["shipping"])
     check_redirect_rules(intent, params)
+    if (params.get("payment_method_data") or {}).get("type", "card") != "card":
+        return other_methods.confirm(ctx, intent, params)  # a bank debit or a redirect: not a card's path
     payment_method = _payment_method_for(ctx, intent, params)
     if payment_method is None:
         raise StripeError(
@@ -567,7 +570,8 @@ def cancel_payment_intent(ctx: Context, intent_id: str) -> dict[str, Any]:
     )
     with ctx.store.transaction():
         intent = _get_intent(ctx, intent_id)
-        if intent["status"] not in CANCELABLE:
+        # docs.stripe.com/api/payment_intents/cancel: processing only "in rare cases"; a bank debit sent is not one.
+        if intent["status"] not in CANCELABLE or other_methods.settles_later(ctx, intent):
             raise _unexpected_state(intent, "cancel", CANCELABLE)
         if intent["status"] == "requires_capture":
             charge = get_object(ctx, "charges", "charge", intent["latest_charge"], "charge")

@@ -4,8 +4,8 @@
  * It mirrors the part of Stripe.js a Card Element integration uses: Stripe(pk), elements(),
  * elements.create('card') with the Element's methods and events, createToken, createPaymentMethod,
  * confirmCardPayment, confirmCardSetup, handleCardAction, handleNextAction, retrievePaymentIntent and
- * retrieveSetupIntent, with 3-D Secure shown in a modal over the page; and createEmbeddedCheckoutPage, which mounts
- * a Checkout Session's page in an iframe. The card inputs live in an iframe on the emulator's origin that calls the
+ * retrieveSetupIntent, with 3-D Secure shown in a modal over the page; createEmbeddedCheckoutPage, which mounts
+ * a Checkout Session's page in an iframe; and initCheckoutElementsSdk (checkout-elements-sdk.js, written in below). The card inputs live in an iframe on the emulator's origin that calls the
  * API itself; calls without card details go through a hidden controller frame on that origin. This page-side
  * script only exchanges postMessages with them, so card numbers never exist in the embedding page.
  *
@@ -668,6 +668,8 @@
     }
   }
 
+  /* {{CHECKOUT_ELEMENTS_SDK}} */
+
   // ---- Stripe ---------------------------------------------------------------------------------------------
 
   class StripeInstance {
@@ -859,6 +861,23 @@
         );
       }
       return new EmbeddedCheckout(match[1], onComplete);
+    }
+
+    // initCheckoutElementsSdk({clientSecret, elementsOptions}) -> Checkout (docs.stripe.com/js/custom_checkout/init).
+    initCheckoutElementsSdk(options) {
+      const { clientSecret } = options || {};
+      if (typeof clientSecret !== "string" && !(clientSecret && typeof clientSecret.then === "function")) {
+        throw integrationError("initCheckoutElementsSdk: pass clientSecret (or a promise of it).");
+      }
+      return new CheckoutElementsSdk(this, options);
+    }
+
+    // Renamed in API 2026-03-25.dahlia (docs.stripe.com/changelog/dahlia/2026-03-25/rename-init-checkout-to-init-
+    // checkout-elements): calling the old name throws an IntegrationError, as Stripe.js does.
+    initCheckout() {
+      throw integrationError(
+        "stripe.initCheckout() has been renamed to stripe.initCheckoutElementsSdk() (API 2026-03-25.dahlia).",
+      );
     }
 
     // Renamed in API 2026-03-25.dahlia: calling the old name throws, as Stripe.js does.

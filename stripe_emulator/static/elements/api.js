@@ -106,3 +106,31 @@ export const retrievePaymentIntent = async (pk, clientSecret) =>
     "paymentIntent",
     "payment_intent",
   );
+
+// The Checkout Elements SDK's calls on a `ui_mode: elements` session (stripe_emulator/resources/checkout_elements.py):
+// its view, the customer's details, and the confirm that gives the session's PaymentIntent. Each resolves
+// {session} (and, for confirm, {clientSecret}) or {error}.
+const sessionResult = (answer) => {
+  if (answer.error) return { error: answer.error };
+  const { status, body } = answer;
+  if (status < 300 && body && body.object === "checkout.session.elements") return { session: body };
+  if (status < 300 && body && body.session) return { session: body.session, clientSecret: body.client_secret };
+  if (body && body.error) return { error: body.error };
+  return { error: { type: "api_error", message: "The payment server sent an unexpected answer." } };
+};
+
+const pagePath = (sessionId) => `/v1/payment_pages/${encodeURIComponent(sessionId)}`;
+
+export const checkoutSession = async (pk, sessionId, clientSecret) =>
+  sessionResult(await callApi(pk, "GET", pagePath(sessionId), { client_secret: clientSecret }));
+
+export const updateCheckoutSession = async (pk, sessionId, clientSecret, params) =>
+  sessionResult(await callApi(pk, "POST", pagePath(sessionId), { ...params, client_secret: clientSecret }));
+
+export const confirmCheckoutSession = async (pk, sessionId, clientSecret, paymentMethodType) =>
+  sessionResult(
+    await callApi(pk, "POST", `${pagePath(sessionId)}/confirm`, {
+      client_secret: clientSecret,
+      payment_method_type: paymentMethodType,
+    }),
+  );

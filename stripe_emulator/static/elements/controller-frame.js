@@ -2,7 +2,14 @@
 // PaymentIntent or SetupIntent with a saved PaymentMethod, retrieving one by its client secret) go from here, on
 // the API's own origin, as Stripe.js makes them from its controller frame on js.stripe.com.
 
-import { confirmPaymentIntent, confirmSetupIntent, retrievePaymentIntent, retrieveSetupIntent } from "./api.js";
+import {
+  checkoutSession,
+  confirmPaymentIntent,
+  confirmSetupIntent,
+  retrievePaymentIntent,
+  retrieveSetupIntent,
+  updateCheckoutSession,
+} from "./api.js";
 import { connectToParent, readConfig } from "./frame.js";
 
 const { parentOrigin, pk } = readConfig();
@@ -12,6 +19,9 @@ const ACTIONS = {
   retrievePaymentIntent: ({ clientSecret }) => retrievePaymentIntent(pk, clientSecret),
   confirmSetupIntent: ({ clientSecret, params = {} }) => confirmSetupIntent(pk, clientSecret, params),
   retrieveSetupIntent: ({ clientSecret }) => retrieveSetupIntent(pk, clientSecret),
+  checkoutSession: ({ sessionId, clientSecret }) => checkoutSession(pk, sessionId, clientSecret),
+  checkoutUpdate: ({ sessionId, clientSecret, params = {} }) =>
+    updateCheckoutSession(pk, sessionId, clientSecret, params),
 };
 
 if (parentOrigin && pk) {
