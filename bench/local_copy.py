@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shop import catalog, sync
+from shop import catalog, sync, sync_store
 from shop.orders import ORDER_ID_ALPHABET
 from shop.schema import charges, refunds
 
@@ -235,4 +235,6 @@ def mark_synced(engine: sa.Engine) -> None:
     Call again before a page run when more than a minute passed (the pages sync an older copy by themselves).
     """
     with engine.begin() as conn:
-        sync._write_state(conn, {sync.BACKFILLED: "1", sync.LAST_EVENT_ID: "", sync.LAST_SYNCED_AT: time.time()})
+        sync_store.write_state(
+            conn, {sync_store.BACKFILLED: "1", sync_store.LAST_EVENT_ID: "", sync_store.LAST_SYNCED_AT: time.time()}
+        )

@@ -115,13 +115,15 @@ def charges_page():
 def naive_run_times(runs: int, url: str) -> list[float]:
     """Seconds per run of the Charges page computed the naive way: every run lists every charge from the
     emulator and computes the numbers in pandas (the page's two data readers are swapped for that)."""
-    from shop import analytics, sync
+    from shop import analytics, sync_rows
 
     listed: dict[str, pd.DataFrame] = {}
 
     def every_charge() -> pd.DataFrame:
         client = stripe.StripeClient("sk_test_emulator", base_addresses={"api": url})
-        rows = [sync.charge_row(charge) for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()]
+        rows = [
+            sync_rows.charge_row(charge) for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()
+        ]
         return analytics.prepare_charges(pd.DataFrame(rows)[list(analytics.CHARGE_COLUMNS)])
 
     def summary(chosen: analytics.ChargeFilter, *, refunds_by_issue: bool) -> analytics.in_database.PeriodSummary:

@@ -95,9 +95,9 @@ def rate_limit(emulator: Emulator, times: int) -> None:
 
 def backfill(emulator: Emulator, size: int, name: str, backend: str) -> None:
     """One paced backfill of the whole account into the current (empty) store, under the rate limit."""
-    from shop import config, sync
+    from shop import config, sync, sync_reading
 
-    pages = math.ceil(size / sync.PAGE_SIZE)
+    pages = math.ceil(size / sync_reading.PAGE_SIZE)
     rate_limit(emulator, times=100 * pages + 10_000)
     ranged = os.environ.get("STRIPE_SYNC_BACKFILL_WORKERS", "0") not in ("0", "1")
     # Threads held back by a slower writer leave their connections idle past the server's keep-alive: a request
@@ -146,7 +146,7 @@ def resumed_backfill(emulator: Emulator, size: int, name: str, backend: str) -> 
 
 
 def main() -> int:
-    from shop import sync
+    from shop import sync_reading
 
     sizes = [int(size) for size in os.environ.get("SYNC_BENCH_SIZES", ",".join(map(str, DEFAULT_SIZES))).split(",")]
     backends = os.environ.get("SYNC_BENCH_BACKENDS", ",".join(BACKENDS)).split(",")
@@ -156,7 +156,7 @@ def main() -> int:
     try:
         for position, size in enumerate(sizes):
             name = label(size)
-            pages = math.ceil(size / sync.PAGE_SIZE)
+            pages = math.ceil(size / sync_reading.PAGE_SIZE)
             report(f"sync_backfill_{name}_floor_requests", pages, "requests")
             report(f"sync_backfill_{name}_floor_s", pages / RATE_PER_S, "s")
             with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:

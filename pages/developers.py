@@ -19,7 +19,7 @@ gate.staff_page()
 
 MESSAGE_KEY = "developers_message"
 EVENTS_TABLE_KEY = "developers_events"
-CACHE_S = 5  # the list is asked of Stripe at most this often per filter
+CACHE_S = 5  # the list (and an event's deliveries) is asked of Stripe at most this often per filter (event)
 
 
 @st.cache_data(ttl=CACHE_S, show_spinner=False, max_entries=16)
@@ -28,17 +28,31 @@ def _events(account: str, event_type: str, object_id: str) -> list[developers.Ev
     return developers.recent_events(stripe_client(), event_type=event_type, object_id=object_id)
 
 
+@st.cache_data(ttl=CACHE_S, show_spinner=False, max_entries=16)
+def _deliveries(account: str, event_id: str) -> list[developers.Delivery]:
+    del account  # the cache key: one account per settings
+    return developers.deliveries(stripe_client(), event_id)
+
+
+def _read_again() -> None:
+    """Forget the cached events and deliveries, so this run asks Stripe for them again."""
+    _events.clear()
+    _deliveries.clear()
+
+
 def _delivered(row: developers.EventRow) -> str:
     return "Yes" if row.pending_webhooks == 0 else f"{row.pending_webhooks} pending"
 
 
 settings = get_settings()
+account = settings.mode + settings.emulator_url
 emulator_mode = settings.mode == "emulator"
 st.title("Developers")
 st.caption(
     "What Stripe did, newest first: each event, whether it reached this app's webhook and was applied to the "
     "local copy. Select an event to see its deliveries."
 )
+st.button("Refresh", icon=":material/refresh:", key="developers_refresh", on_click=_read_again)
 show_flash(MESSAGE_KEY)
 
 # ------------------------------------------------------------------------------------------------ events
@@ -46,7 +60,7 @@ type_col, object_col = st.columns(2)
 event_type = type_col.text_input("Event type", placeholder="charge.* or payment_intent.succeeded")
 object_id = object_col.text_input("Charge, intent, refund or order", placeholder="ch_…, pi_…, re_… or SP-…")
 try:
-    rows = _events(settings.mode + settings.emulator_url, event_type, object_id)
+    rows = _events(account, event_type, object_id)
 except stripe.InvalidRequestError as exc:
     st.error(f"Stripe refused that filter: {exc.user_message or 'check the event type'}.")
     st.stop()
@@ -87,7 +101,7 @@ else:
         st.subheader(f"Event {event.id}")
         st.caption(f"{event.type} · {event.object_id} · {event.created:%Y-%m-%d %H:%M:%S} UTC")
         if emulator_mode:
-            found = developers.deliveries(stripe_client(), event.id)
+            found = _deliveries(account, event.id)
             if found:
                 st.dataframe(
                     pd.DataFrame(
@@ -115,7 +129,7 @@ else:
                     f"Sent {event.id} again to {count(sent, 'endpoint')}. The app applies each "
                     "event once, so nothing it already applied changes.",
                 )
-                _events.clear()
+                _read_again()
                 st.rerun()
         else:
             st.caption(

@@ -1,15 +1,13 @@
-"""The ASGI app: Stripe's HTTP conventions (auth, form bodies, idempotency, errors) around the resources."""
+"""The ASGI app: Stripe's HTTP conventions (keys: `auth`; form bodies, idempotency, errors) around the resources."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import html
 import json
 import logging
-import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -21,11 +19,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from stripe_emulator import checkout_routes, core, money, stripejs, webhooks
+from stripe_emulator.auth import CORS_HEADERS, PREFLIGHT_HEADERS, authenticate, authorize
 from stripe_emulator.errors import StripeError, invalid, request_log_url
-from stripe_emulator.faults import DROP_FLAG, FaultBoard, apply_delay, injected_error
+from stripe_emulator.faults import DROP_FLAG, Fault, FaultBoard, apply_delay, injected_error
 from stripe_emulator.guards import HostGuard, allowed_hosts_from_env, host_name, read_body
 from stripe_emulator.params import parse_pairs
 from stripe_emulator.resources import (
@@ -52,35 +51,6 @@ from stripe_emulator.store import Store
 log = logging.getLogger("stripe_emulator")
 
 IDEMPOTENCY_KEEP_SECONDS = 7 * 24 * 3600  # Stripe promises at least 24 hours
-_KEY_FORMAT = re.compile(r"^(sk|pk)_(test|live)_[A-Za-z0-9_]+$")
-
-NO_KEY_MESSAGE = (
-    "You did not provide an API key. You need to provide your API key in the Authorization header, using "
-    "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
-    "for details, or we can help at https://support.stripe.com/."
-)
-# Telemetry fields Stripe.js adds to its token requests: accepted and ignored.
-STRIPE_JS_FIELDS = ("payment_user_agent", "time_on_page", "guid", "muid", "sid", "referrer", "pasted_fields")
-# Stripe.js calls publishable-key endpoints from the shop's page, another origin than the API's (as with
-# api.stripe.com): the answers must be readable there. Only answers to a publishable key (or to none) are: what a
-# secret key reads never reaches a page of another origin.
-CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
-PREFLIGHT_HEADERS = {
-    **CORS_HEADERS,
-    "Access-Control-Allow-Methods": "GET, POST",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
-    "Access-Control-Max-Age": "600",
-}
-# Stripe.js sends the publishable key as the `key` parameter; a secret key belongs in the Authorization header of a
-# server's request (docs.stripe.com/keys: secret keys must never be in client-side code).
-SECRET_KEY_PARAM_MESSAGE = (
-    "A secret API key cannot be sent as the `key` parameter: only a publishable key may be. Send a secret key in "
-    "the Authorization header, from your server only."
-)
-PUBLISHABLE_MESSAGE = (
-    "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list "
-    "of your API keys at https://dashboard.stripe.com/account/apikeys."
-)
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
@@ -91,37 +61,26 @@ def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
     return Response(text, status_code=status, media_type="application/json", headers=headers)
 
 
-def _redact(key: str) -> str:
-    if len(key) <= 12:
-        return key[:3] + "*" * max(len(key) - 3, 0)
-    return key[:8] + "*" * (len(key) - 12) + key[-4:]
+def _answer(handler: Callable[..., Any], ctx: core.Context, path_params: dict[str, Any]) -> tuple[int, Any]:
+    """The handler's status and body, a StripeError it raised as its answer; inside the request's transaction."""
+    try:
+        authorizations.expire_due(ctx)  # what the clock has released is gone before anything reads
+        bank_debits.settle_due(ctx)  # and the bank debits it has settled are settled
+        status, body = 200, handler(ctx, **path_params)
+        if isinstance(body, tuple):
+            status, body = body
+    except StripeError as error:
+        status, body = error.status, error.body()
+    return status, body
 
 
-def _api_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value.strip()).decode().partition(":")[0]
-        except ValueError:
-            return ""
-    return ""
+class _RolledBack(Exception):
+    """A request that took no effect: its answer, carried out of the store's transaction so that it rolls back."""
 
-
-def authenticate(request: Request, allow_publishable: bool = False, body_key: str | None = None) -> str:
-    """Accept any well-formed test secret key (and test publishable keys where allowed); 401 otherwise.
-
-    `body_key` is the `key` form field Stripe.js sends instead of an Authorization header. Returns the key."""
-    key = _api_key(request) or body_key or ""
-    if not key:
-        raise StripeError(401, "invalid_request_error", NO_KEY_MESSAGE)
-    if not _KEY_FORMAT.match(key) or "_live_" in key:
-        raise StripeError(401, "invalid_request_error", f"Invalid API Key provided: {_redact(key)}")
-    if key.startswith("pk_") and not allow_publishable:
-        raise StripeError(401, "invalid_request_error", PUBLISHABLE_MESSAGE)
-    return key
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
 
 
 class Emulator:
@@ -162,9 +121,10 @@ class Emulator:
     ) -> Callable[[Request], Any]:
         """Wrap a resource handler with auth, parsing, idempotency, one committed transaction and headers.
 
-        `allow_publishable` lets Stripe.js call it from any page (a publishable key, CORS allowed);
-        `allow_anonymous` also without any key, for a handler that checks a client_secret itself; `upload` takes
-        a multipart/form-data body up to files.MAX_UPLOAD_BODY_BYTES (POST /v1/files)."""
+        `allow_publishable` lets Stripe.js call it from any page (a publishable key, CORS allowed, an OPTIONS
+        route for its path: `preflight_routes`); `allow_anonymous` also without any key, for a handler that checks
+        a client_secret itself; `upload` takes a multipart/form-data body up to files.MAX_UPLOAD_BODY_BYTES
+        (POST /v1/files). The steps, in order: version, fault, parse, auth, idempotency, transaction."""
 
         async def serve(request: Request) -> Response:
             request_id = core.new_id("req_", 14)
@@ -173,32 +133,9 @@ class Emulator:
                 headers.update(CORS_HEADERS)
             try:
                 headers["Stripe-Version"] = core.requested_api_version(request.headers.get("stripe-version"))
-            except StripeError as error:
-                return _json(error.status, error.body(), headers)
-            fault = self.faults.take(request.method, request.url.path)
-            error_after_commit = None
-            if fault is not None:
-                if isinstance(fault.action, dict) and "status" in fault.action:
-                    error = injected_error(fault.action["status"])
-                    if not fault.action.get("after_commit"):
-                        return _json(error.status, error.body(), headers)
-                    error_after_commit = error
-                if fault.action == "drop_after_commit":
-                    request.scope[DROP_FLAG] = True
-            try:
+                fault, error_after_commit = self._take_fault(request)
                 params, pairs = await self._params(request, upload)
-                body_key = None
-                if allow_publishable and isinstance(params.get("key"), str):
-                    body_key = params.pop("key")
-                    pairs = [pair for pair in pairs if pair[0] != "key"]
-                    if not body_key.startswith("pk_"):
-                        raise StripeError(401, "invalid_request_error", SECRET_KEY_PARAM_MESSAGE)
-                if allow_anonymous and not (_api_key(request) or body_key):
-                    api_key = "pk_anonymous"
-                else:
-                    api_key = authenticate(request, allow_publishable, body_key)
-                for name in STRIPE_JS_FIELDS if allow_publishable else ():
-                    params.pop(name, None)
+                api_key, params, pairs = authorize(request, params, pairs, allow_publishable, allow_anonymous)
             except StripeError as error:
                 return _json(error.status, error.body(), headers)
             except ClientDisconnect:
@@ -217,58 +154,105 @@ class Emulator:
             params_hash = hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()
             # The handler runs synchronously on the event loop, so requests never interleave: two requests
             # with one idempotency key run one after the other and the second sees the first one's result.
-            store = self.store
-            with store.lock:
+            with self.store.lock:
                 if key is not None:
-                    if len(key) > 255:
-                        error = invalid("Idempotency-Key must be at most 255 characters long.")
-                        return _json(error.status, error.body(), headers)
-                    saved = store.idempotent_result(key)
-                    if saved is not None:
-                        return self._replay(key, endpoint_name, params_hash, saved, headers)
+                    replayed = self._idempotent_answer(key, endpoint_name, params_hash, headers)
+                    if replayed is not None:
+                        return replayed
                     headers["Idempotency-Key"] = key
-                ctx = core.Context(
-                    store=store,
-                    clock=self.clock,
-                    params=params,
-                    request_id=request_id,
-                    base_url=str(request.base_url).rstrip("/"),
-                    client_ip=request.client.host if request.client else None,
-                    idempotency_key=key,
-                    now=self.clock.now(),
-                    publishable=api_key.startswith("pk_"),
-                    webhook_hosts=self.webhook_hosts,
-                )
-                store.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    try:
-                        authorizations.expire_due(ctx)  # what the clock has released is gone before anything reads
-                        bank_debits.settle_due(ctx)  # and the bank debits it has settled are settled
-                        status, body = 200, handler(ctx, **request.path_params)
-                        if isinstance(body, tuple):
-                            status, body = body
-                    except StripeError as error:
-                        status, body = error.status, error.body()
-                    # Stripe saves a key's result once the request started executing (a decline included),
-                    # not when the parameters were refused.
-                    keep = status < 400 or status == 402
-                    if keep and error_after_commit is not None:
-                        # The request takes effect, and the answer is a 500, saved as the key's result: Stripe
-                        # replays "the same result, including 500 errors" (docs.stripe.com/api/idempotent_requests).
-                        status, body = error_after_commit.status, error_after_commit.body()
-                    if keep and key is not None:
-                        store.save_idempotent_result(
-                            key, endpoint_name, params_hash, status, json.dumps(body), request_id, int(time.time())
-                        )
-                    store.conn.execute("COMMIT" if keep else "ROLLBACK")
-                except BaseException:
-                    store.conn.execute("ROLLBACK")
-                    raise
-            if keep and ctx.webhooks_queued:
+                ctx = self._context(request, request_id, params, api_key, key)
+                run = self._run(handler, ctx, request.path_params, error_after_commit, (endpoint_name, params_hash))
+                status, body, committed = run
+            if committed and ctx.webhooks_queued:
                 self.webhooks.wake()  # committed: the deliveries may go (never on this request's time)
             return _json(status, body, headers)
 
+        serve.allow_publishable = allow_publishable  # type: ignore[attr-defined]  # read by preflight_routes
         return serve
+
+    def _idempotent_answer(
+        self, key: str, endpoint_name: str, params_hash: str, headers: dict[str, str]
+    ) -> Response | None:
+        """The answer an idempotency key already has (its saved result, or the error for a key that will not do),
+        or None when the request is to run. Call with the store's lock held."""
+        if len(key) > 255:
+            error = invalid("Idempotency-Key must be at most 255 characters long.")
+            return _json(error.status, error.body(), headers)
+        saved = self.store.idempotent_result(key)
+        if saved is not None:
+            return self._replay(key, endpoint_name, params_hash, saved, headers)
+        return None
+
+    def _context(
+        self, request: Request, request_id: str, params: dict[str, Any], api_key: str, key: str | None
+    ) -> core.Context:
+        """What the handler is told about its request."""
+        return core.Context(
+            store=self.store,
+            clock=self.clock,
+            params=params,
+            request_id=request_id,
+            base_url=str(request.base_url).rstrip("/"),
+            client_ip=request.client.host if request.client else None,
+            idempotency_key=key,
+            now=self.clock.now(),
+            publishable=api_key.startswith("pk_"),
+            webhook_hosts=self.webhook_hosts,
+        )
+
+    def _take_fault(self, request: Request) -> tuple[Fault | None, StripeError | None]:
+        """The armed fault this request meets, and the error to answer after committing when it asks for one.
+
+        Raises the injected error of a status fault that answers before anything runs."""
+        fault = self.faults.take(request.method, request.url.path)
+        error_after_commit = None
+        if fault is not None:
+            if isinstance(fault.action, dict) and "status" in fault.action:
+                error = injected_error(fault.action["status"])
+                if not fault.action.get("after_commit"):
+                    raise error
+                error_after_commit = error
+            if fault.action == "drop_after_commit":
+                request.scope[DROP_FLAG] = True
+        return fault, error_after_commit
+
+    def _run(
+        self,
+        handler: Callable[..., Any],
+        ctx: core.Context,
+        path_params: dict[str, Any],
+        error_after_commit: StripeError | None,
+        request_key: tuple[str, str],
+    ) -> tuple[int, Any, bool]:
+        """Run the handler in one transaction of the store (`Store.transaction`): the status, the body, and
+        whether it committed. The idempotency key's result is saved in the same transaction, with `request_key`
+        (the endpoint and the hash of the parameters) that a later request with the key must match.
+
+        Stripe keeps what a request did once it started executing (a decline, 402, included), not when its
+        parameters were refused: any other error rolls the transaction back, and the key's result is not saved."""
+        try:
+            with self.store.transaction():
+                status, body = _answer(handler, ctx, path_params)
+                if not (status < 400 or status == 402):
+                    raise _RolledBack(status, body)
+                if error_after_commit is not None:
+                    # The request takes effect, and the answer is a 500, saved as the key's result: Stripe
+                    # replays "the same result, including 500 errors" (docs.stripe.com/api/idempotent_requests).
+                    status, body = error_after_commit.status, error_after_commit.body()
+                if ctx.idempotency_key is not None:
+                    endpoint_name, params_hash = request_key
+                    self.store.save_idempotent_result(
+                        ctx.idempotency_key,
+                        endpoint_name,
+                        params_hash,
+                        status,
+                        json.dumps(body),
+                        ctx.request_id,
+                        int(time.time()),
+                    )
+        except _RolledBack as refused:
+            return refused.status, refused.body, False
+        return status, body, True
 
     def _replay(
         self, key: str, endpoint_name: str, params_hash: str, saved: tuple, headers: dict[str, str]
@@ -309,13 +293,8 @@ class Emulator:
             )
             if not bank_debits.any_due(ctx):
                 return
-            self.store.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self.store.transaction():
                 bank_debits.settle_due(ctx)
-                self.store.conn.execute("COMMIT")
-            except BaseException:
-                self.store.conn.execute("ROLLBACK")
-                raise
         if ctx.webhooks_queued:
             self.webhooks.wake()
 
@@ -446,6 +425,17 @@ async def _tick_every_second(emulator: Emulator) -> None:
             log.exception("settling due bank debits failed; trying again in a second")
 
 
+def preflight_routes(routes: list[BaseRoute], preflight: Callable[[Request], Any]) -> list[Route]:
+    """An OPTIONS route (CORS preflight) for each path whose endpoint lets Stripe.js call it from another origin:
+    read off the routes' own `allow_publishable` flags, so the two never disagree."""
+    paths = [
+        route.path
+        for route in routes
+        if isinstance(route, Route) and getattr(route.endpoint, "allow_publishable", False)
+    ]
+    return [Route(path, preflight, methods=["OPTIONS"]) for path in dict.fromkeys(paths)]
+
+
 def create_app(
     data_dir: Path, allowed_hosts: list[str] | None = None, webhook_retries: tuple[float, ...] | None = None
 ) -> Starlette:
@@ -462,7 +452,7 @@ def create_app(
     emulator = Emulator(Path(data_dir), frozenset(host_name(name) for name in hosts), webhook_retries)
     ep = emulator.endpoint
     pms, pis = payment_methods, payment_intents
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/_emulator/health", emulator.health, methods=["GET"]),
         Route("/_emulator/clock", emulator.clock_endpoint, methods=["GET", "POST"]),
         Route("/_emulator/reset", emulator.reset, methods=["POST"]),
@@ -535,16 +525,6 @@ def create_app(
             ep(pis.authenticate_payment_intent, allow_publishable=True, allow_anonymous=True),
             methods=["POST"],
         ),
-        *[
-            Route(path, emulator.preflight, methods=["OPTIONS"])
-            for path in (
-                "/v1/tokens",
-                "/v1/payment_methods",
-                "/v1/payment_intents/{intent_id}",
-                "/v1/payment_intents/{intent_id}/confirm",
-                "/_emulator/3ds/{intent_id}/authenticate",
-            )
-        ],
         Route("/v1/products", ep(products.create_product), methods=["POST"]),
         Route("/v1/products", ep(products.list_products), methods=["GET"]),
         Route("/v1/products/{product_id}", ep(products.retrieve_product), methods=["GET"]),
@@ -562,6 +542,9 @@ def create_app(
         Route("/v1/webhook_endpoints/{endpoint_id}", ep(webhook_endpoints.delete_webhook_endpoint), methods=["DELETE"]),
         *checkout_routes.routes(emulator, ep),
         *stripejs.routes(),
+    ]
+    routes += [
+        *preflight_routes(routes, emulator.preflight),
         Route(
             "/{path:path}",
             emulator.not_found,

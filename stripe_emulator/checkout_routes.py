@@ -1,6 +1,7 @@
 """The routes of Checkout Sessions (with their page) and SetupIntents, added to app.py's route table.
 
-Each handler is wrapped by the app's `endpoint` (auth, parsing, idempotency, one transaction), passed in as `ep`.
+Each handler is wrapped by the app's `endpoint` (auth, parsing, idempotency, one transaction), passed in as `ep`;
+the app adds the OPTIONS (CORS preflight) routes of those that allow a publishable key.
 """
 
 from __future__ import annotations
@@ -64,13 +65,4 @@ def routes(emulator: Any, ep: Callable[..., Any]) -> list[BaseRoute]:
             ep(setup_intents.authenticate_setup_intent, **anonymous),
             methods=["POST"],
         ),
-        *[
-            Route(path, emulator.preflight, methods=["OPTIONS"])
-            for path in (
-                "/v1/setup_intents/{intent_id}",
-                "/v1/setup_intents/{intent_id}/confirm",
-                "/v1/payment_pages/{session_id}",
-                "/v1/payment_pages/{session_id}/confirm",
-            )
-        ],
     ]

@@ -7,13 +7,15 @@ its handlers. Each handler takes a `Context` and returns the JSON body (or `(sta
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import json
 import re
 import secrets
 import string as _string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,8 +259,12 @@ def list_objects(
     columns: tuple[str, ...] = (),
     json_fields: tuple[str, ...] = (),
     where: list[tuple[str, list[Any]]] | None = None,
+    conditions: dict[str, Callable[[Any], tuple[str, list[Any]]]] | None = None,
 ) -> dict[str, Any] | RawList:
-    """A list endpoint: pagination, `created` and the given filters (on indexed `columns` or JSON fields)."""
+    """A list endpoint: pagination, `created` and the given filters (on indexed `columns` or JSON fields).
+
+    `conditions` build the SQL condition of a filter that is not a plain equality (a list of ids, a boolean, a
+    converted value) from its checked value, when the request gives one (`false` included)."""
     ctx.params = p.check(
         ctx.params,
         {**p.PAGINATION, "created": (p.created_filter, False), **{n: (c, False) for n, c in filters.items()}},
@@ -270,7 +276,36 @@ def list_objects(
     for name in json_fields:
         if ctx.params.get(name):
             clauses.append((f"json_extract(body, '$.{name}') = ?", [ctx.params[name]]))
+    for name, condition in (conditions or {}).items():
+        if ctx.params.get(name) not in (None, "", []):
+            clauses.append(condition(ctx.params[name]))
     return expand(ctx, paginate(ctx, table, kind, url, clauses), ctx.params.get("expand", []))
+
+
+@contextlib.contextmanager
+def updating(ctx: Context, table: str, kind: str, object_id: str, stamp: str | None = None) -> Iterator[dict[str, Any]]:
+    """An update endpoint's object, to change in place, in one transaction: when the block ends, the object is
+    stored and `<kind>.updated` recorded with the previous values of what changed, if anything did (and `stamp`,
+    a field like a product's `updated`, set to now). An error in the block stores nothing."""
+    with ctx.store.transaction():
+        obj = get_object(ctx, table, kind, object_id)
+        before = copy.deepcopy(obj)
+        yield obj
+        previous = changes(before, obj, list(obj))
+        if previous:
+            if stamp is not None:
+                obj[stamp] = ctx.now
+            ctx.store.update(table, obj)
+            ctx.emit(f"{kind}.updated", obj, previous)
+
+
+def set_given(obj: dict[str, Any], params: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Set those of `keys` the request gives to their values, and merge its `metadata` (Stripe's update)."""
+    for key in keys:
+        if key in params:
+            obj[key] = params[key]
+    if "metadata" in params:
+        obj["metadata"] = merge_metadata(obj["metadata"], params["metadata"])
 
 
 # ---------------------------------------------------------------- retrieval

@@ -14,10 +14,6 @@ _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 MAX_NESTING = 20
 
 
-class _Appendable(dict):
-    """A dict built from `key[]=` pairs; turned into a list at the end."""
-
-
 def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Turn `metadata[k]=v`, `expand[0]=x`, `types[]=y`, `a[b][c]=d` pairs into nested dicts and lists."""
     root: dict[str, Any] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shop import orders, sync
+from shop import orders, schema, sync_rows
 from shop.db import upsert
 
 HAMMING = "art-of-doing-science"
@@ -122,7 +122,7 @@ FIXTURE = [
 def store_charges(engine, objects: list[dict]) -> None:
     """Put charges into the synced store as a sync would."""
     with engine.begin() as conn:
-        upsert(conn, sync.charges, [sync.charge_row(obj) for obj in objects])
+        upsert(conn, schema.charges, [sync_rows.charge_row(obj) for obj in objects])
 
 
 CUSTOMER = orders.Customer(

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import analytics, stripe_io, sync
+from shop import analytics, stripe_io, sync, sync_report
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
@@ -67,7 +67,7 @@ def charges_between(start: datetime, end: datetime) -> pd.DataFrame:
     return _charges_between(get_settings().database_url, sync.data_version(), start, end)
 
 
-def run_sync(full: bool = False) -> sync.SyncReport | None:
+def run_sync(full: bool = False) -> sync_report.SyncReport | None:
     """Sync with Stripe inside an st.status with a progress bar; errors are shown, never raised."""
     with st.status("Syncing with Stripe…", expanded=False) as status:
         bar = st.progress(0.0, text="Asking Stripe what changed…")

@@ -38,7 +38,7 @@ from shop.analytics.metrics import (
 )
 from shop.analytics.tables import charges_csv
 from shop.db import get_engine
-from shop.sync import charges, refunds
+from shop.schema import charges, refunds
 
 BUCKET_SECONDS = {"hour": 3600, "day": 86400}  # UTC hours and days start at multiples of these epoch seconds
 CSV_CHUNK_ROWS = 50_000  # rows formatted at a time for a CSV of every matching charge

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shop import catalog, sync
 from shop.db import get_engine
 from shop.money import minor_unit_factor
-from shop.sync import charges, refunds
+from shop.schema import charges, refunds
 
 # Display statuses of a charge, the values of the Charges page's status filter.
 SUCCEEDED = "succeeded"

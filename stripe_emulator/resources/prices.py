@@ -17,12 +17,14 @@ from stripe_emulator.core import (
     Context,
     changes,
     check_currency,
-    created_where,
     expand,
     get_object,
+    list_objects,
     merge_metadata,
     new_id,
-    paginate,
+    retrieve,
+    set_given,
+    updating,
 )
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources import products
@@ -141,57 +143,38 @@ def create_price(ctx: Context) -> dict[str, Any]:
 
 def retrieve_price(ctx: Context, price_id: str) -> dict[str, Any]:
     """GET /v1/prices/{id}."""
-    params = p.check(ctx.params, {"expand": (p.string_list, False)})
-    return expand(ctx, get_object(ctx, "prices", "price", price_id), params.get("expand", []))
+    return retrieve(ctx, "prices", "price", price_id)
 
 
 def update_price(ctx: Context, price_id: str) -> dict[str, Any]:
     """POST /v1/prices/{id}: what Stripe lets change once a price exists (not its amount or currency)."""
     params = p.check(ctx.params, UPDATE_PARAMS)
-    with ctx.store.transaction():
-        price = get_object(ctx, "prices", "price", price_id)
-        before = copy.deepcopy(price)
-        for key in ("active", "nickname", "tax_behavior"):
-            if key in params:
-                price[key] = params[key]
+    with updating(ctx, "prices", "price", price_id) as price:
+        set_given(price, params, ("active", "nickname", "tax_behavior"))
         if "lookup_key" in params:
             _claim_lookup_key(ctx, price, params["lookup_key"], params.get("transfer_lookup_key", False))
             price["lookup_key"] = params["lookup_key"]
-        if "metadata" in params:
-            price["metadata"] = merge_metadata(price["metadata"], params["metadata"])
-        previous = changes(before, price, list(price))
-        if previous:
-            ctx.store.update("prices", price)
-            ctx.emit("price.updated", price, previous)
     return expand(ctx, price, params.get("expand", []))
 
 
 def list_prices(ctx: Context) -> Any:
     """GET /v1/prices: newest first; `active`, `currency`, `product`, `type`, `lookup_keys[]`, `created`."""
-    ctx.params = p.check(
-        ctx.params,
-        {
-            **p.PAGINATION,
-            "created": (p.created_filter, False),
-            "active": (p.boolean, False),
-            "currency": (p.string(), False),
-            "product": (p.string(), False),
-            "type": (p.enum("one_time", "recurring"), False),
-            "lookup_keys": (p.string_list, False),
-        },
-    )
-    where = created_where(ctx.params.get("created"))
-    if "active" in ctx.params:
-        where.append(("json_extract(body, '$.active') = ?", [int(ctx.params["active"])]))
-    if ctx.params.get("currency"):
-        where.append(("json_extract(body, '$.currency') = ?", [ctx.params["currency"].lower()]))
-    if ctx.params.get("product"):
-        where.append(("product = ?", [ctx.params["product"]]))
-    if ctx.params.get("type"):
-        where.append(("json_extract(body, '$.type') = ?", [ctx.params["type"]]))
-    keys = ctx.params.get("lookup_keys") or []
+    filters = {
+        "active": p.boolean,
+        "currency": p.string(),
+        "product": p.string(),
+        "type": p.enum("one_time", "recurring"),
+        "lookup_keys": p.string_list,
+    }
+    conditions = {
+        "active": lambda active: ("json_extract(body, '$.active') = ?", [int(active)]),
+        "currency": lambda currency: ("json_extract(body, '$.currency') = ?", [currency.lower()]),
+        "lookup_keys": _lookup_keys_condition,
+    }
+    return list_objects(ctx, "prices", "price", "/v1/prices", filters, ("product",), ("type",), conditions=conditions)
+
+
+def _lookup_keys_condition(keys: list[str]) -> tuple[str, list[Any]]:
     if len(keys) > MAX_LOOKUP_KEYS:
         raise invalid(f"You may pass at most {MAX_LOOKUP_KEYS} lookup keys.", param="lookup_keys")
-    if keys:
-        where.append((f"lookup_key IN ({','.join('?' * len(keys))})", list(keys)))
-    return expand(ctx, paginate(ctx, "prices", "price", "/v1/prices", where), ctx.params.get("expand", []))
+    return f"lookup_key IN ({','.join('?' * len(keys))})", list(keys)

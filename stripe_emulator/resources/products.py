@@ -5,7 +5,6 @@ The object follows docs.stripe.com/api/products/object; a product's one-time pri
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from stripe_emulator import params as p
@@ -13,13 +12,14 @@ from stripe_emulator import store as store_module
 from stripe_emulator.core import (
     EXPANDABLE,
     Context,
-    changes,
-    created_where,
     expand,
     get_object,
+    list_objects,
     merge_metadata,
     new_id,
-    paginate,
+    retrieve,
+    set_given,
+    updating,
 )
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources import prices
@@ -110,21 +110,16 @@ def create_product(ctx: Context) -> dict[str, Any]:
 
 def retrieve_product(ctx: Context, product_id: str) -> dict[str, Any]:
     """GET /v1/products/{id}."""
-    params = p.check(ctx.params, {"expand": (p.string_list, False)})
-    return expand(ctx, get_object(ctx, "products", "product", product_id), params.get("expand", []))
+    return retrieve(ctx, "products", "product", product_id)
 
 
 def update_product(ctx: Context, product_id: str) -> dict[str, Any]:
     """POST /v1/products/{id}: `default_price` must be one of the product's active prices."""
     params = p.check(ctx.params, UPDATE_PARAMS)
-    with ctx.store.transaction():
-        product = get_object(ctx, "products", "product", product_id)
-        before = copy.deepcopy(product)
-        for key in UPDATED_AS_GIVEN:
-            if key in params:
-                product[key] = params[key] if key != "images" else (params[key] or [])
-        if "metadata" in params:
-            product["metadata"] = merge_metadata(product["metadata"], params["metadata"])
+    if "images" in params:
+        params["images"] = params["images"] or []  # `images=""` empties the list
+    with updating(ctx, "products", "product", product_id, stamp="updated") as product:
+        set_given(product, params, UPDATED_AS_GIVEN)
         if "default_price" in params:
             if params["default_price"] is not None:
                 price = get_object(ctx, "prices", "price", params["default_price"], "default_price")
@@ -134,34 +129,15 @@ def update_product(ctx: Context, product_id: str) -> dict[str, Any]:
                         param="default_price",
                     )
             product["default_price"] = params["default_price"]
-        previous = changes(before, product, list(product))
-        if previous:
-            product["updated"] = ctx.now
-            ctx.store.update("products", product)
-            ctx.emit("product.updated", product, previous)
     return expand(ctx, product, params.get("expand", []))
 
 
 def list_products(ctx: Context) -> Any:
     """GET /v1/products: newest first; `active`, `ids[]`, `shippable`, `url` and `created` filters."""
-    ctx.params = p.check(
-        ctx.params,
-        {
-            **p.PAGINATION,
-            "created": (p.created_filter, False),
-            "active": (p.boolean, False),
-            "ids": (p.string_list, False),
-            "shippable": (p.boolean, False),
-            "url": (p.string(), False),
-        },
-    )
-    where = created_where(ctx.params.get("created"))
-    if "active" in ctx.params:
-        where.append(("active = ?", [int(ctx.params["active"])]))
-    if ctx.params.get("ids"):
-        where.append((f"id IN ({','.join('?' * len(ctx.params['ids']))})", list(ctx.params["ids"])))
-    if "shippable" in ctx.params:
-        where.append(("json_extract(body, '$.shippable') = ?", [int(ctx.params["shippable"])]))
-    if ctx.params.get("url"):
-        where.append(("json_extract(body, '$.url') = ?", [ctx.params["url"]]))
-    return expand(ctx, paginate(ctx, "products", "product", "/v1/products", where), ctx.params.get("expand", []))
+    filters = {"active": p.boolean, "ids": p.string_list, "shippable": p.boolean, "url": p.string()}
+    conditions = {
+        "active": lambda active: ("active = ?", [int(active)]),
+        "ids": lambda ids: (f"id IN ({','.join('?' * len(ids))})", list(ids)),
+        "shippable": lambda shippable: ("json_extract(body, '$.shippable') = ?", [int(shippable)]),
+    }
+    return list_objects(ctx, "products", "product", "/v1/products", filters, (), ("url",), conditions=conditions)

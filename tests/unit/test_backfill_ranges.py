@@ -4,6 +4,7 @@ sequential list, and an interrupted one resumed range by range."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from pathlib import Path
 
@@ -11,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import backfill_ranges, config, sync
+from shop import backfill_ranges, config, schema, sync, sync_store
 from shop.db import get_engine
 from tests.support import Emulator, use_emulator
 
 START = 1_700_000_000
-COPY_TABLES = (sync.charges, sync.refunds, sync.balance_transactions, sync.charge_payloads)
+COPY_TABLES = (schema.charges, schema.refunds, schema.balance_transactions, schema.charge_payloads)
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def copy() -> dict[str, list[dict]]:
 
 def clear_copy() -> None:
     with get_engine().begin() as conn:
-        for table in (*COPY_TABLES, sync.sync_state, sync.applied_events):
+        for table in (*COPY_TABLES, schema.sync_state, schema.applied_events):
             conn.execute(sa.delete(table))
 
 
@@ -116,10 +117,10 @@ def test_an_interrupted_ranged_backfill_resumes_each_range_where_it_stopped(api,
     with pytest.raises(stripe.APIConnectionError):
         sync.sync(ThreadRecordingClient(api, fail_at=40))  # after the span's probes, midway through the pages
     with get_engine().connect() as conn:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(sync.charges)).scalar_one()
-        state = dict(conn.execute(sa.select(sync.sync_state.c.key, sync.sync_state.c.value)).all())
+        stored = conn.execute(sa.select(sa.func.count()).select_from(schema.charges)).scalar_one()
+        state = dict(conn.execute(sa.select(schema.sync_state.c.key, schema.sync_state.c.value)).all())
     assert 0 < stored < 600
-    checkpoint = sync.json.loads(state[sync.BACKFILL_CHECKPOINT])
+    checkpoint = json.loads(state[sync_store.BACKFILL_CHECKPOINT])
     done = [part for part in checkpoint["ranges"] if part["done"]]
     started = [part for part in checkpoint["ranges"] if part["after"] and not part["done"]]
     assert done or started
@@ -134,7 +135,7 @@ def test_an_interrupted_ranged_backfill_resumes_each_range_where_it_stopped(api,
     assert not any((part["gte"], None) in asked for part in done)  # a range done is not listed again
     assert all((part["gte"], part["after"]) in asked for part in started)  # a range begun goes on from its cursor
     with get_engine().connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(sync.charges)).scalar_one() == 600
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.charges)).scalar_one() == 600
 
 
 def test_the_workers_setting_is_checked_and_ranges_are_the_default_with_stripe_keys(monkeypatch):

@@ -11,6 +11,8 @@ with warnings.catch_warnings():  # Starlette's note about a future httpx package
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from starlette.routing import Route
+
 from stripe_emulator.app import create_app
 from stripe_emulator.resources import charges
 
@@ -149,3 +151,17 @@ def test_amex_needs_a_four_digit_cvc(client):
     assert refused.json()["error"]["code"] == "invalid_cvc"
     accepted = client.post("/v1/tokens", data={**card, "card[cvc]": "1234"}, headers=SECRET)
     assert accepted.json()["card"]["brand"] == "American Express"
+
+
+def test_every_path_stripe_js_may_call_answers_its_preflight_and_no_other_does(client):
+    publishable = {
+        route.path
+        for route in client.app.routes
+        if isinstance(route, Route) and getattr(route.endpoint, "allow_publishable", False)
+    }
+    assert {"/v1/tokens", "/v1/payment_methods", "/v1/payment_intents/{intent_id}/confirm"} <= publishable
+    for path in publishable:
+        url = path.replace("{", "").replace("}", "")  # a path parameter's name stands in for its value
+        preflight = client.options(url)
+        assert (preflight.status_code, preflight.headers["access-control-allow-origin"]) == (204, "*"), path
+    assert client.options("/v1/charges").status_code == 404  # secret keys only: no page of another origin calls it

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, orders, payments, sync
+from shop import analytics, orders, payments, schema, sync, sync_rows, sync_store
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -105,13 +105,13 @@ def make_charges(api: stripe.StripeClient, count: int, **params) -> list:
 
 def stored(charge_id: str) -> dict | None:
     with get_engine().connect() as conn:
-        row = conn.execute(sa.select(sync.charges).where(sync.charges.c.id == charge_id)).mappings().first()
+        row = conn.execute(sa.select(schema.charges).where(schema.charges.c.id == charge_id)).mappings().first()
     return dict(row) if row else None
 
 
 def stored_refunds(charge_id: str) -> list[dict]:
     with get_engine().connect() as conn:
-        rows = conn.execute(sa.select(sync.refunds).where(sync.refunds.c.charge_id == charge_id)).mappings()
+        rows = conn.execute(sa.select(schema.refunds).where(schema.refunds.c.charge_id == charge_id)).mappings()
         return [dict(row) for row in rows]
 
 
@@ -139,7 +139,7 @@ def test_backfill_pages_by_100_then_an_idle_sync_costs_one_request(api, counted)
     assert report.requests == len(http.sent) == 1 + 3 + 1 + 1
     assert [path for _, path in http.sent] == ["events", "charges", "charges", "charges", "refunds", "disputes"]
     assert (report.charges_upserted, report.refunds_upserted) == (251, 1)
-    assert count_rows(sync.charges) == count_rows(sync.charge_payloads) == 251
+    assert count_rows(schema.charges) == count_rows(schema.charge_payloads) == 251
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert not sync.needs_sync()
     assert stored(made[0].id)["amount_refunded"] == 300
@@ -193,7 +193,7 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
     new_txns = api.v1.balance_transactions.list(params={"limit": 100})
     assert sum(1 for _ in new_txns.auto_paging_iter()) == 230
     assert report.requests == len(http.sent) == math.ceil(new_events / 100) + math.ceil(230 / 100)
-    assert count_rows(sync.charges) == 230
+    assert count_rows(schema.charges) == 230
 
 
 def test_a_refund_seen_in_stripe_updates_the_order(api, counted):
@@ -259,7 +259,7 @@ def test_four_sessions_syncing_at_once_make_one_backfill(api, private_emulator):
     assert sorted(report.kind for report in reports) == ["backfill", "shared", "shared", "shared"]
     # 1 events head + 3 charge pages + 1 refund page + 1 dispute page, all made by the one session that synced
     assert sum(len(http.sent) for _, http in clients) == 6
-    assert count_rows(sync.charges) == 250
+    assert count_rows(schema.charges) == 250
 
 
 def test_concurrent_syncs_leave_the_database_equal_to_stripe_under_a_new_data_version(api, private_emulator):
@@ -354,8 +354,8 @@ def test_a_400_from_the_events_list_is_raised_not_turned_into_a_backfill(api, co
         sync.sync(FailingEventsClient(client))
 
     assert http.sent == []  # no charge or refund list was read
-    assert sync._read_state(get_engine())[sync.BACKFILLED] == "1"
-    assert count_rows(sync.charges) == 2
+    assert sync_store.read_state(get_engine())[sync_store.BACKFILLED] == "1"
+    assert count_rows(schema.charges) == 2
 
 
 def test_a_cursor_older_than_stripes_30_days_of_events_backfills_and_says_why(api, counted):
@@ -363,14 +363,14 @@ def test_a_cursor_older_than_stripes_30_days_of_events_backfills_and_says_why(ap
     make_charges(api, 2)
     sync.sync(client)
     with get_engine().begin() as conn:
-        sync._write_state(conn, {sync.LAST_EVENT_CREATED: int(time.time()) - 31 * 24 * 3600})
+        sync_store.write_state(conn, {sync_store.LAST_EVENT_CREATED: int(time.time()) - 31 * 24 * 3600})
     make_charges(api, 1)
 
     report = sync.sync(client)
 
     assert report.kind == "backfill"
     assert "30 days" in report.summary()
-    assert count_rows(sync.charges) == 3
+    assert count_rows(schema.charges) == 3
 
 
 def test_a_cursor_event_from_an_older_store_that_stripe_no_longer_has_backfills(api, counted):
@@ -378,14 +378,14 @@ def test_a_cursor_event_from_an_older_store_that_stripe_no_longer_has_backfills(
     make_charges(api, 2)
     sync.sync(client)
     with get_engine().begin() as conn:  # a store synced before cursors carried a time: only the event id
-        conn.execute(sync.sync_state.delete().where(sync.sync_state.c.key == sync.LAST_EVENT_CREATED))
-        sync._write_state(conn, {sync.LAST_EVENT_ID: "evt_gone"})
+        conn.execute(schema.sync_state.delete().where(schema.sync_state.c.key == sync_store.LAST_EVENT_CREATED))
+        sync_store.write_state(conn, {sync_store.LAST_EVENT_ID: "evt_gone"})
     make_charges(api, 1)
 
     report = sync.sync(client)
 
     assert report.kind == "backfill" and "30 days" in report.note
-    assert count_rows(sync.charges) == 3
+    assert count_rows(schema.charges) == 3
 
 
 def hold_lease(holder: str, expires_at: float) -> None:
@@ -402,7 +402,7 @@ def test_a_sync_running_in_another_process_is_not_repeated(api, counted):
 
     assert (report.kind, report.requests, http.sent) == ("running", 0, [])
     assert "Another session is syncing" in report.summary()
-    assert count_rows(sync.charges) == 0
+    assert count_rows(schema.charges) == 0
 
 
 def test_the_lease_of_a_holder_that_died_is_taken_over_once_expired(api, counted):
@@ -413,7 +413,7 @@ def test_the_lease_of_a_holder_that_died_is_taken_over_once_expired(api, counted
     report = sync.sync(client, wait_s=0)
 
     assert report.kind == "backfill"
-    assert count_rows(sync.charges) == 2
+    assert count_rows(schema.charges) == 2
     with get_engine().connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(leases)).scalar_one() == 0  # released
 
@@ -547,7 +547,7 @@ def test_a_backfill_under_a_rate_limit_backs_off_and_gets_every_charge(api, coun
     finally:
         httpx.delete(f"{private_emulator.url}/_emulator/faults", headers={"Authorization": "Bearer sk_test_emulator"})
 
-    assert count_rows(sync.charges) == 250
+    assert count_rows(schema.charges) == 250
     assert report.charges_upserted == 250
     # 1 events head + 3 charge pages + 1 refund page got through; the rest were 429s waited out and asked again.
     assert len(http.sent) == report.requests > 5
@@ -555,8 +555,8 @@ def test_a_backfill_under_a_rate_limit_backs_off_and_gets_every_charge(api, coun
 
 def test_the_charge_row_keeps_stripes_disputed_flag():
     charge = {"id": "ch_1", "created": 1, "amount": 2300, "currency": "usd", "status": "succeeded", "disputed": True}
-    assert sync.charge_row(charge)["disputed"] is True
-    assert sync.charge_row({**charge, "disputed": False})["disputed"] is False
+    assert sync_rows.charge_row(charge)["disputed"] is True
+    assert sync_rows.charge_row({**charge, "disputed": False})["disputed"] is False
 
 
 def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
@@ -593,7 +593,7 @@ def stripe_fee_and_net(api: stripe.StripeClient, charge_id: str) -> tuple[int, i
 
 def stored_transaction(txn_id: str) -> dict | None:
     with get_engine().connect() as conn:
-        query = sa.select(sync.balance_transactions).where(sync.balance_transactions.c.id == txn_id)
+        query = sa.select(schema.balance_transactions).where(schema.balance_transactions.c.id == txn_id)
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
@@ -679,7 +679,7 @@ def test_an_interrupted_backfill_resumes_at_the_next_page_and_misses_nothing(api
     # head, then charge pages 1 and 2 are stored; page 3 never arrives
     with pytest.raises(stripe.APIConnectionError):
         sync.sync(DroppingClient(client, fail_at=4))
-    assert count_rows(sync.charges) == 200
+    assert count_rows(schema.charges) == 200
     later = make_charges(api, 3)  # made while nobody synced: newer than the backfill's head
 
     http.sent.clear()
@@ -691,12 +691,12 @@ def test_an_interrupted_backfill_resumes_at_the_next_page_and_misses_nothing(api
     assert resumed.charges_upserted == 250  # the 3 newer ones sit above page 1: the events bring them
     caught_up = sync.sync(client)
     assert caught_up.kind == "incremental"  # the cursor is the original head: events since then are applied
-    assert count_rows(sync.charges) == 453
+    assert count_rows(schema.charges) == 453
     assert all(stored(charge.id) for charge in later)
     assert stored(made[10].id)["amount_refunded"] == 100
     with get_engine().connect() as conn:
-        state = dict(conn.execute(sa.select(sync.sync_state.c.key, sync.sync_state.c.value)).all())
-    assert sync.BACKFILL_CHECKPOINT not in state  # done: the next backfill starts from the top
+        state = dict(conn.execute(sa.select(schema.sync_state.c.key, schema.sync_state.c.value)).all())
+    assert sync_store.BACKFILL_CHECKPOINT not in state  # done: the next backfill starts from the top
 
 
 def test_a_backfill_killed_in_another_process_is_resumed_by_the_next_sync(api, counted, env, private_emulator):
@@ -713,7 +713,7 @@ def test_a_backfill_killed_in_another_process_is_resumed_by_the_next_sync(api, c
     )
     killed = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), check=False)
     assert killed.returncode == -signal.SIGKILL
-    assert count_rows(sync.charges) == 200
+    assert count_rows(schema.charges) == 200
     with get_engine().begin() as conn:  # the dead holder's lease, once its time has run out
         held = conn.execute(sa.update(leases).values(expires_at=time.time() - 1)).rowcount
     assert held == 1
@@ -722,7 +722,7 @@ def test_a_backfill_killed_in_another_process_is_resumed_by_the_next_sync(api, c
     resumed = sync.sync(client, wait_s=0)
 
     assert [path for _, path in http.sent] == ["charges"] * 2 + ["refunds", "disputes"]
-    assert count_rows(sync.charges) == 350 and resumed.kind == "backfill"
+    assert count_rows(schema.charges) == 350 and resumed.kind == "backfill"
 
 
 def test_a_paced_sync_stays_under_the_rate_limit_instead_of_meeting_it(api, counted, private_emulator, monkeypatch):
@@ -740,7 +740,7 @@ def test_a_paced_sync_stays_under_the_rate_limit_instead_of_meeting_it(api, coun
 
     # head + 12 charge pages + refunds + disputes, and not one 429 asked again
     assert len(http.sent) == report.requests == 15
-    assert count_rows(sync.charges) == 1200
+    assert count_rows(schema.charges) == 1200
 
 
 def test_the_sync_rate_setting_is_checked_and_defaults_to_stripes_test_mode_limit(monkeypatch):

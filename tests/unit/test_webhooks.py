@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import intents, orders, payments, sync, webhooks
+from shop import intents, orders, payments, schema, sync, webhooks
 from shop.config import get_settings
 from shop.db import get_engine
 from tests.support import Emulator, free_port, running_emulator, use_emulator
@@ -67,7 +67,7 @@ def set_clock(api, when: int | None) -> None:
 
 def stored_charge(charge_id: str) -> dict | None:
     with get_engine().connect() as conn:
-        row = conn.execute(sa.select(sync.charges).where(sync.charges.c.id == charge_id)).mappings().first()
+        row = conn.execute(sa.select(schema.charges).where(schema.charges.c.id == charge_id)).mappings().first()
     return dict(row) if row else None
 
 
@@ -262,7 +262,7 @@ def test_a_duplicate_delivery_is_applied_once_and_the_sync_skips_it(api):
     assert sync.data_version() == before + 2
     fee = api.v1.balance_transactions.retrieve(made.balance_transaction).fee
     with get_engine().connect() as conn:
-        assert conn.execute(sa.select(sync.charges.c.fee).where(sync.charges.c.id == made.id)).scalar() == fee
+        assert conn.execute(sa.select(schema.charges.c.fee).where(schema.charges.c.id == made.id)).scalar() == fee
     assert report.events_applied == 0
 
 
@@ -344,7 +344,7 @@ def test_a_refund_event_brings_the_charge_and_the_refund_into_the_copy_and_the_o
 
     assert stored_charge(paid.charge_id)["amount_refunded"] == 500
     with get_engine().connect() as conn:
-        refund_ids = conn.execute(sa.select(sync.refunds.c.id)).scalars().all()
+        refund_ids = conn.execute(sa.select(schema.refunds.c.id)).scalars().all()
     assert refund_ids == [refund.id]
     after = orders.get_order(order.id)
     assert (after.status, after.amount_refunded) == ("partially_refunded", 500)
