@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
 import sqlalchemy as sa
 
 from shop import audit, catalog
+from shop.clock import now as _now  # `now` is a common local name here (create_order's, say)
 from shop.db import get_engine, insert_missing
 from shop.mail import outbox
 from shop.order_rules import (
@@ -151,38 +151,6 @@ class RefundRequest:
 
 
 CUSTOMER_FIELDS = [f.name for f in fields(Customer)]
-
-
-def _real_time() -> int:
-    return int(time.time())
-
-
-_clock: Callable[[], int] = _real_time
-
-
-def _now() -> int:
-    return _clock()
-
-
-def now() -> int:
-    """The store's time now (Unix seconds): the real time, or the clock of `store_clock`."""
-    return _clock()
-
-
-@contextmanager
-def store_clock(now: Callable[[], int]) -> Iterator[None]:
-    """Stamp orders, attempts and fulfilment with `now()` instead of the real time while inside.
-
-    Demo history replays past days through the ordinary functions; this keeps the store's times in step with the
-    emulator's test clock. Process-wide, so only for command-line tools, never inside the app.
-    """
-    global _clock
-    previous = _clock
-    _clock = now
-    try:
-        yield
-    finally:
-        _clock = previous
 
 
 def _new_order_id() -> str:

@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, config, orders, payments, sync
+from shop import audit, auth, clock, config, orders, payments, sync
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -628,7 +628,7 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
 
 def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
     fixture_store()
-    with orders.store_clock(lambda: ts(16, 9)):
+    with clock.store_clock(lambda: ts(16, 9)):
         order = orders.create_order(CUSTOMER, HAMMING, 1)
         orders.set_payment_intent(order.id, "pi_3ds_failed")
         attempt = orders.start_attempt(order.id, "auth-challenge")
@@ -677,7 +677,7 @@ def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
-    with orders.store_clock(lambda: int(time.time()) - 3600):
+    with clock.store_clock(lambda: int(time.time()) - 3600):
         order = intents.prepare_checkout(details, HAMMING, 1).order
         with contextlib.suppress(stripe.CardError):  # the decline: Stripe answered
             api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": card})
@@ -705,7 +705,7 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
-    with orders.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
+    with clock.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
         prepared = intents.prepare_checkout(details, HAMMING, 1)
     order = prepared.order
     # The browser confirmed the intent, then the tab closed before the page heard back.

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import audit, orders, payments
+from shop import audit, clock, orders, payments
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
 from tests.support import use_emulator
@@ -55,9 +55,9 @@ def paid_order(client: stripe.StripeClient) -> orders.Order:
 
 
 def test_an_entry_is_read_back_by_its_order_or_its_charge_oldest_first(engine: sa.Engine) -> None:
-    with orders.store_clock(lambda: 1_700_000_000):
+    with clock.store_clock(lambda: 1_700_000_000):
         audit.record(None, actor="staff", action="ship", order_id="SP-A", charge_id="ch_1", engine=engine)
-    with orders.store_clock(lambda: 1_700_000_500):
+    with clock.store_clock(lambda: 1_700_000_500):
         audit.record(
             None,
             actor="kim@example.com",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shop import order_checks, orders
+from shop import clock, order_checks, orders
 from shop.db import get_engine
 from tests.support_data import CUSTOMER
 
@@ -22,7 +22,7 @@ def engine(tmp_path: Path):
 
 
 def intent_order(engine, intent: str, *, at: int, outcome: str | None = None) -> orders.Order:
-    with orders.store_clock(lambda: at):
+    with clock.store_clock(lambda: at):
         order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
         orders.set_payment_intent(order.id, intent, engine=engine)
         if outcome:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shop import analytics, config, orders, payments, seed
+from shop import analytics, clock, config, orders, payments, seed
 from shop.config import load_settings
 from tests.support import Emulator, use_emulator
 
@@ -262,7 +262,7 @@ def test_clocks_return_to_real_time_when_a_run_fails(
     with pytest.raises(RuntimeError, match="fell over"):
         seed.seed(orders_count=10, days=DAYS, seed_value=2, client=emulator.client())
     assert emulator_clock(emulator)["frozen_time"] is None
-    assert abs(orders._now() - time.time()) < 5
+    assert abs(clock.now() - time.time()) < 5
 
 
 def test_if_empty_never_seeds_a_stripe_account_unasked(
