@@ -41,12 +41,11 @@ import sqlalchemy as sa
 import stripe
 
 from shop import backfill_ranges, disputes, orders
-from shop.db import get_engine, insert_missing, next_number, upsert
+from shop.db import get_engine, insert_missing, next_change, upsert
 from shop.lease import Lease
 from shop.schema import (
     applied_events,
     balance_transactions,
-    change_sequence,
     charge_payloads,
     charges,
     refunds,
@@ -68,7 +67,6 @@ EVENT_RETENTION_S = 29 * 24 * 3600
 SYNC_LEASE = "sync"
 LEASE_TTL_S = 30.0  # a holder that died is taken over after this long; a live one renews every third of it
 DEFAULT_WAIT_S = 30.0  # how long a caller waits for another session's sync before returning "running"
-CHANGES = "changes"  # the change_sequence counter of the local copy
 # A 429 is retried this many times, waiting `backoff_s` before each (up to BACKOFF_CAP_S), before the sync fails.
 RATE_LIMIT_RETRIES = 10
 BACKOFF_BASE_S = 0.25
@@ -266,22 +264,6 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
     """Unix time of the last completed sync, or None if the store was never synced."""
     value = _read_state(engine or get_engine()).get(LAST_SYNCED_AT)
     return float(value) if value else None
-
-
-def data_version(engine: sa.Engine | None = None) -> int:
-    """Number of the last committed change to the local copy (0 before any); rows carry theirs as `sync_seq`.
-
-    Every row of a change numbered up to this one is committed, so a reader holding a copy as of version V reloads
-    exactly the rows with `sync_seq > V`.
-    """
-    with (engine or get_engine()).connect() as conn:
-        value = conn.execute(sa.select(change_sequence.c.value).where(change_sequence.c.name == CHANGES)).scalar()
-    return int(value or 0)
-
-
-def next_change(conn: sa.Connection) -> int:
-    """The next number of the "changes" counter, taken inside `conn`'s transaction (see `db.next_number`)."""
-    return next_number(conn, CHANGES)
 
 
 def ensure_schema(engine: sa.Engine) -> None:

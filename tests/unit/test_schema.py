@@ -14,7 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from shop import db, schema, sync
+from shop import db, schema
 
 # What later migrations give an existing order: 0004 no intent, 0008 charged at checkout (capture automatic).
 ADDED_ORDER_COLUMNS = {
@@ -257,7 +257,7 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
     assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0, "balance_transaction": None}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
     assert state == {"backfilled": "1", "last_event_id": "evt_old9"}
-    assert sync.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
+    assert db.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
 
 
 def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves_the_json(empty_database_url: str):

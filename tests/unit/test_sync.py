@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, orders, payments, sync
+from shop import analytics, db, orders, payments, sync
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -271,7 +271,7 @@ def test_concurrent_syncs_leave_the_database_equal_to_stripe_under_a_new_data_ve
     made_in_all: list = []
 
     for round_number in range(6):
-        before = sync.data_version(engine)
+        before = db.data_version(engine)
         made = make_charges(api, 5)
         api.v1.refunds.create(params={"charge": made[round_number % 5].id, "amount": 100})
 
@@ -284,7 +284,7 @@ def test_concurrent_syncs_leave_the_database_equal_to_stripe_under_a_new_data_ve
         made_in_all += made + results[3]
         sync.sync(api, wait_s=60)  # everything made meanwhile
 
-        assert sync.data_version(engine) > before
+        assert db.data_version(engine) > before
         database = analytics.load_charges(engine)
         in_stripe = [api.v1.charges.retrieve(charge.id) for charge in made_in_all]
         assert sorted(database["id"]) == sorted(charge.id for charge in in_stripe)
@@ -302,13 +302,13 @@ def test_change_numbers_are_unique_and_committed_in_order_across_threads(env):
         numbers = []
         for _ in range(25):
             with engine.begin() as conn:
-                numbers.append(sync.next_change(conn))
+                numbers.append(db.next_change(conn))
         return numbers
 
     taken = [number for numbers in run_at_once(4, take) for number in numbers]
 
     assert sorted(taken) == list(range(1, 101))
-    assert sync.data_version(engine) == 100
+    assert db.data_version(engine) == 100
 
 
 def test_an_event_that_becomes_visible_after_a_newer_one_is_still_applied(api, counted):
@@ -642,7 +642,7 @@ def test_incremental_fills_fees_of_new_captured_and_webhook_applied_charges(api,
     # One of the new charges reaches the copy by a webhook first: the sync must still bring its fee.
     delivered = [e for e in api.v1.events.list(params={"type": "charge.succeeded", "limit": 1}).data]
     assert sync.apply_delivered_events([e.to_dict() for e in delivered]) == 1
-    version = sync.data_version()
+    version = db.data_version()
 
     sync.sync(client)
 
