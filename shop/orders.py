@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from shop import audit, catalog
 from shop.clock import now as _now  # `now` is a common local name here (create_order's, say)
-from shop.db import get_engine, insert_missing
+from shop.db import get_engine
 from shop.mail import outbox
 from shop.order_rules import (
     OrderStateError,
@@ -35,7 +35,7 @@ from shop.order_rules import (
     may_ship,
 )
 from shop.order_rules import status_label as status_label  # re-exported: pages label statuses through the store
-from shop.schema import attempts_table, orders_table, refund_requests_table, second_charges_table
+from shop.schema import attempts_table, orders_table, refund_requests_table
 
 # "cancelling": a cancellation has claimed the order (it can no longer ship or be paid) and is refunding it.
 # "released": authorized only (capture at shipment) and given back uncaptured without a cancellation (expired).
@@ -523,74 +523,6 @@ def may_take_charge(order: Order, charge_id: str | None) -> bool:
     if order.charge_id and order.paid_at:
         return order.charge_id == charge_id
     return order.status not in ("cancelling", "cancelled")
-
-
-@dataclass(frozen=True)
-class SecondCharge:
-    """A charge Stripe made for an order that could not take it (already paid with another charge, or cancelled).
-
-    `refunded_at` is None until Stripe has confirmed its refund.
-    """
-
-    charge_id: str
-    order_id: str
-    amount: int
-    currency: str
-    found_by: str  # late_answer | reconcile | sync
-    found_at: int
-    refund_id: str | None
-    refunded_at: int | None
-
-
-def record_second_charge(
-    order_id: str, charge_id: str, amount: int, currency: str, found_by: str, *, engine: sa.Engine | None = None
-) -> SecondCharge:
-    """Keep a second charge of `order_id` for staff (once per charge; found again, the first record stays)."""
-    with _engine(engine).begin() as conn:
-        insert_missing(
-            conn,
-            second_charges_table,
-            [
-                {
-                    "charge_id": charge_id,
-                    "order_id": order_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "found_by": found_by,
-                    "found_at": _now(),
-                }
-            ],
-        )
-        row = conn.execute(sa.select(second_charges_table).where(second_charges_table.c.charge_id == charge_id)).one()
-    return SecondCharge(**dict(row._mapping))
-
-
-def second_charge_refunded(charge_id: str, refund_id: str | None, *, engine: sa.Engine | None = None) -> SecondCharge:
-    """Record that Stripe refunded the second charge `charge_id` (with `refund_id`, when known)."""
-    with _engine(engine).begin() as conn:
-        conn.execute(
-            sa.update(second_charges_table)
-            .where(second_charges_table.c.charge_id == charge_id, second_charges_table.c.refunded_at.is_(None))
-            .values(refund_id=refund_id, refunded_at=_now())
-        )
-        row = conn.execute(sa.select(second_charges_table).where(second_charges_table.c.charge_id == charge_id)).one()
-    return SecondCharge(**dict(row._mapping))
-
-
-def list_second_charges(
-    *, refunded: bool | None = None, limit: int | None = None, engine: sa.Engine | None = None
-) -> list[SecondCharge]:
-    """Second charges, newest first; only refunded ones (or only those still to refund) when `refunded` is given."""
-    query = sa.select(second_charges_table).order_by(
-        second_charges_table.c.found_at.desc(), second_charges_table.c.charge_id
-    )
-    if refunded is not None:
-        column = second_charges_table.c.refunded_at
-        query = query.where(column.is_not(None) if refunded else column.is_(None))
-    if limit:
-        query = query.limit(limit)
-    with _engine(engine).connect() as conn:
-        return [SecondCharge(**dict(row._mapping)) for row in conn.execute(query)]
 
 
 def list_attempts(order_id: str | None = None, *, engine: sa.Engine | None = None) -> list[Attempt]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import audit, catalog, decline_codes, order_checks, orders
+from shop import audit, catalog, decline_codes, order_checks, orders, second_charges
 from shop.config import ConfigError, get_settings, longest_call_s
 from shop.money import format_amount
 from shop.order_rules import (
@@ -328,7 +328,7 @@ def paid_message(order: Order) -> str:
 
 def refund_second_charge(
     order: Order, charge_id: str, amount: int, currency: str, client: stripe.StripeClient, found_by: str
-) -> orders.SecondCharge:
+) -> second_charges.SecondCharge:
     """Give back a charge Stripe made for `order` that the order cannot take, and keep it for staff.
 
     The record is written first, so a refund that cannot be made now (Stripe unreachable) is tried again by the
@@ -336,7 +336,7 @@ def refund_second_charge(
     duplicate: docs.stripe.com/api/refunds/create), never a local check: a charge already refunded in full (by staff,
     say) counts as given back.
     """
-    record = orders.record_second_charge(order.id, charge_id, amount, currency, found_by)
+    record = second_charges.record_second_charge(order.id, charge_id, amount, currency, found_by)
     if record.refunded_at:
         return record
     log.warning("order %s: second charge %s of %s, refunding it", order.id, charge_id, amount)
@@ -349,11 +349,11 @@ def refund_second_charge(
         if exc.code != "charge_already_refunded":
             log.error("order %s: Stripe refused the refund of second charge %s: %s", order.id, charge_id, exc)
             return record
-        return orders.second_charge_refunded(charge_id, None)
+        return second_charges.second_charge_refunded(charge_id, None)
     except stripe.StripeError as exc:
         log.error("order %s: second charge %s not refunded yet (%s); retried later", order.id, charge_id, exc)
         return record
-    return orders.second_charge_refunded(charge_id, refund.id)
+    return second_charges.second_charge_refunded(charge_id, refund.id)
 
 
 MISMATCH = "mismatch"  # how a charge whose amount or currency was not its order's is kept (`SecondCharge.found_by`)
@@ -403,9 +403,9 @@ def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) 
     return _settle_from_charge(order.id, attempt, charge, client, "sync")
 
 
-def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[orders.SecondCharge]:
+def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[second_charges.SecondCharge]:
     """Try again the refunds of second charges Stripe has not confirmed yet; returns those still open."""
-    open_ones = orders.list_second_charges(refunded=False)
+    open_ones = second_charges.list_second_charges(refunded=False)
     if not open_ones:
         return []
     client = client_or_default(client)

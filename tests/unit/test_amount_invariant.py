@@ -15,7 +15,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import intents, orders, payments, sync, webhooks
+from shop import intents, orders, payments, second_charges, sync, webhooks
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -124,7 +124,7 @@ def assert_refunded_not_paid(client, order_id: str, charge_id: str, terms: dict)
     charge = client.v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.currency) == (terms["amount"], terms["currency"])
     assert charge.amount_refunded == charge.amount
-    [kept] = orders.list_second_charges()
+    [kept] = second_charges.list_second_charges()
     assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, payments.MISMATCH)
     assert (kept.amount, kept.currency) == (terms["amount"], terms["currency"])
     assert kept.refunded_at is not None

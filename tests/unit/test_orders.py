@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from shop import catalog, orders
+from shop import catalog, orders, second_charges
 from shop.db import get_engine
 
 ADA = orders.Customer(
@@ -231,13 +231,13 @@ def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> N
 
 def test_second_charges_are_recorded_once_and_marked_refunded(engine: sa.Engine) -> None:
     order = paid_order(engine)
-    orders.record_second_charge(order.id, "ch_two", 2300, "usd", "sync", engine=engine)
-    again = orders.record_second_charge(order.id, "ch_two", 2300, "usd", "reconcile", engine=engine)
+    second_charges.record_second_charge(order.id, "ch_two", 2300, "usd", "sync", engine=engine)
+    again = second_charges.record_second_charge(order.id, "ch_two", 2300, "usd", "reconcile", engine=engine)
     assert (again.found_by, again.refunded_at) == ("sync", None)
-    assert [r.charge_id for r in orders.list_second_charges(refunded=False, engine=engine)] == ["ch_two"]
+    assert [r.charge_id for r in second_charges.list_second_charges(refunded=False, engine=engine)] == ["ch_two"]
 
-    done = orders.second_charge_refunded("ch_two", "re_two", engine=engine)
+    done = second_charges.second_charge_refunded("ch_two", "re_two", engine=engine)
 
     assert (done.refund_id, done.refunded_at is not None) == ("re_two", True)
-    assert orders.list_second_charges(refunded=False, engine=engine) == []
-    assert [r.refund_id for r in orders.list_second_charges(engine=engine)] == ["re_two"]
+    assert second_charges.list_second_charges(refunded=False, engine=engine) == []
+    assert [r.refund_id for r in second_charges.list_second_charges(engine=engine)] == ["re_two"]

@@ -13,7 +13,7 @@ import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import config, orders, payments
+from shop import config, orders, payments, second_charges
 from shop.orders import Customer, OrderStateError
 from tests.support import free_port, use_emulator
 
@@ -453,7 +453,7 @@ def test_a_late_success_never_replaces_the_charge_that_paid_the_order_and_is_ref
     assert refund.reason == "duplicate"
     kept = [c.id for c in charges.values() if c.status == "succeeded" and not c.refunded]
     assert kept == [second.charge_id]
-    [record] = orders.list_second_charges()
+    [record] = second_charges.list_second_charges()
     assert (record.order_id, record.charge_id, record.amount, record.refund_id) == (order.id, late_id, 2300, refund.id)
     assert record.refunded_at is not None
 
@@ -467,7 +467,7 @@ def test_a_late_success_after_the_attempt_was_closed_pays_an_order_still_unpaid(
     [result] = late
     assert result.outcome == "succeeded"
     assert orders.get_order(order.id).charge_id == result.charge_id
-    assert orders.list_second_charges() == []
+    assert second_charges.list_second_charges() == []
 
 
 def test_a_late_decline_does_not_rewrite_a_settled_attempt(client):

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, db, orders, payments, sync
+from shop import analytics, db, orders, payments, second_charges, sync
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -527,7 +527,7 @@ def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_
     assert (refunded.amount_refunded, refunded.refunded) == (2300, True)
     [refund] = api.v1.refunds.list(params={"charge": late.id}).data
     assert refund.reason == "duplicate"
-    [record] = orders.list_second_charges()
+    [record] = second_charges.list_second_charges()
     assert (record.charge_id, record.order_id, record.found_by) == (late.id, order.id, "sync")
     assert record.refund_id == refund.id
     sync.sync(client)  # seen again (now refunded): nothing more is refunded
