@@ -13,7 +13,8 @@ from typing import Any
 
 import stripe
 
-from shop import clock, disputes, orders, payments
+from shop import disputes, orders, payments
+from shop.clock import store_clock
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
 from shop.orders import Customer
@@ -150,7 +151,7 @@ def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
     if now is None:
         yield
         return
-    with clock.store_clock(now):
+    with store_clock(now):
         yield
 
 
