@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import orders
+from shop import attempts, orders
 from shop.analytics import display_status, prepare_charges
 from shop.db import get_engine
 from shop.schema import balance_transactions, charge_payloads, charges, orders_table, refunds
@@ -92,7 +92,7 @@ class ChargeDetail:
     email: str
     shipping: dict[str, str]
     order: orders.Order | None
-    attempts: list[orders.Attempt]
+    attempts: list[attempts.Attempt]
     refunds: list[RefundLine]
     refund_requests: list[orders.RefundRequest]
     disputes: list[dict]
@@ -264,7 +264,7 @@ def load(charge_id: str, *, engine: sa.Engine | None = None) -> ChargeDetail | N
         email=row["receipt_email"] or "",
         shipping={"name": shipping.get("name") or "", **{k: v or "" for k, v in address.items()}},
         order=order,
-        attempts=orders.list_attempts(order.id, engine=engine) if order else [],
+        attempts=attempts.list_attempts(order.id, engine=engine) if order else [],
         refunds=[_refund_line(r, audit) for r in refund_rows],
         refund_requests=orders.list_refund_requests(order_id=order.id, engine=engine) if order else [],
         disputes=disputes_of(charge_id),

@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, clock, config, orders, payments, sync
+from shop import attempts, audit, auth, clock, config, orders, payments, sync
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -631,8 +631,8 @@ def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
     with clock.store_clock(lambda: ts(16, 9)):
         order = orders.create_order(CUSTOMER, HAMMING, 1)
         orders.set_payment_intent(order.id, "pi_3ds_failed")
-        attempt = orders.start_attempt(order.id, "auth-challenge")
-        orders.finish_attempt(
+        attempt = attempts.start_attempt(order.id, "auth-challenge")
+        attempts.finish_attempt(
             attempt.id,
             "failed",
             code="payment_intent_authentication_failure",
@@ -657,8 +657,8 @@ def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
 
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     order = orders.create_order(CUSTOMER, HAMMING, 1)
-    attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
-    orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
+    attempt = attempts.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
+    attempts.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
     at = open_page("orders")
     assert any("1 payment attempt with an unknown result" in text for text in texts(at.markdown))
     at.button(key="orders_reconcile").click().run()
@@ -666,8 +666,8 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
         "Checked 1 attempt: 1 settled, 0 still in progress (checked again after a minute); "
         "0 unpaid orders turned out paid."
     ]
-    assert orders.unsettled_attempts() == []
-    assert orders.list_attempts(order.id)[0].code == "not_charged"
+    assert attempts.unsettled_attempts() == []
+    assert attempts.list_attempts(order.id)[0].code == "not_charged"
     assert api.v1.charges.list().data == []  # settling never charges
     assert not any("unknown result" in text for text in texts(at.markdown))
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import audit, clock, orders, payments
+from shop import attempts, audit, clock, orders, payments
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
 from tests.support import use_emulator
@@ -41,8 +41,8 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, da
 
 def shipped_ready(engine: sa.Engine) -> orders.Order:
     order = orders.create_order(ADA, HAMMING, 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(
+    attempt = attempts.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_audit", amount=order.amount, currency=order.currency, engine=engine
     )
     return orders.get_order(order.id, engine=engine)

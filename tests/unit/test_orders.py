@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from shop import catalog, orders, second_charges
+from shop import attempts, catalog, orders, second_charges
 from shop.db import get_engine
 
 ADA = orders.Customer(
@@ -30,8 +30,8 @@ def engine(database_url: str) -> sa.Engine:
 
 def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
     order = orders.create_order(ADA, "working-in-public", quantity, engine=engine)
-    attempt = orders.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(
+    attempt = attempts.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_paid", amount=order.amount, currency=order.currency, engine=engine
     )
     return orders.get_order(order.id, engine=engine)
@@ -69,7 +69,7 @@ def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) 
 
     def start() -> None:
         try:
-            keys.append(orders.start_attempt(order.id, "click-1", engine=engine).idempotency_key)
+            keys.append(attempts.start_attempt(order.id, "click-1", engine=engine).idempotency_key)
         except BaseException as exc:
             errors.append(exc)
 
@@ -80,43 +80,43 @@ def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) 
         thread.join()
     assert errors == []
     assert len(keys) == 20 and len(set(keys)) == 1
-    assert len(orders.list_attempts(order.id, engine=engine)) == 1
+    assert len(attempts.list_attempts(order.id, engine=engine)) == 1
 
 
 def test_new_attempt_refused_while_one_is_in_flight(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    orders.start_attempt(order.id, "click-1", engine=engine)
+    attempts.start_attempt(order.id, "click-1", engine=engine)
     with pytest.raises(orders.OrderStateError, match="already in progress"):
-        orders.start_attempt(order.id, "click-2", engine=engine)
+        attempts.start_attempt(order.id, "click-2", engine=engine)
 
 
 def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    first = orders.start_attempt(order.id, "click-1", engine=engine)
-    orders.finish_attempt(
+    first = attempts.start_attempt(order.id, "click-1", engine=engine)
+    attempts.finish_attempt(
         first.id, "failed", code="card_declined", decline_code="insufficient_funds", message="no", engine=engine
     )
     assert orders.get_order(order.id, engine=engine).status == "failed"
-    second = orders.start_attempt(order.id, "click-2", engine=engine)
+    second = attempts.start_attempt(order.id, "click-2", engine=engine)
     assert second.idempotency_key != first.idempotency_key
-    orders.finish_attempt(
+    attempts.finish_attempt(
         second.id, "succeeded", charge_id="ch_ok", amount=order.amount, currency=order.currency, engine=engine
     )
     paid = orders.get_order(order.id, engine=engine)
     assert (paid.status, paid.charge_id) == ("paid", "ch_ok")
-    attempts = orders.list_attempts(order.id, engine=engine)
-    assert [(a.outcome, a.decline_code) for a in attempts] == [("failed", "insufficient_funds"), ("succeeded", None)]
+    both = attempts.list_attempts(order.id, engine=engine)
+    assert [(a.outcome, a.decline_code) for a in both] == [("failed", "insufficient_funds"), ("succeeded", None)]
     with pytest.raises(orders.OrderStateError, match="cannot be paid again"):
-        orders.start_attempt(order.id, "click-3", engine=engine)
+        attempts.start_attempt(order.id, "click-3", engine=engine)
 
 
 def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "click-1", engine=engine)
-    orders.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
+    attempt = attempts.start_attempt(order.id, "click-1", engine=engine)
+    attempts.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
     assert orders.get_order(order.id, engine=engine).status == "pending"
     assert orders.get_order(order.id, engine=engine).last_error == "connection reset"
-    assert [a.id for a in orders.unsettled_attempts(engine=engine)] == [attempt.id]
+    assert [a.id for a in attempts.unsettled_attempts(engine=engine)] == [attempt.id]
 
 
 def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
@@ -199,14 +199,14 @@ def test_listing_orders_with_an_intent_leaves_out_those_without(engine: sa.Engin
 
 def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    first = orders.start_attempt(order.id, "first", engine=engine)
-    orders.finish_attempt(first.id, "failed", code=orders.NOT_CHARGED, engine=engine)  # taken for not charged
-    second = orders.start_attempt(order.id, "second", engine=engine)
-    orders.finish_attempt(
+    first = attempts.start_attempt(order.id, "first", engine=engine)
+    attempts.finish_attempt(first.id, "failed", code=attempts.NOT_CHARGED, engine=engine)  # taken for not charged
+    second = attempts.start_attempt(order.id, "second", engine=engine)
+    attempts.finish_attempt(
         second.id, "succeeded", charge_id="ch_second", amount=order.amount, currency=order.currency, engine=engine
     )
 
-    late = orders.finish_attempt(
+    late = attempts.finish_attempt(
         first.id, "succeeded", charge_id="ch_first", amount=order.amount, currency=order.currency, engine=engine
     )
 
@@ -216,12 +216,12 @@ def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.E
 
 def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "late", engine=engine)
-    orders.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
+    attempt = attempts.start_attempt(order.id, "late", engine=engine)
+    attempts.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
     orders.begin_cancel(order.id, engine=engine)
     orders.mark_cancelled(order.id, engine=engine)
 
-    orders.finish_attempt(
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_late", amount=order.amount, currency=order.currency, engine=engine
     )
 

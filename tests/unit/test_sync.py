@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, db, orders, payments, second_charges, sync
+from shop import analytics, attempts, db, orders, payments, second_charges, sync
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -562,8 +562,8 @@ def test_the_charge_row_keeps_stripes_disputed_flag():
 def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
     client, _ = counted
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    attempt = orders.start_attempt(order.id, "slow-click")
-    orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
+    attempt = attempts.start_attempt(order.id, "slow-click")
+    attempts.finish_attempt(attempt.id, "failed", code=attempts.NOT_CHARGED, message="Stripe has no charge")
     # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
     late = api.v1.charges.create(
         params={
@@ -578,7 +578,7 @@ def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_orde
 
     after = orders.get_order(order.id)
     assert (after.status, after.charge_id) == ("paid", late.id)
-    assert orders.list_attempts(order.id)[0].outcome == "succeeded"
+    assert attempts.list_attempts(order.id)[0].outcome == "succeeded"
     assert api.v1.charges.retrieve(late.id).amount_refunded == 0
 
 
