@@ -14,7 +14,8 @@ from shop.money import format_amount
 from shop.words import code_words
 
 if TYPE_CHECKING:  # the store imports this module; the types are only for annotations
-    from shop.orders import Order, RefundRequest
+    from shop.orders import Order
+    from shop.refund_requests import RefundRequest
 
 # Orders whose money is taken and not (fully) given back: the only ones that can ship or be cancelled.
 _PAID_STATUSES = ("paid", "partially_refunded")

@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, audit, catalog, decline_codes, order_checks, orders, second_charges
+from shop import attempts, audit, catalog, decline_codes, order_checks, orders, refund_requests, second_charges
 from shop.config import ConfigError, get_settings, longest_call_s
 from shop.money import format_amount
 from shop.order_rules import (
@@ -962,7 +962,7 @@ def approve_refund_request(
     note: str | None = None,
     client: stripe.StripeClient | None = None,
     actor: str = audit.SYSTEM,
-) -> orders.RefundRequest:
+) -> refund_requests.RefundRequest:
     """Approve a customer's refund request: refund what remains on the order's charge, then record the decision.
 
     The request is claimed first (status approving), so it cannot be rejected while its refund is made. Whether
@@ -971,7 +971,7 @@ def approve_refund_request(
     refund back and records it. Raises RefundError, or OrderStateError when the request was already decided. The
     approval, by `actor`, goes into the audit log with the refund.
     """
-    request = orders.get_refund_request(request_id)
+    request = refund_requests.get_refund_request(request_id)
     if request is None:
         raise OrderStateError(f"Refund request {request_id} does not exist.")
     may_approve_refund_request(request).require()
@@ -979,16 +979,16 @@ def approve_refund_request(
     if order is None or not order.charge_id:
         raise RefundError(f"Order {request.order_id} has no charge to refund; reject the request instead.")
     client = client_or_default(client)
-    request = orders.begin_refund_approval(request.id)
+    request = refund_requests.begin_refund_approval(request.id)
     refund = _refund_the_rest(
         order,
         f"refund-request-{order.id}-{request.id}",
         client,
-        on_refusal=lambda: orders.abandon_refund_approval(request.id),
+        on_refusal=lambda: refund_requests.abandon_refund_approval(request.id),
         unknown_message="We could not reach Stripe, so the refund is not confirmed. Approve again: it will not "
         "refund twice.",
     )
-    return orders.decide_refund_request(
+    return refund_requests.decide_refund_request(
         request.id,
         True,
         refund_id=refund.id,

@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import attempts, audit, auth, clock, config, orders, payments, sync
+from shop import attempts, audit, auth, clock, config, orders, payments, refund_requests, sync
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -576,7 +576,7 @@ def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_pag
         next(button for button in at.button if button.label == "Request a refund").click().run()
         assert texts(at.success)[0].startswith("Thanks — your refund request is with our team")
 
-    requests = {request.order_id: request for request in orders.list_refund_requests("pending")}
+    requests = {request.order_id: request for request in refund_requests.list_refund_requests("pending")}
     refunds = open_page("refunds")
     refunds.button(key=f"request_approve_{requests[approved.id].id}").click().run()
     assert texts(refunds.success)[0].startswith(f"Approved: {approved.id} refunded")
@@ -585,7 +585,7 @@ def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_pag
 
     assert api.v1.charges.retrieve(approved.charge_id).amount_refunded == 2300
     assert api.v1.charges.retrieve(rejected.charge_id).amount_refunded == 0
-    decided = {request.order_id: request.status for request in orders.list_refund_requests()}
+    decided = {request.order_id: request.status for request in refund_requests.list_refund_requests()}
     assert decided == {approved.id: "approved", rejected.id: "rejected"}
 
 

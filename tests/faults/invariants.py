@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, orders
+from shop import attempts, orders, refund_requests
 
 
 def _plain(obj: Any) -> dict:
@@ -40,7 +40,7 @@ class Ledger:
         """Add everything the store holds now; returns self."""
         self.order_ids |= {order.id for order in orders.list_orders()}
         self.attempt_ids |= {attempt.id for attempt in attempts.list_attempts()}
-        self.request_ids |= {request.id for request in orders.list_refund_requests()}
+        self.request_ids |= {request.id for request in refund_requests.list_refund_requests()}
         return self
 
 
@@ -96,7 +96,7 @@ def check_invariants(client: stripe.StripeClient, *, settled: bool = True, ledge
     problems: list[str] = []
     store = {order.id: order for order in orders.list_orders()}
     stored_attempts = {attempt.id: attempt for attempt in attempts.list_attempts()}
-    requests = orders.list_refund_requests()
+    requests = refund_requests.list_refund_requests()
 
     for order_id in sorted(set(view.charges_by_order) | set(view.intents_by_order)):
         if order_id not in store:

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shop import intents, orders, payments, sync
+from shop import intents, orders, payments, refund_requests, sync
 from shop.order_rules import OrderStateError
 from tests.faults import steps
 from tests.faults.invariants import Ledger, check_invariants
@@ -70,7 +70,7 @@ def _has_paid_orders(machine) -> bool:
 
 
 def _has_requests(machine) -> bool:
-    return bool(orders.list_refund_requests())
+    return bool(refund_requests.list_refund_requests())
 
 
 def _has_clicked(machine) -> bool:
@@ -214,19 +214,23 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
         def request_refund(self, pick: int) -> None:
             order = self._order(pick)
             if order is not None:
-                self._armed_for(lambda: orders.request_refund(order.id, order.customer.email, "It arrived damaged."))
+                self._armed_for(
+                    lambda: refund_requests.request_refund(order.id, order.customer.email, "It arrived damaged.")
+                )
 
         @rule(pick=PICK, approve=st.booleans(), fault=FAULTS)
         @precondition(_has_requests)
         def decide_request(self, pick: int, approve: bool, fault) -> None:
-            requests = orders.list_refund_requests()
+            requests = refund_requests.list_refund_requests()
             if not requests:
                 return
             request = requests[pick % len(requests)]
             if approve:
                 self._armed_for(lambda: payments.approve_refund_request(request.id, client=client), fault)
             else:
-                self._armed_for(lambda: orders.decide_refund_request(request.id, False, note="Not eligible."), fault)
+                self._armed_for(
+                    lambda: refund_requests.decide_refund_request(request.id, False, note="Not eligible."), fault
+                )
 
         @rule(fault=FAULTS)
         def sync_with_stripe(self, fault) -> None:

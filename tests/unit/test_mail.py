@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import attempts, config, intents, orders, payments
+from shop import attempts, config, intents, orders, payments, refund_requests
 from shop.db import get_engine
 from shop.mail import compose, outbox
 from shop.mail.sender import Sender
@@ -144,12 +144,12 @@ def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: S
     )
     asked = checkout(client)
     orders.mark_shipped(asked.id)
-    request = orders.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
+    request = refund_requests.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
     payments.approve_refund_request(request.id, note="Sorry about that.", client=client)
     refused = checkout(client)
     orders.mark_shipped(refused.id)
-    request = orders.request_refund(refused.id, "grace@example.com", "Changed my mind")
-    orders.decide_refund_request(request.id, False, note="Returns close after 30 days.")
+    request = refund_requests.request_refund(refused.id, "grace@example.com", "Changed my mind")
+    refund_requests.decide_refund_request(request.id, False, note="Returns close after 30 days.")
     send_all(client)
     sink.wait_for(13)  # 4 confirmations, 3 shipped, cancelled, refund, 2 requests received, approved, rejected
     (cancel,) = sink.of_kind("cancelled")

@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from shop import attempts, catalog, orders, second_charges
+from shop import attempts, catalog, orders, refund_requests, second_charges
 from shop.db import get_engine
 
 ADA = orders.Customer(
@@ -156,21 +156,21 @@ def test_refund_totals_drive_status(engine: sa.Engine) -> None:
 def test_refund_requests_only_for_shipped_orders_of_the_right_customer(engine: sa.Engine) -> None:
     order = paid_order(engine)
     with pytest.raises(orders.OrderStateError, match="cancel it instead"):
-        orders.request_refund(order.id, ADA.email, "changed my mind", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "changed my mind", engine=engine)
     orders.mark_shipped(order.id, engine=engine)
     with pytest.raises(orders.OrderNotFoundError):
-        orders.request_refund(order.id, "mallory@example.com", "please", engine=engine)
+        refund_requests.request_refund(order.id, "mallory@example.com", "please", engine=engine)
     with pytest.raises(ValueError, match="why"):
-        orders.request_refund(order.id, ADA.email, "   ", engine=engine)
-    request = orders.request_refund(order.id, ADA.email, "Arrived damaged", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "   ", engine=engine)
+    request = refund_requests.request_refund(order.id, ADA.email, "Arrived damaged", engine=engine)
     assert request.status == "pending"
     with pytest.raises(orders.OrderStateError, match="already waiting"):
-        orders.request_refund(order.id, ADA.email, "again", engine=engine)
-    decided = orders.decide_refund_request(request.id, True, refund_id="re_1", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "again", engine=engine)
+    decided = refund_requests.decide_refund_request(request.id, True, refund_id="re_1", engine=engine)
     assert (decided.status, decided.refund_id) == ("approved", "re_1")
     with pytest.raises(orders.OrderStateError, match="already approved"):
-        orders.decide_refund_request(request.id, False, engine=engine)
-    assert orders.list_refund_requests("pending", engine=engine) == []
+        refund_requests.decide_refund_request(request.id, False, engine=engine)
+    assert refund_requests.list_refund_requests("pending", engine=engine) == []
 
 
 def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:

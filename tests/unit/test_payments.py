@@ -13,7 +13,7 @@ import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import attempts, config, orders, payments, second_charges
+from shop import attempts, config, orders, payments, refund_requests, second_charges
 from shop.orders import Customer, OrderStateError
 from tests.support import free_port, use_emulator
 
@@ -641,7 +641,7 @@ def test_approving_a_refund_request_refunds_the_rest_once_and_records_it(client)
     order = paid_order(client)
     payments.refund_charge(order.charge_id, amount=300, idempotency_key="partial-first", client=client)
     orders.mark_shipped(order.id)
-    request = orders.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
+    request = refund_requests.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
     decided = payments.approve_refund_request(request.id, note="photo received", client=client)
     charge = client.v1.charges.retrieve(order.charge_id)
     assert charge.amount_refunded == charge.amount
