@@ -159,19 +159,6 @@ def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[dict]) -
     return len(conn.execute(statement.returning(*keys), list(rows)).all())
 
 
-def lock_row(conn: sa.Connection, table: sa.Table, key: object) -> sa.Row | None:
-    """Read the row with primary key `key` and hold it against other writers until the transaction ends.
-
-    PostgreSQL: `SELECT … FOR UPDATE` (a row lock). SQLite has one writer at a time and no row locks: an UPDATE
-    that changes nothing takes the database's write lock first, so two callers queue the same way.
-    """
-    (key_column,) = table.primary_key.columns
-    if conn.dialect.name == "sqlite":
-        conn.execute(sa.update(table).where(key_column == key).values({key_column.name: key_column}))
-        return conn.execute(sa.select(table).where(key_column == key)).one_or_none()
-    return conn.execute(sa.select(table).where(key_column == key).with_for_update()).one_or_none()
-
-
 def next_number(conn: sa.Connection, counter: str) -> int:
     """The next number of `counter` (a `change_sequence` row, created at 1), inside `conn`'s transaction.
 

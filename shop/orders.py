@@ -336,16 +336,6 @@ def revise_order(
         )
 
 
-def can_ship(order: Order) -> bool:
-    """True when `shop.order_rules.may_ship` allows shipping the order."""
-    return may_ship(order).allowed
-
-
-def can_cancel(order: Order) -> bool:
-    """True when `shop.order_rules.may_cancel` allows cancelling the order (paid, not shipped)."""
-    return may_cancel(order).allowed
-
-
 # The facts an order's rules read: a conditional UPDATE requires them unchanged since the rule was checked.
 _GUARDED_FACTS = (
     "status", "paid_at", "charge_id", "amount_refunded", "shipped_at", "cancelled_at", "captured_at", "released_at"

@@ -6,7 +6,6 @@ The older stores are written here in SQL, as the code before migrations made the
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -287,36 +286,3 @@ def test_migrating_a_store_twice_changes_nothing(database_url: str):
 def test_a_database_other_than_sqlite_or_postgresql_is_refused_with_a_clear_message(url: str):
     with pytest.raises(db.UnsupportedDatabaseError, match="SQLite or PostgreSQL"):
         db.get_engine(url)
-
-
-def test_a_locked_row_makes_the_next_locker_wait_and_read_the_committed_change(database_url: str):
-    import threading
-
-    engine = db.get_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(schema.sync_state.insert(), [{"key": "k", "value": "before"}])
-    seen: list[str] = []
-    second_started = threading.Event()
-
-    def second_locker() -> None:
-        second_started.set()
-        with engine.begin() as conn:
-            seen.append(db.lock_row(conn, schema.sync_state, "k").value)
-
-    with engine.begin() as conn:
-        assert db.lock_row(conn, schema.sync_state, "k").value == "before"
-        conn.execute(schema.sync_state.update().values(value="after"))
-        thread = threading.Thread(target=second_locker)
-        thread.start()
-        second_started.wait()
-        if engine.dialect.name == "postgresql":  # wait until the second locker is blocked on our row lock
-            with engine.connect() as watcher:
-                waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                deadline = time.monotonic() + 30
-                while not watcher.execute(waiting).scalar_one():
-                    assert time.monotonic() < deadline, "the second locker never waited for the lock"
-                    watcher.rollback()  # a fresh snapshot of pg_stat_activity on each look
-        assert seen == []  # still waiting for this transaction
-    thread.join()
-
-    assert seen == ["after"]
