@@ -1,8 +1,10 @@
-"""The order store: what Stripe has no word for (customer details as entered, attempts, fulfilment).
+"""The order store: what Stripe has no word for (customer details as entered, fulfilment), and an order's lifecycle.
 
 An order is written (status pending) before any charge is made, so nothing a customer paid for can go missing.
-Each click on Pay is an attempt with its own idempotency key. The order's status is derived from its facts
-(paid, shipped, cancelled, refunded amount) in one place, `_status_of`, so it cannot contradict them.
+Each click on Pay is an attempt with its own idempotency key (`shop.attempts`); a customer's refund request and a
+charge an order could not take have modules of their own too (`shop.refund_requests`, `shop.second_charges`).
+The order's status is derived from its facts (paid, shipped, cancelled, refunded amount) in one place,
+`_status_of`, so it cannot contradict them.
 
 What may be done to an order is decided by `shop.order_rules`; the actions here write with a conditional UPDATE
 (the row must still hold the facts the rule was checked against), so of two racing actions exactly one wins and
@@ -23,12 +25,7 @@ from shop import audit, catalog
 from shop.clock import now as _now  # `now` is a common local name here (create_order's, say)
 from shop.db import get_engine
 from shop.mail import outbox
-from shop.order_rules import (
-    OrderStateError,
-    Verdict,
-    may_cancel,
-    may_ship,
-)
+from shop.order_rules import OrderStateError, Verdict, may_cancel, may_ship
 from shop.order_rules import status_label as status_label  # re-exported: pages label statuses through the store
 from shop.schema import attempts_table, orders_table, refund_requests_table
 
