@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 
 import stripe
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -56,6 +56,9 @@ CARDS = {"payment_intents": ("pm_card_visa", "pm_card_chargeDeclined"), "charges
 FAULTS = st.none() | st.tuples(
     st.sampled_from(FAULT_TARGETS), st.sampled_from(["drop_after_commit", "500", "429"] * 3 + ["delay"])
 )
+# The runs' own seed: derandomized runs are otherwise drawn from the machine class's source text, so any edit of
+# it (a renamed module, say) would draw other runs, and whether they reach MUST_REACH would change with the edit.
+RUNS_SEED = 0
 SESSIONS = st.sampled_from([0, 1])
 OTHER_CUSTOMER = {"name": "Dorothy Vaughan", "email": "dorothy@example.com"}
 PICK = st.integers(min_value=0, max_value=7)  # which order of the store an action is on (modulo their number)
@@ -90,6 +93,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
     client = steps.short_client(emu.url)
     reached: set[str] = set()
 
+    @seed(RUNS_SEED)
     class Shop(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
