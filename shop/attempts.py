@@ -61,7 +61,7 @@ def start_attempt(
     if not nonce or len(nonce) > 64:
         raise ValueError("An attempt needs a nonce of 1 to 64 characters.")
     try:
-        return _start_attempt(order_id, nonce, card_brand, card_last4, (engine or get_engine()))
+        return _start_attempt(order_id, nonce, card_brand, card_last4, engine or get_engine())
     except sa.exc.IntegrityError:  # the same nonce inserted at the same moment by a concurrent caller
         return _find_attempt(order_id, nonce, engine)
 
@@ -123,8 +123,6 @@ def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attemp
 
 
 NOT_CHARGED = "not_charged"  # the code of an attempt reconciliation closed because Stripe had no charge for it
-
-
 # Attempts whose result is still open; a success may also end one closed as not charged (its charge turned up).
 OPEN_OUTCOMES = ("pending", "error")
 
