@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shop import catalog, sync, sync_store
+from shop import catalog, db, sync_store
 from shop.orders import ORDER_ID_ALPHABET
 from shop.schema import charges, refunds
 
@@ -116,7 +116,7 @@ def fill_local_copy(engine: sa.Engine, count: int, days: int, seed: int, *, now:
     charge_rows: list[dict] = []
     refund_rows: list[dict] = []
     with engine.begin() as conn:
-        version = sync.next_change(conn)
+        version = db.next_change(conn)
 
         def charge(**row: object) -> None:
             nonlocal made

@@ -38,7 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, shop_environment(Path(tmp)) as env:
         port = free_port()
         os.environ.update(env, LOCAL_SMTP_PORT=str(port), SMTP_URL="")
-        from shop import orders, payments
+        from shop import attempts, orders, payments
         from shop.config import get_settings, stripe_client
         from shop.db import get_engine
         from shop.mail import local_server, outbox
@@ -65,7 +65,7 @@ def main() -> None:
         engine = get_engine()
         client = stripe_client()
         paid_at: dict[str, float] = {}
-        real_finish = orders.finish_attempt
+        real_finish = attempts.finish_attempt
 
         def timed_finish(attempt_id: int, outcome: str, **kwargs: Any) -> Any:
             attempt = real_finish(attempt_id, outcome, **kwargs)
@@ -73,7 +73,7 @@ def main() -> None:
                 paid_at[attempt.order_id] = time.perf_counter()
             return attempt
 
-        orders.finish_attempt = timed_finish  # type: ignore[assignment]
+        attempts.finish_attempt = timed_finish  # type: ignore[assignment]
         stop = threading.Event()
         thread = threading.Thread(target=Sender(engine, settings).run, args=(stop,), daemon=True)
         thread.start()
@@ -89,7 +89,7 @@ def main() -> None:
         stop.set()
         outbox.wake()
         thread.join(timeout=10)
-        orders.finish_attempt = real_finish  # type: ignore[assignment]
+        attempts.finish_attempt = real_finish  # type: ignore[assignment]
         waits.sort()
         report("mail_paid_to_accepted_median", statistics.median(waits) * 1000, "ms")
         report("mail_paid_to_accepted_p95", waits[int(0.95 * (len(waits) - 1))] * 1000, "ms")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shop import analytics, orders, payments
+from shop import analytics, orders, payments, refund_requests
 from shop.money import format_amount
 from shop.words import count
 from ui import gate, refund_dialog
@@ -71,7 +71,7 @@ if PENDING_KEY in st.session_state:
 
 # ------------------------------------------------------------------------------------------------ requests
 st.subheader("Refund requests from customers")
-requests = orders.open_refund_requests()
+requests = refund_requests.open_refund_requests()
 if not requests:
     st.caption("No request is waiting.")
 for request in requests:
@@ -103,7 +103,7 @@ for request in requests:
                 data_changed()
                 st.rerun()
         if reject.button("Reject", key=f"request_reject_{request.id}"):
-            orders.decide_refund_request(request.id, False, note=note or None, actor=gate.actor())
+            refund_requests.decide_refund_request(request.id, False, note=note or None, actor=gate.actor())
             flash(MESSAGE_KEY, "success", f"Rejected the refund request for {order.id}.")
             st.rerun()
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shop import audit, catalog, order_rules, orders, payments
+from shop import audit, catalog, order_rules, orders, payments, refund_requests
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.messages import flash, flash_outcome, inert, show_flash, show_line
@@ -139,19 +139,19 @@ if order_rules.may_cancel(order):
     if st.session_state.get(CANCEL_KEY):
         confirm_cancel(order)
 elif order_rules.may_request_refund(order):
-    requests = orders.list_refund_requests(order_id=order.id)
-    if orders.open_refund_requests(order_id=order.id):
+    requests = refund_requests.list_refund_requests(order_id=order.id)
+    if refund_requests.open_refund_requests(order_id=order.id):
         st.info("Your refund request is with our team. We will email you once it is decided.")
     else:
         for request in requests:
             st.caption(f"Earlier request ({_day(request.created)}): {request.status}.")
         with st.form("your_order_refund", border=True):
             st.write("Your order has shipped. Tell us what went wrong and we will review a refund.")
-            reason = st.text_area("Reason", max_chars=orders.MAX_REFUND_REASON, key="your_order_reason")
+            reason = st.text_area("Reason", max_chars=refund_requests.MAX_REFUND_REASON, key="your_order_reason")
             asked = st.form_submit_button("Request a refund")
         if asked:
             try:
-                orders.request_refund(order.id, found[1], reason)
+                refund_requests.request_refund(order.id, found[1], reason)
             except (ValueError, LookupError) as exc:
                 st.error(str(exc))
             else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from shop import clock
 from shop.db import get_engine
 from shop.schema import audit_log_table
 
@@ -51,12 +52,6 @@ class Entry:
         return ACTION_LABELS.get(self.action, self.action)
 
 
-def _now() -> int:
-    from shop import orders  # the store's clock (a demo history replays past days); here: orders imports this
-
-    return orders.now()
-
-
 def record(
     conn: sa.Connection | None,
     *,
@@ -80,7 +75,7 @@ def record(
     if not actor:
         raise ValueError("An audit entry needs an actor: staff, their email, customer or system.")
     values = {
-        "at": _now(),
+        "at": clock.now(),  # the store's clock: a demo history replays past days
         "actor": actor[:MAX_ACTOR],
         "action": action,
         "order_id": order_id or None,

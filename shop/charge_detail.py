@@ -17,9 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import orders
+from shop import attempts, orders, refund_requests
 from shop.analytics import display_status, prepare_charges
+from shop.attempts import Attempt
 from shop.db import get_engine
+from shop.refund_requests import RefundRequest
 from shop.schema import balance_transactions, charge_payloads, charges, orders_table, refunds
 
 # Events of a charge happen around its creation and each refund; each window is read in full (100 a page).
@@ -92,9 +94,9 @@ class ChargeDetail:
     email: str
     shipping: dict[str, str]
     order: orders.Order | None
-    attempts: list[orders.Attempt]
+    attempts: list[Attempt]
     refunds: list[RefundLine]
-    refund_requests: list[orders.RefundRequest]
+    refund_requests: list[RefundRequest]
     disputes: list[dict]
     audit: list[Any]
     disputed: bool
@@ -264,9 +266,9 @@ def load(charge_id: str, *, engine: sa.Engine | None = None) -> ChargeDetail | N
         email=row["receipt_email"] or "",
         shipping={"name": shipping.get("name") or "", **{k: v or "" for k, v in address.items()}},
         order=order,
-        attempts=orders.list_attempts(order.id, engine=engine) if order else [],
+        attempts=attempts.list_attempts(order.id, engine=engine) if order else [],
         refunds=[_refund_line(r, audit) for r in refund_rows],
-        refund_requests=orders.list_refund_requests(order_id=order.id, engine=engine) if order else [],
+        refund_requests=refund_requests.list_refund_requests(order_id=order.id, engine=engine) if order else [],
         disputes=disputes_of(charge_id),
         audit=audit,
         disputed=bool(row["disputed"]),

@@ -26,6 +26,7 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 BASELINE_REVISION = "0001"
 # Any number, the same in every process: the key of the advisory lock under which PostgreSQL stores migrate.
 _MIGRATION_LOCK_KEY = 7_240_811
+CHANGES = "changes"  # the change_sequence counter of the local copy of Stripe's objects
 
 
 class UnsupportedDatabaseError(ValueError):
@@ -158,19 +159,6 @@ def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[dict]) -
     return len(conn.execute(statement.returning(*keys), list(rows)).all())
 
 
-def lock_row(conn: sa.Connection, table: sa.Table, key: object) -> sa.Row | None:
-    """Read the row with primary key `key` and hold it against other writers until the transaction ends.
-
-    PostgreSQL: `SELECT … FOR UPDATE` (a row lock). SQLite has one writer at a time and no row locks: an UPDATE
-    that changes nothing takes the database's write lock first, so two callers queue the same way.
-    """
-    (key_column,) = table.primary_key.columns
-    if conn.dialect.name == "sqlite":
-        conn.execute(sa.update(table).where(key_column == key).values({key_column.name: key_column}))
-        return conn.execute(sa.select(table).where(key_column == key)).one_or_none()
-    return conn.execute(sa.select(table).where(key_column == key).with_for_update()).one_or_none()
-
-
 def next_number(conn: sa.Connection, counter: str) -> int:
     """The next number of `counter` (a `change_sequence` row, created at 1), inside `conn`'s transaction.
 
@@ -182,3 +170,23 @@ def next_number(conn: sa.Connection, counter: str) -> int:
         index_elements=["name"], set_={"value": change_sequence.c.value + 1}
     ).returning(change_sequence.c.value)
     return int(conn.execute(statement).scalar_one())
+
+
+def next_change(conn: sa.Connection) -> int:
+    """The next number of the "changes" counter, taken inside `conn`'s transaction (see `next_number`).
+
+    Every write to the local copy of Stripe's objects (a sync, a webhook, a dispute answered) takes one and tags its
+    rows with it (`sync_seq`), so open pages see a new `data_version` and reload what changed.
+    """
+    return next_number(conn, CHANGES)
+
+
+def data_version(engine: sa.Engine | None = None) -> int:
+    """Number of the last committed change to the local copy (0 before any); rows carry theirs as `sync_seq`.
+
+    Every row of a change numbered up to this one is committed, so a reader holding a copy as of version V reloads
+    exactly the rows with `sync_seq > V`.
+    """
+    with (engine or get_engine()).connect() as conn:
+        value = conn.execute(sa.select(change_sequence.c.value).where(change_sequence.c.name == CHANGES)).scalar()
+    return int(value or 0)

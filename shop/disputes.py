@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import audit, catalog
-from shop.db import get_engine, upsert
+from shop.db import get_engine, next_change, upsert
 from shop.orders import Order
 from shop.schema import disputes as disputes_table
 from shop.schema import orders_table
@@ -322,11 +322,9 @@ def _store_answer(dispute: Any, engine: sa.Engine | None) -> Dispute:
     """Store Stripe's answer now, as new as the copy it replaces: any event after it still wins (Stripe's clock, not
     this machine's, dates events, so the answer is never dated ahead of them)."""
     engine = engine or get_engine()
-    from shop import sync  # the change counter, so open pages rerun; sync stores disputes through this module
-
     data = plain(dispute)
     with engine.begin() as conn:
-        sync.next_change(conn)
+        next_change(conn)  # the change counter, so open pages rerun
         stored_at = conn.execute(
             sa.select(disputes_table.c.event_created).where(disputes_table.c.id == data["id"])
         ).scalar()

@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe
 
-from shop import catalog, decline_codes, orders
+from shop import attempts, catalog, decline_codes, orders
 from shop.config import ConfigError
 from shop.orders import Order, OrderStateError
 from shop.payments import (
@@ -278,7 +278,7 @@ def prepare_checkout(
 def _record_attempt(
     order: Order,
     nonce: str,
-    outcome: orders.AttemptOutcome,
+    outcome: attempts.AttemptOutcome,
     *,
     charge: Any = None,
     code: str | None = None,
@@ -288,16 +288,16 @@ def _record_attempt(
     """Record one confirm of the intent as an attempt, once per `nonce` (the charge id when there is a charge)."""
     card = field(field(charge, "payment_method_details"), "card")
     try:
-        attempt = orders.start_attempt(
+        attempt = attempts.start_attempt(
             order.id, nonce[:64], card_brand=field(card, "brand"), card_last4=field(card, "last4")
         )
     except OrderStateError:
         # An attempt left pending by a crash between recording and settling: this result is its result.
-        pending = [a for a in orders.list_attempts(order.id) if a.outcome == "pending"]
+        pending = [a for a in attempts.list_attempts(order.id) if a.outcome == "pending"]
         if not pending:
             raise
         attempt = pending[-1]
-    orders.finish_attempt(
+    attempts.finish_attempt(
         attempt.id,
         outcome,
         amount=field(charge, "amount"),

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shop import orders
+from shop import attempts, orders
+from shop.attempts import Attempt
 from shop.config import longest_call_s
-from shop.orders import Attempt, Order
+from shop.orders import Order
 
 
 def in_flight(attempt: Attempt, now: float, in_flight_s: float) -> bool:
@@ -47,6 +48,6 @@ def unanswered(
     """The attempts and intent orders whose result Stripe never gave the shop (see the module's rule)."""
     now = time.time() if now is None else now
     in_flight_s = longest_call_s() if in_flight_s is None else in_flight_s
-    attempts = [a for a in orders.unsettled_attempts(engine=engine) if not in_flight(a, now, in_flight_s)]
+    stuck = [a for a in attempts.unsettled_attempts(engine=engine) if not in_flight(a, now, in_flight_s)]
     waiting = orders.list_orders(status=("pending",), with_intent=True, engine=engine)
-    return Unanswered(attempts, [order for order in waiting if now - order.updated >= in_flight_s])
+    return Unanswered(stuck, [order for order in waiting if now - order.updated >= in_flight_s])

@@ -14,7 +14,8 @@ from shop.money import format_amount
 from shop.words import code_words
 
 if TYPE_CHECKING:  # the store imports this module; the types are only for annotations
-    from shop.orders import Order, RefundRequest
+    from shop.orders import Order
+    from shop.refund_requests import RefundRequest
 
 # Orders whose money is taken and not (fully) given back: the only ones that can ship or be cancelled.
 _PAID_STATUSES = ("paid", "partially_refunded")
@@ -60,7 +61,7 @@ def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
     order's amount and currency.
 
     The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the
-    store marks an order paid only when it holds (`shop.orders.finish_attempt`), and a charge it refuses is given
+    store marks an order paid only when it holds (`shop.attempts.finish_attempt`), and a charge it refuses is given
     back and shown to staff (`shop.payments.refund_second_charge`). A charge for other terms is not a payment for
     this order, whatever raced it there (a tab holding an older client secret, an amount changed at Stripe).
     """

@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from shop import audit, catalog, decline_codes, order_checks, orders
+from shop import attempts, audit, catalog, decline_codes, order_checks, orders, refund_requests, second_charges
 from shop.config import ConfigError, get_settings, longest_call_s
 from shop.money import format_amount
 from shop.order_rules import (
@@ -146,7 +146,7 @@ def order_terms(order: Order) -> dict[str, Any]:
     }
 
 
-def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
+def charge_params(order: Order, token: str, attempt: attempts.Attempt) -> dict[str, Any]:
     """The Charges API parameters for one attempt of `order`: its terms, the token, and the attempt's number."""
     terms = order_terms(order)
     params = {**terms, "source": token, "metadata": {**terms["metadata"], "attempt": str(attempt.id)}}
@@ -195,7 +195,7 @@ def pay_order(
     if order.paid_at and order.charge_id:
         return _already_paid(order)
     client = client_or_default(client)
-    if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in orders.unsettled_attempts()):
+    if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in attempts.unsettled_attempts()):
         # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
         # Stripe first, so that paying again with a new card can never charge the customer twice.
         try:
@@ -206,7 +206,7 @@ def pay_order(
         if order.paid_at and order.charge_id:
             return _already_paid(order)
     try:
-        attempt = orders.start_attempt(order_id, nonce, card_brand=card_brand, card_last4=card_last4)
+        attempt = attempts.start_attempt(order_id, nonce, card_brand=card_brand, card_last4=card_last4)
     except OrderStateError as exc:
         current = orders.get_order(order_id)
         if current is not None and current.paid_at and current.charge_id:
@@ -221,7 +221,7 @@ def pay_order(
         stripe_seconds = time.perf_counter() - started
         details = error_details(exc)
         message = decline_codes.customer_message(details["code"], details["decline_code"])
-        orders.finish_attempt(
+        attempts.finish_attempt(
             attempt.id,
             "failed",
             charge_id=details["charge"],
@@ -233,7 +233,7 @@ def pay_order(
     except TRANSIENT_ERRORS as exc:
         stripe_seconds = time.perf_counter() - started
         details = error_details(exc)
-        orders.finish_attempt(
+        attempts.finish_attempt(
             attempt.id,
             "error",
             code=details["code"] or type(exc).__name__,
@@ -244,7 +244,7 @@ def pay_order(
     except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
         stripe_seconds = time.perf_counter() - started
         details = error_details(exc)
-        orders.finish_attempt(
+        attempts.finish_attempt(
             attempt.id,
             "failed",
             code=details["code"] or "invalid_request_error",
@@ -254,7 +254,7 @@ def pay_order(
     except stripe.StripeError as exc:  # authentication, permission: a configuration problem, not the customer's
         stripe_seconds = time.perf_counter() - started
         details = error_details(exc)
-        orders.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
+        attempts.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
         return _result(order_id, "error", None, NOT_CONFIGURED_MESSAGE, details, attempt, stripe_seconds)
 
     stripe_seconds = time.perf_counter() - started
@@ -263,7 +263,7 @@ def pay_order(
 
 def _settle_from_charge(
     order_id: str,
-    attempt: orders.Attempt,
+    attempt: attempts.Attempt,
     charge: Any,
     client: stripe.StripeClient,
     found_by: str,
@@ -283,7 +283,7 @@ def _settle_from_charge(
             "decline_code": field(outcome, "reason"),
             "message": field(charge, "failure_message"),
         }
-        orders.finish_attempt(
+        attempts.finish_attempt(
             attempt.id,
             "failed",
             charge_id=charge_id,
@@ -294,7 +294,7 @@ def _settle_from_charge(
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
     amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
-    orders.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
+    attempts.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
     order = orders.get_order(order_id)
     assert order is not None
     if order.charge_id != charge_id or not order.paid_at:
@@ -328,7 +328,7 @@ def paid_message(order: Order) -> str:
 
 def refund_second_charge(
     order: Order, charge_id: str, amount: int, currency: str, client: stripe.StripeClient, found_by: str
-) -> orders.SecondCharge:
+) -> second_charges.SecondCharge:
     """Give back a charge Stripe made for `order` that the order cannot take, and keep it for staff.
 
     The record is written first, so a refund that cannot be made now (Stripe unreachable) is tried again by the
@@ -336,7 +336,7 @@ def refund_second_charge(
     duplicate: docs.stripe.com/api/refunds/create), never a local check: a charge already refunded in full (by staff,
     say) counts as given back.
     """
-    record = orders.record_second_charge(order.id, charge_id, amount, currency, found_by)
+    record = second_charges.record_second_charge(order.id, charge_id, amount, currency, found_by)
     if record.refunded_at:
         return record
     log.warning("order %s: second charge %s of %s, refunding it", order.id, charge_id, amount)
@@ -349,11 +349,11 @@ def refund_second_charge(
         if exc.code != "charge_already_refunded":
             log.error("order %s: Stripe refused the refund of second charge %s: %s", order.id, charge_id, exc)
             return record
-        return orders.second_charge_refunded(charge_id, None)
+        return second_charges.second_charge_refunded(charge_id, None)
     except stripe.StripeError as exc:
         log.error("order %s: second charge %s not refunded yet (%s); retried later", order.id, charge_id, exc)
         return record
-    return orders.second_charge_refunded(charge_id, refund.id)
+    return second_charges.second_charge_refunded(charge_id, refund.id)
 
 
 MISMATCH = "mismatch"  # how a charge whose amount or currency was not its order's is kept (`SecondCharge.found_by`)
@@ -397,15 +397,15 @@ def settle_found_charge(order: Order, charge: Any, client: stripe.StripeClient) 
     attempt of this order.
     """
     attempt_id = str(field(field(charge, "metadata") or {}, "attempt") or "")
-    attempt = next((a for a in orders.list_attempts(order.id) if str(a.id) == attempt_id), None)
+    attempt = next((a for a in attempts.list_attempts(order.id) if str(a.id) == attempt_id), None)
     if attempt is None:
         return None
     return _settle_from_charge(order.id, attempt, charge, client, "sync")
 
 
-def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[orders.SecondCharge]:
+def refund_open_second_charges(client: stripe.StripeClient | None = None) -> list[second_charges.SecondCharge]:
     """Try again the refunds of second charges Stripe has not confirmed yet; returns those still open."""
-    open_ones = orders.list_second_charges(refunded=False)
+    open_ones = second_charges.list_second_charges(refunded=False)
     if not open_ones:
         return []
     client = client_or_default(client)
@@ -421,7 +421,7 @@ def refund_open_second_charges(client: stripe.StripeClient | None = None) -> lis
 
 
 def _second_charge_result(
-    order: Order, charge_id: str, amount: int, attempt: orders.Attempt, stripe_seconds: float
+    order: Order, charge_id: str, amount: int, attempt: attempts.Attempt, stripe_seconds: float
 ) -> ChargeResult:
     given_back = f"the second payment of {format_amount(amount, order.currency)} ({charge_id}) is being refunded"
     if order.paid_at and order.charge_id:
@@ -447,7 +447,9 @@ def _second_charge_result(
     )
 
 
-def _refused_charge_result(order: Order, message: str, attempt: orders.Attempt, stripe_seconds: float) -> ChargeResult:
+def _refused_charge_result(
+    order: Order, message: str, attempt: attempts.Attempt, stripe_seconds: float
+) -> ChargeResult:
     closed = orders.get_order(order.id) or order
     return ChargeResult(
         outcome="error",
@@ -467,7 +469,7 @@ def _result(
     charge_id: str | None,
     message: str,
     details: dict[str, Any],
-    attempt: orders.Attempt,
+    attempt: attempts.Attempt,
     stripe_seconds: float,
 ) -> ChargeResult:
     order = orders.get_order(order_id)
@@ -486,7 +488,7 @@ def _result(
     )
 
 
-def find_attempt_charge(attempt: orders.Attempt, client: stripe.StripeClient | None = None) -> Any | None:
+def find_attempt_charge(attempt: attempts.Attempt, client: stripe.StripeClient | None = None) -> Any | None:
     """The charge Stripe made for `attempt`, found by its metadata, or None if Stripe never made one.
 
     Lists charges created since shortly before the attempt (newest first) and matches metadata order_id and
@@ -534,7 +536,7 @@ def reconcile_pending(
     now = time.time() if now is None else now
     in_flight_s = longest_call_s() if min_age_s is None else min_age_s
     results: list[ReconcileResult] = []
-    for attempt in orders.unsettled_attempts():
+    for attempt in attempts.unsettled_attempts():
         if order_id is not None and attempt.order_id != order_id:
             continue
         if order_checks.in_flight(attempt, now, in_flight_s):
@@ -548,10 +550,10 @@ def reconcile_pending(
             outcome = "succeeded" if settled.succeeded else "failed"
             results.append(ReconcileResult(attempt.order_id, attempt.id, outcome, settled.charge_id))
             continue
-        orders.finish_attempt(
+        attempts.finish_attempt(
             attempt.id,
             "failed",
-            code=orders.NOT_CHARGED,
+            code=attempts.NOT_CHARGED,
             message="Stripe has no charge for this attempt; the card was not charged.",
         )
         results.append(ReconcileResult(attempt.order_id, attempt.id, "not_charged", None))
@@ -560,7 +562,7 @@ def reconcile_pending(
     return results
 
 
-def _settled_from_intent(attempt: orders.Attempt, client: stripe.StripeClient, results: list) -> bool:
+def _settled_from_intent(attempt: attempts.Attempt, client: stripe.StripeClient, results: list) -> bool:
     """Settle an attempt of a PaymentIntent order from its intent (its charges carry no attempt metadata)."""
     order = orders.get_order(attempt.order_id)
     if order is None or not order.payment_intent_id:
@@ -960,7 +962,7 @@ def approve_refund_request(
     note: str | None = None,
     client: stripe.StripeClient | None = None,
     actor: str = audit.SYSTEM,
-) -> orders.RefundRequest:
+) -> refund_requests.RefundRequest:
     """Approve a customer's refund request: refund what remains on the order's charge, then record the decision.
 
     The request is claimed first (status approving), so it cannot be rejected while its refund is made. Whether
@@ -969,7 +971,7 @@ def approve_refund_request(
     refund back and records it. Raises RefundError, or OrderStateError when the request was already decided. The
     approval, by `actor`, goes into the audit log with the refund.
     """
-    request = orders.get_refund_request(request_id)
+    request = refund_requests.get_refund_request(request_id)
     if request is None:
         raise OrderStateError(f"Refund request {request_id} does not exist.")
     may_approve_refund_request(request).require()
@@ -977,16 +979,16 @@ def approve_refund_request(
     if order is None or not order.charge_id:
         raise RefundError(f"Order {request.order_id} has no charge to refund; reject the request instead.")
     client = client_or_default(client)
-    request = orders.begin_refund_approval(request.id)
+    request = refund_requests.begin_refund_approval(request.id)
     refund = _refund_the_rest(
         order,
         f"refund-request-{order.id}-{request.id}",
         client,
-        on_refusal=lambda: orders.abandon_refund_approval(request.id),
+        on_refusal=lambda: refund_requests.abandon_refund_approval(request.id),
         unknown_message="We could not reach Stripe, so the refund is not confirmed. Approve again: it will not "
         "refund twice.",
     )
-    return orders.decide_refund_request(
+    return refund_requests.decide_refund_request(
         request.id,
         True,
         refund_id=refund.id,

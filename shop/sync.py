@@ -42,9 +42,9 @@ import sqlalchemy as sa
 import stripe
 
 from shop import orders
-from shop.db import get_engine, next_number
+from shop.db import get_engine
 from shop.lease import Lease
-from shop.schema import change_sequence, charge_payloads, charges
+from shop.schema import charge_payloads, charges
 from shop.stripe_io import client_or_default, plain
 from shop.sync_backfill import backfill
 from shop.sync_events import apply_events, find_cursor, incremental
@@ -53,7 +53,6 @@ from shop.sync_report import Progress, SyncReport
 from shop.sync_store import (
     BACKFILL_CHECKPOINT,
     BACKFILLED,
-    CHANGES,
     LAST_SYNCED_AT,
     read_state,
 )
@@ -68,22 +67,6 @@ def last_synced_at(engine: sa.Engine | None = None) -> float | None:
     """Unix time of the last completed sync, or None if the store was never synced."""
     value = read_state(engine or get_engine()).get(LAST_SYNCED_AT)
     return float(value) if value else None
-
-
-def data_version(engine: sa.Engine | None = None) -> int:
-    """Number of the last committed change to the local copy (0 before any); rows carry theirs as `sync_seq`.
-
-    Every row of a change numbered up to this one is committed, so a reader holding a copy as of version V reloads
-    exactly the rows with `sync_seq > V`.
-    """
-    with (engine or get_engine()).connect() as conn:
-        value = conn.execute(sa.select(change_sequence.c.value).where(change_sequence.c.name == CHANGES)).scalar()
-    return int(value or 0)
-
-
-def next_change(conn: sa.Connection) -> int:
-    """The next number of the "changes" counter, taken inside `conn`'s transaction (see `db.next_number`)."""
-    return next_number(conn, CHANGES)
 
 
 def ensure_schema(engine: sa.Engine) -> None:

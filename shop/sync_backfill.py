@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import backfill_ranges, disputes
-from shop.db import insert_missing, next_number
+from shop.db import insert_missing, next_change
 from shop.lease import Lease
 from shop.schema import applied_events, sync_state
 from shop.sync_reading import PAGE_SIZE, RequestCounter, list_page, list_pages, request_json
@@ -22,7 +22,6 @@ from shop.sync_report import FollowCharges, Progress, SyncReport
 from shop.sync_store import (
     BACKFILL_CHECKPOINT,
     BACKFILLED,
-    CHANGES,
     LAST_EVENT_CREATED,
     LAST_EVENT_ID,
     LAST_SYNCED_AT,
@@ -91,7 +90,7 @@ def backfill(
             else:
                 with engine.begin() as conn:
                     write_state(conn, state)
-                    next_number(conn, CHANGES)
+                    next_change(conn)
                     disputes.store_disputes(conn, page["data"], newest_created)
 
     synced_at = time.time()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import disputes
-from shop.db import insert_missing, next_number, upsert
+from shop.db import insert_missing, next_change, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, balance_transactions, charge_payloads, charges, refunds, sync_state
 from shop.stripe_io import field
@@ -23,7 +23,6 @@ from shop.sync_reading import PAGE_SIZE, RequestCounter, events_since, list_page
 from shop.sync_report import FollowCharges, Progress, SyncReport
 from shop.sync_rows import balance_transaction_row, charge_row, expandable_id, payload_row, refund_row
 from shop.sync_store import (
-    CHANGES,
     LAST_EVENT_CREATED,
     LAST_EVENT_ID,
     LAST_SYNCED_AT,
@@ -81,7 +80,7 @@ def _sync_transactions(
         )
         if not charge_ids:  # only refunds' transactions: no charge row changes, no change number taken
             return []
-        seq = next_number(conn, CHANGES)
+        seq = next_change(conn)
         fill_fees(conn, charge_ids, seq)
         changed = [
             dict(row._mapping)
@@ -119,7 +118,7 @@ def apply_events(
         undone: set[str] = set()
         dispute_objects: dict[str, tuple[Any, int]] = {}
         carried: set[str] = set()  # ids of the objects a new event carries
-        seq = next_number(conn, CHANGES) if fresh else 0
+        seq = next_change(conn) if fresh else 0
         for event in events if move_cursor else fresh:
             new = event["id"] not in seen
             obj = field(event, "data", "object")

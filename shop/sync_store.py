@@ -1,7 +1,7 @@
 """Writing the local copy: its state (cursor, checkpoint, marks), the pages a sync lists, and fees from the stored
 balance transactions.
 
-Every write that changes rows takes the next number of the "changes" counter (CHANGES) in its own transaction and
+Every write that changes rows takes the next number of the "changes" counter (`db.CHANGES`) in its own transaction and
 tags the rows with it (`sync_seq`), so a reader following the copy's data version never skips a row.
 """
 
@@ -13,11 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shop.db import next_number, upsert
+from shop.db import next_change, upsert
 from shop.schema import balance_transactions, charge_payloads, charges, refunds, sync_state
 from shop.sync_rows import charge_row, expanded_transactions, payload_row, refund_row
-
-CHANGES = "changes"  # the change_sequence counter of the local copy
 
 # Keys of sync_state.
 LAST_EVENT_ID = "last_event_id"
@@ -72,7 +70,7 @@ def store_charges(
     (a backfill's checkpoint) with them."""
     with engine.begin() as conn:
         write_state(conn, state or {})
-        seq = next_number(conn, CHANGES)
+        seq = next_change(conn)
         rows = [{**charge_row(charge), "sync_seq": seq, "event_created": event_created} for charge in page_charges]
         upsert(conn, charges, rows, newer="event_created")
         upsert(conn, charge_payloads, [payload_row(charge) for charge in page_charges])

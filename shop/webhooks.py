@@ -41,7 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import intents, orders, payments, sync
+from shop import attempts, intents, orders, payments, sync
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
@@ -255,7 +255,7 @@ def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
         intent_id = obj.get("payment_intent")
         if intent_id:
             _settle_intent_order(order_id, intent_id, client)
-        elif order_id and any(a.order_id == order_id for a in orders.unsettled_attempts()):
+        elif order_id and any(a.order_id == order_id for a in attempts.unsettled_attempts()):
             payments.reconcile_pending(client, order_id=order_id)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import charge_detail, payments, sync
+from shop import charge_detail, db, payments
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import code_words
@@ -166,7 +166,7 @@ def _timeline(charge_id: str, version: int) -> list[charge_detail.TimelineEntry]
 
 def timeline_section(detail: charge_detail.ChargeDetail) -> None:
     """The timeline: Stripe's events of the charge and its intent, and the shop's own actions."""
-    entries = _timeline(detail.id, sync.data_version())
+    entries = _timeline(detail.id, db.data_version())
     if isinstance(entries, str):
         st.warning(entries)
         return

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import analytics, stripe_io, sync, sync_report
+from shop import analytics, db, stripe_io, sync, sync_report
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
@@ -38,7 +38,7 @@ def charges_summary(chosen: analytics.ChargeFilter, *, refunds_by_issue: bool) -
     """The Charges page's numbers for `chosen` (see shop.analytics.in_database.summary), computed by the database
     once per change of the copy (and per minute, the comparison of a running period moving with the clock)."""
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
-    return _summary(get_settings().database_url, sync.data_version(), chosen, refunds_by_issue, minute)
+    return _summary(get_settings().database_url, db.data_version(), chosen, refunds_by_issue, minute)
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
@@ -49,7 +49,7 @@ def _newest(database_url: str, version: int, chosen: analytics.ChargeFilter, lim
 
 def newest_charges(chosen: analytics.ChargeFilter, limit: int) -> pd.DataFrame:
     """The newest `limit` charges `chosen` selects, read again only after the copy changed; read-only."""
-    return _newest(get_settings().database_url, sync.data_version(), chosen, limit)
+    return _newest(get_settings().database_url, db.data_version(), chosen, limit)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=8)
@@ -64,7 +64,7 @@ def charges_between(start: datetime, end: datetime) -> pd.DataFrame:
     Read through the index on `created`, so a month of a million charges costs a month's rows; read again only
     after the copy changed. Each caller gets its own copy of the cached frame.
     """
-    return _charges_between(get_settings().database_url, sync.data_version(), start, end)
+    return _charges_between(get_settings().database_url, db.data_version(), start, end)
 
 
 def run_sync(full: bool = False) -> sync_report.SyncReport | None:
@@ -114,13 +114,13 @@ def live_refresh() -> None:
     The version is noted before the page reads the copy, so a change stored while the page renders is never
     missed: the watcher sees a newer number and reruns the page once more.
     """
-    st.session_state[_SEEN_VERSION_KEY] = sync.data_version()
+    st.session_state[_SEEN_VERSION_KEY] = db.data_version()
     _watch_version()
 
 
 @st.fragment(run_every=LIVE_REFRESH_S)
 def _watch_version() -> None:
-    if sync.data_version() != st.session_state.get(_SEEN_VERSION_KEY):
+    if db.data_version() != st.session_state.get(_SEEN_VERSION_KEY):
         st.rerun(scope="app")
 
 

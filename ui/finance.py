@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from shop import analytics
+from shop import analytics, db
 from shop.money import format_amount
 
 
@@ -63,7 +63,6 @@ def _refunds(database_url: str, version: int) -> pd.DataFrame:
 
 def refunds_frame() -> pd.DataFrame:
     """The synced refunds (shop.analytics.refund_history), read again only after the copy changed."""
-    from shop import sync
     from shop.config import get_settings
 
-    return _refunds(get_settings().database_url, sync.data_version())
+    return _refunds(get_settings().database_url, db.data_version())

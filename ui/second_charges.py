@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from shop import orders
+from shop import second_charges
 from shop.money import to_major
 from shop.words import count
 from ui.formats import MONEY_COLUMN, TIME_COLUMN, table
@@ -19,7 +19,7 @@ FOUND_BY = {
 }
 
 
-def second_charges_frame(records: list[orders.SecondCharge]) -> pd.DataFrame:
+def second_charges_frame(records: list[second_charges.SecondCharge]) -> pd.DataFrame:
     """One row per second charge: order, charge, amount (major units), when found, refund and when refunded."""
     return pd.DataFrame(
         {
@@ -36,7 +36,7 @@ def second_charges_frame(records: list[orders.SecondCharge]) -> pd.DataFrame:
 
 def show_second_charges(limit: int = 200) -> None:
     """The section, only when there is something to show: newest first, with those Stripe has not refunded yet."""
-    records = orders.list_second_charges(limit=limit)
+    records = second_charges.list_second_charges(limit=limit)
     if not records:
         return
     waiting = sum(1 for record in records if record.refunded_at is None)

@@ -6,7 +6,7 @@ charge (docs.stripe.com/payments/3d-secure/authentication-flow, docs.stripe.com/
 #payment-intent-authentication-failure), so the synced copy of charges never sees it, yet the Dashboard lists it as
 a failed payment.
 
-Where these come from: the order store's attempts (`shop.orders`), not the synced events. The shop records every
+Where these come from: the order store's attempts (`shop.attempts`), not the synced events. The shop records every
 confirm of an order's intent that Stripe answered with a failure as an attempt (`shop.intents.settle_order`, once
 per confirm), with the error's code and message, whether Stripe or the emulator is behind it, and the attempts
 live in the same database the pages and the notebooks read. The sync keeps charges, refunds and disputes but not
@@ -29,7 +29,7 @@ from shop.analytics.metrics import bucket_size, week_of
 from shop.db import get_engine
 from shop.schema import attempts_table, orders_table
 
-NOT_CHARGED = "not_charged"  # shop.orders.NOT_CHARGED: an attempt that never reached Stripe, not a failure
+NOT_CHARGED = "not_charged"  # shop.attempts.NOT_CHARGED: an attempt that never reached Stripe, not a failure
 WITHOUT_CHARGE_COLUMNS = (
     "created_at",
     "order_id",

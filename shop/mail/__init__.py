@@ -1,8 +1,8 @@
 """Emails to customers: an outbox written with each order change, a sender, and the shop's own SMTP server.
 
-- `shop.mail.outbox`: the `outbox` table. `enqueue` is called by `shop.orders` inside the transaction that changes
-  the order, so an email exists exactly when its change committed; its unique key (order, kind) makes a replayed
-  change (webhook, sync, reconciliation) find it queued already.
+- `shop.mail.outbox`: the `outbox` table. `enqueue` is called through `shop.orders.queue_email` inside the
+  transaction that changes the order, so an email exists exactly when its change committed; its unique key (order,
+  kind) makes a replayed change (webhook, sync, reconciliation) find it queued already.
 - `shop.mail.compose`: one plain-text and one HTML template per kind (Jinja2, HTML autoescaped) into an
   `email.message.EmailMessage`, whose headers come from `email.headerregistry.Address`, never from joined text.
 - `shop.mail.transport`: SMTP_URL (smtp:// with STARTTLS when offered, smtps:// with implicit TLS) over smtplib,

@@ -27,7 +27,8 @@ from shop.config import stripe_client
 from shop.mail.outbox import OutboxMessage
 from shop.mail.settings import MailSettings
 from shop.money import format_amount
-from shop.orders import Order, get_order, get_refund_request
+from shop.orders import Order, get_order
+from shop.refund_requests import get_refund_request
 from shop.schema import charge_payloads, charges, refunds
 
 SUBJECTS = {

@@ -7,7 +7,8 @@ the emulator clock, `seed()`), `cli` (the command line). Its public names are im
 
 Nothing is written to a table directly: every order goes through `shop.orders.create_order`, every charge through
 `shop.payments.pay_order` with one of Stripe's reusable test tokens (no card number ever reaches this process),
-every refund and cancellation through `shop.payments`, shipments and refund requests through `shop.orders`.
+every refund and cancellation through `shop.payments`, shipments through `shop.orders` and refund requests through
+`shop.refund_requests`.
 
 The history is planned first (`plan_history`, pure and repeatable for a given random seed), then played in time
 order. In emulator mode the emulator's clock is set to each step's time, so charges, refunds and events carry

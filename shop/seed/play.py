@@ -13,7 +13,8 @@ from typing import Any
 
 import stripe
 
-from shop import disputes, orders, payments
+from shop import disputes, orders, payments, refund_requests
+from shop.clock import store_clock
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
 from shop.orders import Customer
@@ -150,7 +151,7 @@ def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
     if now is None:
         yield
         return
-    with orders.store_clock(now):
+    with store_clock(now):
         yield
 
 
@@ -302,18 +303,18 @@ class _Player:
 
     def _request(self, step: Step) -> None:
         planned = self.plan[step.order]
-        request = orders.request_refund(self.order_ids[step.order], planned.customer.email, step.reason or "")
+        request = refund_requests.request_refund(self.order_ids[step.order], planned.customer.email, step.reason or "")
         self.request_ids[step.order] = request.id
         self.report.refund_requests += 1
 
     def _approve(self, step: Step) -> None:
         request_id = self.request_ids[step.order]
         refund = self._refund(Step(step.at, step.order, "refund", reason="requested_by_customer", amount=step.amount))
-        orders.decide_refund_request(request_id, True, refund_id=refund.id, note="Refunded.")
+        refund_requests.decide_refund_request(request_id, True, refund_id=refund.id, note="Refunded.")
         self.report.requests_approved += 1
 
     def _reject(self, step: Step) -> None:
-        orders.decide_refund_request(self.request_ids[step.order], False, note=step.note)
+        refund_requests.decide_refund_request(self.request_ids[step.order], False, note=step.note)
         self.report.requests_rejected += 1
 
 

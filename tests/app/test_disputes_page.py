@@ -10,7 +10,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import config, disputes, orders, payments, sync
+from shop import clock, config, disputes, orders, payments, sync
 from tests.app.downloads import Downloads
 from tests.contract.money import card_token
 from tests.support import ROOT, use_emulator
@@ -196,7 +196,7 @@ def test_open_and_decided_disputes_each_download_as_csv(api, private_emulator, m
 def test_orders_capture_on_mark_shipped_and_warn_about_old_authorizations(api, monkeypatch):
     monkeypatch.setenv("CAPTURE", "at_shipment")
     config.get_settings.cache_clear()
-    with orders.store_clock(lambda: int(time.time()) - 6 * 86400 - 600):
+    with clock.store_clock(lambda: int(time.time()) - 6 * 86400 - 600):
         old = paid(api)
     at = open_page("orders")
     assert any("older than 6 days" in warning.value for warning in at.warning)

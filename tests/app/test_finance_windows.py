@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from shop import schema, sync, sync_rows
+from shop import db, schema, sync_rows
 from shop.db import get_engine, upsert
 from shop.disputes import store_disputes
 from tests.app.test_ops_pages import (
@@ -98,7 +98,7 @@ def test_failures_read_the_period_again_after_the_copy_changed():
     late = charge_object("ch_late", ts(20, 9), 4100, status="failed", failure_code="card_declined", order_id=None)
     engine = get_engine()
     with engine.begin() as conn:
-        seq = sync.next_change(conn)  # as a sync or a webhook stores it: a new data version
+        seq = db.next_change(conn)  # as a sync or a webhook stores it: a new data version
         upsert(conn, schema.charges, [{**sync_rows.charge_row(late), "sync_seq": seq}])
     at.run()
     assert metrics(at)["Failed attempts"][0] == "3"

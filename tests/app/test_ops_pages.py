@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, config, orders, payments, sync, sync_store
+from shop import attempts, audit, auth, clock, config, orders, payments, refund_requests, sync, sync_store
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -578,7 +578,7 @@ def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_pag
         next(button for button in at.button if button.label == "Request a refund").click().run()
         assert texts(at.success)[0].startswith("Thanks — your refund request is with our team")
 
-    requests = {request.order_id: request for request in orders.list_refund_requests("pending")}
+    requests = {request.order_id: request for request in refund_requests.list_refund_requests("pending")}
     refunds = open_page("refunds")
     refunds.button(key=f"request_approve_{requests[approved.id].id}").click().run()
     assert texts(refunds.success)[0].startswith(f"Approved: {approved.id} refunded")
@@ -587,7 +587,7 @@ def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_pag
 
     assert api.v1.charges.retrieve(approved.charge_id).amount_refunded == 2300
     assert api.v1.charges.retrieve(rejected.charge_id).amount_refunded == 0
-    decided = {request.order_id: request.status for request in orders.list_refund_requests()}
+    decided = {request.order_id: request.status for request in refund_requests.list_refund_requests()}
     assert decided == {approved.id: "approved", rejected.id: "rejected"}
 
 
@@ -630,11 +630,11 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
 
 def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
     fixture_store()
-    with orders.store_clock(lambda: ts(16, 9)):
+    with clock.store_clock(lambda: ts(16, 9)):
         order = orders.create_order(CUSTOMER, HAMMING, 1)
         orders.set_payment_intent(order.id, "pi_3ds_failed")
-        attempt = orders.start_attempt(order.id, "auth-challenge")
-        orders.finish_attempt(
+        attempt = attempts.start_attempt(order.id, "auth-challenge")
+        attempts.finish_attempt(
             attempt.id,
             "failed",
             code="payment_intent_authentication_failure",
@@ -659,8 +659,8 @@ def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
 
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
     order = orders.create_order(CUSTOMER, HAMMING, 1)
-    attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
-    orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
+    attempt = attempts.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
+    attempts.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
     at = open_page("orders")
     assert any("1 payment attempt with an unknown result" in text for text in texts(at.markdown))
     at.button(key="orders_reconcile").click().run()
@@ -668,8 +668,8 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
         "Checked 1 attempt: 1 settled, 0 still in progress (checked again after a minute); "
         "0 unpaid orders turned out paid."
     ]
-    assert orders.unsettled_attempts() == []
-    assert orders.list_attempts(order.id)[0].code == "not_charged"
+    assert attempts.unsettled_attempts() == []
+    assert attempts.list_attempts(order.id)[0].code == "not_charged"
     assert api.v1.charges.list().data == []  # settling never charges
     assert not any("unknown result" in text for text in texts(at.markdown))
 
@@ -679,7 +679,7 @@ def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
-    with orders.store_clock(lambda: int(time.time()) - 3600):
+    with clock.store_clock(lambda: int(time.time()) - 3600):
         order = intents.prepare_checkout(details, HAMMING, 1).order
         with contextlib.suppress(stripe.CardError):  # the decline: Stripe answered
             api.v1.payment_intents.confirm(order.payment_intent_id, params={"payment_method": card})
@@ -707,7 +707,7 @@ def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confir
     from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
-    with orders.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
+    with clock.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
         prepared = intents.prepare_checkout(details, HAMMING, 1)
     order = prepared.order
     # The browser confirmed the intent, then the tab closed before the page heard back.

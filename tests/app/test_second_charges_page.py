@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shop import orders, payments
+from shop import orders, payments, second_charges
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
@@ -57,5 +57,5 @@ def test_a_second_charge_is_listed_with_its_order_charge_and_amount(env, private
 def test_a_charge_refunded_for_not_being_the_orders_amount_says_so():
     from ui.second_charges import second_charges_frame
 
-    record = orders.SecondCharge("ch_1", "SP-1", 4600, "usd", payments.MISMATCH, 1, "re_1", 2)
+    record = second_charges.SecondCharge("ch_1", "SP-1", 4600, "usd", payments.MISMATCH, 1, "re_1", 2)
     assert list(second_charges_frame([record])["Found by"]) == ["amount not the order's"]

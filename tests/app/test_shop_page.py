@@ -11,7 +11,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import orders, payments
+from shop import attempts, orders, payments
 from shop.config import get_settings
 from shop.validation import validate_customer
 from tests.support import free_port, use_emulator
@@ -192,7 +192,7 @@ def test_a_later_card_pays_the_same_order(card, emulator):
     assert "Total charged: $23.00" in texts(app)
     [order] = orders.list_orders()
     assert order.status == "paid"
-    assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed", "succeeded"]
+    assert [attempt.outcome for attempt in attempts.list_attempts(order.id)] == ["failed", "succeeded"]
 
 
 def test_the_same_click_delivered_twice_is_handled_once(card, emulator):
@@ -204,7 +204,7 @@ def test_the_same_click_delivered_twice_is_handled_once(card, emulator):
         app.run()
     assert checkout.call_count == 1  # the page recorded the nonce and did not go to Stripe again
     [order] = orders.list_orders()
-    assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed"]
+    assert [attempt.outcome for attempt in attempts.list_attempts(order.id)] == ["failed"]
     charges = [
         charge
         for charge in emulator.client().v1.charges.list(params={"limit": 100}).auto_paging_iter()
@@ -358,7 +358,7 @@ def test_the_same_outcome_delivered_twice_is_handled_once(intent_card):
         app.run()
     settle.assert_not_called()
     [order] = orders.list_orders()
-    assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed"]
+    assert [attempt.outcome for attempt in attempts.list_attempts(order.id)] == ["failed"]
 
 
 def test_a_second_purchase_minutes_later_asks_first(intent_card):
@@ -400,7 +400,7 @@ def test_a_purchase_still_being_paid_in_another_tab_is_asked_about_first(card):
     fill(app)
     customer = orders.Customer(**validate_customer(CHECKOUT_DETAILS).values)
     other_tab = orders.create_order(customer, "art-of-doing-science", 1)
-    orders.start_attempt(other_tab.id, "other-tab")  # its charge is on its way to Stripe
+    attempts.start_attempt(other_tab.id, "other-tab")  # its charge is on its way to Stripe
     pay(app, card, "tok_visa")
     asked = [w.value for w in app.warning if "Buy it again?" in w.value]
     assert asked == [

@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 
-from shop import orders
+from shop import attempts, orders, refund_requests
 
 
 def _plain(obj: Any) -> dict:
@@ -39,8 +39,8 @@ class Ledger:
     def note(self) -> Ledger:
         """Add everything the store holds now; returns self."""
         self.order_ids |= {order.id for order in orders.list_orders()}
-        self.attempt_ids |= {attempt.id for attempt in orders.list_attempts()}
-        self.request_ids |= {request.id for request in orders.list_refund_requests()}
+        self.attempt_ids |= {attempt.id for attempt in attempts.list_attempts()}
+        self.request_ids |= {request.id for request in refund_requests.list_refund_requests()}
         return self
 
 
@@ -95,8 +95,8 @@ def check_invariants(client: stripe.StripeClient, *, settled: bool = True, ledge
     view = StripeView.read(client)
     problems: list[str] = []
     store = {order.id: order for order in orders.list_orders()}
-    attempts = {attempt.id: attempt for attempt in orders.list_attempts()}
-    requests = orders.list_refund_requests()
+    stored_attempts = {attempt.id: attempt for attempt in attempts.list_attempts()}
+    requests = refund_requests.list_refund_requests()
 
     for order_id in sorted(set(view.charges_by_order) | set(view.intents_by_order)):
         if order_id not in store:
@@ -104,7 +104,8 @@ def check_invariants(client: stripe.StripeClient, *, settled: bool = True, ledge
     if ledger is not None:
         problems += [f"order {oid}: written before the step, gone after it" for oid in ledger.order_ids - set(store)]
         problems += [
-            f"attempt {aid}: written before the step, gone after it" for aid in ledger.attempt_ids - attempts.keys()
+            f"attempt {aid}: written before the step, gone after it"
+            for aid in ledger.attempt_ids - stored_attempts.keys()
         ]
         gone = ledger.request_ids - {request.id for request in requests}
         problems += [f"refund request {rid}: written before the step, gone after it" for rid in sorted(gone)]
@@ -112,7 +113,7 @@ def check_invariants(client: stripe.StripeClient, *, settled: bool = True, ledge
     for charges in view.charges_by_order.values():
         for charge in charges:
             attempt = (charge.get("metadata") or {}).get("attempt")
-            if attempt and int(attempt) not in attempts:
+            if attempt and int(attempt) not in stored_attempts:
                 problems.append(
                     f"order {charge['metadata']['order_id']}: charge {charge['id']} names attempt "
                     f"{attempt}, which the store lost"

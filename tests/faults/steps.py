@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import stripe
 
-from shop import intents, orders, payments, sync
+from shop import intents, orders, payments, refund_requests, sync
 from shop.config import get_settings
 from shop.order_rules import OrderStateError
 from tests.support_data import CHECKOUT_DETAILS
@@ -156,7 +156,7 @@ def recover(client: stripe.StripeClient) -> None:
     intents.settle_open_orders(client)
     for order in orders.list_orders(status="cancelling"):
         payments.cancel_order(order.id, client=client)
-    for request in orders.list_refund_requests("approving"):
+    for request in refund_requests.list_refund_requests("approving"):
         payments.approve_refund_request(request.id, client=client)
     sync.sync(client)
 
@@ -278,19 +278,19 @@ def _expect_shipped(ctx: Ctx) -> None:
 def _requested_refund(client: stripe.StripeClient, flow: str) -> Ctx:
     ctx = paid_order(client, flow)
     orders.mark_shipped(ctx["order_id"])
-    request = orders.request_refund(ctx["order_id"], CHECKOUT_DETAILS["email"], "The cover was torn.")
+    request = refund_requests.request_refund(ctx["order_id"], CHECKOUT_DETAILS["email"], "The cover was torn.")
     return {**ctx, "request_id": request.id}
 
 
 def _approve(client: stripe.StripeClient, ctx: Ctx) -> Any:
-    request = orders.get_refund_request(ctx["request_id"])
+    request = refund_requests.get_refund_request(ctx["request_id"])
     if request is not None and request.status == "approved":  # staff see it decided and leave it
         return request
     return _quietly(lambda: payments.approve_refund_request(ctx["request_id"], client=client))
 
 
 def _expect_approved(ctx: Ctx) -> None:
-    request = orders.get_refund_request(ctx["request_id"])
+    request = refund_requests.get_refund_request(ctx["request_id"])
     order = orders.get_order(ctx["order_id"])
     assert request is not None and request.status == "approved", request
     assert order is not None and order.status == "refunded", order

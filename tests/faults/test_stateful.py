@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 
 import stripe
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shop import intents, orders, payments, sync
+from shop import intents, orders, payments, refund_requests, sync
 from shop.order_rules import OrderStateError
 from tests.faults import steps
 from tests.faults.invariants import Ledger, check_invariants
@@ -56,6 +56,9 @@ CARDS = {"payment_intents": ("pm_card_visa", "pm_card_chargeDeclined"), "charges
 FAULTS = st.none() | st.tuples(
     st.sampled_from(FAULT_TARGETS), st.sampled_from(["drop_after_commit", "500", "429"] * 3 + ["delay"])
 )
+# The runs' own seed: derandomized runs are otherwise drawn from the machine class's source text, so any edit of
+# it (a renamed module, say) would draw other runs, and whether they reach MUST_REACH would change with the edit.
+RUNS_SEED = 0
 SESSIONS = st.sampled_from([0, 1])
 OTHER_CUSTOMER = {"name": "Dorothy Vaughan", "email": "dorothy@example.com"}
 PICK = st.integers(min_value=0, max_value=7)  # which order of the store an action is on (modulo their number)
@@ -70,7 +73,7 @@ def _has_paid_orders(machine) -> bool:
 
 
 def _has_requests(machine) -> bool:
-    return bool(orders.list_refund_requests())
+    return bool(refund_requests.list_refund_requests())
 
 
 def _has_clicked(machine) -> bool:
@@ -90,6 +93,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
     client = steps.short_client(emu.url)
     reached: set[str] = set()
 
+    @seed(RUNS_SEED)
     class Shop(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
@@ -214,19 +218,23 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
         def request_refund(self, pick: int) -> None:
             order = self._order(pick)
             if order is not None:
-                self._armed_for(lambda: orders.request_refund(order.id, order.customer.email, "It arrived damaged."))
+                self._armed_for(
+                    lambda: refund_requests.request_refund(order.id, order.customer.email, "It arrived damaged.")
+                )
 
         @rule(pick=PICK, approve=st.booleans(), fault=FAULTS)
         @precondition(_has_requests)
         def decide_request(self, pick: int, approve: bool, fault) -> None:
-            requests = orders.list_refund_requests()
+            requests = refund_requests.list_refund_requests()
             if not requests:
                 return
             request = requests[pick % len(requests)]
             if approve:
                 self._armed_for(lambda: payments.approve_refund_request(request.id, client=client), fault)
             else:
-                self._armed_for(lambda: orders.decide_refund_request(request.id, False, note="Not eligible."), fault)
+                self._armed_for(
+                    lambda: refund_requests.decide_refund_request(request.id, False, note="Not eligible."), fault
+                )
 
         @rule(fault=FAULTS)
         def sync_with_stripe(self, fault) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import intents, orders, payments, sync, webhooks
+from shop import attempts, intents, orders, payments, second_charges, sync, webhooks
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -124,7 +124,7 @@ def assert_refunded_not_paid(client, order_id: str, charge_id: str, terms: dict)
     charge = client.v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.currency) == (terms["amount"], terms["currency"])
     assert charge.amount_refunded == charge.amount
-    [kept] = orders.list_second_charges()
+    [kept] = second_charges.list_second_charges()
     assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, payments.MISMATCH)
     assert (kept.amount, kept.currency) == (terms["amount"], terms["currency"])
     assert kept.refunded_at is not None
@@ -170,18 +170,18 @@ def test_reconciliation_refunds_an_intent_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     prepared = intent_paid_at_other_terms(client, terms)
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
-    orders.start_attempt(prepared.order.id, charge_id)  # crashed before the result was recorded
+    attempts.start_attempt(prepared.order.id, charge_id)  # crashed before the result was recorded
     results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] != ["succeeded"]
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
 
 
-def charges_order_and_attempt() -> tuple[orders.Order, orders.Attempt]:
+def charges_order_and_attempt() -> tuple[orders.Order, attempts.Attempt]:
     order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
-    return order, orders.start_attempt(order.id, "click-1")
+    return order, attempts.start_attempt(order.id, "click-1")
 
 
-def charge_for(client, order: orders.Order, attempt: orders.Attempt, terms: dict) -> Any:
+def charge_for(client, order: orders.Order, attempt: attempts.Attempt, terms: dict) -> Any:
     """A charge Stripe made for the attempt (its metadata names both), at `terms`."""
     metadata = {"order_id": order.id, "attempt": str(attempt.id)}
     return client.v1.charges.create(params={**terms, "source": "tok_visa", "metadata": metadata})
@@ -195,7 +195,7 @@ def test_the_charges_flow_refunds_a_charge_of_other_terms(client, kind, monkeypa
     order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
     result = payments.pay_order(order.id, "tok_visa", "click-1", client=client)
     assert not result.succeeded and "refunded" in result.message
-    [attempt] = orders.list_attempts(order.id)
+    [attempt] = attempts.list_attempts(order.id)
     assert_refunded_not_paid(client, order.id, attempt.charge_id, terms)
 
 
@@ -213,7 +213,7 @@ def test_reconciliation_refunds_a_charges_flow_charge_of_other_terms(client, kin
 def test_the_sync_refunds_a_charges_flow_charge_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
-    orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
+    attempts.finish_attempt(attempt.id, "failed", code=attempts.NOT_CHARGED, message="Stripe has no charge")
     charge = charge_for(client, order, attempt, terms)  # made after its attempt was closed as not charged
     sync.sync(client)
     assert_refunded_not_paid(client, order.id, charge.id, terms)
@@ -222,9 +222,9 @@ def test_the_sync_refunds_a_charges_flow_charge_of_other_terms(client, kind):
 def test_the_store_pays_an_order_only_at_its_amount_and_currency(emu):
     order, attempt = charges_order_and_attempt()
     with pytest.raises(ValueError, match="amount and currency"):
-        orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_x")
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_x", amount=2300, currency="eur")
+        attempts.finish_attempt(attempt.id, "succeeded", charge_id="ch_x")
+    attempts.finish_attempt(attempt.id, "succeeded", charge_id="ch_x", amount=2300, currency="eur")
     assert not orders.get_order(order.id).paid_at
-    second = orders.start_attempt(order.id, "click-2")
-    orders.finish_attempt(second.id, "succeeded", charge_id="ch_y", amount=2300, currency="USD")
+    second = attempts.start_attempt(order.id, "click-2")
+    attempts.finish_attempt(second.id, "succeeded", charge_id="ch_y", amount=2300, currency="USD")
     assert orders.get_order(order.id).charge_id == "ch_y"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shop import analytics, orders
+from shop import analytics, attempts, clock, orders
 from shop.db import get_engine
 from tests.support_data import CUSTOMER, FIXTURE, store_charges, ts
 
@@ -19,12 +19,12 @@ AUTH_FAILED = "payment_intent_authentication_failure"
 
 def failed_attempt(engine, when: int, *, intent: str, code: str = AUTH_FAILED, charge_id: str | None = None) -> None:
     """An order paid through a PaymentIntent whose confirm failed at `when`, as shop.intents records it."""
-    with orders.store_clock(lambda: when):
+    with clock.store_clock(lambda: when):
         order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
         if intent:
             orders.set_payment_intent(order.id, intent, engine=engine)
-        attempt = orders.start_attempt(order.id, f"auth-{when}", engine=engine)
-        orders.finish_attempt(
+        attempt = attempts.start_attempt(order.id, f"auth-{when}", engine=engine)
+        attempts.finish_attempt(
             attempt.id, "failed", charge_id=charge_id, code=code, message="Unable to authenticate.", engine=engine
         )
 
@@ -40,7 +40,7 @@ def test_a_failed_3ds_check_without_a_charge_is_a_failed_attempt(engine):
     failed_attempt(engine, ts(16, 9), intent="pi_auth1")
     failed_attempt(engine, ts(10, 9), intent="pi_before")  # before the period
     failed_attempt(engine, ts(16, 10), intent="pi_declined", code="card_declined", charge_id="ch_d")  # has a charge
-    failed_attempt(engine, ts(16, 11), intent="pi_lost", code=orders.NOT_CHARGED)  # never reached Stripe
+    failed_attempt(engine, ts(16, 11), intent="pi_lost", code=attempts.NOT_CHARGED)  # never reached Stripe
     failed_attempt(engine, ts(16, 12), intent="", code=AUTH_FAILED)  # a Charges-flow order: no intent
     charges = analytics.load_charges(engine, start=CURRENT[0], end=CURRENT[1])
     without = analytics.load_failed_without_charge(engine, start=CURRENT[0], end=CURRENT[1])

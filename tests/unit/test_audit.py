@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import audit, orders, payments
+from shop import attempts, audit, clock, orders, payments, refund_requests
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
 from tests.support import use_emulator
@@ -41,8 +41,8 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, da
 
 def shipped_ready(engine: sa.Engine) -> orders.Order:
     order = orders.create_order(ADA, HAMMING, 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(
+    attempt = attempts.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_audit", amount=order.amount, currency=order.currency, engine=engine
     )
     return orders.get_order(order.id, engine=engine)
@@ -55,9 +55,9 @@ def paid_order(client: stripe.StripeClient) -> orders.Order:
 
 
 def test_an_entry_is_read_back_by_its_order_or_its_charge_oldest_first(engine: sa.Engine) -> None:
-    with orders.store_clock(lambda: 1_700_000_000):
+    with clock.store_clock(lambda: 1_700_000_000):
         audit.record(None, actor="staff", action="ship", order_id="SP-A", charge_id="ch_1", engine=engine)
-    with orders.store_clock(lambda: 1_700_000_500):
+    with clock.store_clock(lambda: 1_700_000_500):
         audit.record(
             None,
             actor="kim@example.com",
@@ -106,8 +106,8 @@ def test_shipping_records_who_shipped_and_a_refused_shipment_records_nothing(eng
 def test_a_rejected_refund_request_records_the_decision_and_its_note(engine: sa.Engine) -> None:
     order = shipped_ready(engine)
     orders.mark_shipped(order.id, actor="staff", engine=engine)
-    request = orders.request_refund(order.id, ADA.email, "Changed my mind", engine=engine)
-    orders.decide_refund_request(request.id, False, note="Past the window", actor="staff", engine=engine)
+    request = refund_requests.request_refund(order.id, ADA.email, "Changed my mind", engine=engine)
+    refund_requests.decide_refund_request(request.id, False, note="Past the window", actor="staff", engine=engine)
     last = audit.entries(order_id=order.id, engine=engine)[-1]
     assert (last.action, last.actor, last.charge_id) == ("reject_request", "staff", "ch_audit")
     assert "Past the window" in last.detail
@@ -142,7 +142,7 @@ def test_cancelling_records_one_entry_with_the_refund_even_when_repeated(client:
 def test_approving_a_request_records_the_approval_with_its_refund(client: stripe.StripeClient) -> None:
     order = paid_order(client)
     orders.mark_shipped(order.id, actor="staff")
-    request = orders.request_refund(order.id, ADA.email, "Arrived damaged")
+    request = refund_requests.request_refund(order.id, ADA.email, "Arrived damaged")
     decided = payments.approve_refund_request(request.id, note="photo received", client=client, actor="lee@example.com")
     approval = audit.entries(order_id=order.id)[-1]
     assert (approval.action, approval.actor, approval.charge_id) == (

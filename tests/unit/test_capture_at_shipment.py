@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import analytics, audit, config, intents, orders, payments, sync
+from shop import analytics, audit, clock, config, intents, orders, payments, sync
 from shop.order_rules import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -147,7 +147,7 @@ def test_the_sync_follows_a_capture_and_a_release_made_elsewhere(client: stripe.
 
 def test_authorizations_older_than_six_days_are_listed(client: stripe.StripeClient) -> None:
     week_ago = int(time.time()) - 6 * 86400 - 60
-    with orders.store_clock(lambda: week_ago):
+    with clock.store_clock(lambda: week_ago):
         old = charges_checkout(client)
     fresh = charges_checkout(client, "tok_mastercard")
     stale = orders.stale_authorizations(6 * 86400)

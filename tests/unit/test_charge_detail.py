@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import stripe
 
-from shop import audit, charge_detail, orders, payments, sync
+from shop import audit, charge_detail, orders, payments, refund_requests, sync
 from tests.support import Emulator, use_emulator
 from tests.support_data import CUSTOMER
 
@@ -91,7 +91,7 @@ def test_the_detail_has_stripes_money_card_and_outcome_and_the_shops_refund_with
 
 def test_who_made_each_refund_is_found_by_the_refunds_id_whoever_made_it(api):
     shipped = orders.mark_shipped(paid_order().id)
-    request = orders.request_refund(shipped.id, CUSTOMER.email, "The cover was torn.")
+    request = refund_requests.request_refund(shipped.id, CUSTOMER.email, "The cover was torn.")
     approved = payments.approve_refund_request(request.id, note="sorry", actor="finance@example.com")
     cancelled = payments.cancel_order(paid_order().id, actor="customer")
     sync.sync(api)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import intents, orders, payments
+from shop import attempts, intents, orders, payments
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -133,7 +133,7 @@ def test_a_decline_keeps_the_intent_and_a_later_card_pays_the_same_order(client)
     assert intents.settle_order(first.order.id, client=client).succeeded
     assert len(intents_of(client, first.order.id)) == 1
     assert len(succeeded_charges(client, first.order.id)) == 1
-    assert [a.outcome for a in orders.list_attempts(first.order.id)] == ["failed", "succeeded"]
+    assert [a.outcome for a in attempts.list_attempts(first.order.id)] == ["failed", "succeeded"]
 
 
 def test_settling_twice_records_a_decline_once(client):
@@ -141,7 +141,7 @@ def test_settling_twice_records_a_decline_once(client):
     browser_confirm(client, prepared, "pm_card_chargeDeclined")
     intents.settle_order(prepared.order.id, client=client)
     intents.settle_order(prepared.order.id, client=client)
-    assert [a.outcome for a in orders.list_attempts(prepared.order.id)] == ["failed"]
+    assert [a.outcome for a in attempts.list_attempts(prepared.order.id)] == ["failed"]
 
 
 def test_a_new_quantity_updates_the_amount_of_the_same_intent(client):
@@ -229,7 +229,7 @@ def test_a_tab_closed_after_paying_is_settled_by_the_orders_reconciliation(clien
 def test_a_pending_attempt_left_by_a_crash_is_settled_from_the_intent(client):
     prepared = prepare(client)
     confirmed = browser_confirm(client, prepared, "pm_card_visa")
-    orders.start_attempt(prepared.order.id, confirmed.latest_charge)  # crashed before the result was recorded
+    attempts.start_attempt(prepared.order.id, confirmed.latest_charge)  # crashed before the result was recorded
     results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] == ["succeeded"]
     assert orders.get_order(prepared.order.id).charge_id == confirmed.latest_charge

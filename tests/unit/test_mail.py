@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import config, intents, orders, payments
+from shop import attempts, config, intents, orders, payments, refund_requests
 from shop.db import get_engine
 from shop.mail import compose, outbox
 from shop.mail.sender import Sender
@@ -144,12 +144,12 @@ def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: S
     )
     asked = checkout(client)
     orders.mark_shipped(asked.id)
-    request = orders.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
+    request = refund_requests.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
     payments.approve_refund_request(request.id, note="Sorry about that.", client=client)
     refused = checkout(client)
     orders.mark_shipped(refused.id)
-    request = orders.request_refund(refused.id, "grace@example.com", "Changed my mind")
-    orders.decide_refund_request(request.id, False, note="Returns close after 30 days.")
+    request = refund_requests.request_refund(refused.id, "grace@example.com", "Changed my mind")
+    refund_requests.decide_refund_request(request.id, False, note="Returns close after 30 days.")
     send_all(client)
     sink.wait_for(13)  # 4 confirmations, 3 shipped, cancelled, refund, 2 requests received, approved, rejected
     (cancel,) = sink.of_kind("cancelled")
@@ -211,8 +211,10 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     name = 'Eve\r\nBcc: victim@example.net\r\n<script>alert(1)</script> =HYPERLINK("http://x")'
     customer = orders.Customer(name, "eve@example.com", "+1", "<img src=x onerror=alert(1)>", "City", "", "1", "US")
     order = orders.create_order(customer, HAMMING, 1)
-    attempt = orders.start_attempt(order.id, "n1", card_brand="<b>visa</b>", card_last4="4242")
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing", amount=order.amount, currency=order.currency)
+    attempt = attempts.start_attempt(order.id, "n1", card_brand="<b>visa</b>", card_last4="4242")
+    attempts.finish_attempt(
+        attempt.id, "succeeded", charge_id="ch_missing", amount=order.amount, currency=order.currency
+    )
     send_all(client)
     (message,) = sink.wait_for(1)
     raw = sink.raw[0]
@@ -226,8 +228,8 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     # An address that is not one address is never sent anywhere: the email fails with what to fix.
     bad = orders.create_order(orders.Customer("Mallory", "a@b.example, c@d.example", "+1", "x", "y", "", "1", "US"),
                               HAMMING, 1)  # fmt: skip
-    attempt = orders.start_attempt(bad.id, "n2")
-    orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2", amount=bad.amount, currency=bad.currency)
+    attempt = attempts.start_attempt(bad.id, "n2")
+    attempts.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2", amount=bad.amount, currency=bad.currency)
     send_all(client)
     (failed,) = outbox.messages(order_id=bad.id, engine=engine)
     assert failed.status == "failed" and "is not an email address" in failed.last_error

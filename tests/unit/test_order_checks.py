@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shop import order_checks, orders
+from shop import attempts, clock, order_checks, orders
 from shop.db import get_engine
 from tests.support_data import CUSTOMER
 
@@ -22,13 +22,13 @@ def engine(tmp_path: Path):
 
 
 def intent_order(engine, intent: str, *, at: int, outcome: str | None = None) -> orders.Order:
-    with orders.store_clock(lambda: at):
+    with clock.store_clock(lambda: at):
         order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
         orders.set_payment_intent(order.id, intent, engine=engine)
         if outcome:
-            attempt = orders.start_attempt(order.id, f"n-{intent}", engine=engine)
+            attempt = attempts.start_attempt(order.id, f"n-{intent}", engine=engine)
             if outcome != "pending":
-                orders.finish_attempt(attempt.id, outcome, code="card_declined", engine=engine)
+                attempts.finish_attempt(attempt.id, outcome, code="card_declined", engine=engine)
     return orders.get_order(order.id, engine=engine)
 
 
@@ -48,7 +48,7 @@ def test_an_unanswered_attempt_and_an_old_unreported_intent_are(engine):
     crashed = intent_order(engine, "pi_crash", at=NOW - 3600, outcome="pending")  # its call ended long ago
     intent_order(engine, "pi_running", at=NOW - 5, outcome="pending")  # its call may still be running
     closed = intent_order(engine, "pi_closed_tab", at=NOW - 3600)  # the page never reported back
-    attempts, open_intents = listed(engine)
-    assert attempts == sorted([lost.id, crashed.id])
+    attempt_orders, open_intents = listed(engine)
+    assert attempt_orders == sorted([lost.id, crashed.id])
     assert closed.id in open_intents and lost.id in open_intents and crashed.id in open_intents
-    assert not order_checks.in_flight(orders.list_attempts(crashed.id, engine=engine)[0], NOW, IN_FLIGHT_S)
+    assert not order_checks.in_flight(attempts.list_attempts(crashed.id, engine=engine)[0], NOW, IN_FLIGHT_S)

@@ -10,12 +10,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import orders, payments
+from shop import orders, payments, refund_requests
 from shop.orders import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CUSTOMER
@@ -58,14 +59,14 @@ def _interrupted_client(emulator, rival: Callable[[], object]) -> stripe.StripeC
 
 
 @contextmanager
-def _process_dies_at(monkeypatch: pytest.MonkeyPatch, store_function: str) -> Iterator[None]:
-    """Inside: the app process "dies" when it calls `orders.<store_function>` (after Stripe answered)."""
+def _process_dies_at(monkeypatch: pytest.MonkeyPatch, store: ModuleType, store_function: str) -> Iterator[None]:
+    """Inside: the app process "dies" when it calls `<store>.<store_function>` (after Stripe answered)."""
 
     def crash(*args, **kwargs):
-        raise SystemExit(f"the app process died before orders.{store_function} wrote what Stripe did")
+        raise SystemExit(f"the app process died before {store.__name__}.{store_function} wrote what Stripe did")
 
     with monkeypatch.context() as patch, pytest.raises(SystemExit):
-        patch.setattr(orders, store_function, crash)
+        patch.setattr(store, store_function, crash)
         yield
 
 
@@ -109,19 +110,19 @@ def test_the_ship_that_lost_the_race_says_the_order_is_being_cancelled(client, e
 def test_rejecting_during_an_approval_is_refused_so_a_refunded_request_is_never_rejected(client, emulator):
     order = _paid_order(client)
     orders.mark_shipped(order.id)
-    request = orders.request_refund(order.id, CUSTOMER.email, "Pages missing")
+    request = refund_requests.request_refund(order.id, CUSTOMER.email, "Pages missing")
     refusals: list[str] = []
 
     def reject() -> None:
         try:
-            orders.decide_refund_request(request.id, False, note="no")
+            refund_requests.decide_refund_request(request.id, False, note="no")
         except OrderStateError as exc:
             refusals.append(str(exc))
 
     decided = payments.approve_refund_request(request.id, client=_interrupted_client(emulator, reject))
 
     assert decided.status == "approved"
-    assert orders.get_refund_request(request.id).status == "approved"
+    assert refund_requests.get_refund_request(request.id).status == "approved"
     assert refusals == [f"Refund request {request.id} is being approved; its refund may already be made."]
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == order.amount
 
@@ -129,9 +130,9 @@ def test_rejecting_during_an_approval_is_refused_so_a_refunded_request_is_never_
 def test_a_second_approval_after_a_crash_mid_approval_completes_the_request(client, monkeypatch):
     order = _paid_order(client)
     orders.mark_shipped(order.id)
-    request = orders.request_refund(order.id, CUSTOMER.email, "Wrong book")
+    request = refund_requests.request_refund(order.id, CUSTOMER.email, "Wrong book")
 
-    with _process_dies_at(monkeypatch, "decide_refund_request"):
+    with _process_dies_at(monkeypatch, refund_requests, "decide_refund_request"):
         payments.approve_refund_request(request.id, client=client)
     assert client.v1.charges.retrieve(order.charge_id).refunded  # Stripe did refund
 
@@ -140,13 +141,13 @@ def test_a_second_approval_after_a_crash_mid_approval_completes_the_request(clie
     refunds = client.v1.refunds.list(params={"charge": order.charge_id}).data
     assert [refund.amount for refund in refunds] == [order.amount]  # the same refund, not a second one
     assert (decided.status, decided.refund_id) == ("approved", refunds[0].id)
-    assert orders.open_refund_requests(order_id=order.id) == []
+    assert refund_requests.open_refund_requests(order_id=order.id) == []
 
 
 def test_a_cancellation_interrupted_after_its_refund_is_finished_by_cancelling_again(client, monkeypatch):
     order = _paid_order(client)
 
-    with _process_dies_at(monkeypatch, "mark_cancelled"):
+    with _process_dies_at(monkeypatch, orders, "mark_cancelled"):
         payments.cancel_order(order.id, client=client)
     with pytest.raises(OrderStateError, match="being cancelled"):
         orders.mark_shipped(order.id)

@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from shop import catalog, orders
+from shop import attempts, catalog, order_rules, orders, refund_requests, second_charges
 from shop.db import get_engine
 
 ADA = orders.Customer(
@@ -30,8 +30,8 @@ def engine(database_url: str) -> sa.Engine:
 
 def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
     order = orders.create_order(ADA, "working-in-public", quantity, engine=engine)
-    attempt = orders.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
-    orders.finish_attempt(
+    attempt = attempts.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_paid", amount=order.amount, currency=order.currency, engine=engine
     )
     return orders.get_order(order.id, engine=engine)
@@ -69,7 +69,7 @@ def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) 
 
     def start() -> None:
         try:
-            keys.append(orders.start_attempt(order.id, "click-1", engine=engine).idempotency_key)
+            keys.append(attempts.start_attempt(order.id, "click-1", engine=engine).idempotency_key)
         except BaseException as exc:
             errors.append(exc)
 
@@ -80,43 +80,43 @@ def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) 
         thread.join()
     assert errors == []
     assert len(keys) == 20 and len(set(keys)) == 1
-    assert len(orders.list_attempts(order.id, engine=engine)) == 1
+    assert len(attempts.list_attempts(order.id, engine=engine)) == 1
 
 
 def test_new_attempt_refused_while_one_is_in_flight(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    orders.start_attempt(order.id, "click-1", engine=engine)
+    attempts.start_attempt(order.id, "click-1", engine=engine)
     with pytest.raises(orders.OrderStateError, match="already in progress"):
-        orders.start_attempt(order.id, "click-2", engine=engine)
+        attempts.start_attempt(order.id, "click-2", engine=engine)
 
 
 def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    first = orders.start_attempt(order.id, "click-1", engine=engine)
-    orders.finish_attempt(
+    first = attempts.start_attempt(order.id, "click-1", engine=engine)
+    attempts.finish_attempt(
         first.id, "failed", code="card_declined", decline_code="insufficient_funds", message="no", engine=engine
     )
     assert orders.get_order(order.id, engine=engine).status == "failed"
-    second = orders.start_attempt(order.id, "click-2", engine=engine)
+    second = attempts.start_attempt(order.id, "click-2", engine=engine)
     assert second.idempotency_key != first.idempotency_key
-    orders.finish_attempt(
+    attempts.finish_attempt(
         second.id, "succeeded", charge_id="ch_ok", amount=order.amount, currency=order.currency, engine=engine
     )
     paid = orders.get_order(order.id, engine=engine)
     assert (paid.status, paid.charge_id) == ("paid", "ch_ok")
-    attempts = orders.list_attempts(order.id, engine=engine)
-    assert [(a.outcome, a.decline_code) for a in attempts] == [("failed", "insufficient_funds"), ("succeeded", None)]
+    both = attempts.list_attempts(order.id, engine=engine)
+    assert [(a.outcome, a.decline_code) for a in both] == [("failed", "insufficient_funds"), ("succeeded", None)]
     with pytest.raises(orders.OrderStateError, match="cannot be paid again"):
-        orders.start_attempt(order.id, "click-3", engine=engine)
+        attempts.start_attempt(order.id, "click-3", engine=engine)
 
 
 def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "click-1", engine=engine)
-    orders.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
+    attempt = attempts.start_attempt(order.id, "click-1", engine=engine)
+    attempts.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
     assert orders.get_order(order.id, engine=engine).status == "pending"
     assert orders.get_order(order.id, engine=engine).last_error == "connection reset"
-    assert [a.id for a in orders.unsettled_attempts(engine=engine)] == [attempt.id]
+    assert [a.id for a in attempts.unsettled_attempts(engine=engine)] == [attempt.id]
 
 
 def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
@@ -125,7 +125,7 @@ def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
         orders.mark_shipped(unpaid.id, engine=engine)
 
     to_cancel = paid_order(engine)
-    assert orders.can_cancel(to_cancel) and orders.can_ship(to_cancel)
+    assert order_rules.may_cancel(to_cancel) and order_rules.may_ship(to_cancel)
     cancelled = orders.mark_cancelled(to_cancel.id, engine=engine)
     assert cancelled.status == "cancelled"
     assert orders.mark_cancelled(to_cancel.id, engine=engine).status == "cancelled"  # idempotent
@@ -134,7 +134,7 @@ def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
 
     to_ship = paid_order(engine)
     shipped = orders.mark_shipped(to_ship.id, engine=engine)
-    assert shipped.status == "shipped" and not orders.can_cancel(shipped)
+    assert shipped.status == "shipped" and not order_rules.may_cancel(shipped)
     with pytest.raises(orders.OrderStateError, match="refund it instead"):
         orders.mark_cancelled(to_ship.id, engine=engine)
     with pytest.raises(orders.OrderStateError, match="already shipped"):
@@ -156,21 +156,21 @@ def test_refund_totals_drive_status(engine: sa.Engine) -> None:
 def test_refund_requests_only_for_shipped_orders_of_the_right_customer(engine: sa.Engine) -> None:
     order = paid_order(engine)
     with pytest.raises(orders.OrderStateError, match="cancel it instead"):
-        orders.request_refund(order.id, ADA.email, "changed my mind", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "changed my mind", engine=engine)
     orders.mark_shipped(order.id, engine=engine)
     with pytest.raises(orders.OrderNotFoundError):
-        orders.request_refund(order.id, "mallory@example.com", "please", engine=engine)
+        refund_requests.request_refund(order.id, "mallory@example.com", "please", engine=engine)
     with pytest.raises(ValueError, match="why"):
-        orders.request_refund(order.id, ADA.email, "   ", engine=engine)
-    request = orders.request_refund(order.id, ADA.email, "Arrived damaged", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "   ", engine=engine)
+    request = refund_requests.request_refund(order.id, ADA.email, "Arrived damaged", engine=engine)
     assert request.status == "pending"
     with pytest.raises(orders.OrderStateError, match="already waiting"):
-        orders.request_refund(order.id, ADA.email, "again", engine=engine)
-    decided = orders.decide_refund_request(request.id, True, refund_id="re_1", engine=engine)
+        refund_requests.request_refund(order.id, ADA.email, "again", engine=engine)
+    decided = refund_requests.decide_refund_request(request.id, True, refund_id="re_1", engine=engine)
     assert (decided.status, decided.refund_id) == ("approved", "re_1")
     with pytest.raises(orders.OrderStateError, match="already approved"):
-        orders.decide_refund_request(request.id, False, engine=engine)
-    assert orders.list_refund_requests("pending", engine=engine) == []
+        refund_requests.decide_refund_request(request.id, False, engine=engine)
+    assert refund_requests.list_refund_requests("pending", engine=engine) == []
 
 
 def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:
@@ -199,14 +199,14 @@ def test_listing_orders_with_an_intent_leaves_out_those_without(engine: sa.Engin
 
 def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    first = orders.start_attempt(order.id, "first", engine=engine)
-    orders.finish_attempt(first.id, "failed", code=orders.NOT_CHARGED, engine=engine)  # taken for not charged
-    second = orders.start_attempt(order.id, "second", engine=engine)
-    orders.finish_attempt(
+    first = attempts.start_attempt(order.id, "first", engine=engine)
+    attempts.finish_attempt(first.id, "failed", code=attempts.NOT_CHARGED, engine=engine)  # taken for not charged
+    second = attempts.start_attempt(order.id, "second", engine=engine)
+    attempts.finish_attempt(
         second.id, "succeeded", charge_id="ch_second", amount=order.amount, currency=order.currency, engine=engine
     )
 
-    late = orders.finish_attempt(
+    late = attempts.finish_attempt(
         first.id, "succeeded", charge_id="ch_first", amount=order.amount, currency=order.currency, engine=engine
     )
 
@@ -216,12 +216,12 @@ def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.E
 
 def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
-    attempt = orders.start_attempt(order.id, "late", engine=engine)
-    orders.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
+    attempt = attempts.start_attempt(order.id, "late", engine=engine)
+    attempts.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
     orders.begin_cancel(order.id, engine=engine)
     orders.mark_cancelled(order.id, engine=engine)
 
-    orders.finish_attempt(
+    attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_late", amount=order.amount, currency=order.currency, engine=engine
     )
 
@@ -231,13 +231,13 @@ def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> N
 
 def test_second_charges_are_recorded_once_and_marked_refunded(engine: sa.Engine) -> None:
     order = paid_order(engine)
-    orders.record_second_charge(order.id, "ch_two", 2300, "usd", "sync", engine=engine)
-    again = orders.record_second_charge(order.id, "ch_two", 2300, "usd", "reconcile", engine=engine)
+    second_charges.record_second_charge(order.id, "ch_two", 2300, "usd", "sync", engine=engine)
+    again = second_charges.record_second_charge(order.id, "ch_two", 2300, "usd", "reconcile", engine=engine)
     assert (again.found_by, again.refunded_at) == ("sync", None)
-    assert [r.charge_id for r in orders.list_second_charges(refunded=False, engine=engine)] == ["ch_two"]
+    assert [r.charge_id for r in second_charges.list_second_charges(refunded=False, engine=engine)] == ["ch_two"]
 
-    done = orders.second_charge_refunded("ch_two", "re_two", engine=engine)
+    done = second_charges.second_charge_refunded("ch_two", "re_two", engine=engine)
 
     assert (done.refund_id, done.refunded_at is not None) == ("re_two", True)
-    assert orders.list_second_charges(refunded=False, engine=engine) == []
-    assert [r.refund_id for r in orders.list_second_charges(engine=engine)] == ["re_two"]
+    assert second_charges.list_second_charges(refunded=False, engine=engine) == []
+    assert [r.refund_id for r in second_charges.list_second_charges(engine=engine)] == ["re_two"]

@@ -13,7 +13,7 @@ import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import config, orders, payments
+from shop import attempts, config, orders, payments, refund_requests, second_charges
 from shop.orders import Customer, OrderStateError
 from tests.support import free_port, use_emulator
 
@@ -94,7 +94,7 @@ def test_success_charges_the_catalog_amount_with_shipping_and_metadata(client):
     assert charge.metadata["quantity"] == "2"
     stored = orders.get_order(order.id)
     assert (stored.status, stored.charge_id) == ("paid", result.charge_id)
-    [attempt] = orders.list_attempts(order.id)
+    [attempt] = attempts.list_attempts(order.id)
     assert (attempt.outcome, attempt.charge_id) == ("succeeded", result.charge_id)
 
 
@@ -155,7 +155,7 @@ def assert_declined(result: payments.ChargeResult, code: str, decline_code: str 
     assert result.decline_code in ({decline_code} if decline_code else {None, code})
     assert words in result.message.lower()
     assert result.order.status == "failed"
-    [attempt] = orders.list_attempts(result.order.id)
+    [attempt] = attempts.list_attempts(result.order.id)
     assert (attempt.outcome, attempt.code, attempt.decline_code) == ("failed", code, result.decline_code)
     assert attempt.message  # Stripe's own message is kept for finance
 
@@ -316,9 +316,9 @@ def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(cli
 
 def test_a_young_pending_attempt_is_left_alone(client):
     order = new_order()
-    orders.start_attempt(order.id, "in-flight")
+    attempts.start_attempt(order.id, "in-flight")
     assert [r.outcome for r in payments.reconcile_pending(client)] == ["still_pending"]
-    assert orders.list_attempts(order.id)[0].outcome == "pending"
+    assert attempts.list_attempts(order.id)[0].outcome == "pending"
 
 
 def arm_fault(emulator, spec: dict) -> None:
@@ -366,13 +366,13 @@ def test_a_pending_attempt_is_in_flight_for_as_long_as_one_sdk_call_can_run(clie
     # 3 tries of up to 30 s to connect and 30 s to read, at the least: more than the 60 s guess of before.
     assert longest >= 3 * 2 * 30
     order = new_order()
-    attempt = orders.start_attempt(order.id, "sent-just-now")  # the call is on its way to Stripe
+    attempt = attempts.start_attempt(order.id, "sent-just-now")  # the call is on its way to Stripe
 
     at_61_s = payments.reconcile_pending(client, now=attempt.created + 61)
     assert [r.outcome for r in at_61_s] == ["still_pending"]
     near_the_end = payments.reconcile_pending(client, now=attempt.created + longest - 1)
     assert [r.outcome for r in near_the_end] == ["still_pending"]
-    assert orders.list_attempts(order.id)[0].outcome == "pending"
+    assert attempts.list_attempts(order.id)[0].outcome == "pending"
 
     after = payments.reconcile_pending(client, now=attempt.created + longest + 1)
     assert [r.outcome for r in after] == ["not_charged"]
@@ -419,7 +419,7 @@ def test_reconciling_while_a_slow_charge_call_runs_leaves_it_alone(client, emula
         # Seen a minute later (a slow machine, another process): the call may still run, so nothing is decided.
         settled = payments.reconcile_pending(client, now=time.time() + 61)
         assert [r.outcome for r in settled] == ["still_pending"]
-        assert [a.outcome for a in orders.list_attempts(order.id)] == ["pending"]
+        assert [a.outcome for a in attempts.list_attempts(order.id)] == ["pending"]
         with pytest.raises(payments.PaymentError, match="in progress"):
             pay(order.id, "tok_mastercard", client)  # the customer clicks Pay again meanwhile
     [result] = paid
@@ -453,7 +453,7 @@ def test_a_late_success_never_replaces_the_charge_that_paid_the_order_and_is_ref
     assert refund.reason == "duplicate"
     kept = [c.id for c in charges.values() if c.status == "succeeded" and not c.refunded]
     assert kept == [second.charge_id]
-    [record] = orders.list_second_charges()
+    [record] = second_charges.list_second_charges()
     assert (record.order_id, record.charge_id, record.amount, record.refund_id) == (order.id, late_id, 2300, refund.id)
     assert record.refunded_at is not None
 
@@ -467,14 +467,14 @@ def test_a_late_success_after_the_attempt_was_closed_pays_an_order_still_unpaid(
     [result] = late
     assert result.outcome == "succeeded"
     assert orders.get_order(order.id).charge_id == result.charge_id
-    assert orders.list_second_charges() == []
+    assert second_charges.list_second_charges() == []
 
 
 def test_a_late_decline_does_not_rewrite_a_settled_attempt(client):
     order = new_order()
     paid = pay(order.id, "tok_visa", client)
-    attempt = orders.list_attempts(order.id)[0]
-    stored = orders.finish_attempt(attempt.id, "failed", code="card_declined", message="late")
+    attempt = attempts.list_attempts(order.id)[0]
+    stored = attempts.finish_attempt(attempt.id, "failed", code="card_declined", message="late")
     assert (stored.outcome, stored.charge_id) == ("succeeded", paid.charge_id)
     assert orders.get_order(order.id).status == "paid"
 
@@ -641,7 +641,7 @@ def test_approving_a_refund_request_refunds_the_rest_once_and_records_it(client)
     order = paid_order(client)
     payments.refund_charge(order.charge_id, amount=300, idempotency_key="partial-first", client=client)
     orders.mark_shipped(order.id)
-    request = orders.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
+    request = refund_requests.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
     decided = payments.approve_refund_request(request.id, note="photo received", client=client)
     charge = client.v1.charges.retrieve(order.charge_id)
     assert charge.amount_refunded == charge.amount

@@ -6,7 +6,6 @@ The older stores are written here in SQL, as the code before migrations made the
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from shop import db, schema, sync
+from shop import db, schema
 
 # What later migrations give an existing order: 0004 no intent, 0008 charged at checkout (capture automatic).
 ADDED_ORDER_COLUMNS = {
@@ -257,7 +256,7 @@ def test_a_store_made_by_the_code_before_migrations_is_stamped_and_keeps_every_r
     assert rows(engine, schema.refunds) == [{**REFUND, "event_created": 0, "balance_transaction": None}]
     state = {row["key"]: row["value"] for row in rows(engine, schema.sync_state)}
     assert state == {"backfilled": "1", "last_event_id": "evt_old9"}
-    assert sync.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
+    assert db.data_version(engine) == 7  # the data version moved into the change counter, and goes on from it
 
 
 def test_a_store_with_the_charge_json_inside_charges_keeps_its_charges_and_moves_the_json(empty_database_url: str):
@@ -287,36 +286,3 @@ def test_migrating_a_store_twice_changes_nothing(database_url: str):
 def test_a_database_other_than_sqlite_or_postgresql_is_refused_with_a_clear_message(url: str):
     with pytest.raises(db.UnsupportedDatabaseError, match="SQLite or PostgreSQL"):
         db.get_engine(url)
-
-
-def test_a_locked_row_makes_the_next_locker_wait_and_read_the_committed_change(database_url: str):
-    import threading
-
-    engine = db.get_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(schema.sync_state.insert(), [{"key": "k", "value": "before"}])
-    seen: list[str] = []
-    second_started = threading.Event()
-
-    def second_locker() -> None:
-        second_started.set()
-        with engine.begin() as conn:
-            seen.append(db.lock_row(conn, schema.sync_state, "k").value)
-
-    with engine.begin() as conn:
-        assert db.lock_row(conn, schema.sync_state, "k").value == "before"
-        conn.execute(schema.sync_state.update().values(value="after"))
-        thread = threading.Thread(target=second_locker)
-        thread.start()
-        second_started.wait()
-        if engine.dialect.name == "postgresql":  # wait until the second locker is blocked on our row lock
-            with engine.connect() as watcher:
-                waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                deadline = time.monotonic() + 30
-                while not watcher.execute(waiting).scalar_one():
-                    assert time.monotonic() < deadline, "the second locker never waited for the lock"
-                    watcher.rollback()  # a fresh snapshot of pg_stat_activity on each look
-        assert seen == []  # still waiting for this transaction
-    thread.join()
-
-    assert seen == ["after"]

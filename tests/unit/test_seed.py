@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shop import analytics, config, orders, payments, seed
+from shop import analytics, attempts, clock, config, orders, payments, seed
 from shop.config import load_settings
 from tests.support import Emulator, use_emulator
 
@@ -133,7 +133,7 @@ def test_seed_runs_through_the_shop_and_a_rerun_adds_without_duplicates(seeded_e
     first_orders = {order.id: order for order in orders.list_orders()}
     assert len(first_orders) == 60
     first_charges = charges_of(client, set(first_orders), since)
-    assert len(first_charges) == first.charges == len(orders.list_attempts())
+    assert len(first_charges) == first.charges == len(attempts.list_attempts())
     # History spread over the month, and each order's time agrees with its first charge's.
     created = sorted(charge.created for charge in first_charges)
     assert created[-1] - created[0] > 20 * seed.DAY
@@ -152,10 +152,10 @@ def test_seed_runs_through_the_shop_and_a_rerun_adds_without_duplicates(seeded_e
     all_orders = orders.list_orders()
     assert len(all_orders) == 120 and len({order.id for order in all_orders}) == 120
     all_charges = charges_of(client, {order.id for order in all_orders}, since)
-    assert len(all_charges) == first.charges + second.charges == len(orders.list_attempts())
+    assert len(all_charges) == first.charges + second.charges == len(attempts.list_attempts())
     succeeded_per_order = Counter(c.metadata["order_id"] for c in all_charges if c.status == "succeeded")
     assert max(succeeded_per_order.values()) == 1
-    keys = [attempt.idempotency_key for attempt in orders.list_attempts()]
+    keys = [attempt.idempotency_key for attempt in attempts.list_attempts()]
     assert len(keys) == len(set(keys))
     # The second run is new history, not a replay of the first: other times, mostly other people.
     second_orders = [order for order in all_orders if order.id not in first_orders]
@@ -262,7 +262,7 @@ def test_clocks_return_to_real_time_when_a_run_fails(
     with pytest.raises(RuntimeError, match="fell over"):
         seed.seed(orders_count=10, days=DAYS, seed_value=2, client=emulator.client())
     assert emulator_clock(emulator)["frozen_time"] is None
-    assert abs(orders._now() - time.time()) < 5
+    assert abs(clock.now() - time.time()) < 5
 
 
 def test_if_empty_never_seeds_a_stripe_account_unasked(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, orders, payments, schema, sync, sync_rows, sync_store
+from shop import analytics, attempts, db, orders, payments, schema, second_charges, sync, sync_rows, sync_store
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -271,7 +271,7 @@ def test_concurrent_syncs_leave_the_database_equal_to_stripe_under_a_new_data_ve
     made_in_all: list = []
 
     for round_number in range(6):
-        before = sync.data_version(engine)
+        before = db.data_version(engine)
         made = make_charges(api, 5)
         api.v1.refunds.create(params={"charge": made[round_number % 5].id, "amount": 100})
 
@@ -284,7 +284,7 @@ def test_concurrent_syncs_leave_the_database_equal_to_stripe_under_a_new_data_ve
         made_in_all += made + results[3]
         sync.sync(api, wait_s=60)  # everything made meanwhile
 
-        assert sync.data_version(engine) > before
+        assert db.data_version(engine) > before
         database = analytics.load_charges(engine)
         in_stripe = [api.v1.charges.retrieve(charge.id) for charge in made_in_all]
         assert sorted(database["id"]) == sorted(charge.id for charge in in_stripe)
@@ -302,13 +302,13 @@ def test_change_numbers_are_unique_and_committed_in_order_across_threads(env):
         numbers = []
         for _ in range(25):
             with engine.begin() as conn:
-                numbers.append(sync.next_change(conn))
+                numbers.append(db.next_change(conn))
         return numbers
 
     taken = [number for numbers in run_at_once(4, take) for number in numbers]
 
     assert sorted(taken) == list(range(1, 101))
-    assert sync.data_version(engine) == 100
+    assert db.data_version(engine) == 100
 
 
 def test_an_event_that_becomes_visible_after_a_newer_one_is_still_applied(api, counted):
@@ -527,7 +527,7 @@ def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_
     assert (refunded.amount_refunded, refunded.refunded) == (2300, True)
     [refund] = api.v1.refunds.list(params={"charge": late.id}).data
     assert refund.reason == "duplicate"
-    [record] = orders.list_second_charges()
+    [record] = second_charges.list_second_charges()
     assert (record.charge_id, record.order_id, record.found_by) == (late.id, order.id, "sync")
     assert record.refund_id == refund.id
     sync.sync(client)  # seen again (now refunded): nothing more is refunded
@@ -562,8 +562,8 @@ def test_the_charge_row_keeps_stripes_disputed_flag():
 def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
     client, _ = counted
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    attempt = orders.start_attempt(order.id, "slow-click")
-    orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
+    attempt = attempts.start_attempt(order.id, "slow-click")
+    attempts.finish_attempt(attempt.id, "failed", code=attempts.NOT_CHARGED, message="Stripe has no charge")
     # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
     late = api.v1.charges.create(
         params={
@@ -578,7 +578,7 @@ def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_orde
 
     after = orders.get_order(order.id)
     assert (after.status, after.charge_id) == ("paid", late.id)
-    assert orders.list_attempts(order.id)[0].outcome == "succeeded"
+    assert attempts.list_attempts(order.id)[0].outcome == "succeeded"
     assert api.v1.charges.retrieve(late.id).amount_refunded == 0
 
 
@@ -642,7 +642,7 @@ def test_incremental_fills_fees_of_new_captured_and_webhook_applied_charges(api,
     # One of the new charges reaches the copy by a webhook first: the sync must still bring its fee.
     delivered = [e for e in api.v1.events.list(params={"type": "charge.succeeded", "limit": 1}).data]
     assert sync.apply_delivered_events([e.to_dict() for e in delivered]) == 1
-    version = sync.data_version()
+    version = db.data_version()
 
     sync.sync(client)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop import intents, orders, payments
+from shop import attempts, intents, orders, payments
 from shop.validation import validate_customer
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -38,7 +38,7 @@ def client(emu):
 
 def test_a_purchase_with_a_charge_in_flight_is_a_possible_duplicate(client):
     first = orders.create_order(CUSTOMER, HAMMING, 1)
-    orders.start_attempt(first.id, "tab-1")  # the first tab's charge is on its way to Stripe
+    attempts.start_attempt(first.id, "tab-1")  # the first tab's charge is on its way to Stripe
 
     second = payments.checkout(CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, client=client)
 
@@ -53,8 +53,8 @@ def test_a_purchase_with_a_charge_in_flight_is_a_possible_duplicate(client):
 
 def test_an_order_being_paid_in_the_same_tab_is_not_a_duplicate_of_itself(client):
     order = orders.create_order(CUSTOMER, HAMMING, 1)
-    attempt = orders.start_attempt(order.id, "c-2")
-    orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")  # pending, result unknown
+    attempt = attempts.start_attempt(order.id, "c-2")
+    attempts.finish_attempt(attempt.id, "error", message="Stripe could not be reached")  # pending, result unknown
     assert orders.get_order(order.id).status == "pending"
 
     retried = payments.checkout(
@@ -115,7 +115,7 @@ def test_a_declined_intent_order_being_paid_again_in_its_tab_is_asked_about_but_
     client.v1.payment_intents.confirm(
         first.order.payment_intent_id, params={"payment_method": "pm_card_authenticationRequired"}
     )  # its tab retries after a decline: the bank's check is open, the order still says failed
-    orders.finish_attempt(orders.start_attempt(first.order.id, "declined").id, "failed", code="card_declined")
+    attempts.finish_attempt(attempts.start_attempt(first.order.id, "declined").id, "failed", code="card_declined")
     assert orders.get_order(first.order.id).status == "failed"
     other_tab = {**CHECKOUT_DETAILS, "phone": "+1 415 555 0199"}
 
@@ -123,5 +123,5 @@ def test_a_declined_intent_order_being_paid_again_in_its_tab_is_asked_about_but_
 
     assert asked.duplicate_of is not None and asked.duplicate_of.id == first.order.id
     charges_order = orders.create_order(CUSTOMER, "working-in-public", 1)  # the Charges flow: a decline is final
-    orders.finish_attempt(orders.start_attempt(charges_order.id, "c-1").id, "failed", code="card_declined")
+    attempts.finish_attempt(attempts.start_attempt(charges_order.id, "c-1").id, "failed", code="card_declined")
     assert orders.possible_duplicate(CUSTOMER.email, "working-in-public", 1) is None

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import intents, orders, payments, schema, sync, webhooks
+from shop import db, intents, orders, payments, schema, sync, webhooks
 from shop.config import get_settings
 from shop.db import get_engine
 from tests.support import Emulator, free_port, running_emulator, use_emulator
@@ -108,13 +108,13 @@ def test_a_bad_or_missing_signature_is_a_400_and_changes_nothing(api, case):
         header = None
     else:
         header = "not a signature"
-    version = sync.data_version()
+    version = db.data_version()
 
     status, _ = webhooks.handle(body, header, SECRET, client=api)
 
     assert status == 400
     assert stored_charge(made.id) is None
-    assert sync.data_version() == version
+    assert db.data_version() == version
 
 
 def test_no_configured_secret_answers_503_so_stripe_retries(api):
@@ -144,13 +144,13 @@ def test_a_signed_event_stripe_never_sent_writes_nothing(api):
     (event,) = events_of(api, "charge.succeeded", made.id)
     fake = forged(event, id="ch_forged0000000000000000", amount=99_999_900, amount_captured=99_999_900)
     fake["id"] = "evt_forged0000000000000000"
-    version = sync.data_version()
+    version = db.data_version()
 
     status, _ = deliver(fake, api)
 
     assert status == 400
     assert stored_charge("ch_forged0000000000000000") is None
-    assert sync.data_version() == version
+    assert db.data_version() == version
 
 
 def test_a_signed_altered_copy_of_a_real_event_stores_what_stripe_has(api):
@@ -229,12 +229,12 @@ def test_a_signed_but_malformed_event_is_a_400_never_an_error(api, case):
     made = charge(api)
     (event,) = events_of(api, "charge.succeeded", made.id)
     body = json.dumps(MALFORMED[case](json.loads(body_of(event)))).encode()
-    version = sync.data_version()
+    version = db.data_version()
 
     status, _ = webhooks.handle(body, sign(body), SECRET, client=api)
 
     assert status == 400
-    assert sync.data_version() == version
+    assert db.data_version() == version
 
 
 def test_a_body_over_the_limit_is_a_413_before_its_signature_is_checked(api):
@@ -249,7 +249,7 @@ def test_a_duplicate_delivery_is_applied_once_and_the_sync_skips_it(api):
     sync.sync(api)  # backfilled: later events reach the copy through the cursor
     made = charge(api)
     (event,) = events_of(api, "charge.succeeded", made.id)
-    before = sync.data_version()
+    before = db.data_version()
 
     first = deliver(event, api)
     second = deliver(event, api)
@@ -259,7 +259,7 @@ def test_a_duplicate_delivery_is_applied_once_and_the_sync_skips_it(api):
     assert second == (200, "Already applied.")
     # One change for the delivery and one for the sync bringing the charge's fee (its balance transaction, which
     # the event names but does not carry); none for the duplicate.
-    assert sync.data_version() == before + 2
+    assert db.data_version() == before + 2
     fee = api.v1.balance_transactions.retrieve(made.balance_transaction).fee
     with get_engine().connect() as conn:
         assert conn.execute(sa.select(schema.charges.c.fee).where(schema.charges.c.id == made.id)).scalar() == fee
@@ -278,10 +278,10 @@ def test_a_redelivery_hours_later_after_newer_events_were_synced_is_still_applie
     set_clock(api, start + 5 * 3600)
     charge(api)
     sync.sync(api, full=False)  # applies the newer event and prunes what it may forget
-    before = sync.data_version()
+    before = db.data_version()
 
     assert deliver(event, api, at=int(time.time())) == (200, "Already applied.")
-    assert sync.data_version() == before
+    assert db.data_version() == before
 
 
 def test_a_webhook_leaves_the_sync_cursor_so_events_the_endpoint_missed_are_still_synced(api):

@@ -1,0 +1,234 @@
+"""Payment attempts: each click on Pay, under its own idempotency key, and how Stripe answered it.
+
+An attempt is begun before Stripe is asked (`start_attempt`) and finished with Stripe's answer (`finish_attempt`),
+which moves its order along: paid, failed, or pending with the error kept. An attempt whose answer never came
+(the process died, Stripe was unreachable) stays open until reconciliation settles it (`unsettled_attempts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+
+from shop import clock
+from shop.db import get_engine
+from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
+from shop.orders import Order, OrderNotFoundError, lock_order, order_from_row, queue_email, update_order
+from shop.schema import attempts_table, orders_table
+
+AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One click on Pay: a token charged (or not) under one idempotency key."""
+
+    id: int
+    order_id: str
+    created: int
+    updated: int
+    nonce: str
+    idempotency_key: str
+    outcome: AttemptOutcome
+    code: str | None
+    decline_code: str | None
+    message: str | None
+    charge_id: str | None
+    card_brand: str | None
+    card_last4: str | None
+
+
+def _attempt_from(row: sa.Row) -> Attempt:
+    return Attempt(**dict(row._mapping))
+
+
+def start_attempt(
+    order_id: str,
+    nonce: str,
+    *,
+    card_brand: str | None = None,
+    card_last4: str | None = None,
+    engine: sa.Engine | None = None,
+) -> Attempt:
+    """Begin (or find again) the attempt for one click on Pay.
+
+    The same nonce always gives the same attempt and so the same idempotency key: a rerun, a double click or a
+    retried request replays the first charge instead of making a second. A new nonce is refused while the order
+    is paid or while another attempt of it is still in flight (OrderStateError).
+    """
+    if not nonce or len(nonce) > 64:
+        raise ValueError("An attempt needs a nonce of 1 to 64 characters.")
+    try:
+        return _start_attempt(order_id, nonce, card_brand, card_last4, engine or get_engine())
+    except sa.exc.IntegrityError:  # the same nonce inserted at the same moment by a concurrent caller
+        return _find_attempt(order_id, nonce, engine)
+
+
+def _start_attempt(
+    order_id: str, nonce: str, card_brand: str | None, card_last4: str | None, engine: sa.Engine
+) -> Attempt:
+    now = clock.now()
+    with engine.begin() as conn:
+        existing = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one_or_none()
+        if existing is not None:
+            return _attempt_from(existing)
+        # Writing the order row first takes its write lock, so two new attempts of one order queue here.
+        locked = conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=now)).rowcount
+        if not locked:
+            raise OrderNotFoundError(f"There is no order {order_id}.")
+        # Look again under the lock: a concurrent caller with the same nonce may have just inserted it.
+        existing = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one_or_none()
+        if existing is not None:
+            return _attempt_from(existing)
+        order = order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+        may_pay(order).require()
+        in_flight = conn.execute(
+            sa.select(attempts_table.c.id).where(
+                attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
+            )
+        ).first()
+        if in_flight is not None:
+            raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
+        number = conn.execute(
+            sa.select(sa.func.count()).select_from(attempts_table).where(attempts_table.c.order_id == order_id)
+        ).scalar_one()
+        result = conn.execute(
+            sa.insert(attempts_table).values(
+                order_id=order_id,
+                created=now,
+                updated=now,
+                nonce=nonce,
+                idempotency_key=f"charge-{order_id}-{number + 1}-{nonce}",
+                outcome="pending",
+                card_brand=card_brand,
+                card_last4=card_last4,
+            )
+        )
+        attempt_id = result.inserted_primary_key[0]
+        return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+
+
+def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:
+    with (engine or get_engine()).connect() as conn:
+        row = conn.execute(
+            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+        ).one()
+    return _attempt_from(row)
+
+
+NOT_CHARGED = "not_charged"  # the code of an attempt reconciliation closed because Stripe had no charge for it
+# Attempts whose result is still open; a success may also end one closed as not charged (its charge turned up).
+OPEN_OUTCOMES = ("pending", "error")
+
+
+def finish_attempt(
+    attempt_id: int,
+    outcome: AttemptOutcome,
+    *,
+    charge_id: str | None = None,
+    code: str | None = None,
+    decline_code: str | None = None,
+    message: str | None = None,
+    paid_at: int | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    engine: sa.Engine | None = None,
+) -> Attempt:
+    """Record how an attempt ended, and move its order along; returns the attempt as stored.
+
+    succeeded -> the order is paid with this charge, given the charge's `amount` and `currency` (required) and only
+    when `order_rules.may_be_paid_with` allows them, checked here under the order's lock so a revision cannot slip
+    between; failed -> the order is failed (unless already paid);
+    error (Stripe unreachable, unknown result) -> the order stays pending with the error kept for reconciliation.
+
+    A conditional write, under the order's write lock: only an attempt whose result is still open (pending or
+    error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
+    reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced,
+    a cancelled one is never paid and none is paid at another amount or currency: such a success is stored on its
+    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.payments` refunds
+    that charge).
+    """
+    if outcome == "succeeded" and (amount is None or not currency):
+        raise ValueError("A successful attempt needs the amount and currency Stripe charged.")
+    now = clock.now()
+    with (engine or get_engine()).begin() as conn:
+        order_id = conn.execute(
+            sa.select(attempts_table.c.order_id).where(attempts_table.c.id == attempt_id)
+        ).scalar_one_or_none()
+        if order_id is None:
+            raise LookupError(f"There is no attempt {attempt_id}.")
+        order = lock_order(conn, order_id)  # a second answer for this order waits here for the first
+        still_open = attempts_table.c.outcome.in_(OPEN_OUTCOMES)
+        if outcome == "succeeded":
+            still_open = sa.or_(
+                still_open, sa.and_(attempts_table.c.outcome == "failed", attempts_table.c.code == NOT_CHARGED)
+            )
+        written = conn.execute(
+            sa.update(attempts_table)
+            .where(attempts_table.c.id == attempt_id, still_open)
+            .values(
+                outcome=outcome,
+                updated=now,
+                charge_id=charge_id,
+                code=code,
+                decline_code=decline_code,
+                message=message,
+            )
+        ).rowcount
+        attempt = _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+        if not written:
+            return attempt  # already settled: this answer changes nothing
+        if outcome == "succeeded":
+            if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
+                paid = order.paid_at or paid_at or now
+                paid_order = update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
+                if not order.paid_at:
+                    queue_email(
+                        conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4
+                    )
+        elif outcome == "failed" and not order.paid_at:
+            update_order(conn, order.id, status="failed", last_error=message)
+        elif outcome == "error" and not order.paid_at:
+            update_order(conn, order.id, last_error=message)
+        return attempt
+
+
+def may_take_charge(order: Order, charge_id: str | None) -> bool:
+    """Whether `charge_id` may become the order's charge: it is its charge already, or the order is unpaid and open.
+
+    A paid order keeps the charge it has; a cancelled (or cancelling) order takes no money.
+    """
+    if order.charge_id and order.paid_at:
+        return order.charge_id == charge_id
+    return order.status not in ("cancelling", "cancelled")
+
+
+def list_attempts(order_id: str | None = None, *, engine: sa.Engine | None = None) -> list[Attempt]:
+    """Attempts, oldest first; of one order when `order_id` is given."""
+    query = sa.select(attempts_table).order_by(attempts_table.c.id)
+    if order_id:
+        query = query.where(attempts_table.c.order_id == order_id)
+    with (engine or get_engine()).connect() as conn:
+        return [_attempt_from(row) for row in conn.execute(query)]
+
+
+def unsettled_attempts(*, older_than_s: int = 0, engine: sa.Engine | None = None) -> list[Attempt]:
+    """Attempts whose result is unknown (pending or error) on orders not yet paid: what reconciliation settles."""
+    query = (
+        sa.select(attempts_table)
+        .join(orders_table, orders_table.c.id == attempts_table.c.order_id)
+        .where(
+            attempts_table.c.outcome.in_(("pending", "error")),
+            orders_table.c.paid_at.is_(None),
+            attempts_table.c.updated <= clock.now() - older_than_s,
+        )
+        .order_by(attempts_table.c.id)
+    )
+    with (engine or get_engine()).connect() as conn:
+        return [_attempt_from(row) for row in conn.execute(query)]
