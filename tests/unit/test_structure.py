@@ -64,9 +64,25 @@ class Imported:
     bound_as: str | None  # the local name it is bound to, when that name is a project module
 
 
+def _type_checking(node: ast.AST) -> bool:
+    """An `if TYPE_CHECKING:` block: its imports are read by type checkers only and never run."""
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Name | ast.Attribute) and ast.unparse(test).endswith("TYPE_CHECKING")
+
+
+def _run_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of `tree` that can run, at any depth, leaving out the bodies of `if TYPE_CHECKING:` blocks."""
+    for child in ast.iter_child_nodes(tree):
+        yield child
+        if _type_checking(child):
+            yield from (node for orelse in child.orelse for node in [orelse, *_run_nodes(orelse)])
+        else:
+            yield from _run_nodes(child)
+
+
 def _imports(source: Source) -> Iterator[Imported]:
-    """Every import of a project module in `source`, at any depth (inside functions too)."""
-    for node in ast.walk(source.tree):
+    """Every import of a project module that runs in `source`, at any depth (inside functions too)."""
+    for node in _run_nodes(source.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name in SOURCES:
