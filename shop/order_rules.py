@@ -61,7 +61,7 @@ def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
 
     The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the
     store marks an order paid only when it holds (`shop.orders.finish_attempt`), and a charge it refuses is given
-    back and shown to staff (`shop.payments.refund_second_charge`). A charge for other terms is not a payment for
+    back and shown to staff (`shop.fulfilment.refund_second_charge`). A charge for other terms is not a payment for
     this order, whatever raced it there (a tab holding an older client secret, an amount changed at Stripe).
     """
     if (amount, str(currency).lower()) == (order.amount, order.currency.lower()):
@@ -77,7 +77,7 @@ def may_ship(order: Order) -> Verdict:
     """Whether the order may be marked shipped: paid (and captured), not cancelled or refunded, not shipped yet.
 
     An order only authorized at checkout (capture at shipment) ships once its capture succeeded:
-    `shop.payments.ship_order` captures first, as `may_capture_for_shipment` allows.
+    `shop.fulfilment.ship_order` captures first, as `may_capture_for_shipment` allows.
     """
     verdict = may_capture_for_shipment(order)
     if verdict and order.awaiting_capture:

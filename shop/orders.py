@@ -501,7 +501,7 @@ def finish_attempt(
     error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
     reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced,
     a cancelled one is never paid and none is paid at another amount or currency: such a success is stored on its
-    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.payments` refunds
+    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.fulfilment` refunds
     that charge).
     """
     if outcome == "succeeded" and (amount is None or not currency):
@@ -822,7 +822,7 @@ def mark_cancelled(
     refund_id: str | None = None,
     engine: sa.Engine | None = None,
 ) -> Order:
-    """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
+    """Record the cancellation of an order (the full refund is made by shop.fulfilment.cancel_order first).
 
     Idempotent for an already cancelled order; refused for a shipped one ("refund it instead"). The cancellation
     (by `actor`, with `detail` and the `refund_id` it made) goes into the audit log once, in the same transaction.

@@ -18,8 +18,8 @@ Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/w
 and "Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the
 stored copy is from the same second (no way to tell which is newer) or the event carries another object (a refund,
 a dispute), the charge is retrieved from Stripe and that copy is stored. Orders: `payment_intent.succeeded` (and a
-charge of an intent) settles an unpaid order through `shop.intents.settle_order` (a customer who closed the tab
-after confirming); a charge of the Charges flow runs `shop.payments.reconcile_pending` for its order; refunds reach
+charge of an intent) settles an unpaid order through `shop.checkout.intents.settle_order` (a customer who closed the tab
+after confirming); a charge of the Charges flow runs `shop.fulfilment.reconcile_pending` for its order; refunds reach
 orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
 not answer the endpoint says 503 and Stripe's retry does it all again.
 
@@ -41,7 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import intents, orders, payments, sync
+from shop import fulfilment, orders, sync
+from shop.checkout import intents
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
@@ -256,7 +257,7 @@ def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
         if intent_id:
             _settle_intent_order(order_id, intent_id, client)
         elif order_id and any(a.order_id == order_id for a in orders.unsettled_attempts()):
-            payments.reconcile_pending(client, order_id=order_id)
+            fulfilment.reconcile_pending(client, order_id=order_id)
 
 
 def _settle_intent_order(order_id: str | None, intent_id: str | None, client: stripe.StripeClient) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import stripe
 
-from shop import disputes, orders, payments
+from shop import disputes, fulfilment, orders
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
 from shop.orders import Customer
@@ -183,7 +183,7 @@ class _Player:
             getattr(self, f"_{step.kind}")(step)
         except (
             orders.OrderStateError,
-            payments.PaymentError,
+            fulfilment.PaymentError,
             orders.OrderNotFoundError,
             disputes.DisputeError,
             ValueError,
@@ -201,7 +201,7 @@ class _Player:
             self.report.orders += 1
         self.attempts[step.order] += 1
         brand, last4, _ = CARDS[step.token]
-        result = payments.pay_order(
+        result = fulfilment.pay_order(
             self.order_ids[step.order],
             step.token,
             self._key(step.order, f"pay{self.attempts[step.order]}"),
@@ -231,7 +231,7 @@ class _Player:
             self.report.errors += 1
 
     def _cancel(self, step: Step) -> None:
-        payments.cancel_order(
+        fulfilment.cancel_order(
             self.order_ids[step.order], idempotency_key=self._key(step.order, "cancel"), client=self.client
         )
         self.report.cancelled += 1
@@ -242,7 +242,7 @@ class _Player:
         self.report.shipped += 1
 
     def _ship_capture(self, step: Step) -> None:
-        payments.ship_order(self.order_ids[step.order], client=self.client)
+        fulfilment.ship_order(self.order_ids[step.order], client=self.client)
         self.report.shipped += 1
         self.report.captured_at_shipment += 1
         self.report.authorized_only -= 1
@@ -283,7 +283,7 @@ class _Player:
         order = orders.get_order(self.order_ids[step.order])
         if order is None or not order.charge_id:
             raise orders.OrderStateError("nothing to refund")
-        refund = payments.refund_charge(
+        refund = fulfilment.refund_charge(
             order.charge_id,
             amount=step.amount,
             reason=step.reason,

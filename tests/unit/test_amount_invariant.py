@@ -15,7 +15,8 @@ import httpx
 import pytest
 import stripe
 
-from shop import intents, orders, payments, sync, webhooks
+from shop import fulfilment, orders, sync, webhooks
+from shop.checkout import intents
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -125,7 +126,7 @@ def assert_refunded_not_paid(client, order_id: str, charge_id: str, terms: dict)
     assert (charge.amount, charge.currency) == (terms["amount"], terms["currency"])
     assert charge.amount_refunded == charge.amount
     [kept] = orders.list_second_charges()
-    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, payments.MISMATCH)
+    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, fulfilment.MISMATCH)
     assert (kept.amount, kept.currency) == (terms["amount"], terms["currency"])
     assert kept.refunded_at is not None
 
@@ -171,7 +172,7 @@ def test_reconciliation_refunds_an_intent_of_other_terms(client, kind):
     prepared = intent_paid_at_other_terms(client, terms)
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
     orders.start_attempt(prepared.order.id, charge_id)  # crashed before the result was recorded
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] != ["succeeded"]
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
 
@@ -190,10 +191,10 @@ def charge_for(client, order: orders.Order, attempt: orders.Attempt, terms: dict
 @pytest.mark.parametrize("kind", MISMATCHES)
 def test_the_charges_flow_refunds_a_charge_of_other_terms(client, kind, monkeypatch):
     terms = MISMATCHES[kind]
-    made = payments.charge_params
-    monkeypatch.setattr(payments, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
+    made = fulfilment.charge_params
+    monkeypatch.setattr(fulfilment, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
     order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
-    result = payments.pay_order(order.id, "tok_visa", "click-1", client=client)
+    result = fulfilment.pay_order(order.id, "tok_visa", "click-1", client=client)
     assert not result.succeeded and "refunded" in result.message
     [attempt] = orders.list_attempts(order.id)
     assert_refunded_not_paid(client, order.id, attempt.charge_id, terms)
@@ -204,7 +205,7 @@ def test_reconciliation_refunds_a_charges_flow_charge_of_other_terms(client, kin
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
     charge = charge_for(client, order, attempt, terms)  # the answer was lost: the attempt stays pending
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=order.id)
+    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=order.id)
     assert [r.outcome for r in results] == ["failed"]
     assert_refunded_not_paid(client, order.id, charge.id, terms)
 

@@ -18,7 +18,7 @@ AUTH_FAILED = "payment_intent_authentication_failure"
 
 
 def failed_attempt(engine, when: int, *, intent: str, code: str = AUTH_FAILED, charge_id: str | None = None) -> None:
-    """An order paid through a PaymentIntent whose confirm failed at `when`, as shop.intents records it."""
+    """An order paid through a PaymentIntent whose confirm failed at `when`, as shop.checkout.intents records it."""
     with orders.store_clock(lambda: when):
         order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
         if intent:

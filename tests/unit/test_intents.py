@@ -1,4 +1,5 @@
-"""shop.intents against the emulator: one intent per order, settled from Stripe, faults that never charge twice."""
+"""shop.checkout.intents against the emulator: one intent per order, settled from Stripe, faults that never charge
+twice."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import httpx
 import pytest
 import stripe
 
-from shop import intents, orders, payments
+from shop import fulfilment, orders
+from shop.checkout import intents
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -230,7 +232,7 @@ def test_a_pending_attempt_left_by_a_crash_is_settled_from_the_intent(client):
     prepared = prepare(client)
     confirmed = browser_confirm(client, prepared, "pm_card_visa")
     orders.start_attempt(prepared.order.id, confirmed.latest_charge)  # crashed before the result was recorded
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] == ["succeeded"]
     assert orders.get_order(prepared.order.id).charge_id == confirmed.latest_charge
 

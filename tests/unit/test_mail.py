@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import config, intents, orders, payments
+from shop import config, fulfilment, orders
+from shop.checkout import intents
 from shop.db import get_engine
 from shop.mail import compose, outbox
 from shop.mail.sender import Sender
@@ -57,7 +58,7 @@ def send_all(client: stripe.StripeClient | None = None, **options) -> None:
 
 def charges_checkout(client: stripe.StripeClient, details: dict | None = None) -> orders.Order:
     payment = {"token": "tok_visa", "nonce": uuid.uuid4().hex, "brand": "Visa", "last4": "4242"}
-    outcome = payments.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
+    outcome = fulfilment.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
     assert outcome.result is not None and outcome.result.succeeded, outcome
     return outcome.result.order
 
@@ -105,7 +106,7 @@ def test_a_paid_order_gets_one_confirmation_and_a_shipped_order_one_more_email(c
         assert f"{card.brand} card ending in {card.last4}" in body
     assert "not charged" not in text
 
-    payments.ship_order(order.id, carrier="UPS", tracking_number="1Z 999 AA1", client=client)
+    fulfilment.ship_order(order.id, carrier="UPS", tracking_number="1Z 999 AA1", client=client)
     send_all(client)
     shipped = sink.wait_for(2)[1]
     assert shipped["X-Shop-Email"] == "shipped" and shipped["Message-ID"] != confirmation["Message-ID"]
@@ -120,13 +121,13 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
     monkeypatch.setenv("CAPTURE", "at_shipment")
     config.get_settings.cache_clear()
     order = FLOWS[flow](client)
-    payments.ship_order(order.id, client=client)
+    fulfilment.ship_order(order.id, client=client)
     send_all(client)
     confirmation, shipped = sink.wait_for(2)
     assert "authorized for $46.00, not charged" in text_of(confirmation)
     assert "now charged $46.00" in text_of(shipped)
     held = FLOWS[flow](client)
-    payments.cancel_order(held.id, client=client)
+    fulfilment.cancel_order(held.id, client=client)
     send_all(client)
     (cancelled,) = [m for m in sink.wait_for(4) if m["X-Shop-Email"] == "cancelled"]
     assert "hold of $46.00 on your card is released: nothing was charged" in text_of(cancelled)
@@ -136,16 +137,16 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
 def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: Sink, flow: str) -> None:
     checkout = FLOWS[flow]
     cancelled = checkout(client)
-    payments.cancel_order(cancelled.id, client=client)
+    fulfilment.cancel_order(cancelled.id, client=client)
     refunded = checkout(client)
     orders.mark_shipped(refunded.id)
-    payments.refund_charge(
+    fulfilment.refund_charge(
         refunded.charge_id, amount=1000, reason="duplicate", idempotency_key=f"r-{uuid.uuid4()}", client=client
     )
     asked = checkout(client)
     orders.mark_shipped(asked.id)
     request = orders.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
-    payments.approve_refund_request(request.id, note="Sorry about that.", client=client)
+    fulfilment.approve_refund_request(request.id, note="Sorry about that.", client=client)
     refused = checkout(client)
     orders.mark_shipped(refused.id)
     request = orders.request_refund(refused.id, "grace@example.com", "Changed my mind")

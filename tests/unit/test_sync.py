@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, orders, payments, sync
+from shop import analytics, fulfilment, orders, sync
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -199,7 +199,7 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
 def test_a_refund_seen_in_stripe_updates_the_order(api, counted):
     client, _ = counted
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    result = fulfilment.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.outcome == "succeeded"
     sync.sync(client)
     api.v1.refunds.create(params={"charge": result.charge_id, "amount": 500})  # e.g. from the Stripe Dashboard
@@ -449,7 +449,7 @@ def pay_with(api: stripe.StripeClient, number: str = "4242424242424242") -> tupl
         params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     ).id
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = payments.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
+    result = fulfilment.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
     assert result.outcome == "succeeded"
     return orders.get_order(order.id), result.charge_id
 
@@ -465,7 +465,7 @@ def test_a_refund_that_fails_later_gives_the_order_its_money_back(api, counted):
     client, _ = counted
     order, charge_id = pay_with(api, "4000000000005126")  # docs.stripe.com/testing#refunds: refund fails later
     sync.sync(client)
-    refund = payments.refund_charge(charge_id, idempotency_key=uuid.uuid4().hex, client=api)
+    refund = fulfilment.refund_charge(charge_id, idempotency_key=uuid.uuid4().hex, client=api)
     sync.sync(client)
     assert orders.get_order(order.id).status == "refunded"
 

@@ -21,8 +21,7 @@ import stripe
 
 from shop import catalog, decline_codes, orders
 from shop.config import ConfigError
-from shop.orders import Order, OrderStateError
-from shop.payments import (
+from shop.fulfilment import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
     UNREACHABLE_MESSAGE,
@@ -33,6 +32,7 @@ from shop.payments import (
     paid_message,
     refund_unpaid_charge,
 )
+from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import validate_customer
 
@@ -320,7 +320,7 @@ def settle_order(
 
     succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it, when
     the charge has the order's amount and currency (`order_rules.may_be_paid_with`); otherwise the charge is
-    refunded, kept for staff and the order closed (`shop.payments.refund_unpaid_charge`): outcome "refunded";
+    refunded, kept for staff and the order closed (`shop.fulfilment.refund_unpaid_charge`): outcome "refunded";
     requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
     customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises

@@ -565,7 +565,7 @@ def _settled_from_intent(attempt: orders.Attempt, client: stripe.StripeClient, r
     order = orders.get_order(attempt.order_id)
     if order is None or not order.payment_intent_id:
         return False
-    from shop import intents  # imported here: shop.intents builds on this module
+    from shop.checkout import intents  # imported here: shop.checkout.intents builds on this module
 
     try:
         settled = intents.settle_order(order.id, client=client)

@@ -1,0 +1,1 @@
+"""Taking an order's money: the checkout flows."""
