@@ -59,9 +59,9 @@ def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
     """Whether a payment Stripe made of `amount` (minor units) in `currency` pays `order`: only at exactly the
     order's amount and currency.
 
-    The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the
-    store marks an order paid only when it holds (`shop.orders.finish_attempt`), and a charge it refuses is given
-    back and shown to staff (`shop.fulfilment.refund_second_charge`). A charge for other terms is not a payment for
+    The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the store
+    marks an order paid only when it holds (`shop.orders.finish_attempt`), and a charge it refuses is given back and
+    shown to staff (`shop.checkout.second_charges.refund_second_charge`). A charge for other terms is not a payment for
     this order, whatever raced it there (a tab holding an older client secret, an amount changed at Stripe).
     """
     if (amount, str(currency).lower()) == (order.amount, order.currency.lower()):

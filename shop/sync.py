@@ -301,13 +301,13 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
     An order's refunded total follows its charge's `amount_refunded`, down as well as up: a refund that failed or
     was canceled gives the money back to the charge (docs.stripe.com/refunds#failed-refunds), and the order is paid
     again. A succeeded charge naming (in its metadata) an order already paid with another charge is a second
-    charge: it is refunded automatically and kept for staff (`shop.fulfilment.refund_second_charge`). One naming an
+    charge: it is refunded automatically and kept for staff (`second_charges.refund_second_charge`). One naming an
     unpaid order and one of its attempts (closed as not charged before Stripe made the charge) pays the order.
     """
     rows = [row for row in rows if row.get("order_id")]
     if not rows:
         return
-    from shop import fulfilment  # imported here: fulfilment is the money-moving layer above this copy
+    from shop.checkout import reconcile, second_charges  # imported here: the money-moving layer above this copy
 
     found = orders.get_orders([row["order_id"] for row in rows], engine=engine)
     for row in rows:
@@ -319,9 +319,9 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
                 continue
             client = client_or_default(client)
             if order.paid_at:
-                fulfilment.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
+                second_charges.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
             elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.checkout.intents)
-                fulfilment.settle_found_charge(order, _payload(engine, row["id"]), client)
+                reconcile.settle_found_charge(order, _payload(engine, row["id"]), client)
             continue
         if order.capture_method == "manual":  # authorized at checkout: follow its capture or its release (expiry)
             if row["captured"] and not order.captured_at:

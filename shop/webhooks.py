@@ -19,8 +19,8 @@ and "Event ordering"). Each event id is applied once; a copy older than the stor
 stored copy is from the same second (no way to tell which is newer) or the event carries another object (a refund,
 a dispute), the charge is retrieved from Stripe and that copy is stored. Orders: `payment_intent.succeeded` (and a
 charge of an intent) settles an unpaid order through `shop.checkout.intents.settle_order` (a customer who closed the tab
-after confirming); a charge of the Charges flow runs `shop.fulfilment.reconcile_pending` for its order; refunds reach
-orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
+after confirming); a charge of the Charges flow runs `shop.checkout.reconcile.reconcile_pending` for its order; refunds
+reach orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
 not answer the endpoint says 503 and Stripe's retry does it all again.
 
 In emulator mode the app registers its own endpoint (`ensure_endpoint`) and keeps the endpoint's id and secret in
@@ -41,8 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import fulfilment, orders, sync
-from shop.checkout import intents
+from shop import orders, sync
+from shop.checkout import intents, reconcile
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
@@ -257,7 +257,7 @@ def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
         if intent_id:
             _settle_intent_order(order_id, intent_id, client)
         elif order_id and any(a.order_id == order_id for a in orders.unsettled_attempts()):
-            fulfilment.reconcile_pending(client, order_id=order_id)
+            reconcile.reconcile_pending(client, order_id=order_id)
 
 
 def _settle_intent_order(order_id: str | None, intent_id: str | None, client: stripe.StripeClient) -> None:

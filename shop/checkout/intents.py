@@ -20,18 +20,17 @@ from typing import Any
 import stripe
 
 from shop import catalog, decline_codes, orders
-from shop.config import ConfigError
-from shop.fulfilment import (
+from shop.checkout.opening import new_capture_method, order_terms
+from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
     UNREACHABLE_MESSAGE,
     ChargeResult,
     PaymentError,
-    new_capture_method,
-    order_terms,
     paid_message,
-    refund_unpaid_charge,
 )
+from shop.checkout.second_charges import refund_unpaid_charge
+from shop.config import ConfigError
 from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import validate_customer
@@ -320,7 +319,7 @@ def settle_order(
 
     succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it, when
     the charge has the order's amount and currency (`order_rules.may_be_paid_with`); otherwise the charge is
-    refunded, kept for staff and the order closed (`shop.fulfilment.refund_unpaid_charge`): outcome "refunded";
+    refunded, kept for staff and the order closed (`second_charges.refund_unpaid_charge`): outcome "refunded";
     requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
     customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
@@ -398,33 +397,3 @@ def _result(
         card_brand=field(card, "brand"),
         card_last4=field(card, "last4"),
     )
-
-
-def orders_with_open_intents() -> list[Order]:
-    """Unpaid orders whose PaymentIntent may have moved on without the shop hearing (a tab closed mid-payment)."""
-    return orders.list_orders(status=("pending", "failed"), with_intent=True)
-
-
-def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
-    """Settle every unpaid order that has an intent (a tab closed mid-payment, a lost answer) from Stripe.
-
-    Never confirms or creates anything, so it cannot charge. `order_id` limits the work to one order. Orders
-    Stripe does not answer for are skipped (left as they are for the next run).
-    """
-    client = client_or_default(client)
-    if order_id is not None:
-        order = orders.get_order(order_id)
-        open_orders = [order] if order is not None and not order.paid_at else []
-    else:
-        open_orders = orders_with_open_intents()
-    results = []
-    for order in open_orders:
-        if not order.payment_intent_id:  # the one order asked for by id may have none
-            continue
-        try:
-            settled = settle_order(order.id, client=client)
-        except IntentUnavailable:
-            continue
-        if settled is not None:
-            results.append(settled)
-    return results

@@ -6,7 +6,7 @@ The package: `vocabulary` (cards, the mix, names and places), `plan` (pure plann
 the emulator clock, `seed()`), `cli` (the command line). Its public names are importable from `shop.seed`.
 
 Nothing is written to a table directly: every order goes through `shop.orders.create_order`, every charge through
-`shop.fulfilment.pay_order` with one of Stripe's reusable test tokens (no card number ever reaches this process),
+`shop.checkout.charges.pay_order` with one of Stripe's reusable test tokens (no card number ever reaches this process),
 every refund and cancellation through `shop.fulfilment`, shipments and refund requests through `shop.orders`.
 
 The history is planned first (`plan_history`, pure and repeatable for a given random seed), then played in time

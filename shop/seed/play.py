@@ -14,6 +14,8 @@ from typing import Any
 import stripe
 
 from shop import disputes, fulfilment, orders
+from shop.checkout import charges
+from shop.checkout.results import PaymentError
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
 from shop.orders import Customer
@@ -183,7 +185,7 @@ class _Player:
             getattr(self, f"_{step.kind}")(step)
         except (
             orders.OrderStateError,
-            fulfilment.PaymentError,
+            PaymentError,
             orders.OrderNotFoundError,
             disputes.DisputeError,
             ValueError,
@@ -201,7 +203,7 @@ class _Player:
             self.report.orders += 1
         self.attempts[step.order] += 1
         brand, last4, _ = CARDS[step.token]
-        result = fulfilment.pay_order(
+        result = charges.pay_order(
             self.order_ids[step.order],
             step.token,
             self._key(step.order, f"pay{self.attempts[step.order]}"),

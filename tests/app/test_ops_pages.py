@@ -16,7 +16,8 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, config, fulfilment, orders, sync
+from shop import audit, auth, config, orders, sync
+from shop.checkout import charges, intents
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -63,7 +64,7 @@ def texts(elements) -> list[str]:
 
 def paid_order(quantity: int = 1) -> orders.Order:
     order = orders.create_order(CUSTOMER, HAMMING, quantity)
-    result = fulfilment.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.succeeded
     return orders.get_order(order.id)
 
@@ -674,7 +675,6 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
 
 @pytest.mark.parametrize("card", ["pm_card_chargeDeclined", "pm_card_authenticationRequired"])
 def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api, private_emulator, card):
-    from shop.checkout import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
     with orders.store_clock(lambda: int(time.time()) - 3600):
@@ -702,7 +702,6 @@ def test_every_finance_page_renders_on_an_empty_store(env, page):
 
 
 def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confirmed(env, api):
-    from shop.checkout import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
     with orders.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout

@@ -12,6 +12,7 @@ import stripe
 from streamlit.testing.v1 import AppTest
 
 from shop import fulfilment, orders
+from shop.checkout import charges
 from shop.config import get_settings
 from shop.validation import validate_customer
 from tests.support import free_port, use_emulator
@@ -198,19 +199,19 @@ def test_a_later_card_pays_the_same_order(card, emulator):
 def test_the_same_click_delivered_twice_is_handled_once(card, emulator):
     app = start()
     fill(app)
-    with mock.patch("shop.fulfilment.checkout", wraps=fulfilment.checkout) as checkout:
+    with mock.patch("shop.checkout.charges.checkout", wraps=charges.checkout) as checkout:
         pay(app, card, "tok_chargeDeclined", nonce="one-click")
         card.click("tok_chargeDeclined", nonce="one-click")  # a replayed trigger value: same nonce
         app.run()
     assert checkout.call_count == 1  # the page recorded the nonce and did not go to Stripe again
     [order] = orders.list_orders()
     assert [attempt.outcome for attempt in orders.list_attempts(order.id)] == ["failed"]
-    charges = [
+    made = [
         charge
         for charge in emulator.client().v1.charges.list(params={"limit": 100}).auto_paging_iter()
         if charge.metadata.to_dict().get("order_id") == order.id
     ]
-    assert len(charges) == 1
+    assert len(made) == 1
 
 
 def test_buy_another_book_starts_a_fresh_checkout_with_the_details_kept(card):
@@ -244,7 +245,7 @@ def test_unreachable_stripe_shows_a_clear_message_and_keeps_the_order_pending(ca
 def test_an_unexpected_failure_shows_a_message_not_a_traceback(card):
     app = start()
     fill(app)
-    with mock.patch("shop.fulfilment.checkout", side_effect=RuntimeError("database is locked")):
+    with mock.patch("shop.checkout.charges.checkout", side_effect=RuntimeError("database is locked")):
         pay(app, card, "tok_visa")
     assert [alert.value for alert in app.error if "Something went wrong on our side" in alert.value]
     assert "database is locked" not in texts(app)

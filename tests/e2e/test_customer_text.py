@@ -7,7 +7,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from shop import fulfilment, orders
+from shop import orders
+from shop.checkout import charges
 from tests.support import use_emulator
 from tests.support_browser import StreamlitApp, sidebar_link, sign_in, tick_table_row, wait_for_app
 
@@ -54,7 +55,7 @@ def hostile_orders(streamlit_app: StreamlitApp, monkeypatch: pytest.MonkeyPatch)
             country="US",
         )
         order = orders.create_order(customer, "art-of-doing-science", 1)
-        assert fulfilment.pay_order(order.id, "tok_visa", uuid.uuid4().hex).succeeded
+        assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex).succeeded
         made[label] = order
     orders.mark_shipped(made["shipped"].id)
     orders.request_refund(made["shipped"].id, made["shipped"].customer.email, text["reason"])

@@ -18,7 +18,8 @@ import httpx
 import stripe
 
 from shop import fulfilment, orders, sync
-from shop.checkout import intents
+from shop.checkout import charges, intents, reconcile
+from shop.checkout.results import PaymentError
 from shop.config import get_settings
 from shop.order_rules import OrderStateError
 from tests.support_data import CHECKOUT_DETAILS
@@ -123,10 +124,10 @@ def pi_click(client: stripe.StripeClient, ctx: Ctx, payment_method: str = "pm_ca
         return exc
 
 
-def charges_click(client: stripe.StripeClient, ctx: Ctx, token: str = "tok_visa") -> fulfilment.CheckoutOutcome:
+def charges_click(client: stripe.StripeClient, ctx: Ctx, token: str = "tok_visa") -> charges.CheckoutOutcome:
     """One click on Pay in the Charges checkout (the same nonce for the same click)."""
     payment = {"token": token, "nonce": ctx.setdefault("nonce", uuid.uuid4().hex), "brand": "visa", "last4": "4242"}
-    outcome = fulfilment.checkout(CHECKOUT_DETAILS, BOOK, 1, payment, order_id=ctx.get("order_id"), client=client)
+    outcome = charges.checkout(CHECKOUT_DETAILS, BOOK, 1, payment, order_id=ctx.get("order_id"), client=client)
     if outcome.order_id:
         ctx["order_id"] = outcome.order_id
     return outcome
@@ -153,8 +154,8 @@ def paid_order(client: stripe.StripeClient, flow: str) -> Ctx:
 def recover(client: stripe.StripeClient) -> None:
     """What the app does after a restart, and its staff on the Orders page: reconcile, settle, finish what was
     left half way, sync."""
-    fulfilment.reconcile_pending(client, now=time.time() + 120)  # attempts a minute old and more
-    intents.settle_open_orders(client)
+    reconcile.reconcile_pending(client, now=time.time() + 120)  # attempts a minute old and more
+    reconcile.settle_open_orders(client)
     for order in orders.list_orders(status="cancelling"):
         fulfilment.cancel_order(order.id, client=client)
     for request in orders.list_refund_requests("approving"):
@@ -166,7 +167,7 @@ def _quietly(action: Callable[[], Any]) -> Any:
     """Run a click as a page does: a refusal or an error is shown, not raised."""
     try:
         return action()
-    except (fulfilment.PaymentError, OrderStateError, stripe.StripeError) as exc:
+    except (PaymentError, OrderStateError, stripe.StripeError) as exc:
         return exc
 
 
@@ -234,7 +235,7 @@ def _lost_charge_answer(client: stripe.StripeClient, flow: str) -> Ctx:
 
 
 def _reconcile(client: stripe.StripeClient, ctx: Ctx) -> Any:
-    return _quietly(lambda: fulfilment.reconcile_pending(client, now=time.time() + 120, order_id=ctx["order_id"]))
+    return _quietly(lambda: reconcile.reconcile_pending(client, now=time.time() + 120, order_id=ctx["order_id"]))
 
 
 def _staff_refund(client: stripe.StripeClient, ctx: Ctx) -> Any:

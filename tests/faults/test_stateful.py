@@ -25,7 +25,8 @@ from hypothesis.stateful import (
 )
 
 from shop import fulfilment, orders, sync
-from shop.checkout import intents
+from shop.checkout import charges, intents
+from shop.checkout.results import PaymentError
 from shop.order_rules import OrderStateError
 from tests.faults import steps
 from tests.faults.invariants import Ledger, check_invariants
@@ -34,7 +35,7 @@ from tests.support_data import CHECKOUT_DETAILS
 # What a page shows a person instead of raising: the shop's refusals, and the Stripe errors the armed faults cause
 # (a dropped or timed-out request, a 500, a 429). Anything else escaping an action is a bug the run reports.
 REFUSALS = (
-    fulfilment.PaymentError,
+    PaymentError,
     OrderStateError,
     stripe.APIConnectionError,
     stripe.APIError,
@@ -125,7 +126,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
             method = CARDS[ctx["flow"]][card]
             if ctx["flow"] == "charges":
                 payment = {"token": method, "nonce": ctx["nonce"], "brand": "visa", "last4": "4242"}
-                outcome = fulfilment.checkout(
+                outcome = charges.checkout(
                     ctx["details"],
                     steps.BOOK,
                     1,

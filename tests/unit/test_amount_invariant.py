@@ -15,8 +15,8 @@ import httpx
 import pytest
 import stripe
 
-from shop import fulfilment, orders, sync, webhooks
-from shop.checkout import intents
+from shop import orders, sync, webhooks
+from shop.checkout import charges, intents, reconcile, second_charges
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -91,7 +91,7 @@ def test_a_new_quantity_racing_a_confirm_of_the_old_secret_never_records_the_new
         "data": {"object": intent},
     }
     assert webhooks.apply_event(event, client=client)[0] == 200
-    intents.settle_open_orders(client)
+    reconcile.settle_open_orders(client)
     order = orders.get_order(order_id)
     charge = client.v1.charges.retrieve(intent["latest_charge"])
     charge_refunded = charge.amount_refunded == charge.amount
@@ -126,7 +126,7 @@ def assert_refunded_not_paid(client, order_id: str, charge_id: str, terms: dict)
     assert (charge.amount, charge.currency) == (terms["amount"], terms["currency"])
     assert charge.amount_refunded == charge.amount
     [kept] = orders.list_second_charges()
-    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, fulfilment.MISMATCH)
+    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, second_charges.MISMATCH)
     assert (kept.amount, kept.currency) == (terms["amount"], terms["currency"])
     assert kept.refunded_at is not None
 
@@ -159,11 +159,11 @@ def test_the_webhook_refunds_an_intent_of_other_terms(client, kind):
 def test_the_open_orders_check_refunds_an_intent_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     prepared = intent_paid_at_other_terms(client, terms)  # the tab closed: only the check hears of it
-    [settled] = intents.settle_open_orders(client)
+    [settled] = reconcile.settle_open_orders(client)
     assert settled.outcome == "refunded"
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
-    assert intents.settle_open_orders(client) == []  # closed: not looked at again
+    assert reconcile.settle_open_orders(client) == []  # closed: not looked at again
 
 
 @pytest.mark.parametrize("kind", MISMATCHES)
@@ -172,7 +172,7 @@ def test_reconciliation_refunds_an_intent_of_other_terms(client, kind):
     prepared = intent_paid_at_other_terms(client, terms)
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
     orders.start_attempt(prepared.order.id, charge_id)  # crashed before the result was recorded
-    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] != ["succeeded"]
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
 
@@ -191,10 +191,10 @@ def charge_for(client, order: orders.Order, attempt: orders.Attempt, terms: dict
 @pytest.mark.parametrize("kind", MISMATCHES)
 def test_the_charges_flow_refunds_a_charge_of_other_terms(client, kind, monkeypatch):
     terms = MISMATCHES[kind]
-    made = fulfilment.charge_params
-    monkeypatch.setattr(fulfilment, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
+    made = charges.charge_params
+    monkeypatch.setattr(charges, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
     order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
-    result = fulfilment.pay_order(order.id, "tok_visa", "click-1", client=client)
+    result = charges.pay_order(order.id, "tok_visa", "click-1", client=client)
     assert not result.succeeded and "refunded" in result.message
     [attempt] = orders.list_attempts(order.id)
     assert_refunded_not_paid(client, order.id, attempt.charge_id, terms)
@@ -205,7 +205,7 @@ def test_reconciliation_refunds_a_charges_flow_charge_of_other_terms(client, kin
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
     charge = charge_for(client, order, attempt, terms)  # the answer was lost: the attempt stays pending
-    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=order.id)
     assert [r.outcome for r in results] == ["failed"]
     assert_refunded_not_paid(client, order.id, charge.id, terms)
 

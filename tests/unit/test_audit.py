@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import audit, fulfilment, orders
+from shop.checkout import charges
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
 from tests.support import use_emulator
@@ -50,7 +51,7 @@ def shipped_ready(engine: sa.Engine) -> orders.Order:
 
 def paid_order(client: stripe.StripeClient) -> orders.Order:
     order = orders.create_order(ADA, HAMMING, 1)
-    fulfilment.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242", client=client)
+    charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242", client=client)
     return orders.get_order(order.id)
 
 

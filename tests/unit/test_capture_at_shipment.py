@@ -15,7 +15,7 @@ import pytest
 import stripe
 
 from shop import analytics, audit, config, fulfilment, orders, sync
-from shop.checkout import intents
+from shop.checkout import charges, intents
 from shop.order_rules import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -34,7 +34,7 @@ def client(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.
 
 def charges_checkout(client: stripe.StripeClient, token: str = "tok_visa") -> orders.Order:
     payment = {"token": token, "nonce": uuid.uuid4().hex, "brand": "visa", "last4": "4242"}
-    outcome = fulfilment.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
+    outcome = charges.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
     assert outcome.result is not None and outcome.result.succeeded, outcome
     assert "authorized" in outcome.result.message
     return outcome.result.order

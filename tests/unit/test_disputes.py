@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import audit, disputes, fulfilment, orders, sync, webhooks
+from shop import audit, disputes, orders, sync, webhooks
 from shop.analytics import disputes as dispute_numbers
 from shop.analytics import load_charges
+from shop.checkout import charges
 from shop.db import get_engine
 from tests.contract.money import card_token
 from tests.support import use_emulator
@@ -34,7 +35,7 @@ def client(private_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def disputed_order(client: stripe.StripeClient, number: str = FRAUDULENT) -> orders.Order:
     order = orders.create_order(CUSTOMER, HAMMING, 1)
     token = card_token(client_for_tokens(client), number)
-    result = fulfilment.pay_order(order.id, token, uuid.uuid4().hex, client=client)
+    result = charges.pay_order(order.id, token, uuid.uuid4().hex, client=client)
     assert result.succeeded, result.message
     return orders.get_order(order.id)
 
@@ -147,7 +148,7 @@ def test_dispute_rate_and_effect_on_net(client: stripe.StripeClient) -> None:
     disputed_order(client, INQUIRY)
     for _ in range(2):
         order = orders.create_order(CUSTOMER, HAMMING, 1)
-        assert fulfilment.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client).succeeded
+        assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client).succeeded
     sync.sync(client, full=True)
     frame = dispute_numbers.load_disputes()
     rate = dispute_numbers.dispute_rate(load_charges(), frame)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import stripe
 
-from shop import fulfilment, orders
-from shop.checkout import intents
+from shop import orders
+from shop.checkout import intents, reconcile
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -222,17 +222,17 @@ def test_a_reload_continues_the_unpaid_order_and_its_intent(client):
 def test_a_tab_closed_after_paying_is_settled_by_the_orders_reconciliation(client):
     prepared = prepare(client)
     browser_confirm(client, prepared, "pm_card_visa")  # the outcome never reaches the server
-    [settled] = intents.settle_open_orders(client)
+    [settled] = reconcile.settle_open_orders(client)
     assert settled.succeeded
     assert orders.get_order(prepared.order.id).status == "paid"
-    assert intents.settle_open_orders(client) == []
+    assert reconcile.settle_open_orders(client) == []
 
 
 def test_a_pending_attempt_left_by_a_crash_is_settled_from_the_intent(client):
     prepared = prepare(client)
     confirmed = browser_confirm(client, prepared, "pm_card_visa")
     orders.start_attempt(prepared.order.id, confirmed.latest_charge)  # crashed before the result was recorded
-    results = fulfilment.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] == ["succeeded"]
     assert orders.get_order(prepared.order.id).charge_id == confirmed.latest_charge
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import config, fulfilment, orders
-from shop.checkout import intents
+from shop.checkout import charges, intents, reconcile
 from shop.db import get_engine
 from shop.mail import compose, outbox
 from shop.mail.sender import Sender
@@ -58,7 +58,7 @@ def send_all(client: stripe.StripeClient | None = None, **options) -> None:
 
 def charges_checkout(client: stripe.StripeClient, details: dict | None = None) -> orders.Order:
     payment = {"token": "tok_visa", "nonce": uuid.uuid4().hex, "brand": "Visa", "last4": "4242"}
-    outcome = fulfilment.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
+    outcome = charges.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
     assert outcome.result is not None and outcome.result.succeeded, outcome
     return outcome.result.order
 
@@ -334,7 +334,7 @@ def test_an_order_settled_by_the_background_path_after_its_tab_closed_gets_one_c
     client.v1.payment_intents.confirm(prepared.order.payment_intent_id, params={"payment_method": "pm_card_visa"})
     # The tab closed before the page heard back: nothing is queued until something settles the order.
     assert outbox.messages(order_id=prepared.order.id, engine=get_engine()) == []
-    assert [r.succeeded for r in intents.settle_open_orders(client=client)] == [True]
+    assert [r.succeeded for r in reconcile.settle_open_orders(client=client)] == [True]
     intents.settle_order(prepared.order.id, client=client)  # and the customer's reload settles it again
     send_all(client)
     send_all(client)

@@ -14,6 +14,8 @@ import stripe
 from stripe._http_client import new_default_http_client
 
 from shop import config, fulfilment, orders
+from shop.checkout import charges, reconcile
+from shop.checkout.results import NOT_CONFIGURED_MESSAGE, ChargeResult, PaymentError
 from shop.orders import Customer, OrderStateError
 from tests.support import free_port, use_emulator
 
@@ -52,8 +54,8 @@ def new_order(quantity: int = 1) -> orders.Order:
     return orders.create_order(CUSTOMER, HAMMING, quantity)
 
 
-def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> fulfilment.ChargeResult:
-    return fulfilment.pay_order(
+def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> ChargeResult:
+    return charges.pay_order(
         order_id, token, nonce or uuid.uuid4().hex, card_brand="visa", card_last4="4242", client=client
     )
 
@@ -148,7 +150,7 @@ DECLINES = [
 ]
 
 
-def assert_declined(result: fulfilment.ChargeResult, code: str, decline_code: str | None, words: str) -> None:
+def assert_declined(result: ChargeResult, code: str, decline_code: str | None, words: str) -> None:
     assert result.outcome == "declined"
     assert result.code == code
     # Where the facts give no decline_code, Stripe may still repeat the code there.
@@ -225,7 +227,7 @@ def test_a_new_click_on_a_paid_order_does_not_charge_again(client):
 def test_twenty_concurrent_submissions_of_one_attempt_make_one_charge(client, emulator):
     order = new_order()
     token = card_token(client, "4242424242424242")
-    results: list[fulfilment.ChargeResult] = []
+    results: list[ChargeResult] = []
     errors: list[BaseException] = []
     start = threading.Barrier(20)
 
@@ -281,12 +283,12 @@ def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
     assert stored.status == "pending"
     assert stored.last_error
 
-    settled = fulfilment.reconcile_pending(client)
+    settled = reconcile.reconcile_pending(client)
     assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "succeeded")]
     [charge] = charges_of(client, order.id)
     assert orders.get_order(order.id).charge_id == charge.id
     assert orders.get_order(order.id).status == "paid"
-    assert fulfilment.reconcile_pending(client) == []
+    assert reconcile.reconcile_pending(client) == []
 
 
 def test_paying_again_after_a_lost_response_finds_the_first_charge(client, emulator):
@@ -308,7 +310,7 @@ def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(cli
     assert "could not reach" in result.message.lower()
     assert orders.get_order(order.id).status == "pending"
 
-    settled = fulfilment.reconcile_pending(client)
+    settled = reconcile.reconcile_pending(client)
     assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "not_charged")]
     assert pay(order.id, "tok_visa", client).outcome == "succeeded"
     assert len(charges_of(client, order.id)) == 1
@@ -317,7 +319,7 @@ def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(cli
 def test_a_young_pending_attempt_is_left_alone(client):
     order = new_order()
     orders.start_attempt(order.id, "in-flight")
-    assert [r.outcome for r in fulfilment.reconcile_pending(client)] == ["still_pending"]
+    assert [r.outcome for r in reconcile.reconcile_pending(client)] == ["still_pending"]
     assert orders.list_attempts(order.id)[0].outcome == "pending"
 
 
@@ -368,13 +370,13 @@ def test_a_pending_attempt_is_in_flight_for_as_long_as_one_sdk_call_can_run(clie
     order = new_order()
     attempt = orders.start_attempt(order.id, "sent-just-now")  # the call is on its way to Stripe
 
-    at_61_s = fulfilment.reconcile_pending(client, now=attempt.created + 61)
+    at_61_s = reconcile.reconcile_pending(client, now=attempt.created + 61)
     assert [r.outcome for r in at_61_s] == ["still_pending"]
-    near_the_end = fulfilment.reconcile_pending(client, now=attempt.created + longest - 1)
+    near_the_end = reconcile.reconcile_pending(client, now=attempt.created + longest - 1)
     assert [r.outcome for r in near_the_end] == ["still_pending"]
     assert orders.list_attempts(order.id)[0].outcome == "pending"
 
-    after = fulfilment.reconcile_pending(client, now=attempt.created + longest + 1)
+    after = reconcile.reconcile_pending(client, now=attempt.created + longest + 1)
     assert [r.outcome for r in after] == ["not_charged"]
 
 
@@ -417,10 +419,10 @@ def test_reconciling_while_a_slow_charge_call_runs_leaves_it_alone(client, emula
     with in_background(lambda: pay(order.id, "tok_visa", config.stripe_client())) as paid:
         wait_until(lambda: not faults_armed(emulator))  # the request is at Stripe, its answer on the way
         # Seen a minute later (a slow machine, another process): the call may still run, so nothing is decided.
-        settled = fulfilment.reconcile_pending(client, now=time.time() + 61)
+        settled = reconcile.reconcile_pending(client, now=time.time() + 61)
         assert [r.outcome for r in settled] == ["still_pending"]
         assert [a.outcome for a in orders.list_attempts(order.id)] == ["pending"]
-        with pytest.raises(fulfilment.PaymentError, match="in progress"):
+        with pytest.raises(PaymentError, match="in progress"):
             pay(order.id, "tok_mastercard", client)  # the customer clicks Pay again meanwhile
     [result] = paid
     assert result.outcome == "succeeded"
@@ -434,7 +436,7 @@ def test_a_late_success_never_replaces_the_charge_that_paid_the_order_and_is_ref
     with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
         wait_until(lambda: not faults_armed(emulator))  # attempt A is at Stripe, not charged yet
         # Attempt A is taken for dead (the old 60 s rule did this while the call still ran) ...
-        closed = fulfilment.reconcile_pending(client, min_age_s=0)
+        closed = reconcile.reconcile_pending(client, min_age_s=0)
         assert [r.outcome for r in closed] == ["not_charged"]
         # ... so the customer pays again, and attempt B pays the order.
         second = pay(order.id, "tok_mastercard", client)
@@ -463,7 +465,7 @@ def test_a_late_success_after_the_attempt_was_closed_pays_an_order_still_unpaid(
     arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 2}, "times": 1})
     with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
         wait_until(lambda: not faults_armed(emulator))
-        assert [r.outcome for r in fulfilment.reconcile_pending(client, min_age_s=0)] == ["not_charged"]
+        assert [r.outcome for r in reconcile.reconcile_pending(client, min_age_s=0)] == ["not_charged"]
     [result] = late
     assert result.outcome == "succeeded"
     assert orders.get_order(order.id).charge_id == result.charge_id
@@ -660,7 +662,7 @@ def test_cancel_an_unpaid_order_moves_no_money(client):
     order = new_order()
     pay(order.id, "tok_chargeDeclined", client)
     assert fulfilment.cancel_order(order.id, client=client).status == "cancelled"
-    with pytest.raises(fulfilment.PaymentError):
+    with pytest.raises(PaymentError):
         pay(order.id, "tok_visa", client)
     assert [c.status for c in charges_of(client, order.id)] == ["failed"]
 
@@ -685,7 +687,7 @@ def click(token: str) -> dict:
 
 
 def test_checkout_with_wrong_details_writes_no_order(client):
-    outcome = fulfilment.checkout({**DETAILS, "email": "nope"}, HAMMING, 1, click("tok_visa"), client=client)
+    outcome = charges.checkout({**DETAILS, "email": "nope"}, HAMMING, 1, click("tok_visa"), client=client)
     assert set(outcome.errors) == {"email"}
     assert (outcome.order_id, outcome.result) == (None, None)
     assert orders.list_orders() == []
@@ -693,44 +695,42 @@ def test_checkout_with_wrong_details_writes_no_order(client):
 
 @pytest.mark.parametrize(("book_id", "quantity"), [("no-such-book", 1), (HAMMING, 0), (HAMMING, 11)])
 def test_checkout_refuses_what_the_catalog_does_not_sell(client, book_id, quantity):
-    outcome = fulfilment.checkout(DETAILS, book_id, quantity, click("tok_visa"), client=client)
+    outcome = charges.checkout(DETAILS, book_id, quantity, click("tok_visa"), client=client)
     assert outcome.message
     assert outcome.result is None
     assert orders.list_orders() == []
 
 
 def test_checkout_without_a_token_says_to_enter_the_card_again(client):
-    outcome = fulfilment.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
+    outcome = charges.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
     assert "enter your card again" in outcome.message
     assert orders.list_orders() == []
 
 
 def test_checkout_asks_before_charging_a_paid_purchase_again(client):
-    first = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    first = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
     assert first.result.succeeded
-    again = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    again = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
     assert again.duplicate_of is not None and again.duplicate_of.id == first.order_id
     assert again.result is None and len(orders.list_orders()) == 1  # nothing written or charged while asking
     assert len(client.v1.charges.list().data) == 1
-    confirmed = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_visa"), allow_duplicate=True, client=client)
+    confirmed = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), allow_duplicate=True, client=client)
     assert confirmed.result.succeeded and confirmed.order_id != first.order_id
 
 
 def test_checkout_retry_reuses_the_order_only_when_nothing_changed(client):
-    declined = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
-    same = fulfilment.checkout(
-        DETAILS, HAMMING, 1, click("tok_chargeDeclined"), order_id=declined.order_id, client=client
-    )
+    declined = charges.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
+    same = charges.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), order_id=declined.order_id, client=client)
     assert same.order_id == declined.order_id
-    more = fulfilment.checkout(DETAILS, HAMMING, 2, click("tok_visa"), order_id=declined.order_id, client=client)
+    more = charges.checkout(DETAILS, HAMMING, 2, click("tok_visa"), order_id=declined.order_id, client=client)
     assert more.order_id != declined.order_id
     assert (more.result.outcome, more.result.amount) == ("succeeded", 4600)
     assert orders.get_order(declined.order_id).status == "failed"
 
 
 def test_checkout_after_payment_starts_a_new_order(client):
-    first = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
-    second = fulfilment.checkout(
+    first = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    second = charges.checkout(
         DETAILS, HAMMING, 1, click("tok_visa"), order_id=first.order_id, allow_duplicate=True, client=client
     )  # the customer said yes to "buy it again?"
     assert second.order_id != first.order_id
@@ -741,8 +741,8 @@ def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(clien
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_oops")
     monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_oops")
     config.get_settings.cache_clear()
-    outcome = fulfilment.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
-    assert outcome.message == fulfilment.NOT_CONFIGURED_MESSAGE  # the customer: a plain sentence
+    outcome = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
+    assert outcome.message == NOT_CONFIGURED_MESSAGE  # the customer: a plain sentence
     assert "Live Stripe keys are refused" in caplog.text  # the operator: the setting to fix, in the log
     assert outcome.result is None
 

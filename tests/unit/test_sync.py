@@ -19,6 +19,7 @@ import stripe
 from stripe._http_client import new_default_http_client
 
 from shop import analytics, fulfilment, orders, sync
+from shop.checkout import charges
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -199,7 +200,7 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
 def test_a_refund_seen_in_stripe_updates_the_order(api, counted):
     client, _ = counted
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = fulfilment.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.outcome == "succeeded"
     sync.sync(client)
     api.v1.refunds.create(params={"charge": result.charge_id, "amount": 500})  # e.g. from the Stripe Dashboard
@@ -449,7 +450,7 @@ def pay_with(api: stripe.StripeClient, number: str = "4242424242424242") -> tupl
         params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     ).id
     order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = fulfilment.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
+    result = charges.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
     assert result.outcome == "succeeded"
     return orders.get_order(order.id), result.charge_id
 

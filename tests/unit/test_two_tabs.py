@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop import fulfilment, orders
-from shop.checkout import intents
+from shop import orders
+from shop.checkout import charges, intents
 from shop.validation import validate_customer
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -41,12 +41,12 @@ def test_a_purchase_with_a_charge_in_flight_is_a_possible_duplicate(client):
     first = orders.create_order(CUSTOMER, HAMMING, 1)
     orders.start_attempt(first.id, "tab-1")  # the first tab's charge is on its way to Stripe
 
-    second = fulfilment.checkout(CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, client=client)
+    second = charges.checkout(CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, client=client)
 
     assert second.duplicate_of is not None and second.duplicate_of.id == first.id
     assert [order.id for order in orders.list_orders()] == [first.id]  # nothing written, nothing charged
     assert orders.possible_duplicate(CUSTOMER.email, HAMMING, 2) is None  # another amount is another purchase
-    again = fulfilment.checkout(
+    again = charges.checkout(
         CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, allow_duplicate=True, client=client
     )
     assert again.result is not None and again.result.succeeded
@@ -58,7 +58,7 @@ def test_an_order_being_paid_in_the_same_tab_is_not_a_duplicate_of_itself(client
     orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")  # pending, result unknown
     assert orders.get_order(order.id).status == "pending"
 
-    retried = fulfilment.checkout(
+    retried = charges.checkout(
         CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "c-3"}, order_id=order.id, client=client
     )
 
