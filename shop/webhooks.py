@@ -10,9 +10,9 @@ alone: the event itself is retrieved from Stripe (`GET /v1/events/{id}`) and Str
 secret that leaked can then make the shop re-read real events, never write an object Stripe does not have (a
 forged charge, an altered amount). A delivery whose id Stripe does not know, or whose type or object differs from
 Stripe's event of that id, is refused with a 400. Stripe's copy goes through the event sync's own path
-(`shop.sync.apply_delivered_events`), so an event a webhook applied is skipped by the next sync and the other way
-round. The sync stays the fallback: it still reads every event from its cursor, so deliveries an endpoint missed
-are caught up by it.
+(`shop.sync.apply_delivered_events`, then `shop.checkout.reconcile.settle_synced_charges`), so an event a webhook
+applied is skipped by the next sync and the other way round. The sync stays the fallback: it still reads every event
+from its cursor, so deliveries an endpoint missed are caught up by it.
 
 Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/webhooks, "Handle duplicate events"
 and "Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the
@@ -41,7 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import orders, sync
+from shop import orders
 from shop.checkout import intents, reconcile
 from shop.db import get_engine, upsert
 from shop.lease import Lease
@@ -191,7 +191,7 @@ def apply_event(event: dict, *, client: stripe.StripeClient | None = None, engin
     except (stripe.StripeError, intents.IntentUnavailable):
         log.warning("webhook %s: Stripe did not answer; the sender will retry", event["id"], exc_info=True)
         return 503, "Stripe did not answer; try again."
-    fresh = sync.apply_delivered_events([event, *retrieved], engine=engine)
+    fresh = reconcile.apply_and_settle([event, *retrieved], client=client, engine=engine)
     return 200, "Applied." if fresh else "Already applied."
 
 

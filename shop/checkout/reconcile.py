@@ -10,14 +10,18 @@ caller of a sync or of delivered events calls `sync_and_settle` or `apply_and_se
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 import stripe
 
-from shop import orders
+from shop import orders, schema, sync
 from shop.checkout import charges, intents
 from shop.checkout.results import ChargeResult, ReconcileResult
 from shop.checkout.second_charges import refund_second_charge
+from shop.db import get_engine
 from shop.orders import Order
 from shop.stripe_io import client_or_default, field
 
@@ -119,3 +123,86 @@ def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: s
         if settled is not None:
             results.append(settled)
     return results
+
+
+SETTLE_BATCH = 500  # synced charges looked at a query at a time, so a backfill of many never sits in memory at once
+
+
+def settle_synced_charges(
+    since: int, *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None
+) -> None:
+    """Give back or take up the charges the synced copy received after change `since` (`sync.data_version`) that
+    name, in their metadata, an order they did not pay.
+
+    A succeeded charge of an order already paid with another charge is a second charge: it is refunded and kept for
+    staff (`refund_second_charge`, found by "sync"). One naming an unpaid order of the Charges flow and one of its
+    attempts (closed as not charged before Stripe made the charge) pays the order (`settle_found_charge`); an
+    intent's order is settled from its intent instead (`intents.settle_order`).
+    """
+    engine = engine or get_engine()
+    table = schema.charges
+    query = (
+        sa.select(table.c.id, table.c.order_id, table.c.amount, table.c.currency, table.c.sync_seq)
+        .where(
+            table.c.sync_seq > since,
+            table.c.order_id.is_not(None),
+            table.c.status == "succeeded",
+            table.c.paid.is_(True),
+            table.c.refunded.is_(False),
+        )
+        .order_by(table.c.sync_seq, table.c.id)
+    )
+    after = (since, "")
+    while True:
+        with engine.connect() as conn:
+            page = conn.execute(query.where(sa.tuple_(table.c.sync_seq, table.c.id) > after).limit(SETTLE_BATCH)).all()
+        if not page:
+            return
+        after = (page[-1].sync_seq, page[-1].id)
+        found = orders.get_orders([row.order_id for row in page], engine=engine)
+        for row in page:
+            order = found.get(str(row.order_id).strip().upper())
+            if order is None or order.charge_id == row.id:
+                continue
+            client = client_or_default(client)
+            if order.paid_at:
+                refund_second_charge(order, row.id, row.amount, row.currency, client, "sync")
+            elif not order.payment_intent_id:  # an intent's order is settled from its intent
+                settle_found_charge(order, _stored_charge(engine, row.id), client)
+
+
+def _stored_charge(engine: sa.Engine, charge_id: str) -> dict:
+    """The charge as Stripe sent it to the synced copy."""
+    with engine.connect() as conn:
+        raw = conn.execute(
+            sa.select(schema.charge_payloads.c.raw).where(schema.charge_payloads.c.id == charge_id)
+        ).scalar_one()
+    return json.loads(raw)
+
+
+def sync_and_settle(
+    client: stripe.StripeClient | None = None,
+    progress: Callable[[float, str], object] | None = None,
+    *,
+    engine: sa.Engine | None = None,
+    **options: Any,
+) -> sync.SyncReport:
+    """`shop.sync.sync` (same arguments), then `settle_synced_charges` for what it copied: the sync that pages,
+    loops and notebooks run, since the copy itself moves no money."""
+    engine = engine or get_engine()
+    since = sync.data_version(engine)
+    report = sync.sync(client, progress, engine=engine, **options)
+    settle_synced_charges(since, client=client, engine=engine)
+    return report
+
+
+def apply_and_settle(
+    events: list[Any], *, client: stripe.StripeClient | None = None, engine: sa.Engine | None = None
+) -> int:
+    """`shop.sync.apply_delivered_events`, then `settle_synced_charges` for the charges they stored; returns how
+    many events were new."""
+    engine = engine or get_engine()
+    since = sync.data_version(engine)
+    fresh = sync.apply_delivered_events(events, engine=engine)
+    settle_synced_charges(since, client=client, engine=engine)
+    return fresh

@@ -14,7 +14,7 @@ from typing import Any
 import stripe
 
 from shop import disputes, fulfilment, orders
-from shop.checkout import charges
+from shop.checkout import charges, reconcile
 from shop.checkout.results import PaymentError
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
@@ -389,10 +389,8 @@ def seed(
             clock.set(None)
             clock.close()
     if sync_after:
-        from shop import sync
-
         # The clock put this run's events among older ones, so rebuild the local copy instead of paging events.
-        sync_report = sync.sync(client, sync_progress, full=settings.mode == "emulator")
+        sync_report = reconcile.sync_and_settle(client, sync_progress, full=settings.mode == "emulator")
         report.sync_summary = sync_report.summary()
     report.duration_s = time.monotonic() - started
     return report

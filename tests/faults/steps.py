@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import stripe
 
-from shop import fulfilment, orders, sync
+from shop import fulfilment, orders
 from shop.checkout import charges, intents, reconcile
 from shop.checkout.results import PaymentError
 from shop.config import get_settings
@@ -160,7 +160,7 @@ def recover(client: stripe.StripeClient) -> None:
         fulfilment.cancel_order(order.id, client=client)
     for request in orders.list_refund_requests("approving"):
         fulfilment.approve_refund_request(request.id, client=client)
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
 
 
 def _quietly(action: Callable[[], Any]) -> Any:
@@ -301,14 +301,14 @@ def _expect_approved(ctx: Ctx) -> None:
 def _refunded_outside(client: stripe.StripeClient, flow: str) -> Ctx:
     """A paid order, synced, then refunded in part outside the shop (in the Dashboard, say)."""
     ctx = paid_order(client, flow)
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
     order = orders.get_order(ctx["order_id"])
     client.v1.refunds.create(params={"charge": order.charge_id, "amount": OUTSIDE_REFUND})
     return ctx
 
 
 def _sync(client: stripe.StripeClient, _ctx: Ctx) -> Any:
-    return _quietly(lambda: sync.sync(client))
+    return _quietly(lambda: reconcile.sync_and_settle(client))
 
 
 BOTH = ("payment_intents", "charges")

@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shop import fulfilment, orders, sync
-from shop.checkout import charges, intents
+from shop import fulfilment, orders
+from shop.checkout import charges, intents, reconcile
 from shop.checkout.results import PaymentError
 from shop.order_rules import OrderStateError
 from tests.faults import steps
@@ -232,7 +232,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
 
         @rule(fault=FAULTS)
         def sync_with_stripe(self, fault) -> None:
-            self._armed_for(lambda: sync.sync(client), fault)
+            self._armed_for(lambda: reconcile.sync_and_settle(client), fault)
 
         @rule()
         def reconcile(self) -> None:

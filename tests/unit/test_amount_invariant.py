@@ -15,7 +15,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import orders, sync, webhooks
+from shop import orders, webhooks
 from shop.checkout import charges, intents, reconcile, second_charges
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -211,12 +211,12 @@ def test_reconciliation_refunds_a_charges_flow_charge_of_other_terms(client, kin
 
 
 @pytest.mark.parametrize("kind", MISMATCHES)
-def test_the_sync_refunds_a_charges_flow_charge_of_other_terms(client, kind):
+def test_a_sync_and_its_settling_refund_a_charges_flow_charge_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
     orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
     charge = charge_for(client, order, attempt, terms)  # made after its attempt was closed as not charged
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
     assert_refunded_not_paid(client, order.id, charge.id, terms)
 
 
