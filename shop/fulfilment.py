@@ -32,6 +32,8 @@ from shop.words import code_words
 
 log = logging.getLogger(__name__)
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+# What staff read when Stripe did not answer a cancellation: nothing changed, and trying again is safe.
+NOT_CANCELLED_YET = "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
 # The metadata key a refund of the rest (cancel, approved request) carries its idempotency key under.
 REFUND_KEY_METADATA = "idempotency_key"
 
@@ -330,9 +332,7 @@ def release_authorization(order: Order, client: stripe.StripeClient, idempotency
         orders.abandon_cancel(order.id)
         raise RefundError(f"Stripe refused to release the authorization: {error_details(exc)['message']}") from exc
     except stripe.StripeError as exc:
-        raise RefundError(
-            "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
-        ) from exc
+        raise RefundError(NOT_CANCELLED_YET) from exc
     orders.record_release(order.id)
     return True
 
@@ -366,9 +366,7 @@ def cancel_order(
         try:
             settled = reconcile_pending(client, order_id=order.id)
         except stripe.StripeError as exc:
-            raise RefundError(
-                "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
-            ) from exc
+            raise RefundError(NOT_CANCELLED_YET) from exc
         if any(result.outcome == "still_pending" for result in settled):
             raise OrderStateError("A payment for this order is in progress; try cancelling again in a minute.")
     order = orders.begin_cancel(order.id)
@@ -385,9 +383,7 @@ def cancel_order(
             charge = client.v1.charges.retrieve(order.charge_id)
         except stripe.StripeError as exc:
             orders.abandon_cancel(order.id)  # nothing was refunded: the order is as it was
-            raise RefundError(
-                "We could not reach Stripe, so the order is not cancelled yet. Try again in a moment."
-            ) from exc
+            raise RefundError(NOT_CANCELLED_YET) from exc
         if refundable_amount(ChargeAmounts.of(charge)) > 0:
             # No amount: Stripe refunds what remains at that moment, so a partial refund made meanwhile by staff
             # cannot make this one too large, and a retry with the same key replays the same refund.
@@ -396,7 +392,7 @@ def cancel_order(
                 idempotency_key or f"cancel-{order.id}",
                 client,
                 on_refusal=lambda: orders.abandon_cancel(order.id),
-                unknown_message="We could not reach Stripe, so the order is not cancelled yet. Try again in a moment.",
+                unknown_message=NOT_CANCELLED_YET,
             )
             detail, refund_id = _refund_words(refund, "requested_by_customer"), field(refund, "id")
         else:

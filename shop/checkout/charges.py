@@ -20,12 +20,12 @@ from shop.checkout.opening import new_capture_method, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     TOKEN_PROBLEM_MESSAGE,
-    UNEXPECTED_MESSAGE,
     UNREACHABLE_MESSAGE,
     ChargeResult,
     PaymentError,
     ReconcileResult,
     paid_message,
+    unanswered_message,
 )
 from shop.checkout.second_charges import refund_unpaid_charge
 from shop.config import ConfigError, longest_call_s
@@ -103,10 +103,21 @@ def pay_order(
     started = time.perf_counter()
     try:
         charge = client.v1.charges.create(params=params, options={"idempotency_key": attempt.idempotency_key})
-    except stripe.CardError as exc:
-        stripe_seconds = time.perf_counter() - started
-        details = error_details(exc)
-        message = decline_codes.customer_message(details["code"], details["decline_code"])
+    except stripe.StripeError as exc:
+        return _refused(order_id, attempt, exc, time.perf_counter() - started)
+    stripe_seconds = time.perf_counter() - started
+    return settle_from_charge(order_id, attempt, charge, client, "late_answer", stripe_seconds)
+
+
+def _refused(order_id: str, attempt: orders.Attempt, exc: stripe.StripeError, stripe_seconds: float) -> ChargeResult:
+    """Record on its attempt a charge Stripe declined, refused or did not answer, and say so to the customer.
+
+    A decline is the card's (the customer's message from shop.decline_codes). A lost answer or a server error may
+    have charged: the attempt stays open ("error") for reconciliation. A refused token is the card form's to enter
+    again; anything else (key, permission) is a configuration problem, not the customer's.
+    """
+    details = error_details(exc)
+    if isinstance(exc, stripe.CardError):
         orders.finish_attempt(
             attempt.id,
             "failed",
@@ -115,36 +126,19 @@ def pay_order(
             decline_code=details["decline_code"],
             message=details["message"],
         )
+        message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", details["charge"], message, details, attempt, stripe_seconds)
-    except TRANSIENT_ERRORS as exc:
-        stripe_seconds = time.perf_counter() - started
-        details = error_details(exc)
-        orders.finish_attempt(
-            attempt.id,
-            "error",
-            code=details["code"] or type(exc).__name__,
-            message=details["message"] or "The payment processor could not be reached.",
-        )
-        message = UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
-        return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
-    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
-        stripe_seconds = time.perf_counter() - started
-        details = error_details(exc)
-        orders.finish_attempt(
-            attempt.id,
-            "failed",
-            code=details["code"] or "invalid_request_error",
-            message=details["message"],
-        )
-        return _result(order_id, "error", None, TOKEN_PROBLEM_MESSAGE, details, attempt, stripe_seconds)
-    except stripe.StripeError as exc:  # authentication, permission: a configuration problem, not the customer's
-        stripe_seconds = time.perf_counter() - started
-        details = error_details(exc)
-        orders.finish_attempt(attempt.id, "error", code=type(exc).__name__, message=details["message"])
-        return _result(order_id, "error", None, NOT_CONFIGURED_MESSAGE, details, attempt, stripe_seconds)
-
-    stripe_seconds = time.perf_counter() - started
-    return settle_from_charge(order_id, attempt, charge, client, "late_answer", stripe_seconds)
+    if isinstance(exc, TRANSIENT_ERRORS):
+        outcome, code = "error", details["code"] or type(exc).__name__
+        kept, message = details["message"] or "The payment processor could not be reached.", unanswered_message(exc)
+    elif isinstance(exc, (stripe.InvalidRequestError, stripe.IdempotencyError)):
+        outcome, code = "failed", details["code"] or "invalid_request_error"
+        kept, message = details["message"], TOKEN_PROBLEM_MESSAGE
+    else:
+        outcome, code = "error", type(exc).__name__
+        kept, message = details["message"], NOT_CONFIGURED_MESSAGE
+    orders.finish_attempt(attempt.id, outcome, code=code, message=kept)
+    return _result(order_id, "error", None, message, details, attempt, stripe_seconds)
 
 
 def settle_from_charge(

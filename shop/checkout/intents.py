@@ -24,10 +24,10 @@ from shop.checkout.opening import new_capture_method, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
-    UNREACHABLE_MESSAGE,
     ChargeResult,
     PaymentError,
     paid_message,
+    unanswered_message,
 )
 from shop.checkout.second_charges import refund_unpaid_charge
 from shop.config import ConfigError
@@ -89,8 +89,7 @@ class _Stopwatch:
                 return fn()
             except TRANSIENT_ERRORS as exc:
                 if attempt == CALL_TRIES - 1:
-                    message = UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
-                    raise IntentUnavailable(message) from exc
+                    raise IntentUnavailable(unanswered_message(exc)) from exc
             finally:
                 self.seconds += time.perf_counter() - started
         raise AssertionError("unreachable")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import stripe
+
 from shop.money import format_amount
 from shop.orders import Order
 
@@ -26,6 +28,12 @@ TOKEN_PROBLEM_MESSAGE = "This card entry can no longer be used. Please enter you
 
 # Keys, permissions, settings: the operator's to fix (the details go to the log), never the customer's.
 NOT_CONFIGURED_MESSAGE = "Payments are not configured correctly, so your card was not charged. Please try again later."
+
+
+def unanswered_message(exc: stripe.StripeError) -> str:
+    """What the customer reads when Stripe was not reached (UNREACHABLE_MESSAGE) or answered with an error
+    (UNEXPECTED_MESSAGE): either way the card was not charged twice, and paying again is safe."""
+    return UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
 
 
 class PaymentError(Exception):
