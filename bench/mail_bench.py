@@ -38,7 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, shop_environment(Path(tmp)) as env:
         port = free_port()
         os.environ.update(env, LOCAL_SMTP_PORT=str(port), SMTP_URL="")
-        from shop import orders
+        from shop import catalog, orders
         from shop.checkout import charges
         from shop.config import get_settings, stripe_client
         from shop.db import get_engine
@@ -97,7 +97,7 @@ def main() -> None:
 
         customer = orders.Customer(**CHECKOUT_DETAILS)
         for _ in range(QUEUED):
-            order = orders.create_order(customer, HAMMING, 1)
+            order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
             with engine.begin() as conn:
                 outbox.enqueue(conn, order_id=order.id, kind="shipped", recipient=customer.email)
         started = time.perf_counter()

@@ -38,7 +38,7 @@ def main() -> None:
             DATABASE_URL=f"sqlite:///{Path(tmp) / 'shop.db'}",
             STRIPE_TIMEOUT_S=str(TIMEOUT_S),
         )
-        from shop import config, orders
+        from shop import catalog, config, orders
         from shop.checkout import charges
 
         config.get_settings.cache_clear()
@@ -47,7 +47,7 @@ def main() -> None:
         auth = {"Authorization": "Bearer sk_test_x"}
         seconds = []
         for _ in range(RUNS):
-            order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+            order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
             spec = {"method": "POST", "path": "/v1/charges", "action": {"delay_s": STALL_S}, "times": 1}
             httpx.post(faults, json=spec, headers=auth).raise_for_status()
             started = time.perf_counter()

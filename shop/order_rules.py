@@ -55,6 +55,16 @@ def may_pay(order: Order) -> Verdict:
     return Verdict(False, f"Order {order.id} is {status_label(order.status)}; it cannot be paid again.")
 
 
+def may_revise(order: Order, *, payment_in_flight: bool = False) -> Verdict:
+    """Whether the book, quantity or details of an order may change: only before it is paid (pending, or failed
+    before), and not while a payment of it is in flight (`payment_in_flight`, the store's answer)."""
+    if order.paid_at or order.status not in ("pending", "failed"):
+        return Verdict(False, f"Order {order.id} is {status_label(order.status)}; it cannot be changed.")
+    if payment_in_flight:
+        return Verdict(False, "A payment for this order is in progress; wait for it to finish.")
+    return ALLOWED
+
+
 def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
     """Whether a payment Stripe made of `amount` (minor units) in `currency` pays `order`: only at exactly the
     order's amount and currency.

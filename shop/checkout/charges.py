@@ -7,7 +7,6 @@ from the catalog), never from the browser.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any
 import stripe
 
 from shop import catalog, decline_codes, order_checks, orders
-from shop.checkout.opening import new_capture_method, order_terms
+from shop.checkout.opening import configured_client, new_capture_method, open_checkout, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     TOKEN_PROBLEM_MESSAGE,
@@ -28,14 +27,11 @@ from shop.checkout.results import (
     unanswered_message,
 )
 from shop.checkout.second_charges import refund_unpaid_charge
-from shop.config import ConfigError, longest_call_s
+from shop.config import longest_call_s
 from shop.money import format_amount
 from shop.order_rules import OrderStateError
 from shop.orders import Order
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
-from shop.validation import validate_customer
-
-log = logging.getLogger(__name__)
 
 
 def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str, Any]:
@@ -339,8 +335,8 @@ class CheckoutOutcome:
     duplicate_of: Order | None = None  # the same email, book and amount paid minutes ago or being paid: ask
 
 
-def _matches(order: Order, book_id: str, quantity: int, customer: orders.Customer) -> bool:
-    return (order.book_id, order.quantity, order.customer) == (book_id, quantity, customer)
+def _matches(order: Order, line: catalog.PricedLine, customer: orders.Customer) -> bool:
+    return (order.book_id, order.quantity, order.customer) == (line.book.id, line.quantity, customer)
 
 
 def checkout(
@@ -361,29 +357,23 @@ def checkout(
     the catalog. A paid order of the same email, book and amount in the last 10 minutes, or one still being paid
     (another tab), is returned as `duplicate_of` (nothing written or charged) unless `allow_duplicate`.
     """
-    checked = validate_customer(details)
-    if not checked.ok:
-        return CheckoutOutcome(errors=checked.errors)
-    try:
-        catalog.price_for(book_id, quantity)
-    except (ValueError, catalog.UnknownBookError) as exc:
-        return CheckoutOutcome(errors={}, message=str(exc))
+    opening = open_checkout(details, book_id, quantity)
+    if opening.customer is None or opening.line is None:
+        return CheckoutOutcome(errors=opening.errors, message=opening.message)
+    customer, line = opening.customer, opening.line
     token, nonce = str(payment.get("token") or ""), str(payment.get("nonce") or "")
     if not token.startswith(("tok_", "card_", "src_")) or not nonce:
         return CheckoutOutcome(errors={}, message="The card form sent no usable card; enter your card again.")
-    try:
-        client = client_or_default(client)
-    except ConfigError:
-        log.exception("payments are not configured")
+    client = configured_client(client)
+    if client is None:
         return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)
     if not allow_duplicate:
-        duplicate = orders.possible_duplicate(checked.values["email"], book_id, quantity, exclude=order_id)
+        duplicate = orders.possible_duplicate(customer.email, line, exclude=order_id)
         if duplicate is not None:
             return CheckoutOutcome(errors={}, duplicate_of=duplicate)
-    customer = orders.Customer(**checked.values)
     order = orders.get_order(order_id) if order_id else None
-    if order is None or order.status not in ("pending", "failed") or not _matches(order, book_id, quantity, customer):
-        order = orders.create_order(customer, book_id, quantity, capture_method=new_capture_method())
+    if order is None or order.status not in ("pending", "failed") or not _matches(order, line, customer):
+        order = orders.create_order(customer, line, capture_method=new_capture_method())
     try:
         result = pay_order(
             order.id,

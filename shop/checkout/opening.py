@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import stripe
+
 from shop import catalog, orders
-from shop.config import get_settings
+from shop.config import ConfigError, get_settings
 from shop.orders import Order
+from shop.stripe_io import client_or_default
+from shop.validation import validate_customer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The start of one click on Pay: the customer and the line priced from the catalog, or what to fix (`errors`
+    by field, or one `message`)."""
+
+    errors: dict[str, str]
+    message: str | None = None
+    customer: orders.Customer | None = None
+    line: catalog.PricedLine | None = None
+
+
+def open_checkout(details: Mapping[str, Any], book_id: str, quantity: int) -> Opening:
+    """Validate the customer's details and price `quantity` copies of the book once, from the catalog."""
+    checked = validate_customer(details)
+    if not checked.ok:
+        return Opening(errors=checked.errors)
+    try:
+        line = catalog.priced_line(book_id, quantity)
+    except (ValueError, catalog.UnknownBookError) as exc:
+        return Opening(errors={}, message=str(exc))
+    return Opening(errors={}, customer=orders.Customer(**checked.values), line=line)
+
+
+def configured_client(client: stripe.StripeClient | None) -> stripe.StripeClient | None:
+    """`client`, or the settings' own, or None when payments are not configured (the setting to fix is the
+    operator's, so it goes to the log; the customer reads NOT_CONFIGURED_MESSAGE)."""
+    try:
+        return client_or_default(client)
+    except ConfigError:
+        log.exception("payments are not configured")
+        return None
 
 
 def order_terms(order: Order) -> dict[str, Any]:

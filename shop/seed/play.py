@@ -13,7 +13,7 @@ from typing import Any
 
 import stripe
 
-from shop import disputes, fulfilment, orders
+from shop import catalog, disputes, fulfilment, orders
 from shop.checkout import charges, reconcile
 from shop.checkout.results import PaymentError
 from shop.config import Settings, get_settings
@@ -197,7 +197,7 @@ class _Player:
         planned = self.plan[step.order]
         if step.order not in self.order_ids:
             order = orders.create_order(
-                planned.customer, planned.book_id, planned.quantity, capture_method=planned.capture
+                planned.customer, catalog.priced_line(planned.book_id, planned.quantity), capture_method=planned.capture
             )
             self.order_ids[step.order] = order.id
             self.report.orders += 1

@@ -16,7 +16,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import audit, auth, config, orders, sync
+from shop import audit, auth, catalog, config, orders, sync
 from shop.checkout import charges, intents
 from shop.db import get_engine
 from tests.app.downloads import Downloads
@@ -63,7 +63,7 @@ def texts(elements) -> list[str]:
 
 
 def paid_order(quantity: int = 1) -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, quantity)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, quantity))
     result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.succeeded
     return orders.get_order(order.id)
@@ -630,7 +630,7 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
 def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
     fixture_store()
     with orders.store_clock(lambda: ts(16, 9)):
-        order = orders.create_order(CUSTOMER, HAMMING, 1)
+        order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
         orders.set_payment_intent(order.id, "pi_3ds_failed")
         attempt = orders.start_attempt(order.id, "auth-challenge")
         orders.finish_attempt(
@@ -657,7 +657,7 @@ def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
 
 
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     attempt = orders.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
     orders.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
     at = open_page("orders")
@@ -741,7 +741,7 @@ def test_every_finance_table_can_be_downloaded_as_csv(env, api, monkeypatch):
         api.v1.charges.create(
             params={"amount": 4600, "currency": "usd", "source": "tok_chargeDeclined", "shipping": shipping}
         )
-    order = orders.create_order(replace(CUSTOMER, name=FORMULA), HAMMING, 1)
+    order = orders.create_order(replace(CUSTOMER, name=FORMULA), catalog.priced_line(HAMMING, 1))
     sync.sync(api, full=True)
     for page, key in (("charges", None), ("failures", "failures_period"), ("refunds", None), ("orders", None)):
         at = open_page(page)

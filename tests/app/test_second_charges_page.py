@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shop import orders
+from shop import catalog, orders
 from shop.checkout import charges, second_charges
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
@@ -36,7 +36,7 @@ def orders_page() -> AppTest:
 
 def test_a_second_charge_is_listed_with_its_order_charge_and_amount(env, private_emulator):
     api = private_emulator.client()
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     paid = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     late = api.v1.charges.create(
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}

@@ -11,7 +11,7 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import fulfilment, orders
+from shop import catalog, fulfilment, orders
 from shop.checkout import charges
 from shop.config import get_settings
 from shop.validation import validate_customer
@@ -400,7 +400,7 @@ def test_a_purchase_still_being_paid_in_another_tab_is_asked_about_first(card):
     app = start()
     fill(app)
     customer = orders.Customer(**validate_customer(CHECKOUT_DETAILS).values)
-    other_tab = orders.create_order(customer, "art-of-doing-science", 1)
+    other_tab = orders.create_order(customer, catalog.priced_line("art-of-doing-science", 1))
     orders.start_attempt(other_tab.id, "other-tab")  # its charge is on its way to Stripe
     pay(app, card, "tok_visa")
     asked = [w.value for w in app.warning if "Buy it again?" in w.value]

@@ -15,8 +15,9 @@ import httpx
 import pytest
 import stripe
 
-from shop import orders, webhooks
+from shop import catalog, orders, webhooks
 from shop.checkout import charges, intents, reconcile, second_charges
+from shop.validation import validate_customer
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -178,7 +179,9 @@ def test_reconciliation_refunds_an_intent_of_other_terms(client, kind):
 
 
 def charges_order_and_attempt() -> tuple[orders.Order, orders.Attempt]:
-    order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
+    order = orders.create_order(
+        orders.Customer(**validate_customer(CHECKOUT_DETAILS).values), catalog.priced_line(HAMMING, 1)
+    )
     return order, orders.start_attempt(order.id, "click-1")
 
 
@@ -193,7 +196,9 @@ def test_the_charges_flow_refunds_a_charge_of_other_terms(client, kind, monkeypa
     terms = MISMATCHES[kind]
     made = charges.charge_params
     monkeypatch.setattr(charges, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
-    order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
+    order = orders.create_order(
+        orders.Customer(**validate_customer(CHECKOUT_DETAILS).values), catalog.priced_line(HAMMING, 1)
+    )
     result = charges.pay_order(order.id, "tok_visa", "click-1", client=client)
     assert not result.succeeded and "refunded" in result.message
     [attempt] = orders.list_attempts(order.id)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import audit, fulfilment, orders
+from shop import audit, catalog, fulfilment, orders
 from shop.checkout import charges
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
@@ -41,7 +41,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, da
 
 
 def shipped_ready(engine: sa.Engine) -> orders.Order:
-    order = orders.create_order(ADA, HAMMING, 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line(HAMMING, 1), engine=engine)
     attempt = orders.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
     orders.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_audit", amount=order.amount, currency=order.currency, engine=engine
@@ -50,7 +50,7 @@ def shipped_ready(engine: sa.Engine) -> orders.Order:
 
 
 def paid_order(client: stripe.StripeClient) -> orders.Order:
-    order = orders.create_order(ADA, HAMMING, 1)
+    order = orders.create_order(ADA, catalog.priced_line(HAMMING, 1))
     charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242", client=client)
     return orders.get_order(order.id)
 

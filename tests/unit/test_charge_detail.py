@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import stripe
 
-from shop import audit, charge_detail, fulfilment, orders, sync
+from shop import audit, catalog, charge_detail, fulfilment, orders, sync
 from shop.checkout import charges
 from tests.support import Emulator, use_emulator
 from tests.support_data import CUSTOMER
@@ -26,7 +26,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emula
 
 
 def paid_order() -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242").succeeded
     return orders.get_order(order.id)
 

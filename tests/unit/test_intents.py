@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 import stripe
 
-from shop import orders
+from shop import catalog, orders
 from shop.checkout import intents, reconcile
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
@@ -156,6 +157,14 @@ def test_a_new_quantity_updates_the_amount_of_the_same_intent(client):
     assert intent.metadata["book_id"] == "working-in-public"
 
 
+def test_one_click_prices_the_book_once_also_when_it_revises_the_order(client):
+    first = prepare(client)
+    with mock.patch("shop.catalog.price_for", wraps=catalog.price_for) as price_for:
+        revised = prepare(client, order_id=first.order.id, quantity=2)
+    assert revised.order.amount == 2 * catalog.get_book(HAMMING).price
+    assert price_for.call_count == 1  # the duplicate check, the revision and Stripe share one priced line
+
+
 @pytest.mark.parametrize(
     ("payment_method", "result", "words"),
     [
@@ -205,7 +214,7 @@ def test_a_recent_paid_order_of_the_same_book_is_a_possible_duplicate(client):
     assert prepare(client, quantity=2).ready  # another amount is not a duplicate
     assert prepare(client, allow_duplicate=True).ready
     later = time.time() + orders.DUPLICATE_WINDOW_S + 1
-    assert orders.possible_duplicate("grace@example.com", HAMMING, 1, now=later) is None
+    assert orders.possible_duplicate("grace@example.com", catalog.priced_line(HAMMING, 1), now=later) is None
 
 
 def test_a_reload_continues_the_unpaid_order_and_its_intent(client):

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import config, fulfilment, orders
+from shop import catalog, config, fulfilment, orders
 from shop.checkout import charges, intents, reconcile
 from shop.db import get_engine
 from shop.mail import compose, outbox
@@ -211,7 +211,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     engine = get_engine()
     name = 'Eve\r\nBcc: victim@example.net\r\n<script>alert(1)</script> =HYPERLINK("http://x")'
     customer = orders.Customer(name, "eve@example.com", "+1", "<img src=x onerror=alert(1)>", "City", "", "1", "US")
-    order = orders.create_order(customer, HAMMING, 1)
+    order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
     attempt = orders.start_attempt(order.id, "n1", card_brand="<b>visa</b>", card_last4="4242")
     orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing", amount=order.amount, currency=order.currency)
     send_all(client)
@@ -226,7 +226,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     assert "<b>visa</b>" not in html
     # An address that is not one address is never sent anywhere: the email fails with what to fix.
     bad = orders.create_order(orders.Customer("Mallory", "a@b.example, c@d.example", "+1", "x", "y", "", "1", "US"),
-                              HAMMING, 1)  # fmt: skip
+                              catalog.priced_line(HAMMING, 1))  # fmt: skip
     attempt = orders.start_attempt(bad.id, "n2")
     orders.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2", amount=bad.amount, currency=bad.currency)
     send_all(client)
@@ -256,7 +256,7 @@ def test_two_senders_on_one_postgresql_store_deliver_each_message_once(
     engine = get_engine()
     customer = orders.Customer(**CHECKOUT_DETAILS)
     for _ in range(40):
-        order = orders.create_order(customer, HAMMING, 1)
+        order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
         with engine.begin() as conn:
             outbox.enqueue(conn, order_id=order.id, kind="shipped", recipient=customer.email)
     replicas = [Sender(engine, get_mail_settings()), Sender(engine, get_mail_settings())]

@@ -15,7 +15,7 @@ import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import fulfilment, orders
+from shop import catalog, fulfilment, orders
 from shop.checkout import charges
 from shop.orders import OrderStateError
 from tests.support import use_emulator
@@ -71,7 +71,7 @@ def _process_dies_at(monkeypatch: pytest.MonkeyPatch, store_function: str) -> It
 
 
 def _paid_order(client: stripe.StripeClient) -> orders.Order:
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client)
     assert result.succeeded
     return result.order

@@ -7,13 +7,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import config, fulfilment, orders
+from shop import catalog, config, fulfilment, orders
 from shop.checkout import charges, reconcile
 from shop.checkout.results import NOT_CONFIGURED_MESSAGE, ChargeResult, PaymentError
 from shop.orders import Customer, OrderStateError
@@ -51,7 +52,7 @@ def client(emulator, shop_db) -> stripe.StripeClient:
 
 
 def new_order(quantity: int = 1) -> orders.Order:
-    return orders.create_order(CUSTOMER, HAMMING, quantity)
+    return orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, quantity))
 
 
 def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> ChargeResult:
@@ -705,6 +706,13 @@ def test_checkout_without_a_token_says_to_enter_the_card_again(client):
     outcome = charges.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
     assert "enter your card again" in outcome.message
     assert orders.list_orders() == []
+
+
+def test_one_click_prices_the_book_once(client):
+    with mock.patch("shop.catalog.price_for", wraps=catalog.price_for) as price_for:
+        outcome = charges.checkout(DETAILS, HAMMING, 2, click("tok_visa"), client=client)
+    assert outcome.result.succeeded and outcome.result.amount == 2 * catalog.get_book(HAMMING).price
+    assert price_for.call_count == 1  # the duplicate check, the order and Stripe share one priced line
 
 
 def test_checkout_asks_before_charging_a_paid_purchase_again(client):

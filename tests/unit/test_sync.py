@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, fulfilment, orders, sync
+from shop import analytics, catalog, fulfilment, orders, sync
 from shop.checkout import charges, reconcile
 from shop.db import get_engine
 from shop.schema import leases
@@ -199,7 +199,7 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
 
 def test_a_refund_seen_in_stripe_updates_the_order(api, counted):
     client, _ = counted
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.outcome == "succeeded"
     sync.sync(client)
@@ -449,7 +449,7 @@ def pay_with(api: stripe.StripeClient, number: str = "4242424242424242") -> tupl
     token = api.v1.tokens.create(
         params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     ).id
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     result = charges.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
     assert result.outcome == "succeeded"
     return orders.get_order(order.id), result.charge_id
@@ -565,7 +565,7 @@ def test_the_charge_row_keeps_stripes_disputed_flag():
 
 def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
     client, _ = counted
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     attempt = orders.start_attempt(order.id, "slow-click")
     orders.finish_attempt(attempt.id, "failed", code=orders.NOT_CHARGED, message="Stripe has no charge")
     # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
