@@ -45,15 +45,8 @@ def charge_params(order: Order, token: str, attempt: orders.Attempt) -> dict[str
 
 
 def _already_paid(order: Order, stripe_seconds: float = 0.0) -> ChargeResult:
-    return ChargeResult(
-        outcome="succeeded",
-        order=order,
-        charge_id=order.charge_id,
-        amount=order.amount,
-        currency=order.currency,
-        message=f"Order {order.id} is paid: {format_amount(order.amount, order.currency)} charged.",
-        stripe_seconds=stripe_seconds,
-    )
+    message = f"Order {order.id} is paid: {format_amount(order.amount, order.currency)} charged."
+    return ChargeResult.of_order(order, "succeeded", order.charge_id, message, stripe_seconds=stripe_seconds)
 
 
 def pay_order(
@@ -180,15 +173,13 @@ def settle_from_charge(
         return _second_charge_result(order, charge_id, amount, attempt, stripe_seconds)
     message = paid_message(order)
     card = field(field(charge, "payment_method_details"), "card") or field(charge, "source")
-    return ChargeResult(
+    return ChargeResult.of_order(
+        order,
+        "succeeded",
+        charge_id,
+        message,
         card_brand=field(card, "brand"),
         card_last4=field(card, "last4"),
-        outcome="succeeded",
-        order=order,
-        charge_id=charge_id,
-        amount=order.amount,
-        currency=order.currency,
-        message=message,
         attempt_id=attempt.id,
         stripe_seconds=stripe_seconds,
     )
@@ -198,41 +189,17 @@ def _second_charge_result(
     order: Order, charge_id: str, amount: int, attempt: orders.Attempt, stripe_seconds: float
 ) -> ChargeResult:
     given_back = f"the second payment of {format_amount(amount, order.currency)} ({charge_id}) is being refunded"
+    of_attempt = {"attempt_id": attempt.id, "stripe_seconds": stripe_seconds}
     if order.paid_at and order.charge_id:
-        return ChargeResult(
-            outcome="succeeded",
-            order=order,
-            charge_id=order.charge_id,
-            amount=order.amount,
-            currency=order.currency,
-            message=f"Order {order.id} was already paid (charge {order.charge_id}); {given_back} to your card.",
-            attempt_id=attempt.id,
-            stripe_seconds=stripe_seconds,
-        )
-    return ChargeResult(
-        outcome="error",
-        order=order,
-        charge_id=None,
-        amount=order.amount,
-        currency=order.currency,
-        message=f"Order {order.id} is cancelled, so {given_back} to your card.",
-        attempt_id=attempt.id,
-        stripe_seconds=stripe_seconds,
-    )
+        message = f"Order {order.id} was already paid (charge {order.charge_id}); {given_back} to your card."
+        return ChargeResult.of_order(order, "succeeded", order.charge_id, message, **of_attempt)
+    message = f"Order {order.id} is cancelled, so {given_back} to your card."
+    return ChargeResult.of_order(order, "error", None, message, **of_attempt)
 
 
 def _refused_charge_result(order: Order, message: str, attempt: orders.Attempt, stripe_seconds: float) -> ChargeResult:
     closed = orders.get_order(order.id) or order
-    return ChargeResult(
-        outcome="error",
-        order=closed,
-        charge_id=None,
-        amount=closed.amount,
-        currency=closed.currency,
-        message=message,
-        attempt_id=attempt.id,
-        stripe_seconds=stripe_seconds,
-    )
+    return ChargeResult.of_order(closed, "error", None, message, attempt_id=attempt.id, stripe_seconds=stripe_seconds)
 
 
 def _result(
@@ -246,13 +213,11 @@ def _result(
 ) -> ChargeResult:
     order = orders.get_order(order_id)
     assert order is not None
-    return ChargeResult(
-        outcome=outcome,
-        order=order,
-        charge_id=charge_id,
-        amount=order.amount,
-        currency=order.currency,
-        message=message,
+    return ChargeResult.of_order(
+        order,
+        outcome,
+        charge_id,
+        message,
         code=details.get("code"),
         decline_code=details.get("decline_code"),
         attempt_id=attempt.id,

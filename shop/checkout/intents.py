@@ -374,13 +374,11 @@ def _result(
     card = field(field(charge, "payment_method_details"), "card")
     if outcome == "succeeded":
         message = paid_message(order)
-    return ChargeResult(
-        outcome=outcome,
-        order=order,
-        charge_id=order.charge_id if outcome == "succeeded" else field(charge, "id"),
-        amount=order.amount,
-        currency=order.currency,
-        message=message or "",
+    return ChargeResult.of_order(
+        order,
+        outcome,
+        order.charge_id if outcome == "succeeded" else field(charge, "id"),
+        message or "",
         code=code,
         decline_code=decline_code,
         stripe_seconds=stripe_seconds,

@@ -7,6 +7,7 @@ any of them the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 
@@ -64,6 +65,19 @@ class ChargeResult:
     # The card as Stripe reports it on the charge (never the browser's word); None when not known.
     card_brand: str | None = None
     card_last4: str | None = None
+
+    @classmethod
+    def of_order(cls, order: Order, outcome: str, charge_id: str | None, message: str, **more: Any) -> ChargeResult:
+        """A result at `order`'s amount and currency (what the order is paid with is always its own amount)."""
+        return cls(
+            outcome=outcome,
+            order=order,
+            charge_id=charge_id,
+            amount=order.amount,
+            currency=order.currency,
+            message=message,
+            **more,
+        )
 
     @property
     def succeeded(self) -> bool:
