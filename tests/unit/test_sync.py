@@ -538,6 +538,27 @@ def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_
     assert len(api.v1.refunds.list(params={"charge": late.id}).data) == 1
 
 
+def test_a_second_charge_delivered_by_a_webhook_is_refunded_after_it_is_applied(api, counted):
+    client, _ = counted
+    order, charge_id = pay_with(api)
+    sync.sync(client)
+    late = api.v1.charges.create(
+        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}
+    )
+    [event] = [
+        e
+        for e in api.v1.events.list(params={"type": "charge.succeeded", "limit": 5}).data
+        if e.data.object.id == late.id
+    ]
+
+    assert reconcile.apply_and_settle([event.to_dict()], client=client) == 1
+
+    assert orders.get_order(order.id).charge_id == charge_id
+    assert api.v1.charges.retrieve(late.id).refunded
+    [record] = orders.list_second_charges()
+    assert (record.charge_id, record.found_by) == (late.id, "sync")
+
+
 def test_a_backfill_under_a_rate_limit_backs_off_and_gets_every_charge(api, counted, private_emulator):
     client, http = counted
     make_charges(api, 250)
