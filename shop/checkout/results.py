@@ -17,16 +17,10 @@ from shop.orders import Order
 UNREACHABLE_MESSAGE = (
     "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
 )
-
-
 UNEXPECTED_MESSAGE = (
     "The payment processor reported an unexpected error. Your card was not charged twice; please try again in a moment."
 )
-
-
 TOKEN_PROBLEM_MESSAGE = "This card entry can no longer be used. Please enter your card again and pay."
-
-
 # Keys, permissions, settings: the operator's to fix (the details go to the log), never the customer's.
 NOT_CONFIGURED_MESSAGE = "Payments are not configured correctly, so your card was not charged. Please try again later."
 
