@@ -4,7 +4,7 @@ calls.
 Runs its own emulator on a free port with a throwaway data directory, then 50 checkouts each way:
 - Charges flow (CHECKOUT_API=charges) through the shop page in AppTest (the card component replaced by a stand-in
   returning `tok_visa`): the page stamps the moment it reads the token and the moment the confirmation is
-  rendered; and through `shop.payments.checkout` alone (validation, order write, attempt bookkeeping);
+  rendered; and through `shop.checkout.charges.checkout` alone (validation, order write, attempt bookkeeping);
 - PaymentIntents flow (the default) through the shop page: the stand-in confirms the order's intent with
   `pm_card_visa` (the browser's part, not timed) and answers with the outcome; the page stamps the moment it reads
   that answer and the moment the confirmation is rendered, and the retrieve of the intent is subtracted.
@@ -92,7 +92,7 @@ def _page_overheads(card, click) -> list[float]:
 
 
 def _domain_overheads() -> tuple[list[float], list[float]]:
-    from shop import payments
+    from shop.checkout import charges
 
     overheads, stripe_calls = [], []
     for run in range(RUNS + 3):
@@ -100,7 +100,7 @@ def _domain_overheads() -> tuple[list[float], list[float]]:
         started = time.perf_counter()
         # A new customer each run: the buy-it-again check runs and finds nothing, as for most purchases.
         details = {**DETAILS, "email": f"grace-{run}@example.com"}
-        outcome = payments.checkout(details, "art-of-doing-science", 1, payment)
+        outcome = charges.checkout(details, "art-of-doing-science", 1, payment)
         elapsed = time.perf_counter() - started
         if outcome.result is None or not outcome.result.succeeded:
             raise SystemExit(f"checkout failed: {outcome}")

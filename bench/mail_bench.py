@@ -38,7 +38,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, shop_environment(Path(tmp)) as env:
         port = free_port()
         os.environ.update(env, LOCAL_SMTP_PORT=str(port), SMTP_URL="")
-        from shop import attempts, orders, payments
+        from shop import attempts, catalog, orders
+        from shop.checkout import charges
         from shop.config import get_settings, stripe_client
         from shop.db import get_engine
         from shop.mail import local_server, outbox
@@ -80,7 +81,7 @@ def main() -> None:
         waits = []
         for _ in range(RUNS):
             payment = {"token": "tok_visa", "nonce": uuid.uuid4().hex, "brand": "Visa", "last4": "4242"}
-            outcome = payments.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
+            outcome = charges.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
             order_id = outcome.result.order.id
             key = f"{order_id}:confirmed"
             with arrived:
@@ -96,7 +97,7 @@ def main() -> None:
 
         customer = orders.Customer(**CHECKOUT_DETAILS)
         for _ in range(QUEUED):
-            order = orders.create_order(customer, HAMMING, 1)
+            order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
             with engine.begin() as conn:
                 outbox.enqueue(conn, order_id=order.id, kind="shipped", recipient=customer.email)
         started = time.perf_counter()

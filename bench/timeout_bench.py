@@ -1,8 +1,8 @@
 """`python -m bench.timeout_bench`: how long a charge takes when Stripe stalls its first try past the timeout.
 
 Runs its own emulator with a throwaway store, sets STRIPE_TIMEOUT_S=1 and arms a 3 s delay on the next
-`POST /v1/charges`, then pays one order through `shop.payments.pay_order` with the shop's own client: the first try
-gives up after the timeout and the SDK's retry (same idempotency key) is answered at once. RUNS times (default 5);
+`POST /v1/charges`, then pays one order through `shop.checkout.charges.pay_order` with the shop's own client: the first
+try gives up after the timeout and the SDK's retry (same idempotency key) is answered at once. RUNS times (default 5);
 prints `bench: charge_after_a_stalled_try_s` (median), which stays near the 1 s timeout plus the SDK's retry delay
 and well under the 3 s stall.
 """
@@ -38,7 +38,8 @@ def main() -> None:
             DATABASE_URL=f"sqlite:///{Path(tmp) / 'shop.db'}",
             STRIPE_TIMEOUT_S=str(TIMEOUT_S),
         )
-        from shop import config, orders, payments
+        from shop import catalog, config, orders
+        from shop.checkout import charges
 
         config.get_settings.cache_clear()
         client = config.stripe_client()
@@ -46,11 +47,11 @@ def main() -> None:
         auth = {"Authorization": "Bearer sk_test_x"}
         seconds = []
         for _ in range(RUNS):
-            order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+            order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
             spec = {"method": "POST", "path": "/v1/charges", "action": {"delay_s": STALL_S}, "times": 1}
             httpx.post(faults, json=spec, headers=auth).raise_for_status()
             started = time.perf_counter()
-            result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client)
+            result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client)
             seconds.append(time.perf_counter() - started)
             assert result.outcome == "succeeded", result
     report("charge_after_a_stalled_try_s", statistics.median(seconds), "s")

@@ -7,7 +7,8 @@ import logging
 import streamlit as st
 import stripe
 
-from shop import intents, order_checks, orders, payments, stripe_io
+from shop import order_checks, orders, stripe_io
+from shop.checkout import reconcile
 from shop.words import count
 from ui import emails, gate, links
 from ui.authorizations import show_authorizations
@@ -65,8 +66,8 @@ if unanswered:
         if st.button("Check them with Stripe", key="orders_reconcile"):
             with st.spinner("Asking Stripe…"):
                 try:
-                    results = payments.reconcile_pending()
-                    paid = [r for r in intents.settle_open_orders() if r.succeeded]
+                    results = reconcile.reconcile_pending()
+                    paid = [r for r in reconcile.settle_open_orders() if r.succeeded]
                 except stripe.StripeError as exc:
                     log.warning("checking unsettled orders with Stripe failed", exc_info=True)
                     flash(MESSAGE_KEY, "error", f"{stripe_io.staff_words(exc)} Nothing was charged or changed.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shop import analytics, orders, payments, refund_requests
+from shop import analytics, fulfilment, orders, refund_requests
 from shop.money import format_amount
 from shop.words import count
 from ui import gate, refund_dialog
@@ -45,7 +45,7 @@ if not matches.empty:
     charge_id = st.selectbox("Charge", list(labels), format_func=labels.get, key="refund_charge")
     charge = matches[matches["id"] == charge_id].iloc[0].to_dict()
     amounts = analytics.charge_amounts(matches, charge_id)
-    remaining = payments.refundable_amount(amounts)
+    remaining = fulfilment.refundable_amount(amounts)
     currency = charge["currency"]
     captured_label = "Captured" if charge["captured"] else "Authorized (not captured)"
     cols = st.columns(4)
@@ -95,8 +95,8 @@ for request in requests:
             type="primary",
         ):
             try:
-                decided = payments.approve_refund_request(request.id, note=note or None, actor=gate.actor())
-            except (payments.RefundError, orders.OrderStateError) as exc:
+                decided = fulfilment.approve_refund_request(request.id, note=note or None, actor=gate.actor())
+            except (fulfilment.RefundError, orders.OrderStateError) as exc:
                 st.error(str(exc))
             else:
                 flash(MESSAGE_KEY, "success", f"Approved: {order.id} refunded ({decided.refund_id}).")

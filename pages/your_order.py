@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shop import audit, catalog, order_rules, orders, payments, refund_requests
+from shop import audit, catalog, fulfilment, order_rules, orders, refund_requests
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.messages import flash, flash_outcome, inert, show_flash, show_line
@@ -47,8 +47,8 @@ def _cancel(order: orders.Order, amount: str) -> None:
         else f"Your order is cancelled and {amount} is refunded to your card. Banks usually show it within "
         "5–10 business days."
     )
-    errors = (orders.OrderStateError, payments.RefundError)
-    flash_outcome(MESSAGE_KEY, lambda: payments.cancel_order(order.id, actor=audit.CUSTOMER), done, errors=errors)
+    errors = (orders.OrderStateError, fulfilment.RefundError)
+    flash_outcome(MESSAGE_KEY, lambda: fulfilment.cancel_order(order.id, actor=audit.CUSTOMER), done, errors=errors)
 
 
 def confirm_cancel(order: orders.Order) -> None:

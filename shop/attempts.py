@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from shop import clock
 from shop.db import get_engine
 from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
-from shop.orders import Order, OrderNotFoundError, lock_order, order_from_row, queue_email, update_order
+from shop.orders import (
+    Order,
+    OrderNotFoundError,
+    attempt_in_flight,
+    lock_order,
+    order_from_row,
+    queue_email,
+    update_order,
+)
 from shop.schema import attempts_table, orders_table
 
 AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
@@ -88,12 +96,7 @@ def _start_attempt(
             return _attempt_from(existing)
         order = order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
         may_pay(order).require()
-        in_flight = conn.execute(
-            sa.select(attempts_table.c.id).where(
-                attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
-            )
-        ).first()
-        if in_flight is not None:
+        if attempt_in_flight(conn, order_id):
             raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
         number = conn.execute(
             sa.select(sa.func.count()).select_from(attempts_table).where(attempts_table.c.order_id == order_id)

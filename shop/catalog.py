@@ -1,7 +1,7 @@
 """The books on sale and their prices: the only source of prices in the shop.
 
 Prices are integer minor units in the catalog's currency, read from `catalog.json` beside this file. Nothing that
-comes from a browser ever sets an amount; checkout and reconciliation both ask `price_for`.
+comes from a browser ever sets an amount; a checkout prices its line once (`priced_line`) and passes it on.
 """
 
 from __future__ import annotations
@@ -62,6 +62,26 @@ def get_book(book_id: str) -> Book:
         if book.id == book_id:
             return book
     raise UnknownBookError(f"There is no book {book_id!r} in the catalog.")
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """One order line as the catalog prices it: made once per click on Pay (`priced_line`) and handed to the
+    duplicate check, the order's creation or revision and Stripe, so none of them prices the book again."""
+
+    book: Book
+    quantity: int
+    unit_amount: int  # minor units of `currency`, for one copy
+    total: int  # minor units of `currency`, for `quantity` copies
+    currency: str
+
+
+def priced_line(book_id: str, quantity: int) -> PricedLine:
+    """`quantity` copies of a book at the catalog's price; ValueError (quantity outside 1..10) or UnknownBookError
+    saying what to fix."""
+    total = price_for(book_id, quantity)
+    book = get_book(book_id)
+    return PricedLine(book=book, quantity=quantity, unit_amount=book.price, total=total, currency=book.currency)
 
 
 def price_for(book_id: str, quantity: int) -> int:

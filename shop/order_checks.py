@@ -1,6 +1,7 @@
 """Which unpaid orders the shop must ask Stripe about: those whose payment Stripe's answer never reached the shop.
 
-One rule, used by the Orders page's "ask Stripe" box and by reconciliation (`shop.payments.reconcile_pending`):
+One rule, used by the Orders page's "ask Stripe" box and by reconciliation
+(`shop.checkout.reconcile.reconcile_pending`):
 
 - an attempt that ended in "error" (Stripe could not be reached, or its answer was lost) is unanswered;
 - an attempt still "pending" is unanswered once its call has ended for certain (`shop.config.longest_call_s`): a

@@ -56,14 +56,25 @@ def may_pay(order: Order) -> Verdict:
     return Verdict(False, f"Order {order.id} is {status_label(order.status)}; it cannot be paid again.")
 
 
+def may_revise(order: Order, *, payment_in_flight: bool = False) -> Verdict:
+    """Whether the book, quantity or details of an order may change: only before it is paid (pending, or failed
+    before), and not while a payment of it is in flight (`payment_in_flight`, the store's answer)."""
+    if order.paid_at or order.status not in ("pending", "failed"):
+        return Verdict(False, f"Order {order.id} is {status_label(order.status)}; it cannot be changed.")
+    if payment_in_flight:
+        return Verdict(False, "A payment for this order is in progress; wait for it to finish.")
+    return ALLOWED
+
+
 def may_be_paid_with(order: Order, amount: int, currency: str) -> Verdict:
     """Whether a payment Stripe made of `amount` (minor units) in `currency` pays `order`: only at exactly the
     order's amount and currency.
 
-    The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the
-    store marks an order paid only when it holds (`shop.attempts.finish_attempt`), and a charge it refuses is given
-    back and shown to staff (`shop.payments.refund_second_charge`). A charge for other terms is not a payment for
-    this order, whatever raced it there (a tab holding an older client secret, an amount changed at Stripe).
+    The one rule of every settle path (the intent flow, the Charges flow, webhooks, sync, reconciliation): the store
+    marks an order paid only when it holds (`shop.attempts.finish_attempt`), and a charge it refuses is given back
+    and shown to staff (`shop.checkout.unwanted_charges.refund_second_charge`). A charge for other terms is not a
+    payment for this order, whatever raced it there (a tab holding an older client secret, an amount changed at
+    Stripe).
     """
     if (amount, str(currency).lower()) == (order.amount, order.currency.lower()):
         return ALLOWED
@@ -78,7 +89,7 @@ def may_ship(order: Order) -> Verdict:
     """Whether the order may be marked shipped: paid (and captured), not cancelled or refunded, not shipped yet.
 
     An order only authorized at checkout (capture at shipment) ships once its capture succeeded:
-    `shop.payments.ship_order` captures first, as `may_capture_for_shipment` allows.
+    `shop.fulfilment.ship_order` captures first, as `may_capture_for_shipment` allows.
     """
     verdict = may_capture_for_shipment(order)
     if verdict and order.awaiting_capture:

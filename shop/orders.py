@@ -25,7 +25,13 @@ from shop import audit, catalog
 from shop.clock import now as _now  # `now` is a common local name here (create_order's, say)
 from shop.db import get_engine
 from shop.mail import outbox
-from shop.order_rules import OrderStateError, Verdict, may_cancel, may_ship
+from shop.order_rules import (
+    OrderStateError,
+    Verdict,
+    may_cancel,
+    may_revise,
+    may_ship,
+)
 from shop.order_rules import status_label as status_label  # re-exported: pages label statuses through the store
 from shop.schema import attempts_table, orders_table, refund_requests_table
 
@@ -174,37 +180,30 @@ def queue_email(conn: sa.Connection, order: Order, kind: outbox.Kind, key: str |
     )
 
 
-# The names create_order and revise_order know these helpers by.
-_order_from, _locked_order, _update_order = order_from_row, lock_order, update_order
-
-
 def create_order(
     customer: Customer,
-    book_id: str,
-    quantity: int,
+    line: catalog.PricedLine,
     *,
     capture_method: CaptureMethod = "automatic",
     engine: sa.Engine | None = None,
 ) -> Order:
-    """Record a new order (status pending) with its amount from the catalog, before any charge is made.
+    """Record a new order (status pending) of `line`, priced from the catalog, before any charge is made.
 
     `capture_method` "manual": checkout only authorizes the card and shipping captures (CAPTURE=at_shipment).
     """
     if capture_method not in ("automatic", "manual"):
         raise ValueError(f"capture_method is automatic or manual, not {capture_method!r}.")
-    book = catalog.get_book(book_id)
-    amount = catalog.price_for(book_id, quantity)
     now = _now()
     values = {
         "created": now,
         "updated": now,
         **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
         "email": customer.email.strip(),
-        "book_id": book.id,
-        "quantity": quantity,
-        "unit_amount": book.price,
-        "amount": amount,
-        "currency": book.currency,
+        "book_id": line.book.id,
+        "quantity": line.quantity,
+        "unit_amount": line.unit_amount,
+        "amount": line.total,
+        "currency": line.currency,
         "status": "pending",
         "amount_refunded": 0,
         "capture_method": capture_method,
@@ -215,7 +214,7 @@ def create_order(
             exists = conn.execute(sa.select(orders_table.c.id).where(orders_table.c.id == order_id)).first()
             if exists is None:
                 conn.execute(sa.insert(orders_table).values(id=order_id, **values))
-                return _order_from(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+                return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
     raise RuntimeError("could not allocate an order number")
 
 
@@ -301,35 +300,34 @@ def set_payment_intent(order_id: str, intent_id: str, *, engine: sa.Engine | Non
         return update_order(conn, order_id, payment_intent_id=intent_id)
 
 
-def revise_order(
-    order_id: str, customer: Customer, book_id: str, quantity: int, *, engine: sa.Engine | None = None
-) -> Order:
-    """Change the book, quantity or details of an order not paid yet; its amount is priced again from the catalog.
+def attempt_in_flight(conn: sa.Connection, order_id: str) -> bool:
+    """Whether an attempt of the order is still pending (its payment in flight), read in `conn`'s transaction: a
+    revision waits for it, and a new attempt is refused while one is in flight."""
+    query = sa.select(attempts_table.c.id).where(
+        attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
+    )
+    return conn.execute(query).first() is not None
 
-    Refused (OrderStateError) once the order is paid, cancelled, or has a payment in flight.
+
+def revise_order(
+    order_id: str, customer: Customer, line: catalog.PricedLine, *, engine: sa.Engine | None = None
+) -> Order:
+    """Change the book, quantity or details of an order not paid yet to `line` (priced from the catalog).
+
+    Refused (OrderStateError) once the order is paid, cancelled, or has a payment in flight (`may_revise`).
     """
-    book = catalog.get_book(book_id)
-    amount = catalog.price_for(book_id, quantity)
     with _engine(engine).begin() as conn:
-        order = _locked_order(conn, order_id)
-        if order.paid_at or order.status not in ("pending", "failed"):
-            raise OrderStateError(f"Order {order_id} is {order.status.replace('_', ' ')}; it cannot be changed.")
-        in_flight = conn.execute(
-            sa.select(attempts_table.c.id).where(
-                attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
-            )
-        ).first()
-        if in_flight is not None:
-            raise OrderStateError("A payment for this order is in progress; wait for it to finish.")
-        return _update_order(
+        order = lock_order(conn, order_id)
+        may_revise(order, payment_in_flight=attempt_in_flight(conn, order_id)).require()
+        return update_order(
             conn,
             order_id,
             **{name: getattr(customer, name) for name in CUSTOMER_FIELDS} | {"email": customer.email.strip()},
-            book_id=book.id,
-            quantity=quantity,
-            unit_amount=book.price,
-            amount=amount,
-            currency=book.currency,
+            book_id=line.book.id,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.total,
+            currency=line.currency,
         )
 
 
@@ -495,7 +493,7 @@ def mark_cancelled(
     refund_id: str | None = None,
     engine: sa.Engine | None = None,
 ) -> Order:
-    """Record the cancellation of an order (the full refund is made by shop.payments.cancel_order first).
+    """Record the cancellation of an order (the full refund is made by shop.fulfilment.cancel_order first).
 
     Idempotent for an already cancelled order; refused for a shipped one ("refund it instead"). The cancellation
     (by `actor`, with `detail` and the `refund_id` it made) goes into the audit log once, in the same transaction.
@@ -561,25 +559,23 @@ DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within
 
 def possible_duplicate(
     email: str,
-    book_id: str,
-    quantity: int,
+    line: catalog.PricedLine,
     *,
     within_s: int = DUPLICATE_WINDOW_S,
     now: float | None = None,
     exclude: str | None = None,
 ) -> Order | None:
-    """The newest order of `email` for the same book and amount paid in the last `within_s` seconds, or still being
-    paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab, say — or
-    failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
+    """The newest order of `email` for the same book and amount as `line` paid in the last `within_s` seconds, or
+    still being paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab,
+    say — or failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
 
     Both checkout flows ask the customer before charging again when there is one: a customer who lost the
     confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
     asking checkout continues (its own payment is not a second purchase).
     """
     now = time.time() if now is None else now
-    amount = catalog.price_for(book_id, quantity)
     for order in list_orders(email=email, status=("pending", "failed", "paid", "shipped", "partially_refunded")):
-        if order.id == exclude or order.book_id != book_id or order.amount != amount:
+        if order.id == exclude or order.book_id != line.book.id or order.amount != line.total:
             continue
         if order.paid_at and now - order.paid_at <= within_s:
             return order

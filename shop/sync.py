@@ -22,9 +22,10 @@ name a charge's transaction without carrying it, so an incremental sync that mee
 transaction is known (`shop.sync_events`).
 
 Orders stay in step: when a synced charge carries `metadata.order_id` and its refunded total differs from the
-order's (up or down: a failed refund gives the money back), `orders.record_refund` is called; a succeeded charge
-of an order paid with another charge is refunded as a duplicate (`_keep_orders_in_step`). A 429 from Stripe is
-waited out with jittered back-off and the same page asked again (`shop.sync_reading.backoff_s`).
+order's (up or down: a failed refund gives the money back), `orders.record_refund` is called (`_keep_orders_in_step`).
+The copy moves no money: a charge of an order paid with another charge is refunded by the sync's caller
+(`shop.checkout.reconcile.sync_and_settle`). A 429 from Stripe is waited out with jittered back-off and the same
+page asked again (`shop.sync_reading.backoff_s`).
 
 This module is the entry (`sync`, `apply_delivered_events`) and the orders' follow-up; the work is in
 `sync_rows` (object -> row), `sync_reading` (requests to Stripe), `sync_store` (writes to the copy),
@@ -44,7 +45,7 @@ import stripe
 from shop import orders
 from shop.db import get_engine
 from shop.lease import Lease
-from shop.schema import charge_payloads, charges
+from shop.schema import charges
 from shop.stripe_io import client_or_default, plain
 from shop.sync_backfill import backfill
 from shop.sync_events import apply_events, find_cursor, incremental
@@ -81,32 +82,21 @@ def needs_sync(max_age_s: float = DEFAULT_MAX_AGE_S, engine: sa.Engine | None = 
 
 
 def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe.StripeClient | None = None) -> None:
-    """Make the shop's orders follow the charges Stripe reports.
+    """Make the shop's orders follow the charges Stripe reports (`client` is unused: the copy moves no money).
 
     An order's refunded total follows its charge's `amount_refunded`, down as well as up: a refund that failed or
     was canceled gives the money back to the charge (docs.stripe.com/refunds#failed-refunds), and the order is paid
-    again. A succeeded charge naming (in its metadata) an order already paid with another charge is a second
-    charge: it is refunded automatically and kept for staff (`shop.payments.refund_second_charge`). One naming an
-    unpaid order and one of its attempts (closed as not charged before Stripe made the charge) pays the order.
+    again. An authorized order follows its charge's capture or release. A charge naming (in its metadata) an order
+    it did not pay is left to the caller of the sync, which gives it back or settles the order with it
+    (`shop.checkout.reconcile.settle_synced_charges`).
     """
     rows = [row for row in rows if row.get("order_id")]
     if not rows:
         return
-    from shop import payments  # imported here: payments is the money-moving layer above this copy
-
     found = orders.get_orders([row["order_id"] for row in rows], engine=engine)
     for row in rows:
         order = found.get(str(row["order_id"]).strip().upper())
-        if order is None:
-            continue
-        if order.charge_id != row["id"]:
-            if row["status"] != "succeeded" or not row["paid"] or row["refunded"]:
-                continue
-            client = client_or_default(client)
-            if order.paid_at:
-                payments.refund_second_charge(order, row["id"], row["amount"], row["currency"], client, "sync")
-            elif not order.payment_intent_id:  # an intent's order is settled from its intent (shop.intents)
-                payments.settle_found_charge(order, _payload(engine, row["id"]), client)
+        if order is None or order.charge_id != row["id"]:
             continue
         if order.capture_method == "manual":  # authorized at checkout: follow its capture or its release (expiry)
             if row["captured"] and not order.captured_at:
@@ -120,13 +110,6 @@ def _keep_orders_in_step(rows: Iterable[dict], engine: sa.Engine, client: stripe
             found[order.id] = orders.record_refund(order.id, row["amount_refunded"], engine=engine)
         except (orders.OrderStateError, orders.OrderNotFoundError, ValueError):
             continue  # a charge whose amounts do not fit its order: the charge row still shows the truth
-
-
-def _payload(engine: sa.Engine, charge_id: str) -> dict:
-    """The stored JSON of a charge."""
-    with engine.connect() as conn:
-        raw = conn.execute(sa.select(charge_payloads.c.raw).where(charge_payloads.c.id == charge_id)).scalar_one()
-    return json.loads(raw)
 
 
 def _nothing_done(kind: str, counter: RequestCounter, started: float) -> SyncReport:

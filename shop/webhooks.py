@@ -10,17 +10,17 @@ alone: the event itself is retrieved from Stripe (`GET /v1/events/{id}`) and Str
 secret that leaked can then make the shop re-read real events, never write an object Stripe does not have (a
 forged charge, an altered amount). A delivery whose id Stripe does not know, or whose type or object differs from
 Stripe's event of that id, is refused with a 400. Stripe's copy goes through the event sync's own path
-(`shop.sync.apply_delivered_events`), so an event a webhook applied is skipped by the next sync and the other way
-round. The sync stays the fallback: it still reads every event from its cursor, so deliveries an endpoint missed
-are caught up by it.
+(`shop.sync.apply_delivered_events`, then `shop.checkout.reconcile.settle_synced_charges`), so an event a webhook
+applied is skipped by the next sync and the other way round. The sync stays the fallback: it still reads every event
+from its cursor, so deliveries an endpoint missed are caught up by it.
 
 Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/webhooks, "Handle duplicate events"
 and "Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the
 stored copy is from the same second (no way to tell which is newer) or the event carries another object (a refund,
 a dispute), the charge is retrieved from Stripe and that copy is stored. Orders: `payment_intent.succeeded` (and a
-charge of an intent) settles an unpaid order through `shop.intents.settle_order` (a customer who closed the tab
-after confirming); a charge of the Charges flow runs `shop.payments.reconcile_pending` for its order; refunds reach
-orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
+charge of an intent) settles an unpaid order through `shop.checkout.intents.settle_order` (a customer who closed the tab
+after confirming); a charge of the Charges flow runs `shop.checkout.reconcile.reconcile_pending` for its order; refunds
+reach orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
 not answer the endpoint says 503 and Stripe's retry does it all again.
 
 In emulator mode the app registers its own endpoint (`ensure_endpoint`) and keeps the endpoint's id and secret in
@@ -41,7 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
-from shop import attempts, intents, orders, payments, sync
+from shop import attempts, orders
+from shop.checkout import intents, reconcile
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
@@ -190,7 +191,7 @@ def apply_event(event: dict, *, client: stripe.StripeClient | None = None, engin
     except (stripe.StripeError, intents.IntentUnavailable):
         log.warning("webhook %s: Stripe did not answer; the sender will retry", event["id"], exc_info=True)
         return 503, "Stripe did not answer; try again."
-    fresh = sync.apply_delivered_events([event, *retrieved], engine=engine)
+    fresh = reconcile.apply_and_settle([event, *retrieved], client=client, engine=engine)
     return 200, "Applied." if fresh else "Already applied."
 
 
@@ -256,7 +257,7 @@ def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
         if intent_id:
             _settle_intent_order(order_id, intent_id, client)
         elif order_id and any(a.order_id == order_id for a in attempts.unsettled_attempts()):
-            payments.reconcile_pending(client, order_id=order_id)
+            reconcile.reconcile_pending(client, order_id=order_id)
 
 
 def _settle_intent_order(order_id: str | None, intent_id: str | None, client: stripe.StripeClient) -> None:

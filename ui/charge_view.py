@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import charge_detail, db, payments
+from shop import charge_detail, db, fulfilment
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import code_words
@@ -192,8 +192,8 @@ def dashboard_link(detail: charge_detail.ChargeDetail) -> None:
 def refund_action(detail: charge_detail.ChargeDetail) -> None:
     """The charge's Refund button, while money is left to refund: the Refunds page's form and confirmation
     (`ui.refund_dialog`) for this charge."""
-    amounts = payments.ChargeAmounts.of({**detail.raw, "amount_refunded": detail.amount_refunded})
-    remaining = payments.refundable_amount(amounts)
+    amounts = fulfilment.ChargeAmounts.of({**detail.raw, "amount_refunded": detail.amount_refunded})
+    remaining = fulfilment.refundable_amount(amounts)
     if remaining <= 0:
         return
     label = f"Refund (up to {format_amount(remaining, detail.currency)})"

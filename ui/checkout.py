@@ -15,7 +15,9 @@ from typing import Any
 import streamlit as st
 
 import components.elements_card as card_component
-from shop import catalog, covers, intents, orders, payments
+from shop import catalog, covers, orders
+from shop.checkout import charges, intents
+from shop.checkout.results import ChargeResult
 from shop.config import get_settings
 from shop.money import format_amount
 from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
@@ -296,7 +298,7 @@ def _finish(note: tuple[str, str] | None = None, *, reset: bool = True) -> None:
     st.rerun()
 
 
-def _paid(result: payments.ChargeResult, received: float) -> None:
+def _paid(result: ChargeResult, received: float) -> None:
     state.checkout_confirmation = {
         "order_id": result.order.id,
         "charge_id": result.charge_id,
@@ -398,7 +400,7 @@ def handle_token(
         return
     state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
     try:
-        outcome = payments.checkout(
+        outcome = charges.checkout(
             details, book_id, quantity, payment, order_id=state.get("checkout_order_id"), allow_duplicate=again
         )
     except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log

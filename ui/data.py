@@ -17,6 +17,7 @@ import streamlit as st
 import stripe
 
 from shop import analytics, db, stripe_io, sync, sync_report
+from shop.checkout import reconcile
 from shop.config import ConfigError, get_settings
 from shop.db import get_engine
 
@@ -72,7 +73,7 @@ def run_sync(full: bool = False) -> sync_report.SyncReport | None:
     with st.status("Syncing with Stripe…", expanded=False) as status:
         bar = st.progress(0.0, text="Asking Stripe what changed…")
         try:
-            report = sync.sync(
+            report = reconcile.sync_and_settle(
                 progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text), full=full
             )
         except (stripe.StripeError, ConfigError) as exc:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from shop import analytics, export, order_rules, orders, payments
+from shop import analytics, export, fulfilment, order_rules, orders
 from shop.money import format_amount
 from ui import dialogs, gate
 from ui.data import data_changed
@@ -25,7 +25,7 @@ CLEAR_KEY = "orders_table_clear"  # set by an action: the next run draws the tab
 RESULTS_KEY = "orders_results"  # [(kind, sentence)] of the last action, one per order
 CANCEL_KEY = "orders_cancel_pending"  # the order numbers waiting for the cancellation's confirmation
 # Refusals of one order, shown as its sentence while the other selected orders go ahead.
-CANCEL_ERRORS = (orders.OrderStateError, payments.RefundError, payments.CaptureError, ValueError)
+CANCEL_ERRORS = (orders.OrderStateError, fulfilment.RefundError, fulfilment.CaptureError, ValueError)
 
 
 def _rows(state: object) -> list[int]:
@@ -111,7 +111,7 @@ TRACKING_KEY = "orders_ship_tracking"
 def _ship_with(carrier: str, tracking_number: str) -> Callable[[str], str]:
     def ship(order_id: str) -> str:
         # An order only authorized is captured first; the customer's shipped email carries carrier and number.
-        payments.ship_order(order_id, actor=gate.actor(), carrier=carrier, tracking_number=tracking_number)
+        fulfilment.ship_order(order_id, actor=gate.actor(), carrier=carrier, tracking_number=tracking_number)
         tracking = " ".join(part for part in (carrier, tracking_number) if part)
         return f"Order {order_id} marked shipped." + (f" Tracking: {tracking}." if tracking else "")
 
@@ -121,7 +121,7 @@ def _ship_with(carrier: str, tracking_number: str) -> Callable[[str], str]:
 def _cancel(order_id: str) -> str:
     refundable = orders.get_order(order_id)
     refund = format_amount(refundable.refundable, refundable.currency) if refundable else "nothing"
-    payments.cancel_order(order_id, actor=gate.actor())
+    fulfilment.cancel_order(order_id, actor=gate.actor())
     if refundable is not None and refundable.awaiting_capture:
         return f"Order {order_id} cancelled; its {refund} authorization released, nothing was charged."
     return f"Order {order_id} cancelled; {refund} refunded."

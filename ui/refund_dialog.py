@@ -7,7 +7,7 @@ import uuid
 
 import streamlit as st
 
-from shop import payments
+from shop import fulfilment
 from shop.money import format_amount, to_minor_units
 from ui import dialogs, gate
 from ui.data import data_changed
@@ -38,7 +38,7 @@ def _refund(pending: dict) -> None:
     amount = format_amount(pending["amount"], pending["currency"])
 
     def refund() -> object:
-        return payments.refund_charge(
+        return fulfilment.refund_charge(
             pending["charge_id"],
             amount=pending["amount"],
             reason=pending["reason"],
@@ -49,7 +49,7 @@ def _refund(pending: dict) -> None:
     def done(made) -> str:
         return f"Refunded {amount} of {pending['charge_id']} (refund {made.id})."
 
-    if flash_outcome(MESSAGE_KEY, refund, done, errors=(payments.RefundError,)):
+    if flash_outcome(MESSAGE_KEY, refund, done, errors=(fulfilment.RefundError,)):
         st.session_state[RESET_KEY] = True
         data_changed()
 
@@ -72,11 +72,11 @@ def confirm_refund(pending: dict) -> None:
     )
 
 
-def refund_form(amounts: payments.ChargeAmounts, *, customer: str, card: str | None) -> None:
+def refund_form(amounts: fulfilment.ChargeAmounts, *, customer: str, card: str | None) -> None:
     """The refund form of one charge: everything left or a part, and a reason; a valid request is put up for
     confirmation (`confirm_refund`, drawn by the page while PENDING_KEY is set), a mistake is said under the form."""
     currency = amounts.currency
-    remaining = payments.refundable_amount(amounts)
+    remaining = fulfilment.refundable_amount(amounts)
     reset_form_if_refunded()
     with st.form("refund_form", border=True):
         how = st.radio("Refund", ["Everything left", "Part of it"], horizontal=True, key="refund_how")
@@ -95,10 +95,10 @@ def refund_form(amounts: payments.ChargeAmounts, *, customer: str, card: str | N
     elif asked:
         try:
             amount = None if how == "Everything left" else to_minor_units(amount_text, currency)
-            amount = payments.check_refund(amounts, amount, reason)
+            amount = fulfilment.check_refund(amounts, amount, reason)
         except ValueError as exc:
             st.error(f"{exc} Enter the amount in dollars, like 5 or 5.00.")
-        except payments.RefundError as exc:
+        except fulfilment.RefundError as exc:
             st.error(exc.message)
         else:
             st.session_state[PENDING_KEY] = {

@@ -7,13 +7,13 @@ charge (docs.stripe.com/payments/3d-secure/authentication-flow, docs.stripe.com/
 a failed payment.
 
 Where these come from: the order store's attempts (`shop.attempts`), not the synced events. The shop records every
-confirm of an order's intent that Stripe answered with a failure as an attempt (`shop.intents.settle_order`, once
-per confirm), with the error's code and message, whether Stripe or the emulator is behind it, and the attempts
-live in the same database the pages and the notebooks read. The sync keeps charges, refunds and disputes but not
-`payment_intent.payment_failed` events, and Stripe lists events for 30 days only (docs.stripe.com/api/events/list),
-so an analyst's quarter would lose its oldest failures there. What the attempts cannot show: intents the shop did
-not create (none of its orders), and a challenge left open in a closed tab, which Stripe keeps in
-`requires_action` and reports as no failure until the intent is cancelled.
+confirm of an order's intent that Stripe answered with a failure as an attempt
+(`shop.checkout.intents.settle_order`, once per confirm), with the error's code and message, whether Stripe or the
+emulator is behind it, and the attempts live in the same database the pages and the notebooks read. The sync keeps
+charges, refunds and disputes but not `payment_intent.payment_failed` events, and Stripe lists events for 30 days
+only (docs.stripe.com/api/events/list), so an analyst's quarter would lose its oldest failures there. What the
+attempts cannot show: intents the shop did not create (none of its orders), and a challenge left open in a closed
+tab, which Stripe keeps in `requires_action` and reports as no failure until the intent is cancelled.
 """
 
 from __future__ import annotations

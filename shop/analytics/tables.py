@@ -8,7 +8,7 @@ import humanize
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import export, orders, payments, sync
+from shop import export, fulfilment, orders, sync
 from shop.analytics.loading import CHARGE_COLUMNS, book_titles, charges_frame_of, major_units
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
@@ -16,10 +16,10 @@ from shop.schema import charges
 from shop.words import code_words
 
 
-def charge_amounts(frame: pd.DataFrame, charge_id: str) -> payments.ChargeAmounts:
-    """The refund-relevant facts of one charge of a charges frame, as plain Python values for shop.payments."""
+def charge_amounts(frame: pd.DataFrame, charge_id: str) -> fulfilment.ChargeAmounts:
+    """The refund-relevant facts of one charge of a charges frame, as plain Python values for shop.fulfilment."""
     row = frame[frame["id"] == charge_id].iloc[0]
-    return payments.ChargeAmounts(
+    return fulfilment.ChargeAmounts(
         id=str(row["id"]),
         status=str(row["status"]),
         currency=str(row["currency"]),

@@ -6,8 +6,8 @@ The package: `vocabulary` (cards, the mix, names and places), `plan` (pure plann
 the emulator clock, `seed()`), `cli` (the command line). Its public names are importable from `shop.seed`.
 
 Nothing is written to a table directly: every order goes through `shop.orders.create_order`, every charge through
-`shop.payments.pay_order` with one of Stripe's reusable test tokens (no card number ever reaches this process),
-every refund and cancellation through `shop.payments`, shipments through `shop.orders` and refund requests through
+`shop.checkout.charges.pay_order` with one of Stripe's reusable test tokens (no card number ever reaches this process),
+every refund and cancellation through `shop.fulfilment`, shipments through `shop.orders` and refund requests through
 `shop.refund_requests`.
 
 The history is planned first (`plan_history`, pure and repeatable for a given random seed), then played in time

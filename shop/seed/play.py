@@ -13,7 +13,9 @@ from typing import Any
 
 import stripe
 
-from shop import disputes, orders, payments, refund_requests
+from shop import catalog, disputes, fulfilment, orders, refund_requests
+from shop.checkout import charges, reconcile
+from shop.checkout.results import PaymentError
 from shop.clock import store_clock
 from shop.config import Settings, get_settings
 from shop.emulator_process import connected_client
@@ -184,7 +186,7 @@ class _Player:
             getattr(self, f"_{step.kind}")(step)
         except (
             orders.OrderStateError,
-            payments.PaymentError,
+            PaymentError,
             orders.OrderNotFoundError,
             disputes.DisputeError,
             ValueError,
@@ -196,13 +198,13 @@ class _Player:
         planned = self.plan[step.order]
         if step.order not in self.order_ids:
             order = orders.create_order(
-                planned.customer, planned.book_id, planned.quantity, capture_method=planned.capture
+                planned.customer, catalog.priced_line(planned.book_id, planned.quantity), capture_method=planned.capture
             )
             self.order_ids[step.order] = order.id
             self.report.orders += 1
         self.attempts[step.order] += 1
         brand, last4, _ = CARDS[step.token]
-        result = payments.pay_order(
+        result = charges.pay_order(
             self.order_ids[step.order],
             step.token,
             self._key(step.order, f"pay{self.attempts[step.order]}"),
@@ -232,7 +234,7 @@ class _Player:
             self.report.errors += 1
 
     def _cancel(self, step: Step) -> None:
-        payments.cancel_order(
+        fulfilment.cancel_order(
             self.order_ids[step.order], idempotency_key=self._key(step.order, "cancel"), client=self.client
         )
         self.report.cancelled += 1
@@ -243,7 +245,7 @@ class _Player:
         self.report.shipped += 1
 
     def _ship_capture(self, step: Step) -> None:
-        payments.ship_order(self.order_ids[step.order], client=self.client)
+        fulfilment.ship_order(self.order_ids[step.order], client=self.client)
         self.report.shipped += 1
         self.report.captured_at_shipment += 1
         self.report.authorized_only -= 1
@@ -284,7 +286,7 @@ class _Player:
         order = orders.get_order(self.order_ids[step.order])
         if order is None or not order.charge_id:
             raise orders.OrderStateError("nothing to refund")
-        refund = payments.refund_charge(
+        refund = fulfilment.refund_charge(
             order.charge_id,
             amount=step.amount,
             reason=step.reason,
@@ -388,10 +390,8 @@ def seed(
             clock.set(None)
             clock.close()
     if sync_after:
-        from shop import sync
-
         # The clock put this run's events among older ones, so rebuild the local copy instead of paging events.
-        sync_report = sync.sync(client, sync_progress, full=settings.mode == "emulator")
+        sync_report = reconcile.sync_and_settle(client, sync_progress, full=settings.mode == "emulator")
         report.sync_summary = sync_report.summary()
     report.duration_s = time.monotonic() - started
     return report

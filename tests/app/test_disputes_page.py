@@ -10,7 +10,8 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import clock, config, disputes, orders, payments, sync
+from shop import catalog, clock, config, disputes, orders, sync
+from shop.checkout import charges, opening
 from tests.app.downloads import Downloads
 from tests.contract.money import card_token
 from tests.support import ROOT, use_emulator
@@ -44,8 +45,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def paid(api: stripe.StripeClient, token: str = "tok_visa") -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1, capture_method=payments.new_capture_method())
-    assert payments.pay_order(order.id, token, uuid.uuid4().hex, client=api).succeeded
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1), capture_method=opening.new_capture_method())
+    assert charges.pay_order(order.id, token, uuid.uuid4().hex, client=api).succeeded
     return orders.get_order(order.id)
 
 

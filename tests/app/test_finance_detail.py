@@ -13,7 +13,8 @@ import streamlit as st
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import auth, orders, payments, sync
+from shop import auth, catalog, orders, sync
+from shop.checkout import charges
 from shop.money import format_amount
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
@@ -45,8 +46,8 @@ def run_page(page: str, **query: str) -> AppTest:
 
 
 def paid_order() -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.succeeded
     return orders.get_order(order.id)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shop import orders, payments
+from shop import catalog, orders
+from shop.checkout import charges
 from shop.db import get_engine
 from shop.mail import local_server, outbox
 from shop.mail.sender import Sender
@@ -47,8 +48,8 @@ def open_page(page: str, signed_in: bool = True) -> AppTest:
 
 
 def paid_order() -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.succeeded
     return result.order
 
@@ -79,8 +80,10 @@ def test_the_mailbox_is_empty_then_lists_and_opens_each_email(env) -> None:
 
 
 def test_orders_shows_an_email_the_server_refused_with_what_to_fix(env) -> None:
-    order = orders.create_order(orders.Customer(**{**CUSTOMER.__dict__, "email": "ada@nowhere.invalid"}), HAMMING, 1)
-    payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex)
+    order = orders.create_order(
+        orders.Customer(**{**CUSTOMER.__dict__, "email": "ada@nowhere.invalid"}), catalog.priced_line(HAMMING, 1)
+    )
+    charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex)
     deliver()
     (failed,) = outbox.messages(order_id=order.id, engine=get_engine())
     assert failed.status == "failed"
@@ -118,8 +121,10 @@ def test_the_charge_page_lists_the_orders_emails_and_one_the_server_refused(env,
     from shop import sync
 
     st.cache_data.clear()
-    order = orders.create_order(orders.Customer(**{**CUSTOMER.__dict__, "email": "ada@nowhere.invalid"}), HAMMING, 1)
-    payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex)
+    order = orders.create_order(
+        orders.Customer(**{**CUSTOMER.__dict__, "email": "ada@nowhere.invalid"}), catalog.priced_line(HAMMING, 1)
+    )
+    charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex)
     order = orders.get_order(order.id)
     orders.mark_shipped(order.id, carrier="USPS", tracking_number="9400 1000")
     deliver()

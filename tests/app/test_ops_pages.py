@@ -16,7 +16,8 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import attempts, audit, auth, clock, config, orders, payments, refund_requests, sync, sync_store
+from shop import attempts, audit, auth, catalog, clock, config, orders, refund_requests, sync, sync_store
+from shop.checkout import charges, intents
 from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
@@ -62,8 +63,8 @@ def texts(elements) -> list[str]:
 
 
 def paid_order(quantity: int = 1) -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, quantity)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, quantity))
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.succeeded
     return orders.get_order(order.id)
 
@@ -631,7 +632,7 @@ def test_sync_now_backfills_charges_made_in_stripe(env, api):
 def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
     fixture_store()
     with clock.store_clock(lambda: ts(16, 9)):
-        order = orders.create_order(CUSTOMER, HAMMING, 1)
+        order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
         orders.set_payment_intent(order.id, "pi_3ds_failed")
         attempt = attempts.start_attempt(order.id, "auth-challenge")
         attempts.finish_attempt(
@@ -658,7 +659,7 @@ def test_failures_page_counts_a_failed_3ds_check_that_made_no_charge(env):
 
 
 def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     attempt = attempts.start_attempt(order.id, "lost-click", card_brand="visa", card_last4="4242")
     attempts.finish_attempt(attempt.id, "error", message="Stripe could not be reached")
     at = open_page("orders")
@@ -676,7 +677,6 @@ def test_orders_page_settles_attempts_whose_result_was_lost(env, api):
 
 @pytest.mark.parametrize("card", ["pm_card_chargeDeclined", "pm_card_authenticationRequired"])
 def test_orders_page_asks_nothing_about_a_decline_or_a_failed_challenge(env, api, private_emulator, card):
-    from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Dorothy Vaughan", "email": f"dv-{uuid.uuid4().hex[:6]}@example.com"}
     with clock.store_clock(lambda: int(time.time()) - 3600):
@@ -704,7 +704,6 @@ def test_every_finance_page_renders_on_an_empty_store(env, page):
 
 
 def test_orders_page_settles_an_order_whose_tab_closed_after_the_card_was_confirmed(env, api):
-    from shop import intents
 
     details = {**CHECKOUT_DETAILS, "name": "Mary Jackson", "email": f"mary-{uuid.uuid4().hex[:6]}@example.com"}
     with clock.store_clock(lambda: int(time.time()) - 3600):  # an hour ago: no customer is still at checkout
@@ -744,7 +743,7 @@ def test_every_finance_table_can_be_downloaded_as_csv(env, api, monkeypatch):
         api.v1.charges.create(
             params={"amount": 4600, "currency": "usd", "source": "tok_chargeDeclined", "shipping": shipping}
         )
-    order = orders.create_order(replace(CUSTOMER, name=FORMULA), HAMMING, 1)
+    order = orders.create_order(replace(CUSTOMER, name=FORMULA), catalog.priced_line(HAMMING, 1))
     sync.sync(api, full=True)
     for page, key in (("charges", None), ("failures", "failures_period"), ("refunds", None), ("orders", None)):
         at = open_page(page)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shop import orders, payments, second_charges
+from shop import catalog, orders, second_charges
+from shop.checkout import charges, unwanted_charges
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
 from tests.support_data import CUSTOMER
@@ -35,14 +36,14 @@ def orders_page() -> AppTest:
 
 def test_a_second_charge_is_listed_with_its_order_charge_and_amount(env, private_emulator):
     api = private_emulator.client()
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    paid = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
+    paid = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     late = api.v1.charges.create(
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}
     )
     assert not any(TITLE in text for text in (m.value for m in orders_page().markdown))
 
-    payments.refund_second_charge(orders.get_order(order.id), late.id, 2300, "usd", api, "sync")
+    unwanted_charges.refund_second_charge(orders.get_order(order.id), late.id, 2300, "usd", api, "sync")
 
     at = orders_page()
     assert any(TITLE in m.value for m in at.markdown)
@@ -57,5 +58,5 @@ def test_a_second_charge_is_listed_with_its_order_charge_and_amount(env, private
 def test_a_charge_refunded_for_not_being_the_orders_amount_says_so():
     from ui.second_charges import second_charges_frame
 
-    record = second_charges.SecondCharge("ch_1", "SP-1", 4600, "usd", payments.MISMATCH, 1, "re_1", 2)
+    record = second_charges.SecondCharge("ch_1", "SP-1", 4600, "usd", unwanted_charges.MISMATCH, 1, "re_1", 2)
     assert list(second_charges_frame([record])["Found by"]) == ["amount not the order's"]

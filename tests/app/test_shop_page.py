@@ -11,7 +11,8 @@ import pytest
 import stripe
 from streamlit.testing.v1 import AppTest
 
-from shop import attempts, orders, payments
+from shop import attempts, catalog, fulfilment, orders
+from shop.checkout import charges
 from shop.config import get_settings
 from shop.validation import validate_customer
 from tests.support import free_port, use_emulator
@@ -198,19 +199,19 @@ def test_a_later_card_pays_the_same_order(card, emulator):
 def test_the_same_click_delivered_twice_is_handled_once(card, emulator):
     app = start()
     fill(app)
-    with mock.patch("shop.payments.checkout", wraps=payments.checkout) as checkout:
+    with mock.patch("shop.checkout.charges.checkout", wraps=charges.checkout) as checkout:
         pay(app, card, "tok_chargeDeclined", nonce="one-click")
         card.click("tok_chargeDeclined", nonce="one-click")  # a replayed trigger value: same nonce
         app.run()
     assert checkout.call_count == 1  # the page recorded the nonce and did not go to Stripe again
     [order] = orders.list_orders()
     assert [attempt.outcome for attempt in attempts.list_attempts(order.id)] == ["failed"]
-    charges = [
+    made = [
         charge
         for charge in emulator.client().v1.charges.list(params={"limit": 100}).auto_paging_iter()
         if charge.metadata.to_dict().get("order_id") == order.id
     ]
-    assert len(charges) == 1
+    assert len(made) == 1
 
 
 def test_buy_another_book_starts_a_fresh_checkout_with_the_details_kept(card):
@@ -244,7 +245,7 @@ def test_unreachable_stripe_shows_a_clear_message_and_keeps_the_order_pending(ca
 def test_an_unexpected_failure_shows_a_message_not_a_traceback(card):
     app = start()
     fill(app)
-    with mock.patch("shop.payments.checkout", side_effect=RuntimeError("database is locked")):
+    with mock.patch("shop.checkout.charges.checkout", side_effect=RuntimeError("database is locked")):
         pay(app, card, "tok_visa")
     assert [alert.value for alert in app.error if "Something went wrong on our side" in alert.value]
     assert "database is locked" not in texts(app)
@@ -353,7 +354,7 @@ def test_the_same_outcome_delivered_twice_is_handled_once(intent_card):
     fill(app)
     nonce = "one-click"
     pay_with(app, intent_card, "pm_card_chargeDeclined", nonce=nonce)
-    with mock.patch("shop.intents.settle_order") as settle:
+    with mock.patch("shop.checkout.intents.settle_order") as settle:
         intent_card.queued = {"action": "outcome", "nonce": nonce, "payment_intent": "pi_x", "status": "succeeded"}
         app.run()
     settle.assert_not_called()
@@ -399,7 +400,7 @@ def test_a_purchase_still_being_paid_in_another_tab_is_asked_about_first(card):
     app = start()
     fill(app)
     customer = orders.Customer(**validate_customer(CHECKOUT_DETAILS).values)
-    other_tab = orders.create_order(customer, "art-of-doing-science", 1)
+    other_tab = orders.create_order(customer, catalog.priced_line("art-of-doing-science", 1))
     attempts.start_attempt(other_tab.id, "other-tab")  # its charge is on its way to Stripe
     pay(app, card, "tok_visa")
     asked = [w.value for w in app.warning if "Buy it again?" in w.value]
@@ -479,7 +480,7 @@ def test_your_order_offers_no_full_refund_on_a_partly_refunded_order(intent_card
     fill(app)
     pay_with(app, intent_card, "pm_card_visa")
     [order] = orders.list_orders()
-    payments.refund_charge(order.charge_id, amount=500, idempotency_key=f"part-{order.id}")
+    fulfilment.refund_charge(order.charge_id, amount=500, idempotency_key=f"part-{order.id}")
     open_your_order(app, order.id)
     find_it(app)
     page = texts(app)

@@ -7,7 +7,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from shop import orders, payments, refund_requests
+from shop import catalog, orders, refund_requests
+from shop.checkout import charges
 from tests.support import use_emulator
 from tests.support_browser import StreamlitApp, sidebar_link, sign_in, tick_table_row, wait_for_app
 
@@ -53,8 +54,8 @@ def hostile_orders(streamlit_app: StreamlitApp, monkeypatch: pytest.MonkeyPatch)
             postal_code="23681",
             country="US",
         )
-        order = orders.create_order(customer, "art-of-doing-science", 1)
-        assert payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex).succeeded
+        order = orders.create_order(customer, catalog.priced_line("art-of-doing-science", 1))
+        assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex).succeeded
         made[label] = order
     orders.mark_shipped(made["shipped"].id)
     refund_requests.request_refund(made["shipped"].id, made["shipped"].customer.email, text["reason"])

@@ -13,7 +13,8 @@ import psutil
 import pytest
 from playwright.sync_api import Page, expect
 
-from shop import intents, orders, webhooks
+from shop import orders, webhooks
+from shop.checkout import intents
 from tests.support import use_emulator
 from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 from tests.support_data import CHECKOUT_DETAILS

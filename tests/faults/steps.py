@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import stripe
 
-from shop import intents, orders, payments, refund_requests, sync
+from shop import fulfilment, orders, refund_requests
+from shop.checkout import charges, intents, reconcile
+from shop.checkout.results import PaymentError
 from shop.config import get_settings
 from shop.order_rules import OrderStateError
 from tests.support_data import CHECKOUT_DETAILS
@@ -122,10 +124,10 @@ def pi_click(client: stripe.StripeClient, ctx: Ctx, payment_method: str = "pm_ca
         return exc
 
 
-def charges_click(client: stripe.StripeClient, ctx: Ctx, token: str = "tok_visa") -> payments.CheckoutOutcome:
+def charges_click(client: stripe.StripeClient, ctx: Ctx, token: str = "tok_visa") -> charges.CheckoutOutcome:
     """One click on Pay in the Charges checkout (the same nonce for the same click)."""
     payment = {"token": token, "nonce": ctx.setdefault("nonce", uuid.uuid4().hex), "brand": "visa", "last4": "4242"}
-    outcome = payments.checkout(CHECKOUT_DETAILS, BOOK, 1, payment, order_id=ctx.get("order_id"), client=client)
+    outcome = charges.checkout(CHECKOUT_DETAILS, BOOK, 1, payment, order_id=ctx.get("order_id"), client=client)
     if outcome.order_id:
         ctx["order_id"] = outcome.order_id
     return outcome
@@ -152,20 +154,20 @@ def paid_order(client: stripe.StripeClient, flow: str) -> Ctx:
 def recover(client: stripe.StripeClient) -> None:
     """What the app does after a restart, and its staff on the Orders page: reconcile, settle, finish what was
     left half way, sync."""
-    payments.reconcile_pending(client, now=time.time() + 120)  # attempts a minute old and more
-    intents.settle_open_orders(client)
+    reconcile.reconcile_pending(client, now=time.time() + 120)  # attempts a minute old and more
+    reconcile.settle_open_orders(client)
     for order in orders.list_orders(status="cancelling"):
-        payments.cancel_order(order.id, client=client)
+        fulfilment.cancel_order(order.id, client=client)
     for request in refund_requests.list_refund_requests("approving"):
-        payments.approve_refund_request(request.id, client=client)
-    sync.sync(client)
+        fulfilment.approve_refund_request(request.id, client=client)
+    reconcile.sync_and_settle(client)
 
 
 def _quietly(action: Callable[[], Any]) -> Any:
     """Run a click as a page does: a refusal or an error is shown, not raised."""
     try:
         return action()
-    except (payments.PaymentError, OrderStateError, stripe.StripeError) as exc:
+    except (PaymentError, OrderStateError, stripe.StripeError) as exc:
         return exc
 
 
@@ -233,13 +235,13 @@ def _lost_charge_answer(client: stripe.StripeClient, flow: str) -> Ctx:
 
 
 def _reconcile(client: stripe.StripeClient, ctx: Ctx) -> Any:
-    return _quietly(lambda: payments.reconcile_pending(client, now=time.time() + 120, order_id=ctx["order_id"]))
+    return _quietly(lambda: reconcile.reconcile_pending(client, now=time.time() + 120, order_id=ctx["order_id"]))
 
 
 def _staff_refund(client: stripe.StripeClient, ctx: Ctx) -> Any:
     order = orders.get_order(ctx["order_id"])
     return _quietly(
-        lambda: payments.refund_charge(
+        lambda: fulfilment.refund_charge(
             order.charge_id,
             amount=STAFF_REFUND,
             reason="requested_by_customer",
@@ -258,7 +260,7 @@ def _expect_refunded(amount: int) -> Callable[[Ctx], None]:
 
 
 def _cancel(client: stripe.StripeClient, ctx: Ctx) -> Any:
-    return _quietly(lambda: payments.cancel_order(ctx["order_id"], client=client))
+    return _quietly(lambda: fulfilment.cancel_order(ctx["order_id"], client=client))
 
 
 def _expect_cancelled(ctx: Ctx) -> None:
@@ -286,7 +288,7 @@ def _approve(client: stripe.StripeClient, ctx: Ctx) -> Any:
     request = refund_requests.get_refund_request(ctx["request_id"])
     if request is not None and request.status == "approved":  # staff see it decided and leave it
         return request
-    return _quietly(lambda: payments.approve_refund_request(ctx["request_id"], client=client))
+    return _quietly(lambda: fulfilment.approve_refund_request(ctx["request_id"], client=client))
 
 
 def _expect_approved(ctx: Ctx) -> None:
@@ -299,14 +301,14 @@ def _expect_approved(ctx: Ctx) -> None:
 def _refunded_outside(client: stripe.StripeClient, flow: str) -> Ctx:
     """A paid order, synced, then refunded in part outside the shop (in the Dashboard, say)."""
     ctx = paid_order(client, flow)
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
     order = orders.get_order(ctx["order_id"])
     client.v1.refunds.create(params={"charge": order.charge_id, "amount": OUTSIDE_REFUND})
     return ctx
 
 
 def _sync(client: stripe.StripeClient, _ctx: Ctx) -> Any:
-    return _quietly(lambda: sync.sync(client))
+    return _quietly(lambda: reconcile.sync_and_settle(client))
 
 
 BOTH = ("payment_intents", "charges")

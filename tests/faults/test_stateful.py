@@ -24,7 +24,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shop import intents, orders, payments, refund_requests, sync
+from shop import fulfilment, orders, refund_requests
+from shop.checkout import charges, intents, reconcile
+from shop.checkout.results import PaymentError
 from shop.order_rules import OrderStateError
 from tests.faults import steps
 from tests.faults.invariants import Ledger, check_invariants
@@ -33,7 +35,7 @@ from tests.support_data import CHECKOUT_DETAILS
 # What a page shows a person instead of raising: the shop's refusals, and the Stripe errors the armed faults cause
 # (a dropped or timed-out request, a 500, a 429). Anything else escaping an action is a bug the run reports.
 REFUSALS = (
-    payments.PaymentError,
+    PaymentError,
     OrderStateError,
     stripe.APIConnectionError,
     stripe.APIError,
@@ -128,7 +130,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
             method = CARDS[ctx["flow"]][card]
             if ctx["flow"] == "charges":
                 payment = {"token": method, "nonce": ctx["nonce"], "brand": "visa", "last4": "4242"}
-                outcome = payments.checkout(
+                outcome = charges.checkout(
                     ctx["details"],
                     steps.BOOK,
                     1,
@@ -192,7 +194,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
         def cancel(self, pick: int, fault) -> None:
             order = self._order(pick)
             if order is not None:
-                self._armed_for(lambda: payments.cancel_order(order.id, client=client), fault)
+                self._armed_for(lambda: fulfilment.cancel_order(order.id, client=client), fault)
 
         @rule(pick=PICK)
         @precondition(_has_paid_orders)
@@ -207,7 +209,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
             order = self._order(pick, charged=True)  # staff refund from a charge's page: one that was charged
             if order is not None and order.charge_id:
                 self._armed_for(
-                    lambda: payments.refund_charge(
+                    lambda: fulfilment.refund_charge(
                         order.charge_id, amount=amount, idempotency_key=f"staff-{order.id}-{key}", client=client
                     ),
                     fault,
@@ -230,7 +232,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
                 return
             request = requests[pick % len(requests)]
             if approve:
-                self._armed_for(lambda: payments.approve_refund_request(request.id, client=client), fault)
+                self._armed_for(lambda: fulfilment.approve_refund_request(request.id, client=client), fault)
             else:
                 self._armed_for(
                     lambda: refund_requests.decide_refund_request(request.id, False, note="Not eligible."), fault
@@ -238,7 +240,7 @@ def run_machine(emu, monkeypatch, new_store: Callable[[], str], *, max_examples:
 
         @rule(fault=FAULTS)
         def sync_with_stripe(self, fault) -> None:
-            self._armed_for(lambda: sync.sync(client), fault)
+            self._armed_for(lambda: reconcile.sync_and_settle(client), fault)
 
         @rule()
         def reconcile(self) -> None:

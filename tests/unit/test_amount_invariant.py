@@ -15,7 +15,9 @@ import httpx
 import pytest
 import stripe
 
-from shop import attempts, intents, orders, payments, second_charges, sync, webhooks
+from shop import attempts, catalog, orders, second_charges, webhooks
+from shop.checkout import charges, intents, reconcile, unwanted_charges
+from shop.validation import validate_customer
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -90,7 +92,7 @@ def test_a_new_quantity_racing_a_confirm_of_the_old_secret_never_records_the_new
         "data": {"object": intent},
     }
     assert webhooks.apply_event(event, client=client)[0] == 200
-    intents.settle_open_orders(client)
+    reconcile.settle_open_orders(client)
     order = orders.get_order(order_id)
     charge = client.v1.charges.retrieve(intent["latest_charge"])
     charge_refunded = charge.amount_refunded == charge.amount
@@ -125,7 +127,7 @@ def assert_refunded_not_paid(client, order_id: str, charge_id: str, terms: dict)
     assert (charge.amount, charge.currency) == (terms["amount"], terms["currency"])
     assert charge.amount_refunded == charge.amount
     [kept] = second_charges.list_second_charges()
-    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, payments.MISMATCH)
+    assert (kept.charge_id, kept.order_id, kept.found_by) == (charge_id, order_id, unwanted_charges.MISMATCH)
     assert (kept.amount, kept.currency) == (terms["amount"], terms["currency"])
     assert kept.refunded_at is not None
 
@@ -158,11 +160,11 @@ def test_the_webhook_refunds_an_intent_of_other_terms(client, kind):
 def test_the_open_orders_check_refunds_an_intent_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     prepared = intent_paid_at_other_terms(client, terms)  # the tab closed: only the check hears of it
-    [settled] = intents.settle_open_orders(client)
+    [settled] = reconcile.settle_open_orders(client)
     assert settled.outcome == "refunded"
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
-    assert intents.settle_open_orders(client) == []  # closed: not looked at again
+    assert reconcile.settle_open_orders(client) == []  # closed: not looked at again
 
 
 @pytest.mark.parametrize("kind", MISMATCHES)
@@ -171,13 +173,15 @@ def test_reconciliation_refunds_an_intent_of_other_terms(client, kind):
     prepared = intent_paid_at_other_terms(client, terms)
     charge_id = client.v1.payment_intents.retrieve(prepared.order.payment_intent_id).latest_charge
     attempts.start_attempt(prepared.order.id, charge_id)  # crashed before the result was recorded
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] != ["succeeded"]
     assert_refunded_not_paid(client, prepared.order.id, charge_id, terms)
 
 
 def charges_order_and_attempt() -> tuple[orders.Order, attempts.Attempt]:
-    order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
+    order = orders.create_order(
+        orders.Customer(**validate_customer(CHECKOUT_DETAILS).values), catalog.priced_line(HAMMING, 1)
+    )
     return order, attempts.start_attempt(order.id, "click-1")
 
 
@@ -190,10 +194,12 @@ def charge_for(client, order: orders.Order, attempt: attempts.Attempt, terms: di
 @pytest.mark.parametrize("kind", MISMATCHES)
 def test_the_charges_flow_refunds_a_charge_of_other_terms(client, kind, monkeypatch):
     terms = MISMATCHES[kind]
-    made = payments.charge_params
-    monkeypatch.setattr(payments, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
-    order = orders.create_order(orders.Customer(**intents.validate_customer(CHECKOUT_DETAILS).values), HAMMING, 1)
-    result = payments.pay_order(order.id, "tok_visa", "click-1", client=client)
+    made = charges.charge_params
+    monkeypatch.setattr(charges, "charge_params", lambda *args: {**made(*args), **terms})  # Stripe charged that
+    order = orders.create_order(
+        orders.Customer(**validate_customer(CHECKOUT_DETAILS).values), catalog.priced_line(HAMMING, 1)
+    )
+    result = charges.pay_order(order.id, "tok_visa", "click-1", client=client)
     assert not result.succeeded and "refunded" in result.message
     [attempt] = attempts.list_attempts(order.id)
     assert_refunded_not_paid(client, order.id, attempt.charge_id, terms)
@@ -204,18 +210,18 @@ def test_reconciliation_refunds_a_charges_flow_charge_of_other_terms(client, kin
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
     charge = charge_for(client, order, attempt, terms)  # the answer was lost: the attempt stays pending
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=order.id)
     assert [r.outcome for r in results] == ["failed"]
     assert_refunded_not_paid(client, order.id, charge.id, terms)
 
 
 @pytest.mark.parametrize("kind", MISMATCHES)
-def test_the_sync_refunds_a_charges_flow_charge_of_other_terms(client, kind):
+def test_a_sync_and_its_settling_refund_a_charges_flow_charge_of_other_terms(client, kind):
     terms = MISMATCHES[kind]
     order, attempt = charges_order_and_attempt()
     attempts.finish_attempt(attempt.id, "failed", code=attempts.NOT_CHARGED, message="Stripe has no charge")
     charge = charge_for(client, order, attempt, terms)  # made after its attempt was closed as not charged
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
     assert_refunded_not_paid(client, order.id, charge.id, terms)
 
 

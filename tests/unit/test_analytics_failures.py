@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shop import analytics, attempts, clock, orders
+from shop import analytics, attempts, catalog, clock, orders
 from shop.db import get_engine
 from tests.support_data import CUSTOMER, FIXTURE, store_charges, ts
 
@@ -18,9 +18,9 @@ AUTH_FAILED = "payment_intent_authentication_failure"
 
 
 def failed_attempt(engine, when: int, *, intent: str, code: str = AUTH_FAILED, charge_id: str | None = None) -> None:
-    """An order paid through a PaymentIntent whose confirm failed at `when`, as shop.intents records it."""
+    """An order paid through a PaymentIntent whose confirm failed at `when`, as shop.checkout.intents records it."""
     with clock.store_clock(lambda: when):
-        order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
+        order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1), engine=engine)
         if intent:
             orders.set_payment_intent(order.id, intent, engine=engine)
         attempt = attempts.start_attempt(order.id, f"auth-{when}", engine=engine)

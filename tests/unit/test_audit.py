@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import attempts, audit, clock, orders, payments, refund_requests
+from shop import attempts, audit, catalog, clock, fulfilment, orders, refund_requests
+from shop.checkout import charges
 from shop.db import get_engine
 from shop.orders import Customer, OrderStateError
 from tests.support import use_emulator
@@ -40,7 +41,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator, da
 
 
 def shipped_ready(engine: sa.Engine) -> orders.Order:
-    order = orders.create_order(ADA, HAMMING, 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line(HAMMING, 1), engine=engine)
     attempt = attempts.start_attempt(order.id, "n-1", card_brand="visa", card_last4="4242", engine=engine)
     attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_audit", amount=order.amount, currency=order.currency, engine=engine
@@ -49,8 +50,8 @@ def shipped_ready(engine: sa.Engine) -> orders.Order:
 
 
 def paid_order(client: stripe.StripeClient) -> orders.Order:
-    order = orders.create_order(ADA, HAMMING, 1)
-    payments.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242", client=client)
+    order = orders.create_order(ADA, catalog.priced_line(HAMMING, 1))
+    charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242", client=client)
     return orders.get_order(order.id)
 
 
@@ -115,7 +116,7 @@ def test_a_rejected_refund_request_records_the_decision_and_its_note(engine: sa.
 
 def test_a_refund_records_its_amount_reason_and_refund_once(client: stripe.StripeClient) -> None:
     order = paid_order(client)
-    refund = payments.refund_charge(
+    refund = fulfilment.refund_charge(
         order.charge_id, amount=500, reason="duplicate", idempotency_key="r-1", client=client, actor="staff"
     )
     logged = audit.entries(charge_id=order.charge_id)
@@ -125,15 +126,15 @@ def test_a_refund_records_its_amount_reason_and_refund_once(client: stripe.Strip
 
 def test_a_refused_refund_records_nothing(client: stripe.StripeClient) -> None:
     order = paid_order(client)
-    with pytest.raises(payments.RefundError):
-        payments.refund_charge(order.charge_id, amount=99_999, idempotency_key="r-2", client=client, actor="staff")
+    with pytest.raises(fulfilment.RefundError):
+        fulfilment.refund_charge(order.charge_id, amount=99_999, idempotency_key="r-2", client=client, actor="staff")
     assert audit.entries(charge_id=order.charge_id) == []
 
 
 def test_cancelling_records_one_entry_with_the_refund_even_when_repeated(client: stripe.StripeClient) -> None:
     order = paid_order(client)
-    payments.cancel_order(order.id, client=client, actor="customer")
-    payments.cancel_order(order.id, client=client, actor="staff")
+    fulfilment.cancel_order(order.id, client=client, actor="customer")
+    fulfilment.cancel_order(order.id, client=client, actor="staff")
     logged = audit.entries(order_id=order.id)
     assert [(e.actor, e.action) for e in logged] == [("customer", "cancel")]
     assert "$23.00" in logged[0].detail
@@ -143,7 +144,9 @@ def test_approving_a_request_records_the_approval_with_its_refund(client: stripe
     order = paid_order(client)
     orders.mark_shipped(order.id, actor="staff")
     request = refund_requests.request_refund(order.id, ADA.email, "Arrived damaged")
-    decided = payments.approve_refund_request(request.id, note="photo received", client=client, actor="lee@example.com")
+    decided = fulfilment.approve_refund_request(
+        request.id, note="photo received", client=client, actor="lee@example.com"
+    )
     approval = audit.entries(order_id=order.id)[-1]
     assert (approval.action, approval.actor, approval.charge_id) == (
         "approve_request",
@@ -159,6 +162,6 @@ def test_a_capture_records_the_amount_captured(client: stripe.StripeClient) -> N
         params={"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     )
     charge = client.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": token.id, "capture": False})
-    payments.capture_charge(charge.id, 2000, idempotency_key="cap-1", client=client, actor="staff")
+    fulfilment.capture_charge(charge.id, 2000, idempotency_key="cap-1", client=client, actor="staff")
     logged = audit.entries(charge_id=charge.id)
     assert [(e.actor, e.action, e.order_id, e.detail) for e in logged] == [("staff", "capture", None, "$20.00")]

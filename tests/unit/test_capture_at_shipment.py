@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import analytics, audit, clock, config, intents, orders, payments, sync
+from shop import analytics, audit, clock, config, fulfilment, orders, sync
+from shop.checkout import charges, intents
 from shop.order_rules import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -33,7 +34,7 @@ def client(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.
 
 def charges_checkout(client: stripe.StripeClient, token: str = "tok_visa") -> orders.Order:
     payment = {"token": token, "nonce": uuid.uuid4().hex, "brand": "visa", "last4": "4242"}
-    outcome = payments.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
+    outcome = charges.checkout(CHECKOUT_DETAILS, HAMMING, 1, payment, allow_duplicate=True, client=client)
     assert outcome.result is not None and outcome.result.succeeded, outcome
     assert "authorized" in outcome.result.message
     return outcome.result.order
@@ -67,7 +68,7 @@ def test_checkout_authorizes_and_shipping_captures_once(client: stripe.StripeCli
     with pytest.raises(OrderStateError, match="not captured yet"):
         orders.mark_shipped(order.id)  # the store never ships an uncaptured order
 
-    shipped = payments.ship_order(order.id, actor="staff", client=client)
+    shipped = fulfilment.ship_order(order.id, actor="staff", client=client)
     assert shipped.status == "shipped" and shipped.captured_at and not shipped.awaiting_capture
     assert [(e.actor, e.action) for e in audit.entries(order_id=order.id)] == [
         ("staff", "capture"),
@@ -76,19 +77,19 @@ def test_checkout_authorizes_and_shipping_captures_once(client: stripe.StripeCli
     charge = client.v1.charges.retrieve(order.charge_id)
     assert (charge.captured, charge.amount_captured) == (True, order.amount)
     with pytest.raises(OrderStateError, match="already shipped"):
-        payments.ship_order(order.id, client=client)
+        fulfilment.ship_order(order.id, client=client)
 
 
 @pytest.mark.parametrize("flow", FLOWS)
 def test_a_capture_key_replayed_after_a_lost_answer_captures_once(client: stripe.StripeClient, flow: str) -> None:
     order = FLOWS[flow](client)
-    key = payments.capture_key(order)
+    key = fulfilment.capture_key(order)
     if order.payment_intent_id:
         client.v1.payment_intents.capture(order.payment_intent_id, options={"idempotency_key": key})
     else:
         client.v1.charges.capture(order.charge_id, options={"idempotency_key": key})
     # The answer was lost: the order still thinks it is only authorized. Shipping captures nothing more.
-    shipped = payments.ship_order(order.id, client=client)
+    shipped = fulfilment.ship_order(order.id, client=client)
     assert shipped.status == "shipped"
     assert client.v1.charges.retrieve(order.charge_id).amount_captured == order.amount
 
@@ -96,7 +97,7 @@ def test_a_capture_key_replayed_after_a_lost_answer_captures_once(client: stripe
 @pytest.mark.parametrize("flow", FLOWS)
 def test_cancelling_before_shipping_releases_instead_of_refunding(client: stripe.StripeClient, flow: str) -> None:
     order = FLOWS[flow](client)
-    cancelled = payments.cancel_order(order.id, client=client)
+    cancelled = fulfilment.cancel_order(order.id, client=client)
     assert cancelled.status == "cancelled" and cancelled.released_at and not cancelled.captured_at
     charge = client.v1.charges.retrieve(order.charge_id)
     assert (charge.captured, charge.refunded) == (False, True)
@@ -104,7 +105,7 @@ def test_cancelling_before_shipping_releases_instead_of_refunding(client: stripe
         assert client.v1.payment_intents.retrieve(order.payment_intent_id).status == "canceled"
     assert [o.id for o in orders.released_authorizations()] == [order.id]
     with pytest.raises(OrderStateError):
-        payments.ship_order(order.id, client=client)
+        fulfilment.ship_order(order.id, client=client)
 
 
 @pytest.mark.parametrize("flow", FLOWS)
@@ -119,7 +120,7 @@ def test_a_cancel_after_a_capture_the_order_has_not_recorded_refunds_the_money(
     else:
         client.v1.charges.capture(order.charge_id)
 
-    cancelled = payments.cancel_order(order.id, client=client)
+    cancelled = fulfilment.cancel_order(order.id, client=client)
 
     charge = client.v1.charges.retrieve(order.charge_id)
     assert (charge.captured, charge.amount_refunded) == (True, charge.amount)
@@ -130,8 +131,8 @@ def test_a_cancel_after_a_capture_the_order_has_not_recorded_refunds_the_money(
 def test_an_authorization_released_elsewhere_is_not_shipped(client: stripe.StripeClient) -> None:
     order = charges_checkout(client)
     client.v1.refunds.create(params={"charge": order.charge_id})  # released in the Dashboard, say
-    with pytest.raises(payments.CaptureError, match="not shipped"):
-        payments.ship_order(order.id, client=client)
+    with pytest.raises(fulfilment.CaptureError, match="not shipped"):
+        fulfilment.ship_order(order.id, client=client)
     assert orders.get_order(order.id).shipped_at is None
 
 
@@ -152,14 +153,14 @@ def test_authorizations_older_than_six_days_are_listed(client: stripe.StripeClie
     fresh = charges_checkout(client, "tok_mastercard")
     stale = orders.stale_authorizations(6 * 86400)
     assert [o.id for o in stale] == [old.id]
-    payments.ship_order(old.id, client=client)
+    fulfilment.ship_order(old.id, client=client)
     assert orders.stale_authorizations(6 * 86400) == []
     assert fresh.awaiting_capture
 
 
 def test_uncaptured_money_is_counted_apart_from_gross(client: stripe.StripeClient) -> None:
     captured, authorized = charges_checkout(client), charges_checkout(client, "tok_mastercard")
-    payments.ship_order(captured.id, client=client)
+    fulfilment.ship_order(captured.id, client=client)
     sync.sync(client, full=True)
     frame = analytics.load_charges()
     assert analytics.totals(frame).gross == captured.amount
@@ -183,4 +184,4 @@ def test_an_authorization_stripe_released_after_7_days_shows_as_released(
     assert released.status == "released" and released.released_at and not released.awaiting_capture
     assert [o.id for o in orders.released_authorizations()] == [order.id]
     with pytest.raises(OrderStateError, match="released uncaptured"):
-        payments.ship_order(order.id, client=client)
+        fulfilment.ship_order(order.id, client=client)

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 import stripe
 
-from shop import audit, charge_detail, orders, payments, refund_requests, sync
+from shop import audit, catalog, charge_detail, fulfilment, orders, refund_requests, sync
+from shop.checkout import charges
 from tests.support import Emulator, use_emulator
 from tests.support_data import CUSTOMER
 
@@ -25,8 +26,8 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_emulator: Emula
 
 
 def paid_order() -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    assert payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242").succeeded
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242").succeeded
     return orders.get_order(order.id)
 
 
@@ -66,7 +67,7 @@ def test_find_by_payment_intent_through_its_order_or_the_charge_itself(api):
 
 def test_the_detail_has_stripes_money_card_and_outcome_and_the_shops_refund_with_who_did_it(api):
     order = paid_order()
-    refund = payments.refund_charge(
+    refund = fulfilment.refund_charge(
         order.charge_id, amount=700, reason="requested_by_customer", idempotency_key=uuid.uuid4().hex, actor="staff"
     )
     sync.sync(api)
@@ -92,8 +93,8 @@ def test_the_detail_has_stripes_money_card_and_outcome_and_the_shops_refund_with
 def test_who_made_each_refund_is_found_by_the_refunds_id_whoever_made_it(api):
     shipped = orders.mark_shipped(paid_order().id)
     request = refund_requests.request_refund(shipped.id, CUSTOMER.email, "The cover was torn.")
-    approved = payments.approve_refund_request(request.id, note="sorry", actor="finance@example.com")
-    cancelled = payments.cancel_order(paid_order().id, actor="customer")
+    approved = fulfilment.approve_refund_request(request.id, note="sorry", actor="finance@example.com")
+    cancelled = fulfilment.cancel_order(paid_order().id, actor="customer")
     sync.sync(api)
 
     [by_approval] = charge_detail.load(shipped.charge_id).refunds
@@ -109,7 +110,7 @@ def test_who_made_each_refund_is_found_by_the_refunds_id_whoever_made_it(api):
 
 def test_the_timeline_has_the_charges_events_and_the_shops_actions_oldest_first(api):
     order = paid_order()
-    payments.refund_charge(order.charge_id, amount=300, idempotency_key=uuid.uuid4().hex, actor="staff")
+    fulfilment.refund_charge(order.charge_id, amount=300, idempotency_key=uuid.uuid4().hex, actor="staff")
     other = paid_order()  # another charge's events are not this one's
     sync.sync(api)
     detail = charge_detail.load(order.charge_id)

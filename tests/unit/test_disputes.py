@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import stripe
 
-from shop import audit, disputes, orders, payments, sync, webhooks
+from shop import audit, catalog, disputes, orders, sync, webhooks
 from shop.analytics import disputes as dispute_numbers
 from shop.analytics import load_charges
+from shop.checkout import charges
 from shop.db import get_engine
 from tests.contract.money import card_token
 from tests.support import use_emulator
@@ -32,9 +33,9 @@ def client(private_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def disputed_order(client: stripe.StripeClient, number: str = FRAUDULENT) -> orders.Order:
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     token = card_token(client_for_tokens(client), number)
-    result = payments.pay_order(order.id, token, uuid.uuid4().hex, client=client)
+    result = charges.pay_order(order.id, token, uuid.uuid4().hex, client=client)
     assert result.succeeded, result.message
     return orders.get_order(order.id)
 
@@ -146,8 +147,8 @@ def test_dispute_rate_and_effect_on_net(client: stripe.StripeClient) -> None:
     disputed_order(client)
     disputed_order(client, INQUIRY)
     for _ in range(2):
-        order = orders.create_order(CUSTOMER, HAMMING, 1)
-        assert payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client).succeeded
+        order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+        assert charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client).succeeded
     sync.sync(client, full=True)
     frame = dispute_numbers.load_disputes()
     rate = dispute_numbers.dispute_rate(load_charges(), frame)
@@ -205,7 +206,7 @@ def test_customer_typed_test_mode_evidence_values_never_pre_fill_the_evidence(cl
     typed = dataclasses.replace(
         CUSTOMER, name="Ada winning_evidence", email="losing_evidence@example.com", line1="1 LOSING_EVIDENCE Way"
     )
-    order = orders.create_order(typed, HAMMING, 1)
+    order = orders.create_order(typed, catalog.priced_line(HAMMING, 1))
 
     evidence = disputes.evidence_for(order)
 
@@ -213,5 +214,5 @@ def test_customer_typed_test_mode_evidence_values_never_pre_fill_the_evidence(cl
         assert "winning_evidence" not in value.lower() and "losing_evidence" not in value.lower(), name
     assert evidence["customer_name"] == evidence["customer_email_address"] == evidence["shipping_address"] == ""
     assert order.id in evidence["product_description"]  # the shop's own words are still filled in
-    plain = disputes.evidence_for(orders.create_order(CUSTOMER, HAMMING, 1))
+    plain = disputes.evidence_for(orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1)))
     assert (plain["customer_name"], plain["customer_email_address"]) == (CUSTOMER.name, CUSTOMER.email)

@@ -1,16 +1,19 @@
-"""shop.intents against the emulator: one intent per order, settled from Stripe, faults that never charge twice."""
+"""shop.checkout.intents against the emulator: one intent per order, settled from Stripe, faults that never charge
+twice."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 import stripe
 
-from shop import attempts, intents, orders, payments
+from shop import attempts, catalog, orders
+from shop.checkout import intents, reconcile
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -154,6 +157,14 @@ def test_a_new_quantity_updates_the_amount_of_the_same_intent(client):
     assert intent.metadata["book_id"] == "working-in-public"
 
 
+def test_one_click_prices_the_book_once_also_when_it_revises_the_order(client):
+    first = prepare(client)
+    with mock.patch("shop.catalog.price_for", wraps=catalog.price_for) as price_for:
+        revised = prepare(client, order_id=first.order.id, quantity=2)
+    assert revised.order.amount == 2 * catalog.get_book(HAMMING).price
+    assert price_for.call_count == 1  # the duplicate check, the revision and Stripe share one priced line
+
+
 @pytest.mark.parametrize(
     ("payment_method", "result", "words"),
     [
@@ -203,7 +214,7 @@ def test_a_recent_paid_order_of_the_same_book_is_a_possible_duplicate(client):
     assert prepare(client, quantity=2).ready  # another amount is not a duplicate
     assert prepare(client, allow_duplicate=True).ready
     later = time.time() + orders.DUPLICATE_WINDOW_S + 1
-    assert orders.possible_duplicate("grace@example.com", HAMMING, 1, now=later) is None
+    assert orders.possible_duplicate("grace@example.com", catalog.priced_line(HAMMING, 1), now=later) is None
 
 
 def test_a_reload_continues_the_unpaid_order_and_its_intent(client):
@@ -220,17 +231,17 @@ def test_a_reload_continues_the_unpaid_order_and_its_intent(client):
 def test_a_tab_closed_after_paying_is_settled_by_the_orders_reconciliation(client):
     prepared = prepare(client)
     browser_confirm(client, prepared, "pm_card_visa")  # the outcome never reaches the server
-    [settled] = intents.settle_open_orders(client)
+    [settled] = reconcile.settle_open_orders(client)
     assert settled.succeeded
     assert orders.get_order(prepared.order.id).status == "paid"
-    assert intents.settle_open_orders(client) == []
+    assert reconcile.settle_open_orders(client) == []
 
 
 def test_a_pending_attempt_left_by_a_crash_is_settled_from_the_intent(client):
     prepared = prepare(client)
     confirmed = browser_confirm(client, prepared, "pm_card_visa")
     attempts.start_attempt(prepared.order.id, confirmed.latest_charge)  # crashed before the result was recorded
-    results = payments.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
+    results = reconcile.reconcile_pending(client, min_age_s=0, order_id=prepared.order.id)
     assert [r.outcome for r in results] == ["succeeded"]
     assert orders.get_order(prepared.order.id).charge_id == confirmed.latest_charge
 

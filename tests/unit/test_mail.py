@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import attempts, config, intents, orders, payments, refund_requests
+from shop import attempts, catalog, config, fulfilment, orders, refund_requests
+from shop.checkout import charges, intents, reconcile
 from shop.db import get_engine
 from shop.mail import compose, outbox
 from shop.mail.sender import Sender
@@ -57,7 +58,7 @@ def send_all(client: stripe.StripeClient | None = None, **options) -> None:
 
 def charges_checkout(client: stripe.StripeClient, details: dict | None = None) -> orders.Order:
     payment = {"token": "tok_visa", "nonce": uuid.uuid4().hex, "brand": "Visa", "last4": "4242"}
-    outcome = payments.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
+    outcome = charges.checkout(details or CHECKOUT_DETAILS, HAMMING, 2, payment, allow_duplicate=True, client=client)
     assert outcome.result is not None and outcome.result.succeeded, outcome
     return outcome.result.order
 
@@ -105,7 +106,7 @@ def test_a_paid_order_gets_one_confirmation_and_a_shipped_order_one_more_email(c
         assert f"{card.brand} card ending in {card.last4}" in body
     assert "not charged" not in text
 
-    payments.ship_order(order.id, carrier="UPS", tracking_number="1Z 999 AA1", client=client)
+    fulfilment.ship_order(order.id, carrier="UPS", tracking_number="1Z 999 AA1", client=client)
     send_all(client)
     shipped = sink.wait_for(2)[1]
     assert shipped["X-Shop-Email"] == "shipped" and shipped["Message-ID"] != confirmation["Message-ID"]
@@ -120,13 +121,13 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
     monkeypatch.setenv("CAPTURE", "at_shipment")
     config.get_settings.cache_clear()
     order = FLOWS[flow](client)
-    payments.ship_order(order.id, client=client)
+    fulfilment.ship_order(order.id, client=client)
     send_all(client)
     confirmation, shipped = sink.wait_for(2)
     assert "authorized for $46.00, not charged" in text_of(confirmation)
     assert "now charged $46.00" in text_of(shipped)
     held = FLOWS[flow](client)
-    payments.cancel_order(held.id, client=client)
+    fulfilment.cancel_order(held.id, client=client)
     send_all(client)
     (cancelled,) = [m for m in sink.wait_for(4) if m["X-Shop-Email"] == "cancelled"]
     assert "hold of $46.00 on your card is released: nothing was charged" in text_of(cancelled)
@@ -136,16 +137,16 @@ def test_capture_at_shipment_says_authorized_then_charged(client, sink: Sink, fl
 def test_cancel_refund_and_refund_requests_each_send_their_email(client, sink: Sink, flow: str) -> None:
     checkout = FLOWS[flow]
     cancelled = checkout(client)
-    payments.cancel_order(cancelled.id, client=client)
+    fulfilment.cancel_order(cancelled.id, client=client)
     refunded = checkout(client)
     orders.mark_shipped(refunded.id)
-    payments.refund_charge(
+    fulfilment.refund_charge(
         refunded.charge_id, amount=1000, reason="duplicate", idempotency_key=f"r-{uuid.uuid4()}", client=client
     )
     asked = checkout(client)
     orders.mark_shipped(asked.id)
     request = refund_requests.request_refund(asked.id, "grace@example.com", "Pages 10-40 are <b>missing</b>")
-    payments.approve_refund_request(request.id, note="Sorry about that.", client=client)
+    fulfilment.approve_refund_request(request.id, note="Sorry about that.", client=client)
     refused = checkout(client)
     orders.mark_shipped(refused.id)
     request = refund_requests.request_refund(refused.id, "grace@example.com", "Changed my mind")
@@ -210,7 +211,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     engine = get_engine()
     name = 'Eve\r\nBcc: victim@example.net\r\n<script>alert(1)</script> =HYPERLINK("http://x")'
     customer = orders.Customer(name, "eve@example.com", "+1", "<img src=x onerror=alert(1)>", "City", "", "1", "US")
-    order = orders.create_order(customer, HAMMING, 1)
+    order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
     attempt = attempts.start_attempt(order.id, "n1", card_brand="<b>visa</b>", card_last4="4242")
     attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_missing", amount=order.amount, currency=order.currency
@@ -227,7 +228,7 @@ def test_hostile_names_and_addresses_stay_inert_in_headers_and_html(client, sink
     assert "<b>visa</b>" not in html
     # An address that is not one address is never sent anywhere: the email fails with what to fix.
     bad = orders.create_order(orders.Customer("Mallory", "a@b.example, c@d.example", "+1", "x", "y", "", "1", "US"),
-                              HAMMING, 1)  # fmt: skip
+                              catalog.priced_line(HAMMING, 1))  # fmt: skip
     attempt = attempts.start_attempt(bad.id, "n2")
     attempts.finish_attempt(attempt.id, "succeeded", charge_id="ch_missing2", amount=bad.amount, currency=bad.currency)
     send_all(client)
@@ -257,7 +258,7 @@ def test_two_senders_on_one_postgresql_store_deliver_each_message_once(
     engine = get_engine()
     customer = orders.Customer(**CHECKOUT_DETAILS)
     for _ in range(40):
-        order = orders.create_order(customer, HAMMING, 1)
+        order = orders.create_order(customer, catalog.priced_line(HAMMING, 1))
         with engine.begin() as conn:
             outbox.enqueue(conn, order_id=order.id, kind="shipped", recipient=customer.email)
     replicas = [Sender(engine, get_mail_settings()), Sender(engine, get_mail_settings())]
@@ -335,7 +336,7 @@ def test_an_order_settled_by_the_background_path_after_its_tab_closed_gets_one_c
     client.v1.payment_intents.confirm(prepared.order.payment_intent_id, params={"payment_method": "pm_card_visa"})
     # The tab closed before the page heard back: nothing is queued until something settles the order.
     assert outbox.messages(order_id=prepared.order.id, engine=get_engine()) == []
-    assert [r.succeeded for r in intents.settle_open_orders(client=client)] == [True]
+    assert [r.succeeded for r in reconcile.settle_open_orders(client=client)] == [True]
     intents.settle_order(prepared.order.id, client=client)  # and the customer's reload settles it again
     send_all(client)
     send_all(client)

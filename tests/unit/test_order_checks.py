@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shop import attempts, clock, order_checks, orders
+from shop import attempts, catalog, clock, order_checks, orders
 from shop.db import get_engine
 from tests.support_data import CUSTOMER
 
@@ -23,7 +23,7 @@ def engine(tmp_path: Path):
 
 def intent_order(engine, intent: str, *, at: int, outcome: str | None = None) -> orders.Order:
     with clock.store_clock(lambda: at):
-        order = orders.create_order(CUSTOMER, HAMMING, 1, engine=engine)
+        order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1), engine=engine)
         orders.set_payment_intent(order.id, intent, engine=engine)
         if outcome:
             attempt = attempts.start_attempt(order.id, f"n-{intent}", engine=engine)

@@ -16,7 +16,8 @@ import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import orders, payments, refund_requests
+from shop import catalog, fulfilment, orders, refund_requests
+from shop.checkout import charges
 from shop.orders import OrderStateError
 from tests.support import use_emulator
 from tests.support_data import CUSTOMER
@@ -71,8 +72,8 @@ def _process_dies_at(monkeypatch: pytest.MonkeyPatch, store: ModuleType, store_f
 
 
 def _paid_order(client: stripe.StripeClient) -> orders.Order:
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, client=client)
     assert result.succeeded
     return result.order
 
@@ -81,7 +82,7 @@ def test_shipping_during_a_cancellation_is_refused_so_no_order_ships_refunded(cl
     order = _paid_order(client)
     racing = _interrupted_client(emulator, lambda: orders.mark_shipped(order.id))
 
-    cancelled = payments.cancel_order(order.id, client=racing)
+    cancelled = fulfilment.cancel_order(order.id, client=racing)
 
     assert racing.rival_http.rival_ran
     final = orders.get_order(order.id)
@@ -102,7 +103,7 @@ def test_the_ship_that_lost_the_race_says_the_order_is_being_cancelled(client, e
         else:
             outcome.append("shipped")
 
-    payments.cancel_order(order.id, client=_interrupted_client(emulator, ship))
+    fulfilment.cancel_order(order.id, client=_interrupted_client(emulator, ship))
 
     assert outcome == [f"Order {order.id} is being cancelled and refunded; it cannot be shipped."]
 
@@ -119,7 +120,7 @@ def test_rejecting_during_an_approval_is_refused_so_a_refunded_request_is_never_
         except OrderStateError as exc:
             refusals.append(str(exc))
 
-    decided = payments.approve_refund_request(request.id, client=_interrupted_client(emulator, reject))
+    decided = fulfilment.approve_refund_request(request.id, client=_interrupted_client(emulator, reject))
 
     assert decided.status == "approved"
     assert refund_requests.get_refund_request(request.id).status == "approved"
@@ -133,10 +134,10 @@ def test_a_second_approval_after_a_crash_mid_approval_completes_the_request(clie
     request = refund_requests.request_refund(order.id, CUSTOMER.email, "Wrong book")
 
     with _process_dies_at(monkeypatch, refund_requests, "decide_refund_request"):
-        payments.approve_refund_request(request.id, client=client)
+        fulfilment.approve_refund_request(request.id, client=client)
     assert client.v1.charges.retrieve(order.charge_id).refunded  # Stripe did refund
 
-    decided = payments.approve_refund_request(request.id, client=client)
+    decided = fulfilment.approve_refund_request(request.id, client=client)
 
     refunds = client.v1.refunds.list(params={"charge": order.charge_id}).data
     assert [refund.amount for refund in refunds] == [order.amount]  # the same refund, not a second one
@@ -148,11 +149,11 @@ def test_a_cancellation_interrupted_after_its_refund_is_finished_by_cancelling_a
     order = _paid_order(client)
 
     with _process_dies_at(monkeypatch, orders, "mark_cancelled"):
-        payments.cancel_order(order.id, client=client)
+        fulfilment.cancel_order(order.id, client=client)
     with pytest.raises(OrderStateError, match="being cancelled"):
         orders.mark_shipped(order.id)
 
-    assert payments.cancel_order(order.id, client=client).status == "cancelled"
+    assert fulfilment.cancel_order(order.id, client=client).status == "cancelled"
     assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 1
 
 
@@ -162,4 +163,4 @@ def test_a_refused_refund_gives_the_order_back(client):
     orders.begin_cancel(order.id)
     orders.abandon_cancel(order.id)
     assert orders.get_order(order.id).status == "paid"
-    assert payments.cancel_order(order.id, client=client).status == "cancelled"
+    assert fulfilment.cancel_order(order.id, client=client).status == "cancelled"

@@ -29,7 +29,7 @@ def engine(database_url: str) -> sa.Engine:
 
 
 def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
-    order = orders.create_order(ADA, "working-in-public", quantity, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", quantity), engine=engine)
     attempt = attempts.start_attempt(order.id, "nonce-paid", card_brand="visa", card_last4="4242", engine=engine)
     attempts.finish_attempt(
         attempt.id, "succeeded", charge_id="ch_paid", amount=order.amount, currency=order.currency, engine=engine
@@ -38,7 +38,7 @@ def paid_order(engine: sa.Engine, quantity: int = 1) -> orders.Order:
 
 
 def test_new_order_is_pending_with_the_catalog_price(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 3, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 3), engine=engine)
     book = catalog.get_book("working-in-public")
     assert order.status == "pending"
     assert order.amount == 3 * book.price
@@ -50,20 +50,20 @@ def test_new_order_is_pending_with_the_catalog_price(engine: sa.Engine) -> None:
 
 def test_unknown_book_and_bad_quantity_are_refused(engine: sa.Engine) -> None:
     with pytest.raises(catalog.UnknownBookError):
-        orders.create_order(ADA, "no-such-book", 1, engine=engine)
+        orders.create_order(ADA, catalog.priced_line("no-such-book", 1), engine=engine)
     with pytest.raises(ValueError, match="1 to 10"):
-        orders.create_order(ADA, "working-in-public", 11, engine=engine)
+        orders.create_order(ADA, catalog.priced_line("working-in-public", 11), engine=engine)
 
 
 def test_find_order_needs_number_and_email(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     assert orders.find_order(order.id.lower(), " ada@example.COM ", engine=engine) == order
     assert orders.find_order(order.id, "someone@example.com", engine=engine) is None
     assert orders.find_order("SP-NOTHERE", ADA.email, engine=engine) is None
 
 
 def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     keys: list[str] = []
     errors: list[BaseException] = []
 
@@ -84,14 +84,14 @@ def test_same_nonce_gives_the_same_attempt_even_concurrently(engine: sa.Engine) 
 
 
 def test_new_attempt_refused_while_one_is_in_flight(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     attempts.start_attempt(order.id, "click-1", engine=engine)
     with pytest.raises(orders.OrderStateError, match="already in progress"):
         attempts.start_attempt(order.id, "click-2", engine=engine)
 
 
 def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     first = attempts.start_attempt(order.id, "click-1", engine=engine)
     attempts.finish_attempt(
         first.id, "failed", code="card_declined", decline_code="insufficient_funds", message="no", engine=engine
@@ -111,7 +111,7 @@ def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> No
 
 
 def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     attempt = attempts.start_attempt(order.id, "click-1", engine=engine)
     attempts.finish_attempt(attempt.id, "error", message="connection reset", engine=engine)
     assert orders.get_order(order.id, engine=engine).status == "pending"
@@ -120,7 +120,7 @@ def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
 
 
 def test_ship_and_cancel_rules(engine: sa.Engine) -> None:
-    unpaid = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    unpaid = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     with pytest.raises(orders.OrderStateError, match="not paid"):
         orders.mark_shipped(unpaid.id, engine=engine)
 
@@ -175,9 +175,9 @@ def test_refund_requests_only_for_shipped_orders_of_the_right_customer(engine: s
 
 def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:
     grace = orders.Customer(**{**ADA.__dict__, "name": "Grace Hopper", "email": "grace@example.org"})
-    pending = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    pending = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     paid = paid_order(engine)
-    other = orders.create_order(grace, "dream-machine", 1, engine=engine)
+    other = orders.create_order(grace, catalog.priced_line("dream-machine", 1), engine=engine)
     both = orders.list_orders(status=["pending", "paid"], engine=engine)
     assert {o.id for o in both} == {pending.id, paid.id, other.id}
     assert orders.list_orders(status=["failed"], engine=engine) == []
@@ -189,16 +189,17 @@ def test_list_orders_filters_by_statuses_and_search(engine: sa.Engine) -> None:
 
 
 def test_listing_orders_with_an_intent_leaves_out_those_without(engine: sa.Engine) -> None:
-    with_intent = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    with_intent = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     orders.set_payment_intent(with_intent.id, "pi_test_listing", engine=engine)
-    orders.create_order(ADA, "working-in-public", 2, engine=engine)  # a Charges-flow order: no intent
+    # a Charges-flow order: no intent
+    orders.create_order(ADA, catalog.priced_line("working-in-public", 2), engine=engine)
     listed = orders.list_orders(status=("pending", "failed"), with_intent=True, engine=engine)
     assert [order.id for order in listed] == [with_intent.id]
     assert listed[0].payment_intent_id == "pi_test_listing"
 
 
 def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     first = attempts.start_attempt(order.id, "first", engine=engine)
     attempts.finish_attempt(first.id, "failed", code=attempts.NOT_CHARGED, engine=engine)  # taken for not charged
     second = attempts.start_attempt(order.id, "second", engine=engine)
@@ -215,7 +216,7 @@ def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.E
 
 
 def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> None:
-    order = orders.create_order(ADA, "working-in-public", 1, engine=engine)
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     attempt = attempts.start_attempt(order.id, "late", engine=engine)
     attempts.finish_attempt(attempt.id, "error", message="timed out", engine=engine)
     orders.begin_cancel(order.id, engine=engine)

@@ -1,4 +1,4 @@
-"""shop.payments against the emulator: every test card and token, no double charge, reconcile, refund, cancel."""
+"""shop.fulfilment against the emulator: every test card and token, no double charge, reconcile, refund, cancel."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import attempts, config, orders, payments, refund_requests, second_charges
+from shop import attempts, catalog, config, fulfilment, orders, refund_requests, second_charges
+from shop.checkout import charges, reconcile
+from shop.checkout.results import NOT_CONFIGURED_MESSAGE, ChargeResult, PaymentError
 from shop.orders import Customer, OrderStateError
 from tests.support import free_port, use_emulator
 
@@ -49,11 +52,11 @@ def client(emulator, shop_db) -> stripe.StripeClient:
 
 
 def new_order(quantity: int = 1) -> orders.Order:
-    return orders.create_order(CUSTOMER, HAMMING, quantity)
+    return orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, quantity))
 
 
-def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> payments.ChargeResult:
-    return payments.pay_order(
+def pay(order_id: str, token: str, client: stripe.StripeClient, nonce: str | None = None) -> ChargeResult:
+    return charges.pay_order(
         order_id, token, nonce or uuid.uuid4().hex, card_brand="visa", card_last4="4242", client=client
     )
 
@@ -148,7 +151,7 @@ DECLINES = [
 ]
 
 
-def assert_declined(result: payments.ChargeResult, code: str, decline_code: str | None, words: str) -> None:
+def assert_declined(result: ChargeResult, code: str, decline_code: str | None, words: str) -> None:
     assert result.outcome == "declined"
     assert result.code == code
     # Where the facts give no decline_code, Stripe may still repeat the code there.
@@ -225,7 +228,7 @@ def test_a_new_click_on_a_paid_order_does_not_charge_again(client):
 def test_twenty_concurrent_submissions_of_one_attempt_make_one_charge(client, emulator):
     order = new_order()
     token = card_token(client, "4242424242424242")
-    results: list[payments.ChargeResult] = []
+    results: list[ChargeResult] = []
     errors: list[BaseException] = []
     start = threading.Barrier(20)
 
@@ -281,12 +284,12 @@ def test_lost_response_is_reconciled_without_a_second_charge(client, emulator):
     assert stored.status == "pending"
     assert stored.last_error
 
-    settled = payments.reconcile_pending(client)
+    settled = reconcile.reconcile_pending(client)
     assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "succeeded")]
     [charge] = charges_of(client, order.id)
     assert orders.get_order(order.id).charge_id == charge.id
     assert orders.get_order(order.id).status == "paid"
-    assert payments.reconcile_pending(client) == []
+    assert reconcile.reconcile_pending(client) == []
 
 
 def test_paying_again_after_a_lost_response_finds_the_first_charge(client, emulator):
@@ -308,7 +311,7 @@ def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(cli
     assert "could not reach" in result.message.lower()
     assert orders.get_order(order.id).status == "pending"
 
-    settled = payments.reconcile_pending(client)
+    settled = reconcile.reconcile_pending(client)
     assert [(r.order_id, r.outcome) for r in settled] == [(order.id, "not_charged")]
     assert pay(order.id, "tok_visa", client).outcome == "succeeded"
     assert len(charges_of(client, order.id)) == 1
@@ -317,7 +320,7 @@ def test_unreachable_stripe_keeps_the_order_pending_then_reconcile_closes_it(cli
 def test_a_young_pending_attempt_is_left_alone(client):
     order = new_order()
     attempts.start_attempt(order.id, "in-flight")
-    assert [r.outcome for r in payments.reconcile_pending(client)] == ["still_pending"]
+    assert [r.outcome for r in reconcile.reconcile_pending(client)] == ["still_pending"]
     assert attempts.list_attempts(order.id)[0].outcome == "pending"
 
 
@@ -368,13 +371,13 @@ def test_a_pending_attempt_is_in_flight_for_as_long_as_one_sdk_call_can_run(clie
     order = new_order()
     attempt = attempts.start_attempt(order.id, "sent-just-now")  # the call is on its way to Stripe
 
-    at_61_s = payments.reconcile_pending(client, now=attempt.created + 61)
+    at_61_s = reconcile.reconcile_pending(client, now=attempt.created + 61)
     assert [r.outcome for r in at_61_s] == ["still_pending"]
-    near_the_end = payments.reconcile_pending(client, now=attempt.created + longest - 1)
+    near_the_end = reconcile.reconcile_pending(client, now=attempt.created + longest - 1)
     assert [r.outcome for r in near_the_end] == ["still_pending"]
     assert attempts.list_attempts(order.id)[0].outcome == "pending"
 
-    after = payments.reconcile_pending(client, now=attempt.created + longest + 1)
+    after = reconcile.reconcile_pending(client, now=attempt.created + longest + 1)
     assert [r.outcome for r in after] == ["not_charged"]
 
 
@@ -417,10 +420,10 @@ def test_reconciling_while_a_slow_charge_call_runs_leaves_it_alone(client, emula
     with in_background(lambda: pay(order.id, "tok_visa", config.stripe_client())) as paid:
         wait_until(lambda: not faults_armed(emulator))  # the request is at Stripe, its answer on the way
         # Seen a minute later (a slow machine, another process): the call may still run, so nothing is decided.
-        settled = payments.reconcile_pending(client, now=time.time() + 61)
+        settled = reconcile.reconcile_pending(client, now=time.time() + 61)
         assert [r.outcome for r in settled] == ["still_pending"]
         assert [a.outcome for a in attempts.list_attempts(order.id)] == ["pending"]
-        with pytest.raises(payments.PaymentError, match="in progress"):
+        with pytest.raises(PaymentError, match="in progress"):
             pay(order.id, "tok_mastercard", client)  # the customer clicks Pay again meanwhile
     [result] = paid
     assert result.outcome == "succeeded"
@@ -434,7 +437,7 @@ def test_a_late_success_never_replaces_the_charge_that_paid_the_order_and_is_ref
     with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
         wait_until(lambda: not faults_armed(emulator))  # attempt A is at Stripe, not charged yet
         # Attempt A is taken for dead (the old 60 s rule did this while the call still ran) ...
-        closed = payments.reconcile_pending(client, min_age_s=0)
+        closed = reconcile.reconcile_pending(client, min_age_s=0)
         assert [r.outcome for r in closed] == ["not_charged"]
         # ... so the customer pays again, and attempt B pays the order.
         second = pay(order.id, "tok_mastercard", client)
@@ -463,7 +466,7 @@ def test_a_late_success_after_the_attempt_was_closed_pays_an_order_still_unpaid(
     arm_fault(emulator, {"method": "POST", "path": "/v1/charges", "action": {"delay_s": 2}, "times": 1})
     with in_background(lambda: pay(order.id, "tok_visa", emulator.client())) as late:
         wait_until(lambda: not faults_armed(emulator))
-        assert [r.outcome for r in payments.reconcile_pending(client, min_age_s=0)] == ["not_charged"]
+        assert [r.outcome for r in reconcile.reconcile_pending(client, min_age_s=0)] == ["not_charged"]
     [result] = late
     assert result.outcome == "succeeded"
     assert orders.get_order(order.id).charge_id == result.charge_id
@@ -490,12 +493,14 @@ def paid_order(client: stripe.StripeClient) -> orders.Order:
 
 def test_partial_then_remaining_refund(client):
     order = paid_order(client)
-    refund = payments.refund_charge(order.charge_id, amount=500, idempotency_key="r-1", client=client)
+    refund = fulfilment.refund_charge(order.charge_id, amount=500, idempotency_key="r-1", client=client)
     assert (refund.amount, refund.charge) == (500, order.charge_id)
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 500
     assert orders.get_order(order.id).status == "partially_refunded"
 
-    rest = payments.refund_charge(order.charge_id, reason="requested_by_customer", idempotency_key="r-2", client=client)
+    rest = fulfilment.refund_charge(
+        order.charge_id, reason="requested_by_customer", idempotency_key="r-2", client=client
+    )
     assert rest.amount == 1800
     assert client.v1.charges.retrieve(order.charge_id).refunded is True
     assert orders.get_order(order.id).status == "refunded"
@@ -503,8 +508,8 @@ def test_partial_then_remaining_refund(client):
 
 def test_the_same_refund_key_refunds_once(client):
     order = paid_order(client)
-    first = payments.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
-    again = payments.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
+    first = fulfilment.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
+    again = fulfilment.refund_charge(order.charge_id, amount=700, idempotency_key="same", client=client)
     assert first.id == again.id
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 700
 
@@ -520,33 +525,33 @@ def test_the_same_refund_key_refunds_once(client):
 )
 def test_refusals_say_what_to_fix(client, amount, reason, words):
     order = paid_order(client)
-    with pytest.raises(payments.RefundError) as refused:
-        payments.refund_charge(order.charge_id, amount=amount, reason=reason, idempotency_key="x", client=client)
+    with pytest.raises(fulfilment.RefundError) as refused:
+        fulfilment.refund_charge(order.charge_id, amount=amount, reason=reason, idempotency_key="x", client=client)
     assert words in refused.value.message
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
 
 
 def test_above_what_remains_after_a_partial_refund(client):
     order = paid_order(client)
-    payments.refund_charge(order.charge_id, amount=2000, idempotency_key="a", client=client)
-    with pytest.raises(payments.RefundError, match=r"At most \$3\.00"):
-        payments.refund_charge(order.charge_id, amount=400, idempotency_key="b", client=client)
+    fulfilment.refund_charge(order.charge_id, amount=2000, idempotency_key="a", client=client)
+    with pytest.raises(fulfilment.RefundError, match=r"At most \$3\.00"):
+        fulfilment.refund_charge(order.charge_id, amount=400, idempotency_key="b", client=client)
 
 
 def test_failed_and_fully_refunded_charges_cannot_be_refunded(client):
     declined = pay(new_order().id, "tok_chargeDeclined", client)
-    with pytest.raises(payments.RefundError, match="failed"):
-        payments.refund_charge(declined.charge_id, idempotency_key="f", client=client)
+    with pytest.raises(fulfilment.RefundError, match="failed"):
+        fulfilment.refund_charge(declined.charge_id, idempotency_key="f", client=client)
 
     order = paid_order(client)
-    payments.refund_charge(order.charge_id, idempotency_key="full", client=client)
-    with pytest.raises(payments.RefundError, match="already fully refunded"):
-        payments.refund_charge(order.charge_id, idempotency_key="full-2", client=client)
+    fulfilment.refund_charge(order.charge_id, idempotency_key="full", client=client)
+    with pytest.raises(fulfilment.RefundError, match="already fully refunded"):
+        fulfilment.refund_charge(order.charge_id, idempotency_key="full-2", client=client)
 
 
 def test_unknown_charge_refund(client):
-    with pytest.raises(payments.RefundError, match="No charge"):
-        payments.refund_charge("ch_doesnotexist", idempotency_key="u", client=client)
+    with pytest.raises(fulfilment.RefundError, match="No charge"):
+        fulfilment.refund_charge("ch_doesnotexist", idempotency_key="u", client=client)
 
 
 @pytest.mark.parametrize(
@@ -576,7 +581,7 @@ def test_unknown_charge_refund(client):
     ],
 )
 def test_refundable_amount(charge, expected):
-    assert payments.refundable_amount(payments.ChargeAmounts.of(charge)) == expected
+    assert fulfilment.refundable_amount(fulfilment.ChargeAmounts.of(charge)) == expected
 
 
 def test_refund_checks_take_a_charge_of_the_pages_frame_converted_at_the_edge():
@@ -589,11 +594,11 @@ def test_refund_checks_take_a_charge_of_the_pages_frame_converted_at_the_edge():
     raw.update(id=["ch_uncaptured"], status=["succeeded"], captured=[False], amount=[2300], currency=["usd"])
     raw.update(amount_captured=[float("nan")], amount_refunded=[0], refunded=[False], created=[1_700_000_000])
     charge = analytics.charge_amounts(analytics.prepare_charges(pd.DataFrame(raw)), "ch_uncaptured")
-    assert charge == payments.ChargeAmounts("ch_uncaptured", "succeeded", "usd", 2300, 0, 0, False, False)
-    assert payments.refundable_amount(charge) == 2300
-    assert payments.check_refund(charge, np.int64(500), "requested_by_customer") == 500
-    with pytest.raises(payments.RefundError, match=r"\$23\.00 or less"):
-        payments.check_refund(charge, 2400, None)
+    assert charge == fulfilment.ChargeAmounts("ch_uncaptured", "succeeded", "usd", 2300, 0, 0, False, False)
+    assert fulfilment.refundable_amount(charge) == 2300
+    assert fulfilment.check_refund(charge, np.int64(500), "requested_by_customer") == 500
+    with pytest.raises(fulfilment.RefundError, match=r"\$23\.00 or less"):
+        fulfilment.check_refund(charge, 2400, None)
 
 
 def test_capture_a_smaller_amount(client):
@@ -601,31 +606,31 @@ def test_capture_a_smaller_amount(client):
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "capture": False},
         options={"idempotency_key": uuid.uuid4().hex},
     )
-    captured = payments.capture_charge(auth.id, 1500, idempotency_key="cap-1", client=client)
+    captured = fulfilment.capture_charge(auth.id, 1500, idempotency_key="cap-1", client=client)
     assert (captured.captured, captured.amount_captured) == (True, 1500)
-    assert payments.refundable_amount(payments.ChargeAmounts.of(captured)) == 1500
-    with pytest.raises(payments.CaptureError):
-        payments.capture_charge(auth.id, idempotency_key="cap-2", client=client)
+    assert fulfilment.refundable_amount(fulfilment.ChargeAmounts.of(captured)) == 1500
+    with pytest.raises(fulfilment.CaptureError):
+        fulfilment.capture_charge(auth.id, idempotency_key="cap-2", client=client)
 
 
 def test_cancel_refunds_in_full_and_is_idempotent(client):
     order = paid_order(client)
-    cancelled = payments.cancel_order(order.id, client=client)
+    cancelled = fulfilment.cancel_order(order.id, client=client)
     assert cancelled.status == "cancelled"
     charge = client.v1.charges.retrieve(order.charge_id)
     assert (charge.refunded, charge.amount_refunded) == (True, 2300)
     refunds = client.v1.refunds.list(params={"charge": order.charge_id})
     assert [refund.reason for refund in refunds.data] == ["requested_by_customer"]
 
-    again = payments.cancel_order(order.id, client=client)
+    again = fulfilment.cancel_order(order.id, client=client)
     assert again.status == "cancelled"
     assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 1
 
 
 def test_cancel_after_a_partial_refund_refunds_the_rest(client):
     order = paid_order(client)
-    payments.refund_charge(order.charge_id, amount=300, idempotency_key="p", client=client)
-    payments.cancel_order(order.id, client=client)
+    fulfilment.refund_charge(order.charge_id, amount=300, idempotency_key="p", client=client)
+    fulfilment.cancel_order(order.id, client=client)
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 2300
 
 
@@ -633,16 +638,16 @@ def test_a_shipped_order_cannot_be_cancelled(client):
     order = paid_order(client)
     orders.mark_shipped(order.id)
     with pytest.raises(OrderStateError, match="refund it instead"):
-        payments.cancel_order(order.id, client=client)
+        fulfilment.cancel_order(order.id, client=client)
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0
 
 
 def test_approving_a_refund_request_refunds_the_rest_once_and_records_it(client):
     order = paid_order(client)
-    payments.refund_charge(order.charge_id, amount=300, idempotency_key="partial-first", client=client)
+    fulfilment.refund_charge(order.charge_id, amount=300, idempotency_key="partial-first", client=client)
     orders.mark_shipped(order.id)
     request = refund_requests.request_refund(order.id, CUSTOMER.email, "Arrived damaged")
-    decided = payments.approve_refund_request(request.id, note="photo received", client=client)
+    decided = fulfilment.approve_refund_request(request.id, note="photo received", client=client)
     charge = client.v1.charges.retrieve(order.charge_id)
     assert charge.amount_refunded == charge.amount
     refunds = client.v1.refunds.list(params={"charge": order.charge_id}).data  # newest first
@@ -650,15 +655,15 @@ def test_approving_a_refund_request_refunds_the_rest_once_and_records_it(client)
     assert (decided.status, decided.refund_id, decided.note) == ("approved", refunds[0].id, "photo received")
     assert orders.get_order(order.id).status == "refunded"
     with pytest.raises(OrderStateError, match="not waiting"):
-        payments.approve_refund_request(request.id, client=client)
+        fulfilment.approve_refund_request(request.id, client=client)
     assert len(client.v1.refunds.list(params={"charge": order.charge_id}).data) == 2
 
 
 def test_cancel_an_unpaid_order_moves_no_money(client):
     order = new_order()
     pay(order.id, "tok_chargeDeclined", client)
-    assert payments.cancel_order(order.id, client=client).status == "cancelled"
-    with pytest.raises(payments.PaymentError):
+    assert fulfilment.cancel_order(order.id, client=client).status == "cancelled"
+    with pytest.raises(PaymentError):
         pay(order.id, "tok_visa", client)
     assert [c.status for c in charges_of(client, order.id)] == ["failed"]
 
@@ -683,7 +688,7 @@ def click(token: str) -> dict:
 
 
 def test_checkout_with_wrong_details_writes_no_order(client):
-    outcome = payments.checkout({**DETAILS, "email": "nope"}, HAMMING, 1, click("tok_visa"), client=client)
+    outcome = charges.checkout({**DETAILS, "email": "nope"}, HAMMING, 1, click("tok_visa"), client=client)
     assert set(outcome.errors) == {"email"}
     assert (outcome.order_id, outcome.result) == (None, None)
     assert orders.list_orders() == []
@@ -691,44 +696,49 @@ def test_checkout_with_wrong_details_writes_no_order(client):
 
 @pytest.mark.parametrize(("book_id", "quantity"), [("no-such-book", 1), (HAMMING, 0), (HAMMING, 11)])
 def test_checkout_refuses_what_the_catalog_does_not_sell(client, book_id, quantity):
-    outcome = payments.checkout(DETAILS, book_id, quantity, click("tok_visa"), client=client)
+    outcome = charges.checkout(DETAILS, book_id, quantity, click("tok_visa"), client=client)
     assert outcome.message
     assert outcome.result is None
     assert orders.list_orders() == []
 
 
 def test_checkout_without_a_token_says_to_enter_the_card_again(client):
-    outcome = payments.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
+    outcome = charges.checkout(DETAILS, HAMMING, 1, {"token": "", "nonce": "n"}, client=client)
     assert "enter your card again" in outcome.message
     assert orders.list_orders() == []
 
 
+def test_one_click_prices_the_book_once(client):
+    with mock.patch("shop.catalog.price_for", wraps=catalog.price_for) as price_for:
+        outcome = charges.checkout(DETAILS, HAMMING, 2, click("tok_visa"), client=client)
+    assert outcome.result.succeeded and outcome.result.amount == 2 * catalog.get_book(HAMMING).price
+    assert price_for.call_count == 1  # the duplicate check, the order and Stripe share one priced line
+
+
 def test_checkout_asks_before_charging_a_paid_purchase_again(client):
-    first = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    first = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
     assert first.result.succeeded
-    again = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    again = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
     assert again.duplicate_of is not None and again.duplicate_of.id == first.order_id
     assert again.result is None and len(orders.list_orders()) == 1  # nothing written or charged while asking
     assert len(client.v1.charges.list().data) == 1
-    confirmed = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), allow_duplicate=True, client=client)
+    confirmed = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), allow_duplicate=True, client=client)
     assert confirmed.result.succeeded and confirmed.order_id != first.order_id
 
 
 def test_checkout_retry_reuses_the_order_only_when_nothing_changed(client):
-    declined = payments.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
-    same = payments.checkout(
-        DETAILS, HAMMING, 1, click("tok_chargeDeclined"), order_id=declined.order_id, client=client
-    )
+    declined = charges.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), client=client)
+    same = charges.checkout(DETAILS, HAMMING, 1, click("tok_chargeDeclined"), order_id=declined.order_id, client=client)
     assert same.order_id == declined.order_id
-    more = payments.checkout(DETAILS, HAMMING, 2, click("tok_visa"), order_id=declined.order_id, client=client)
+    more = charges.checkout(DETAILS, HAMMING, 2, click("tok_visa"), order_id=declined.order_id, client=client)
     assert more.order_id != declined.order_id
     assert (more.result.outcome, more.result.amount) == ("succeeded", 4600)
     assert orders.get_order(declined.order_id).status == "failed"
 
 
 def test_checkout_after_payment_starts_a_new_order(client):
-    first = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
-    second = payments.checkout(
+    first = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"), client=client)
+    second = charges.checkout(
         DETAILS, HAMMING, 1, click("tok_visa"), order_id=first.order_id, allow_duplicate=True, client=client
     )  # the customer said yes to "buy it again?"
     assert second.order_id != first.order_id
@@ -739,8 +749,8 @@ def test_checkout_when_stripe_is_misconfigured_charges_nothing_and_says_so(clien
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_oops")
     monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_oops")
     config.get_settings.cache_clear()
-    outcome = payments.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
-    assert outcome.message == payments.NOT_CONFIGURED_MESSAGE  # the customer: a plain sentence
+    outcome = charges.checkout(DETAILS, HAMMING, 1, click("tok_visa"))
+    assert outcome.message == NOT_CONFIGURED_MESSAGE  # the customer: a plain sentence
     assert "Live Stripe keys are refused" in caplog.text  # the operator: the setting to fix, in the log
     assert outcome.result is None
 
@@ -750,7 +760,7 @@ def test_cancel_while_stripe_is_unreachable_changes_nothing(client):
     dead = stripe.StripeClient(
         "sk_test_emulator", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
     )
-    with pytest.raises(payments.RefundError, match="could not reach Stripe"):
-        payments.cancel_order(order.id, client=dead)
+    with pytest.raises(fulfilment.RefundError, match="could not reach Stripe"):
+        fulfilment.cancel_order(order.id, client=dead)
     assert orders.get_order(order.id).status == "paid"
     assert client.v1.charges.retrieve(order.charge_id).amount_refunded == 0

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shop import analytics, attempts, clock, config, orders, payments, seed
+from shop import analytics, attempts, clock, config, orders, seed
+from shop.checkout import charges
 from shop.config import load_settings
 from tests.support import Emulator, use_emulator
 
@@ -249,7 +250,7 @@ def test_if_empty_seeds_only_an_empty_store(seeded_env: Path, emulator, capsys: 
 def test_clocks_return_to_real_time_when_a_run_fails(
     seeded_env: Path, emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_pay = payments.pay_order
+    real_pay = charges.pay_order
     calls = []
 
     def pay_then_fail(*args, **kwargs):
@@ -258,7 +259,7 @@ def test_clocks_return_to_real_time_when_a_run_fails(
             raise RuntimeError("the machine fell over")
         return real_pay(*args, **kwargs)
 
-    monkeypatch.setattr(payments, "pay_order", pay_then_fail)
+    monkeypatch.setattr(charges, "pay_order", pay_then_fail)
     with pytest.raises(RuntimeError, match="fell over"):
         seed.seed(orders_count=10, days=DAYS, seed_value=2, client=emulator.client())
     assert emulator_clock(emulator)["frozen_time"] is None

@@ -18,7 +18,20 @@ import sqlalchemy as sa
 import stripe
 from stripe._http_client import new_default_http_client
 
-from shop import analytics, attempts, db, orders, payments, schema, second_charges, sync, sync_rows, sync_store
+from shop import (
+    analytics,
+    attempts,
+    catalog,
+    db,
+    fulfilment,
+    orders,
+    schema,
+    second_charges,
+    sync,
+    sync_rows,
+    sync_store,
+)
+from shop.checkout import charges, reconcile
 from shop.db import get_engine
 from shop.schema import leases
 from tests.support import Emulator, use_emulator
@@ -198,8 +211,8 @@ def test_incremental_costs_one_request_per_100_events(api, counted):
 
 def test_a_refund_seen_in_stripe_updates_the_order(api, counted):
     client, _ = counted
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = payments.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
+    result = charges.pay_order(order.id, "tok_visa", uuid.uuid4().hex, card_brand="visa", card_last4="4242")
     assert result.outcome == "succeeded"
     sync.sync(client)
     api.v1.refunds.create(params={"charge": result.charge_id, "amount": 500})  # e.g. from the Stripe Dashboard
@@ -448,8 +461,8 @@ def pay_with(api: stripe.StripeClient, number: str = "4242424242424242") -> tupl
     token = api.v1.tokens.create(
         params={"card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     ).id
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
-    result = payments.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
+    result = charges.pay_order(order.id, token, uuid.uuid4().hex, card_brand="visa", card_last4=number[-4:])
     assert result.outcome == "succeeded"
     return orders.get_order(order.id), result.charge_id
 
@@ -465,7 +478,7 @@ def test_a_refund_that_fails_later_gives_the_order_its_money_back(api, counted):
     client, _ = counted
     order, charge_id = pay_with(api, "4000000000005126")  # docs.stripe.com/testing#refunds: refund fails later
     sync.sync(client)
-    refund = payments.refund_charge(charge_id, idempotency_key=uuid.uuid4().hex, client=api)
+    refund = fulfilment.refund_charge(charge_id, idempotency_key=uuid.uuid4().hex, client=api)
     sync.sync(client)
     assert orders.get_order(order.id).status == "refunded"
 
@@ -520,7 +533,10 @@ def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}
     )
 
+    before = db.data_version()
     sync.sync(client)
+    assert api.v1.charges.retrieve(late.id).amount_refunded == 0  # the copy moves no money: its caller does
+    reconcile.settle_synced_charges(before, client=client)
 
     assert orders.get_order(order.id).charge_id == charge_id
     refunded = api.v1.charges.retrieve(late.id)
@@ -530,8 +546,29 @@ def test_a_second_charge_of_a_paid_order_found_by_the_sync_is_refunded_and_kept_
     [record] = second_charges.list_second_charges()
     assert (record.charge_id, record.order_id, record.found_by) == (late.id, order.id, "sync")
     assert record.refund_id == refund.id
-    sync.sync(client)  # seen again (now refunded): nothing more is refunded
+    reconcile.sync_and_settle(client)  # seen again (now refunded): nothing more is refunded
     assert len(api.v1.refunds.list(params={"charge": late.id}).data) == 1
+
+
+def test_a_second_charge_delivered_by_a_webhook_is_refunded_after_it_is_applied(api, counted):
+    client, _ = counted
+    order, charge_id = pay_with(api)
+    sync.sync(client)
+    late = api.v1.charges.create(
+        params={"amount": 2300, "currency": "usd", "source": "tok_visa", "metadata": {"order_id": order.id}}
+    )
+    [event] = [
+        e
+        for e in api.v1.events.list(params={"type": "charge.succeeded", "limit": 5}).data
+        if e.data.object.id == late.id
+    ]
+
+    assert reconcile.apply_and_settle([event.to_dict()], client=client) == 1
+
+    assert orders.get_order(order.id).charge_id == charge_id
+    assert api.v1.charges.retrieve(late.id).refunded
+    [record] = second_charges.list_second_charges()
+    assert (record.charge_id, record.found_by) == (late.id, "sync")
 
 
 def test_a_backfill_under_a_rate_limit_backs_off_and_gets_every_charge(api, counted, private_emulator):
@@ -561,7 +598,7 @@ def test_the_charge_row_keeps_stripes_disputed_flag():
 
 def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_order(api, counted):
     client, _ = counted
-    order = orders.create_order(CUSTOMER, "art-of-doing-science", 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line("art-of-doing-science", 1))
     attempt = attempts.start_attempt(order.id, "slow-click")
     attempts.finish_attempt(attempt.id, "failed", code=attempts.NOT_CHARGED, message="Stripe has no charge")
     # Stripe made the attempt's charge after all, once nobody was waiting for the answer any more.
@@ -574,7 +611,7 @@ def test_a_charge_made_after_its_attempt_was_closed_as_not_charged_pays_the_orde
         }
     )
 
-    sync.sync(client)
+    reconcile.sync_and_settle(client)
 
     after = orders.get_order(order.id)
     assert (after.status, after.charge_id) == ("paid", late.id)

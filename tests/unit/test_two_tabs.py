@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop import attempts, intents, orders, payments
+from shop import attempts, catalog, orders
+from shop.checkout import charges, intents
 from shop.validation import validate_customer
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
@@ -37,27 +38,28 @@ def client(emu):
 
 
 def test_a_purchase_with_a_charge_in_flight_is_a_possible_duplicate(client):
-    first = orders.create_order(CUSTOMER, HAMMING, 1)
+    first = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     attempts.start_attempt(first.id, "tab-1")  # the first tab's charge is on its way to Stripe
 
-    second = payments.checkout(CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, client=client)
+    second = charges.checkout(CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, client=client)
 
     assert second.duplicate_of is not None and second.duplicate_of.id == first.id
     assert [order.id for order in orders.list_orders()] == [first.id]  # nothing written, nothing charged
-    assert orders.possible_duplicate(CUSTOMER.email, HAMMING, 2) is None  # another amount is another purchase
-    again = payments.checkout(
+    another_amount = catalog.priced_line(HAMMING, 2)  # another amount is another purchase
+    assert orders.possible_duplicate(CUSTOMER.email, another_amount) is None
+    again = charges.checkout(
         CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, allow_duplicate=True, client=client
     )
     assert again.result is not None and again.result.succeeded
 
 
 def test_an_order_being_paid_in_the_same_tab_is_not_a_duplicate_of_itself(client):
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
     attempt = attempts.start_attempt(order.id, "c-2")
     attempts.finish_attempt(attempt.id, "error", message="Stripe could not be reached")  # pending, result unknown
     assert orders.get_order(order.id).status == "pending"
 
-    retried = payments.checkout(
+    retried = charges.checkout(
         CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "c-3"}, order_id=order.id, client=client
     )
 
@@ -122,6 +124,7 @@ def test_a_declined_intent_order_being_paid_again_in_its_tab_is_asked_about_but_
     asked = intents.prepare_checkout(other_tab, HAMMING, 1, client=client)
 
     assert asked.duplicate_of is not None and asked.duplicate_of.id == first.order.id
-    charges_order = orders.create_order(CUSTOMER, "working-in-public", 1)  # the Charges flow: a decline is final
+    # the Charges flow: a decline is final
+    charges_order = orders.create_order(CUSTOMER, catalog.priced_line("working-in-public", 1))
     attempts.finish_attempt(attempts.start_attempt(charges_order.id, "c-1").id, "failed", code="card_declined")
-    assert orders.possible_duplicate(CUSTOMER.email, "working-in-public", 1) is None
+    assert orders.possible_duplicate(CUSTOMER.email, catalog.priced_line("working-in-public", 1)) is None

@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from shop import db, intents, orders, payments, schema, sync, webhooks
+from shop import catalog, db, orders, schema, sync, webhooks
+from shop.checkout import charges, intents
 from shop.config import get_settings
 from shop.db import get_engine
 from tests.support import Emulator, free_port, running_emulator, use_emulator
@@ -301,8 +302,8 @@ def test_a_webhook_leaves_the_sync_cursor_so_events_the_endpoint_missed_are_stil
 
 
 def test_an_older_event_delivered_after_a_newer_one_does_not_undo_it(api):
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    paid = payments.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    paid = charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
     now = int(time.time())
     set_clock(api, now + 10)
     api.v1.refunds.create(params={"charge": paid.charge_id, "amount": 500})
@@ -335,8 +336,8 @@ def test_a_pair_from_the_same_second_delivered_backwards_ends_in_stripes_state(a
 
 
 def test_a_refund_event_brings_the_charge_and_the_refund_into_the_copy_and_the_order(api):
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    paid = payments.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    paid = charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
     refund = api.v1.refunds.create(params={"charge": paid.charge_id, "amount": 500})
     (created,) = events_of(api, "refund.created", refund.id)
 
@@ -487,8 +488,8 @@ def test_the_route_answers_200_to_a_signed_delivery_and_400_without_a_signature(
 def test_an_endpoint_down_for_a_while_catches_up_by_retries_and_applies_nothing_twice(delivering):
     api, port = delivering
     sync.sync(api)
-    order = orders.create_order(CUSTOMER, HAMMING, 1)
-    paid = payments.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
+    order = orders.create_order(CUSTOMER, catalog.priced_line(HAMMING, 1))
+    paid = charges.pay_order(order.id, "tok_visa", "nonce-1", card_brand="visa", card_last4="4242")
     api.v1.refunds.create(params={"charge": paid.charge_id, "amount": 500})
     wait_until(lambda: all(d["attempts"] for d in deliveries(api)), "a first, failed try of every delivery")
     assert stored_charge(paid.charge_id) is None  # nothing arrived while the endpoint was down

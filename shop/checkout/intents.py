@@ -20,21 +20,18 @@ from typing import Any
 import stripe
 
 from shop import attempts, catalog, decline_codes, orders
-from shop.config import ConfigError
-from shop.orders import Order, OrderStateError
-from shop.payments import (
+from shop.checkout.opening import configured_client, new_capture_method, open_checkout, order_terms
+from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
-    UNREACHABLE_MESSAGE,
     ChargeResult,
     PaymentError,
-    new_capture_method,
-    order_terms,
     paid_message,
-    refund_unpaid_charge,
+    unanswered_message,
 )
+from shop.checkout.unwanted_charges import refund_unpaid_charge
+from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
-from shop.validation import validate_customer
 
 REUSE_WINDOW_S = 3600  # an unpaid order of the same customer this recent is paid again rather than duplicated
 log = logging.getLogger(__name__)
@@ -90,8 +87,7 @@ class _Stopwatch:
                 return fn()
             except TRANSIENT_ERRORS as exc:
                 if attempt == CALL_TRIES - 1:
-                    message = UNREACHABLE_MESSAGE if isinstance(exc, stripe.APIConnectionError) else UNEXPECTED_MESSAGE
-                    raise IntentUnavailable(message) from exc
+                    raise IntentUnavailable(unanswered_message(exc)) from exc
             finally:
                 self.seconds += time.perf_counter() - started
         raise AssertionError("unreachable")
@@ -148,17 +144,16 @@ def _needs_update(intent: Any, params: dict[str, Any]) -> bool:
     return any((field(address, key) or "") != value for key, value in params["shipping"]["address"].items())
 
 
-def _revised_terms(order: Order, customer: orders.Customer, book_id: str, quantity: int) -> Order:
-    """`order` as a revision would make it (priced from the catalog), not saved: what Stripe is asked to accept."""
-    book = catalog.get_book(book_id)
+def _revised_terms(order: Order, customer: orders.Customer, line: catalog.PricedLine) -> Order:
+    """`order` as a revision to `line` would make it, not saved: what Stripe is asked to accept."""
     return dataclasses.replace(
         order,
         customer=customer,
-        book_id=book.id,
-        quantity=quantity,
-        unit_amount=book.price,
-        amount=catalog.price_for(book_id, quantity),
-        currency=book.currency,
+        book_id=line.book.id,
+        quantity=line.quantity,
+        unit_amount=line.unit_amount,
+        amount=line.total,
+        currency=line.currency,
     )
 
 
@@ -203,19 +198,13 @@ def prepare_checkout(
     been settled from its intent. A paid order of the same email, book and amount in the last 10 minutes, or one
     still being paid (another tab), is returned as `duplicate_of` (nothing written) unless `allow_duplicate`.
     """
-    checked = validate_customer(details)
-    if not checked.ok:
-        return PreparedCheckout(errors=checked.errors)
-    try:
-        catalog.price_for(book_id, quantity)
-    except (ValueError, catalog.UnknownBookError) as exc:
-        return PreparedCheckout(message=str(exc))
-    try:
-        client = client_or_default(client)
-    except ConfigError:
-        log.exception("payments are not configured")  # the setting to fix is for the operator, not the customer
+    opening = open_checkout(details, book_id, quantity)
+    if opening.customer is None or opening.line is None:
+        return PreparedCheckout(errors=opening.errors, message=opening.message)
+    customer, line = opening.customer, opening.line
+    client = configured_client(client)
+    if client is None:
         return PreparedCheckout(message=NOT_CONFIGURED_MESSAGE)
-    customer = orders.Customer(**checked.values)
     watch = _Stopwatch()
     try:
         own = orders.get_order(order_id) if order_id else None
@@ -233,19 +222,19 @@ def prepare_checkout(
                 order = None  # its intent can take no payment any more: this click is a new order
         if not allow_duplicate:
             continued = order.id if order is not None else None
-            duplicate = orders.possible_duplicate(customer.email, book_id, quantity, exclude=continued)
+            duplicate = orders.possible_duplicate(customer.email, line, exclude=continued)
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         revised = None
         if order is None:
-            order = orders.create_order(customer, book_id, quantity, capture_method=new_capture_method())
+            order = orders.create_order(customer, line, capture_method=new_capture_method())
             searched = False
         else:
-            if (order.book_id, order.quantity, order.customer) != (book_id, quantity, customer):
-                revised = _revised_terms(order, customer, book_id, quantity)
+            if (order.book_id, order.quantity, order.customer) != (line.book.id, line.quantity, customer):
+                revised = _revised_terms(order, customer, line)
             searched = order.payment_intent_id is None
             if searched and revised is not None:  # no intent to keep in step yet: the revision is the order now
-                order, revised = orders.revise_order(order.id, customer, book_id, quantity), None
+                order, revised = orders.revise_order(order.id, customer, line), None
         if order.payment_intent_id is None:
             intent = _create_intent(order, client, watch, search=searched)
         else:
@@ -259,7 +248,7 @@ def prepare_checkout(
         if revised is not None:
             # Saved only now that Stripe holds the revised amount: a confirm of the old client secret that won
             # the race made the update fail above, and the order still says what that confirm paid.
-            orders.revise_order(order.id, customer, book_id, quantity)
+            orders.revise_order(order.id, customer, line)
         order = orders.get_order(order.id) or order
     except IntentUnavailable as exc:
         return PreparedCheckout(order=order, message=exc.message, stripe_seconds=watch.seconds)
@@ -320,7 +309,7 @@ def settle_order(
 
     succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it, when
     the charge has the order's amount and currency (`order_rules.may_be_paid_with`); otherwise the charge is
-    refunded, kept for staff and the order closed (`shop.payments.refund_unpaid_charge`): outcome "refunded";
+    refunded, kept for staff and the order closed (`unwanted_charges.refund_unpaid_charge`): outcome "refunded";
     requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
     customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
@@ -385,46 +374,14 @@ def _result(
     card = field(field(charge, "payment_method_details"), "card")
     if outcome == "succeeded":
         message = paid_message(order)
-    return ChargeResult(
-        outcome=outcome,
-        order=order,
-        charge_id=order.charge_id if outcome == "succeeded" else field(charge, "id"),
-        amount=order.amount,
-        currency=order.currency,
-        message=message or "",
+    return ChargeResult.of_order(
+        order,
+        outcome,
+        order.charge_id if outcome == "succeeded" else field(charge, "id"),
+        message or "",
         code=code,
         decline_code=decline_code,
         stripe_seconds=stripe_seconds,
         card_brand=field(card, "brand"),
         card_last4=field(card, "last4"),
     )
-
-
-def orders_with_open_intents() -> list[Order]:
-    """Unpaid orders whose PaymentIntent may have moved on without the shop hearing (a tab closed mid-payment)."""
-    return orders.list_orders(status=("pending", "failed"), with_intent=True)
-
-
-def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
-    """Settle every unpaid order that has an intent (a tab closed mid-payment, a lost answer) from Stripe.
-
-    Never confirms or creates anything, so it cannot charge. `order_id` limits the work to one order. Orders
-    Stripe does not answer for are skipped (left as they are for the next run).
-    """
-    client = client_or_default(client)
-    if order_id is not None:
-        order = orders.get_order(order_id)
-        open_orders = [order] if order is not None and not order.paid_at else []
-    else:
-        open_orders = orders_with_open_intents()
-    results = []
-    for order in open_orders:
-        if not order.payment_intent_id:  # the one order asked for by id may have none
-            continue
-        try:
-            settled = settle_order(order.id, client=client)
-        except IntentUnavailable:
-            continue
-        if settled is not None:
-            results.append(settled)
-    return results
