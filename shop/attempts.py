@@ -154,8 +154,8 @@ def finish_attempt(
     error) is finished, so a late answer never rewrites a settled attempt; a success may also end an attempt that
     reconciliation closed as not charged, since Stripe charged after all. A paid order's charge is never replaced,
     a cancelled one is never paid and none is paid at another amount or currency: such a success is stored on its
-    attempt only, and the caller sees that the attempt's `charge_id` is not the order's (`shop.payments` refunds
-    that charge).
+    attempt only, and the caller sees that the attempt's `charge_id` is not the order's
+    (`shop.checkout.unwanted_charges` refunds that charge).
     """
     if outcome == "succeeded" and (amount is None or not currency):
         raise ValueError("A successful attempt needs the amount and currency Stripe charged.")

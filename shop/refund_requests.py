@@ -1,7 +1,7 @@
 """Refund requests: a customer asks for a refund of a shipped order, and finance approves or rejects it.
 
 A request waits (pending) until finance decides. An approval claims the request first (approving) and refunds
-through `shop.payments`, so a crash between Stripe's refund and its record is finished by approving again, never
+through `shop.fulfilment`, so a crash between Stripe's refund and its record is finished by approving again, never
 by a second refund; a rejection is only possible while the request waits. The rules are `shop.order_rules`'.
 """
 

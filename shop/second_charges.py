@@ -2,7 +2,7 @@
 
 An order paid with one charge that gets another (a late answer of an earlier attempt, a second tab, a charge at
 other terms than the order's) keeps its first; the other is recorded here once, refunded by
-`shop.payments.refund_second_charge`, and shown to staff on the orders page.
+`shop.checkout.unwanted_charges.refund_second_charge`, and shown to staff on the orders page.
 """
 
 from __future__ import annotations
