@@ -72,7 +72,6 @@
     iframe.setAttribute("allowtransparency", "true");
     iframe.setAttribute("scrolling", "no");
     iframe.setAttribute("role", "presentation");
-    iframe.setAttribute("tabindex", "-1");
   };
 
   // ---- Talking to a frame ---------------------------------------------------------------------------
@@ -447,6 +446,9 @@
       iframe.title = "Stripe.js controller frame";
       iframe.setAttribute("aria-hidden", "true");
       hideFromLayout(iframe);
+      // Out of the tab order, as it is out of sight; the card frame stays in it, or a keyboard never reaches the
+      // card's inputs (Tab skips every input inside an iframe with tabindex -1).
+      iframe.setAttribute("tabindex", "-1");
       iframe.style.cssText =
         "border:none!important;margin:0!important;padding:0!important;width:1px!important;height:1px!important;" +
         "position:absolute!important;left:-9999px!important;top:0!important;visibility:hidden!important;";
