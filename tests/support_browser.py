@@ -6,10 +6,12 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import stripe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
 
@@ -119,6 +121,48 @@ def wait_for_app(page, timeout_ms: int = 30_000) -> None:
     status.wait_for(state="detached", timeout=timeout_ms)
 
 
+# Streamlit's own test hook: the app's root says where the script run is ("running", "rerunRequested",
+# "notRunning", …). Watched from before an action, its changes tell that the action's rerun started, even one too
+# short for the status widget to show.
+_WATCH_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__spRunWatch) window.__spRunWatch.disconnect();
+  window.__spRunStarted = false;
+  window.__spRunWatch = new MutationObserver(() => { window.__spRunStarted = true; });
+  window.__spRunWatch.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
+}"""
+_RUN_FINISHED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__spRunStarted && app.getAttribute("data-test-script-state") === "notRunning"
+    && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
+}"""
+
+
+@contextmanager
+def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
+    """Wait, on leaving the block, until the rerun an action inside it started has finished.
+
+    A rerun keeps the previous run's elements on the page until it re-sends them, and an element that moved keeps
+    its stale copy beside the new one until the run ends (two inputs with one label, for a moment): after this,
+    the page shows one run only. Use it around an action that reruns the script (a committed value, a click).
+    """
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    page.evaluate(_WATCH_RUNS)
+    yield
+    page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+    page.evaluate("() => window.__spRunWatch.disconnect()")
+
+
+def live(page: Page) -> Locator:
+    """The elements the script's current run has drawn: not the stale copies a rerun keeps until it ends."""
+    return page.locator('[data-testid="stElementContainer"][data-stale="false"]')
+
+
+def shop_field(page: Page, label: str) -> Locator:
+    """The checkout field labelled `label`, as the current run draws it."""
+    return live(page).get_by_label(label, exact=True)
+
+
 DETAILS = {
     "Full name": "Ada Lovelace",
     "Email": "ada@example.com",
@@ -137,10 +181,14 @@ def open_shop(page: Page, app: StreamlitApp) -> None:
 
 
 def fill_details(page: Page, details: dict[str, str]) -> None:
+    """Type each of `details` (label: value) into the checkout form, each rerun over before the next field."""
     for label, value in details.items():
-        field = page.get_by_label(label, exact=True)
-        field.fill(value)
-        field.press("Tab")  # commits the value: Streamlit reruns
+        field = shop_field(page, label)
+        if field.input_value() == value:
+            continue  # an unchanged value commits nothing, so no rerun would come
+        with rerun_finished(page):
+            field.fill(value)
+            field.press("Tab")  # commits the value: Streamlit reruns
         expect(field).to_have_value(value)
     wait_for_app(page)
 
@@ -166,7 +214,7 @@ def metric_value(page: Page, label: str):
     # Anchored: the Charges page's "Disputes' effect on net" must not match "Effect on net" while the page changes.
     label_first = re.compile("^" + re.escape(label))
     # Not a stale copy: while a rerun moves elements, Streamlit keeps the old one on the page, marked data-stale.
-    fresh = page.locator('[data-testid="stElementContainer"][data-stale="false"] [data-testid="stMetric"]')
+    fresh = live(page).get_by_test_id("stMetric")
     return fresh.filter(has_text=label_first).get_by_test_id("stMetricValue")
 
 

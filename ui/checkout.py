@@ -105,9 +105,17 @@ def _cover_html(book_id: str, css_class: str = "") -> str:
     return f'<img class="{css_class}" src="{covers.cover_data_uri(book_id)}" alt="">'
 
 
-def _field_error(message: str | None) -> None:
+def _message_id(widget_key: str) -> str:
+    """The id of the message under the widget `widget_key` (its inputs' aria-describedby while it is wrong)."""
+    return f"{widget_key}-message"
+
+
+def _field_error(message: str | None, widget_key: str) -> None:
     if message:
-        st.markdown(f'<div class="sp-field-error">{html.escape(message)}</div>', unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="sp-field-error" id="{_message_id(widget_key)}">{html.escape(message)}</div>',
+            unsafe_allow_html=True,
+        )
 
 
 def page_style() -> None:
@@ -153,19 +161,23 @@ def shown_errors() -> tuple[dict[str, str], dict[str, str]]:
 def _highlight(errors: dict[str, str]) -> None:
     """Outline the fields that need fixing (Streamlit marks a keyed widget's container `st-key-<key>`)."""
     if errors:
-        rules = ",".join(f'.st-key-{DETAIL_KEYS[name]} [data-testid="stTextInputRootElement"]' for name in errors)
+        boxes = [f'.st-key-{DETAIL_KEYS[name]} [data-testid="stTextInputRootElement"]' for name in errors]
+        rules = ",".join(boxes)
+        # The outline replaces Streamlit's focus border, so a wrong field shows its focus with a ring around it.
+        focused = ",".join(f"{box}:focus-within" for box in boxes)
         labels = ",".join(f".st-key-{DETAIL_KEYS[name]} label" for name in errors)
         st.markdown(
             f"<style>{rules}{{border-color:{ERROR_COLOR};box-shadow:0 0 0 1px {ERROR_COLOR}}}"
+            f"{focused}{{outline:2px solid {ERROR_COLOR};outline-offset:2px}}"
             f"{labels}{{color:{ERROR_COLOR}}}</style>",
             unsafe_allow_html=True,
         )
 
 
 def details_form(errors: dict[str, str]) -> dict[str, str]:
-    """The details form, two fields a row, each with its message under it and its box outlined while wrong."""
+    """The details form, two fields a row, each with its message under it and its box outlined while wrong; a
+    wrong field's input is marked invalid and described by its message, for screen readers."""
     st.subheader("Your details")
-    _highlight(errors)
     for pair in DETAIL_ROWS:
         for column, name in zip(st.columns(2), pair, strict=True):
             if name is None:
@@ -188,7 +200,14 @@ def details_form(errors: dict[str, str]) -> dict[str, str]:
                         persist_state="session",
                         autocomplete={"email": "email", "phone": "tel", "name": "name"}.get(name),
                     )
-                _field_error(errors.get(name))
+                _field_error(errors.get(name), DETAIL_KEYS[name])
+    # Elements that come and go go last: one above the fields would move each of them down a place on the run it
+    # appears, and Streamlit keeps a moved element's old copy on the page until that run ends (two of each field).
+    card_component.describe_field_errors(
+        {key: _message_id(key) if name in errors else None for name, key in DETAIL_KEYS.items()},
+        key="checkout_field_errors",
+    )
+    _highlight(errors)
     return {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
 
 
@@ -203,8 +222,13 @@ def order_summary(book: catalog.Book) -> tuple[int, int | None]:
         quantity = int(
             st.number_input("Quantity", min_value=1, step=1, key="checkout_quantity", on_change=_clear_notice)
         )
-        if quantity > catalog.MAX_QUANTITY:
-            _field_error(TOO_MANY)
+        too_many = quantity > catalog.MAX_QUANTITY
+        card_component.describe_field_errors(
+            {"checkout_quantity": _message_id("checkout_quantity") if too_many else None},
+            key="checkout_quantity_errors",
+        )
+        if too_many:
+            _field_error(TOO_MANY, "checkout_quantity")
             return quantity, None
         total = catalog.price_for(book.id, quantity)
         st.markdown(
@@ -231,8 +255,14 @@ def first_error_into_view(errors: dict[str, str]) -> None:
     if first and state.get("checkout_scrolled") != state.checkout_scroll and state.checkout_scroll:
         state.checkout_scrolled = state.checkout_scroll
         label = FIELD_LABELS[first] + (" (optional)" if first == "line2" else "")
+        # Focused too: a keyboard or screen reader user is taken to where the fixing starts (its message is read
+        # with it), instead of staying on Pay.
         card_component.bring_into_view(
-            f'input[aria-label="{label}"]', key="checkout_scroll_field", token=state.checkout_scroll, block="center"
+            f'input[aria-label="{label}"]',
+            key="checkout_scroll_field",
+            token=state.checkout_scroll,
+            block="center",
+            focus=True,
         )
 
 
