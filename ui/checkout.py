@@ -55,7 +55,7 @@ PAGE_CSS = """<style>
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
-[data-testid="stHeading"]{scroll-margin-top:4.5rem}
+[data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
@@ -481,8 +481,11 @@ def confirmation(done: dict[str, Any]) -> None:
         return
     book = catalog.get_book(order.book_id)
     st.title("Thank you for your order")
-    # The form was scrolled down when Pay was clicked; the confirmation opens at its top.
-    card_component.bring_into_view('[data-testid="stHeading"]', key="checkout_scroll_top", token=order.id)
+    # The form was scrolled down when Pay was clicked; the confirmation opens at its top, its heading focused (the
+    # Pay button that had the focus is gone, and a screen reader then starts reading here).
+    card_component.bring_into_view(
+        '[data-testid="stHeading"] h1', key="checkout_scroll_top", token=order.id, focus=True
+    )
     state.checkout_last_order = (order.id, order.customer.email)  # prefills the Your order page
     card_text = "card"
     if done.get("brand") and done.get("last4"):
