@@ -6,14 +6,17 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import stripe
 from playwright.sync_api import Locator, Page, expect
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
+
+T = TypeVar("T")
 
 OPS_PASSWORD = "e2e-ops-password"
 # Debian's Chromium, as the browser tests and the page bench launch it (Playwright downloads no browser here).
@@ -151,6 +154,45 @@ def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
     yield
     page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
     page.evaluate("() => window.__spRunWatch.disconnect()")
+
+
+# Notes, from now on, whether any element went stale (a rerun, on a webhook's new data say, started redrawing
+# the page) or Streamlit's running indicator showed (it fades in during a long run, a fragment's included).
+_WATCH_STILL = """() => {
+  if (window.__spStillWatch) window.__spStillWatch.disconnect();
+  const running = '[data-testid="stStatusWidget"]';
+  window.__spMoved = Boolean(document.querySelector(running));
+  window.__spStillWatch = new MutationObserver((records) => {
+    for (const record of records) {
+      const staled = record.type === "attributes" && record.target.getAttribute("data-stale") === "true";
+      if (staled || document.querySelector(running)) window.__spMoved = true;
+    }
+  });
+  window.__spStillWatch.observe(document.body, {
+    attributes: true, attributeFilter: ["data-stale"], childList: true, subtree: true,
+  });
+}"""
+
+_MOVED = """() => window.__spMoved || Boolean(document.querySelector('[data-testid="stStatusWidget"]'))"""
+
+
+def read_still_page(page: Page, read: Callable[[], T], tries: int = 10) -> T:
+    """What `read()` finds on the page, read while no rerun redrew it.
+
+    A page that reruns on new data (the finance pages, after a webhook) fades its elements while it redraws
+    them, and Streamlit's running indicator fades in during a long run; a reading taken then would judge a
+    passing state. So read again, after the run, until one reading saw the page hold still from start to end.
+    """
+    for _ in range(tries):
+        wait_for_app(page)
+        page.wait_for_function("""() => !document.querySelector('[data-stale="true"]')""")
+        page.evaluate(_WATCH_STILL)
+        found = read()
+        moved = page.evaluate(_MOVED)
+        page.evaluate("() => window.__spStillWatch.disconnect()")
+        if not moved:
+            return found
+    raise AssertionError(f"the page was redrawn during each of {tries} readings")
 
 
 def live(page: Page) -> Locator:
