@@ -66,6 +66,8 @@ def test_the_wrong_fields_are_the_highlighted_ones(page: Page, streamlit_app: St
 
 def test_the_wrong_fields_are_announced_with_their_message(page: Page, streamlit_app: StreamlitApp):
     pay_with_wrong_details(page, streamlit_app, "field.errors.aria@example.com")
+    # The summary is an alert, read out as it appears; each field then says its own message.
+    expect(page.get_by_role("alert").filter(has_text="Please correct the highlighted details")).to_be_visible()
     phone = shop_field(page, "Phone")
     postal_code = shop_field(page, "Postal code")
     # The first wrong field takes the focus, so a keyboard or screen reader user lands where the fixing starts.

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_checkout_intents import CHALLENGE_MODAL, PAY, details_for, error_alert, orders_of
+from tests.e2e.test_checkout_intents import CHALLENGE_MODAL, PAY, details_for, orders_of
 from tests.support import wait_until
 from tests.support_browser import StreamlitApp, confirmed_charge_id, fill_details, open_shop, rerun_finished
 
@@ -148,7 +148,9 @@ def test_escape_closes_the_challenge_as_a_failure_and_gives_the_focus_back(page:
     challenge_has_the_focus(page)
     page.keyboard.press("Escape")
     expect(page.locator(CHALLENGE_MODAL)).to_have_count(0)
-    error_alert(page, "Your bank could not confirm this payment")
+    # An alert, which a screen reader reads out as it appears, wherever the focus is.
+    alert = page.get_by_role("alert").filter(has_text="Your bank could not confirm this payment")
+    expect(alert).to_be_visible(timeout=30_000)
     # Back where it was before the challenge took it, and still there once the page has shown the failure.
     wait_for_focus(page, PAY)
     (intent,) = orders_of(streamlit_app, details["Email"])
