@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import stripe
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
 
@@ -140,6 +141,13 @@ _RUN_FINISHED = """() => {
     && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
 }"""
 
+# What rerun_finished saw, for its failure message.
+_RUN_SEEN = """() => ({
+  runStarted: window.__spRunStarted,
+  scriptState: document.querySelector('[data-testid="stApp"]').getAttribute("data-test-script-state"),
+  staleElements: document.querySelectorAll('[data-testid="stElementContainer"][data-stale="true"]').length,
+})"""
+
 
 @contextmanager
 def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
@@ -152,7 +160,11 @@ def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
     page.evaluate(_WATCH_RUNS)
     yield
-    page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+    try:
+        page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        seen = page.evaluate(_RUN_SEEN)
+        raise AssertionError(f"the action's rerun did not finish: {seen}") from None
     page.evaluate("() => window.__spRunWatch.disconnect()")
 
 
@@ -242,6 +254,9 @@ def fill_card(page: Page, number: str) -> None:
     frame.locator('input[name="cardnumber"]').fill(number)
     frame.locator('input[name="exp-date"]').fill("12 / 34")
     frame.locator('input[name="cvc"]').fill("123")
+    # The page learns the card is complete from its frame a moment later (Stripe.js marks the Element's container);
+    # a click on Pay before that is refused as an incomplete card.
+    expect(page.locator('.StripeElement--complete iframe[title="Secure card payment input frame"]')).to_be_attached()
 
 
 def confirmed_charge_id(page: Page) -> str:
