@@ -235,14 +235,15 @@ def open_shop(page: Page, app: StreamlitApp) -> None:
 
 
 def fill_details(page: Page, details: dict[str, str]) -> None:
-    """Type each of `details` (label: value) into the checkout form, each rerun over before the next field."""
+    """Type each of `details` (label: value) into the checkout form.
+
+    Each field is the one the current run drew: while a committed value's rerun redraws the form, the next field
+    is taken once the run has drawn it again, never its stale copy.
+    """
     for label, value in details.items():
         field = shop_field(page, label)
-        if field.input_value() == value:
-            continue  # an unchanged value commits nothing, so no rerun would come
-        with rerun_finished(page):
-            field.fill(value)
-            field.press("Tab")  # commits the value: Streamlit reruns
+        field.fill(value)
+        field.press("Tab")  # commits the value: Streamlit reruns (unless the value was already the widget's)
         expect(field).to_have_value(value)
     wait_for_app(page)
 
