@@ -6,12 +6,18 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import stripe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
+
+T = TypeVar("T")
 
 OPS_PASSWORD = "e2e-ops-password"
 # Debian's Chromium, as the browser tests and the page bench launch it (Playwright downloads no browser here).
@@ -119,6 +125,98 @@ def wait_for_app(page, timeout_ms: int = 30_000) -> None:
     status.wait_for(state="detached", timeout=timeout_ms)
 
 
+# Streamlit's own test hook: the app's root says where the script run is ("running", "rerunRequested",
+# "notRunning", …). Watched from before an action, its changes tell that the action's rerun started, even one too
+# short for the status widget to show.
+_WATCH_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__spRunWatch) window.__spRunWatch.disconnect();
+  window.__spRunStarted = false;
+  window.__spRunWatch = new MutationObserver(() => { window.__spRunStarted = true; });
+  window.__spRunWatch.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
+}"""
+_RUN_FINISHED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__spRunStarted && app.getAttribute("data-test-script-state") === "notRunning"
+    && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
+}"""
+
+# What rerun_finished saw, for its failure message.
+_RUN_SEEN = """() => ({
+  runStarted: window.__spRunStarted,
+  scriptState: document.querySelector('[data-testid="stApp"]').getAttribute("data-test-script-state"),
+  staleElements: document.querySelectorAll('[data-testid="stElementContainer"][data-stale="true"]').length,
+})"""
+
+
+@contextmanager
+def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
+    """Wait, on leaving the block, until the rerun an action inside it started has finished.
+
+    A rerun keeps the previous run's elements on the page until it re-sends them, and an element that moved keeps
+    its stale copy beside the new one until the run ends (two inputs with one label, for a moment): after this,
+    the page shows one run only. Use it around an action that reruns the script (a committed value, a click).
+    """
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    page.evaluate(_WATCH_RUNS)
+    yield
+    try:
+        page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        seen = page.evaluate(_RUN_SEEN)
+        raise AssertionError(f"the action's rerun did not finish: {seen}") from None
+    page.evaluate("() => window.__spRunWatch.disconnect()")
+
+
+# Notes, from now on, whether any element went stale (a rerun, on a webhook's new data say, started redrawing
+# the page) or Streamlit's running indicator showed (it fades in during a long run, a fragment's included).
+_WATCH_STILL = """() => {
+  if (window.__spStillWatch) window.__spStillWatch.disconnect();
+  const running = '[data-testid="stStatusWidget"]';
+  window.__spMoved = Boolean(document.querySelector(running));
+  window.__spStillWatch = new MutationObserver((records) => {
+    for (const record of records) {
+      const staled = record.type === "attributes" && record.target.getAttribute("data-stale") === "true";
+      if (staled || document.querySelector(running)) window.__spMoved = true;
+    }
+  });
+  window.__spStillWatch.observe(document.body, {
+    attributes: true, attributeFilter: ["data-stale"], childList: true, subtree: true,
+  });
+}"""
+
+_MOVED = """() => window.__spMoved || Boolean(document.querySelector('[data-testid="stStatusWidget"]'))"""
+
+
+def read_still_page(page: Page, read: Callable[[], T], tries: int = 10) -> T:
+    """What `read()` finds on the page, read while no rerun redrew it.
+
+    A page that reruns on new data (the finance pages, after a webhook) fades its elements while it redraws
+    them, and Streamlit's running indicator fades in during a long run; a reading taken then would judge a
+    passing state. So read again, after the run, until one reading saw the page hold still from start to end.
+    """
+    for _ in range(tries):
+        wait_for_app(page)
+        page.wait_for_function("""() => !document.querySelector('[data-stale="true"]')""")
+        page.evaluate(_WATCH_STILL)
+        found = read()
+        moved = page.evaluate(_MOVED)
+        page.evaluate("() => window.__spStillWatch.disconnect()")
+        if not moved:
+            return found
+    raise AssertionError(f"the page was redrawn during each of {tries} readings")
+
+
+def live(page: Page) -> Locator:
+    """The elements the script's current run has drawn: not the stale copies a rerun keeps until it ends."""
+    return page.locator('[data-testid="stElementContainer"][data-stale="false"]')
+
+
+def shop_field(page: Page, label: str) -> Locator:
+    """The checkout field labelled `label`, as the current run draws it."""
+    return live(page).get_by_label(label, exact=True)
+
+
 DETAILS = {
     "Full name": "Ada Lovelace",
     "Email": "ada@example.com",
@@ -137,10 +235,15 @@ def open_shop(page: Page, app: StreamlitApp) -> None:
 
 
 def fill_details(page: Page, details: dict[str, str]) -> None:
+    """Type each of `details` (label: value) into the checkout form.
+
+    Each field is the one the current run drew: while a committed value's rerun redraws the form, the next field
+    is taken once the run has drawn it again, never its stale copy.
+    """
     for label, value in details.items():
-        field = page.get_by_label(label, exact=True)
+        field = shop_field(page, label)
         field.fill(value)
-        field.press("Tab")  # commits the value: Streamlit reruns
+        field.press("Tab")  # commits the value: Streamlit reruns (unless the value was already the widget's)
         expect(field).to_have_value(value)
     wait_for_app(page)
 
@@ -152,6 +255,9 @@ def fill_card(page: Page, number: str) -> None:
     frame.locator('input[name="cardnumber"]').fill(number)
     frame.locator('input[name="exp-date"]').fill("12 / 34")
     frame.locator('input[name="cvc"]').fill("123")
+    # The page learns the card is complete from its frame a moment later (Stripe.js marks the Element's container);
+    # a click on Pay before that is refused as an incomplete card.
+    expect(page.locator('.StripeElement--complete iframe[title="Secure card payment input frame"]')).to_be_attached()
 
 
 def confirmed_charge_id(page: Page) -> str:
@@ -166,7 +272,7 @@ def metric_value(page: Page, label: str):
     # Anchored: the Charges page's "Disputes' effect on net" must not match "Effect on net" while the page changes.
     label_first = re.compile("^" + re.escape(label))
     # Not a stale copy: while a rerun moves elements, Streamlit keeps the old one on the page, marked data-stale.
-    fresh = page.locator('[data-testid="stElementContainer"][data-stale="false"] [data-testid="stMetric"]')
+    fresh = live(page).get_by_test_id("stMetric")
     return fresh.filter(has_text=label_first).get_by_test_id("stMetricValue")
 
 

@@ -57,7 +57,7 @@ PAGE_CSS = """<style>
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
-[data-testid="stHeading"]{scroll-margin-top:4.5rem}
+[data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
@@ -107,9 +107,17 @@ def _cover_html(book_id: str, css_class: str = "") -> str:
     return f'<img class="{css_class}" src="{covers.cover_data_uri(book_id)}" alt="">'
 
 
-def _field_error(message: str | None) -> None:
+def _message_id(widget_key: str) -> str:
+    """The id of the message under the widget `widget_key` (its inputs' aria-describedby while it is wrong)."""
+    return f"{widget_key}-message"
+
+
+def _field_error(message: str | None, widget_key: str) -> None:
     if message:
-        st.markdown(f'<div class="sp-field-error">{html.escape(message)}</div>', unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="sp-field-error" id="{_message_id(widget_key)}">{html.escape(message)}</div>',
+            unsafe_allow_html=True,
+        )
 
 
 def page_style() -> None:
@@ -155,19 +163,23 @@ def shown_errors() -> tuple[dict[str, str], dict[str, str]]:
 def _highlight(errors: dict[str, str]) -> None:
     """Outline the fields that need fixing (Streamlit marks a keyed widget's container `st-key-<key>`)."""
     if errors:
-        rules = ",".join(f'.st-key-{DETAIL_KEYS[name]} [data-testid="stTextInputRootElement"]' for name in errors)
+        boxes = [f'.st-key-{DETAIL_KEYS[name]} [data-testid="stTextInputRootElement"]' for name in errors]
+        rules = ",".join(boxes)
+        # The outline replaces Streamlit's focus border, so a wrong field shows its focus with a ring around it.
+        focused = ",".join(f"{box}:focus-within" for box in boxes)
         labels = ",".join(f".st-key-{DETAIL_KEYS[name]} label" for name in errors)
         st.markdown(
             f"<style>{rules}{{border-color:{ERROR_COLOR};box-shadow:0 0 0 1px {ERROR_COLOR}}}"
+            f"{focused}{{outline:2px solid {ERROR_COLOR};outline-offset:2px}}"
             f"{labels}{{color:{ERROR_COLOR}}}</style>",
             unsafe_allow_html=True,
         )
 
 
 def details_form(errors: dict[str, str]) -> dict[str, str]:
-    """The details form, two fields a row, each with its message under it and its box outlined while wrong."""
+    """The details form, two fields a row, each with its message under it and its box outlined while wrong; a
+    wrong field's input is marked invalid and described by its message, for screen readers."""
     st.subheader("Your details")
-    _highlight(errors)
     for pair in DETAIL_ROWS:
         for column, name in zip(st.columns(2), pair, strict=True):
             if name is None:
@@ -190,7 +202,14 @@ def details_form(errors: dict[str, str]) -> dict[str, str]:
                         persist_state="session",
                         autocomplete={"email": "email", "phone": "tel", "name": "name"}.get(name),
                     )
-                _field_error(errors.get(name))
+                _field_error(errors.get(name), DETAIL_KEYS[name])
+    # Elements that come and go go last: one above the fields would move each of them down a place on the run it
+    # appears, and Streamlit keeps a moved element's old copy on the page until that run ends (two of each field).
+    card_component.describe_field_errors(
+        {key: _message_id(key) if name in errors else None for name, key in DETAIL_KEYS.items()},
+        key="checkout_field_errors",
+    )
+    _highlight(errors)
     return {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
 
 
@@ -205,8 +224,13 @@ def order_summary(book: catalog.Book) -> tuple[int, int | None]:
         quantity = int(
             st.number_input("Quantity", min_value=1, step=1, key="checkout_quantity", on_change=_clear_notice)
         )
-        if quantity > catalog.MAX_QUANTITY:
-            _field_error(TOO_MANY)
+        too_many = quantity > catalog.MAX_QUANTITY
+        card_component.describe_field_errors(
+            {"checkout_quantity": _message_id("checkout_quantity") if too_many else None},
+            key="checkout_quantity_errors",
+        )
+        if too_many:
+            _field_error(TOO_MANY, "checkout_quantity")
             return quantity, None
         total = catalog.price_for(book.id, quantity)
         st.markdown(
@@ -233,8 +257,14 @@ def first_error_into_view(errors: dict[str, str]) -> None:
     if first and state.get("checkout_scrolled") != state.checkout_scroll and state.checkout_scroll:
         state.checkout_scrolled = state.checkout_scroll
         label = FIELD_LABELS[first] + (" (optional)" if first == "line2" else "")
+        # Focused too: a keyboard or screen reader user is taken to where the fixing starts (its message is read
+        # with it), instead of staying on Pay.
         card_component.bring_into_view(
-            f'input[aria-label="{label}"]', key="checkout_scroll_field", token=state.checkout_scroll, block="center"
+            f'input[aria-label="{label}"]',
+            key="checkout_scroll_field",
+            token=state.checkout_scroll,
+            block="center",
+            focus=True,
         )
 
 
@@ -453,8 +483,11 @@ def confirmation(done: dict[str, Any]) -> None:
         return
     book = catalog.get_book(order.book_id)
     st.title("Thank you for your order")
-    # The form was scrolled down when Pay was clicked; the confirmation opens at its top.
-    card_component.bring_into_view('[data-testid="stHeading"]', key="checkout_scroll_top", token=order.id)
+    # The form was scrolled down when Pay was clicked; the confirmation opens at its top, its heading focused (the
+    # Pay button that had the focus is gone, and a screen reader then starts reading here).
+    card_component.bring_into_view(
+        '[data-testid="stHeading"] h1', key="checkout_scroll_top", token=order.id, focus=True
+    )
     state.checkout_last_order = (order.id, order.customer.email)  # prefills the Your order page
     card_text = "card"
     if done.get("brand") and done.get("last4"):

@@ -27,6 +27,12 @@ _scroll_component = st.components.v2.component(
     js=(_HERE / "scroll.js").read_text(encoding="utf-8"),
     isolate_styles=False,
 )
+# In the page's DOM too: it marks Streamlit's own inputs, outside any shadow root.
+_field_errors_component = st.components.v2.component(
+    "stripe_press_field_errors",
+    js=(_HERE / "field_errors.js").read_text(encoding="utf-8"),
+    isolate_styles=False,
+)
 
 
 def elements_card(
@@ -102,3 +108,17 @@ def bring_into_view(
     """
     target = {"selector": selector, "text": text, "token": str(token), "block": block, "focus": focus}
     _scroll_component(key=key, data={"target": target})
+
+
+def describe_field_errors(messages: dict[str, str | None], *, key: str) -> None:
+    """Mark the inputs of keyed Streamlit widgets as wrong for assistive technology, or as fixed.
+
+    Each input of a widget whose message id is given gets `aria-invalid="true"` and `aria-describedby` naming
+    the element with that id (its message, drawn by the page); a widget given None loses both, if this set them.
+
+    Args:
+        messages: widget key -> the id of the element holding its message, or None when it is right. List every
+            widget that can be wrong, so a fixed one is unmarked.
+        key: the Streamlit element key.
+    """
+    _field_errors_component(key=key, data={"fields": messages})

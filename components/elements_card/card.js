@@ -84,8 +84,10 @@ function showError(ui, message) {
 
 function render(state) {
   const { ui, data } = state;
-  const waiting = !state.card || state.paying;
-  ui.button.disabled = waiting || Boolean(data.disabled);
+  ui.button.disabled = !state.card || Boolean(data.disabled);
+  // While paying the button only says it is busy (pay() ignores it): really disabled, it would drop the keyboard
+  // focus, and the 3-D Secure challenge could not give the focus back to it when it closes.
+  ui.button.setAttribute("aria-disabled", String(state.paying));
   ui.button.textContent = state.paying ? "Processing…" : data.amount_label || "Pay";
   ui.button.classList.toggle("sp-busy", state.paying);
   ui.root.classList.toggle("sp-disabled", Boolean(data.disabled));

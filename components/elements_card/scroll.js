@@ -27,6 +27,10 @@ export default function (component) {
     if (node) {
       node.scrollIntoView({ block: request.block || "start" });
       if (request.focus && typeof node.focus === "function") {
+        if (node.tabIndex < 0 && !node.hasAttribute("tabindex")) {
+          // A heading, say: focusable by script only, so a screen reader reads it and Tab goes on from there.
+          node.setAttribute("tabindex", "-1");
+        }
         node.focus({ preventScroll: true });
       }
       return;

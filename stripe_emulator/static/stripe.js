@@ -72,7 +72,6 @@
     iframe.setAttribute("allowtransparency", "true");
     iframe.setAttribute("scrolling", "no");
     iframe.setAttribute("role", "presentation");
-    iframe.setAttribute("tabindex", "-1");
   };
 
   // ---- Talking to a frame ---------------------------------------------------------------------------
@@ -447,6 +446,9 @@
       iframe.title = "Stripe.js controller frame";
       iframe.setAttribute("aria-hidden", "true");
       hideFromLayout(iframe);
+      // Out of the tab order, as it is out of sight; the card frame stays in it, or a keyboard never reaches the
+      // card's inputs (Tab skips every input inside an iframe with tabindex -1).
+      iframe.setAttribute("tabindex", "-1");
       iframe.style.cssText =
         "border:none!important;margin:0!important;padding:0!important;width:1px!important;height:1px!important;" +
         "position:absolute!important;left:-9999px!important;top:0!important;visibility:hidden!important;";
@@ -461,8 +463,11 @@
 
   // Shows the challenge page over the whole page, as Stripe.js does, and resolves once it is over: the
   // customer completed or failed it, or closed the modal, which fails it (the frame tells the emulator).
+  // A modal for the keyboard too: it takes the focus (its first button), keeps Tab inside it (the rest of the
+  // page is inert meanwhile), and gives the focus back to whatever had it (the page's Pay button) when it closes.
   const runChallenge = (challengeUrl) =>
     new Promise((resolve) => {
+      const opener = document.activeElement;
       const overlay = document.createElement("div");
       overlay.className = "__PrivateStripe3DSModal";
       overlay.style.cssText =
@@ -501,11 +506,26 @@
       const root = document.documentElement;
       const previousOverflow = root.style.overflow;
 
+      // Only the page's own elements that were not inert already are made inert, and only those are restored.
+      const madeInert = [];
+      const makePageInert = () => {
+        for (const element of (document.body || root).children) {
+          if (element !== overlay && !element.inert) {
+            element.inert = true;
+            madeInert.push(element);
+          }
+        }
+      };
+
       const finish = () => {
         link.close("The authentication window was closed.");
         document.removeEventListener("keydown", onKeydown, true);
         overlay.remove();
         root.style.overflow = previousOverflow;
+        for (const element of madeInert) element.inert = false;
+        if (opener && opener.isConnected && typeof opener.focus === "function") {
+          opener.focus({ preventScroll: true });
+        }
         resolve();
       };
       // Closing abandons the authentication: the frame records a failure, then says it is done.
@@ -528,7 +548,9 @@
         if (message.type === "challengeLoaded") {
           loaded = true;
           link.ready = true;
+          // Focusing the frame from here lands on its document; the frame then focuses its first button.
           iframe.focus();
+          link.send({ type: "focus" });
         } else if (message.type === "challengeHeight") {
           dialog.style.setProperty("height", `${message.height}px`, "important");
         } else if (message.type === "challengeClose") {
@@ -542,6 +564,7 @@
       // The page behind must not scroll while the challenge covers it.
       root.style.overflow = "hidden";
       (document.body || root).appendChild(overlay);
+      makePageInert();
     });
 
   // ---- Results as Stripe.js shapes them -----------------------------------------------------------------

@@ -14,6 +14,7 @@ from tests.support_browser import (
     fill_card,
     fill_details,
     open_shop,
+    shop_field,
 )
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +51,7 @@ def test_pay_with_4242_shows_the_charge_the_emulator_has(page: Page, charges_app
     page.get_by_role("button", name="Buy another book").click()
     expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=30_000)
     for label, value in DETAILS.items():  # a fresh checkout keeps the customer's details
-        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+        expect(shop_field(page, label)).to_have_value(value)
 
 
 def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: Page, charges_app: StreamlitApp):
@@ -63,7 +64,7 @@ def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: P
     alert = page.get_by_test_id("stAlert").filter(has_text="insufficient funds")
     expect(alert).to_be_visible(timeout=30_000)
     for label, value in details.items():
-        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+        expect(shop_field(page, label)).to_have_value(value)
 
     fill_card(page, "4242 4242 4242 4242")
     page.get_by_role("button", name="Pay $23.00").click()

@@ -15,6 +15,7 @@ from tests.support_browser import (
     fill_card,
     fill_details,
     open_shop,
+    shop_field,
     wait_for_app,
 )
 
@@ -100,7 +101,7 @@ def test_3184_failed_then_4242_pays_the_same_order_with_the_same_intent(page: Pa
 
     error_alert(page, "Your bank could not confirm this payment")
     for label, value in details.items():
-        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+        expect(shop_field(page, label)).to_have_value(value)
     fill_card(page, "4242 4242 4242 4242")
     expect(page.get_by_role("button", name=PAY)).to_be_enabled(timeout=30_000)
     page.get_by_role("button", name=PAY).click()
@@ -134,7 +135,7 @@ def test_9995_is_declined_and_the_details_are_kept(page: Page, streamlit_app: St
 
     error_alert(page, "insufficient funds")
     for label, value in details.items():
-        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+        expect(shop_field(page, label)).to_have_value(value)
     expect(page.get_by_role("button", name=PAY)).to_be_enabled(timeout=30_000)
 
 

@@ -19,6 +19,7 @@ from tests.support_browser import (
     fill_card,
     fill_details,
     open_shop,
+    shop_field,
     wait_for_app,
 )
 
@@ -61,7 +62,7 @@ def test_pay_with_missing_details_brings_the_first_wrong_field_into_view(
     expect(page.get_by_text("Enter your full name.")).not_to_be_in_viewport()
     pay.click()
     expect(page.get_by_text("Enter your full name.")).to_be_in_viewport(timeout=30_000)
-    expect(page.get_by_label("Full name", exact=True)).to_be_in_viewport()
+    expect(shop_field(page, "Full name")).to_be_in_viewport()
     wait_for_app(page)
     page.screenshot(path=shots / "phone-error.png")
 

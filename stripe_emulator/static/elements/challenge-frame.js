@@ -47,6 +47,8 @@ document.addEventListener("keydown", (event) => {
 if (parentOrigin) {
   post = connectToParent(parentOrigin, (message) => {
     if (message.type === "cancel") authenticate("fail");
+    // The page has moved the focus into this frame (its document): put it on the first button.
+    if (message.type === "focus" && !finished) buttons[0].focus();
   });
   post({ type: "challengeLoaded" });
   // The modal is as tall as this page's content, which depends on the width it was given.
