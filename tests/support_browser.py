@@ -252,12 +252,17 @@ def fill_card(page: Page, number: str) -> None:
     """Type `number`, a future expiry and a CVC into the Card Element."""
     # The card's frame, not the controller frame Stripe.js adds for confirmCardPayment.
     frame = page.frame_locator('iframe[name^="__privateStripeFrame"][title="Secure card payment input frame"]')
+    complete = page.locator('.StripeElement--complete iframe[title="Secure card payment input frame"]')
+    # A card typed over a complete one (a retry after a decline): wait for the page to hear the field emptied, so
+    # the "complete" awaited below is the new card's and not the old one's still standing.
+    frame.locator('input[name="cardnumber"]').fill("")
+    expect(complete).not_to_be_attached()
     frame.locator('input[name="cardnumber"]').fill(number)
     frame.locator('input[name="exp-date"]').fill("12 / 34")
     frame.locator('input[name="cvc"]').fill("123")
     # The page learns the card is complete from its frame a moment later (Stripe.js marks the Element's container);
     # a click on Pay before that is refused as an incomplete card.
-    expect(page.locator('.StripeElement--complete iframe[title="Secure card payment input frame"]')).to_be_attached()
+    expect(complete).to_be_attached()
 
 
 def confirmed_charge_id(page: Page) -> str:
