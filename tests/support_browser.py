@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+def emulator_mode_env(emulator: Emulator, data_dir: Path) -> dict[str, str]:
+    """The environment of an app server in emulator mode against `emulator`, keeping its data in `data_dir`."""
+    return {
+        "STRIPE_SECRET_KEY": "",  # emulator mode, whatever the developer's shell exports
+        "STRIPE_PUBLISHABLE_KEY": "",
+        "STRIPE_EMULATOR_HOST": "127.0.0.1",
+        "STRIPE_EMULATOR_PORT": str(emulator.port),
+        "STRIPE_EMULATOR_DATA_DIR": str(emulator.data_dir),
+        "SHOP_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'shop.db'}",
+    }
+
+
+def start_streamlit(script: str | Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`streamlit run script`, headless on 127.0.0.1:`port` with `env`; returns once its health check answers."""
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
+    proc = start_process([*command, "--browser.gatherUsageStats", "false"], env=env, log=log)
+    wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=60, proc=proc)
+    return proc
+
+
 class StreamlitApp:
     """A running Streamlit server of this test session."""
 
@@ -54,41 +77,14 @@ class StreamlitApp:
 
     def start(self) -> None:
         env = {
-            "STRIPE_SECRET_KEY": "",  # emulator mode, whatever the developer's shell exports
-            "STRIPE_PUBLISHABLE_KEY": "",
-            "STRIPE_EMULATOR_HOST": "127.0.0.1",
-            "STRIPE_EMULATOR_PORT": str(self.emulator.port),
-            "STRIPE_EMULATOR_DATA_DIR": str(self.emulator.data_dir),
-            "SHOP_DATA_DIR": str(self.data_dir),
-            "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
+            **emulator_mode_env(self.emulator, self.data_dir),
             "OPS_PASSWORD": OPS_PASSWORD,
             # Its own SMTP server (emails into its own data directory's mailbox), never another test run's.
             "SMTP_URL": "",
             "LOCAL_SMTP_PORT": str(self.smtp_port),
             **self.extra_env,
         }
-        self.proc = start_process(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard.py",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            env=env,
-            log=self.log_path,
-        )
-        wait_for_http(f"{self.url}/_stcore/health", timeout=60, proc=self.proc)
+        self.proc = start_streamlit("dashboard.py", self.port, env, self.log_path)
         self.wait_for_webhook_endpoint()
 
     @property

@@ -3,10 +3,10 @@ server that runs one of them."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from tests.support import Emulator, start_process, stop_process, wait_for_http
+from tests.support import Emulator, stop_process
+from tests.support_browser import emulator_mode_env, start_streamlit
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,38 +28,8 @@ class ComponentApp:
         return self.data_dir / "server.log"
 
     def start(self) -> None:
-        env = {
-            "STRIPE_SECRET_KEY": "",  # emulator mode, whatever the developer's shell exports
-            "STRIPE_PUBLISHABLE_KEY": "",
-            "STRIPE_EMULATOR_HOST": "127.0.0.1",
-            "STRIPE_EMULATOR_PORT": str(self.emulator.port),
-            "STRIPE_EMULATOR_DATA_DIR": str(self.emulator.data_dir),
-            "SHOP_DATA_DIR": str(self.data_dir),
-            "DATABASE_URL": f"sqlite:///{self.data_dir / 'shop.db'}",
-            "COMPONENT_APP_URL": self.url,
-        }
-        self.proc = start_process(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(self.script),
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            env=env,
-            log=self.log_path,
-        )
-        wait_for_http(f"{self.url}/_stcore/health", timeout=60, proc=self.proc)
+        env = {**emulator_mode_env(self.emulator, self.data_dir), "COMPONENT_APP_URL": self.url}
+        self.proc = start_streamlit(self.script, self.port, env, self.log_path)
 
     def stop(self) -> None:
         if self.proc is not None:
