@@ -1,0 +1,79 @@
+"""The shop's Checkout Sessions flow in Chromium (CHECKOUT_API=checkout_sessions, on its own app server): the
+customer's details, "Continue to payment", the Payment Element on the order's session, and the confirmation with the
+charge Stripe (the emulator) has."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+
+from tests.support import Emulator, free_port
+from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_details
+
+pytestmark = pytest.mark.e2e
+
+FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
+
+
+@pytest.fixture(scope="module")
+def sessions_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
+    """An app server running the Checkout Sessions flow."""
+    app = StreamlitApp(
+        free_port(), tmp_path_factory.mktemp("shop-sessions"), emulator, env={"CHECKOUT_API": "checkout_sessions"}
+    )
+    app.start()
+    yield app
+    app.stop()
+
+
+def payment_frame(page: Page) -> FrameLocator:
+    return page.frame_locator(".sp-co-payment iframe")
+
+
+def fill_address(page: Page) -> None:
+    frame = page.frame_locator(".sp-co-address iframe")
+    frame.get_by_label("Full name").fill("Ada Lovelace")
+    frame.get_by_label("Country or region").select_option("US")
+    frame.get_by_label("Address line 1").fill("12 St James's Square")
+    frame.get_by_label("City").fill("Portland")
+    frame.get_by_label("State").select_option("OR")
+    frame.get_by_label("ZIP code").fill("97205")
+    frame.get_by_label("Phone number").fill("+1 415 555 0100")
+
+
+def type_card(page: Page, number: str) -> None:
+    frame = payment_frame(page).frame_locator("iframe.card-frame")
+    typed = (("Card number", number), ("expiration date", f"12{FUTURE_YY}"), ("CVC", "123"), ("ZIP", "97205"))
+    for label, text in typed:
+        field = frame.get_by_label(label)
+        field.click()
+        field.press_sequentially(text)
+
+
+def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, DETAILS)
+    page.get_by_role("button", name="Continue to payment").click()
+
+    fill_address(page)
+    type_card(page, "4242 4242 4242 4242")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+
+    charge_id = confirmed_charge_id(page)
+    expect(page.get_by_text("Paid through Checkout Sessions with the Payment Element.")).to_be_visible()
+    client = sessions_app.emulator.client()
+    charge = client.v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    intent = client.v1.payment_intents.retrieve(charge.payment_intent)
+    order_id = intent.metadata["order_id"]
+    [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent.id}).data
+    assert (session.status, session.payment_status, session.metadata["order_id"]) == ("complete", "paid", order_id)
+    assert page.get_by_text(order_id).count() >= 1
