@@ -176,6 +176,8 @@ def test_a_bank_debit_is_processing_then_its_webhook_marks_the_order_paid(privat
     assert (processing.outcome, processing.message) == ("processing", sessions.PROCESSING_MESSAGE)
     order = orders.get_order(prepared.order.id)
     assert (order.paid_at, order.charge_id, order.status) == (None, None, "pending")
+    with pytest.raises(orders.OrderStateError):  # nothing ships while the debit is processing
+        orders.mark_shipped(order.id)
     settle_debits(private_emulator)
     events = client.v1.events.list(params={"type": "checkout.session.async_payment_succeeded"}).data
     assert [event.data.object.id for event in events] == [prepared.session_id]
@@ -217,3 +219,13 @@ def test_a_shipping_country_stripe_cannot_collect_is_a_field_message(client) -> 
         client=client,
     )
     assert not prepared.ready and "Cuba" in prepared.errors["country"]
+
+
+def test_an_endpoint_registered_before_the_session_events_is_given_them(client) -> None:
+    url = "http://127.0.0.1:9799/webhooks/stripe"
+    endpoint_id = webhooks.ensure_endpoint(url, client=client)
+    old_events = [e for e in webhooks.ENABLED_EVENTS if not e.startswith("checkout.session.")]
+    client.v1.webhook_endpoints.update(endpoint_id, params={"enabled_events": old_events})
+    assert webhooks.ensure_endpoint(url, client=client) == endpoint_id
+    enabled = client.v1.webhook_endpoints.retrieve(endpoint_id).enabled_events
+    assert set(webhooks.SESSION_EVENTS) <= set(enabled)
