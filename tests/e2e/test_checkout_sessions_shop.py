@@ -8,9 +8,11 @@ import datetime as dt
 import re
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.support import Emulator, free_port
+from shop import orders
+from tests.support import Emulator, free_port, wait_until
 from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_details
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +79,46 @@ def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent.id}).data
     assert (session.status, session.payment_status, session.metadata["order_id"]) == ("complete", "paid", order_id)
     assert page.get_by_text(order_id).count() >= 1
+
+
+def test_a_bank_debit_confirms_as_processing_and_its_webhook_pays_the_order_with_no_click(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    emulator = sessions_app.emulator
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, {**DETAILS, "Full name": "Mary Jackson", "Email": "mary@example.com"})
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill("Mary Jackson")
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number", exact=True).fill("000123456789")
+    frame.get_by_label("Confirm account number").fill("000123456789")
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    emulator.freeze_clock(emulator.now())  # the debit must still be processing when the page settles it
+    try:
+        pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+        expect(pay).to_be_enabled(timeout=30_000)
+        pay.click()
+        expect(
+            page.get_by_text("Payment processing: your bank debit takes a few days; we will email you.")
+        ).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Total to be debited: $23.00")).to_be_visible()
+        order_id = page.get_by_text(re.compile(r"^Order number: ")).inner_text().split()[2]
+        order = orders.get_order(order_id, engine=engine)
+        assert (order.paid_at, order.status) == (None, "pending")
+        emulator.freeze_clock(emulator.now() + 3 * 86400)  # days later, the debit settles on the emulator's clock
+        wait_until(
+            lambda: orders.get_order(order_id, engine=engine).status == "paid", "the settled debit never paid the order"
+        )
+        charge = emulator.client().v1.charges.retrieve(orders.get_order(order_id, engine=engine).charge_id)
+        assert (charge.amount, charge.status, charge.payment_method_details.type) == (
+            2300,
+            "succeeded",
+            "us_bank_account",
+        )
+    finally:
+        emulator.unfreeze_clock()
+        engine.dispose()
