@@ -55,6 +55,17 @@ def type_card(page: Page, number: str) -> None:
         field.press_sequentially(text)
 
 
+def clear_card(page: Page) -> None:
+    frame = payment_frame(page).frame_locator("iframe.card-frame")
+    for label in ("ZIP", "CVC", "expiration date", "Card number"):  # the card's other fields hide once it is empty
+        field = frame.get_by_label(label)
+        field.click()
+        field.press("End")
+        for _ in range(20):
+            field.press("Backspace")
+        expect(field).to_have_value("")
+
+
 def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     page: Page, sessions_app: StreamlitApp
 ) -> None:
@@ -64,7 +75,7 @@ def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     page.get_by_role("button", name="Continue to payment").click()
 
     fill_address(page)
-    type_card(page, "4242 4242 4242 4242")
+    type_card(page, "4242424242424242")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
@@ -122,3 +133,37 @@ def test_a_bank_debit_confirms_as_processing_and_its_webhook_pays_the_order_with
     finally:
         emulator.unfreeze_clock()
         engine.dispose()
+
+
+def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    details = {**DETAILS, "Full name": "Dorothy Vaughan", "Email": "dorothy@example.com"}
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, details)
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    type_card(page, "4000000000009995")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+
+    expect(page.get_by_test_id("stAlert").filter(has_text="insufficient funds")).to_be_visible(timeout=30_000)
+    for label, value in details.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+    expect(page.frame_locator(".sp-co-address iframe").get_by_label("Address line 1")).to_have_value(
+        "12 St James's Square"
+    )
+    clear_card(page)
+    type_card(page, "4242424242424242")
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    charge_id = confirmed_charge_id(page)
+
+    client = sessions_app.emulator.client()
+    intent_id = client.v1.charges.retrieve(charge_id).payment_intent
+    charges = client.v1.charges.list(params={"payment_intent": intent_id}).data
+    assert sorted(charge.status for charge in charges) == ["failed", "succeeded"]
+    [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent_id}).data
+    assert (session.status, session.payment_status) == ("complete", "paid")
