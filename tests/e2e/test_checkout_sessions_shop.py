@@ -167,3 +167,23 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
     assert sorted(charge.status for charge in charges) == ["failed", "succeeded"]
     [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent_id}).data
     assert (session.status, session.payment_status) == ("complete", "paid")
+
+
+def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_app: StreamlitApp) -> None:
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    payment_frame(page).get_by_role("tab", name="Klarna").click()
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Authorize test payment").click()
+
+    charge_id = confirmed_charge_id(page)  # a new browser session: settled from the session named in the address
+    expect(page.get_by_text("Paid through Checkout Sessions with the Payment Element.")).to_be_visible()
+    assert "redirect_status" not in page.url
+    charge = sessions_app.emulator.client().v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.status, charge.payment_method_details.type) == (2300, "succeeded", "klarna")
