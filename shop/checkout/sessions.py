@@ -32,7 +32,7 @@ from shop.checkout.opening import configured_client, open_checkout
 from shop.checkout.results import NOT_CONFIGURED_MESSAGE, UNEXPECTED_MESSAGE, ChargeResult, paid_message
 from shop.checkout.unwanted_charges import refund_unpaid_charge
 from shop.orders import Order, OrderStateError
-from shop.stripe_io import client_or_default, error_details, field
+from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import countries, country_name
 
 log = logging.getLogger(__name__)
@@ -354,17 +354,20 @@ def settle_completed_sessions(
     since = int((now if now is not None else time.time()) - SETTLE_LOOKBACK_S)
     params = {"limit": 100, "status": "complete", "created": {"gte": since}}
     results = []
-    for session in client.v1.checkout.sessions.list(params=params).auto_paging_iter():
-        order_id = field(field(session, "metadata") or {}, "order_id")
-        order = orders.get_order(order_id) if order_id else None
-        if order is None or order.paid_at or order.cancelled_at:
-            continue
-        try:
-            settled = settle_session(field(session, "id"), client=client)
-        except IntentUnavailable:
-            continue
-        if settled is not None:
-            results.append(settled)
+    try:
+        for session in client.v1.checkout.sessions.list(params=params).auto_paging_iter():
+            order_id = field(field(session, "metadata") or {}, "order_id")
+            order = orders.get_order(order_id) if order_id else None
+            if order is None or order.paid_at or order.cancelled_at:
+                continue
+            try:
+                settled = settle_session(field(session, "id"), client=client)
+            except IntentUnavailable:
+                continue
+            if settled is not None:
+                results.append(settled)
+    except TRANSIENT_ERRORS:  # the list itself went unanswered: the rest waits for the next run
+        log.warning("listing completed Checkout Sessions failed; the next reconciliation tries again", exc_info=True)
     return results
 
 

@@ -229,3 +229,13 @@ def test_an_endpoint_registered_before_the_session_events_is_given_them(client) 
     assert webhooks.ensure_endpoint(url, client=client) == endpoint_id
     enabled = client.v1.webhook_endpoints.retrieve(endpoint_id).enabled_events
     assert set(webhooks.SESSION_EVENTS) <= set(enabled)
+
+
+def test_reconciliation_goes_on_when_stripe_does_not_list_the_sessions(private_emulator, client) -> None:
+    prepared = prepare(client)
+    pay_card(private_emulator, client, prepared)
+    fault = {"method": "GET", "path": "/v1/checkout/sessions", "action": {"status": 500}, "times": 1}
+    private_emulator.arm_fault(fault)
+    assert reconcile.settle_open_orders(client) == []  # nothing settled, nothing raised
+    assert orders.get_order(prepared.order.id).paid_at is None
+    assert [r.outcome for r in reconcile.settle_open_orders(client)] == ["succeeded"]  # the next run settles it
