@@ -15,6 +15,10 @@ state = st.session_state
 checkout.init_state()
 checkout.page_style()
 
+flow = get_settings().checkout_api
+if flow == "checkout_sessions":
+    checkout.session_return()  # back from a redirect method: settled before anything is shown
+
 if "checkout_confirmation" in state:
     checkout.confirmation(state.checkout_confirmation)
     st.stop()
@@ -32,11 +36,15 @@ with pay_column:
     checkout.notice(errors)
     checkout.first_error_into_view(errors)
     answer = checkout.duplicate_prompt()
-    click = checkout.card(total, book, validate_customer(current).values)
+    if flow == "checkout_sessions":
+        click = None  # the Payment Element's reports are handled where it is mounted
+        checkout.session_payment(total, book, quantity, details)
+    else:
+        click = checkout.card(total, book, validate_customer(current).values)
 
 if answer:
     checkout.answer_duplicate(answer, details, book.id, quantity)
-elif click and get_settings().checkout_api == "payment_intents":
+elif click and flow == "payment_intents":
     if click["action"] == "pay":
         checkout.handle_pay_click(click["nonce"], details, book.id, quantity)
     else:

@@ -35,8 +35,8 @@ MAX_NETWORK_RETRIES = 2
 CALL_MARGIN_S = 5.0
 
 Mode = Literal["emulator", "stripe"]
-CheckoutApi = Literal["payment_intents", "charges"]
-CHECKOUT_APIS: tuple[CheckoutApi, ...] = ("payment_intents", "charges")
+CheckoutApi = Literal["payment_intents", "charges", "checkout_sessions"]
+CHECKOUT_APIS: tuple[CheckoutApi, ...] = ("payment_intents", "charges", "checkout_sessions")
 Capture = Literal["at_checkout", "at_shipment"]
 CAPTURES: tuple[Capture, ...] = ("at_checkout", "at_shipment")
 
@@ -60,7 +60,8 @@ class Settings:
     ops_password: str | None
     allow_live_keys: bool
     # PaymentIntents by default: docs.stripe.com/tutorials/charges says new integrations can't use the Charges
-    # API to create payments; "charges" keeps the seed's token + charge flow.
+    # API to create payments; "charges" keeps the seed's token + charge flow; "checkout_sessions" pays a Checkout
+    # Session with the Payment Element (shop.checkout.sessions).
     checkout_api: CheckoutApi = "payment_intents"
     # The whsec_ secret that signs Stripe's webhook deliveries to /webhooks/stripe (STRIPE_WEBHOOK_SECRET). In
     # emulator mode it may stay unset: the app registers its own endpoint and keeps that secret (shop.webhooks).
@@ -194,7 +195,9 @@ def load_settings(env: dict[str, str] | None = None, secrets: dict | None = None
 
     checkout_api = (read("CHECKOUT_API") or "payment_intents").lower()
     if checkout_api not in CHECKOUT_APIS:
-        raise ConfigError(f"CHECKOUT_API must be payment_intents (the default) or charges, not {checkout_api!r}.")
+        raise ConfigError(
+            f"CHECKOUT_API must be payment_intents (the default), charges or checkout_sessions, not {checkout_api!r}."
+        )
 
     capture = (read("CAPTURE") or "at_checkout").lower()
     if capture not in CAPTURES:

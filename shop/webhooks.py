@@ -14,14 +14,16 @@ Stripe's event of that id, is refused with a 400. Stripe's copy goes through the
 applied is skipped by the next sync and the other way round. The sync stays the fallback: it still reads every event
 from its cursor, so deliveries an endpoint missed are caught up by it.
 
-Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/webhooks, "Handle duplicate events"
-and "Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the
-stored copy is from the same second (no way to tell which is newer) or the event carries another object (a refund,
-a dispute), the charge is retrieved from Stripe and that copy is stored. Orders: `payment_intent.succeeded` (and a
-charge of an intent) settles an unpaid order through `shop.checkout.intents.settle_order` (a customer who closed the tab
-after confirming); a charge of the Charges flow runs `shop.checkout.reconcile.reconcile_pending` for its order; refunds
-reach orders through the sync's order step. The order work runs before the event is marked applied, so when Stripe does
-not answer the endpoint says 503 and Stripe's retry does it all again.
+Stripe may deliver an event late, twice, or after a newer one (docs.stripe.com/webhooks, "Handle duplicate events" and
+"Event ordering"). Each event id is applied once; a copy older than the stored one never replaces it; when the stored
+copy is from the same second (no way to tell which is newer) or the event carries another object (a refund, a dispute),
+the charge is retrieved from Stripe and that copy is stored. Orders: `payment_intent.succeeded` (and a charge of an
+intent) settles an unpaid order through `shop.checkout.intents.settle_order` (a customer who closed the tab after
+confirming); `checkout.session.completed`, `.async_payment_succeeded` and `.async_payment_failed` through
+`shop.checkout.sessions.settle_session` (a bank debit settling days later); a charge of the Charges flow runs
+`shop.checkout.reconcile.reconcile_pending` for its order; refunds reach orders through the sync's order step. The order
+work runs before the event is marked applied, so when Stripe does not answer the endpoint says 503 and Stripe's retry
+does it all again.
 
 In emulator mode the app registers its own endpoint (`ensure_endpoint`) and keeps the endpoint's id and secret in
 the database (`sync_state`), so every process serving that URL verifies with the same secret; with real Stripe
@@ -42,7 +44,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import attempts, orders
-from shop.checkout import intents, reconcile
+from shop.checkout import intents, reconcile, sessions
 from shop.db import get_engine, upsert
 from shop.lease import Lease
 from shop.schema import applied_events, charges, disputes, refunds, sync_state
@@ -79,7 +81,15 @@ ENABLED_EVENTS = [
     "refund.updated",
     "refund.failed",
     "payment_intent.succeeded",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
 ]
+# The events of a Checkout Session that settle its order (docs.stripe.com/payments/checkout/fulfill-orders): a
+# completed session (paid, or a bank debit processing), and a debit that settled later either way.
+SESSION_EVENTS = frozenset(
+    {"checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"}
+)
 ENDPOINT_LEASE = "webhook-endpoint"
 _ENDPOINT_KEY = "webhook_endpoint:"  # + the endpoint's URL: {"id": "we_…", "secret": "whsec_…"} in sync_state
 RETRIEVED_PREFIX = "rtv_"  # ids of the pseudo-events carrying objects retrieved for an event (`applied_events`)
@@ -246,12 +256,17 @@ def _retrieved_copies(event: dict, client: stripe.StripeClient, engine: sa.Engin
 
 
 def _settle_orders(event: dict, client: stripe.StripeClient) -> None:
-    """Move the order an event is about: a paid intent settles it; a Charges-flow charge reconciles its attempts."""
+    """Move the order an event is about: a paid intent or a completed (or later settled) Checkout Session settles
+    it; a Charges-flow charge reconciles its attempts."""
     obj = event["data"]["object"]
     kind, event_type = obj.get("object"), event.get("type") or ""
     order_id = field(obj, "metadata", "order_id")
     if kind == "payment_intent" and event_type == "payment_intent.succeeded":
         _settle_intent_order(order_id, obj.get("id"), client)
+    elif kind == "checkout.session" and event_type in SESSION_EVENTS:
+        order = orders.get_order(order_id) if order_id else None
+        if order is not None and not order.paid_at:
+            sessions.settle_session(obj["id"], client=client)  # from the session as Stripe has it now
     elif kind == "charge" and event_type in ("charge.succeeded", "charge.captured"):
         intent_id = obj.get("payment_intent")
         if intent_id:
@@ -308,6 +323,9 @@ def ensure_endpoint(url: str, *, client: stripe.StripeClient | None = None, engi
             except stripe.InvalidRequestError:
                 found = None  # gone (the emulator was reset)
             if found is not None and found.url == url and found.status == "enabled":
+                enabled = set(found.enabled_events or [])
+                if "*" not in enabled and not set(ENABLED_EVENTS) <= enabled:  # registered before an event was added
+                    client.v1.webhook_endpoints.update(stored["id"], params={"enabled_events": ENABLED_EVENTS})
                 return stored["id"]
         for endpoint in client.v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter():
             if endpoint.url == url:

@@ -1,5 +1,6 @@
 """The shop page's pieces: book grid, details form, order summary, duplicate prompt and confirmation, and the
-handlers of the card's answers for both checkout flows (PaymentIntents, the default, and Charges).
+handlers of the card's answers for the checkout flows (PaymentIntents, the default, and Charges), and of the
+Payment Element's reports on a Checkout Session (CHECKOUT_API=checkout_sessions).
 
 Every handler records the click's nonce before anything else, so a replayed trigger value is handled once, then
 reruns the page: to the confirmation when paid, else back to the form with the message.
@@ -15,8 +16,9 @@ from typing import Any
 import streamlit as st
 
 import components.elements_card as card_component
+from components.checkout_elements import RETURN_PARAMS, checkout_elements
 from shop import catalog, covers, orders
-from shop.checkout import charges, intents
+from shop.checkout import charges, intents, sessions
 from shop.checkout.results import ChargeResult
 from shop.config import get_settings
 from shop.money import format_amount
@@ -46,6 +48,14 @@ BILLING_FIELDS = {
     "address_zip": "postal_code",
     "address_country": "country",
 }
+SESSION_TEST_HINT = (
+    "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC; **4000 0000 0000 9995** is declined. "
+    "A US bank account with routing **110000000** and account **000123456789** settles after a few seconds; "
+    "**000222222227** fails for insufficient funds."
+)
+SESSION_GONE = "This checkout can no longer be found; please continue to payment again."
+AMOUNT_CHANGED = "The total changed since this payment was prepared; continue to payment again."
+PAYMENT_UNAVAILABLE = "The payment form could not be loaded; continue to payment again in a moment."
 TEST_CARD_HINT = (
     "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
     "**4000 0000 0000 9995** is declined; **4000 0027 6000 3184** asks for 3-D Secure."
@@ -98,6 +108,7 @@ def new_checkout() -> None:
         "checkout_timing",
         "checkout_confirm",
         "checkout_duplicate",
+        "checkout_session",
     ):
         state.pop(name, None)
     state.checkout_show_errors = False
@@ -452,11 +463,163 @@ def handle_token(
     _finish(("error", outcome.message or "The payment could not be made; try again."))
 
 
+def _return_url() -> str:
+    """This page's address with the session's id for Stripe to fill in (the way back from a redirect method)."""
+    return str(st.context.url or "").split("?")[0] + "?session_id={CHECKOUT_SESSION_ID}"
+
+
+def session_payment(total: int | None, book: catalog.Book, quantity: int, details: dict[str, str]) -> None:
+    """Checkout Sessions: "Continue to payment" until the order's session is made, then the Payment Element on it.
+
+    The session is dropped (and "Continue to payment" shown again) when the book, quantity or details change
+    since it was made, so a payment is always on the order as the customer sees it.
+    """
+    settings = get_settings()
+    held = state.get("checkout_session")
+    checked = validate_customer(details).values
+    if held and (held["book_id"], held["quantity"], held["details"]) != (book.id, quantity, checked):
+        state.pop("checkout_session", None)
+        held = None
+    if held is None:
+        if st.button(
+            "Continue to payment",
+            icon=":material/lock:",
+            type="primary",
+            disabled=total is None,
+            key="checkout_session_start",
+            width="stretch",
+        ):
+            start_session(details, book.id, quantity)
+    else:
+        report = checkout_elements(
+            held["client_secret"],
+            settings.publishable_key,
+            settings.stripe_js_url,
+            email=held["email"],
+            expected_amount=held["amount"],
+            key=f"checkout-{held['session_id']}",
+        )
+        if report.get("attempt") and report["state"] in ("succeeded", "processing", "failed"):
+            handle_session_report(held, report)
+    if settings.is_test:
+        st.caption(SESSION_TEST_HINT)
+
+
+def start_session(details: dict[str, str], book_id: str, quantity: int, *, again: bool = False) -> None:
+    """Checkout Sessions: write the order and find or make its session, then mount the Payment Element on it."""
+    received = time.perf_counter()
+    state.pop("checkout_notice", None)
+    try:
+        prepared = sessions.prepare_session(
+            details,
+            book_id,
+            quantity,
+            return_url=_return_url(),
+            order_id=state.get("checkout_order_id"),
+            allow_duplicate=again,
+        )
+    except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
+        log.exception("checkout failed for book %s", book_id)
+        _finish(("error", UNEXPECTED_FAILURE))
+    if prepared.order is not None:
+        state.checkout_order_id = prepared.order.id
+    if prepared.errors:
+        if validate_customer(details).ok:  # a detail the session cannot take (a country it cannot ship to)
+            _finish(("error", " ".join(prepared.errors.values())))
+        _wrong_details()
+    if prepared.duplicate_of is not None:
+        _hold_duplicate(prepared.duplicate_of, {"session": True})
+        _finish()
+    if prepared.paid is not None:
+        _session_done(prepared.paid, received)
+        _finish()
+    if not prepared.ready:
+        _finish(("error", prepared.message or "The payment could not be started; try again."))
+    state.checkout_session = {
+        "session_id": prepared.session_id,
+        "client_secret": prepared.client_secret,
+        "order_id": prepared.order.id,
+        "email": prepared.order.customer.email,
+        "amount": prepared.order.amount,
+        "book_id": book_id,
+        "quantity": quantity,
+        "details": validate_customer(details).values,
+    }
+    _finish(reset=False)
+
+
+def _session_done(result: ChargeResult, received: float) -> None:
+    """The order's session is paid (or its bank debit is processing): show the confirmation."""
+    if result.succeeded:
+        _paid(result, received)
+    elif result.outcome == "processing":
+        state.checkout_confirmation = {"order_id": result.order.id, "charge_id": result.charge_id, "processing": True}
+    else:
+        return
+    state.checkout_confirmation["integration"] = sessions.INTEGRATION_NAME
+    state.pop("checkout_session", None)
+
+
+def handle_session_report(held: dict[str, Any], report: dict[str, Any]) -> None:
+    """Checkout Sessions: the Payment Element finished an attempt; settle from the session Stripe has, once per
+    attempt. Only the shop's own messages are shown, never the browser's text."""
+    if _seen(f"session-{held['session_id']}-{report['attempt']}"):
+        return
+    received = time.perf_counter()
+    try:
+        result = sessions.settle_session(held["session_id"], nonce=str(report["attempt"]))
+    except intents.IntentUnavailable as exc:
+        _finish(("error", exc.message), reset=False)
+    except Exception:
+        log.exception("settling session %s failed", held["session_id"])
+        _finish(("error", UNEXPECTED_FAILURE), reset=False)
+    if result is None:
+        state.pop("checkout_session", None)
+        _finish(("error", SESSION_GONE))
+    if result.outcome in ("succeeded", "processing"):
+        _session_done(result, received)
+        _finish()
+    code = (report.get("error") or {}).get("code")
+    if code in ("amount_mismatch", "load_failed") or result.outcome in ("expired", "refunded"):
+        state.pop("checkout_session", None)  # this session can take no payment: the next click makes another
+        message = {"amount_mismatch": AMOUNT_CHANGED, "load_failed": PAYMENT_UNAVAILABLE}.get(code, result.message)
+        _finish(("error", message))
+    _finish(("error", result.message), reset=False)
+
+
+def session_return() -> None:
+    """Checkout Sessions: back from a redirect method (Klarna) with `session_id` and `redirect_status` in the
+    address: settle from the session Stripe has, then clear those parameters."""
+    session_id = st.query_params.get("session_id")
+    if not session_id or not st.query_params.get("redirect_status"):
+        return
+    for name in RETURN_PARAMS:
+        if name in st.query_params:
+            del st.query_params[name]
+    received = time.perf_counter()
+    try:
+        result = sessions.settle_session(session_id)
+    except intents.IntentUnavailable as exc:
+        _finish(("error", exc.message))
+    except Exception:
+        log.exception("settling returning session %s failed", session_id)
+        _finish(("error", UNEXPECTED_FAILURE))
+    if result is None:
+        _finish(("error", SESSION_GONE))
+    state.checkout_order_id = result.order.id
+    if result.outcome in ("succeeded", "processing"):
+        _session_done(result, received)
+        _finish()
+    _finish(("error", result.message))
+
+
 def answer_duplicate(answer: str, details: dict[str, str], book_id: str, quantity: int) -> None:
     """Go on with the held click after "Yes, buy it again", or drop it after "No"."""
     held = state.pop("checkout_duplicate", None)
     if not held or answer == "no":
         _finish(("warning", "Nothing was charged. Your earlier order stands."))
+    if held.get("session"):
+        start_session(details, book_id, quantity, again=True)
     if "payment" in held:
         handle_token(held["payment"], details, book_id, quantity, again=True)
     else:
@@ -493,7 +656,10 @@ def confirmation(done: dict[str, Any]) -> None:
     if done.get("brand") and done.get("last4"):
         card_text = f"{done['brand'].title()} card ending in {done['last4']}"
     total = format_amount(order.amount, order.currency)
-    if order.awaiting_capture:  # capture at shipment: only authorized until the order ships
+    processing = bool(done.get("processing")) and not order.paid_at
+    if processing:  # a bank debit: nothing ships until it settles (the order stays unpaid until then)
+        st.info(sessions.PROCESSING_MESSAGE, icon=":material/schedule:")
+    elif order.awaiting_capture:  # capture at shipment: only authorized until the order ships
         st.success(f"Payment authorized: {total} is held on your {card_text} and charged when your order ships.")
     else:
         st.success(f"Payment received: {total} was charged to your {card_text}.")
@@ -504,9 +670,15 @@ def confirmation(done: dict[str, Any]) -> None:
         st.subheader(book.full_title)
         st.caption(f"by {book.author}")
         st.markdown(f"Quantity: **{order.quantity}**")
-        st.markdown(f"### Total {'authorized' if order.awaiting_capture else 'charged'}: {total}")
-        st.markdown("Charge ID:")
-        st.code(done["charge_id"], language=None)
+        if processing:
+            st.markdown(f"### Total to be debited: {total}")
+        else:
+            st.markdown(f"### Total {'authorized' if order.awaiting_capture else 'charged'}: {total}")
+        if done.get("charge_id"):
+            st.markdown("Charge ID:")
+            st.code(done["charge_id"], language=None)
+        if done.get("integration"):
+            st.caption(f"Paid through {done['integration']}.")
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
         # The confirmation email was queued with the payment (shop.mail's outbox); where it goes decides the words.
         if emails.mailbox_available():
@@ -520,7 +692,7 @@ def confirmation(done: dict[str, Any]) -> None:
                 show_confirmation_email(order.id)
         else:
             show_line(f"A confirmation email is on its way to <strong>{inert(order.customer.email)}</strong>.")
-        dashboard = get_settings().dashboard_url(done["charge_id"])
+        dashboard = get_settings().dashboard_url(done["charge_id"]) if done.get("charge_id") else None
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)
         st.page_link(

@@ -5,7 +5,8 @@ possible duplicate purchase, say what Stripe is told of the order), then through
 
 - `charges`: the Charges API (CHECKOUT_API=charges): a Stripe.js token charged on the server, one attempt a click;
 - `intents`: PaymentIntents (the default): one intent per order, confirmed in the browser, settled from Stripe;
-- the Checkout Sessions flow, a page hosted by Stripe, will be a third module beside these two, `sessions`.
+- `sessions`: Checkout Sessions with the Payment Element (CHECKOUT_API=checkout_sessions): one session per order,
+  paid in the page, settled from the session Stripe has (also by its webhooks and reconciliation).
 
 Every flow answers with `results` (ChargeResult, PaymentError, the customer's messages). A charge an order cannot
 take (a second payment, one for other terms) is given back by `second_charges`, which the flows call while settling.

@@ -73,7 +73,7 @@ class PreparedCheckout:
         return bool(self.client_secret) and self.order is not None
 
 
-class _Stopwatch:
+class Stopwatch:
     """Adds up the time spent waiting on Stripe, so the shop's own overhead can be measured apart."""
 
     def __init__(self) -> None:
@@ -102,7 +102,7 @@ def create_key(order: Order) -> str:
     return f"pi-{order.id}-{order.amount}"
 
 
-def _find_intent_of(order: Order, client: stripe.StripeClient, watch: _Stopwatch) -> Any | None:
+def _find_intent_of(order: Order, client: stripe.StripeClient, watch: Stopwatch) -> Any | None:
     """An intent Stripe made for `order` whose id we never received (found by metadata), or None."""
     since = int(order.created) - 300  # clocks of this machine and Stripe's may differ by minutes
     found = watch.call(lambda: client.v1.payment_intents.list(params={"limit": 100, "created": {"gte": since}}))
@@ -112,7 +112,7 @@ def _find_intent_of(order: Order, client: stripe.StripeClient, watch: _Stopwatch
     return None
 
 
-def _create_intent(order: Order, client: stripe.StripeClient, watch: _Stopwatch, *, search: bool) -> Any:
+def _create_intent(order: Order, client: stripe.StripeClient, watch: Stopwatch, *, search: bool) -> Any:
     """Create the order's intent (or adopt one made by an earlier create whose answer was lost)."""
     existing = _find_intent_of(order, client, watch) if search else None
     if existing is None:
@@ -205,7 +205,7 @@ def prepare_checkout(
     client = configured_client(client)
     if client is None:
         return PreparedCheckout(message=NOT_CONFIGURED_MESSAGE)
-    watch = _Stopwatch()
+    watch = Stopwatch()
     try:
         own = orders.get_order(order_id) if order_id else None
         if own is not None and own.paid_at and own.payment_intent_id:  # paid meanwhile (another tab, say)
@@ -303,7 +303,7 @@ def settle_order(
     *,
     nonce: str | None = None,
     client: stripe.StripeClient | None = None,
-    watch: _Stopwatch | None = None,
+    watch: Stopwatch | None = None,
 ) -> ChargeResult | None:
     """Retrieve the order's intent and record what Stripe says; None when the order has no intent.
 
@@ -315,7 +315,7 @@ def settle_order(
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
     IntentUnavailable when Stripe does not answer; a retry is safe.
     """
-    watch = watch or _Stopwatch()
+    watch = watch or Stopwatch()
     order = orders.get_order(order_id)
     if order is None or not order.payment_intent_id:
         return None

@@ -1,10 +1,11 @@
 """Reconciliation: orders brought in step with what Stripe did, above both checkout flows and the synced copy.
 
-Attempts whose answer was lost are settled from Stripe (`reconcile_pending`), unpaid orders with an intent from
-their intents (`settle_open_orders`), second charges whose refund did not go through are refunded again
-(`refund_open_second_charges`). The synced copy (`shop.sync`) only copies Stripe's objects; the charges it copied
-that name an order they did not pay are given back or settle that order here (`settle_synced_charges`), so every
-caller of a sync or of delivered events calls `sync_and_settle` or `apply_and_settle`.
+Attempts whose answer was lost are settled from Stripe (`reconcile_pending`), unpaid orders with an intent from their
+intents and those of a completed Checkout Session from their session (`settle_open_orders`), second charges whose refund
+did not go through are refunded again (`refund_open_second_charges`). The synced copy (`shop.sync`) only copies Stripe's
+objects; the charges it copied that name an order they did not pay are given back or settle that order here
+(`settle_synced_charges`), so every caller of a sync or of delivered events calls `sync_and_settle` or
+`apply_and_settle`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 import stripe
 
 from shop import attempts, db, orders, schema, second_charges, sync
-from shop.checkout import charges, intents
+from shop.checkout import charges, intents, sessions
 from shop.checkout.results import ChargeResult, ReconcileResult
 from shop.checkout.unwanted_charges import refund_second_charge
 from shop.db import get_engine
@@ -101,7 +102,8 @@ def orders_with_open_intents() -> list[Order]:
 
 
 def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: str | None = None) -> list[ChargeResult]:
-    """Settle every unpaid order that has an intent (a tab closed mid-payment, a lost answer) from Stripe.
+    """Settle every unpaid order that has an intent, or a Checkout Session that completed (a tab closed
+    mid-payment, a lost answer, a bank debit settled since), from Stripe.
 
     Never confirms or creates anything, so it cannot charge. `order_id` limits the work to one order. Orders
     Stripe does not answer for are skipped (left as they are for the next run).
@@ -122,6 +124,8 @@ def settle_open_orders(client: stripe.StripeClient | None = None, *, order_id: s
             continue
         if settled is not None:
             results.append(settled)
+    if order_id is None:
+        results += sessions.settle_completed_sessions(client)
     return results
 
 

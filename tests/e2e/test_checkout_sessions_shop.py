@@ -1,0 +1,189 @@
+"""The shop's Checkout Sessions flow in Chromium (CHECKOUT_API=checkout_sessions, on its own app server): the
+customer's details, "Continue to payment", the Payment Element on the order's session, and the confirmation with the
+charge Stripe (the emulator) has."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import FrameLocator, Page, expect
+
+from shop import orders
+from tests.support import Emulator, free_port, wait_until
+from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_details
+
+pytestmark = pytest.mark.e2e
+
+FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
+
+
+@pytest.fixture(scope="module")
+def sessions_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
+    """An app server running the Checkout Sessions flow."""
+    app = StreamlitApp(
+        free_port(), tmp_path_factory.mktemp("shop-sessions"), emulator, env={"CHECKOUT_API": "checkout_sessions"}
+    )
+    app.start()
+    yield app
+    app.stop()
+
+
+def payment_frame(page: Page) -> FrameLocator:
+    return page.frame_locator(".sp-co-payment iframe")
+
+
+def fill_address(page: Page) -> None:
+    frame = page.frame_locator(".sp-co-address iframe")
+    frame.get_by_label("Full name").fill("Ada Lovelace")
+    frame.get_by_label("Country or region").select_option("US")
+    frame.get_by_label("Address line 1").fill("12 St James's Square")
+    frame.get_by_label("City").fill("Portland")
+    frame.get_by_label("State").select_option("OR")
+    frame.get_by_label("ZIP code").fill("97205")
+    frame.get_by_label("Phone number").fill("+1 415 555 0100")
+
+
+def type_card(page: Page, number: str) -> None:
+    frame = payment_frame(page).frame_locator("iframe.card-frame")
+    typed = (("Card number", number), ("expiration date", f"12{FUTURE_YY}"), ("CVC", "123"), ("ZIP", "97205"))
+    for label, text in typed:
+        field = frame.get_by_label(label)
+        field.click()
+        field.press_sequentially(text)
+
+
+def clear_card(page: Page) -> None:
+    frame = payment_frame(page).frame_locator("iframe.card-frame")
+    for label in ("ZIP", "CVC", "expiration date", "Card number"):  # the card's other fields hide once it is empty
+        field = frame.get_by_label(label)
+        field.click()
+        field.press("End")
+        for _ in range(20):
+            field.press("Backspace")
+        expect(field).to_have_value("")
+
+
+def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, DETAILS)
+    page.get_by_role("button", name="Continue to payment").click()
+
+    fill_address(page)
+    type_card(page, "4242424242424242")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+
+    charge_id = confirmed_charge_id(page)
+    expect(page.get_by_text("Paid through Checkout Sessions with the Payment Element.")).to_be_visible()
+    client = sessions_app.emulator.client()
+    charge = client.v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    intent = client.v1.payment_intents.retrieve(charge.payment_intent)
+    order_id = intent.metadata["order_id"]
+    [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent.id}).data
+    assert (session.status, session.payment_status, session.metadata["order_id"]) == ("complete", "paid", order_id)
+    assert page.get_by_text(order_id).count() >= 1
+
+
+def test_a_bank_debit_confirms_as_processing_and_its_webhook_pays_the_order_with_no_click(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    emulator = sessions_app.emulator
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, {**DETAILS, "Full name": "Mary Jackson", "Email": "mary@example.com"})
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill("Mary Jackson")
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number", exact=True).fill("000123456789")
+    frame.get_by_label("Confirm account number").fill("000123456789")
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    emulator.freeze_clock(emulator.now())  # the debit must still be processing when the page settles it
+    try:
+        pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+        expect(pay).to_be_enabled(timeout=30_000)
+        pay.click()
+        expect(
+            page.get_by_text("Payment processing: your bank debit takes a few days; we will email you.")
+        ).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Total to be debited: $23.00")).to_be_visible()
+        order_id = page.get_by_text(re.compile(r"^Order number: ")).inner_text().split()[2]
+        order = orders.get_order(order_id, engine=engine)
+        assert (order.paid_at, order.status) == (None, "pending")
+        emulator.freeze_clock(emulator.now() + 3 * 86400)  # days later, the debit settles on the emulator's clock
+        wait_until(
+            lambda: orders.get_order(order_id, engine=engine).status == "paid", "the settled debit never paid the order"
+        )
+        charge = emulator.client().v1.charges.retrieve(orders.get_order(order_id, engine=engine).charge_id)
+        assert (charge.amount, charge.status, charge.payment_method_details.type) == (
+            2300,
+            "succeeded",
+            "us_bank_account",
+        )
+    finally:
+        emulator.unfreeze_clock()
+        engine.dispose()
+
+
+def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    details = {**DETAILS, "Full name": "Dorothy Vaughan", "Email": "dorothy@example.com"}
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, details)
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    type_card(page, "4000000000009995")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+
+    expect(page.get_by_test_id("stAlert").filter(has_text="insufficient funds")).to_be_visible(timeout=30_000)
+    for label, value in details.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+    expect(page.frame_locator(".sp-co-address iframe").get_by_label("Address line 1")).to_have_value(
+        "12 St James's Square"
+    )
+    clear_card(page)
+    type_card(page, "4242424242424242")
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    charge_id = confirmed_charge_id(page)
+
+    client = sessions_app.emulator.client()
+    intent_id = client.v1.charges.retrieve(charge_id).payment_intent
+    charges = client.v1.charges.list(params={"payment_intent": intent_id}).data
+    assert sorted(charge.status for charge in charges) == ["failed", "succeeded"]
+    [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent_id}).data
+    assert (session.status, session.payment_status) == ("complete", "paid")
+
+
+def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_app: StreamlitApp) -> None:
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    payment_frame(page).get_by_role("tab", name="Klarna").click()
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Authorize test payment").click()
+
+    charge_id = confirmed_charge_id(page)  # a new browser session: settled from the session named in the address
+    expect(page.get_by_text("Paid through Checkout Sessions with the Payment Element.")).to_be_visible()
+    assert "redirect_status" not in page.url
+    charge = sessions_app.emulator.client().v1.charges.retrieve(charge_id)
+    assert (charge.amount, charge.status, charge.payment_method_details.type) == (2300, "succeeded", "klarna")
