@@ -181,6 +181,11 @@ _WATCH_STILL = """() => {
   });
 }"""
 
+# Finite CSS transitions and animations still running (an endless one, a spinner, never ends by itself).
+_TRANSITIONS_DONE = """() => !document.getAnimations().some(
+  (animation) => animation.playState === "running" && animation.effect?.getTiming().iterations !== Infinity
+)"""
+
 _MOVED = """() => window.__spMoved || Boolean(document.querySelector('[data-testid="stStatusWidget"]'))"""
 
 
@@ -194,6 +199,9 @@ def read_still_page(page: Page, read: Callable[[], T], tries: int = 10) -> T:
     for _ in range(tries):
         wait_for_app(page)
         page.wait_for_function("""() => !document.querySelector('[data-stale="true"]')""")
+        # And no transition still running: an element fading back in after its rerun, or the phone's sidebar
+        # sliding shut, is read half-way (a caption's grey blended lighter, a scroll region with its links hidden).
+        page.wait_for_function(_TRANSITIONS_DONE)
         page.evaluate(_WATCH_STILL)
         found = read()
         moved = page.evaluate(_MOVED)
