@@ -81,8 +81,8 @@ PAGE_CSS = """<style>
 INTEGRATION_KEY = "checkout_integration"
 INTEGRATION_WIDGET_KEY = "checkout_integration_select"
 INTEGRATION_LOCKED = (
-    "Locked while this order is being paid, so one order is never paid through two integrations; "
-    "it unlocks with Buy another book."
+    "Locked from the first Pay (or Continue to payment) until Buy another book, so one order is never paid "
+    "through two integrations."
 )
 
 state = st.session_state
@@ -349,7 +349,8 @@ def integration_switch() -> None:
         disabled=locked,
         help="How this browser session pays; the server's setting stays the default for everyone else.\n\n"
         + "\n\n".join(lines)
-        + ("\n\n" + INTEGRATION_LOCKED if locked else ""),
+        + "\n\n"
+        + INTEGRATION_LOCKED,
     )
 
 

@@ -35,7 +35,7 @@ def test_emulator_mode_offers_the_three_integrations_the_default_chosen(default_
         "Charges with a card token (legacy)",
         "Checkout Sessions with the Payment Element",
     ]
-    assert switch.value == "payment_intents"
+    assert switch.value == "payment_intents" and not switch.disabled
     assert default_card.calls[-1]["flow"] == "payment_intents"
 
 
@@ -51,6 +51,10 @@ def test_choosing_charges_mounts_the_charges_flow_keeps_the_details_and_names_it
     [order] = orders.list_orders()
     assert order.status == "paid" and order.charge_id and not order.payment_intent_id
     assert "Paid through Charges with a card token (legacy)." in [caption.value for caption in app.caption]
+    next(button for button in app.button if button.label == "Buy another book").click()
+    app.run()
+    switch = app.selectbox(key=SWITCH)  # the pick outlives the confirmation and Buy another book
+    assert (switch.value, switch.disabled) == ("charges", False)
 
 
 def test_the_switch_is_locked_once_an_order_is_started(default_card):
@@ -60,7 +64,7 @@ def test_the_switch_is_locked_once_an_order_is_started(default_card):
     pay(app, default_card, "tok_chargeDeclined")
     switch = app.selectbox(key=SWITCH)
     assert switch.disabled and switch.value == "charges"
-    assert "Locked while this order is being paid" in switch.help
+    assert "Locked from the first Pay" in switch.help
 
 
 def test_with_stripe_keys_there_is_no_switch(default_card, monkeypatch):
