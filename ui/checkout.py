@@ -60,7 +60,8 @@ TEST_CARD_HINT = (
     "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
     "**4000 0000 0000 9995** is declined; **4000 0027 6000 3184** asks for 3-D Secure."
 )
-# Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
+# The integration switch's label stays readable while it is locked (Streamlit greys a disabled widget's label below
+# 4.5:1). Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
 # screen of a phone shows the books with their prices and Choose buttons instead of one full-height cover.
 PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
@@ -68,6 +69,7 @@ PAGE_CSS = """<style>
 .sp-book-text{min-height:7.2rem;line-height:1.35}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
 [data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
+.st-key-checkout_integration_select label[disabled] *{color:#5f5f5f}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
