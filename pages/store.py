@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from shop import catalog
+from shop.checkout import integrations
 from shop.config import get_settings
 from shop.validation import validate_customer
 from ui import checkout, gate
@@ -15,8 +16,8 @@ state = st.session_state
 checkout.init_state()
 checkout.page_style()
 
-flow = get_settings().checkout_api
-if flow == "checkout_sessions":
+flow = checkout.chosen_flow()  # the server's CHECKOUT_API, or this session's pick in emulator mode
+if "checkout_sessions" in integrations.choosable(get_settings()):
     checkout.session_return()  # back from a redirect method: settled before anything is shown
 
 if "checkout_confirmation" in state:
@@ -33,6 +34,7 @@ with details_column:
     details = checkout.details_form(errors)
 with pay_column:
     quantity, total = checkout.order_summary(book)
+    checkout.integration_switch()
     checkout.notice(errors)
     checkout.first_error_into_view(errors)
     answer = checkout.duplicate_prompt()
@@ -40,7 +42,7 @@ with pay_column:
         click = None  # the Payment Element's reports are handled where it is mounted
         checkout.session_payment(total, book, quantity, details)
     else:
-        click = checkout.card(total, book, validate_customer(current).values)
+        click = checkout.card(total, book, validate_customer(current).values, flow)
 
 if answer:
     checkout.answer_duplicate(answer, details, book.id, quantity)

@@ -18,9 +18,9 @@ import streamlit as st
 import components.elements_card as card_component
 from components.checkout_elements import RETURN_PARAMS, checkout_elements
 from shop import catalog, covers, orders
-from shop.checkout import charges, intents, sessions
+from shop.checkout import charges, integrations, intents, sessions
 from shop.checkout.results import ChargeResult
-from shop.config import get_settings
+from shop.config import CheckoutApi, get_settings
 from shop.money import format_amount
 from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
 from ui import emails
@@ -60,7 +60,8 @@ TEST_CARD_HINT = (
     "Test mode: pay with **4242 4242 4242 4242**, any future date and any CVC. "
     "**4000 0000 0000 9995** is declined; **4000 0027 6000 3184** asks for 3-D Secure."
 )
-# Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
+# The integration switch's label stays readable while it is locked (Streamlit greys a disabled widget's label below
+# 4.5:1). Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
 # screen of a phone shows the books with their prices and Choose buttons instead of one full-height cover.
 PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
@@ -68,6 +69,7 @@ PAGE_CSS = """<style>
 .sp-book-text{min-height:7.2rem;line-height:1.35}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
 [data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
+.st-key-checkout_integration_select label[disabled] *{color:#5f5f5f}
 @media (max-width:640px){
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
@@ -75,6 +77,15 @@ PAGE_CSS = """<style>
   .sp-summary-cover{display:none}
 }
 </style>"""
+
+# The integration this session picked (emulator mode), kept apart from its selectbox's own key: Streamlit forgets a
+# widget's value on a run that does not draw it, as the confirmation's runs do not.
+INTEGRATION_KEY = "checkout_integration"
+INTEGRATION_WIDGET_KEY = "checkout_integration_select"
+INTEGRATION_LOCKED = (
+    "Locked from the first Pay (or Continue to payment) until Buy another book, so one order is never paid "
+    "through two integrations."
+)
 
 state = st.session_state
 
@@ -301,10 +312,55 @@ def duplicate_prompt() -> str | None:
     return None
 
 
-def card(total: int | None, book: catalog.Book, checked_values: dict[str, str]) -> dict[str, Any] | None:
-    """The Card Element for the configured flow; returns its answer of this run, or None."""
+def chosen_flow() -> CheckoutApi:
+    """The integration this session pays through: its pick in emulator mode, else the server's CHECKOUT_API."""
+    return integrations.resolve(state.get(INTEGRATION_KEY), get_settings())
+
+
+def payment_under_way() -> bool:
+    """Whether this session has an order started and not yet confirmed (an order written, a card confirming, a
+    Checkout Session open, or a duplicate question waiting)."""
+    return any(
+        name in state for name in ("checkout_order_id", "checkout_confirm", "checkout_session", "checkout_duplicate")
+    )
+
+
+def _keep_integration() -> None:
+    state[INTEGRATION_KEY] = state[INTEGRATION_WIDGET_KEY]
+    _clear_notice()  # a decline in the other flow is no longer news
+
+
+def integration_switch() -> None:
+    """Emulator mode only: the integration this session pays through, to show each flow in a demo.
+
+    It is locked from the moment an order is started until its confirmation is left with "Buy another book", so
+    an order never has money in flight in two integrations at once. The typed details are kept when it changes.
+    """
+    allowed = integrations.choosable(get_settings())
+    if len(allowed) < 2:
+        return
+    state[INTEGRATION_WIDGET_KEY] = chosen_flow()
+    lines = [f"**{integrations.name_of(api)}**: {integrations.INTEGRATIONS[api].description}" for api in allowed]
+    locked = payment_under_way()
+    st.selectbox(
+        "Integration (demo)",
+        allowed,
+        format_func=integrations.name_of,
+        key=INTEGRATION_WIDGET_KEY,
+        on_change=_keep_integration,
+        disabled=locked,
+        help="How this browser session pays; the server's setting stays the default for everyone else.\n\n"
+        + "\n\n".join(lines)
+        + "\n\n"
+        + INTEGRATION_LOCKED,
+    )
+
+
+def card(
+    total: int | None, book: catalog.Book, checked_values: dict[str, str], flow: CheckoutApi
+) -> dict[str, Any] | None:
+    """The Card Element for `flow` (PaymentIntents or Charges); returns its answer of this run, or None."""
     settings = get_settings()
-    flow = settings.checkout_api
     label = f"Pay {format_amount(total, book.currency)}" if total is not None else "Pay"
     answer = card_component.elements_card(
         settings.publishable_key,
@@ -339,13 +395,14 @@ def _finish(note: tuple[str, str] | None = None, *, reset: bool = True) -> None:
     st.rerun()
 
 
-def _paid(result: ChargeResult, received: float) -> None:
+def _paid(result: ChargeResult, received: float, flow: CheckoutApi) -> None:
     state.checkout_confirmation = {
         "order_id": result.order.id,
         "charge_id": result.charge_id,
         # What Stripe says was charged, not what the browser sent.
         "brand": result.card_brand,
         "last4": result.card_last4,
+        "integration": integrations.name_of(flow),
     }
     state.pop("checkout_confirm", None)
     # For `make bench`: our own time from the card's answer to confirmation is (shown - received) - stripe_seconds.
@@ -396,7 +453,7 @@ def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity
         _hold_duplicate(prepared.duplicate_of, {"nonce": nonce})
         _finish()
     if prepared.paid is not None and prepared.paid.succeeded:
-        _paid(prepared.paid, received)
+        _paid(prepared.paid, received, "payment_intents")
         _finish()
     if not prepared.ready:
         _finish(("error", prepared.message or "The payment could not be started; try again."))
@@ -427,7 +484,7 @@ def handle_outcome(outcome: dict[str, Any]) -> None:
     if result.order.payment_intent_id != outcome.get("payment_intent"):
         log.warning("card reported intent %r for order %s", outcome.get("payment_intent"), order_id)
     if result.succeeded:
-        _paid(result, received)
+        _paid(result, received, "payment_intents")
         _finish()
     _finish(("error", result.message))
 
@@ -454,7 +511,7 @@ def handle_token(
         state.checkout_order_id = outcome.order_id
     result = outcome.result
     if result is not None and result.succeeded:
-        _paid(result, received)
+        _paid(result, received, "charges")
         _finish()
     if outcome.errors:
         _wrong_details()
@@ -551,12 +608,12 @@ def start_session(details: dict[str, str], book_id: str, quantity: int, *, again
 def _session_done(result: ChargeResult, received: float) -> None:
     """The order's session is paid (or its bank debit is processing): show the confirmation."""
     if result.succeeded:
-        _paid(result, received)
+        _paid(result, received, "checkout_sessions")
     elif result.outcome == "processing":
         state.checkout_confirmation = {"order_id": result.order.id, "charge_id": result.charge_id, "processing": True}
     else:
         return
-    state.checkout_confirmation["integration"] = sessions.INTEGRATION_NAME
+    state.checkout_confirmation["integration"] = integrations.name_of("checkout_sessions")
     state.pop("checkout_session", None)
 
 

@@ -28,6 +28,8 @@ FORM_ORDER = [
     "Postal code",
     "Country",
     "Quantity",
+    "Help for Integration (demo)",  # the demo switch of the checkout integration (emulator mode)
+    "Integration (demo)",
     "Credit or debit card number",
 ]
 HEADING_LINK = "Link to heading"
