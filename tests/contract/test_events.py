@@ -65,13 +65,16 @@ def test_types_filter_and_newest_first(stripe_client):
 
 
 def test_ending_before_walks_forward_for_an_incremental_sync(stripe_client):
-    newest = stripe_client.v1.events.list(params={"limit": 1}).data[0]
+    # The cursor is an event of this test's own: the shared emulator may hold events dated ahead of now (a test that
+    # moved its clock forward for a bank debit), which would stay "newest" past everything made here.
+    (newest,) = events_for(stripe_client, charge(stripe_client, amount=99).id, type="charge.succeeded")
     made = [charge(stripe_client, amount=100 + n).id for n in range(3)]
     seen = [
         event
         for event in stripe_client.v1.events.list(params={"limit": 2, "ending_before": newest.id}).auto_paging_iter()
     ]
-    # Only this test's charges: another test's bank debit may settle (charge.succeeded) on the clock meanwhile.
+    # Only this test's charges: another test's bank debit may settle (charge.succeeded) on the clock meanwhile, and
+    # events dated ahead of now come after the cursor too.
     succeeded = [event.data.object.id for event in seen if event.type == "charge.succeeded"]
     assert [charge_id for charge_id in succeeded if charge_id in made] == made  # oldest first, none missed
     assert newest.id not in [event.id for event in seen]
