@@ -21,8 +21,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from shop import audit, catalog
-from shop.clock import now as _now  # `now` is a common local name here (create_order's, say)
+from shop import audit, catalog, clock
 from shop.db import get_engine
 from shop.mail import outbox
 from shop.order_rules import (
@@ -156,7 +155,7 @@ def update_order(conn: sa.Connection, order_id: str, **changes: object) -> Order
         raise OrderNotFoundError(f"There is no order {order_id}.")
     merged = {**dict(row._mapping), **changes}
     merged["status"] = _status_of(merged)
-    merged["updated"] = _now()
+    merged["updated"] = clock.now()
     conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged))
     return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
 
@@ -167,7 +166,9 @@ def lock_order(conn: sa.Connection, order_id: str) -> Order:
     Writing the row takes the lock on SQLite and PostgreSQL alike, so two changes of one order queue here and the
     second reads what the first committed. OrderNotFoundError when there is no such order.
     """
-    locked = conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=_now())).rowcount
+    locked = conn.execute(
+        sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=clock.now())
+    ).rowcount
     if not locked:
         raise OrderNotFoundError(f"There is no order {order_id}.")
     return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
@@ -176,7 +177,7 @@ def lock_order(conn: sa.Connection, order_id: str) -> Order:
 def queue_email(conn: sa.Connection, order: Order, kind: outbox.Kind, key: str | None = None, **facts: object) -> None:
     """Queue the customer's email about this change in the change's own transaction (once per key)."""
     outbox.enqueue(
-        conn, order_id=order.id, kind=kind, recipient=order.customer.email, facts=facts, key=key, created=_now()
+        conn, order_id=order.id, kind=kind, recipient=order.customer.email, facts=facts, key=key, created=clock.now()
     )
 
 
@@ -193,7 +194,7 @@ def create_order(
     """
     if capture_method not in ("automatic", "manual"):
         raise ValueError(f"capture_method is automatic or manual, not {capture_method!r}.")
-    now = _now()
+    now = clock.now()
     values = {
         "created": now,
         "updated": now,
@@ -360,7 +361,7 @@ def _change_if_allowed(
         written = conn.execute(
             sa.update(orders_table)
             .where(orders_table.c.id == order_id, *unchanged)
-            .values({**changes, "status": merged["status"], "updated": _now()})
+            .values({**changes, "status": merged["status"], "updated": clock.now()})
         ).rowcount
         if written:
             return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
@@ -391,7 +392,7 @@ def mark_shipped(
             conn,
             order_id,
             may_ship,
-            shipped_at=_now(),
+            shipped_at=clock.now(),
             carrier=carrier or None,
             tracking_number=tracking_number or None,
         )
@@ -407,7 +408,7 @@ def record_capture(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         order = lock_order(conn, order_id)
         if order.captured_at:
             return order
-        return update_order(conn, order_id, captured_at=_now())
+        return update_order(conn, order_id, captured_at=clock.now())
 
 
 def record_release(order_id: str, *, engine: sa.Engine | None = None) -> Order:
@@ -419,7 +420,7 @@ def record_release(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         order = lock_order(conn, order_id)
         if order.released_at or order.captured_at or order.capture_method != "manual":
             return order
-        return update_order(conn, order_id, released_at=_now())
+        return update_order(conn, order_id, released_at=clock.now())
 
 
 def stale_authorizations(older_than_s: int, *, engine: sa.Engine | None = None) -> list[Order]:
@@ -429,7 +430,7 @@ def stale_authorizations(older_than_s: int, *, engine: sa.Engine | None = None) 
         .where(
             orders_table.c.capture_method == "manual",
             orders_table.c.paid_at.is_not(None),
-            orders_table.c.paid_at <= _now() - older_than_s,
+            orders_table.c.paid_at <= clock.now() - older_than_s,
             orders_table.c.captured_at.is_(None),
             orders_table.c.released_at.is_(None),
             orders_table.c.cancelled_at.is_(None),
@@ -480,7 +481,7 @@ def abandon_cancel(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         conn.execute(
             sa.update(orders_table)
             .where(orders_table.c.id == order_id, orders_table.c.status == "cancelling")
-            .values(status=_status_of(facts), updated=_now())
+            .values(status=_status_of(facts), updated=clock.now())
         )
         return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
 
@@ -502,7 +503,7 @@ def mark_cancelled(
         current = conn.execute(sa.select(orders_table.c.status).where(orders_table.c.id == order_id)).scalar()
         if current == "cancelled":
             return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
-        order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=_now())
+        order = _change_if_allowed(conn, order_id, _may_close, cancelled_at=clock.now())
         audit.record(
             conn,
             actor=actor,
