@@ -8,7 +8,7 @@ which moves its order along: paid, failed, or pending with the error kept. An at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -25,6 +25,7 @@ from shop.orders import (
     update_order,
 )
 from shop.schema import attempts_table, orders_table
+from shop.stripe_io import field
 
 AttemptOutcome = Literal["pending", "succeeded", "failed", "error"]
 
@@ -235,3 +236,37 @@ def unsettled_attempts(*, older_than_s: int = 0, engine: sa.Engine | None = None
     )
     with (engine or get_engine()).connect() as conn:
         return [_attempt_from(row) for row in conn.execute(query)]
+
+
+def record_charge_result(
+    order_id: str,
+    nonce: str,
+    outcome: AttemptOutcome,
+    *,
+    charge: Any = None,
+    code: str | None = None,
+    decline_code: str | None = None,
+    message: str | None = None,
+) -> Attempt:
+    """Record one answer of Stripe about a payment of the order as an attempt, once per `nonce` (the charge id when
+    there is a charge), with the card and the amount and currency as the charge names them.
+
+    An attempt left pending by a crash between recording and settling takes this result as its own."""
+    card = field(charge, "payment_method_details", "card")
+    try:
+        attempt = start_attempt(order_id, nonce[:64], card_brand=field(card, "brand"), card_last4=field(card, "last4"))
+    except OrderStateError:
+        pending = [a for a in list_attempts(order_id) if a.outcome == "pending"]
+        if not pending:
+            raise
+        attempt = pending[-1]
+    return finish_attempt(
+        attempt.id,
+        outcome,
+        amount=field(charge, "amount"),
+        currency=field(charge, "currency"),
+        charge_id=field(charge, "id") if charge is not None else None,
+        code=code,
+        decline_code=decline_code,
+        message=message,
+    )

@@ -264,40 +264,6 @@ def prepare_checkout(
     return PreparedCheckout(order=order, client_secret=field(intent, "client_secret"), stripe_seconds=watch.seconds)
 
 
-def _record_attempt(
-    order: Order,
-    nonce: str,
-    outcome: attempts.AttemptOutcome,
-    *,
-    charge: Any = None,
-    code: str | None = None,
-    decline_code: str | None = None,
-    message: str | None = None,
-) -> None:
-    """Record one confirm of the intent as an attempt, once per `nonce` (the charge id when there is a charge)."""
-    card = field(field(charge, "payment_method_details"), "card")
-    try:
-        attempt = attempts.start_attempt(
-            order.id, nonce[:64], card_brand=field(card, "brand"), card_last4=field(card, "last4")
-        )
-    except OrderStateError:
-        # An attempt left pending by a crash between recording and settling: this result is its result.
-        pending = [a for a in attempts.list_attempts(order.id) if a.outcome == "pending"]
-        if not pending:
-            raise
-        attempt = pending[-1]
-    attempts.finish_attempt(
-        attempt.id,
-        outcome,
-        amount=field(charge, "amount"),
-        currency=field(charge, "currency"),
-        charge_id=field(charge, "id") if charge is not None else None,
-        code=code,
-        decline_code=decline_code,
-        message=message,
-    )
-
-
 def settle_order(
     order_id: str,
     *,
@@ -329,7 +295,7 @@ def settle_order(
         charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
     if status == "succeeded" or status == "requires_capture":
         if not (order.paid_at and order.charge_id):
-            _record_attempt(order, field(charge, "id"), "succeeded", charge=charge)
+            attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
             order = orders.get_order(order.id) or order
         if not (order.paid_at and order.charge_id == field(charge, "id")):
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
@@ -343,8 +309,8 @@ def settle_order(
         failed_charge = charge if field(charge, "status") == "failed" and field(error, "charge") else None
         once = field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
         if once and not order.paid_at:
-            _record_attempt(
-                order,
+            attempts.record_charge_result(
+                order.id,
                 once,
                 "failed",
                 charge=failed_charge,
