@@ -21,6 +21,17 @@ SUCCEEDS, INSUFFICIENT_FUNDS, ACCOUNT_CLOSED = "000123456789", "000222222227", "
 MANDATE = {"customer_acceptance": {"type": "online", "online": {"ip_address": "127.0.0.1", "user_agent": "contract"}}}
 
 
+@pytest.fixture(scope="module")
+def stripe_client(
+    stripe_client: stripe.StripeClient, real_stripe: bool, request: pytest.FixtureRequest
+) -> stripe.StripeClient:
+    """The suite's client, but on the emulator one of this module only: `settle` moves its clock forward, and the
+    events it dates ahead would otherwise stay newest on the shared emulator past everything made after them."""
+    if real_stripe:
+        return stripe_client
+    return request.getfixturevalue("private_emulator").client()
+
+
 @pytest.fixture
 def settle(real_stripe: bool, request: pytest.FixtureRequest) -> Callable[[], None]:
     """Let pending debits settle: on the emulator, move its clock an hour on for one request."""
@@ -28,7 +39,7 @@ def settle(real_stripe: bool, request: pytest.FixtureRequest) -> Callable[[], No
     def run() -> None:
         if real_stripe:
             return  # Stripe settles test debits itself; events_for waits for them
-        emulator = request.getfixturevalue("emulator")
+        emulator = request.getfixturevalue("private_emulator")
         emulator.freeze_clock(emulator.now() + 3600)
         try:
             emulator.client().v1.balance.retrieve()

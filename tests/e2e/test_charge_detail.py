@@ -21,13 +21,17 @@ CLICKS = 3
 
 def click_first_row(page: Page) -> None:
     """Select the first row of the page's last table, which opens the charge detail. A webhook arriving just then
-    reruns the page and may redraw the grid under the click: the click is tried again (up to CLICKS times)."""
+    reruns the page and may redraw the grid under the click, or hide it for the moment of the redraw: the click is
+    tried again (up to CLICKS times)."""
     for attempt in range(CLICKS):
         wait_for_app(page)
         grid = page.get_by_test_id("stDataFrame").last
+        expect(grid).to_be_visible(timeout=30_000)
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
-        assert box is not None
+        if box is None:  # detached or hidden between the wait and the measure: the page was redrawn
+            assert attempt < CLICKS - 1, "the table never stayed on the page long enough to be clicked"
+            continue
         page.mouse.click(box["x"] + ROW_MARKER_X, box["y"] + HEADER_PX + HEADER_PX / 2)
         try:
             expect(page).to_have_url(re.compile(r"/charge\?id="), timeout=10_000)

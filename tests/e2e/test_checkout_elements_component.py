@@ -29,6 +29,13 @@ TOTAL = 6400
 
 
 @pytest.fixture(scope="module")
+def emulator(private_emulator: Emulator) -> Emulator:
+    """This module's own emulator: the bank-debit test moves its clock days ahead, and the events dated then would
+    otherwise stay newest on the shared emulator past everything later tests make."""
+    return private_emulator
+
+
+@pytest.fixture(scope="module")
 def checkout_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComponentApp]:
     app = ComponentApp("checkout_elements_app.py", free_port(), tmp_path_factory.mktemp("checkout-app"), emulator)
     app.start()

@@ -21,10 +21,14 @@ FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
 
 
 @pytest.fixture(scope="module")
-def sessions_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
-    """An app server running the Checkout Sessions flow."""
+def sessions_app(private_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory):
+    """An app server running the Checkout Sessions flow, on an emulator of its own: the bank-debit test moves its
+    clock days ahead, and the events dated then would stay newest on a shared emulator past all later ones."""
     app = StreamlitApp(
-        free_port(), tmp_path_factory.mktemp("shop-sessions"), emulator, env={"CHECKOUT_API": "checkout_sessions"}
+        free_port(),
+        tmp_path_factory.mktemp("shop-sessions"),
+        private_emulator,
+        env={"CHECKOUT_API": "checkout_sessions"},
     )
     app.start()
     yield app
