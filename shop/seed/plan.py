@@ -173,9 +173,9 @@ SPECIAL_STORIES: tuple[tuple[str, float, int, int], ...] = (
     ("dispute_open", MIX.dispute_open, HOUR, 5 * DAY),
     ("inquiry", MIX.inquiry, HOUR, 5 * DAY),
     ("refund_fails", MIX.refund_fails, 6 * DAY, 10_000 * DAY),
-    # One authorization old enough to have shipped (so one capture at shipment is always in the history, whatever
-    # the hour of the run), then the share of them at any age (some still waiting to ship).
-    ("at_shipment", 1, int(MIX.ship_after_h[1] * HOUR), 10_000 * DAY),
+    # One authorization old enough to have shipped (a capture at shipment is always in the history), then the share
+    # of them at any age (some still waiting to ship).
+    ("at_shipment", MIX.shipped_at_shipment, int(MIX.ship_after_h[1] * HOUR), 10_000 * DAY),
     ("at_shipment", MIX.at_shipment, 10 * MINUTE, 10_000 * DAY),
 )
 

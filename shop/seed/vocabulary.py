@@ -79,6 +79,7 @@ class Mix:
     inquiry: float = 0.002  # a recent fraud inquiry, not answered yet
     refund_fails: float = 0.003  # a shipped order refunded in part; the refund fails later
     at_shipment: float = 0.012  # authorized at checkout, captured when shipped
+    shipped_at_shipment: int = 1  # on top: one of them old enough to have shipped by the run, whatever its hour
     expired_authorizations: int = 1  # authorized, never shipped, released by Stripe after 7 days
 
     def special_count(self, share: float, orders_count: int) -> int:
