@@ -452,6 +452,10 @@ def recovered_orders(frame: pd.DataFrame) -> pd.DataFrame:
         "failed_card",
         "succeeded_card",
     ]
+    # No recovery keeps the columns' types, so a chart or `.dt` on such a range reads as nothing, not an error.
+    moment, wait = frame["created_at"].dtype, "timedelta64[us]"
+    kinds = ("str", moment, moment, wait, "int64", "int64", "str", "str")
+    empty = pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in zip(columns, kinds, strict=True)})
     with_order = frame[frame["order_id"].notna() & (frame["order_id"] != "")]
     with_order = with_order.assign(
         card=with_order["card_brand"].fillna("?") + " " + with_order["card_last4"].fillna("????")
@@ -459,14 +463,14 @@ def recovered_orders(frame: pd.DataFrame) -> pd.DataFrame:
     failed = with_order[with_order["status"] == "failed"]
     won = with_order[with_order["status"] == "succeeded"]
     if failed.empty or won.empty:
-        return pd.DataFrame({name: [] for name in columns})
+        return empty
     first_win = won.sort_values("created").groupby("order_id", as_index=False).first()
     fails = failed.merge(
         first_win[["order_id", "created_at", "card", "amount_captured"]], on="order_id", suffixes=("", "_won")
     )
     fails = fails[fails["created_at"] < fails["created_at_won"]]
     if fails.empty:
-        return pd.DataFrame({name: [] for name in columns})
+        return empty
     fails = fails.sort_values("created")
     grouped = fails.groupby("order_id")
     out = pd.DataFrame(
@@ -481,6 +485,8 @@ def recovered_orders(frame: pd.DataFrame) -> pd.DataFrame:
         }
     ).reset_index()
     out = out[out["cards_differ"]].drop(columns="cards_differ")
+    if out.empty:
+        return empty
     out["time_to_recover"] = out["succeeded_at"] - out["first_failed_at"]
     return out.sort_values("succeeded_at", ascending=False, ignore_index=True)[columns]
 

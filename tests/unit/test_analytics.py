@@ -142,6 +142,18 @@ def test_recovered_orders_count_only_a_later_success_with_another_card(frame):
     assert (summary.failed_orders, summary.recovered, summary.recovered_amount) == (3, 1, 2300)
 
 
+@pytest.mark.parametrize("kept", ["all", "failed only", "none"])
+def test_no_recovered_order_still_gives_time_columns_a_chart_can_measure(frame, kept):
+    # A range with failures but no recovery (or no charges at all) gave object columns: the notebook's
+    # `time_to_recover.dt.total_seconds()` raised on such a range.
+    rows = {"all": frame[frame["order_id"] != "SP-DDDD0001"], "failed only": frame[frame["status"] == "failed"]}
+    recovered = analytics.recovered_orders(rows.get(kept, frame.iloc[0:0]))
+    assert recovered.empty
+    assert list(recovered["time_to_recover"].dt.total_seconds()) == []
+    assert pd.api.types.is_datetime64_any_dtype(recovered["succeeded_at"])
+    assert pd.api.types.is_integer_dtype(recovered["amount"])
+
+
 @pytest.mark.parametrize(
     ("waited", "shown"),
     [
