@@ -78,6 +78,11 @@ def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def _card_token(rng: random.Random, cards: dict[str, tuple[str, str, int]]) -> str:
+    """A test card token from `cards` (token: brand, last 4, weight), drawn by weight."""
+    return _weighted(rng, {token: weight for token, (_, _, weight) in cards.items()})
+
+
 # Area codes in service, so the fictional 555-01xx numbers pass the checkout's phone check.
 US_AREA_CODES = (206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 617, 702)
 
@@ -177,6 +182,9 @@ SPECIAL_STORIES: tuple[tuple[str, float, int, int], ...] = (
     # of them at any age (some still waiting to ship).
     ("at_shipment", MIX.shipped_at_shipment, int(MIX.ship_after_h[1] * HOUR), 10_000 * DAY),
     ("at_shipment", MIX.at_shipment, 10 * MINUTE, 10_000 * DAY),
+    # On top of the ordinary mix's retries: one declined customer who came back with another card, old enough for
+    # the longest wait to be over and young enough for the default "Last 30 days" (a recovery to chart).
+    ("recovered_decline", MIX.recovered_decline, 3 * DAY, 20 * DAY),
 )
 
 
@@ -202,7 +210,7 @@ def _plan_special(rng: random.Random, index: int, at: int, customer: Customer, n
         if when <= now:
             steps.append(Step(at=when, order=index, kind=kind, **details))
 
-    ordinary = _weighted(rng, {t: w for t, (_, _, w) in SUCCESS_CARDS.items()})
+    ordinary = _card_token(rng, SUCCESS_CARDS)
     low, high = MIX.ship_after_h
     shipped_at = at + int(rng.uniform(low, high) * HOUR)
     capture = "automatic"
@@ -227,6 +235,11 @@ def _plan_special(rng: random.Random, index: int, at: int, customer: Customer, n
     elif story == "expired_authorization":
         capture = "manual"
         add("pay", at, token=ordinary)  # never shipped: Stripe releases it 7 days later
+    elif story == "recovered_decline":
+        paid_at = at + _retry_delay(rng)  # at most 3 days, the story's youngest age
+        add("pay", at, token=_card_token(rng, DECLINE_CARDS))
+        add("pay", paid_at, token=ordinary)
+        add("ship", paid_at + shipped_at - at)
     else:
         raise ValueError(f"unknown story {story!r}")
     return PlannedOrder(index, at, customer, book_id, quantity, tuple(steps), capture=capture, story=story)
@@ -243,7 +256,7 @@ def _plan_order(rng: random.Random, index: int, at: int, customer: Customer, now
 
     paid_at: int | None = at
     if rng.random() < MIX.first_decline:
-        add("pay", at, token=_weighted(rng, {t: w for t, (_, _, w) in DECLINE_CARDS.items()}))
+        add("pay", at, token=_card_token(rng, DECLINE_CARDS))
         if rng.random() < MIX.retry_after_decline:
             paid_at = at + _retry_delay(rng)
             if paid_at > now:
@@ -252,7 +265,7 @@ def _plan_order(rng: random.Random, index: int, at: int, customer: Customer, now
             paid_at = None
     if paid_at is None:
         return PlannedOrder(index, at, customer, book_id, quantity, tuple(steps))
-    add("pay", paid_at, token=_weighted(rng, {t: w for t, (_, _, w) in SUCCESS_CARDS.items()}))
+    add("pay", paid_at, token=_card_token(rng, SUCCESS_CARDS))
 
     low, high = MIX.ship_after_h
     shipped_at = paid_at + int(rng.uniform(low, high) * HOUR)

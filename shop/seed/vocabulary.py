@@ -81,6 +81,7 @@ class Mix:
     at_shipment: float = 0.012  # authorized at checkout, captured when shipped
     shipped_at_shipment: int = 1  # on top: one of them old enough to have shipped by the run, whatever its hour
     expired_authorizations: int = 1  # authorized, never shipped, released by Stripe after 7 days
+    recovered_decline: int = 1  # declined, then paid with another card within "Last 30 days", whatever the hour
 
     def special_count(self, share: float, orders_count: int) -> int:
         """How many orders of a run of `orders_count` get a story of this share (one at least, none of none)."""

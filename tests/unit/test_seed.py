@@ -181,9 +181,27 @@ def test_plan_has_a_few_of_each_rarer_story_at_the_age_it_needs() -> None:
             assert order.capture == "manual" and kinds == ["pay"] and order.at < NOW - 7 * seed.DAY
         elif order.story == "at_shipment":
             assert order.capture == "manual" and "ship" not in kinds
+        elif order.story == "recovered_decline":
+            pays = [step for step in order.steps if step.kind == "pay"]
+            assert kinds == ["pay", "pay", "ship"] and pays[0].token in seed.DECLINE_CARDS
+            assert NOW - 20 * seed.DAY <= order.at < pays[1].at <= NOW
     assert any(o.story == "at_shipment" and "ship_capture" in [s.kind for s in o.steps] for o in plan)
     tokens = {step.token for order in plan for step in order.steps if step.token}
     assert {"tok_createDisputeInquiry", "tok_refundFail"} <= tokens
+
+
+@pytest.mark.parametrize("hour", range(0, 24, 3))
+def test_a_small_run_at_any_hour_holds_a_recovered_order_inside_the_last_30_days(hour: int) -> None:
+    # Which arrival times fall before "now" moved with the hour of the run, and the one retry of a 60-order run
+    # could land outside "Last 30 days" (the notebooks' and the Failures page's default): none to chart then.
+    now = NOW + hour * seed.HOUR
+    range_start = (now // seed.DAY - 29) * seed.DAY  # midnight UTC 29 days back, as the date presets count
+    recovered = []
+    for order in seed.plan_history(orders_count=60, days=DAYS, seed=21, now=now):
+        pays = [step for step in order.steps if step.kind == "pay"]
+        if len(pays) == 2 and pays[0].token in seed.DECLINE_CARDS and pays[1].token in seed.SUCCESS_CARDS:
+            recovered.append((pays[0].at, pays[1].at))
+    assert any(range_start <= declined < paid <= now for declined, paid in recovered), recovered
 
 
 def test_seeded_history_has_disputes_failing_refunds_captures_at_shipment_and_an_expiry(
