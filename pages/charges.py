@@ -87,7 +87,7 @@ summary = charges_summary(chosen, refunds_by_issue=by_issue)
 kpis = summary.kpis
 kpi_cards(kpis)
 finance.fee_cards(kpis)
-held_and_disputed_kpis(summary.held_count, summary.held_amount, kpis.current.succeeded, start, end)
+held_and_disputed_kpis(summary, start, end)
 
 # ------------------------------------------------------------------------------------------------ chart
 unit = analytics.bucket_size(start, end)

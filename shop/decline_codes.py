@@ -189,3 +189,39 @@ def customer_message(code: str | None, decline: str | None) -> str:
         if candidate in DECLINE_CODES:
             return DECLINE_CODES[candidate].customer_message
     return GENERIC_DECLINE_MESSAGE
+
+
+# A bank debit fails days after the customer paid, when the bank returns it; Stripe's test accounts fail with these
+# two codes (docs.stripe.com/payments/ach-direct-debit/accept-a-payment, "Test your integration"). The same code
+# means something else for a card, so the Failures page keeps a bank debit's failures apart, marked BANK_DEBIT_MARK.
+ACH_DOC = "https://docs.stripe.com/payments/ach-direct-debit/accept-a-payment"
+BANK_DEBIT_MARK = " (bank debit)"
+BANK_DEBIT_CODES: dict[str, DeclineCode] = {
+    "insufficient_funds": DeclineCode(
+        "Your bank returned the payment: the account did not have enough money. Pay by card or another account.",
+        "The bank returned the debit: the account did not have enough money when it was debited.",
+        "The order stays unpaid and does not ship. Ask the customer to pay by card, or from another account.",
+        ACH_DOC,
+    ),
+    "account_closed": DeclineCode(
+        "Your bank returned the payment: the account is closed. Pay by card or another account.",
+        "The bank returned the debit: the account is closed.",
+        "Do not debit this account again. Ask the customer to pay by card, or from an open account.",
+        ACH_DOC,
+    ),
+}
+UNKNOWN_BANK_DEBIT_CODE = DeclineCode(
+    "Your bank returned the payment. Pay by card or another account.",
+    "The bank returned the debit with a code this shop does not know.",
+    "Look the charge up in the Stripe Dashboard, and ask the customer to pay another way.",
+    ACH_DOC,
+)
+
+
+def advice_for(label: str | None) -> DeclineCode:
+    """The entry for a code as the Failures page groups them: a card's (or a payment's) code, or a bank debit's
+    marked with BANK_DEBIT_MARK ("insufficient_funds (bank debit)")."""
+    label = label or ""
+    if label.endswith(BANK_DEBIT_MARK):
+        return BANK_DEBIT_CODES.get(label.removesuffix(BANK_DEBIT_MARK), UNKNOWN_BANK_DEBIT_CODE)
+    return decline_code(label)

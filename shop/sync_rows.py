@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from shop import payment_methods
 from shop.stripe_io import field, plain
 
 
@@ -25,6 +26,7 @@ def charge_row(charge: Any) -> dict:
     data = plain(charge)
     card = field(data, "payment_method_details", "card") or field(data, "source") or {}
     metadata_ = data.get("metadata") or {}
+    brand, last4 = payment_methods.brand_and_last4(data)
     name = field(data, "shipping", "name") or field(data, "billing_details", "name") or field(card, "name")
     return {
         "id": data["id"],
@@ -43,8 +45,9 @@ def charge_row(charge: Any) -> dict:
         "decline_code": field(data, "outcome", "reason") if data.get("status") == "failed" else None,
         "outcome_type": field(data, "outcome", "type"),
         "risk_level": field(data, "outcome", "risk_level"),
-        "card_brand": card.get("brand"),
-        "card_last4": card.get("last4"),
+        # A card's brand and last 4, or a bank account's type and last 4 (see shop.payment_methods).
+        "card_brand": brand,
+        "card_last4": last4,
         "receipt_email": data.get("receipt_email") or field(data, "billing_details", "email"),
         "customer_name": name,
         "description": data.get("description"),

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import stripe
 
-from shop import charge_detail, db, fulfilment
+from shop import charge_detail, db, fulfilment, payment_methods
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import code_words
@@ -40,17 +40,18 @@ def money_cards(detail: charge_detail.ChargeDetail) -> None:
 
 
 def facts(detail: charge_detail.ChargeDetail) -> None:
-    """Card and checks, Radar's outcome, customer and shipping, side by side."""
+    """Payment method (a card's checks), Radar's outcome, customer and shipping, side by side."""
     card_col, radar_col, customer_col = st.columns(3)
     with card_col:
-        st.subheader("Card", divider="gray")
-        st.text(f"{detail.card_brand or '?'} •••• {detail.card_last4 or '????'}")
+        st.subheader("Payment method", divider="gray")
+        st.text(payment_methods.label(detail.card_brand, detail.card_last4) or "unknown")
         checks = detail.card_checks
-        st.text(
-            f"cvc check: {checks['cvc_check'] or 'not checked'} · address: "
-            f"{checks['address_line1_check'] or 'not checked'} · postal code: "
-            f"{checks['address_postal_code_check'] or 'not checked'}"
-        )
+        if detail.card_brand not in payment_methods.METHOD_NAMES:  # a bank account has no card checks
+            st.text(
+                f"cvc check: {checks['cvc_check'] or 'not checked'} · address: "
+                f"{checks['address_line1_check'] or 'not checked'} · postal code: "
+                f"{checks['address_postal_code_check'] or 'not checked'}"
+            )
     with radar_col:
         st.subheader("Radar", divider="gray")
         outcome = detail.outcome
@@ -95,7 +96,7 @@ def order_section(detail: charge_detail.ChargeDetail) -> None:
                 "Time": pd.Timestamp(a.created, unit="s", tz="UTC"),
                 "Outcome": str(getattr(a.outcome, "value", a.outcome)),
                 "Code": a.decline_code or a.code or "",
-                "Card": f"{a.card_brand or ''} {a.card_last4 or ''}".strip(),
+                "Payment method": payment_methods.label(a.card_brand, a.card_last4),
                 "Charge": a.charge_id or "",
                 "Message": a.message or "",
             }
@@ -198,7 +199,7 @@ def refund_action(detail: charge_detail.ChargeDetail) -> None:
         return
     label = f"Refund (up to {format_amount(remaining, detail.currency)})"
     with st.expander(label, icon=":material/undo:", expanded=refund_dialog.PENDING_KEY in st.session_state):
-        card = f"{detail.card_brand} {detail.card_last4}" if detail.card_last4 else None
+        card = payment_methods.label(detail.card_brand, detail.card_last4) or None
         refund_dialog.refund_form(amounts, customer=detail.email or detail.customer_name or "no email", card=card)
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 
 import components.elements_card as card_component
 from components.checkout_elements import RETURN_PARAMS, checkout_elements
-from shop import catalog, covers, orders
+from shop import catalog, covers, orders, payment_methods
 from shop.checkout import charges, integrations, intents, sessions
 from shop.checkout.results import ChargeResult
 from shop.config import CheckoutApi, get_settings
@@ -709,9 +709,7 @@ def confirmation(done: dict[str, Any]) -> None:
         '[data-testid="stHeading"] h1', key="checkout_scroll_top", token=order.id, focus=True
     )
     state.checkout_last_order = (order.id, order.customer.email)  # prefills the Your order page
-    card_text = "card"
-    if done.get("brand") and done.get("last4"):
-        card_text = f"{done['brand'].title()} card ending in {done['last4']}"
+    card_text = payment_methods.in_words(done.get("brand"), done.get("last4")) or "card"
     total = format_amount(order.amount, order.currency)
     processing = bool(done.get("processing")) and not order.paid_at
     if processing:  # a bank debit: nothing ships until it settles (the order stays unpaid until then)

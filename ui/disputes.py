@@ -9,6 +9,7 @@ import streamlit as st
 
 from shop import disputes, orders, words
 from shop.analytics import disputes as dispute_numbers
+from shop.analytics import in_database
 from shop.money import format_amount, to_major
 from ui import dialogs, gate
 from ui.data import data_changed
@@ -95,19 +96,27 @@ def dispute_kpis(all_disputes: pd.DataFrame) -> None:
     )
 
 
-def held_and_disputed_kpis(held_count: int, held: int, succeeded: int, start: datetime, end: datetime) -> None:
-    """The Charges page's row for [start, end): money authorized and not captured (`held_count` charges, `held` in
-    minor units, apart from gross), the dispute rate over the period's `succeeded` charges, and the disputes'
+def held_and_disputed_kpis(summary: in_database.PeriodSummary, start: datetime, end: datetime) -> None:
+    """The Charges page's row for [start, end) of `summary`: money authorized and not captured and money still
+    processing (both apart from gross), the dispute rate over the period's successful charges, and the disputes'
     effect on net."""
+    succeeded = summary.kpis.current.succeeded
     all_disputes = dispute_numbers.load_disputes()
     opened = all_disputes[(all_disputes["created_at"] >= start) & (all_disputes["created_at"] < end)]
     rate = dispute_numbers.DisputeRate(disputes=len(opened), charges=succeeded)
     effect = dispute_numbers.dispute_effect(all_disputes, start, end)
-    held_col, rate_col, net_col = st.columns(3)
+    held_col, processing_col, rate_col, net_col = st.columns(4)
     held_col.metric(
         "Authorized, not captured",
-        format_amount(held),
-        help=f"{held_count:,} charges authorized and waiting for capture (at shipment): not in gross volume.",
+        format_amount(summary.held_amount),
+        help=f"{summary.held_count:,} charges authorized and waiting for capture (at shipment): not in gross volume.",
+        border=True,
+    )
+    processing_col.metric(
+        "Processing",
+        format_amount(summary.processing_amount),
+        help=f"{summary.processing_count:,} bank debits the bank has not settled yet (a few business days): not in "
+        "gross volume until they succeed; those that fail count as failed attempts.",
         border=True,
     )
     rate_col.metric(

@@ -65,7 +65,7 @@ def confirm_refund(pending: dict) -> None:
             f"({inert(pending['customer'])}) to {inert(pending['card'] or 'the card')}, reason "
             f"<strong>{REASONS[pending['reason']].lower()}</strong>?"
         ),
-        caption="The money goes back to the customer's card; this cannot be undone.",
+        caption="The money goes back to the card or bank account the customer paid with; this cannot be undone.",
         yes_label=f"Refund {amount}",
         no_label="Keep the money",
         on_yes=lambda: _refund(pending),

@@ -142,7 +142,8 @@ class PeriodSummary:
     """What the Charges page shows of one filter and period, computed by the database.
 
     kpis: as `metrics.kpis`; volume: as `metrics.volume_series`; net: as `metrics.net_series`; held_count and
-    held_amount: as `metrics.uncaptured` of the period; rows: how many charges the filter selects in the period.
+    held_amount: as `metrics.uncaptured` of the period; processing_count and processing_amount: as
+    `metrics.processing` of the period; rows: how many charges the filter selects in the period.
     """
 
     kpis: Kpis
@@ -150,6 +151,8 @@ class PeriodSummary:
     net: pd.DataFrame
     held_count: int
     held_amount: int
+    processing_count: int
+    processing_amount: int
     rows: int
 
 
@@ -212,12 +215,15 @@ def summary(
         current = _with_refunded(current, int(issued["amount"].sum()))
         previous = _with_refunded(previous, issued_before)
     held = grid[grid["display_status"] == UNCAPTURED]
+    pending = grid[grid["display_status"] == PENDING]
     return PeriodSummary(
         kpis=Kpis(current, previous, start, end, comparison),
         volume=_volume_series(grid),
         net=_net_series(grid, issued),
         held_count=int(held["count"].sum()),
         held_amount=int(held["unrefunded"].sum()),
+        processing_count=int(pending["count"].sum()),
+        processing_amount=int(pending["amount"].sum()),
         rows=int(grid["count"].sum()),
     )
 

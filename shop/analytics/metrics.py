@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
-from shop.analytics.loading import SUCCEEDED, UNCAPTURED, major_units
-from shop.decline_codes import decline_code
+from shop.analytics.loading import PENDING, SUCCEEDED, UNCAPTURED, major_units
+from shop.decline_codes import BANK_DEBIT_MARK, advice_for
 
 # Short ranges are charted by hour, longer ones by day.
 HOURLY_UP_TO = timedelta(days=2)
@@ -415,10 +415,13 @@ def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = 
     """Failed charges per code (decline code, else failure code), most frequent first, with Stripe's advice.
 
     `without_charge` (`shop.analytics.failures.load_failed_without_charge`) adds the failed attempts that made no
-    charge (a failed 3-D Secure check), by their error's code. Columns: code, count, share (of failures), amount,
-    explanation, next_step, doc_url.
+    charge (a failed 3-D Secure check), by their error's code. A failed bank debit's code is marked as one
+    ("insufficient_funds (bank debit)", `decline_codes.BANK_DEBIT_MARK`): a bank's return is not a card's decline.
+    Columns: code, count, share (of failures), amount, explanation, next_step, doc_url.
     """
     failed = frame.loc[frame["status"] == "failed", ["code", "amount"]]
+    bank_debit = frame.loc[failed.index, "card_brand"] == "us_bank_account"
+    failed["code"] = failed["code"].fillna("unknown").mask(bank_debit, failed["code"] + BANK_DEBIT_MARK)
     if without_charge is not None and len(without_charge):
         failed = pd.concat([failed, without_charge[["code", "amount"]]], ignore_index=True)
     columns = ["code", "count", "share", "amount", "explanation", "next_step", "doc_url"]
@@ -427,9 +430,10 @@ def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = 
     codes = failed["code"].fillna("unknown")
     out = failed.groupby(codes.rename("code"))["amount"].agg(count="size", amount="sum").reset_index()
     out["share"] = out["count"] / len(failed)
-    out["explanation"] = [decline_code(code).explanation for code in out["code"]]
-    out["next_step"] = [decline_code(code).next_step for code in out["code"]]
-    out["doc_url"] = [decline_code(code).doc_url for code in out["code"]]
+    advice = [advice_for(code) for code in out["code"]]
+    out["explanation"] = [entry.explanation for entry in advice]
+    out["next_step"] = [entry.next_step for entry in advice]
+    out["doc_url"] = [entry.doc_url for entry in advice]
     return out.sort_values(["count", "code"], ascending=[False, True], ignore_index=True)[columns]
 
 
@@ -519,6 +523,16 @@ def uncaptured(frame: pd.DataFrame) -> tuple[int, int]:
     """
     held = frame["display_status"] == UNCAPTURED
     return int(held.sum()), int(frame.loc[held, "amount"].sum() - frame.loc[held, "amount_refunded"].sum())
+
+
+def processing(frame: pd.DataFrame) -> tuple[int, int]:
+    """How many charges of `frame` are still processing (a bank debit's charge is `pending` for days until the
+    bank settles it, docs.stripe.com/payments/ach-direct-debit/accept-a-payment), and their amount in minor units.
+
+    Money not settled yet: in no total until the debit succeeds (then gross) or fails (then a failed attempt).
+    """
+    pending = frame["display_status"] == PENDING
+    return int(pending.sum()), int(frame.loc[pending, "amount"].sum())
 
 
 # ---------------------------------------------------------------------------------------------- refund history

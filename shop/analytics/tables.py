@@ -8,7 +8,7 @@ import humanize
 import pandas as pd
 import sqlalchemy as sa
 
-from shop import export, fulfilment, orders, sync
+from shop import export, fulfilment, orders, payment_methods, sync
 from shop.analytics.loading import CHARGE_COLUMNS, book_titles, charges_frame_of, major_units
 from shop.db import get_engine
 from shop.money import minor_unit_factor, to_major
@@ -75,7 +75,7 @@ def charges_table(frame: pd.DataFrame, dashboard_url: Callable[[str], str | None
             "Book": frame["book"],
             "Qty": frame["quantity"],
             "Order": frame["order_id"],
-            "Card": card_label(frame),
+            "Payment method": card_label(frame),
             "Code": frame["code"],
         }
     )
@@ -85,10 +85,13 @@ def charges_table(frame: pd.DataFrame, dashboard_url: Callable[[str], str | None
 
 
 def card_label(frame: pd.DataFrame) -> pd.Series:
-    """ "visa •••• 4242" per row ("" when the charge has no card details)."""
-    brand = frame["card_brand"].fillna("")
-    last4 = frame["card_last4"].fillna("")
-    return (brand + " •••• " + last4).where(last4 != "", brand)
+    """The payment method per row, as `payment_methods.label` reads it: "visa •••• 4242", "US bank account ••••
+    6789", "Klarna" ("" when the charge has no details)."""
+    text = [
+        payment_methods.label(brand if isinstance(brand, str) else None, last4 if isinstance(last4, str) else None)
+        for brand, last4 in zip(frame["card_brand"], frame["card_last4"], strict=True)
+    ]
+    return pd.Series(text, index=frame.index, dtype="object")
 
 
 CSV_COLUMNS = (
@@ -173,7 +176,7 @@ def failed_attempts_table(failed: pd.DataFrame) -> pd.DataFrame:
             "Email": failed["receipt_email"],
             "Book": failed["book"],
             "Amount": major_units(failed["amount"]),
-            "Card": card_label(failed),
+            "Payment method": card_label(failed),
             "Code": failed["code"],
             "Message": failed["failure_message"],
             "Order": failed["order_id"],

@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, catalog, decline_codes, orders
+from shop import attempts, catalog, decline_codes, orders, payment_methods
 from shop.checkout.opening import configured_client, new_capture_method, open_checkout, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
@@ -337,7 +337,7 @@ def _result(
 ) -> ChargeResult:
     order = orders.get_order(order_id)
     assert order is not None
-    card = field(field(charge, "payment_method_details"), "card")
+    brand, last4 = payment_methods.brand_and_last4(charge)
     if outcome == "succeeded":
         message = paid_message(order)
     return ChargeResult.of_order(
@@ -348,6 +348,6 @@ def _result(
         code=code,
         decline_code=decline_code,
         stripe_seconds=stripe_seconds,
-        card_brand=field(card, "brand"),
-        card_last4=field(card, "last4"),
+        card_brand=brand,
+        card_last4=last4,
     )

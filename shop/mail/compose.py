@@ -22,7 +22,7 @@ import jinja2
 import sqlalchemy as sa
 import stripe
 
-from shop import catalog
+from shop import catalog, payment_methods
 from shop.config import stripe_client
 from shop.mail.outbox import OutboxMessage
 from shop.mail.settings import MailSettings
@@ -183,8 +183,7 @@ def context(
     }
     if message.kind in ("confirmed", "cancelled", "refunded", "request_approved"):
         charge = _charge_facts(order, facts, engine, client)
-        if charge.card_brand and charge.card_last4:
-            values["card"] = f"{charge.card_brand} card ending in {charge.card_last4}"
+        values["card"] = payment_methods.in_words(charge.card_brand, charge.card_last4) or values["card"]
         if message.kind == "confirmed":
             values["receipt_url"] = charge.receipt_url
     if message.kind == "refunded":

@@ -22,7 +22,7 @@ from shop.db import get_engine
 from tests.app.downloads import Downloads
 from tests.support import ROOT, use_emulator
 from tests.support_app import sign_in_as_staff
-from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, store_charges, ts
+from tests.support_data import CHECKOUT_DETAILS, CUSTOMER, FIXTURE, charge_object, store_charges, ts
 
 DASHBOARD = str(ROOT / "dashboard.py")
 HAMMING = "art-of-doing-science"
@@ -590,6 +590,32 @@ def test_shipped_order_refund_request_is_approved_or_rejected_on_the_refunds_pag
     assert api.v1.charges.retrieve(rejected.charge_id).amount_refunded == 0
     decided = {request.order_id: request.status for request in refund_requests.list_refund_requests()}
     assert decided == {approved.id: "approved", rejected.id: "rejected"}
+
+
+def bank_debit(charge_id: str, created: int, **terms) -> dict:
+    """A charge of the fixture's shape paid from a US bank account, as Stripe's Payment Element makes one."""
+    charge = charge_object(charge_id, created, 2300, email="ann@example.com", order_id=f"SP-{charge_id}", **terms)
+    details = {"last4": "6789", "bank_name": "STRIPE TEST BANK", "routing_number": "110000000"}
+    return charge | {"payment_method_details": {"type": "us_bank_account", "us_bank_account": details}}
+
+
+def test_bank_debits_show_as_processing_on_charges_and_apart_on_failures(env):
+    returned = {"status": "failed", "failure_code": "insufficient_funds", "decline_code": "insufficient_funds"}
+    processing = bank_debit("ch_bank1", ts(19, 11), status="pending", captured=False)
+    store_charges(get_engine(), [*FIXTURE, processing, bank_debit("ch_bank2", ts(19, 12), **returned)])
+    at = charges_for_fixture_week()
+    assert metrics(at)["Processing"][0] == "$23.00"
+    assert metrics(at)["Gross volume"][0] == "$122.00"  # the hand-computed week's: a debit in flight is not in it
+    table = at.dataframe[0].value.set_index("Charge")
+    assert table.loc["ch_bank1", "Payment method"] == "US bank account •••• 6789"
+    assert table.loc["ch_a", "Payment method"] == "visa •••• 4242"
+
+    failures = open_page("failures")
+    failures.selectbox(key="failures_period").select("All time").run()
+    advice = " ".join(block.value for block in failures.markdown)
+    assert "<code>insufficient_funds (bank debit)</code></strong> · 1 attempt (25%)" in advice
+    assert "<code>insufficient_funds</code></strong> · 1 attempt (25%)" in advice  # the card's, apart
+    assert "The bank returned the debit" in advice
 
 
 # ---------------------------------------------------------------------------------------------- failures

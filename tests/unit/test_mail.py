@@ -103,7 +103,7 @@ def test_a_paid_order_gets_one_confirmation_and_a_shipped_order_one_more_email(c
         assert "1 Harbor Way" in body and "San Francisco" in body
         assert f"https://shop.example/your_order?order={order.id}" in body
         assert charge.receipt_url in body
-        assert f"{card.brand} card ending in {card.last4}" in body
+        assert f"{card.brand.title()} card ending in {card.last4}" in body  # "Visa", as a name
     assert "not charged" not in text
 
     fulfilment.ship_order(order.id, carrier="UPS", tracking_number="1Z 999 AA1", client=client)
