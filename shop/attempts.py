@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from shop import clock
+from shop import clock, payment_methods
 from shop.db import get_engine
 from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
 from shop.orders import (
@@ -197,7 +197,17 @@ def finish_attempt(
                         conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4
                     )
         elif outcome == "failed" and not order.paid_at:
-            update_order(conn, order.id, status="failed", last_error=message)
+            failed_order = update_order(conn, order.id, status="failed", last_error=message)
+            if payment_methods.is_bank_debit(attempt.card_brand):  # returned days later: the customer has left
+                queue_email(
+                    conn,
+                    failed_order,
+                    "debit_failed",
+                    key=f"{order.id}:debit_failed:{charge_id or attempt.id}",
+                    code=decline_code or code,
+                    card_brand=attempt.card_brand,
+                    card_last4=attempt.card_last4,
+                )
         elif outcome == "error" and not order.paid_at:
             update_order(conn, order.id, last_error=message)
         return attempt
@@ -252,9 +262,9 @@ def record_charge_result(
     there is a charge), with the card and the amount and currency as the charge names them.
 
     An attempt left pending by a crash between recording and settling takes this result as its own."""
-    card = field(charge, "payment_method_details", "card")
+    brand, last4 = payment_methods.brand_and_last4(charge)
     try:
-        attempt = start_attempt(order_id, nonce[:64], card_brand=field(card, "brand"), card_last4=field(card, "last4"))
+        attempt = start_attempt(order_id, nonce[:64], card_brand=brand, card_last4=last4)
     except OrderStateError:
         pending = [a for a in list_attempts(order_id) if a.outcome == "pending"]
         if not pending:

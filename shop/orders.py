@@ -371,6 +371,17 @@ def _change_if_allowed(
 MAX_TRACKING = 60  # characters of a carrier's name or a tracking number
 
 
+def note_debit_processing(
+    order_id: str, *, card_brand: str | None, card_last4: str | None, engine: sa.Engine | None = None
+) -> None:
+    """Tell the customer their bank payment is on its way: a bank debit takes days to settle, and the order ships
+    only then. Once per order however often the processing payment is seen (the page, its webhook, a sync)."""
+    with _engine(engine).begin() as conn:
+        order = lock_order(conn, order_id)
+        if not order.paid_at:
+            queue_email(conn, order, "debit_processing", card_brand=card_brand, card_last4=card_last4)
+
+
 def mark_shipped(
     order_id: str,
     *,

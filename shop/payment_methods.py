@@ -15,6 +15,14 @@ from shop.stripe_io import field
 
 # Stripe's names of the methods that are not cards, as people read them.
 METHOD_NAMES = {"us_bank_account": "US bank account", "klarna": "Klarna"}
+# Methods paid by debiting a bank account: the payment processes for days, and the bank may return it after the
+# customer has left (docs.stripe.com/payments/ach-direct-debit).
+BANK_DEBITS = frozenset({"us_bank_account"})
+
+
+def is_bank_debit(brand: str | None) -> bool:
+    """Whether a payment's method (as `brand_and_last4` names it) is a bank debit."""
+    return brand in BANK_DEBITS
 
 
 def brand_and_last4(charge: Any) -> tuple[str | None, str | None]:

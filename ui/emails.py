@@ -26,6 +26,8 @@ KIND_LABELS = {
     "request_received": "refund request received",
     "request_approved": "refund request approved",
     "request_rejected": "refund request rejected",
+    "debit_processing": "bank payment on its way",
+    "debit_failed": "bank payment returned",
 }
 
 

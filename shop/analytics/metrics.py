@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
+from shop import payment_methods
 from shop.analytics.loading import PENDING, SUCCEEDED, UNCAPTURED, major_units
 from shop.decline_codes import BANK_DEBIT_MARK, advice_for
 
@@ -420,7 +421,7 @@ def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = 
     Columns: code, count, share (of failures), amount, explanation, next_step, doc_url.
     """
     failed = frame.loc[frame["status"] == "failed", ["code", "amount"]]
-    bank_debit = frame.loc[failed.index, "card_brand"] == "us_bank_account"
+    bank_debit = frame.loc[failed.index, "card_brand"].isin(payment_methods.BANK_DEBITS)
     failed["code"] = failed["code"].fillna("unknown").mask(bank_debit, failed["code"] + BANK_DEBIT_MARK)
     if without_charge is not None and len(without_charge):
         failed = pd.concat([failed, without_charge[["code", "amount"]]], ignore_index=True)

@@ -288,6 +288,8 @@ def settle_session(
             return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
         return _result(order.id, "succeeded", charge, None, watch.seconds)
     if status == "complete" and intent_status == "processing":
+        brand, last4 = payment_methods.brand_and_last4(charge)
+        orders.note_debit_processing(order.id, card_brand=brand, card_last4=last4)
         return _result(order.id, "processing", charge, PROCESSING_MESSAGE, watch.seconds)
     error = field(intent, "last_payment_error")
     if intent_status == "requires_payment_method" and error:

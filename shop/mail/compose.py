@@ -22,7 +22,7 @@ import jinja2
 import sqlalchemy as sa
 import stripe
 
-from shop import catalog, payment_methods
+from shop import catalog, decline_codes, payment_methods
 from shop.config import stripe_client
 from shop.mail.outbox import OutboxMessage
 from shop.mail.settings import MailSettings
@@ -41,6 +41,8 @@ SUBJECTS = {
     "request_received": "We have your refund request for order {order}",
     "request_approved": "Your refund request for order {order} is approved",
     "request_rejected": "About your refund request for order {order}",
+    "debit_processing": "We have your order {order}: your bank payment is on its way",
+    "debit_failed": "Your bank returned the payment for order {order}",
 }
 # Stripe's refund reasons (docs.stripe.com/api/refunds/object#refund_object-reason) in a customer's words.
 REASON_WORDS = {
@@ -186,6 +188,11 @@ def context(
         values["card"] = payment_methods.in_words(charge.card_brand, charge.card_last4) or values["card"]
         if message.kind == "confirmed":
             values["receipt_url"] = charge.receipt_url
+    if message.kind in ("debit_processing", "debit_failed"):  # the bank account the order was paid from
+        values["card"] = payment_methods.in_words(facts.get("card_brand"), facts.get("card_last4")) or "bank account"
+    if message.kind == "debit_failed":
+        returned = decline_codes.advice_for(f"{facts.get('code')}{decline_codes.BANK_DEBIT_MARK}")
+        values["reason"] = returned.customer_message
     if message.kind == "refunded":
         values["reason"] = _refund_reason(order, engine, client)
     if message.kind == "request_received":

@@ -36,10 +36,12 @@ Kind = Literal[
     "request_received",
     "request_approved",
     "request_rejected",
+    "debit_processing",
+    "debit_failed",
 ]
 KINDS: tuple[Kind, ...] = (
     "confirmed", "shipped", "cancelled", "refunded", "refund_corrected",
-    "request_received", "request_approved", "request_rejected",
+    "request_received", "request_approved", "request_rejected", "debit_processing", "debit_failed",
 )  # fmt: skip
 Status = Literal["queued", "sent", "failed"]
 CLAIM_TTL_S = 120.0  # longer than a send may take (the SMTP timeout per step is 30 s)

@@ -13,6 +13,9 @@ import stripe
 from shop import attempts, orders, webhooks
 from shop.checkout import reconcile, sessions
 from shop.config import ConfigError, load_settings
+from shop.db import get_engine
+from shop.mail import compose, outbox
+from shop.mail.settings import load_mail_settings
 from tests.support import use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 
@@ -32,6 +35,11 @@ def client(private_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     yield private_emulator.client()
     private_emulator.unfreeze_clock()
     private_emulator.reset()
+
+
+def emails_of(order_id: str) -> list[str]:
+    """The kinds of the emails queued for the order, newest first."""
+    return [message.kind for message in outbox.messages(order_id=order_id, engine=get_engine())]
 
 
 def prepare(client, quantity: int = 1, **kwargs) -> sessions.PreparedSession:
@@ -174,6 +182,11 @@ def test_a_bank_debit_is_processing_then_its_webhook_marks_the_order_paid(privat
     assert pay_bank(private_emulator, client, prepared, BANK_SUCCEEDS).status == "processing"
     processing = sessions.settle_session(prepared.session_id, client=client)
     assert (processing.outcome, processing.message) == ("processing", sessions.PROCESSING_MESSAGE)
+    sessions.settle_session(prepared.session_id, client=client)  # a second look (the webhook's) queues no second
+    assert emails_of(prepared.order.id) == ["debit_processing"]  # as the page promises: "we will email you"
+    (queued,) = outbox.messages(order_id=prepared.order.id, engine=get_engine())
+    email = compose.build(queued, load_mail_settings({}), engine=get_engine(), client=client)
+    assert "from your US bank account ending in 6789 is on its way" in email.get_body(("plain",)).get_content()
     order = orders.get_order(prepared.order.id)
     assert (order.paid_at, order.charge_id, order.status) == (None, None, "pending")
     with pytest.raises(orders.OrderStateError):  # nothing ships while the debit is processing
@@ -184,6 +197,7 @@ def test_a_bank_debit_is_processing_then_its_webhook_marks_the_order_paid(privat
     assert webhooks.apply_event(events[0].to_dict(), client=client)[0] == 200
     paid = orders.get_order(prepared.order.id)
     assert paid.status == "paid" and client.v1.charges.retrieve(paid.charge_id).amount == paid.amount
+    assert emails_of(paid.id) == ["confirmed", "debit_processing"]
 
 
 def test_a_bank_debit_that_fails_marks_the_attempt_failed_and_a_new_session_is_made(private_emulator, client) -> None:
@@ -195,6 +209,13 @@ def test_a_bank_debit_that_fails_marks_the_attempt_failed_and_a_new_session_is_m
     order = orders.get_order(prepared.order.id)
     assert (order.status, order.paid_at) == ("failed", None)
     assert [(a.outcome, a.code) for a in attempts.list_attempts(order.id)] == [("failed", "insufficient_funds")]
+    assert webhooks.apply_event(events[0].to_dict(), client=client)[0] == 200  # delivered twice: one email
+    assert emails_of(order.id) == ["debit_failed"]  # the customer is gone when a bank returns it
+    (failed,) = outbox.messages(order_id=order.id, engine=get_engine())
+    email = compose.build(failed, load_mail_settings({}), engine=get_engine(), client=client)
+    text = email.get_body(("plain",)).get_content()
+    assert email["Subject"] == f"Your bank returned the payment for order {order.id}"
+    assert "the account did not have enough money" in text and "US bank account ending in 2227" in text
     retry = prepare(client, order_id=order.id)  # the completed session takes no other payment
     assert retry.ready and retry.order.id == order.id and retry.session_id != prepared.session_id
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import typing
 import uuid
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from shop.schema import outbox as outbox_table
 from tests.support import start_process, use_emulator
 from tests.support_data import CHECKOUT_DETAILS
 from tests.support_mail import Sink
+from ui import emails
 
 HAMMING = "art-of-doing-science"  # $23.00 in the catalog
 
@@ -440,3 +443,10 @@ def test_one_deferred_recipient_does_not_hold_up_the_next_messages(client, sink:
     assert sent["X-Shop-Order"] == fine.id
     (waiting,) = outbox.messages(order_id=slow.id, engine=get_engine())
     assert waiting.status == "queued" and "451 4.7.1" in waiting.last_error and waiting.next_attempt_at > 0
+
+
+def test_every_kind_of_email_has_a_subject_a_label_for_staff_and_both_bodies() -> None:
+    assert set(outbox.KINDS) == set(typing.get_args(outbox.Kind))
+    assert set(outbox.KINDS) <= set(compose.SUBJECTS) and set(outbox.KINDS) == set(emails.KIND_LABELS)
+    templates = files("shop.mail") / "templates"
+    assert all((templates / f"{kind}.{part}").is_file() for kind in outbox.KINDS for part in ("txt", "html"))
