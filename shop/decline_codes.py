@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shop import payment_methods
+
 DECLINES_DOC = "https://docs.stripe.com/declines/codes"
 ERRORS_DOC = "https://docs.stripe.com/error-codes"
 GENERIC_DECLINE_MESSAGE = "Your card was declined. Please use another card or contact your bank."
@@ -225,3 +227,14 @@ def advice_for(label: str | None) -> DeclineCode:
     if label.endswith(BANK_DEBIT_MARK):
         return BANK_DEBIT_CODES.get(label.removesuffix(BANK_DEBIT_MARK), UNKNOWN_BANK_DEBIT_CODE)
     return decline_code(label)
+
+
+def payment_failed_message(code: str | None, decline: str | None, method: str | None) -> str:
+    """The customer's sentence for a failed payment by its method (Stripe's `payment_method.type`): a bank's
+    returned debit, a redirect method the customer did not approve (Klarna), else a card's decline."""
+    if payment_methods.is_bank_debit(method):
+        return advice_for(f"{code}{BANK_DEBIT_MARK}").customer_message
+    if method in payment_methods.METHOD_NAMES:
+        name = payment_methods.METHOD_NAMES[method]
+        return f"Your payment with {name} was not completed. Nothing was charged: try again, or pay another way."
+    return customer_message(code, decline)

@@ -667,7 +667,16 @@ def session_return() -> None:
     if result.outcome in ("succeeded", "processing"):
         _session_done(result, received)
         _finish()
+    _restore_details(result.order)
     _finish(("error", result.message))
+
+
+def _restore_details(order: orders.Order) -> None:
+    """Put the order's details back in the form: back from a redirect is a new browser session, and what the
+    customer typed lived in the old one's state (the order kept it, as they typed it)."""
+    for name, key in DETAIL_KEYS.items():
+        state[key] = getattr(order.customer, name)
+    state.checkout_book, state.checkout_quantity = order.book_id, order.quantity
 
 
 def answer_duplicate(answer: str, details: dict[str, str], book_id: str, quantity: int) -> None:

@@ -306,7 +306,8 @@ def settle_session(
                 decline_code=decline,
                 message=field(error, "message"),
             )
-        message = decline_codes.customer_message(code, decline)
+        method = field(error, "payment_method", "type")
+        message = decline_codes.payment_failed_message(code, decline, method)
         return _result(order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline)
     if status == "expired":
         return _result(order.id, "expired", None, EXPIRED_MESSAGE, watch.seconds)

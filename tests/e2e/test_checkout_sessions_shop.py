@@ -191,3 +191,40 @@ def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_a
     assert "redirect_status" not in page.url
     charge = sessions_app.emulator.client().v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.status, charge.payment_method_details.type) == (2300, "succeeded", "klarna")
+
+
+def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_session_pays(
+    page: Page, sessions_app: StreamlitApp
+) -> None:
+    # Back from the bank's page is a new browser session: what was typed lived in the old one's state.
+    details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
+    page.goto(sessions_app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, details)
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    payment_frame(page).get_by_role("tab", name="Klarna").click()
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Fail test payment").click()
+
+    expect(page.get_by_test_id("stAlert").filter(has_text="Klarna")).to_be_visible(timeout=30_000)
+    for label, value in details.items():
+        expect(page.get_by_label(label, exact=True)).to_have_value(value)
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+    type_card(page, "4242424242424242")
+    expect(pay).to_be_enabled(timeout=30_000)
+    pay.click()
+    charge_id = confirmed_charge_id(page)
+
+    client = sessions_app.emulator.client()
+    intent_id = client.v1.charges.retrieve(charge_id).payment_intent
+    [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent_id}).data
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    theirs = orders.list_orders(email="katherine@example.com", engine=engine)
+    assert [(o.id, o.charge_id, o.customer.name) for o in theirs] == [
+        (session.metadata["order_id"], charge_id, "Katherine Johnson")
+    ]  # one order, paid on the session the failed redirect left open
