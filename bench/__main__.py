@@ -12,6 +12,7 @@ MODULES = [
     "webhook_bench",
     "checkout_bench",
     "checkout_elements_bench",
+    "first_use_bench",
     "ops_bench",
     "seed_bench",
     "sync_bench",

@@ -1,0 +1,158 @@
+"""Time to a usable page in Chromium, the shop's and the Charges page's beside a bare Streamlit page's.
+
+A bare page (a title and a button) is what Streamlit itself costs on this machine; the shop's time over it is
+ours. Runs its own emulator, the shop (`dashboard.py`, emulator mode, a small seeded history so Charges has rows)
+and the bare page, each on a free port with a throwaway data directory, in one run:
+
+- warm: servers that have served the page once, and a browser whose cache has their files (a returning
+  customer); each sample is a new tab from navigation until the page can be used: the shop's Pay button enabled
+  and the card number field inside Stripe's frame editable, the bare page's button enabled. Median of 5, pages
+  alternating.
+- cold: the first visit to a freshly started server (its script's first run: imports, settings, the store) from
+  a browser that has never been there (nothing cached). Median of 3 restarts.
+- sign-in -> Charges: from the click on Sign in until the Charges page shows its gross volume. Median of 5.
+
+Ratios are against the bare page measured the same way in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from bench import report
+from tests.support import ROOT, free_port, running_emulator, stop_process
+from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, emulator_mode_env, start_streamlit
+
+WARM_RUNS, COLD_RUNS = 5, 3
+TIMEOUT_MS = 60_000
+BARE_PAGE = 'import streamlit as st\n\nst.title("A bare page")\nst.button("Pay", type="primary")\n'
+
+
+def _shop_usable(page: Page) -> None:
+    expect(page.get_by_role("button", name="Pay $23.00")).to_be_enabled(timeout=TIMEOUT_MS)
+    frame = page.frame_locator('iframe[name^="__privateStripeFrame"][title="Secure card payment input frame"]')
+    expect(frame.locator('input[name="cardnumber"]')).to_be_editable(timeout=TIMEOUT_MS)
+
+
+def _bare_usable(page: Page) -> None:
+    expect(page.get_by_role("button", name="Pay")).to_be_enabled(timeout=TIMEOUT_MS)
+
+
+def _seconds_to_usable(context: BrowserContext, url: str, usable: Callable[[Page], None]) -> float:
+    page = context.new_page()
+    try:
+        started = time.perf_counter()
+        page.goto(url)
+        usable(page)
+        return time.perf_counter() - started
+    finally:
+        page.close()
+
+
+def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(f"{app.url}/sign_in")
+        field = page.get_by_label("Ops password")
+        expect(field).to_be_editable(timeout=TIMEOUT_MS)
+        field.fill(app.ops_password)
+        started = time.perf_counter()
+        page.get_by_role("button", name="Sign in").click()
+        gross = page.get_by_test_id("stMetric").filter(has_text="Gross volume").get_by_test_id("stMetricValue")
+        expect(gross).to_be_visible(timeout=TIMEOUT_MS)
+        return time.perf_counter() - started
+    finally:
+        page.close()
+
+
+class BarePage:
+    """The bare Streamlit page on its own server."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.script = directory / "bare_page.py"
+        self.script.write_text(BARE_PAGE)
+        self.log = directory / "server.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = start_streamlit(self.script, self.port, {}, self.log)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+def _seed(app: StreamlitApp) -> None:
+    """A small history, so the Charges page has its KPIs, chart and table to draw."""
+    env = emulator_mode_env(app.emulator, app.data_dir)
+    command = [sys.executable, "-m", "shop.seed", "--if-empty", "--days", "30", "--orders", "60"]
+    subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+
+
+def main() -> None:
+    """Print the warm and cold medians of both pages, sign-in -> Charges, and their ratios to the bare page."""
+    with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp) / "emulator") as emulator:
+        shop = StreamlitApp(free_port(), Path(tmp) / "shop", emulator)
+        shop.data_dir.mkdir(parents=True)
+        bare = BarePage(Path(tmp) / "bare")
+        _seed(shop)
+        cold: dict[str, list[float]] = {"shop": [], "bare": []}
+        warm: dict[str, list[float]] = {"shop": [], "bare": []}
+        signed_in: list[float] = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            pages = {"shop": (shop, _shop_usable), "bare": (bare, _bare_usable)}
+            try:
+                for _ in range(COLD_RUNS):
+                    for name, (server, usable) in pages.items():
+                        server.start()
+                        first_visit = browser.new_context(viewport={"width": 1280, "height": 1000})
+                        try:
+                            cold[name].append(_seconds_to_usable(first_visit, server.url, usable))
+                        finally:
+                            first_visit.close()
+                            server.stop()
+                shop.start()
+                bare.start()
+                # One browser profile for the warm samples: its cache holds Streamlit's and Stripe.js's files
+                # after the first visit, as a returning customer's does.
+                returning = browser.new_context(viewport={"width": 1280, "height": 1000})
+                for server, usable in pages.values():
+                    _seconds_to_usable(returning, server.url, usable)  # warm-up: the script's first run, the cache
+                for _ in range(WARM_RUNS):
+                    for name, (server, usable) in pages.items():
+                        warm[name].append(_seconds_to_usable(returning, server.url, usable))
+                returning.close()
+                _seconds_sign_in_to_charges(browser, shop)  # warm-up: the Charges page's first run
+                signed_in = [_seconds_sign_in_to_charges(browser, shop) for _ in range(WARM_RUNS)]
+            finally:
+                shop.stop()
+                bare.stop()
+                browser.close()
+    bare_warm, bare_cold = statistics.median(warm["bare"]), statistics.median(cold["bare"])
+    shop_warm, shop_cold = statistics.median(warm["shop"]), statistics.median(cold["shop"])
+    to_charges = statistics.median(signed_in)
+    report("first_use_bare_page_warm_s_p50", bare_warm, "s")
+    report("first_use_shop_warm_s_p50", shop_warm, "s")
+    report("first_use_shop_vs_bare_warm_ratio", shop_warm / bare_warm, "x")
+    report("first_use_bare_page_cold_s_p50", bare_cold, "s")
+    report("first_use_shop_cold_s_p50", shop_cold, "s")
+    report("first_use_shop_vs_bare_cold_ratio", shop_cold / bare_cold, "x")
+    report("first_use_sign_in_to_charges_s_p50", to_charges, "s")
+    report("first_use_sign_in_to_charges_vs_bare_warm_ratio", to_charges / bare_warm, "x")
+
+
+if __name__ == "__main__":
+    main()
