@@ -555,6 +555,7 @@ def session_payment(total: int | None, book: catalog.Book, quantity: int, detail
             email=held["email"],
             expected_amount=held["amount"],
             key=f"checkout-{held['session_id']}",
+            contact=sessions.address_contact(held["details"]),
         )
         if report.get("attempt") and report["state"] in ("succeeded", "processing", "failed"):
             handle_session_report(held, report)

@@ -24,6 +24,7 @@ How a page uses it:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ def checkout_elements(
     key: str,
     appearance: dict[str, Any] | None = None,
     disabled: bool = False,
+    contact: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Render the Address Element (shipping), the Payment Element, the session's total and a Pay button.
 
@@ -97,6 +99,9 @@ def checkout_elements(
         key: the Streamlit element key (required, so the Elements survive reruns).
         appearance: the Appearance API's `{"theme", "variables"}`; the shop's look by default.
         disabled: disable the Pay button (e.g. while the server settles the order).
+        contact: a saved address for the Address Element, Stripe.js's Contact shape (`{"name", "address": {"line1",
+          "line2", "city", "state", "postal_code", "country"}, "phone"}`): shown selected, so a customer who typed
+          it in the shop's own form does not type it again.
 
     Returns:
         Always a dict, the component's latest report (a copy):
@@ -124,6 +129,7 @@ def checkout_elements(
             "appearance": appearance if appearance is not None else SHOP_APPEARANCE,
             "disabled": bool(disabled),
             "returned": _returned_from_redirect(session_id),
+            "contacts": [dict(contact)] if contact else [],
         },
         on_outcome_change=lambda: None,
     )

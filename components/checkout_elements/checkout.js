@@ -198,7 +198,9 @@ async function setUp(state) {
     });
     state.checkout = checkout;
     checkout.on("change", (session) => state.alive && onChange(state, session));
-    const address = checkout.createShippingAddressElement();
+    // The shop's own form has the address already: offered as the first saved contact, not typed twice.
+    const contacts = Array.isArray(data.contacts) ? data.contacts : [];
+    const address = checkout.createShippingAddressElement(contacts.length ? { contacts } : {});
     address.mount(state.ui.address);
     const payment = checkout.createPaymentElement();
     payment.on("change", (event) => {

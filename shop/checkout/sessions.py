@@ -153,6 +153,13 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     return None
 
 
+def address_contact(details: Mapping[str, str]) -> dict[str, Any]:
+    """The customer's checked details (`shop.validation.validate_customer`'s values) as Stripe.js's Contact object,
+    the saved address the Address Element shows selected (docs.stripe.com/js/appendix/contact_object)."""
+    address = {name: details.get(name, "") for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    return {"name": details.get("name", ""), "address": address, "phone": details.get("phone", "")}
+
+
 def prepare_session(
     details: Mapping[str, Any],
     book_id: str,

@@ -78,7 +78,10 @@ def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     fill_details(page, DETAILS)
     page.get_by_role("button", name="Continue to payment").click()
 
-    fill_address(page)
+    # The address typed in the shop's form is the Address Element's, selected: nothing is typed twice.
+    address = page.frame_locator(".sp-co-address iframe")
+    expect(address.get_by_label("Address line 1")).to_have_value(DETAILS["Address line 1"], timeout=30_000)
+    expect(address.get_by_label("Full name")).to_have_value(DETAILS["Full name"])
     type_card(page, "4242424242424242")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
@@ -89,6 +92,14 @@ def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     client = sessions_app.emulator.client()
     charge = client.v1.charges.retrieve(charge_id)
     assert (charge.amount, charge.currency, charge.status) == (2300, "usd", "succeeded")
+    shipped_to = charge.shipping.address
+    assert (charge.shipping.name, shipped_to.line1, shipped_to.city, shipped_to.state, shipped_to.postal_code) == (
+        DETAILS["Full name"],
+        DETAILS["Address line 1"],
+        DETAILS["City"],
+        DETAILS["State / Region"],
+        DETAILS["Postal code"],
+    )
     intent = client.v1.payment_intents.retrieve(charge.payment_intent)
     order_id = intent.metadata["order_id"]
     [session] = client.v1.checkout.sessions.list(params={"payment_intent": intent.id}).data

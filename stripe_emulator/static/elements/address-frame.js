@@ -209,6 +209,24 @@ const start = async () => {
     (rulesOf(fields.country.value).states ? fields.state : fields.stateText).value = saved.address.state || "";
   }
   if (collectsPhone && session.phoneNumber) fields.phone.value = session.phoneNumber;
+  // The page's saved addresses (`contacts`): "the first contact is automatically selected"
+  // (docs.stripe.com/js/custom_checkout/create_shipping_address_element). Stripe lists them to pick from; here
+  // the first one fills the fields, which stay editable, and is saved to the session like a typed address.
+  const contact = ((config.options || {}).contacts || [])[0];
+  if (contact && !saved) {
+    const address = contact.address || {};
+    fields.name.value = contact.name || "";
+    if (allowed.includes(address.country)) {
+      fields.country.value = address.country;
+      setCountry(address.country);
+    }
+    for (const key of ["line1", "line2", "city", "postal_code"]) {
+      fields[key === "postal_code" ? "postal" : key].value = address[key] || "";
+    }
+    (rulesOf(fields.country.value).states ? fields.state : fields.stateText).value = address.state || "";
+    if (collectsPhone && contact.phone && !session.phoneNumber) fields.phone.value = contact.phone;
+    saveSoon();
+  }
   if (loaded.error) errorLine.textContent = loaded.error.message;
   new ResizeObserver(() => {
     post({ type: "height", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
