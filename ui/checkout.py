@@ -693,10 +693,11 @@ def answer_duplicate(answer: str, details: dict[str, str], book_id: str, quantit
         handle_pay_click(held["nonce"], details, book_id, quantity, again=True)
 
 
-@st.dialog("Your confirmation email", width="large")
-def show_confirmation_email(order_id: str) -> None:
-    """This order's confirmation as the customer's mail program shows it (the shop's own mailbox, demo only)."""
-    kept = emails.kept_for_order(order_id, "confirmed")
+@st.dialog("Your email", width="large")
+def show_confirmation_email(order_id: str, kind: str = "confirmed") -> None:
+    """This order's email of `kind` (its confirmation, or for a bank debit still processing the "on its way" one)
+    as the customer's mail program shows it (the shop's own mailbox, demo only)."""
+    kept = emails.kept_for_order(order_id, kind)
     if not kept:
         st.info("The email is on its way; open this again in a moment.", icon=":material/schedule:")
         return
@@ -746,17 +747,20 @@ def confirmation(done: dict[str, Any]) -> None:
             st.caption(f"Paid through {done['integration']}.")
         st.markdown(f"Order number: **{order.id}** · keep it to track or cancel your order.")
         # The confirmation email was queued with the payment (shop.mail's outbox); where it goes decides the words.
+        # A bank debit still processing has its "on its way" email instead (its confirmation comes once it settles).
+        email_kind = "email about your bank payment" if processing else "confirmation email"
+        article = "An" if processing else "A"
         if emails.mailbox_available():
             # Without SMTP_URL nothing leaves this machine: the email is in the shop's own mailbox, and this session
             # (the one that placed the order) may open it.
             show_line(
-                f"Your confirmation email to <strong>{inert(order.customer.email)}</strong> is kept in this demo "
+                f"Your {email_kind} to <strong>{inert(order.customer.email)}</strong> is kept in this demo "
                 "shop's own mailbox (it sends nothing outside this machine)."
             )
             if st.button("See the email", icon=":material/mail:", key="checkout_see_email"):
-                show_confirmation_email(order.id)
+                show_confirmation_email(order.id, "debit_processing" if processing else "confirmed")
         else:
-            show_line(f"A confirmation email is on its way to <strong>{inert(order.customer.email)}</strong>.")
+            show_line(f"{article} {email_kind} is on its way to <strong>{inert(order.customer.email)}</strong>.")
         dashboard = get_settings().dashboard_url(done["charge_id"]) if done.get("charge_id") else None
         if dashboard:
             st.link_button("View the charge in the Stripe Dashboard", dashboard)

@@ -135,6 +135,15 @@ def test_a_bank_debit_confirms_as_processing_and_its_webhook_pays_the_order_with
         order_id = page.get_by_text(re.compile(r"^Order number: ")).inner_text().split()[2]
         order = orders.get_order(order_id, engine=engine)
         assert (order.paid_at, order.status) == (None, "pending")
+        # The email the page promises is the "on its way" one: the confirmation waits for the bank.
+        expect(page.get_by_text("Your email about your bank payment to mary@example.com is kept")).to_be_visible()
+        wait_until(
+            lambda: any(order_id in mail.read_text() for mail in sessions_app.data_dir.glob("mailbox/*.eml")),
+            "the email about the bank payment never reached the shop's mailbox",
+        )
+        page.get_by_role("button", name="See the email").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("Your bank payment is on its way")).to_be_visible(timeout=15_000)
         emulator.freeze_clock(emulator.now() + 3 * 86400)  # days later, the debit settles on the emulator's clock
         wait_until(
             lambda: orders.get_order(order_id, engine=engine).status == "paid", "the settled debit never paid the order"
