@@ -105,7 +105,9 @@ def held_and_disputed_kpis(summary: in_database.PeriodSummary, start: datetime, 
     opened = all_disputes[(all_disputes["created_at"] >= start) & (all_disputes["created_at"] < end)]
     rate = dispute_numbers.DisputeRate(disputes=len(opened), charges=succeeded)
     effect = dispute_numbers.dispute_effect(all_disputes, start, end)
-    held_col, processing_col, rate_col, net_col = st.columns(4)
+    # Two a row: four in one row cut these labels short ("Authorized, not capt…") at desktop width.
+    held_col, processing_col = st.columns(2)
+    rate_col, net_col = st.columns(2)
     held_col.metric(
         "Authorized, not captured",
         format_amount(summary.held_amount),
