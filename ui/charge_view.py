@@ -9,6 +9,7 @@ import streamlit as st
 import stripe
 
 from shop import charge_detail, db, fulfilment, payment_methods
+from shop.analytics import FAILED
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.money import format_amount
 from shop.words import code_words
@@ -28,11 +29,20 @@ def _money(amount: int | None, currency: str) -> str:
 
 
 def money_cards(detail: charge_detail.ChargeDetail) -> None:
-    """Amount, fee, net and refunded as four metric cards."""
+    """Amount, fee, net and refunded as four metric cards (a failed charge moved no money: no fee, nothing net)."""
+    failed = detail.status == FAILED
     cards = [
         ("Amount", format_amount(detail.amount, detail.currency), f"created {when(detail.created)}"),
-        ("Stripe fee", _money(detail.fee, detail.currency), "from the balance transaction"),
-        ("Net", _money(detail.net, detail.currency), "amount less the fee"),
+        (
+            "Stripe fee",
+            "none" if failed else _money(detail.fee, detail.currency),
+            "a failed charge moves no money, so Stripe takes no fee" if failed else "from the balance transaction",
+        ),
+        (
+            "Net",
+            format_amount(0, detail.currency) if failed else _money(detail.net, detail.currency),
+            "amount less the fee",
+        ),
         ("Refunded", format_amount(detail.amount_refunded, detail.currency), f"{len(detail.refunds)} refunds"),
     ]
     for column, (label, value, note) in zip(st.columns(4), cards, strict=True):

@@ -129,6 +129,15 @@ def test_the_charge_detail_shows_money_card_order_refund_and_timeline(api):
     assert not [b for b in at.get("link_button")]  # emulator mode: no Stripe Dashboard link
 
 
+def test_a_failed_charge_shows_no_fee_rather_than_one_not_synced_yet(api):
+    # A failed charge moves no money, so Stripe makes no balance transaction: "not synced yet" promised a fee.
+    with pytest.raises(stripe.CardError) as declined:
+        api.v1.charges.create(params={"amount": 2300, "currency": "usd", "source": "tok_chargeDeclined"})
+    sync.sync(api)
+    values = metric_values(run_page("charge", id=declined.value.error.charge))
+    assert (values["Amount"], values["Stripe fee"], values["Net"]) == ("$23.00", "none", "$0.00")
+
+
 def test_an_unknown_id_says_so_and_the_intent_and_order_number_open_the_charge(api):
     at = run_page("charge", id="ch_doesnotexist")
     assert "Nothing found for" in page_text(at)
