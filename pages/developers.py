@@ -8,6 +8,7 @@ import streamlit as st
 import stripe
 
 from shop import demo_faults, developers
+from shop.checkout import integrations
 from shop.config import ConfigError, get_settings, stripe_client
 from shop.words import count
 from ui import gate
@@ -147,10 +148,17 @@ if emulator_mode:
     labels = {fault.key: fault.label for fault in demo_faults.FAULTS}
     choice = st.radio("What should happen to the next payment?", list(labels), format_func=labels.get)
     st.info(demo_faults.BY_KEY[choice].outcome, icon=":material/info:")
+    # The shop page lets each browser session pay through another integration: the fault waits for that one's payment.
+    api = st.radio(
+        "For a payment through",
+        integrations.choosable(get_settings()),
+        format_func=integrations.name_of,
+        key="developers_fault_integration",
+    )
     arm_col, disarm_col = st.columns(2)
     try:
         if arm_col.button("Arm for the next payment", icon=":material/bolt:", type="primary", width="stretch"):
-            demo_faults.arm(choice)
+            demo_faults.arm(choice, api)
             flash(MESSAGE_KEY, "success", f"Armed: {labels[choice]}. Pay in another tab to see it.")
             st.rerun()
         if disarm_col.button("Disarm all", icon=":material/block:", width="stretch"):

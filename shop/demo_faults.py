@@ -3,8 +3,10 @@ what the customer and the order see when Stripe is slow, an answer is lost, Stri
 an order is charged once whatever happens.
 
 The faults are the emulator's (`/_emulator/faults`, see stripe_emulator/faults.py); each applies once, to the request
-that moves the money: the card's confirmation of the order's PaymentIntent (from the browser), or with
-CHECKOUT_API=charges the server's `POST /v1/charges`.
+that moves the money in the integration it is armed for (the server's CHECKOUT_API unless the stakeholder picks
+another, as the shop page's Integration switch lets each browser session do): the card's confirmation of the order's
+PaymentIntent (from the browser), the server's `POST /v1/charges`, or the Payment Element's confirmation of the
+Checkout Session (from the browser).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from shop.config import Settings, get_settings
+from shop.checkout import integrations
+from shop.config import CheckoutApi, Settings, get_settings
 
 SLOW_S = 10
 
@@ -67,11 +70,12 @@ FAULTS = (
 BY_KEY = {fault.key: fault for fault in FAULTS}
 
 
-def payment_request(settings: Settings) -> tuple[str, str]:
-    """The method and path (a glob) of the request that moves the money in the configured checkout."""
-    if settings.checkout_api == "charges":
-        return "POST", "/v1/charges"
-    return "POST", "/v1/payment_intents/*/confirm"
+# The request that moves the money, per integration: method and path (a glob).
+PAYMENT_REQUESTS: dict[CheckoutApi, tuple[str, str]] = {
+    "payment_intents": ("POST", "/v1/payment_intents/*/confirm"),
+    "charges": ("POST", "/v1/charges"),
+    "checkout_sessions": ("POST", "/v1/payment_pages/*/confirm"),
+}
 
 
 def _call(settings: Settings, method: str, body: dict[str, Any] | None = None) -> Any:
@@ -90,22 +94,29 @@ def _call(settings: Settings, method: str, body: dict[str, Any] | None = None) -
         raise DemoControlError("The emulator did not answer: reload the page and try again.") from exc
 
 
-def arm(key: str, settings: Settings | None = None) -> DemoFault:
-    """Arm the demo fault `key` (one of FAULTS) for the next payment; returns it."""
+def arm(key: str, api: CheckoutApi | None = None, settings: Settings | None = None) -> DemoFault:
+    """Arm the demo fault `key` (one of FAULTS) for the next payment through `api` (the server's CHECKOUT_API by
+    default); returns it."""
     settings = settings or get_settings()
     fault = BY_KEY[key]
-    method, path = payment_request(settings)
+    method, path = PAYMENT_REQUESTS[api or settings.checkout_api]
     _call(settings, "POST", {"method": method, "path": path, "action": fault.action, "times": 1})
     return fault
 
 
 def armed(settings: Settings | None = None) -> list[str]:
-    """What is armed now, in words (the label of each demo fault still waiting for its request)."""
+    """What is armed now, in words: each demo fault still waiting for its request and the integration whose
+    payment it waits for ("Stripe fails (500), for PaymentIntents with the Card Element")."""
     settings = settings or get_settings()
+    by_request = {request: api for api, request in PAYMENT_REQUESTS.items()}
     labels = []
     for item in _call(settings, "GET")["data"]:
         known = next((fault for fault in FAULTS if fault.action == item["action"]), None)
-        labels.append(known.label if known else f"{item['method']} {item['path']}: {item['action']}")
+        api = by_request.get((item["method"], item["path"]))
+        if known and api:
+            labels.append(f"{known.label}, for {integrations.name_of(api)}")
+        else:
+            labels.append(f"{item['method']} {item['path']}: {item['action']}")
     return labels
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import stripe
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
@@ -267,6 +268,22 @@ def fill_card(page: Page, number: str) -> None:
     # The page learns the card is complete from its frame a moment later (Stripe.js marks the Element's container);
     # a click on Pay before that is refused as an incomplete card.
     expect(complete).to_be_attached()
+
+
+def payment_frame(page: Page) -> FrameLocator:
+    """The shop's Payment Element (Checkout Sessions flow), inside the emulator's frame."""
+    return page.frame_locator(".sp-co-payment iframe")
+
+
+def type_card_in_payment_element(page: Page, number: str) -> None:
+    """Type `number`, a future expiry, a CVC and a ZIP into the Payment Element's card tab."""
+    frame = payment_frame(page).frame_locator("iframe.card-frame")
+    future_yy = f"{(dt.date.today().year + 3) % 100:02d}"
+    typed = (("Card number", number), ("expiration date", f"12{future_yy}"), ("CVC", "123"), ("ZIP", "97205"))
+    for label, text in typed:
+        field = frame.get_by_label(label)
+        field.click()
+        field.press_sequentially(text)
 
 
 def confirmed_charge_id(page: Page) -> str:

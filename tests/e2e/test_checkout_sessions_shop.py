@@ -4,20 +4,24 @@ charge Stripe (the emulator) has."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import Page, expect
 
 from shop import orders
 from tests.support import Emulator, free_port, wait_until
-from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_details
+from tests.support_browser import (
+    DETAILS,
+    StreamlitApp,
+    confirmed_charge_id,
+    fill_details,
+    payment_frame,
+    type_card_in_payment_element,
+)
 
 pytestmark = pytest.mark.e2e
-
-FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +39,6 @@ def sessions_app(private_emulator: Emulator, tmp_path_factory: pytest.TempPathFa
     app.stop()
 
 
-def payment_frame(page: Page) -> FrameLocator:
-    return page.frame_locator(".sp-co-payment iframe")
-
-
 def fill_address(page: Page) -> None:
     frame = page.frame_locator(".sp-co-address iframe")
     frame.get_by_label("Full name").fill("Ada Lovelace")
@@ -48,15 +48,6 @@ def fill_address(page: Page) -> None:
     frame.get_by_label("State").select_option("OR")
     frame.get_by_label("ZIP code").fill("97205")
     frame.get_by_label("Phone number").fill("+1 415 555 0100")
-
-
-def type_card(page: Page, number: str) -> None:
-    frame = payment_frame(page).frame_locator("iframe.card-frame")
-    typed = (("Card number", number), ("expiration date", f"12{FUTURE_YY}"), ("CVC", "123"), ("ZIP", "97205"))
-    for label, text in typed:
-        field = frame.get_by_label(label)
-        field.click()
-        field.press_sequentially(text)
 
 
 def clear_card(page: Page) -> None:
@@ -82,7 +73,7 @@ def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     address = page.frame_locator(".sp-co-address iframe")
     expect(address.get_by_label("Address line 1")).to_have_value(DETAILS["Address line 1"], timeout=30_000)
     expect(address.get_by_label("Full name")).to_have_value(DETAILS["Full name"])
-    type_card(page, "4242424242424242")
+    type_card_in_payment_element(page, "4242424242424242")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
@@ -168,7 +159,7 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
     fill_details(page, details)
     page.get_by_role("button", name="Continue to payment").click()
     fill_address(page)
-    type_card(page, "4000000000009995")
+    type_card_in_payment_element(page, "4000000000009995")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
@@ -180,7 +171,7 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
         "12 St James's Square"
     )
     clear_card(page)
-    type_card(page, "4242424242424242")
+    type_card_in_payment_element(page, "4242424242424242")
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
     charge_id = confirmed_charge_id(page)
@@ -235,7 +226,7 @@ def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_
         expect(page.get_by_label(label, exact=True)).to_have_value(value)
     page.get_by_role("button", name="Continue to payment").click()
     fill_address(page)
-    type_card(page, "4242424242424242")
+    type_card_in_payment_element(page, "4242424242424242")
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
     charge_id = confirmed_charge_id(page)

@@ -6,6 +6,7 @@ The app and emulator are this module's own: an armed fault must never meet anoth
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,7 @@ from tests.support_browser import (
     sidebar_link,
     sign_in,
     tick_table_row,
+    type_card_in_payment_element,
     wait_for_app,
 )
 
@@ -52,7 +54,8 @@ def succeeded_charges_of(app: StreamlitApp, email: str) -> list:
     return [
         charge
         for charge in client.v1.charges.list(params={"limit": 100}).auto_paging_iter()
-        if charge.receipt_email == email and charge.status == "succeeded"
+        # A Checkout Session's charge carries the email it collected in billing_details, not as receipt_email.
+        if email in (charge.receipt_email, charge.billing_details.email) and charge.status == "succeeded"
     ]
 
 
@@ -119,7 +122,8 @@ def test_each_demo_control_gives_the_outcome_it_announces(browser: Browser, app:
         staff.get_by_role("button", name="Arm for the next payment").click()
         wait_for_app(staff)
         expect(staff.get_by_text(f"Armed: {fault.label}.")).to_be_visible()
-        expect(staff.get_by_text(f"Armed now: {fault.label}.")).to_be_visible()
+        armed = f"Armed now: {fault.label}, for PaymentIntents with the Card Element."
+        expect(staff.get_by_text(armed)).to_be_visible()
 
         name = f"Demo {control.replace('_', ' ').title()}"
         email = f"{control}.developers@example.com"
@@ -135,6 +139,52 @@ def test_each_demo_control_gives_the_outcome_it_announces(browser: Browser, app:
         assert [c.id for c in succeeded_charges_of(app, email)] == [charge_id]
 
         assert emulator_list(app, "faults") == []  # the fault met its one request
+    finally:
+        staff.close()
+        customer.close()
+
+
+@pytest.mark.parametrize("control", ["lost", "error"])
+def test_a_demo_control_armed_for_checkout_sessions_meets_a_payment_made_through_it(
+    browser: Browser, app: StreamlitApp, control: str
+):
+    # A stakeholder who switched the shop page to Checkout Sessions demos a fault there: armed for the server's
+    # CHECKOUT_API only, it waited for a PaymentIntents payment that never came.
+    fault = demo_faults.BY_KEY[control]
+    staff = browser.new_page(viewport={"width": 1280, "height": 1000})
+    customer = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        open_developers(staff, app)
+        staff.get_by_text(fault.label, exact=True).click()
+        wait_for_app(staff)
+        staff.get_by_role("radiogroup", name="For a payment through").get_by_text(
+            "Checkout Sessions with the Payment Element"
+        ).click()
+        wait_for_app(staff)
+        staff.get_by_role("button", name="Arm for the next payment").click()
+        wait_for_app(staff)
+        armed = f"Armed now: {fault.label}, for Checkout Sessions with the Payment Element."
+        expect(staff.get_by_text(armed)).to_be_visible(timeout=15_000)
+
+        email = f"{control}.sessions.developers@example.com"
+        open_shop(customer, app)
+        fill_details(customer, {**DETAILS, "Full name": f"Sessions {control.title()}", "Email": email})
+        customer.get_by_role("combobox", name="Integration (demo)").click()
+        customer.get_by_role("option", name="Checkout Sessions with the Payment Element").click()
+        customer.get_by_role("button", name="Continue to payment").click()
+        type_card_in_payment_element(customer, "4242424242424242")
+        pay = customer.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+        expect(pay).to_be_enabled(timeout=30_000)
+        pay.click()
+        if not FIRST_PRESS_PAYS[control]:
+            said = customer.get_by_text(re.compile("nothing was charged|not charged")).first
+            expect(said).to_be_visible(timeout=30_000)
+            assert succeeded_charges_of(app, email) == []
+            expect(pay).to_be_enabled(timeout=30_000)
+            pay.click()
+        charge_id = confirmed_charge_id(customer)
+        assert [c.id for c in succeeded_charges_of(app, email)] == [charge_id]
+        assert emulator_list(app, "faults") == []  # the fault met the session's payment
     finally:
         staff.close()
         customer.close()
