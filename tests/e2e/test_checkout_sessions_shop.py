@@ -61,6 +61,15 @@ def clear_card(page: Page) -> None:
         expect(field).to_have_value("")
 
 
+def continue_to_payment(page: Page, app: StreamlitApp, details: dict[str, str]) -> None:
+    """Open the shop, type `details`, continue to payment and fill the Address Element."""
+    page.goto(app.url)
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, details)
+    page.get_by_role("button", name="Continue to payment").click()
+    fill_address(page)
+
+
 def test_pay_with_4242_on_the_orders_session_shows_the_charge_the_emulator_has(
     page: Page, sessions_app: StreamlitApp
 ) -> None:
@@ -154,11 +163,7 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
     page: Page, sessions_app: StreamlitApp
 ) -> None:
     details = {**DETAILS, "Full name": "Dorothy Vaughan", "Email": "dorothy@example.com"}
-    page.goto(sessions_app.url)
-    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
-    fill_details(page, details)
-    page.get_by_role("button", name="Continue to payment").click()
-    fill_address(page)
+    continue_to_payment(page, sessions_app, details)
     type_card_in_payment_element(page, "4000000000009995")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
@@ -185,11 +190,7 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
 
 
 def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_app: StreamlitApp) -> None:
-    page.goto(sessions_app.url)
-    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
-    fill_details(page, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
-    page.get_by_role("button", name="Continue to payment").click()
-    fill_address(page)
+    continue_to_payment(page, sessions_app, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
     payment_frame(page).get_by_role("tab", name="Klarna").click()
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
@@ -209,11 +210,7 @@ def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_
 ) -> None:
     # Back from the bank's page is a new browser session: what was typed lived in the old one's state.
     details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
-    page.goto(sessions_app.url)
-    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
-    fill_details(page, details)
-    page.get_by_role("button", name="Continue to payment").click()
-    fill_address(page)
+    continue_to_payment(page, sessions_app, details)
     payment_frame(page).get_by_role("tab", name="Klarna").click()
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)

@@ -105,6 +105,20 @@ def test_a_purchase_events_are_listed_with_deliveries_and_a_resend_is_applied_on
     assert [c.id for c in succeeded_charges_of(app, "grace.developers@example.com")] == [charge_id]
 
 
+def arm_from_the_page(staff: Page, app: StreamlitApp, fault: demo_faults.DemoFault, integration: str) -> None:
+    """Open Developers, pick `fault` and the integration named `integration`, and arm it; check what the page says."""
+    open_developers(staff, app)
+    staff.get_by_text(fault.label, exact=True).click()
+    wait_for_app(staff)
+    expect(staff.get_by_text(fault.outcome)).to_be_visible()
+    staff.get_by_role("radiogroup", name="For a payment through").get_by_text(integration).click()
+    wait_for_app(staff)
+    staff.get_by_role("button", name="Arm for the next payment").click()
+    wait_for_app(staff)
+    expect(staff.get_by_text(f"Armed: {fault.label}.")).to_be_visible()
+    expect(staff.get_by_text(f"Armed now: {fault.label}, for {integration}.")).to_be_visible(timeout=15_000)
+
+
 # The customer's side of each demo control: what the first press of Pay shows, and whether a second one is needed.
 FIRST_PRESS_PAYS = {"slow": True, "lost": True, "error": False, "rate_limited": False}
 
@@ -115,15 +129,7 @@ def test_each_demo_control_gives_the_outcome_it_announces(browser: Browser, app:
     staff = browser.new_page(viewport={"width": 1280, "height": 1000})
     customer = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        open_developers(staff, app)
-        staff.get_by_text(fault.label, exact=True).click()
-        wait_for_app(staff)
-        expect(staff.get_by_text(fault.outcome)).to_be_visible()
-        staff.get_by_role("button", name="Arm for the next payment").click()
-        wait_for_app(staff)
-        expect(staff.get_by_text(f"Armed: {fault.label}.")).to_be_visible()
-        armed = f"Armed now: {fault.label}, for PaymentIntents with the Card Element."
-        expect(staff.get_by_text(armed)).to_be_visible()
+        arm_from_the_page(staff, app, fault, "PaymentIntents with the Card Element")
 
         name = f"Demo {control.replace('_', ' ').title()}"
         email = f"{control}.developers@example.com"
@@ -154,17 +160,7 @@ def test_a_demo_control_armed_for_checkout_sessions_meets_a_payment_made_through
     staff = browser.new_page(viewport={"width": 1280, "height": 1000})
     customer = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        open_developers(staff, app)
-        staff.get_by_text(fault.label, exact=True).click()
-        wait_for_app(staff)
-        staff.get_by_role("radiogroup", name="For a payment through").get_by_text(
-            "Checkout Sessions with the Payment Element"
-        ).click()
-        wait_for_app(staff)
-        staff.get_by_role("button", name="Arm for the next payment").click()
-        wait_for_app(staff)
-        armed = f"Armed now: {fault.label}, for Checkout Sessions with the Payment Element."
-        expect(staff.get_by_text(armed)).to_be_visible(timeout=15_000)
+        arm_from_the_page(staff, app, fault, "Checkout Sessions with the Payment Element")
 
         email = f"{control}.sessions.developers@example.com"
         open_shop(customer, app)
