@@ -260,3 +260,19 @@ def test_reconciliation_goes_on_when_stripe_does_not_list_the_sessions(private_e
     assert reconcile.settle_open_orders(client) == []  # nothing settled, nothing raised
     assert orders.get_order(prepared.order.id).paid_at is None
     assert [r.outcome for r in reconcile.settle_open_orders(client)] == ["succeeded"]  # the next run settles it
+
+
+def test_a_session_paid_while_the_page_was_gone_is_settled_by_its_webhook_alone_once(client, private_emulator) -> None:
+    # The tab closed after Pay: no report from the page, no reconciliation run; Stripe's webhook is all there is.
+    prepared = prepare(client)
+    pay_card(private_emulator, client, prepared)
+    assert orders.get_order(prepared.order.id).paid_at is None
+    events = client.v1.events.list(params={"type": "checkout.session.completed"}).data
+    assert [event.data.object.id for event in events] == [prepared.session_id]
+    for _delivery in range(2):  # Stripe may deliver an event more than once
+        assert webhooks.apply_event(events[0].to_dict(), client=client)[0] == 200
+    paid = orders.get_order(prepared.order.id)
+    charge = client.v1.charges.retrieve(paid.charge_id)
+    assert (paid.status, charge.amount, charge.status) == ("paid", paid.amount, "succeeded")
+    assert [a.outcome for a in attempts.list_attempts(paid.id)] == ["succeeded"]
+    assert emails_of(paid.id) == ["confirmed"]
