@@ -18,7 +18,7 @@ import httpx
 import stripe
 
 from shop import fulfilment, orders, refund_requests
-from shop.checkout import charges, intents, reconcile
+from shop.checkout import charges, intents, reconcile, sessions
 from shop.checkout.results import PaymentError
 from shop.config import get_settings
 from shop.order_rules import OrderStateError
@@ -133,8 +133,54 @@ def charges_click(client: stripe.StripeClient, ctx: Ctx, token: str = "tok_visa"
     return outcome
 
 
+RETURN_URL = "http://127.0.0.1:9/?session_id={CHECKOUT_SESSION_ID}"
+PUBLISHABLE = {"Authorization": "Bearer pk_test_emulator_faults"}
+
+
+def page_pays_session(client: stripe.StripeClient, session_id: str, secret: str) -> Any:
+    """What the Address and Payment Elements do in the page: save the address, start the payment, and confirm it
+    with a card (a decline or a lost answer is what the page reports)."""
+    page = f"{get_settings().emulator_url}/v1/payment_pages/{session_id}"
+    address = {f"shipping[address][{key}]": CHECKOUT_DETAILS[key] for key in ("line1", "city", "state", "country")}
+    address |= {"shipping[name]": CHECKOUT_DETAILS["name"], "shipping[address][postal_code]": "94107"}
+    httpx.post(page, data={"client_secret": secret, "phone": "+1 415 555 0100", **address}, headers=PUBLISHABLE)
+    started = httpx.post(
+        f"{page}/confirm", data={"client_secret": secret, "payment_method_type": "card"}, headers=PUBLISHABLE
+    )
+    if started.status_code != 200:
+        return started
+    return browser_confirm(client, started.json()["payment_intent"])
+
+
+def sessions_click(client: stripe.StripeClient, ctx: Ctx) -> Any:
+    """One click on Pay in the Checkout Sessions checkout: find or make the order's session, pay it in the page,
+    settle from the session Stripe has."""
+    prepared = _quietly(
+        lambda: sessions.prepare_session(
+            CHECKOUT_DETAILS, BOOK, 1, return_url=RETURN_URL, order_id=ctx.get("order_id"), client=client
+        )
+    )
+    if getattr(prepared, "order", None) is not None:
+        ctx["order_id"] = prepared.order.id
+    if not getattr(prepared, "ready", False):
+        return prepared
+    page_pays_session(client, prepared.session_id, prepared.client_secret)
+    ctx["session_id"] = prepared.session_id
+    return _settle_session(client, ctx)
+
+
+def _settle_session(client: stripe.StripeClient, ctx: Ctx) -> Any:
+    try:
+        return sessions.settle_session(ctx["session_id"], nonce=ctx.setdefault("nonce", "n1"), client=client)
+    except intents.IntentUnavailable as exc:
+        return exc
+
+
+CLICKS = {"payment_intents": pi_click, "charges": charges_click, "checkout_sessions": sessions_click}
+
+
 def click(client: stripe.StripeClient, ctx: Ctx) -> Any:
-    return pi_click(client, ctx) if ctx["flow"] == "payment_intents" else charges_click(client, ctx)
+    return CLICKS[ctx["flow"]](client, ctx)
 
 
 def new_click(client: stripe.StripeClient, ctx: Ctx) -> Any:
@@ -307,6 +353,14 @@ def _refunded_outside(client: stripe.StripeClient, flow: str) -> Ctx:
     return ctx
 
 
+def _paid_session(client: stripe.StripeClient, flow: str) -> Ctx:
+    """A Checkout Session the page paid, whose report never reached the server (the tab closed)."""
+    prepared = sessions.prepare_session(CHECKOUT_DETAILS, BOOK, 1, return_url=RETURN_URL, client=client)
+    assert prepared.ready, prepared.message
+    assert page_pays_session(client, prepared.session_id, prepared.client_secret).status == "succeeded"
+    return {"flow": flow, "order_id": prepared.order.id, "session_id": prepared.session_id}
+
+
 def _sync(client: stripe.StripeClient, _ctx: Ctx) -> Any:
     return _quietly(lambda: reconcile.sync_and_settle(client))
 
@@ -386,6 +440,19 @@ STEPS = [
         next_get=("/v1/charges/*", 1),
     ),
     Step("sync", BOTH, "GET", "/v1/events", _refunded_outside, _sync, _sync, _expect_refunded(OUTSIDE_REFUND)),
+    # Checkout Sessions: make the order's session (the next click: the same click), and settle a paid one from
+    # the session Stripe has (the page's report, or the same settle again).
+    Step("session", ("checkout_sessions",), "POST", "/v1/checkout/sessions", _new_checkout, click, click, _expect_paid),
+    Step(
+        "session_record",
+        ("checkout_sessions",),
+        "GET",
+        "/v1/checkout/sessions/*",
+        _paid_session,
+        _settle_session,
+        _settle_session,
+        _expect_paid,
+    ),
 ]
 
 
