@@ -13,6 +13,7 @@ MODULES = [
     "checkout_bench",
     "checkout_elements_bench",
     "first_use_bench",
+    "click_to_confirmation_bench",
     "ops_bench",
     "seed_bench",
     "sync_bench",
