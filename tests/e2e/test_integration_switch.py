@@ -10,9 +10,15 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from shop import orders
-from tests.e2e.test_checkout_sessions_shop import fill_address, type_card
+from tests.e2e.test_checkout_sessions_shop import fill_address
 from tests.support import Emulator, free_port
-from tests.support_browser import DETAILS, StreamlitApp, confirmed_charge_id, fill_details
+from tests.support_browser import (
+    DETAILS,
+    StreamlitApp,
+    confirmed_charge_id,
+    fill_details,
+    type_card_in_payment_element,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +43,7 @@ def test_switching_to_checkout_sessions_pays_through_it_and_names_it(page: Page,
     page.get_by_role("button", name="Continue to payment").click()
 
     fill_address(page)
-    type_card(page, "4242424242424242")
+    type_card_in_payment_element(page, "4242424242424242")
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
