@@ -375,11 +375,15 @@ def note_debit_processing(
     order_id: str, *, card_brand: str | None, card_last4: str | None, engine: sa.Engine | None = None
 ) -> None:
     """Tell the customer their bank payment is on its way: a bank debit takes days to settle, and the order ships
-    only then. Once per order however often the processing payment is seen (the page, its webhook, a sync)."""
+    only then. Once per order however often the processing payment is seen (the page, its webhook, each
+    reconciliation pass): once told, a look takes no lock and writes nothing."""
+    key = f"{order_id}:debit_processing"
     with _engine(engine).begin() as conn:
+        if outbox.has_message(conn, key):
+            return
         order = lock_order(conn, order_id)
         if not order.paid_at:
-            queue_email(conn, order, "debit_processing", card_brand=card_brand, card_last4=card_last4)
+            queue_email(conn, order, "debit_processing", key=key, card_brand=card_brand, card_last4=card_last4)
 
 
 def mark_shipped(

@@ -129,6 +129,11 @@ def enqueue(
     return added
 
 
+def has_message(conn: sa.Connection, key: str) -> bool:
+    """Whether an email with this key was queued already (whatever became of it since)."""
+    return conn.execute(sa.select(outbox.c.id).where(outbox.c.key == key)).first() is not None
+
+
 def _on_commit(_conn: sa.Connection) -> None:
     _wake.set()
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import attempts, orders, webhooks
+from shop import attempts, clock, orders, webhooks
 from shop.checkout import reconcile, sessions
 from shop.config import ConfigError, load_settings
 from shop.db import get_engine
@@ -182,7 +182,10 @@ def test_a_bank_debit_is_processing_then_its_webhook_marks_the_order_paid(privat
     assert pay_bank(private_emulator, client, prepared, BANK_SUCCEEDS).status == "processing"
     processing = sessions.settle_session(prepared.session_id, client=client)
     assert (processing.outcome, processing.message) == ("processing", sessions.PROCESSING_MESSAGE)
-    sessions.settle_session(prepared.session_id, client=client)  # a second look (the webhook's) queues no second
+    told = orders.get_order(prepared.order.id).updated
+    with clock.store_clock(lambda: told + 60):  # a later look (the webhook's, reconciliation's) changes nothing
+        sessions.settle_session(prepared.session_id, client=client)
+    assert orders.get_order(prepared.order.id).updated == told  # nor takes the order's lock to find that out
     assert emails_of(prepared.order.id) == ["debit_processing"]  # as the page promises: "we will email you"
     (queued,) = outbox.messages(order_id=prepared.order.id, engine=get_engine())
     email = compose.build(queued, load_mail_settings({}), engine=get_engine(), client=client)
