@@ -422,7 +422,8 @@ def failures_by_code(frame: pd.DataFrame, without_charge: pd.DataFrame | None = 
     """
     failed = frame.loc[frame["status"] == "failed", ["code", "amount"]]
     bank_debit = frame.loc[failed.index, "card_brand"].isin(payment_methods.BANK_DEBITS)
-    failed["code"] = failed["code"].fillna("unknown").mask(bank_debit, failed["code"] + BANK_DEBIT_MARK)
+    codes = failed["code"].fillna("unknown")
+    failed["code"] = codes.mask(bank_debit, codes + BANK_DEBIT_MARK)
     if without_charge is not None and len(without_charge):
         failed = pd.concat([failed, without_charge[["code", "amount"]]], ignore_index=True)
     columns = ["code", "count", "share", "amount", "explanation", "next_step", "doc_url"]

@@ -10,6 +10,7 @@ import stripe
 from shop import analytics, payment_methods, sync_rows
 from tests.contract.test_us_bank_account import INSUFFICIENT_FUNDS, SUCCEEDS, debit
 from tests.support import Emulator
+from tests.support_data import charge_object, ts
 
 
 @pytest.fixture
@@ -73,3 +74,11 @@ def test_a_returned_bank_debit_is_counted_apart_from_a_card_declined_for_the_sam
 def test_a_method_reads_the_same_on_tables_and_in_sentences(brand, last4, label, words):
     assert payment_methods.label(brand, last4) == label
     assert payment_methods.in_words(brand, last4) == words
+
+
+def test_a_returned_debit_without_a_code_is_still_counted_as_a_bank_debit():
+    bank = {"type": "us_bank_account", "us_bank_account": {"last4": "6789"}}
+    charge = charge_object("ch_nocode", ts(16), 2300, status="failed") | {"payment_method_details": bank}
+    codes = analytics.failures_by_code(analytics.prepare_charges(pd.DataFrame([sync_rows.charge_row(charge)])))
+    assert list(codes["code"]) == ["unknown (bank debit)"]
+    assert "bank returned the debit" in codes["explanation"].iloc[0]
