@@ -20,6 +20,11 @@ METHOD_NAMES = {"us_bank_account": "US bank account", "klarna": "Klarna"}
 BANK_DEBITS = frozenset({"us_bank_account"})
 
 
+def is_card(brand: str | None) -> bool:
+    """Whether a payment's method (as `brand_and_last4` names it) is a card, or unknown and so read as one."""
+    return brand not in METHOD_NAMES
+
+
 def is_bank_debit(brand: str | None) -> bool:
     """Whether a payment's method (as `brand_and_last4` names it) is a bank debit."""
     return brand in BANK_DEBITS
@@ -49,7 +54,7 @@ def in_words(brand: str | None, last4: str | None) -> str | None:
     name, so capitalised: Stripe sends "visa"); None unknown."""
     if not brand:
         return None
-    if brand in METHOD_NAMES:
-        name = METHOD_NAMES[brand]
-        return f"{name} ending in {last4}" if last4 else name
-    return f"{brand.title()} card ending in {last4}" if last4 else None
+    if is_card(brand):
+        return f"{brand.title()} card ending in {last4}" if last4 else None
+    name = METHOD_NAMES[brand]
+    return f"{name} ending in {last4}" if last4 else name

@@ -56,7 +56,7 @@ def facts(detail: charge_detail.ChargeDetail) -> None:
         st.subheader("Payment method", divider="gray")
         st.text(payment_methods.label(detail.card_brand, detail.card_last4) or "unknown")
         checks = detail.card_checks
-        if detail.card_brand not in payment_methods.METHOD_NAMES:  # a bank account has no card checks
+        if payment_methods.is_card(detail.card_brand):  # a bank account has no card checks
             st.text(
                 f"cvc check: {checks['cvc_check'] or 'not checked'} · address: "
                 f"{checks['address_line1_check'] or 'not checked'} · postal code: "
