@@ -189,14 +189,19 @@ def test_a_decline_keeps_everything_typed_and_4242_pays_the_same_session(
     assert (session.status, session.payment_status) == ("complete", "paid")
 
 
-def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_app: StreamlitApp) -> None:
-    continue_to_payment(page, sessions_app, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
+def answer_klarna(page: Page, verb: str) -> None:
+    """Pay with Klarna, and on its test page press "<verb> test payment" (Authorize or Fail)."""
     payment_frame(page).get_by_role("tab", name="Klarna").click()
     pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
     expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Authorize test payment").click()
+    page.get_by_role("button", name=f"{verb} test payment").click()
+
+
+def test_klarna_authorized_comes_back_to_the_confirmation(page: Page, sessions_app: StreamlitApp) -> None:
+    continue_to_payment(page, sessions_app, {**DETAILS, "Full name": "Annie Easley", "Email": "annie@example.com"})
+    answer_klarna(page, "Authorize")
 
     charge_id = confirmed_charge_id(page)  # a new browser session: settled from the session named in the address
     expect(page.get_by_text("Paid through Checkout Sessions with the Payment Element.")).to_be_visible()
@@ -211,12 +216,7 @@ def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_
     # Back from the bank's page is a new browser session: what was typed lived in the old one's state.
     details = {**DETAILS, "Full name": "Katherine Johnson", "Email": "katherine@example.com"}
     continue_to_payment(page, sessions_app, details)
-    payment_frame(page).get_by_role("tab", name="Klarna").click()
-    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
-    expect(pay).to_be_enabled(timeout=30_000)
-    pay.click()
-    expect(page.get_by_role("heading", name="Klarna test payment page")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Fail test payment").click()
+    answer_klarna(page, "Fail")
 
     expect(page.get_by_test_id("stAlert").filter(has_text="Klarna")).to_be_visible(timeout=30_000)
     for label, value in details.items():
@@ -224,6 +224,7 @@ def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_
     page.get_by_role("button", name="Continue to payment").click()
     fill_address(page)
     type_card_in_payment_element(page, "4242424242424242")
+    pay = page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
     expect(pay).to_be_enabled(timeout=30_000)
     pay.click()
     charge_id = confirmed_charge_id(page)
