@@ -374,9 +374,8 @@ MAX_TRACKING = 60  # characters of a carrier's name or a tracking number
 def note_debit_processing(
     order_id: str, *, card_brand: str | None, card_last4: str | None, engine: sa.Engine | None = None
 ) -> None:
-    """Tell the customer their bank payment is on its way: a bank debit takes days to settle, and the order ships
-    only then. Once per order however often the processing payment is seen (the page, its webhook, each
-    reconciliation pass): once told, a look takes no lock and writes nothing."""
+    """Tell the customer their bank payment is on its way (a debit takes days; the order ships only then), once
+    per order: once told, a later look (webhook, reconciliation) takes no lock and writes nothing."""
     key = f"{order_id}:debit_processing"
     with _engine(engine).begin() as conn:
         if outbox.has_message(conn, key):
