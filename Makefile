@@ -54,9 +54,10 @@ run-replicas: $(RUNTIME)
 	$(PY) tools/run_replicas.py --replicas $(N) --port $(PORT)
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium; the store on SQLite
-## and on a throwaway PostgreSQL server)
+## and on a throwaway PostgreSQL server), one worker per core; a test file stays on one worker, so its module
+## fixtures (servers, browsers) start once
 test: $(DEV) browser postgres lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check .
