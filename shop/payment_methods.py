@@ -30,6 +30,12 @@ def is_bank_debit(brand: str | None) -> bool:
     return brand in BANK_DEBITS
 
 
+def kind(brand: str | None) -> str:
+    """The kind of method a payment used, for a mix of methods: "Card" (a card of any brand, or unknown), else
+    the method's name ("US bank account", "Klarna")."""
+    return "Card" if is_card(brand) else METHOD_NAMES[brand]
+
+
 def brand_and_last4(charge: Any) -> tuple[str | None, str | None]:
     """The method of a Stripe charge (object or dict) as (brand, last 4): the card's ("visa", "4242"), a token
     charge's card source's, else the method's type and, for a bank account, its last 4; (None, None) unknown."""

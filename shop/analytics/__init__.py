@@ -5,10 +5,11 @@ Pandas over the synced store (`shop.sync`), and the same numbers as SQL aggregat
 functions, so a number on a page and in a notebook is the same number. Money stays in integer minor units; times
 are UTC.
 
-`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `failures`
-adds the failed payments that made no charge (a failed 3-D Secure check) and the weekly failure rate, `tables`
-shapes frames for display and export, `reading` for the notebooks (dollars, named weeks, waits in words); every
-public name is importable from `shop.analytics` itself. What a failure code means comes from `shop.decline_codes`.
+`loading` reads the store into frames (only the rows asked for), `metrics` computes the numbers, `methods`
+the payment-method mix and how bank debits ended, `failures` adds the failed payments that made no charge (a
+failed 3-D Secure check) and the weekly failure rate, `tables` shapes frames for display and export, `reading` for
+the notebooks (dollars, named weeks, waits in words); every public name is importable from `shop.analytics`
+itself. What a failure code means comes from `shop.decline_codes`.
 
 Definitions (the KPI help texts on the Charges page repeat them):
 - gross volume: captured amount of successful charges created in the period;
@@ -54,6 +55,7 @@ from shop.analytics.loading import (
     prepare_charges,
     refund_history,
 )
+from shop.analytics.methods import MIX_COLUMNS, BankDebitOutcomes, bank_debit_outcomes, payment_method_mix
 from shop.analytics.metrics import (
     HOURLY_UP_TO,
     REFUNDS_BY_CHARGE_DAY,
@@ -109,6 +111,7 @@ __all__ = [
     "CSV_COLUMNS",
     "FAILED",
     "HOURLY_UP_TO",
+    "MIX_COLUMNS",
     "PARTIALLY_REFUNDED",
     "PENDING",
     "REFUNDED",
@@ -119,6 +122,7 @@ __all__ = [
     "TOTALS_INTEGER_COLUMNS",
     "UNCAPTURED",
     "WITHOUT_CHARGE_COLUMNS",
+    "BankDebitOutcomes",
     "ChargeFilter",
     "Comparison",
     "FailureCounts",
@@ -127,6 +131,7 @@ __all__ = [
     "RecoverySummary",
     "RefundTotal",
     "Totals",
+    "bank_debit_outcomes",
     "book_titles",
     "bucket_size",
     "card_label",
@@ -158,6 +163,7 @@ __all__ = [
     "net_series",
     "notebook_range",
     "orders_frame",
+    "payment_method_mix",
     "period_bounds",
     "prepare_charges",
     "processing",

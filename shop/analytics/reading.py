@@ -16,8 +16,10 @@ import pandas as pd
 from shop.analytics.disputes import DisputeEffect
 from shop.analytics.failures import FailureCounts, week_label
 from shop.analytics.loading import major_units
+from shop.analytics.methods import BankDebitOutcomes, payment_method_mix
 from shop.analytics.metrics import Kpis, RecoverySummary, Totals, change, totals_by, week_of
 from shop.analytics.tables import duration_text
+from shop.decline_codes import BANK_DEBIT_MARK
 from shop.money import format_amount, minor_unit_factor
 
 # Columns of a `totals_by` table that hold money in minor units, shown in dollars.
@@ -112,6 +114,7 @@ def revenue_headline(
         "average_order_value": now.average_order_value,
         "customers": int(paying.dropna().nunique()),
         "repeat_customers": len(repeat),
+        "payments_by_method": {row.method: int(row.payments) for row in payment_method_mix(in_range).itertuples()},
     }
 
 
@@ -158,9 +161,11 @@ def failures_headline(
     recovered: pd.DataFrame,
     first_day: date,
     last_day: date,
+    debits: BankDebitOutcomes | None = None,
 ) -> dict:
     """The failures notebook's numbers, as its tests compare them with the Failures page: `failed` counts failed
-    charges and failed attempts without a charge (`failed_without_charge`), as the page does."""
+    charges and failed attempts without a charge (`failed_without_charge`), as the page does; with `debits`, how
+    the range's bank debits ended (`debits_headline`)."""
     minutes = recovered["time_to_recover"].dt.total_seconds() / 60 if len(recovered) else pd.Series(dtype=float)
     return {
         "start_date": first_day.isoformat(),
@@ -175,7 +180,44 @@ def failures_headline(
         "recovery_rate": recovery.rate,
         "recovered_amount": recovery.recovered_amount,
         "median_minutes_to_recover": float(minutes.median()) if len(minutes) else None,
+        **(debits_headline(debits) if debits is not None else {}),
     }
+
+
+def debits_headline(debits: BankDebitOutcomes) -> dict:
+    """How the range's bank debits ended, for the failures headline: decided, returned and their share."""
+    return {
+        "debits_decided": debits.decided,
+        "debits_returned": debits.returned,
+        "debit_return_share": debits.returned_share,
+        "debits_processing": debits.processing,
+    }
+
+
+def debits_summary(debits: BankDebitOutcomes) -> pd.DataFrame:
+    """The bank debits' outcome as the failures notebook prints it: counts, the returned share, money in dollars."""
+    share = debits.returned_share
+    return pd.DataFrame(
+        {
+            "value": [
+                f"{debits.decided:,}",
+                f"{debits.returned:,}" + ("" if share is None else f" ({share:.0%})"),
+                format_amount(debits.returned_amount),
+                f"{debits.processing:,}",
+            ]
+        },
+        index=["Debits the bank answered", "Returned by the bank", "Returned volume", "Still processing"],
+    )
+
+
+def debit_returns(codes: pd.DataFrame) -> pd.DataFrame:
+    """The bank debits' return codes among `failures_by_code`'s (marked `BANK_DEBIT_MARK`), most frequent first."""
+    return codes[codes["code"].str.endswith(BANK_DEBIT_MARK)]
+
+
+def mix_for_reading(mix: pd.DataFrame, currency: str = "usd") -> pd.DataFrame:
+    """`payment_method_mix` with the amount in dollars, for the revenue notebook's table."""
+    return mix.assign(amount=major_units(mix["amount"], currency)).set_index("method")
 
 
 def failures_summary(headline: dict, recovered: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,9 @@ are shipped; a few percent are refunded (full and partial, each of Stripe's refu
 customers' refund requests, which finance approves or rejects (the newest are left waiting). A few orders, in
 proportion to the run (one of each at least), have rarer stories: disputes answered with evidence that wins or
 loses, recent ones and an inquiry still open, a refund that fails later, orders authorized at checkout and
-captured at shipment, and one authorization never shipped that Stripe releases after 7 days. Orders come more on
+captured at shipment, and one authorization never shipped that Stripe releases after 7 days. In emulator mode a
+few orders are paid through Checkout Sessions from a test US bank account (what the Payment Element sends): the
+debit processes for days, most settle and then ship, some the bank returns. Orders come more on
 weekdays and in the daytime (UTC), and about a quarter of orders come from returning customers.
 
 A second run adds to the history: its random stream and its idempotency keys derive from the seed and the number
@@ -56,6 +58,7 @@ from shop.seed.play import (
 from shop.seed.vocabulary import (
     ABROAD,
     ABROAD_SHARE,
+    BANK_ACCOUNTS,
     BOOK_WEIGHTS,
     CARDS,
     DAY,
@@ -79,6 +82,8 @@ from shop.seed.vocabulary import (
     REQUEST_REASONS_FULL,
     REQUEST_REASONS_PARTIAL,
     REQUEST_REASONS_REJECTED,
+    RETURNED_BANK_ACCOUNT,
+    SETTLED_BANK_ACCOUNT,
     STREET_KINDS,
     STREET_NAMES,
     STRIPE_STEPS,
@@ -91,6 +96,7 @@ from shop.seed.vocabulary import (
 __all__ = [
     "ABROAD",
     "ABROAD_SHARE",
+    "BANK_ACCOUNTS",
     "BOOK_WEIGHTS",
     "CARDS",
     "DAY",
@@ -114,6 +120,8 @@ __all__ = [
     "REQUEST_REASONS_FULL",
     "REQUEST_REASONS_PARTIAL",
     "REQUEST_REASONS_REJECTED",
+    "RETURNED_BANK_ACCOUNT",
+    "SETTLED_BANK_ACCOUNT",
     "SPECIAL_STORIES",
     "STREET_KINDS",
     "STREET_NAMES",

@@ -15,6 +15,8 @@ from shop.orders import Customer
 from shop.seed.vocabulary import (
     ABROAD,
     ABROAD_SHARE,
+    BANK_ACCOUNTS,
+    BANK_SETTLES_AFTER,
     BOOK_WEIGHTS,
     DAY,
     DECLINE_CARDS,
@@ -33,6 +35,8 @@ from shop.seed.vocabulary import (
     REQUEST_REASONS_FULL,
     REQUEST_REASONS_PARTIAL,
     REQUEST_REASONS_REJECTED,
+    RETURNED_BANK_ACCOUNT,
+    SETTLED_BANK_ACCOUNT,
     STREET_KINDS,
     STREET_NAMES,
     SUCCESS_CARDS,
@@ -46,7 +50,8 @@ from shop.validation import validate_customer
 class Step:
     """One thing that happens to a planned order at time `at` (unix seconds).
 
-    kind: pay (token), cancel, ship, ship_capture (capture the authorization, then ship), refund (reason,
+    kind: pay (token), pay_debit (token: a test bank account number), debit_settles (the bank's answer reaches
+    the order), cancel, ship, ship_capture (capture the authorization, then ship), refund (reason,
     amount: None = all), request (reason text), approve (amount: None = all), reject (note), evidence (note: the
     text that decides the dispute).
     """
@@ -185,6 +190,12 @@ SPECIAL_STORIES: tuple[tuple[str, float, int, int], ...] = (
     # On top of the ordinary mix's retries: one declined customer who came back with another card, old enough for
     # the longest wait to be over and young enough for the default "Last 30 days" (a recovery to chart).
     ("recovered_decline", MIX.recovered_decline, 3 * DAY, 20 * DAY),
+    # Bank debits old enough for the bank to have answered by the run (a debit still processing would settle on
+    # Stripe's side when the clock returns to now, behind the order's back); one settled and one returned within
+    # "Last 30 days".
+    ("bank_debit", MIX.bank_debit, BANK_SETTLES_AFTER[1] + HOUR, 10_000 * DAY),
+    ("settled_debit", MIX.settled_debit, BANK_SETTLES_AFTER[1] + HOUR, 20 * DAY),
+    ("returned_debit", MIX.returned_debit, BANK_SETTLES_AFTER[1] + HOUR, 20 * DAY),
 )
 
 
@@ -240,6 +251,15 @@ def _plan_special(rng: random.Random, index: int, at: int, customer: Customer, n
         add("pay", at, token=_card_token(rng, DECLINE_CARDS))
         add("pay", paid_at, token=ordinary)
         add("ship", paid_at + shipped_at - at)
+    elif story in ("bank_debit", "settled_debit", "returned_debit"):
+        accounts = {account: weight for account, (_, weight) in BANK_ACCOUNTS.items()}
+        chosen = {"settled_debit": SETTLED_BANK_ACCOUNT, "returned_debit": RETURNED_BANK_ACCOUNT}
+        account = chosen.get(story) or _weighted(rng, accounts)
+        settled_at = at + rng.randint(*BANK_SETTLES_AFTER)
+        add("pay_debit", at, token=account)
+        add("debit_settles", settled_at)
+        if BANK_ACCOUNTS[account][0] is None:
+            add("ship", settled_at + rng.randint(2 * HOUR, DAY))  # nothing ships before the money is in
     else:
         raise ValueError(f"unknown story {story!r}")
     return PlannedOrder(index, at, customer, book_id, quantity, tuple(steps), capture=capture, story=story)

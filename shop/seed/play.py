@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,7 +16,7 @@ from typing import Any
 import stripe
 
 from shop import catalog, disputes, fulfilment, orders, refund_requests
-from shop.checkout import charges, reconcile
+from shop.checkout import charges, reconcile, sessions
 from shop.checkout.results import PaymentError
 from shop.clock import store_clock
 from shop.config import Settings, get_settings
@@ -22,6 +24,7 @@ from shop.emulator_process import connected_client
 from shop.orders import Customer
 from shop.seed.plan import PlannedOrder, Step, plan_history, timeline
 from shop.seed.vocabulary import (
+    BANK_ROUTING_NUMBER,
     CARDS,
     DEFAULT_DAYS,
     DEFAULT_ORDERS,
@@ -33,6 +36,8 @@ from shop.seed.vocabulary import (
 )
 from shop.words import count
 
+# Where a seeded session would send a customer back after a redirect (a bank debit never redirects).
+SEED_RETURN_URL = "http://localhost/?session_id={CHECKOUT_SESSION_ID}"
 SETTLE_TIMEOUT_S = 10.0  # how long to wait for Stripe's later decisions (disputes, failing refunds) at the end
 
 
@@ -68,6 +73,8 @@ class SeedReport:
     captured_at_shipment: int = 0
     authorized_only: int = 0
     left_to_expire: int = 0
+    bank_debits: int = 0
+    debits_returned: int = 0
     decline_codes: Counter = field(default_factory=Counter)
     brands: Counter = field(default_factory=Counter)
     refund_reasons: Counter = field(default_factory=Counter)
@@ -90,7 +97,9 @@ class SeedReport:
             f"{count(self.refunds_failing, 'refund')} that {'fails' if self.refunds_failing == 1 else 'fail'} later, "
             f"{count(self.captured_at_shipment, 'order')} captured at shipment "
             f"({self.authorized_only} still only authorized), "
-            f"{count(self.left_to_expire, 'authorization')} left to expire."
+            f"{count(self.left_to_expire, 'authorization')} left to expire, "
+            f"{count(self.bank_debits, 'order')} paid by US bank account ({self.debits_returned} returned by "
+            "the bank)."
             + (f"\n{self.skipped} planned steps no longer applied and were skipped." if self.skipped else "")
             + (f"\n{self.errors} payments could not reach Stripe; see the Orders page." if self.errors else "")
             + (f"\n{self.sync_summary}" if self.sync_summary else "")
@@ -143,6 +152,44 @@ class EmulatorClock:
             self._connection = None
 
 
+class EmulatorPaymentPage:
+    """What a customer's Address and Payment Elements send the emulator for a Checkout Session (Stripe.js's own
+    requests, with the publishable key): the shipping address and phone, then the start of the confirmation, which
+    gives the session's PaymentIntent for the payment method typed in the Payment Element's frame."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._host, self._port = settings.emulator_host, settings.emulator_port
+        self._headers = {
+            "Authorization": f"Bearer {settings.publishable_key}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+
+    def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=10)
+        try:
+            connection.request("POST", path, body=urllib.parse.urlencode(form), headers=self._headers)
+            response = connection.getresponse()
+            answer = json.loads(response.read() or b"{}")
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise SeedError(f"The emulator's payment page did not answer ({exc}); is the emulator running?") from exc
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise PaymentError(f"The emulator refused the payment page's request: {answer.get('error')}")
+        return answer
+
+    def start_confirm(self, prepared: sessions.PreparedSession, customer: Customer, method_type: str) -> str:
+        """Give the session the customer's address and phone, start its confirmation; the PaymentIntent's id."""
+        path, secret = f"/v1/payment_pages/{prepared.session_id}", prepared.client_secret or ""
+        contact = sessions.address_contact(dataclasses.asdict(customer))
+        shipping = {"shipping[name]": contact["name"], "phone": contact["phone"], "client_secret": secret}
+        shipping.update({f"shipping[address][{key}]": value for key, value in contact["address"].items() if value})
+        self._post(path, shipping)
+        return self._post(f"{path}/confirm", {"client_secret": secret, "payment_method_type": method_type})[
+            "payment_intent"
+        ]
+
+
 @contextmanager
 def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
     """Let the order store stamp orders, payments and shipments with the history's time instead of the real one.
@@ -160,8 +207,17 @@ def _shop_clock(now: Callable[[], int] | None) -> Iterator[None]:
 class _Player:
     """Plays the plan's steps through the shop, counting what happened."""
 
-    def __init__(self, plan: Sequence[PlannedOrder], run_id: str, client: stripe.StripeClient, report: SeedReport):
+    def __init__(
+        self,
+        plan: Sequence[PlannedOrder],
+        run_id: str,
+        client: stripe.StripeClient,
+        report: SeedReport,
+        page: EmulatorPaymentPage | None = None,
+    ):
         self.plan = {order.index: order for order in plan}
+        self.page = page  # None against Stripe: its payment pages are Stripe.js's own, so no bank debits
+        self.session_ids: dict[int, str] = {}
         self.run_id = run_id
         self.client = client
         self.report = report
@@ -232,6 +288,63 @@ class _Player:
             self.declined_orders.add(step.order)
         else:
             self.report.errors += 1
+
+    def _pay_debit(self, step: Step) -> None:
+        """A Checkout Session paid from the test bank account `step.token`: processing until the bank answers.
+
+        Against Stripe the customer pays by card instead: only Stripe.js may start a session's confirmation.
+        """
+        if self.page is None:
+            self._pay(dataclasses.replace(step, kind="pay", token="tok_visa"))
+            return
+        planned = self.plan[step.order]
+        prepared = sessions.prepare_session(
+            dataclasses.asdict(planned.customer),
+            planned.book_id,
+            planned.quantity,
+            return_url=SEED_RETURN_URL,
+            allow_duplicate=True,
+            client=self.client,
+        )
+        if not prepared.ready or prepared.order is None:
+            raise PaymentError(prepared.message or "no Checkout Session to pay")
+        self.order_ids[step.order] = prepared.order.id
+        self.session_ids[step.order] = prepared.session_id or ""
+        self.report.orders += 1
+        intent_id = self.page.start_confirm(prepared, planned.customer, "us_bank_account")
+        # What the Payment Element's frame sends once the customer accepted the mandate
+        # (docs.stripe.com/payments/ach-direct-debit/accept-a-payment).
+        accepted = {"type": "online", "online": {"ip_address": "192.0.2.1", "user_agent": "Mozilla/5.0 (seed)"}}
+        method = {
+            "type": "us_bank_account",
+            "us_bank_account": {
+                "routing_number": BANK_ROUTING_NUMBER,
+                "account_number": step.token,
+                "account_holder_type": "individual",
+            },
+            "billing_details": {"name": planned.customer.name, "email": planned.customer.email},
+        }
+        self.client.v1.payment_intents.confirm(
+            intent_id,
+            params={"payment_method_data": method, "mandate_data": {"customer_acceptance": accepted}},
+            options={"idempotency_key": self._key(step.order, "debit")},
+        )
+        sessions.settle_session(self.session_ids[step.order], client=self.client)
+        self.report.charges += 1
+        self.report.bank_debits += 1
+
+    def _debit_settles(self, step: Step) -> None:
+        """The bank's answer reaches the order, as the session's webhook would bring it."""
+        if step.order not in self.session_ids:  # paid by card (against Stripe): nothing to wait for
+            return
+        result = sessions.settle_session(self.session_ids[step.order], client=self.client)
+        if result is None or result.outcome not in ("succeeded", "declined"):
+            raise orders.OrderStateError("the debit has not settled")
+        if result.outcome == "succeeded":
+            self.report.succeeded += 1
+            self.report.brands["us_bank_account"] += 1
+        else:
+            self.report.debits_returned += 1
 
     def _cancel(self, step: Step) -> None:
         fulfilment.cancel_order(
@@ -372,8 +485,9 @@ def seed(
     )
     steps = timeline(plan)
     report = SeedReport(run_id=run_id, mode=settings.mode)
-    player = _Player(plan, run_id, client, report)
     clock = EmulatorClock(settings) if settings.mode == "emulator" else None
+    page = EmulatorPaymentPage(settings) if clock else None
+    player = _Player(plan, run_id, client, report, page)
     history_now: list[int] = [now]  # the time of the step being played, for the order store
     try:
         with _shop_clock((lambda: history_now[0]) if clock else None):

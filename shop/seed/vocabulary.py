@@ -50,10 +50,24 @@ LATER_CARDS: dict[str, tuple[str, str, int]] = {
     REFUND_FAIL_TOKEN: ("visa", "5126", 0),
 }
 CARDS = {**SUCCESS_CARDS, **DECLINE_CARDS, **LATER_CARDS}
+# Stripe's test US bank accounts (docs.stripe.com/payments/ach-direct-debit/accept-a-payment, "Test your
+# integration"): account number -> (the bank's return code, None when the debit settles; how often).
+BANK_ROUTING_NUMBER = "110000000"
+BANK_ACCOUNTS: dict[str, tuple[str | None, int]] = {
+    "000123456789": (None, 80),
+    "000222222227": ("insufficient_funds", 14),
+    "000111111113": ("account_closed", 6),
+}
+SETTLED_BANK_ACCOUNT, RETURNED_BANK_ACCOUNT = "000123456789", "000222222227"
+# Confirm -> the bank's answer: an ACH debit settles in about four business days (docs.stripe.com/payments/
+# ach-direct-debit#timing).
+BANK_SETTLES_AFTER = (2 * DAY, 4 * DAY)
 # Evidence text that decides a test-mode dispute (docs.stripe.com/testing#evidence).
 WINNING_EVIDENCE, LOSING_EVIDENCE = "winning_evidence", "losing_evidence"
 # Steps that call Stripe (the emulator's clock is set for these; the others only touch the order store).
-STRIPE_STEPS = frozenset({"pay", "cancel", "refund", "approve", "ship_capture", "evidence"})
+STRIPE_STEPS = frozenset(
+    {"pay", "pay_debit", "debit_settles", "cancel", "refund", "approve", "ship_capture", "evidence"}
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,9 @@ class Mix:
     shipped_at_shipment: int = 1  # on top: one of them old enough to have shipped by the run, whatever its hour
     expired_authorizations: int = 1  # authorized, never shipped, released by Stripe after 7 days
     recovered_decline: int = 1  # declined, then paid with another card within "Last 30 days", whatever the hour
+    bank_debit: float = 0.06  # paid through Checkout Sessions from a US bank account; a few the bank returns
+    settled_debit: int = 1  # on top: one debit the bank settled within "Last 30 days", whatever the hour
+    returned_debit: int = 1  # ... and one it returned
 
     def special_count(self, share: float, orders_count: int) -> int:
         """How many orders of a run of `orders_count` get a story of this share (one at least, none of none)."""

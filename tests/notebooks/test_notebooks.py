@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -113,7 +114,12 @@ def test_revenue_headline_equals_analytics_the_emulator_and_the_charges_page(see
     fees = sum(client.v1.balance_transactions.retrieve(c.balance_transaction).fee for c in captured)
     assert headline["fees"] == fees > 0
     assert headline["net_after_fees"] == headline["net"] - fees
-    emails = [c.receipt_email for c in captured]
+    # The payment-method mix from the emulator's successful charges: cards and settled bank debits.
+    kinds = Counter(c.payment_method_details.type for c in listed if c.status == "succeeded")
+    assert headline["payments_by_method"] == {"Card": kinds["card"], "US bank account": kinds["us_bank_account"]}
+    assert kinds["us_bank_account"] > 0
+    # A customer is a receipt email, else (a Checkout Session's payment) the email the payment method was billed to.
+    emails = [c.receipt_email or c.billing_details.email for c in captured]
     assert headline["customers"] == len(set(emails))
     assert headline["repeat_customers"] == sum(emails.count(email) >= 2 for email in set(emails)) > 0
 
@@ -218,6 +224,12 @@ def test_failures_headline_equals_analytics_the_emulator_and_the_failures_page(s
     assert headline["recovered_orders"] == len(paid_later) > 0
     assert headline["recovered_amount"] == sum(c.amount_captured for c in paid_later)
     assert headline["median_minutes_to_recover"] > 0
+    # Bank debits the bank answered, and the share it returned, from the emulator's own charges.
+    debits = [c for c in listed if c.payment_method_details.type == "us_bank_account"]
+    decided = [c for c in debits if c.status != "pending"]
+    returned = [c for c in decided if c.status == "failed"]
+    assert headline["debits_decided"] == len(decided) > headline["debits_returned"] == len(returned) > 0
+    assert headline["debit_return_share"] == pytest.approx(len(returned) / len(decided))
 
     metrics = page_metrics("pages/failures.py")
     assert metrics["Failed attempts"] == f"{headline['failed']:,}"

@@ -82,3 +82,26 @@ def test_a_returned_debit_without_a_code_is_still_counted_as_a_bank_debit():
     codes = analytics.failures_by_code(analytics.prepare_charges(pd.DataFrame([sync_rows.charge_row(charge)])))
     assert list(codes["code"]) == ["unknown (bank debit)"]
     assert "bank returned the debit" in codes["explanation"].iloc[0]
+
+
+def test_the_method_mix_counts_payments_and_the_debits_outcome_leaves_the_undecided_apart(client, private_emulator):
+    settled, returned = debit(client, SUCCEEDS), debit(client, INSUFFICIENT_FUNDS)
+    private_emulator.freeze_clock(private_emulator.now() + 3600)  # past the debits' settlement delay
+    try:
+        decided = [client.v1.charges.retrieve(intent.latest_charge) for intent in (settled, returned)]
+    finally:
+        private_emulator.unfreeze_clock()
+    processing = client.v1.charges.retrieve(debit(client, SUCCEEDS).latest_charge)
+    cards = [card_charge(client, "tok_visa"), card_charge(client, "tok_amex"), card_charge(client, "tok_chargeDeclined")]
+    frame = frame_of(*decided, processing, *cards)
+
+    mix = analytics.payment_method_mix(frame).set_index("method")
+    assert mix["payments"].to_dict() == {"Card": 2, "US bank account": 1}  # the failed and processing ones are not
+    assert mix["amount"].to_dict() == {"Card": 3600, "US bank account": 2300}
+    assert mix["share_of_payments"].sum() == pytest.approx(1) and mix.index[0] == "Card"  # most paid first
+
+    outcomes = analytics.bank_debit_outcomes(frame)
+    assert (outcomes.settled, outcomes.returned, outcomes.processing) == (1, 1, 1)
+    assert (outcomes.returned_share, outcomes.returned_amount) == (0.5, 2300)
+    assert analytics.bank_debit_outcomes(frame_of(*cards)).returned_share is None  # no debit: no share
+    assert analytics.payment_method_mix(frame_of(cards[2])).empty

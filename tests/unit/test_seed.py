@@ -170,7 +170,9 @@ def test_plan_has_a_few_of_each_rarer_story_at_the_age_it_needs() -> None:
     stories = Counter(order.story for order in plan if order.story)
     assert set(stories) == {name for name, *_ in seed.SPECIAL_STORIES}
     assert stories["expired_authorization"] == 1
-    assert all(1 <= stories[name] <= 12 for name in stories)  # a few of each in 800, not a flood
+    rare = set(stories) - {"bank_debit"}
+    assert all(1 <= stories[name] <= 12 for name in rare)  # a few of each in 800, not a flood
+    assert 0.04 * 800 <= stories["bank_debit"] <= 0.08 * 800  # some customers pay from their bank
     for order in plan:
         kinds = [step.kind for step in order.steps]
         if order.story == "dispute_open" or order.story == "inquiry":
@@ -185,6 +187,14 @@ def test_plan_has_a_few_of_each_rarer_story_at_the_age_it_needs() -> None:
             pays = [step for step in order.steps if step.kind == "pay"]
             assert kinds == ["pay", "pay", "ship"] and pays[0].token in seed.DECLINE_CARDS
             assert NOW - 20 * seed.DAY <= order.at < pays[1].at <= NOW
+        elif order.story in ("bank_debit", "settled_debit", "returned_debit"):
+            debit = order.steps[0]
+            returned = seed.BANK_ACCOUNTS[debit.token][0] is not None
+            # Nothing ships before the bank has answered, and a returned debit never ships.
+            assert kinds == ["pay_debit", "debit_settles"] + ([] if returned else ["ship"])
+            assert order.steps[1].at - debit.at >= 2 * seed.DAY and order.steps[1].at <= NOW
+            if order.story != "bank_debit":  # the two kept inside "Last 30 days"
+                assert returned is (order.story == "returned_debit") and order.at >= NOW - 20 * seed.DAY
     assert any(o.story == "at_shipment" and "ship_capture" in [s.kind for s in o.steps] for o in plan)
     tokens = {step.token for order in plan for step in order.steps if step.token}
     assert {"tok_createDisputeInquiry", "tok_refundFail"} <= tokens
@@ -238,6 +248,20 @@ def test_seeded_history_has_disputes_failing_refunds_captures_at_shipment_and_an
     assert f"{len(ours) - statuses['warning_needs_response']} dispute" in summary
     assert "captured at shipment" in summary and "left to expire" in summary
     assert report.captured_at_shipment >= 1 and report.left_to_expire == 1 and report.refunds_failing >= 1
+
+    # Bank debits through Checkout Sessions: Stripe settled some and returned one, and each order says which.
+    debits = [charge for charge in charges if charge.payment_method_details.type == "us_bank_account"]
+    assert Counter(charge.status for charge in debits) == {
+        "succeeded": report.bank_debits - report.debits_returned,
+        "failed": report.debits_returned,
+    }
+    assert report.debits_returned >= 1 and report.bank_debits > report.debits_returned
+    for charge in debits:
+        order = orders.get_order(charge.metadata["order_id"])
+        assert order is not None
+        assert (order.charge_id == charge.id) is (charge.status == "succeeded") is bool(order.paid_at)
+        assert order.status == ("failed" if charge.status == "failed" else "shipped")
+    assert f"{report.bank_debits} orders paid by US bank account ({report.debits_returned} returned" in summary
 
 
 def test_a_rebuilt_store_seeds_again_against_the_same_account(
