@@ -92,7 +92,7 @@ def test_the_method_mix_counts_payments_and_the_debits_outcome_leaves_the_undeci
     finally:
         private_emulator.unfreeze_clock()
     processing = client.v1.charges.retrieve(debit(client, SUCCEEDS).latest_charge)
-    cards = [card_charge(client, "tok_visa"), card_charge(client, "tok_amex"), card_charge(client, "tok_chargeDeclined")]
+    cards = [card_charge(client, token) for token in ("tok_visa", "tok_amex", "tok_chargeDeclined")]
     frame = frame_of(*decided, processing, *cards)
 
     mix = analytics.payment_method_mix(frame).set_index("method")
