@@ -10,6 +10,11 @@ Runs its own emulator on a free port with a throwaway data directory, then 50 ch
   that answer and the moment the confirmation is rendered, and the retrieve of the intent is subtracted.
 Each figure is the median of 50, with the time spent waiting on the emulator subtracted. Everything runs on a
 SQLite store, then again on PostgreSQL (`checkout_*_postgresql_*`, with its ratio to SQLite).
+
+Round trips: the SQL statements sent to the store and the transactions begun during one checkout of each flow's
+domain code (`charges.checkout`; `intents.prepare_checkout` then `intents.settle_order`, the browser's confirm
+between them not counted), counted with SQLAlchemy's engine events: on PostgreSQL each statement is a round trip
+over the network.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 from unittest import mock
+
+import sqlalchemy as sa
 
 from bench.seed_bench import shop_environment
 from shop.config import get_settings, stripe_client
@@ -110,6 +117,64 @@ def _domain_overheads() -> tuple[list[float], list[float]]:
     return overheads, stripe_calls
 
 
+class _RoundTrips:
+    """Counts the statements and transactions the store's engine runs while open."""
+
+    def __init__(self) -> None:
+        from shop.db import get_engine
+
+        self.engine = get_engine()
+        self.statements = self.transactions = 0
+
+    def _statement(self, *args) -> None:
+        self.statements += 1
+
+    def _begin(self, *args) -> None:
+        self.transactions += 1
+
+    def __enter__(self) -> _RoundTrips:
+        sa.event.listen(self.engine, "before_cursor_execute", self._statement)
+        sa.event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._statement)
+        sa.event.remove(self.engine, "begin", self._begin)
+
+
+def _round_trips() -> dict[str, tuple[int, int]]:
+    """(statements, transactions) of one warm checkout in each flow's domain code: the median of 5."""
+    from shop.checkout import charges, intents
+
+    counted: dict[str, list[tuple[int, int]]] = {"charges": [], "payment_intents": []}
+    client = stripe_client()
+    for run in range(6):
+        details = {**DETAILS, "email": f"trips-{run}-{uuid.uuid4().hex[:8]}@example.com"}
+        payment = {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}
+        with _RoundTrips() as trips:
+            outcome = charges.checkout(details, "art-of-doing-science", 1, payment)
+        if outcome.result is None or not outcome.result.succeeded:
+            raise SystemExit(f"checkout failed: {outcome}")
+        if run:  # the first one warms the caches
+            counted["charges"].append((trips.statements, trips.transactions))
+        with _RoundTrips() as trips:
+            prepared = intents.prepare_checkout({**details, "email": f"pi-{details['email']}"}, "dream-machine", 1)
+            if not prepared.ready or prepared.order is None:
+                raise SystemExit(f"no intent to confirm: {prepared.message or prepared.errors}")
+            before = (trips.statements, trips.transactions)
+            intent_id = (prepared.client_secret or "").split("_secret_")[0]
+            client.v1.payment_intents.confirm(intent_id, params={"payment_method": "pm_card_visa"})
+            if (trips.statements, trips.transactions) != before:
+                raise SystemExit("the store was used during the browser's confirm")
+            settled = intents.settle_order(prepared.order.id)
+        if settled is None or not settled.succeeded:
+            raise SystemExit(f"the intent was not settled: {settled}")
+        if run:
+            counted["payment_intents"].append((trips.statements, trips.transactions))
+    return {flow: (statistics.median_low(s for s, _ in runs), statistics.median_low(t for _, t in runs))
+            for flow, runs in counted.items()}  # fmt: skip
+
+
 def _measure(env: dict[str, str], database_url: str | None) -> dict[str, list[float]]:
     """Both flows' overheads on the store `database_url` (None: a SQLite file in the data directory)."""
     os.environ.clear()
@@ -119,6 +184,7 @@ def _measure(env: dict[str, str], database_url: str | None) -> dict[str, list[fl
     os.environ["CHECKOUT_API"] = "charges"
     get_settings.cache_clear()
     domain, stripe_calls = _domain_overheads()
+    trips = _round_trips()
     card = _Card()
     token = lambda: {"token": "tok_visa", "brand": "visa", "last4": "4242", "nonce": uuid.uuid4().hex}  # noqa: E731
     with mock.patch("components.elements_card.elements_card", card):
@@ -128,7 +194,7 @@ def _measure(env: dict[str, str], database_url: str | None) -> dict[str, list[fl
     intent_card = _IntentCard(stripe_client())
     with mock.patch("components.elements_card.elements_card", intent_card):
         page_pi = _page_overheads(intent_card, lambda: {"action": "pay", "nonce": uuid.uuid4().hex})
-    return {"page": page, "page_pi": page_pi, "domain": domain, "stripe_calls": stripe_calls}
+    return {"page": page, "page_pi": page_pi, "domain": domain, "stripe_calls": stripe_calls, "trips": trips}
 
 
 def main() -> None:
@@ -163,6 +229,11 @@ def main() -> None:
         print(f"bench: checkout_{figure}_postgresql_ms_median = {on_postgresql * ms:.1f} ms")
         ratio = on_postgresql / statistics.median(sqlite[values])
         print(f"bench: checkout_{figure}_postgresql_vs_sqlite = {ratio:.2f} ratio")
+    print("# SQL round trips of one checkout's domain code (statements sent; transactions begun)")
+    for store, measured in (("sqlite", sqlite), ("postgresql", postgresql)):
+        for flow, (statements, transactions) in measured["trips"].items():
+            print(f"bench: checkout_{flow}_statements_{store} = {statements} statements")
+            print(f"bench: checkout_{flow}_transactions_{store} = {transactions} transactions")
 
 
 if __name__ == "__main__":
