@@ -42,6 +42,16 @@ def capturing_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
     app.stop()
 
 
+@pytest.fixture(scope="module")
+def disputes_app(private_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp]:
+    """A server on an emulator of this module: the Disputes page's effect on net sums every dispute Stripe has in
+    its period, and the session emulator holds the disputes of whatever tests ran before on this worker."""
+    app = StreamlitApp(free_port(), tmp_path_factory.mktemp("shop-disputes"), private_emulator)
+    app.start()
+    yield app
+    app.stop()
+
+
 def tick_first_row(page: Page, grid) -> None:
     """Tick the first row's box of a selectable st.dataframe (drawn on a canvas: clicked by position)."""
     grid.scroll_into_view_if_needed()
@@ -59,12 +69,12 @@ def pay(page: Page, app: StreamlitApp, number: str, name: str) -> None:
     page.get_by_role("button", name="Pay $23.00").click()
 
 
-def test_a_disputed_purchase_is_answered_with_winning_evidence_and_won(page: Page, streamlit_app: StreamlitApp):
-    api = streamlit_app.emulator.client()
-    pay(page, streamlit_app, "4000 0000 0000 0259", "Katherine Johnson")
+def test_a_disputed_purchase_is_answered_with_winning_evidence_and_won(page: Page, disputes_app: StreamlitApp):
+    api = disputes_app.emulator.client()
+    pay(page, disputes_app, "4000 0000 0000 0259", "Katherine Johnson")
     charge_id = confirmed_charge_id(page)
 
-    sign_in(page, streamlit_app)
+    sign_in(page, disputes_app)
     sidebar_link(page, "Disputes").click()
     expect(page.get_by_role("heading", name="Disputes")).to_be_visible(timeout=30_000)
     wait_for_app(page)
