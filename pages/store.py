@@ -24,14 +24,15 @@ if "checkout_confirmation" in state:
     checkout.confirmation(state.checkout_confirmation)
     st.stop()
 
-checkout.book_grid()
+# The payment column is filled first and the books and details after it, each in its place on the page: the card
+# frame then starts loading while the rest of the script runs, instead of after it.
+books = st.container()
 st.divider()
 book = catalog.get_book(state.checkout_book)
 current, errors = checkout.shown_errors()
+details = dict(current)  # what the details form below shows: the fields as typed
 
 details_column, pay_column = st.columns([1, 1], gap="large")
-with details_column:
-    details = checkout.details_form(errors)
 with pay_column:
     quantity, total = checkout.order_summary(book)
     checkout.integration_switch()
@@ -43,6 +44,10 @@ with pay_column:
         checkout.session_payment(total, book, quantity, details)
     else:
         click = checkout.card(total, book, validate_customer(current).values, flow)
+with books:
+    checkout.book_grid()
+with details_column:
+    checkout.details_form(errors)
 
 if answer:
     checkout.answer_duplicate(answer, details, book.id, quantity)
