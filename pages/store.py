@@ -29,7 +29,8 @@ if "checkout_confirmation" in state:
 books = st.container()
 st.divider()
 book = catalog.get_book(state.checkout_book)
-current, errors = checkout.shown_errors()
+email_only = flow == "checkout_sessions"  # Stripe's Address Element asks the rest there
+current, errors = checkout.shown_errors(email_only)
 details = dict(current)  # what the details form below shows: the fields as typed
 
 details_column, pay_column = st.columns([1, 1], gap="large")
@@ -47,7 +48,7 @@ with pay_column:
 with books:
     checkout.book_grid()
 with details_column:
-    checkout.details_form(errors)
+    checkout.details_form(errors, email_only)
 
 if answer:
     checkout.answer_duplicate(answer, details, book.id, quantity)

@@ -1,4 +1,5 @@
-"""Which unpaid orders the shop must ask Stripe about: those whose payment Stripe's answer never reached the shop.
+"""Which orders the shop must ask about: unpaid ones whose payment Stripe's answer never reached the shop (asked of
+Stripe), and an earlier order a new purchase may repeat (asked of the customer, `possible_duplicate`).
 
 One rule, used by the Orders page's "ask Stripe" box and by reconciliation
 (`shop.checkout.reconcile.reconcile_pending`):
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shop import attempts, orders
+from shop import attempts, catalog, orders
 from shop.attempts import Attempt
 from shop.config import longest_call_s
 from shop.orders import Order
@@ -52,3 +53,34 @@ def unanswered(
     stuck = [a for a in attempts.unsettled_attempts(engine=engine) if not in_flight(a, now, in_flight_s)]
     waiting = orders.list_orders(status=("pending",), with_intent=True, engine=engine)
     return Unanswered(stuck, [order for order in waiting if now - order.updated >= in_flight_s])
+
+
+DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about
+
+
+def possible_duplicate(
+    email: str,
+    line: catalog.PricedLine,
+    *,
+    within_s: int = DUPLICATE_WINDOW_S,
+    now: float | None = None,
+    exclude: str | None = None,
+) -> Order | None:
+    """The newest order of `email` for the same book and amount as `line` paid in the last `within_s` seconds, or
+    still being paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab,
+    say — or failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
+
+    Both checkout flows ask the customer before charging again when there is one: a customer who lost the
+    confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
+    asking checkout continues (its own payment is not a second purchase).
+    """
+    now = time.time() if now is None else now
+    for order in orders.list_orders(email=email, status=("pending", "failed", "paid", "shipped", "partially_refunded")):
+        if order.id == exclude or order.book_id != line.book.id or order.amount != line.total:
+            continue
+        if order.paid_at and now - order.paid_at <= within_s:
+            return order
+        being_paid = order.status == "pending" or (order.status == "failed" and order.payment_intent_id)
+        if being_paid and not order.paid_at and now - order.updated <= within_s:
+            return order
+    return None

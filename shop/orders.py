@@ -14,9 +14,8 @@ the other is refused with the rule's sentence.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 import sqlalchemy as sa
@@ -371,6 +370,17 @@ def _change_if_allowed(
 MAX_TRACKING = 60  # characters of a carrier's name or a tracking number
 
 
+def take_shipping_details(order_id: str, customer: Customer, *, engine: sa.Engine | None = None) -> None:
+    """Make the name, address and phone of `customer` (what Stripe collected for the order: Checkout Sessions'
+    Address Element) the order's, its email kept; nothing is written once they are, or once the order has shipped."""
+    order = get_order(order_id, engine=engine)
+    if order is None or order.shipped_at or replace(customer, email=order.customer.email) == order.customer:
+        return
+    with _engine(engine).begin() as conn:
+        lock_order(conn, order_id)
+        update_order(conn, order_id, **{name: getattr(customer, name) for name in CUSTOMER_FIELDS if name != "email"})
+
+
 def note_debit_processing(
     order_id: str, *, card_brand: str | None, card_last4: str | None, engine: sa.Engine | None = None
 ) -> None:
@@ -567,34 +577,3 @@ def _email_refund(conn: sa.Connection, before: Order, after: Order) -> None:
         amount = after.amount_refunded - before.amount_refunded
         key = f"{after.id}:refunded:{after.amount_refunded}"
         queue_email(conn, after, "refunded", key=key, amount=amount, total=after.amount_refunded)
-
-
-DUPLICATE_WINDOW_S = 600  # a second purchase of the same book and amount within 10 minutes is asked about
-
-
-def possible_duplicate(
-    email: str,
-    line: catalog.PricedLine,
-    *,
-    within_s: int = DUPLICATE_WINDOW_S,
-    now: float | None = None,
-    exclude: str | None = None,
-) -> Order | None:
-    """The newest order of `email` for the same book and amount as `line` paid in the last `within_s` seconds, or
-    still being paid (changed in the last `within_s` seconds and pending — its payment in flight in another tab,
-    say — or failed with a PaymentIntent, which its tab may be confirming again after a decline), or None.
-
-    Both checkout flows ask the customer before charging again when there is one: a customer who lost the
-    confirmation, or has the shop open in two tabs, must not pay twice without knowing. `exclude` is the order the
-    asking checkout continues (its own payment is not a second purchase).
-    """
-    now = time.time() if now is None else now
-    for order in list_orders(email=email, status=("pending", "failed", "paid", "shipped", "partially_refunded")):
-        if order.id == exclude or order.book_id != line.book.id or order.amount != line.total:
-            continue
-        if order.paid_at and now - order.paid_at <= within_s:
-            return order
-        being_paid = order.status == "pending" or (order.status == "failed" and order.payment_intent_id)
-        if being_paid and not order.paid_at and now - order.updated <= within_s:
-            return order
-    return None

@@ -182,3 +182,14 @@ def validate_customer(data: Mapping[str, Any]) -> ValidationResult:
             errors["postal_code"] = "A postal code has 2 to 11 letters, digits, spaces or dashes."
 
     return ValidationResult(values=values, errors=errors)
+
+
+def validate_email_only(data: Mapping[str, Any]) -> ValidationResult:
+    """Check the email of `data` alone, as `validate_customer` checks it; the other values come back empty.
+
+    For Checkout Sessions, where Stripe's Address Element asks the name, address and phone beside the payment
+    (docs.stripe.com/js/custom_checkout/create_shipping_address_element) and the shop's form asks the email only.
+    """
+    checked = validate_customer(data)
+    errors = {name: message for name, message in checked.errors.items() if name == "email"}
+    return ValidationResult(values=dict.fromkeys(FIELD_LABELS, "") | {"email": checked.values["email"]}, errors=errors)

@@ -334,3 +334,19 @@ def sign_in(page: Page, app: StreamlitApp) -> None:
     submit_password(page, app.ops_password)
     expect(page).to_have_url(f"{app.url}/charges")
     expect(sidebar_link(page, "Refunds")).to_be_visible(timeout=30_000)
+
+
+# What the customer types in Stripe's Address Element (the shop's own form asks the email alone in this flow).
+ADDRESS = {"line1": "12 St James's Square", "city": "Portland", "state": "OR", "postal_code": "97205"}
+PHONE = "+1 415 555 0100"
+
+
+def fill_address(page: Page, name: str = "Ada Lovelace") -> None:
+    frame = page.frame_locator(".sp-co-address iframe")
+    frame.get_by_label("Full name").fill(name)
+    frame.get_by_label("Country or region").select_option("US")
+    frame.get_by_label("Address line 1").fill(ADDRESS["line1"])
+    frame.get_by_label("City").fill(ADDRESS["city"])
+    frame.get_by_label("State").select_option(ADDRESS["state"])
+    frame.get_by_label("ZIP code").fill(ADDRESS["postal_code"])
+    frame.get_by_label("Phone number").fill(PHONE)

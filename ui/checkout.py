@@ -22,7 +22,14 @@ from shop.checkout import charges, integrations, intents, sessions
 from shop.checkout.results import ChargeResult
 from shop.config import CheckoutApi, get_settings
 from shop.money import format_amount
-from shop.validation import DEFAULT_COUNTRY, FIELD_LABELS, countries, country_name, validate_customer
+from shop.validation import (
+    DEFAULT_COUNTRY,
+    FIELD_LABELS,
+    countries,
+    country_name,
+    validate_customer,
+    validate_email_only,
+)
 from ui import emails
 from ui.messages import inert, show_line
 
@@ -53,6 +60,7 @@ SESSION_TEST_HINT = (
     "A US bank account with routing **110000000** and account **000123456789** settles after a few seconds; "
     "**000222222227** fails for insufficient funds."
 )
+ADDRESS_ELEMENT_NOTE = "Your name, shipping address and phone are asked next to the payment, by Stripe."
 SESSION_GONE = "This checkout can no longer be found; please continue to payment again."
 AMOUNT_CHANGED = "The total changed since this payment was prepared; continue to payment again."
 PAYMENT_UNAVAILABLE = "The payment form could not be loaded; continue to payment again in a moment."
@@ -172,10 +180,11 @@ def book_grid() -> None:
             )
 
 
-def shown_errors() -> tuple[dict[str, str], dict[str, str]]:
-    """The details as typed, and the messages to show: required fields wait for the first click on Pay."""
+def shown_errors(email_only: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    """The details as typed, and the messages to show (`email_only`: the email's alone, the one field of Checkout
+    Sessions): required fields wait for the first click on Pay."""
     current = {name: state.get(key, "") for name, key in DETAIL_KEYS.items()}
-    checked = validate_customer(current)
+    checked = validate_email_only(current) if email_only else validate_customer(current)
     errors = {
         name: message for name, message in checked.errors.items() if state.checkout_show_errors or current.get(name)
     }
@@ -198,11 +207,14 @@ def _highlight(errors: dict[str, str]) -> None:
         )
 
 
-def details_form(errors: dict[str, str]) -> dict[str, str]:
+def details_form(errors: dict[str, str], email_only: bool = False) -> dict[str, str]:
     """The details form, two fields a row, each with its message under it and its box outlined while wrong; a
-    wrong field's input is marked invalid and described by its message, for screen readers."""
+    wrong field's input is marked invalid and described by its message, for screen readers. `email_only`: the
+    email alone (Checkout Sessions: Stripe's Address Element asks the rest beside the payment)."""
     st.subheader("Your details")
-    for pair in DETAIL_ROWS:
+    if email_only:
+        st.caption(ADDRESS_ELEMENT_NOTE)
+    for pair in [("email", None)] if email_only else DETAIL_ROWS:
         for column, name in zip(st.columns(2), pair, strict=True):
             if name is None:
                 continue
@@ -533,7 +545,7 @@ def session_payment(total: int | None, book: catalog.Book, quantity: int, detail
     """
     settings = get_settings()
     held = state.get("checkout_session")
-    checked = validate_customer(details).values
+    checked = validate_email_only(details).values
     if held and (held["book_id"], held["quantity"], held["details"]) != (book.id, quantity, checked):
         state.pop("checkout_session", None)
         held = None
@@ -555,7 +567,7 @@ def session_payment(total: int | None, book: catalog.Book, quantity: int, detail
             email=held["email"],
             expected_amount=held["amount"],
             key=f"checkout-{held['session_id']}",
-            contact=sessions.address_contact(held["details"]),
+            contact=held.get("contact"),
         )
         if report.get("attempt") and report["state"] in ("succeeded", "processing", "failed"):
             handle_session_report(held, report)
@@ -582,8 +594,6 @@ def start_session(details: dict[str, str], book_id: str, quantity: int, *, again
     if prepared.order is not None:
         state.checkout_order_id = prepared.order.id
     if prepared.errors:
-        if validate_customer(details).ok:  # a detail the session cannot take (a country it cannot ship to)
-            _finish(("error", " ".join(prepared.errors.values())))
         _wrong_details()
     if prepared.duplicate_of is not None:
         _hold_duplicate(prepared.duplicate_of, {"session": True})
@@ -601,7 +611,8 @@ def start_session(details: dict[str, str], book_id: str, quantity: int, *, again
         "amount": prepared.order.amount,
         "book_id": book_id,
         "quantity": quantity,
-        "details": validate_customer(details).values,
+        "details": validate_email_only(details).values,
+        "contact": prepared.contact,  # the address given on this session before (back from a redirect), selected
     }
     _finish(reset=False)
 
@@ -676,7 +687,8 @@ def _restore_details(order: orders.Order) -> None:
     """Put the order's details back in the form: back from a redirect is a new browser session, and what the
     customer typed lived in the old one's state (the order kept it, as they typed it)."""
     for name, key in DETAIL_KEYS.items():
-        state[key] = getattr(order.customer, name)
+        if getattr(order.customer, name):  # a Checkout Sessions order knows its address only once Stripe has it
+            state[key] = getattr(order.customer, name)
     state.checkout_book, state.checkout_quantity = order.book_id, order.quantity
 
 

@@ -335,7 +335,7 @@ def checkout(
     if client is None:
         return CheckoutOutcome(errors={}, message=NOT_CONFIGURED_MESSAGE)
     if not allow_duplicate:
-        duplicate = orders.possible_duplicate(customer.email, line, exclude=order_id)
+        duplicate = order_checks.possible_duplicate(customer.email, line, exclude=order_id)
         if duplicate is not None:
             return CheckoutOutcome(errors={}, duplicate_of=duplicate)
     order = orders.get_order(order_id) if order_id else None

@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, catalog, decline_codes, orders, payment_methods
+from shop import attempts, catalog, decline_codes, order_checks, orders, payment_methods
 from shop.checkout.opening import configured_client, new_capture_method, open_checkout, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
@@ -222,7 +222,7 @@ def prepare_checkout(
                 order = None  # its intent can take no payment any more: this click is a new order
         if not allow_duplicate:
             continued = order.id if order is not None else None
-            duplicate = orders.possible_duplicate(customer.email, line, exclude=continued)
+            duplicate = order_checks.possible_duplicate(customer.email, line, exclude=continued)
             if duplicate is not None:
                 return PreparedCheckout(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         revised = None

@@ -13,7 +13,7 @@ from shop import catalog, orders
 from shop.config import ConfigError, get_settings
 from shop.orders import Order
 from shop.stripe_io import client_or_default
-from shop.validation import validate_customer
+from shop.validation import validate_customer, validate_email_only
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,10 @@ class Opening:
     line: catalog.PricedLine | None = None
 
 
-def open_checkout(details: Mapping[str, Any], book_id: str, quantity: int) -> Opening:
-    """Validate the customer's details and price `quantity` copies of the book once, from the catalog."""
-    checked = validate_customer(details)
+def open_checkout(details: Mapping[str, Any], book_id: str, quantity: int, *, email_only: bool = False) -> Opening:
+    """Validate the customer's details (`email_only`: the email alone, the rest left empty for Stripe to collect)
+    and price `quantity` copies of the book once, from the catalog."""
+    checked = validate_email_only(details) if email_only else validate_customer(details)
     if not checked.ok:
         return Opening(errors=checked.errors)
     try:

@@ -26,14 +26,14 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, catalog, decline_codes, orders, payment_methods
+from shop import attempts, catalog, decline_codes, order_checks, orders, payment_methods
 from shop.checkout.intents import IntentUnavailable, Stopwatch
 from shop.checkout.opening import configured_client, open_checkout
 from shop.checkout.results import NOT_CONFIGURED_MESSAGE, UNEXPECTED_MESSAGE, ChargeResult, paid_message
 from shop.checkout.unwanted_charges import refund_unpaid_charge
 from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
-from shop.validation import countries, country_name
+from shop.validation import countries
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class PreparedSession:
     duplicate_of: Order | None = None
     paid: ChargeResult | None = None  # the order turned out paid already (another tab, a lost answer)
     stripe_seconds: float = 0.0
+    contact: dict[str, Any] | None = None  # what the session's Address Element was given before (`address_contact`)
 
     @property
     def ready(self) -> bool:
@@ -145,7 +146,9 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     candidates += [
         order
         for order in orders.list_orders(email=customer.email, status=("pending", "failed"), limit=20)
-        if order.customer == customer and now - order.created <= REUSE_WINDOW_S and not order.payment_intent_id
+        if order.customer.email == customer.email
+        and now - order.created <= REUSE_WINDOW_S
+        and not order.payment_intent_id
     ]
     for order in candidates:
         if order.status in ("pending", "failed") and not order.paid_at and not order.cancelled_at:
@@ -153,11 +156,27 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     return None
 
 
-def address_contact(details: Mapping[str, str]) -> dict[str, Any]:
-    """The customer's checked details (`shop.validation.validate_customer`'s values) as Stripe.js's Contact object,
-    the saved address the Address Element shows selected (docs.stripe.com/js/appendix/contact_object)."""
-    address = {name: details.get(name, "") for name in ("line1", "line2", "city", "state", "postal_code", "country")}
-    return {"name": details.get("name", ""), "address": address, "phone": details.get("phone", "")}
+def collected_customer(session: Any, email: str) -> orders.Customer | None:
+    """The name, address and phone the session collected (the Address Element's) as a customer with `email`;
+    None before the customer gave them. Stripe names them `collected_information.shipping_details` since API
+    version 2025-03-31 (`shipping_details` before) and the phone `customer_details.phone`."""
+    shipping = field(session, "collected_information", "shipping_details") or field(session, "shipping_details")
+    address = field(shipping, "address")
+    if not address:
+        return None
+    lines = {name: field(address, name) or "" for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    phone = field(session, "customer_details", "phone") or ""
+    return orders.Customer(name=field(shipping, "name") or "", email=email, phone=phone, **lines)
+
+
+def address_contact(customer: orders.Customer | None) -> dict[str, Any] | None:
+    """What the customer gave an earlier Address Element of the order (`collected_customer`) as Stripe.js's
+    Contact object, the saved address the next one shows selected (docs.stripe.com/js/appendix/contact_object);
+    None when there is none."""
+    if customer is None:
+        return None
+    address = {name: getattr(customer, name) for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    return {"name": customer.name, "address": address, "phone": customer.phone}
 
 
 def prepare_session(
@@ -170,20 +189,19 @@ def prepare_session(
     allow_duplicate: bool = False,
     client: stripe.StripeClient | None = None,
 ) -> PreparedSession:
-    """Validate the details, write (or revise) the order and find or create its open Checkout Session.
+    """Validate the email (the only detail the shop asks here: Stripe's Address Element asks the name, address and
+    phone, which reach the order when the session is settled), write (or revise) the order and find or create its
+    open Checkout Session.
 
     `return_url` must carry `{CHECKOUT_SESSION_ID}` (Stripe fills it in). An open session of the order at the
     order's amount is reused (a retry, a decline, a reload); one at another amount is expired first and a new one
     made once the order is revised. A session of the order that completed meanwhile is settled first: a paid one is
     returned as `paid`. A possible duplicate purchase is returned as `duplicate_of` unless `allow_duplicate`.
     """
-    opening = open_checkout(details, book_id, quantity)
+    opening = open_checkout(details, book_id, quantity, email_only=True)
     if opening.customer is None or opening.line is None:
         return PreparedSession(errors=opening.errors, message=opening.message)
     customer, line = opening.customer, opening.line
-    if customer.country in UNSUPPORTED_SHIPPING_COUNTRIES:
-        message = f"This checkout cannot ship to {country_name(customer.country)}; choose another country."
-        return PreparedSession(errors={"country": message})
     client = configured_client(client)
     if client is None:
         return PreparedSession(message=NOT_CONFIGURED_MESSAGE)
@@ -206,7 +224,7 @@ def prepare_session(
                     break
         if not allow_duplicate:
             continued = order.id if order is not None else None
-            duplicate = orders.possible_duplicate(customer.email, line, exclude=continued)
+            duplicate = order_checks.possible_duplicate(customer.email, line, exclude=continued)
             if duplicate is not None:
                 return PreparedSession(duplicate_of=duplicate, stripe_seconds=watch.seconds)
         if order is None:
@@ -219,8 +237,9 @@ def prepare_session(
             else:  # another quantity or email: this session must never take a payment now
                 session_id = field(session, "id")
                 watch.call(lambda session_id=session_id: client.v1.checkout.sessions.expire(session_id))
-        if (order.book_id, order.quantity, order.customer) != (line.book.id, line.quantity, customer):
-            order = orders.revise_order(order.id, customer, line)
+        if (order.book_id, order.quantity, order.customer.email) != (line.book.id, line.quantity, customer.email):
+            # The name, address and phone are what Stripe collected, kept; the email is the one typed here.
+            order = orders.revise_order(order.id, dataclasses.replace(order.customer, email=customer.email), line)
         if usable is None:
             params = session_params(order, line, return_url)
             key = create_key(order, len(found))
@@ -244,6 +263,7 @@ def prepare_session(
         session_id=field(usable, "id"),
         client_secret=field(usable, "client_secret"),
         stripe_seconds=watch.seconds,
+        contact=address_contact(collected_customer(usable, order.customer.email)),
     )
 
 
@@ -284,6 +304,9 @@ def settle_session(
         charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
     status, payment_status = field(session, "status"), field(session, "payment_status")
     intent_status = field(intent, "status")
+    collected = collected_customer(session, order.customer.email)
+    if collected is not None and not order.paid_at:  # the order ships where the Address Element said
+        orders.take_shipping_details(order.id, collected)
     if status == "complete" and payment_status == "paid" and field(charge, "status") == "succeeded":
         if not (order.paid_at and order.charge_id):
             attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)

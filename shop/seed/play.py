@@ -181,7 +181,7 @@ class EmulatorPaymentPage:
     def start_confirm(self, prepared: sessions.PreparedSession, customer: Customer, method_type: str) -> str:
         """Give the session the customer's address and phone, start its confirmation; the PaymentIntent's id."""
         path, secret = f"/v1/payment_pages/{prepared.session_id}", prepared.client_secret or ""
-        contact = sessions.address_contact(dataclasses.asdict(customer))
+        contact = sessions.address_contact(customer) or {"name": "", "phone": "", "address": {}}
         shipping = {"shipping[name]": contact["name"], "phone": contact["phone"], "client_secret": secret}
         shipping.update({f"shipping[address][{key}]": value for key, value in contact["address"].items() if value})
         self._post(path, shipping)

@@ -74,3 +74,17 @@ def test_with_stripe_keys_there_is_no_switch(default_card, monkeypatch):
     app = start()
     assert not [box for box in app.selectbox if box.label == "Integration (demo)"]
     assert default_card.calls[-1]["flow"] == "payment_intents"
+
+
+def test_checkout_sessions_asks_the_email_alone_and_a_wrong_one_is_the_field_to_fix(default_card):
+    app = start()
+    fill(app)
+    app.selectbox(key=SWITCH).set_value("checkout_sessions").run()
+    # Stripe's Address Element asks the name, address and phone beside the payment: the shop's form keeps the email.
+    assert [box.label for box in app.text_input] == ["Email"] and "Country" not in [b.label for b in app.selectbox]
+    assert any("shipping address and phone are asked next to the payment" in c.value for c in app.caption)
+    app.text_input(key="checkout_email").input("ada@").run()
+    next(button for button in app.button if button.label == "Continue to payment").click().run()
+    assert not app.exception, app.exception
+    assert any("Enter an email address like name@example.com." in (m.value or "") for m in app.markdown)
+    assert not orders.list_orders()

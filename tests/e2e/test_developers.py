@@ -18,6 +18,7 @@ from tests.support_browser import (
     DETAILS,
     StreamlitApp,
     confirmed_charge_id,
+    fill_address,
     fill_card,
     fill_details,
     open_shop,
@@ -168,6 +169,7 @@ def test_a_demo_control_armed_for_checkout_sessions_meets_a_payment_made_through
         customer.get_by_role("combobox", name="Integration (demo)").click()
         customer.get_by_role("option", name="Checkout Sessions with the Payment Element").click()
         customer.get_by_role("button", name="Continue to payment").click()
+        fill_address(customer, f"Sessions {control.title()}")
         type_card_in_payment_element(customer, "4242424242424242")
         pay = customer.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
         expect(pay).to_be_enabled(timeout=30_000)

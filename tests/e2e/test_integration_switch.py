@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from shop import orders
-from tests.e2e.test_checkout_sessions_shop import fill_address
 from tests.support import Emulator, free_port
 from tests.support_browser import (
     DETAILS,
     StreamlitApp,
     confirmed_charge_id,
+    fill_address,
     fill_details,
     type_card_in_payment_element,
 )

@@ -46,19 +46,22 @@ def prepare(client, quantity: int = 1, **kwargs) -> sessions.PreparedSession:
     return sessions.prepare_session(CHECKOUT_DETAILS, HAMMING, quantity, return_url=RETURN_URL, client=client, **kwargs)
 
 
-def page_confirm(emulator, prepared: sessions.PreparedSession) -> str:
+ADDRESS_ELEMENT = {
+    "shipping[name]": "Grace Hopper",
+    "shipping[address][line1]": "1 Harbor Way",
+    "shipping[address][city]": "San Francisco",
+    "shipping[address][state]": "CA",
+    "shipping[address][postal_code]": "94107",
+    "shipping[address][country]": "US",
+    "phone": "+1 415 555 0100",
+}
+
+
+def page_confirm(emulator, prepared: sessions.PreparedSession, address: dict[str, str] = ADDRESS_ELEMENT) -> str:
     """What the Address and Payment Elements send for the session; returns its PaymentIntent's id."""
     secret = prepared.client_secret
-    address = {
-        "shipping[name]": "Grace Hopper",
-        "shipping[address][line1]": "1 Harbor Way",
-        "shipping[address][city]": "San Francisco",
-        "shipping[address][state]": "CA",
-        "shipping[address][postal_code]": "94107",
-        "shipping[address][country]": "US",
-    }
     url = f"{emulator.url}/v1/payment_pages/{prepared.session_id}"
-    saved = httpx.post(url, data={"client_secret": secret, "phone": "+1 415 555 0100", **address}, headers=PUBLISHABLE)
+    saved = httpx.post(url, data={"client_secret": secret, **address}, headers=PUBLISHABLE)
     assert saved.status_code == 200, saved.text
     started = httpx.post(
         f"{url}/confirm", data={"client_secret": secret, "payment_method_type": "card"}, headers=PUBLISHABLE
@@ -67,8 +70,8 @@ def page_confirm(emulator, prepared: sessions.PreparedSession) -> str:
     return started.json()["payment_intent"]
 
 
-def pay_card(emulator, client, prepared, payment_method: str = "pm_card_visa") -> Any:
-    intent_id = page_confirm(emulator, prepared)
+def pay_card(emulator, client, prepared, payment_method: str = "pm_card_visa", address=ADDRESS_ELEMENT) -> Any:
+    intent_id = page_confirm(emulator, prepared, address)
     try:
         return client.v1.payment_intents.confirm(intent_id, params={"payment_method": payment_method})
     except stripe.CardError as exc:
@@ -163,6 +166,55 @@ def test_a_card_payment_settles_the_order_at_stripes_amount(private_emulator, cl
     assert [a.outcome for a in attempts.list_attempts(order.id)] == ["succeeded"]
 
 
+def test_the_shop_asks_the_email_alone_and_the_order_ships_where_the_address_element_says(
+    private_emulator, client
+) -> None:
+    prepared = sessions.prepare_session({"email": "Ada@Example.com"}, HAMMING, 1, return_url=RETURN_URL, client=client)
+    assert prepared.ready, prepared.errors or prepared.message
+    # Until Stripe's Address Element has them, the order knows the email only.
+    assert (prepared.order.customer.email, prepared.order.customer.name, prepared.order.customer.line1) == (
+        "Ada@example.com",
+        "",
+        "",
+    )
+    typed = {
+        "shipping[name]": "Ada Lovelace",
+        "shipping[address][line1]": "12 St James's Square",
+        "shipping[address][line2]": "Flat 2",
+        "shipping[address][city]": "Portland",
+        "shipping[address][state]": "OR",
+        "shipping[address][postal_code]": "97205",
+        "shipping[address][country]": "US",
+        "phone": "+1 503 555 0101",
+    }
+    pay_card(private_emulator, client, prepared, address=typed)
+    assert sessions.settle_session(prepared.session_id, client=client).succeeded
+
+    order = orders.get_order(prepared.order.id)
+    charge = client.v1.charges.retrieve(order.charge_id)
+    shipping, session = charge.shipping, client.v1.checkout.sessions.retrieve(prepared.session_id)
+    assert order.customer == orders.Customer(
+        name=shipping.name,
+        email="Ada@example.com",
+        phone=session.customer_details.phone,
+        line1=shipping.address.line1,
+        line2=shipping.address.line2,
+        city=shipping.address.city,
+        state=shipping.address.state,
+        postal_code=shipping.address.postal_code,
+        country=shipping.address.country,
+    )
+    assert (order.customer.name, order.customer.city, order.customer.line2) == ("Ada Lovelace", "Portland", "Flat 2")
+    # The confirmation goes to the email typed in the shop (composed from the order, so to the address above).
+    [confirmed] = [m for m in outbox.messages(order_id=order.id, engine=get_engine()) if m.kind == "confirmed"]
+    assert confirmed.recipient == "Ada@example.com"
+
+
+def test_a_wrong_email_is_the_one_thing_the_shop_form_can_get_wrong(client) -> None:
+    prepared = sessions.prepare_session({"email": "ada@"}, HAMMING, 1, return_url=RETURN_URL, client=client)
+    assert prepared.errors == {"email": "Enter an email address like name@example.com."} and prepared.order is None
+
+
 def test_a_decline_then_a_success_on_the_same_session(private_emulator, client) -> None:
     prepared = prepare(client)
     pay_card(private_emulator, client, prepared, "pm_card_chargeDeclined")
@@ -234,15 +286,18 @@ def test_a_lost_answer_is_settled_later_by_reconciliation(private_emulator, clie
     assert again.paid is not None and again.paid.succeeded and again.client_secret is None
 
 
-def test_a_shipping_country_stripe_cannot_collect_is_a_field_message(client) -> None:
-    prepared = sessions.prepare_session(
-        {**CHECKOUT_DETAILS, "country": "CU", "state": "", "postal_code": "10400", "phone": "+53 7 123 4567"},
-        HAMMING,
-        1,
-        return_url=RETURN_URL,
-        client=client,
+def test_a_shipping_country_stripe_cannot_collect_is_refused_by_the_address_element(private_emulator, client) -> None:
+    # The country is the Address Element's to ask now: the session's allowed countries leave out what Stripe
+    # cannot ship to, and its Address Element refuses it.
+    prepared = prepare(client)
+    cuba = {**ADDRESS_ELEMENT, "shipping[address][country]": "CU", "shipping[address][state]": ""}
+    answer = httpx.post(
+        f"{private_emulator.url}/v1/payment_pages/{prepared.session_id}",
+        data={"client_secret": prepared.client_secret, **cuba},
+        headers=PUBLISHABLE,
     )
-    assert not prepared.ready and "Cuba" in prepared.errors["country"]
+    assert answer.status_code == 400 and "does not ship to that country" in answer.json()["error"]["message"]
+    assert "US" in sessions.SHIPPING_COUNTRIES and "CU" not in sessions.SHIPPING_COUNTRIES
 
 
 def test_an_endpoint_registered_before_the_session_events_is_given_them(client) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import stripe
 
-from shop import attempts, catalog, orders
+from shop import attempts, catalog, order_checks, orders
 from shop.checkout import intents, reconcile
 from shop.config import ConfigError, load_settings
 from tests.support import use_emulator
@@ -213,8 +213,8 @@ def test_a_recent_paid_order_of_the_same_book_is_a_possible_duplicate(client):
     assert len(orders.list_orders()) == 1  # nothing written while asking
     assert prepare(client, quantity=2).ready  # another amount is not a duplicate
     assert prepare(client, allow_duplicate=True).ready
-    later = time.time() + orders.DUPLICATE_WINDOW_S + 1
-    assert orders.possible_duplicate("grace@example.com", catalog.priced_line(HAMMING, 1), now=later) is None
+    later = time.time() + order_checks.DUPLICATE_WINDOW_S + 1
+    assert order_checks.possible_duplicate("grace@example.com", catalog.priced_line(HAMMING, 1), now=later) is None
 
 
 def test_a_reload_continues_the_unpaid_order_and_its_intent(client):

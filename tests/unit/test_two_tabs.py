@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop import attempts, catalog, orders
+from shop import attempts, catalog, order_checks, orders
 from shop.checkout import charges, intents
 from shop.validation import validate_customer
 from tests.support import use_emulator
@@ -46,7 +46,7 @@ def test_a_purchase_with_a_charge_in_flight_is_a_possible_duplicate(client):
     assert second.duplicate_of is not None and second.duplicate_of.id == first.id
     assert [order.id for order in orders.list_orders()] == [first.id]  # nothing written, nothing charged
     another_amount = catalog.priced_line(HAMMING, 2)  # another amount is another purchase
-    assert orders.possible_duplicate(CUSTOMER.email, another_amount) is None
+    assert order_checks.possible_duplicate(CUSTOMER.email, another_amount) is None
     again = charges.checkout(
         CHECKOUT_DETAILS, HAMMING, 1, {"token": "tok_visa", "nonce": "tab-2"}, allow_duplicate=True, client=client
     )
@@ -127,4 +127,4 @@ def test_a_declined_intent_order_being_paid_again_in_its_tab_is_asked_about_but_
     # the Charges flow: a decline is final
     charges_order = orders.create_order(CUSTOMER, catalog.priced_line("working-in-public", 1))
     attempts.finish_attempt(attempts.start_attempt(charges_order.id, "c-1").id, "failed", code="card_declined")
-    assert orders.possible_duplicate(CUSTOMER.email, catalog.priced_line("working-in-public", 1)) is None
+    assert order_checks.possible_duplicate(CUSTOMER.email, catalog.priced_line("working-in-public", 1)) is None
