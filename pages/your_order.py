@@ -111,10 +111,9 @@ with st.container(border=True):
     middle.metric(total_label, format_amount(order.amount if order.paid_at else 0, order.currency))
     right.metric("Refunded", format_amount(order.amount_refunded, order.currency))
     shipped = f" · shipped {_day(order.shipped_at)}" if order.shipped_at else ""
-    show_line(
-        f"Placed {_day(order.created)}{shipped} · to {inert(order.customer.name)}, {inert(order.customer.city)}",
-        caption=True,
-    )
+    # A Checkout Sessions order learns its name and address with its payment (Stripe's Address Element).
+    to = f" · to {inert(order.customer.name)}, {inert(order.customer.city)}" if order.customer.name else ""
+    show_line(f"Placed {_day(order.created)}{shipped}{to}", caption=True)
     if order.carrier or order.tracking_number:
         show_line(
             ":material/local_shipping: "
