@@ -10,12 +10,17 @@ visitor (see ui.gate).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from shop.config import ConfigError, get_settings
 from shop.emulator_process import ensure_running
 from ui import gate
 
+# The tab's icon, served by the app itself: a `:material/…` page icon makes the browser fetch its image from
+# fonts.gstatic.com on every visit (Streamlit's frontend builds that URL), which fails offline.
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 SHOP_PAGES = (
     ("pages/store.py", "Shop", ":material/menu_book:"),
     ("pages/your_order.py", "Your order", ":material/package_2:"),
@@ -81,7 +86,7 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
 
 def main() -> None:
     """Run the app: settings, the emulator in emulator mode, the navigation, and the page the visitor asked for."""
-    st.set_page_config(page_title="Stripe Press Shop", page_icon=":material/menu_book:", layout="wide")
+    st.set_page_config(page_title="Stripe Press Shop", page_icon=str(FAVICON), layout="wide")
     st.html(APP_CSS)  # style only: Streamlit draws no element for it
     try:
         settings = get_settings()

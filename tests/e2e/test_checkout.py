@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -81,3 +83,13 @@ def test_decline_keeps_the_details_and_a_second_card_pays_the_same_order(page: P
     [failed] = [charge for charge in charges if charge.status == "failed"]
     assert (failed.failure_code, failed.outcome.reason) == ("card_declined", "insufficient_funds")
     expect(page.get_by_text(order_id)).to_be_visible()
+
+
+def test_the_shop_asks_nothing_of_another_host(page: Page, streamlit_app: StreamlitApp) -> None:
+    # It works with no internet: every file, font and icon of the page comes from the app or the emulator.
+    # (The tab's icon was fetched from fonts.gstatic.com: a request to Google on every visit, failing offline.)
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or urlsplit(request.url).scheme))
+    open_shop(page, streamlit_app)
+    expect(page.locator("link[rel='icon'], link[rel='shortcut icon']").first).to_be_attached()
+    assert hosts <= {"127.0.0.1", "blob", "data"}, hosts
