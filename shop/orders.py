@@ -155,8 +155,9 @@ def update_order(conn: sa.Connection, order_id: str, **changes: object) -> Order
     merged = {**dict(row._mapping), **changes}
     merged["status"] = _status_of(merged)
     merged["updated"] = clock.now()
-    conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged))
-    return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+    # RETURNING gives the row as written in the same round trip (SQLite 3.35+, PostgreSQL).
+    written = sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged).returning(*orders_table.c)
+    return order_from_row(conn.execute(written).one())
 
 
 def lock_order(conn: sa.Connection, order_id: str) -> Order:
@@ -165,12 +166,11 @@ def lock_order(conn: sa.Connection, order_id: str) -> Order:
     Writing the row takes the lock on SQLite and PostgreSQL alike, so two changes of one order queue here and the
     second reads what the first committed. OrderNotFoundError when there is no such order.
     """
-    locked = conn.execute(
-        sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=clock.now())
-    ).rowcount
-    if not locked:
+    touched = sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=clock.now())
+    locked = conn.execute(touched.returning(*orders_table.c)).one_or_none()
+    if locked is None:
         raise OrderNotFoundError(f"There is no order {order_id}.")
-    return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+    return order_from_row(locked)
 
 
 def queue_email(conn: sa.Connection, order: Order, kind: outbox.Kind, key: str | None = None, **facts: object) -> None:
@@ -213,8 +213,8 @@ def create_order(
             order_id = _new_order_id()
             exists = conn.execute(sa.select(orders_table.c.id).where(orders_table.c.id == order_id)).first()
             if exists is None:
-                conn.execute(sa.insert(orders_table).values(id=order_id, **values))
-                return order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
+                inserted = sa.insert(orders_table).values(id=order_id, **values).returning(*orders_table.c)
+                return order_from_row(conn.execute(inserted).one())
     raise RuntimeError("could not allocate an order number")
 
 
