@@ -112,8 +112,9 @@ def _find_intent_of(order: Order, client: stripe.StripeClient, watch: Stopwatch)
     return None
 
 
-def _create_intent(order: Order, client: stripe.StripeClient, watch: Stopwatch, *, search: bool) -> Any:
-    """Create the order's intent (or adopt one made by an earlier create whose answer was lost)."""
+def _create_intent(order: Order, client: stripe.StripeClient, watch: Stopwatch, *, search: bool) -> tuple[Any, Order]:
+    """Create the order's intent (or adopt one made by an earlier create whose answer was lost); the intent and
+    the order with its id stored."""
     existing = _find_intent_of(order, client, watch) if search else None
     if existing is None:
         params = {**order_terms(order), "payment_method_types": ["card"]}
@@ -122,8 +123,7 @@ def _create_intent(order: Order, client: stripe.StripeClient, watch: Stopwatch, 
             params["capture_method"] = "manual"
         key = create_key(order)
         existing = watch.call(lambda: client.v1.payment_intents.create(params=params, options={"idempotency_key": key}))
-    orders.set_payment_intent(order.id, existing.id)
-    return existing
+    return existing, orders.set_payment_intent(order.id, existing.id)
 
 
 def _needs_update(intent: Any, params: dict[str, Any]) -> bool:
@@ -236,7 +236,7 @@ def prepare_checkout(
             if searched and revised is not None:  # no intent to keep in step yet: the revision is the order now
                 order, revised = orders.revise_order(order.id, customer, line), None
         if order.payment_intent_id is None:
-            intent = _create_intent(order, client, watch, search=searched)
+            intent, order = _create_intent(order, client, watch, search=searched)
         else:
             intent_id = order.payment_intent_id
             intent = watch.call(lambda: client.v1.payment_intents.retrieve(intent_id))
@@ -248,8 +248,7 @@ def prepare_checkout(
         if revised is not None:
             # Saved only now that Stripe holds the revised amount: a confirm of the old client secret that won
             # the race made the update fail above, and the order still says what that confirm paid.
-            orders.revise_order(order.id, customer, line)
-        order = orders.get_order(order.id) or order
+            order = orders.revise_order(order.id, customer, line)
     except IntentUnavailable as exc:
         return PreparedCheckout(order=order, message=exc.message, stripe_seconds=watch.seconds)
     except OrderStateError as exc:
@@ -302,7 +301,7 @@ def settle_order(
             amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
             message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
             return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
-        return _result(order.id, "succeeded", charge, None, watch.seconds)
+        return _result(order.id, "succeeded", charge, None, watch.seconds, order=order)
     error = field(intent, "last_payment_error")
     if status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")
@@ -334,8 +333,9 @@ def _result(
     *,
     code: str | None = None,
     decline_code: str | None = None,
+    order: Order | None = None,
 ) -> ChargeResult:
-    order = orders.get_order(order_id)
+    order = order or orders.get_order(order_id)  # `order`: as just read after the last write, not read again
     assert order is not None
     brand, last4 = payment_methods.brand_and_last4(charge)
     if outcome == "succeeded":
