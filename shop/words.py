@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import inflect
+import functools
+from typing import Any
 
-_ENGINE = inflect.engine()
+
+@functools.cache
+def _plurals() -> Any:
+    """inflect's engine, made on first use. Importing inflect takes about 2 s on this project's 2-core machine
+    (inflect 7 wraps its methods in typeguard's `typechecked`, which re-parses its source for each at import): the
+    shop page and the Charges page never count, so they no longer pay it on a fresh server's first run."""
+    import inflect
+
+    return inflect.engine()
 
 
 def count(number: int, noun: str) -> str:
     """`number` with thousands separators and `noun` in the singular for one, the plural otherwise."""
-    return f"{number:,} {_ENGINE.plural_noun(noun, number)}"
+    return f"{number:,} {_plurals().plural_noun(noun, number)}"
 
 
 # Stripe's codes whose words are not just the code's with spaces (docs.stripe.com/api/disputes/object#dispute_object-
