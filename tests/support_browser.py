@@ -350,3 +350,7 @@ def fill_address(page: Page, name: str = "Ada Lovelace") -> None:
     frame.get_by_label("State").select_option(ADDRESS["state"])
     frame.get_by_label("ZIP code").fill(ADDRESS["postal_code"])
     frame.get_by_label("Phone number").fill(PHONE)
+
+
+# The emulator's 3-D Secure challenge, drawn over the whole page as Stripe.js draws it.
+CHALLENGE_MODAL = ".__PrivateStripe3DSModal"

@@ -14,12 +14,15 @@ from shop import orders
 from tests.support import Emulator, free_port, wait_until
 from tests.support_browser import (
     ADDRESS,
+    CHALLENGE_MODAL,
     DETAILS,
     StreamlitApp,
     confirmed_charge_id,
     fill_address,
     fill_details,
     payment_frame,
+    sidebar_link,
+    sign_in,
     type_card_in_payment_element,
 )
 
@@ -225,3 +228,134 @@ def test_a_failed_klarna_redirect_comes_back_with_everything_typed_and_the_same_
     assert [(o.id, o.charge_id, o.customer.name) for o in theirs] == [
         (session.metadata["order_id"], charge_id, "Katherine Johnson")
     ]  # one order, paid on the session the failed redirect left open
+
+
+def charges_of_order(app: StreamlitApp, order_id: str) -> list:
+    """Every charge Stripe (the emulator) made for the order, by its intents' metadata."""
+    client = app.emulator.client()
+    found = []
+    for intent in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter():
+        if intent.metadata.to_dict().get("order_id") == order_id:
+            found += client.v1.charges.list(params={"payment_intent": intent.id}).data
+    return found
+
+
+def order_id_of(app: StreamlitApp, charge_id: str) -> str:
+    client = app.emulator.client()
+    return client.v1.payment_intents.retrieve(client.v1.charges.retrieve(charge_id).payment_intent).metadata["order_id"]
+
+
+def pay_button(page: Page):
+    return page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
+
+
+def test_card_3184_pays_after_the_challenge(page: Page, sessions_app: StreamlitApp) -> None:
+    continue_to_payment(page, sessions_app, "mae@example.com", "Mae Jemison")
+    type_card_in_payment_element(page, "4000002760003184")
+    expect(pay_button(page)).to_be_enabled(timeout=30_000)
+    pay_button(page).click()
+    challenge = page.locator(CHALLENGE_MODAL)
+    expect(challenge).to_be_visible(timeout=30_000)
+    page.frame_locator(f"{CHALLENGE_MODAL} iframe").get_by_role("button", name="Complete").click()
+    charge_id = confirmed_charge_id(page)
+    expect(challenge).to_have_count(0)
+    charges = charges_of_order(sessions_app, order_id_of(sessions_app, charge_id))
+    assert [(charge.id, charge.status) for charge in charges] == [(charge_id, "succeeded")]
+
+
+def test_a_double_click_on_pay_makes_one_payment(page: Page, sessions_app: StreamlitApp) -> None:
+    continue_to_payment(page, sessions_app, "valerie@example.com", "Valerie Thomas")
+    type_card_in_payment_element(page, "4242424242424242")
+    expect(pay_button(page)).to_be_enabled(timeout=30_000)
+    # Two clicks in the same task, before the first one's confirmation has gone anywhere.
+    page.evaluate("() => { const pay = document.querySelector('.sp-pay-button'); pay.click(); pay.click(); }")
+    charge_id = confirmed_charge_id(page)
+    order_id = order_id_of(sessions_app, charge_id)
+    assert [(c.id, c.status) for c in charges_of_order(sessions_app, order_id)] == [(charge_id, "succeeded")]
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    try:
+        assert [o.id for o in orders.list_orders(email="valerie@example.com", engine=engine)] == [order_id]
+    finally:
+        engine.dispose()
+
+
+def test_a_reload_during_the_challenge_pays_the_same_order_once(page: Page, sessions_app: StreamlitApp) -> None:
+    continue_to_payment(page, sessions_app, "evelyn@example.com", "Evelyn Boyd Granville")
+    type_card_in_payment_element(page, "4000002760003184")
+    expect(pay_button(page)).to_be_enabled(timeout=30_000)
+    pay_button(page).click()
+    expect(page.locator(CHALLENGE_MODAL)).to_be_visible(timeout=30_000)
+    page.reload()  # a new browser session: the shop knows the customer again by the email
+
+    expect(page.get_by_text("Your details")).to_be_visible(timeout=30_000)
+    fill_details(page, {"Email": "evelyn@example.com"})
+    page.get_by_role("button", name="Continue to payment").click()
+    # The order's open session, with the address given on it before the reload, selected.
+    address = page.frame_locator(".sp-co-address iframe")
+    expect(address.get_by_label("Full name")).to_have_value("Evelyn Boyd Granville", timeout=30_000)
+    type_card_in_payment_element(page, "4242424242424242")
+    expect(pay_button(page)).to_be_enabled(timeout=30_000)
+    pay_button(page).click()
+    charge_id = confirmed_charge_id(page)
+
+    order_id = order_id_of(sessions_app, charge_id)
+    succeeded = [c.id for c in charges_of_order(sessions_app, order_id) if c.status == "succeeded"]
+    assert succeeded == [charge_id]
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    try:
+        assert [o.id for o in orders.list_orders(email="evelyn@example.com", engine=engine)] == [order_id]
+    finally:
+        engine.dispose()
+
+
+def test_a_returned_bank_debit_tells_the_customer_and_staff_why(page: Page, sessions_app: StreamlitApp) -> None:
+    emulator = sessions_app.emulator
+    continue_to_payment(page, sessions_app, "gladys@example.com", "Gladys West")
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill("Gladys West")
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number", exact=True).fill("000222222227")
+    frame.get_by_label("Confirm account number").fill("000222222227")
+    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
+    emulator.freeze_clock(emulator.now())  # still processing when the page settles it
+    try:
+        expect(pay_button(page)).to_be_enabled(timeout=30_000)
+        pay_button(page).click()
+        expect(page.get_by_text(re.compile("^Payment processing"))).to_be_visible(timeout=30_000)
+        order_id = page.get_by_text(re.compile(r"^Order number: ")).inner_text().split()[2]
+        emulator.freeze_clock(emulator.now() + 3 * 86400)  # days later the bank returns it
+        wait_until(
+            lambda: orders.get_order(order_id, engine=engine).status == "failed",
+            "the returned debit never reached the order",
+        )
+    finally:
+        emulator.unfreeze_clock()
+    try:
+        # The customer is told by email (with the bank's reason, composed from the return's code).
+        wait_until(
+            lambda: any(
+                f"Your bank returned the payment for order {order_id}" in mail.read_text()
+                for mail in sessions_app.data_dir.glob("mailbox/*.eml")
+            ),
+            "the email about the returned debit never reached the shop's mailbox",
+        )
+        # Staff read the return on Failures, apart from card declines, with what it means.
+        sign_in(page, sessions_app)
+        sidebar_link(page, "Failures").click()
+        expect(page.get_by_text("insufficient_funds (bank debit)").first).to_be_visible(timeout=30_000)
+    finally:
+        engine.dispose()
+
+
+def test_at_phone_width_the_checkout_fits_and_pays(page: Page, sessions_app: StreamlitApp) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    continue_to_payment(page, sessions_app, "ruby@example.com", "Ruby Bridges")
+    type_card_in_payment_element(page, "4242424242424242")
+    expect(pay_button(page)).to_be_enabled(timeout=30_000)
+    for frame in (".sp-co-payment iframe", ".sp-co-address iframe"):
+        box = page.locator(frame).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    pay_button(page).click()
+    confirmed_charge_id(page)
