@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from shop.money import format_amount
+from shop.schema import charges
+from tests.support import wait_until
 from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
@@ -17,6 +20,16 @@ pytestmark = pytest.mark.e2e
 ROW_MARKER_X = 18  # the row-selection marker column at the grid's left edge
 HEADER_PX = 36  # the grid's header row; a row is as tall
 CLICKS = 3
+
+
+def stored_fee(app: StreamlitApp, charge_id: str) -> int | None:
+    """The Stripe fee of the charge in the app's local copy (None until synced)."""
+    engine = sa.create_engine(f"sqlite:///{app.data_dir / 'shop.db'}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(charges.c.fee).where(charges.c.id == charge_id)).scalar()
+    finally:
+        engine.dispose()
 
 
 def click_first_row(page: Page) -> None:
@@ -60,6 +73,8 @@ def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
     wait_for_app(page)
     expect(page.get_by_text("Net after fees").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "charges.png"), full_page=True)
+    # A sync already under way (the app's own, or a webhook's) takes the click's place: its fee arrives with it.
+    wait_until(lambda: stored_fee(streamlit_app, charge.id) == fee, "the charge's fee never reached the local copy")
 
     click_first_row(page)  # the charges table, newest first: ours on top
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import select
+import selectors
 import socket
 import threading
 import uuid
@@ -103,10 +103,13 @@ def post_huge_body(app: StreamlitApp, *, chunked: bool) -> tuple[bytes, int]:
     block = b"{" * BLOCK
     frame = f"{BLOCK:x}\r\n".encode() + block + b"\r\n" if chunked else block
     sent = 0
+    # epoll, not select(): a worker that has run many tests holds descriptors past select()'s limit of 1024.
+    answered = selectors.DefaultSelector()
+    answered.register(sock, selectors.EVENT_READ)
     if not chunked:
-        select.select([sock], [], [], 10)  # a declared size over the limit is answered before any body is sent
+        answered.select(10)  # a declared size over the limit is answered before any body is sent
     try:
-        while sent < HUGE and not select.select([sock], [], [], 0)[0]:  # nothing to read yet: the server reads on
+        while sent < HUGE and not answered.select(0):  # nothing to read yet: the server reads on
             sock.sendall(frame)
             sent += BLOCK
         if chunked and sent >= HUGE:
@@ -118,6 +121,7 @@ def post_huge_body(app: StreamlitApp, *, chunked: bool) -> tuple[bytes, int]:
     except ConnectionResetError:
         answer = b""  # the reset came before the answer could be read
     finally:
+        answered.close()
         sock.close()
     return answer.split(b"\r\n", 1)[0], sent
 
