@@ -26,6 +26,7 @@ from tests.support_browser import (
     CHROMIUM_ARGS,
     DETAILS,
     StreamlitApp,
+    fill_address,
     fill_card,
     fill_details,
     open_shop,
@@ -45,6 +46,7 @@ def _ready_to_pay(page: Page, api: str, sample: int) -> None:
         page.get_by_role("option", name=integrations.name_of(api)).click()
     if api == "checkout_sessions":
         page.get_by_role("button", name="Continue to payment").click()
+        fill_address(page)  # Stripe's Address Element asks the name, address and phone in this flow
         type_card_in_payment_element(page, "4242424242424242")
     else:
         fill_card(page, "4242424242424242")
