@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from shop.money import format_amount
 from shop.schema import charges
-from tests.support import wait_until
+from tests.support import Emulator, free_port, wait_until
 from tests.support_browser import StreamlitApp, metric_value, sidebar_link, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +21,16 @@ pytestmark = pytest.mark.e2e
 ROW_MARKER_X = 18  # the row-selection marker column at the grid's left edge
 HEADER_PX = 36  # the grid's header row; a row is as tall
 CLICKS = 3
+
+
+@pytest.fixture(scope="module")
+def detail_app(private_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp]:
+    """A server on an emulator of this module: the sync reads Stripe's events from its cursor on, and a test that
+    moved the session emulator's clock ahead leaves events dated later than the ones these tests make."""
+    app = StreamlitApp(free_port(), tmp_path_factory.mktemp("shop-charge-detail"), private_emulator)
+    app.start()
+    yield app
+    app.stop()
 
 
 def stored_fee(app: StreamlitApp, charge_id: str) -> int | None:
@@ -55,9 +66,9 @@ def click_first_row(page: Page) -> None:
 
 
 def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
-    page: Page, streamlit_app: StreamlitApp, tmp_path: Path
+    page: Page, detail_app: StreamlitApp, tmp_path: Path
 ):
-    api = streamlit_app.emulator.client()
+    api = detail_app.emulator.client()
     charge = api.v1.charges.create(
         params={"amount": 4321, "currency": "usd", "source": "tok_visa", "receipt_email": "row@example.com"}
     )
@@ -65,7 +76,7 @@ def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
     fee = api.v1.balance_transactions.retrieve(charge.balance_transaction).fee
 
     page.set_viewport_size({"width": 1280, "height": 1000})
-    sign_in(page, streamlit_app)
+    sign_in(page, detail_app)
     sidebar_link(page, "Charges").click()
     expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
     wait_for_app(page)
@@ -74,7 +85,7 @@ def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
     expect(page.get_by_text("Net after fees").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "charges.png"), full_page=True)
     # A sync already under way (the app's own, or a webhook's) takes the click's place: its fee arrives with it.
-    wait_until(lambda: stored_fee(streamlit_app, charge.id) == fee, "the charge's fee never reached the local copy")
+    wait_until(lambda: stored_fee(detail_app, charge.id) == fee, "the charge's fee never reached the local copy")
 
     click_first_row(page)  # the charges table, newest first: ours on top
 
@@ -96,13 +107,13 @@ def test_a_click_on_a_charges_row_opens_its_detail_with_the_timeline(
     assert "/charge?" not in page.url
 
 
-def test_a_click_on_a_refund_history_row_opens_the_refunded_charge(page: Page, streamlit_app: StreamlitApp):
-    api = streamlit_app.emulator.client()
+def test_a_click_on_a_refund_history_row_opens_the_refunded_charge(page: Page, detail_app: StreamlitApp):
+    api = detail_app.emulator.client()
     charge = api.v1.charges.create(params={"amount": 2500, "currency": "usd", "source": "tok_visa"})
     api.v1.refunds.create(params={"charge": charge.id, "amount": 2500})
 
     page.set_viewport_size({"width": 1280, "height": 1000})
-    sign_in(page, streamlit_app)
+    sign_in(page, detail_app)
     sidebar_link(page, "Refunds").click()
     expect(page.get_by_role("heading", name="Refund history")).to_be_visible(timeout=30_000)
     wait_for_app(page)
@@ -113,13 +124,13 @@ def test_a_click_on_a_refund_history_row_opens_the_refunded_charge(page: Page, s
     expect(page.get_by_text(f"{charge.id} · refunded")).to_be_visible(timeout=30_000)
 
 
-def test_a_charge_is_refunded_from_its_own_page(page: Page, streamlit_app: StreamlitApp, tmp_path: Path):
-    api = streamlit_app.emulator.client()
+def test_a_charge_is_refunded_from_its_own_page(page: Page, detail_app: StreamlitApp, tmp_path: Path):
+    api = detail_app.emulator.client()
     charge = api.v1.charges.create(
         params={"amount": 2300, "currency": "usd", "source": "tok_visa", "receipt_email": "own.page@example.com"}
     )
     page.set_viewport_size({"width": 1280, "height": 1000})
-    sign_in(page, streamlit_app)
+    sign_in(page, detail_app)
     sidebar_link(page, "Charges").click()
     expect(page.get_by_role("heading", name="Charges")).to_be_visible(timeout=30_000)
     wait_for_app(page)
