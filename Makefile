@@ -55,7 +55,7 @@ run-replicas: $(RUNTIME)
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium; the store on SQLite
 ## and on a throwaway PostgreSQL server). TEST_WORKERS=auto runs it on every core (a test file stays on one worker,
-## so its module fixtures start once): about 18 minutes here instead of 31, but parallel runs have shown tests that
+## so its module fixtures start once): 18-20 minutes here instead of 29-40, but parallel runs have shown tests that
 ## depend on what ran before them in their worker, so one process stays the default until such runs are clean
 TEST_WORKERS ?= 0
 test: $(DEV) browser postgres lint
