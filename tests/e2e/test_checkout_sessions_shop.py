@@ -110,12 +110,7 @@ def test_a_bank_debit_confirms_as_processing_and_its_webhook_pays_the_order_with
     fill_details(page, {"Email": "mary@example.com"})
     page.get_by_role("button", name="Continue to payment").click()
     fill_address(page, "Mary Jackson")
-    frame = payment_frame(page)
-    frame.get_by_role("tab", name="US bank account").click()
-    frame.get_by_label("Full name").fill("Mary Jackson")
-    frame.get_by_label("Routing number").fill("110000000")
-    frame.get_by_label("Account number", exact=True).fill("000123456789")
-    frame.get_by_label("Confirm account number").fill("000123456789")
+    type_bank_account(page, "Mary Jackson", "000123456789")
     engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
     emulator.freeze_clock(emulator.now())  # the debit must still be processing when the page settles it
     try:
@@ -245,6 +240,25 @@ def order_id_of(app: StreamlitApp, charge_id: str) -> str:
     return client.v1.payment_intents.retrieve(client.v1.charges.retrieve(charge_id).payment_intent).metadata["order_id"]
 
 
+def order_ids_of(app: StreamlitApp, email: str) -> list[str]:
+    """The ids of the customer's orders in the app's store, newest first."""
+    engine = sa.create_engine(f"sqlite:///{app.data_dir / 'shop.db'}")
+    try:
+        return [order.id for order in orders.list_orders(email=email, engine=engine)]
+    finally:
+        engine.dispose()
+
+
+def type_bank_account(page: Page, name: str, account: str) -> None:
+    """Choose the Payment Element's US bank account tab and type Stripe's test routing number and `account`."""
+    frame = payment_frame(page)
+    frame.get_by_role("tab", name="US bank account").click()
+    frame.get_by_label("Full name").fill(name)
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number", exact=True).fill(account)
+    frame.get_by_label("Confirm account number").fill(account)
+
+
 def pay_button(page: Page):
     return page.get_by_role("button", name=re.compile(r"^Pay \$23\.00"))
 
@@ -272,11 +286,7 @@ def test_a_double_click_on_pay_makes_one_payment(page: Page, sessions_app: Strea
     charge_id = confirmed_charge_id(page)
     order_id = order_id_of(sessions_app, charge_id)
     assert [(c.id, c.status) for c in charges_of_order(sessions_app, order_id)] == [(charge_id, "succeeded")]
-    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
-    try:
-        assert [o.id for o in orders.list_orders(email="valerie@example.com", engine=engine)] == [order_id]
-    finally:
-        engine.dispose()
+    assert order_ids_of(sessions_app, "valerie@example.com") == [order_id]
 
 
 def test_a_reload_during_the_challenge_pays_the_same_order_once(page: Page, sessions_app: StreamlitApp) -> None:
@@ -301,22 +311,13 @@ def test_a_reload_during_the_challenge_pays_the_same_order_once(page: Page, sess
     order_id = order_id_of(sessions_app, charge_id)
     succeeded = [c.id for c in charges_of_order(sessions_app, order_id) if c.status == "succeeded"]
     assert succeeded == [charge_id]
-    engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
-    try:
-        assert [o.id for o in orders.list_orders(email="evelyn@example.com", engine=engine)] == [order_id]
-    finally:
-        engine.dispose()
+    assert order_ids_of(sessions_app, "evelyn@example.com") == [order_id]
 
 
 def test_a_returned_bank_debit_tells_the_customer_and_staff_why(page: Page, sessions_app: StreamlitApp) -> None:
     emulator = sessions_app.emulator
     continue_to_payment(page, sessions_app, "gladys@example.com", "Gladys West")
-    frame = payment_frame(page)
-    frame.get_by_role("tab", name="US bank account").click()
-    frame.get_by_label("Full name").fill("Gladys West")
-    frame.get_by_label("Routing number").fill("110000000")
-    frame.get_by_label("Account number", exact=True).fill("000222222227")
-    frame.get_by_label("Confirm account number").fill("000222222227")
+    type_bank_account(page, "Gladys West", "000222222227")
     engine = sa.create_engine(f"sqlite:///{sessions_app.data_dir / 'shop.db'}")
     emulator.freeze_clock(emulator.now())  # still processing when the page settles it
     try:
