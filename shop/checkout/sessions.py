@@ -156,6 +156,10 @@ def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | 
     return None
 
 
+# The fields of Stripe's Address object, named as the order's customer names them too.
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
 def collected_customer(session: Any, email: str) -> orders.Customer | None:
     """The name, address and phone the session collected (the Address Element's) as a customer with `email`;
     None before the customer gave them. Stripe names them `collected_information.shipping_details` since API
@@ -164,7 +168,7 @@ def collected_customer(session: Any, email: str) -> orders.Customer | None:
     address = field(shipping, "address")
     if not address:
         return None
-    lines = {name: field(address, name) or "" for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    lines = {name: field(address, name) or "" for name in ADDRESS_FIELDS}
     phone = field(session, "customer_details", "phone") or ""
     return orders.Customer(name=field(shipping, "name") or "", email=email, phone=phone, **lines)
 
@@ -175,7 +179,7 @@ def address_contact(customer: orders.Customer | None) -> dict[str, Any] | None:
     None when there is none."""
     if customer is None:
         return None
-    address = {name: getattr(customer, name) for name in ("line1", "line2", "city", "state", "postal_code", "country")}
+    address = {name: getattr(customer, name) for name in ADDRESS_FIELDS}
     return {"name": customer.name, "address": address, "phone": customer.phone}
 
 
