@@ -640,10 +640,14 @@ def outcome(page: Page, timeout: int = 15000) -> dict:
 
 
 def challenge(page: Page) -> FrameLocator:
-    """The 3-D Secure challenge frame once its modal covers the page."""
+    """The 3-D Secure challenge frame once its modal covers the page and holds the keyboard's focus.
+
+    The frame's text shows before its module script runs; until that script has told the page it loaded, the
+    page has not moved the focus in, and a key pressed then goes wherever the focus was (the card frame)."""
     expect(page.locator(CHALLENGE_MODAL)).to_be_visible()
     frame = page.frame_locator(f"{CHALLENGE_MODAL} iframe")
     expect(frame.get_by_text("Emulated 3D Secure test page")).to_be_visible()
+    expect(frame.locator("button[data-result]").first).to_be_focused()
     return frame
 
 
