@@ -17,10 +17,8 @@ from shop.db import get_engine
 from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
 from shop.orders import (
     Order,
-    OrderNotFoundError,
     attempt_in_flight,
     lock_order,
-    order_from_row,
     queue_email,
     update_order,
 )
@@ -85,37 +83,30 @@ def _start_attempt(
         ).one_or_none()
         if existing is not None:
             return _attempt_from(existing)
-        # Writing the order row first takes its write lock, so two new attempts of one order queue here.
-        locked = conn.execute(sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=now)).rowcount
-        if not locked:
-            raise OrderNotFoundError(f"There is no order {order_id}.")
+        order = lock_order(conn, order_id)  # two new attempts of one order queue here
         # Look again under the lock: a concurrent caller with the same nonce may have just inserted it.
         existing = conn.execute(
             sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
         ).one_or_none()
         if existing is not None:
             return _attempt_from(existing)
-        order = order_from_row(conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one())
         may_pay(order).require()
         if attempt_in_flight(conn, order_id):
             raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
         number = conn.execute(
             sa.select(sa.func.count()).select_from(attempts_table).where(attempts_table.c.order_id == order_id)
         ).scalar_one()
-        result = conn.execute(
-            sa.insert(attempts_table).values(
-                order_id=order_id,
-                created=now,
-                updated=now,
-                nonce=nonce,
-                idempotency_key=f"charge-{order_id}-{number + 1}-{nonce}",
-                outcome="pending",
-                card_brand=card_brand,
-                card_last4=card_last4,
-            )
+        inserted = sa.insert(attempts_table).values(
+            order_id=order_id,
+            created=now,
+            updated=now,
+            nonce=nonce,
+            idempotency_key=f"charge-{order_id}-{number + 1}-{nonce}",
+            outcome="pending",
+            card_brand=card_brand,
+            card_last4=card_last4,
         )
-        attempt_id = result.inserted_primary_key[0]
-        return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+        return _attempt_from(conn.execute(inserted.returning(*attempts_table.c)).one())
 
 
 def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:
@@ -173,7 +164,7 @@ def finish_attempt(
             still_open = sa.or_(
                 still_open, sa.and_(attempts_table.c.outcome == "failed", attempts_table.c.code == NOT_CHARGED)
             )
-        written = conn.execute(
+        finished = (
             sa.update(attempts_table)
             .where(attempts_table.c.id == attempt_id, still_open)
             .values(
@@ -184,20 +175,21 @@ def finish_attempt(
                 decline_code=decline_code,
                 message=message,
             )
-        ).rowcount
-        attempt = _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
-        if not written:
-            return attempt  # already settled: this answer changes nothing
+        )
+        written = conn.execute(finished.returning(*attempts_table.c)).one_or_none()
+        if written is None:  # already settled: this answer changes nothing
+            return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
+        attempt = _attempt_from(written)
         if outcome == "succeeded":
             if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
                 paid = order.paid_at or paid_at or now
-                paid_order = update_order(conn, order.id, paid_at=paid, charge_id=charge_id, last_error=None)
+                paid_order = update_order(conn, order, paid_at=paid, charge_id=charge_id, last_error=None)
                 if not order.paid_at:
                     queue_email(
                         conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4
                     )
         elif outcome == "failed" and not order.paid_at:
-            failed_order = update_order(conn, order.id, status="failed", last_error=message)
+            failed_order = update_order(conn, order, status="failed", last_error=message)
             if payment_methods.is_bank_debit(attempt.card_brand):  # returned days later: the customer has left
                 queue_email(
                     conn,
@@ -209,7 +201,7 @@ def finish_attempt(
                     card_last4=attempt.card_last4,
                 )
         elif outcome == "error" and not order.paid_at:
-            update_order(conn, order.id, last_error=message)
+            update_order(conn, order, last_error=message)
         return attempt
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from shop import audit, catalog, clock
-from shop.db import get_engine
+from shop.db import dialect_insert, get_engine
 from shop.mail import outbox
 from shop.order_rules import (
     OrderStateError,
@@ -139,25 +139,31 @@ def order_from_row(row: sa.Row) -> Order:
     return Order(customer=customer, **data)
 
 
+def _row_of(order: Order) -> dict[str, object]:
+    """The columns of `order` as `orders_table` holds them (the inverse of `order_from_row`)."""
+    row = {f.name: getattr(order, f.name) for f in fields(Order) if f.name != "customer"}
+    return row | {name: getattr(order.customer, name) for name in CUSTOMER_FIELDS}
+
+
 def _engine(engine: sa.Engine | None) -> sa.Engine:
     return engine or get_engine()
 
 
-def update_order(conn: sa.Connection, order_id: str, **changes: object) -> Order:
-    """Apply `changes`, recompute the status from the facts, and return the order.
+def update_order(conn: sa.Connection, held: Order, **changes: object) -> Order:
+    """Apply `changes` to the order `held`, recompute the status from the facts, and return the order as written.
 
-    Call it with the order held (`lock_order`): the write is not conditional, so the lock is what keeps a concurrent
-    change from being overwritten.
+    `held` is the order as `lock_order` returned it in this transaction: the write is not conditional, so the lock
+    is what keeps a concurrent change from being overwritten, and what the lock read is what the change applies to
+    (no second read).
     """
-    row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id)).one_or_none()
-    if row is None:
-        raise OrderNotFoundError(f"There is no order {order_id}.")
-    merged = {**dict(row._mapping), **changes}
-    merged["status"] = _status_of(merged)
-    merged["updated"] = clock.now()
+    merged = {**_row_of(held), **changes}
+    written = {**changes, "status": _status_of(merged), "updated": clock.now()}
     # RETURNING gives the row as written in the same round trip (SQLite 3.35+, PostgreSQL).
-    written = sa.update(orders_table).where(orders_table.c.id == order_id).values(**merged).returning(*orders_table.c)
-    return order_from_row(conn.execute(written).one())
+    update = sa.update(orders_table).where(orders_table.c.id == held.id).values(**written).returning(*orders_table.c)
+    row = conn.execute(update).one_or_none()
+    if row is None:
+        raise OrderNotFoundError(f"There is no order {held.id}.")
+    return order_from_row(row)
 
 
 def lock_order(conn: sa.Connection, order_id: str) -> Order:
@@ -211,10 +217,11 @@ def create_order(
     with _engine(engine).begin() as conn:
         for _ in range(5):  # a clash of random order numbers is rare; try a fresh one
             order_id = _new_order_id()
-            exists = conn.execute(sa.select(orders_table.c.id).where(orders_table.c.id == order_id)).first()
-            if exists is None:
-                inserted = sa.insert(orders_table).values(id=order_id, **values).returning(*orders_table.c)
-                return order_from_row(conn.execute(inserted).one())
+            insert = dialect_insert(conn, orders_table).values(id=order_id, **values)
+            inserted = conn.execute(insert.on_conflict_do_nothing(index_elements=["id"]).returning(*orders_table.c))
+            row = inserted.one_or_none()
+            if row is not None:
+                return order_from_row(row)
     raise RuntimeError("could not allocate an order number")
 
 
@@ -297,7 +304,7 @@ def set_payment_intent(order_id: str, intent_id: str, *, engine: sa.Engine | Non
         order = lock_order(conn, order_id)
         if order.payment_intent_id not in (None, intent_id):
             raise OrderStateError(f"Order {order_id} already has PaymentIntent {order.payment_intent_id}.")
-        return update_order(conn, order_id, payment_intent_id=intent_id)
+        return update_order(conn, order, payment_intent_id=intent_id)
 
 
 def attempt_in_flight(conn: sa.Connection, order_id: str) -> bool:
@@ -321,7 +328,7 @@ def revise_order(
         may_revise(order, payment_in_flight=attempt_in_flight(conn, order_id)).require()
         return update_order(
             conn,
-            order_id,
+            order,
             **{name: getattr(customer, name) for name in CUSTOMER_FIELDS} | {"email": customer.email.strip()},
             book_id=line.book.id,
             quantity=line.quantity,
@@ -377,8 +384,8 @@ def take_shipping_details(order_id: str, customer: Customer, *, engine: sa.Engin
     if order is None or order.shipped_at or replace(customer, email=order.customer.email) == order.customer:
         return
     with _engine(engine).begin() as conn:
-        lock_order(conn, order_id)
-        update_order(conn, order_id, **{name: getattr(customer, name) for name in CUSTOMER_FIELDS if name != "email"})
+        held = lock_order(conn, order_id)
+        update_order(conn, held, **{name: getattr(customer, name) for name in CUSTOMER_FIELDS if name != "email"})
 
 
 def note_debit_processing(
@@ -432,7 +439,7 @@ def record_capture(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         order = lock_order(conn, order_id)
         if order.captured_at:
             return order
-        return update_order(conn, order_id, captured_at=clock.now())
+        return update_order(conn, order, captured_at=clock.now())
 
 
 def record_release(order_id: str, *, engine: sa.Engine | None = None) -> Order:
@@ -444,7 +451,7 @@ def record_release(order_id: str, *, engine: sa.Engine | None = None) -> Order:
         order = lock_order(conn, order_id)
         if order.released_at or order.captured_at or order.capture_method != "manual":
             return order
-        return update_order(conn, order_id, released_at=clock.now())
+        return update_order(conn, order, released_at=clock.now())
 
 
 def stale_authorizations(older_than_s: int, *, engine: sa.Engine | None = None) -> list[Order]:
@@ -551,7 +558,7 @@ def record_refund(order_id: str, amount_refunded: int, *, engine: sa.Engine | No
         order = lock_order(conn, order_id)
         if amount_refunded < 0 or amount_refunded > order.amount:
             raise ValueError(f"A refund total of {amount_refunded} does not fit order {order_id} ({order.amount}).")
-        updated = update_order(conn, order_id, amount_refunded=amount_refunded)
+        updated = update_order(conn, order, amount_refunded=amount_refunded)
         _email_refund(conn, order, updated)
         return updated
 

@@ -48,6 +48,23 @@ def test_new_order_is_pending_with_the_catalog_price(engine: sa.Engine) -> None:
     assert orders.get_order(order.id, engine=engine) == order
 
 
+def test_an_order_number_already_taken_is_drawn_again_and_the_stored_order_is_untouched(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
+    drawn = iter([first.id, first.id, "SP-FRESH234"])
+    monkeypatch.setattr(orders, "_new_order_id", lambda: next(drawn))
+    second = orders.create_order(ADA, catalog.priced_line("dream-machine", 2), engine=engine)
+    assert second.id == "SP-FRESH234"
+    assert (second.book_id, second.quantity) == ("dream-machine", 2)
+    assert orders.get_order(first.id, engine=engine) == first
+
+    monkeypatch.setattr(orders, "_new_order_id", lambda: first.id)
+    with pytest.raises(RuntimeError, match="could not allocate an order number"):
+        orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
+    assert orders.count_orders(engine=engine) == 2
+
+
 def test_unknown_book_and_bad_quantity_are_refused(engine: sa.Engine) -> None:
     with pytest.raises(catalog.UnknownBookError):
         orders.create_order(ADA, catalog.priced_line("no-such-book", 1), engine=engine)
