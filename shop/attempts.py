@@ -13,7 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from shop import clock, payment_methods
-from shop.db import get_engine
+from shop.db import get_engine, reading
 from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
 from shop.orders import (
     Order,
@@ -110,7 +110,7 @@ def _start_attempt(
 
 
 def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:
-    with (engine or get_engine()).connect() as conn:
+    with reading(engine or get_engine()) as conn:
         row = conn.execute(
             sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
         ).one()
@@ -220,7 +220,7 @@ def list_attempts(order_id: str | None = None, *, engine: sa.Engine | None = Non
     query = sa.select(attempts_table).order_by(attempts_table.c.id)
     if order_id:
         query = query.where(attempts_table.c.order_id == order_id)
-    with (engine or get_engine()).connect() as conn:
+    with reading(engine or get_engine()) as conn:
         return [_attempt_from(row) for row in conn.execute(query)]
 
 
@@ -236,7 +236,7 @@ def unsettled_attempts(*, older_than_s: int = 0, engine: sa.Engine | None = None
         )
         .order_by(attempts_table.c.id)
     )
-    with (engine or get_engine()).connect() as conn:
+    with reading(engine or get_engine()) as conn:
         return [_attempt_from(row) for row in conn.execute(query)]
 
 

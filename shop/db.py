@@ -119,6 +119,16 @@ def get_engine(url: str | None = None) -> sa.Engine:
         return _engine_for(url)
 
 
+def reading(engine: sa.Engine) -> sa.Connection:
+    """A connection for reads that need no transaction: each statement sees what was committed when it ran.
+
+    On PostgreSQL a transaction costs two round trips of its own (BEGIN, then the ROLLBACK that returns the
+    connection to the pool), as many as a one-query read itself; this connection runs each statement on its own
+    instead. Reads that must agree with each other, or decide a write, belong in the write's `engine.begin()`.
+    """
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def dialect_insert(conn: sa.Connection, table: sa.Table):
     """`INSERT` for `conn`'s dialect (SQLite's or PostgreSQL's), the kind with `on_conflict_do_update/nothing`."""
     if conn.dialect.name == "postgresql":

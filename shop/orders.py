@@ -21,7 +21,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from shop import audit, catalog, clock
-from shop.db import dialect_insert, get_engine
+from shop.db import dialect_insert, get_engine, reading
 from shop.mail import outbox
 from shop.order_rules import (
     OrderStateError,
@@ -227,7 +227,7 @@ def create_order(
 
 def get_order(order_id: str, *, engine: sa.Engine | None = None) -> Order | None:
     """The order with this number, or None."""
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         row = conn.execute(sa.select(orders_table).where(orders_table.c.id == order_id.strip().upper())).one_or_none()
     return order_from_row(row) if row else None
 
@@ -236,7 +236,7 @@ def get_orders(order_ids: Sequence[str], *, engine: sa.Engine | None = None) -> 
     """The orders of these numbers that exist, by number (one query)."""
     wanted = sorted({order_id.strip().upper() for order_id in order_ids if order_id})
     found: dict[str, Order] = {}
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         for start in range(0, len(wanted), 500):
             query = sa.select(orders_table).where(orders_table.c.id.in_(wanted[start : start + 500]))
             found.update((row.id, order_from_row(row)) for row in conn.execute(query))
@@ -288,13 +288,13 @@ def list_orders(
         query = query.where(orders_table.c.payment_intent_id.is_not(None))
     if limit:
         query = query.limit(limit)
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         return [order_from_row(row) for row in conn.execute(query)]
 
 
 def count_orders(*, engine: sa.Engine | None = None) -> int:
     """How many orders the store holds."""
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(orders_table)).scalar_one()
 
 
@@ -468,7 +468,7 @@ def stale_authorizations(older_than_s: int, *, engine: sa.Engine | None = None) 
         )
         .order_by(orders_table.c.paid_at)
     )
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         return [order_from_row(row) for row in conn.execute(query)]
 
 
@@ -480,7 +480,7 @@ def released_authorizations(*, limit: int = 100, engine: sa.Engine | None = None
         .order_by(orders_table.c.released_at.desc())
         .limit(limit)
     )
-    with _engine(engine).connect() as conn:
+    with reading(_engine(engine)) as conn:
         return [order_from_row(row) for row in conn.execute(query)]
 
 
