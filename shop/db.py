@@ -124,9 +124,14 @@ def reading(engine: sa.Engine) -> sa.Connection:
 
     On PostgreSQL a transaction costs two round trips of its own (BEGIN, then the ROLLBACK that returns the
     connection to the pool), as many as a one-query read itself; this connection runs each statement on its own
-    instead. Reads that must agree with each other, or decide a write, belong in the write's `engine.begin()`.
+    instead. SQLite's driver begins no transaction for a read anyway, and switching its isolation level would cost
+    a PRAGMA each way. Reads that must agree with each other, or decide a write, belong in the write's
+    `engine.begin()`.
     """
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 def dialect_insert(conn: sa.Connection, table: sa.Table):
