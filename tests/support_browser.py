@@ -278,8 +278,7 @@ def payment_frame(page: Page) -> FrameLocator:
 def type_card_in_payment_element(page: Page, number: str) -> None:
     """Type `number`, a future expiry, a CVC and a ZIP into the Payment Element's card tab."""
     frame = payment_frame(page).frame_locator("iframe.card-frame")
-    future_yy = f"{(dt.date.today().year + 3) % 100:02d}"
-    typed = (("Card number", number), ("expiration date", f"12{future_yy}"), ("CVC", "123"), ("ZIP", "97205"))
+    typed = (("Card number", number), ("expiration date", f"12{FUTURE_YY}"), ("CVC", "123"), ("ZIP", "97205"))
     for label, text in typed:
         field = frame.get_by_label(label)
         field.click()
@@ -354,3 +353,4 @@ def fill_address(page: Page, name: str = "Ada Lovelace") -> None:
 
 # The emulator's 3-D Secure challenge, drawn over the whole page as Stripe.js draws it.
 CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
+FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"  # a card expiry year that stays in the future

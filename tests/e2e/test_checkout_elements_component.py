@@ -8,7 +8,6 @@ total and an error; every outcome is checked against the session retrieved throu
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -20,11 +19,10 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.component_apps import ComponentApp
 from tests.support import Emulator, free_port, wait_until
+from tests.support_browser import CHALLENGE_MODAL, FUTURE_YY
 
 pytestmark = pytest.mark.e2e
 
-FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
-CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
 TOTAL = 6400
 
 

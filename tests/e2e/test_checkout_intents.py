@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support_browser import (
+    CHALLENGE_MODAL,
     DETAILS,
     StreamlitApp,
     confirmed_charge_id,
@@ -21,7 +22,6 @@ from tests.support_browser import (
 
 pytestmark = pytest.mark.e2e
 
-CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
 PAY = "Pay $23.00"
 
 

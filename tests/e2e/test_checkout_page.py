@@ -3,7 +3,6 @@ its success_url; 3-D Secure and a decline followed by another card on the same s
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import re
 import threading
@@ -14,11 +13,10 @@ import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support import Emulator, free_port
+from tests.support_browser import CHALLENGE_MODAL, FUTURE_YY
 
 pytestmark = pytest.mark.e2e
 
-FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
-CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
 ITEMS = [
     {"price_data": {"currency": "usd", "unit_amount": 2300, "product_data": {"name": "Stubborn Attachments"}},
      "quantity": 2},

@@ -5,7 +5,6 @@ What the customer types lives in the emulator's frames; the page sees only the S
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import threading
 from collections.abc import Iterator
@@ -16,12 +15,11 @@ import stripe
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.support import Emulator, free_port, wait_until
+from tests.support_browser import CHALLENGE_MODAL, FUTURE_YY
 
 pytestmark = pytest.mark.e2e
 
 PUBLISHABLE_KEY = "pk_test_emulator_elements"
-FUTURE_YY = f"{(dt.date.today().year + 3) % 100:02d}"
-CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
 TOTAL = 6400
 ITEMS = [
     {"price_data": {"currency": "usd", "unit_amount": 2300, "product_data": {"name": "Stubborn Attachments"}},

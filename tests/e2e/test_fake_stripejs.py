@@ -16,6 +16,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from stripe_emulator import cards
 from tests.support import Emulator, free_port
+from tests.support_browser import CHALLENGE_MODAL
 
 pytestmark = pytest.mark.e2e
 
@@ -612,7 +613,6 @@ def test_the_frame_and_the_api_treat_a_number_alike(
 
 # ---------------------------------------------------------------- PaymentIntents and 3-D Secure
 
-CHALLENGE_MODAL = ".__PrivateStripe3DSModal"
 BILLING = {"name": "Jenny Rosen", "email": "jenny@example.com", "address": {"country": "US"}}
 
 
