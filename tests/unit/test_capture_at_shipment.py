@@ -24,12 +24,14 @@ HAMMING = "art-of-doing-science"  # $23.00 in the catalog
 
 
 @pytest.fixture
-def client(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.StripeClient:
-    use_emulator(monkeypatch, emulator, tmp_path)
+def client(private_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stripe.StripeClient:
+    """An empty emulator of this module's own: a test here moves its clock a week on, and what it charges then
+    stays dated in the future, ahead of every later event (a shared emulator would carry that to other tests)."""
+    use_emulator(monkeypatch, private_emulator, tmp_path)
     monkeypatch.setenv("CAPTURE", "at_shipment")
     config.get_settings.cache_clear()
-    emulator.reset()
-    return emulator.client()
+    private_emulator.reset()
+    return private_emulator.client()
 
 
 def charges_checkout(client: stripe.StripeClient, token: str = "tok_visa") -> orders.Order:
