@@ -54,10 +54,10 @@ run-replicas: $(RUNTIME)
 	$(PY) tools/run_replicas.py --replicas $(N) --port $(PORT)
 
 ## test: lint, then every test (unit, contract, app, notebooks, end-to-end in Chromium; the store on SQLite
-## and on a throwaway PostgreSQL server). TEST_WORKERS=auto runs it on every core (a test file stays on one worker,
-## so its module fixtures start once): 18-20 minutes here instead of 29-40, but parallel runs have shown tests that
-## depend on what ran before them in their worker, so one process stays the default until such runs are clean
-TEST_WORKERS ?= 0
+## and on a throwaway PostgreSQL server), on every core: a test file stays on one worker, so its module fixtures
+## start once, and each worker has its own emulator and PostgreSQL server. About 18 minutes on 2 cores, against
+## 29-40 in one process; TEST_WORKERS=0 runs it in one process, TEST_WORKERS=N on N workers
+TEST_WORKERS ?= auto
 test: $(DEV) browser postgres lint
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
