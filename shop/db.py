@@ -87,7 +87,6 @@ def _baseline_tables() -> set[str]:
     return {"orders", "attempts", "refund_requests", "charges", "charge_payloads", "refunds", "sync_state"}
 
 
-@functools.cache
 def _engine_for(url: str) -> sa.Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -106,6 +105,7 @@ def _engine_for(url: str) -> sa.Engine:
     return engine
 
 
+_engines: dict[str, sa.Engine] = {}  # one per URL, for the life of the process
 _engines_lock = threading.Lock()  # threads asking for a new URL at once: one builds and migrates, the rest wait
 
 
@@ -116,7 +116,25 @@ def get_engine(url: str | None = None) -> sa.Engine:
 
         url = get_settings().database_url
     with _engines_lock:
-        return _engine_for(url)
+        if url not in _engines:
+            _engines[url] = _engine_for(url)
+        return _engines[url]
+
+
+def close_idle_connections() -> None:
+    """Close the idle pooled connections of every engine this process made; an engine opens new ones when next used.
+
+    For a process done with many stores, such as a test run that gives each test its own: each engine keeps its
+    pool for the life of the process, and a SQLite connection holds three files open (the database, its WAL and
+    its shared memory), so they would add up to thousands of open files.
+    """
+    with _engines_lock:
+        engines = list(_engines.values())
+    for engine in engines:
+        in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
+        # An in-memory store lives only in its connection; an engine without idle connections has nothing to close.
+        if not in_memory and engine.pool.checkedin():
+            engine.dispose()
 
 
 def reading(engine: sa.Engine) -> sa.Connection:

@@ -31,6 +31,15 @@ def _settings_read_afresh() -> Iterator[None]:
     get_mail_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _stores_closed_after_use() -> Iterator[None]:
+    """Each test's own store is closed when it ends, so a long run does not pile up open files."""
+    yield
+    from shop.db import close_idle_connections
+
+    close_idle_connections()
+
+
 @pytest.fixture(scope="session")
 def emulator(stripe_emulator: Emulator) -> Emulator:
     """One emulator for the whole test session, on its own port and data directory (the plugin's)."""

@@ -6,6 +6,8 @@ The older stores are written here in SQL, as the code before migrations made the
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -286,3 +288,20 @@ def test_migrating_a_store_twice_changes_nothing(database_url: str):
 def test_a_database_other_than_sqlite_or_postgresql_is_refused_with_a_clear_message(url: str):
     with pytest.raises(db.UnsupportedDatabaseError, match="SQLite or PostgreSQL"):
         db.get_engine(url)
+
+
+def test_closing_idle_connections_lets_go_of_a_sqlite_stores_files_and_the_store_still_works(tmp_path) -> None:
+    path = tmp_path / "store" / "shop.db"
+    engine = db.get_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.sync_state).values(key="cursor", value="evt_1"))
+
+    def files_open() -> set[str]:
+        fds = Path("/proc/self/fd")
+        return {target for fd in fds.iterdir() if (target := os.path.realpath(fd)).startswith(str(path))}
+
+    assert files_open()  # the engine's pool keeps its connection, and with it the database, WAL and shared memory
+    db.close_idle_connections()
+    assert files_open() == set()
+    with db.reading(engine) as conn:
+        assert conn.execute(sa.select(schema.sync_state.c.value)).scalar_one() == "evt_1"
