@@ -70,7 +70,9 @@ TEST_CARD_HINT = (
 )
 # The integration switch's label stays readable while it is locked (Streamlit greys a disabled widget's label below
 # 4.5:1). Columns stack under 640 px: there each book becomes one short row (small cover, title, price) so the first
-# screen of a phone shows the books with their prices and Choose buttons instead of one full-height cover.
+# screen of a phone shows the books with their prices and Choose buttons instead of one full-height cover; the
+# order's cover is left out there, with its own column (the innermost one holding it, not the layout's around it),
+# which would otherwise leave a blank band above the title.
 PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
@@ -83,6 +85,7 @@ PAGE_CSS = """<style>
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
   .sp-book-text{min-height:0;font-size:.92rem}
   .sp-summary-cover{display:none}
+  [data-testid="stColumn"]:has(.sp-summary-cover):not(:has([data-testid="stColumn"])){display:none}
 }
 </style>"""
 
