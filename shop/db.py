@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from shop.schema import change_sequence, metadata
 
@@ -87,6 +87,11 @@ def _baseline_tables() -> set[str]:
     return {"orders", "attempts", "refund_requests", "charges", "charge_payloads", "refunds", "sync_state"}
 
 
+def _in_memory(url: URL) -> bool:
+    """Whether `url` names an in-memory SQLite store, which lives only as long as its connection."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def _engine_for(url: str) -> sa.Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -95,7 +100,7 @@ def _engine_for(url: str) -> sa.Engine:
             f"DATABASE_URL names a {backend} database; the shop runs on SQLite or PostgreSQL (postgresql+psycopg://…)."
         )
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if not _in_memory(parsed):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         _prepare_sqlite(engine)
@@ -131,9 +136,8 @@ def close_idle_connections() -> None:
     with _engines_lock:
         engines = list(_engines.values())
     for engine in engines:
-        in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
-        # An in-memory store lives only in its connection; an engine without idle connections has nothing to close.
-        if not in_memory and engine.pool.checkedin():
+        # Closing an in-memory store's connection would drop the store; an engine without idle ones has none to close.
+        if not _in_memory(engine.url) and engine.pool.checkedin():
             engine.dispose()
 
 
