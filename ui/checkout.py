@@ -84,7 +84,6 @@ PAGE_CSS = """<style>
   .sp-book{flex-direction:row;align-items:center;gap:.8rem}
   .sp-book img{width:44px;flex:none;box-shadow:0 2px 6px rgba(0,0,0,.18)}
   .sp-book-text{min-height:0;font-size:.92rem}
-  .sp-summary-cover{display:none}
   [data-testid="stColumn"]:has(.sp-summary-cover):not(:has([data-testid="stColumn"])){display:none}
 }
 </style>"""
