@@ -69,10 +69,10 @@ def main() -> None:
         real_finish = attempts.finish_attempt
 
         def timed_finish(attempt_id: int, outcome: str, **kwargs: Any) -> Any:
-            attempt = real_finish(attempt_id, outcome, **kwargs)
+            finished = real_finish(attempt_id, outcome, **kwargs)
             if outcome == "succeeded":
-                paid_at[attempt.order_id] = time.perf_counter()
-            return attempt
+                paid_at[finished.order.id] = time.perf_counter()
+            return finished
 
         attempts.finish_attempt = timed_finish  # type: ignore[assignment]
         stop = threading.Event()

@@ -8,7 +8,7 @@ which moves its order along: paid, failed, or pending with the error kept. An at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 
@@ -17,7 +17,8 @@ from shop.db import get_engine, reading
 from shop.order_rules import OrderStateError, may_be_paid_with, may_pay
 from shop.orders import (
     Order,
-    attempt_in_flight,
+    OrderNotFoundError,
+    attempts_so_far,
     lock_order,
     queue_email,
     update_order,
@@ -76,50 +77,80 @@ def start_attempt(
 def _start_attempt(
     order_id: str, nonce: str, card_brand: str | None, card_last4: str | None, engine: sa.Engine
 ) -> Attempt:
-    now = clock.now()
     with engine.begin() as conn:
-        existing = conn.execute(
-            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
-        ).one_or_none()
-        if existing is not None:
-            return _attempt_from(existing)
-        order = lock_order(conn, order_id)  # two new attempts of one order queue here
-        # Look again under the lock: a concurrent caller with the same nonce may have just inserted it.
-        existing = conn.execute(
-            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
-        ).one_or_none()
-        if existing is not None:
-            return _attempt_from(existing)
-        may_pay(order).require()
-        if attempt_in_flight(conn, order_id):
-            raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
-        number = conn.execute(
-            sa.select(sa.func.count()).select_from(attempts_table).where(attempts_table.c.order_id == order_id)
-        ).scalar_one()
-        inserted = sa.insert(attempts_table).values(
-            order_id=order_id,
-            created=now,
-            updated=now,
-            nonce=nonce,
-            idempotency_key=f"charge-{order_id}-{number + 1}-{nonce}",
-            outcome="pending",
-            card_brand=card_brand,
-            card_last4=card_last4,
+        # Looked for under the lock: two clicks of one order queue here, and the second sees the first's attempt.
+        order = lock_order(conn, order_id)
+        return _attempt_of_nonce(conn, order_id, nonce) or _insert_attempt(
+            conn, order, nonce, card_brand, card_last4, clock.now()
         )
-        return _attempt_from(conn.execute(inserted.returning(*attempts_table.c)).one())
+
+
+def _attempt_of_nonce(conn: sa.Connection, order_id: str, nonce: str) -> Attempt | None:
+    query = sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
+    row = conn.execute(query).one_or_none()
+    return _attempt_from(row) if row is not None else None
+
+
+def _insert_attempt(
+    conn: sa.Connection,
+    order: Order,
+    nonce: str,
+    card_brand: str | None,
+    card_last4: str | None,
+    now: int,
+    answer: _Answer | None = None,
+) -> Attempt:
+    """A new attempt of `order`, held under its lock in `conn`'s transaction: pending, or finished with `answer`
+    already (Stripe answered before it was recorded); OrderStateError when the order may not be paid or another
+    attempt of it is in flight."""
+    may_pay(order).require()
+    made, in_flight = attempts_so_far(conn, order.id)
+    if in_flight:
+        raise OrderStateError("A payment for this order is already in progress; wait for it to finish.")
+    inserted = sa.insert(attempts_table).values(
+        order_id=order.id,
+        created=now,
+        updated=now,
+        nonce=nonce,
+        idempotency_key=f"charge-{order.id}-{made + 1}-{nonce}",
+        outcome="pending",
+        card_brand=card_brand,
+        card_last4=card_last4,
+    )
+    if answer is not None:
+        inserted = inserted.values(_answered(answer))
+    return _attempt_from(conn.execute(inserted.returning(*attempts_table.c)).one())
 
 
 def _find_attempt(order_id: str, nonce: str, engine: sa.Engine | None) -> Attempt:
     with reading(engine or get_engine()) as conn:
-        row = conn.execute(
-            sa.select(attempts_table).where(attempts_table.c.order_id == order_id, attempts_table.c.nonce == nonce)
-        ).one()
-    return _attempt_from(row)
+        found = _attempt_of_nonce(conn, order_id, nonce)
+    if found is None:
+        raise LookupError(f"Order {order_id} has no attempt {nonce}.")
+    return found
 
 
 NOT_CHARGED = "not_charged"  # the code of an attempt reconciliation closed because Stripe had no charge for it
 # Attempts whose result is still open; a success may also end one closed as not charged (its charge turned up).
 OPEN_OUTCOMES = ("pending", "error")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Stripe's answer to one attempt, as `finish_attempt` records it."""
+
+    outcome: AttemptOutcome
+    charge_id: str | None = None
+    code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+    paid_at: int | None = None
+    amount: int | None = None
+    currency: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome == "succeeded" and (self.amount is None or not self.currency):
+            raise ValueError("A successful attempt needs the amount and currency Stripe charged.")
 
 
 def finish_attempt(
@@ -134,8 +165,8 @@ def finish_attempt(
     amount: int | None = None,
     currency: str | None = None,
     engine: sa.Engine | None = None,
-) -> Attempt:
-    """Record how an attempt ended, and move its order along; returns the attempt as stored.
+) -> Finished:
+    """Record how an attempt ended, and move its order along; returns the attempt and its order as stored.
 
     succeeded -> the order is paid with this charge, given the charge's `amount` and `currency` (required) and only
     when `order_rules.may_be_paid_with` allows them, checked here under the order's lock so a revision cannot slip
@@ -149,60 +180,83 @@ def finish_attempt(
     attempt only, and the caller sees that the attempt's `charge_id` is not the order's
     (`shop.checkout.unwanted_charges` refunds that charge).
     """
-    if outcome == "succeeded" and (amount is None or not currency):
-        raise ValueError("A successful attempt needs the amount and currency Stripe charged.")
-    now = clock.now()
+    answer = _Answer(outcome, charge_id, code, decline_code, message, paid_at, amount, currency)
+    order_of_attempt = sa.select(attempts_table.c.order_id).where(attempts_table.c.id == attempt_id)
     with (engine or get_engine()).begin() as conn:
-        order_id = conn.execute(
-            sa.select(attempts_table.c.order_id).where(attempts_table.c.id == attempt_id)
-        ).scalar_one_or_none()
-        if order_id is None:
-            raise LookupError(f"There is no attempt {attempt_id}.")
-        order = lock_order(conn, order_id)  # a second answer for this order waits here for the first
-        still_open = attempts_table.c.outcome.in_(OPEN_OUTCOMES)
-        if outcome == "succeeded":
-            still_open = sa.or_(
-                still_open, sa.and_(attempts_table.c.outcome == "failed", attempts_table.c.code == NOT_CHARGED)
-            )
-        finished = (
-            sa.update(attempts_table)
-            .where(attempts_table.c.id == attempt_id, still_open)
-            .values(
-                outcome=outcome,
-                updated=now,
-                charge_id=charge_id,
-                code=code,
-                decline_code=decline_code,
-                message=message,
-            )
+        try:  # a second answer for this order waits here for the first
+            order = lock_order(conn, order_of_attempt.scalar_subquery())
+        except OrderNotFoundError:
+            raise LookupError(f"There is no attempt {attempt_id}.") from None
+        return _finish(conn, order, attempt_id, answer)
+
+
+class Finished(NamedTuple):
+    """An attempt and its order, as stored once the attempt was finished."""
+
+    attempt: Attempt
+    order: Order
+
+
+def _finish(conn: sa.Connection, order: Order, attempt_id: int, answer: _Answer) -> Finished:
+    """`finish_attempt` under the order's lock in `conn`'s transaction: the attempt and the order as stored."""
+    now = clock.now()
+    still_open = attempts_table.c.outcome.in_(OPEN_OUTCOMES)
+    if answer.outcome == "succeeded":
+        still_open = sa.or_(
+            still_open, sa.and_(attempts_table.c.outcome == "failed", attempts_table.c.code == NOT_CHARGED)
         )
-        written = conn.execute(finished.returning(*attempts_table.c)).one_or_none()
-        if written is None:  # already settled: this answer changes nothing
-            return _attempt_from(conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one())
-        attempt = _attempt_from(written)
-        if outcome == "succeeded":
-            if may_take_charge(order, charge_id) and may_be_paid_with(order, int(amount), str(currency)):
-                paid = order.paid_at or paid_at or now
-                paid_order = update_order(conn, order, paid_at=paid, charge_id=charge_id, last_error=None)
-                if not order.paid_at:
-                    queue_email(
-                        conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4
-                    )
-        elif outcome == "failed" and not order.paid_at:
-            failed_order = update_order(conn, order, status="failed", last_error=message)
-            if payment_methods.is_bank_debit(attempt.card_brand):  # returned days later: the customer has left
-                queue_email(
-                    conn,
-                    failed_order,
-                    "debit_failed",
-                    key=f"{order.id}:debit_failed:{charge_id or attempt.id}",
-                    code=decline_code or code,
-                    card_brand=attempt.card_brand,
-                    card_last4=attempt.card_last4,
-                )
-        elif outcome == "error" and not order.paid_at:
-            update_order(conn, order, last_error=message)
-        return attempt
+    finished = (
+        sa.update(attempts_table)
+        .where(attempts_table.c.id == attempt_id, still_open)
+        .values(updated=now, **_answered(answer))
+    )
+    written = conn.execute(finished.returning(*attempts_table.c)).one_or_none()
+    if written is None:  # already settled: this answer changes nothing
+        settled = conn.execute(sa.select(attempts_table).where(attempts_table.c.id == attempt_id)).one()
+        return Finished(_attempt_from(settled), order)
+    attempt = _attempt_from(written)
+    return Finished(attempt, _move_order(conn, order, attempt, answer))
+
+
+def _answered(answer: _Answer) -> dict[str, str | None]:
+    """The attempt's columns that `answer` sets."""
+    return {
+        "outcome": answer.outcome,
+        "charge_id": answer.charge_id,
+        "code": answer.code,
+        "decline_code": answer.decline_code,
+        "message": answer.message,
+    }
+
+
+def _move_order(conn: sa.Connection, order: Order, attempt: Attempt, answer: _Answer) -> Order:
+    """Move the order held under its lock along with its attempt's answer; returns the order as stored."""
+    now = clock.now()
+    if answer.outcome == "succeeded":
+        if may_take_charge(order, answer.charge_id) and may_be_paid_with(
+            order, int(answer.amount or 0), str(answer.currency)
+        ):
+            paid = order.paid_at or answer.paid_at or now
+            paid_order = update_order(conn, order, paid_at=paid, charge_id=answer.charge_id, last_error=None)
+            if not order.paid_at:
+                queue_email(conn, paid_order, "confirmed", card_brand=attempt.card_brand, card_last4=attempt.card_last4)
+            return paid_order
+    elif answer.outcome == "failed" and not order.paid_at:
+        failed_order = update_order(conn, order, status="failed", last_error=answer.message)
+        if payment_methods.is_bank_debit(attempt.card_brand):  # returned days later: the customer has left
+            queue_email(
+                conn,
+                failed_order,
+                "debit_failed",
+                key=f"{order.id}:debit_failed:{answer.charge_id or attempt.id}",
+                code=answer.decline_code or answer.code,
+                card_brand=attempt.card_brand,
+                card_last4=attempt.card_last4,
+            )
+        return failed_order
+    elif answer.outcome == "error" and not order.paid_at:
+        return update_order(conn, order, last_error=answer.message)
+    return order
 
 
 def may_take_charge(order: Order, charge_id: str | None) -> bool:
@@ -249,26 +303,42 @@ def record_charge_result(
     code: str | None = None,
     decline_code: str | None = None,
     message: str | None = None,
-) -> Attempt:
+    engine: sa.Engine | None = None,
+) -> Order:
     """Record one answer of Stripe about a payment of the order as an attempt, once per `nonce` (the charge id when
-    there is a charge), with the card and the amount and currency as the charge names them.
+    there is a charge), with the card and the amount and currency as the charge names them; returns the order as
+    stored after it (paid, failed, or unchanged when the answer was recorded before or the order refused it).
 
-    An attempt left pending by a crash between recording and settling takes this result as its own."""
+    An attempt left pending by a crash between recording and settling takes this result as its own. Begun and
+    finished in one transaction under the order's lock: Stripe has answered already, so nothing waits between.
+    """
+    nonce = nonce[:64]
+    if not nonce:
+        raise ValueError("An attempt needs a nonce of 1 to 64 characters.")
     brand, last4 = payment_methods.brand_and_last4(charge)
-    try:
-        attempt = start_attempt(order_id, nonce[:64], card_brand=brand, card_last4=last4)
-    except OrderStateError:
-        pending = [a for a in list_attempts(order_id) if a.outcome == "pending"]
-        if not pending:
-            raise
-        attempt = pending[-1]
-    return finish_attempt(
-        attempt.id,
+    answer = _Answer(
         outcome,
-        amount=field(charge, "amount"),
-        currency=field(charge, "currency"),
         charge_id=field(charge, "id") if charge is not None else None,
         code=code,
         decline_code=decline_code,
         message=message,
+        amount=field(charge, "amount"),
+        currency=field(charge, "currency"),
     )
+    with (engine or get_engine()).begin() as conn:
+        order = lock_order(conn, order_id)
+        attempt = _attempt_of_nonce(conn, order_id, nonce)
+        if attempt is None:
+            try:
+                inserted = _insert_attempt(conn, order, nonce, brand, last4, clock.now(), answer)
+            except OrderStateError:
+                pending = sa.select(attempts_table).where(
+                    attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
+                )
+                row = conn.execute(pending.order_by(attempts_table.c.id.desc()).limit(1)).one_or_none()
+                if row is None:
+                    raise
+                attempt = _attempt_from(row)
+            else:  # inserted with its answer: only the order is left to move
+                return _move_order(conn, order, inserted, answer)
+        return _finish(conn, order, attempt.id, answer).order

@@ -166,16 +166,19 @@ def update_order(conn: sa.Connection, held: Order, **changes: object) -> Order:
     return order_from_row(row)
 
 
-def lock_order(conn: sa.Connection, order_id: str) -> Order:
+def lock_order(conn: sa.Connection, order_id: str | sa.ScalarSelect) -> Order:
     """Take the order's write lock for the rest of `conn`'s transaction and return the order as stored.
 
     Writing the row takes the lock on SQLite and PostgreSQL alike, so two changes of one order queue here and the
-    second reads what the first committed. OrderNotFoundError when there is no such order.
+    second reads what the first committed. `order_id` may be a scalar subquery that names the order (the order of
+    an attempt, say), so finding and locking it are one round trip. OrderNotFoundError when there is no such order.
     """
     touched = sa.update(orders_table).where(orders_table.c.id == order_id).values(updated=clock.now())
     locked = conn.execute(touched.returning(*orders_table.c)).one_or_none()
     if locked is None:
-        raise OrderNotFoundError(f"There is no order {order_id}.")
+        raise OrderNotFoundError(
+            f"There is no order {order_id}." if isinstance(order_id, str) else "There is no order."
+        )
     return order_from_row(locked)
 
 
@@ -307,13 +310,14 @@ def set_payment_intent(order_id: str, intent_id: str, *, engine: sa.Engine | Non
         return update_order(conn, order, payment_intent_id=intent_id)
 
 
-def attempt_in_flight(conn: sa.Connection, order_id: str) -> bool:
-    """Whether an attempt of the order is still pending (its payment in flight), read in `conn`'s transaction: a
-    revision waits for it, and a new attempt is refused while one is in flight."""
-    query = sa.select(attempts_table.c.id).where(
-        attempts_table.c.order_id == order_id, attempts_table.c.outcome == "pending"
-    )
-    return conn.execute(query).first() is not None
+def attempts_so_far(conn: sa.Connection, order_id: str) -> tuple[int, bool]:
+    """How many attempts the order has had, and whether one of them is still pending (its payment in flight), read
+    in `conn`'s transaction with one query: a revision waits for an attempt in flight, and a new attempt is refused
+    while one is in flight."""
+    in_flight = sa.func.count().filter(attempts_table.c.outcome == "pending")
+    query = sa.select(sa.func.count(), in_flight).where(attempts_table.c.order_id == order_id)
+    made, pending = conn.execute(query).one()
+    return made, pending > 0
 
 
 def revise_order(
@@ -325,7 +329,7 @@ def revise_order(
     """
     with _engine(engine).begin() as conn:
         order = lock_order(conn, order_id)
-        may_revise(order, payment_in_flight=attempt_in_flight(conn, order_id)).require()
+        may_revise(order, payment_in_flight=attempts_so_far(conn, order_id)[1]).require()
         return update_order(
             conn,
             order,

@@ -163,9 +163,9 @@ def settle_from_charge(
         message = decline_codes.customer_message(details["code"], details["decline_code"])
         return _result(order_id, "declined", charge_id, message, details, attempt, stripe_seconds)
     amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
-    attempts.finish_attempt(attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency)
-    order = orders.get_order(order_id)
-    assert order is not None
+    order = attempts.finish_attempt(
+        attempt.id, "succeeded", charge_id=charge_id, amount=amount, currency=currency
+    ).order
     if order.charge_id != charge_id or not order.paid_at:
         message = refund_unpaid_charge(order, charge_id, amount, currency, client, found_by)
         if message is not None:

@@ -294,8 +294,7 @@ def settle_order(
         charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
     if status == "succeeded" or status == "requires_capture":
         if not (order.paid_at and order.charge_id):
-            attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
-            order = orders.get_order(order.id) or order
+            order = attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
         if not (order.paid_at and order.charge_id == field(charge, "id")):
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
             amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))

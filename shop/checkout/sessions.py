@@ -313,8 +313,7 @@ def settle_session(
         orders.take_shipping_details(order.id, collected)
     if status == "complete" and payment_status == "paid" and field(charge, "status") == "succeeded":
         if not (order.paid_at and order.charge_id):
-            attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
-            order = orders.get_order(order.id) or order
+            order = attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
         if not (order.paid_at and order.charge_id == field(charge, "id")):
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
             amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))

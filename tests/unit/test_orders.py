@@ -127,6 +127,52 @@ def test_decline_then_success_marks_the_same_order_paid(engine: sa.Engine) -> No
         attempts.start_attempt(order.id, "click-3", engine=engine)
 
 
+def _charge(charge_id: str, order: orders.Order) -> dict:
+    card = {"brand": "visa", "last4": "4242"}
+    return {
+        "id": charge_id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "payment_method_details": {"card": card},
+    }
+
+
+def test_a_charge_result_is_recorded_once_and_gives_the_order_as_it_left_it(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
+    charge = _charge("ch_result", order)
+    paid = attempts.record_charge_result(order.id, "ch_result", "succeeded", charge=charge, engine=engine)
+    assert (paid.status, paid.charge_id) == ("paid", "ch_result")
+    assert paid == orders.get_order(order.id, engine=engine)
+    again = attempts.record_charge_result(order.id, "ch_result", "succeeded", charge=charge, engine=engine)
+    assert (again.status, again.charge_id, again.paid_at) == ("paid", "ch_result", paid.paid_at)
+    [attempt] = attempts.list_attempts(order.id, engine=engine)
+    assert (attempt.outcome, attempt.charge_id, attempt.card_brand, attempt.card_last4) == (
+        "succeeded",
+        "ch_result",
+        "visa",
+        "4242",
+    )
+    assert attempt.idempotency_key == f"charge-{order.id}-1-ch_result"
+
+
+def test_a_charge_result_finishes_the_attempt_a_crash_left_pending(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
+    lost = attempts.start_attempt(order.id, "click-lost", engine=engine)
+    failed = attempts.record_charge_result(
+        order.id,
+        "ch_declined",
+        "failed",
+        charge=_charge("ch_declined", order),
+        code="card_declined",
+        decline_code="insufficient_funds",
+        message="Your card has insufficient funds.",
+        engine=engine,
+    )
+    assert (failed.status, failed.last_error) == ("failed", "Your card has insufficient funds.")
+    [attempt] = attempts.list_attempts(order.id, engine=engine)
+    assert (attempt.id, attempt.outcome, attempt.charge_id) == (lost.id, "failed", "ch_declined")
+
+
 def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     attempt = attempts.start_attempt(order.id, "click-1", engine=engine)
@@ -228,8 +274,9 @@ def test_a_second_success_never_replaces_the_charge_of_a_paid_order(engine: sa.E
         first.id, "succeeded", charge_id="ch_first", amount=order.amount, currency=order.currency, engine=engine
     )
 
-    assert (late.outcome, late.charge_id) == ("succeeded", "ch_first")  # the attempt says what Stripe did
-    assert orders.get_order(order.id, engine=engine).charge_id == "ch_second"
+    assert (late.attempt.outcome, late.attempt.charge_id) == ("succeeded", "ch_first")  # what Stripe did
+    assert late.order == orders.get_order(order.id, engine=engine)
+    assert late.order.charge_id == "ch_second"
 
 
 def test_a_success_for_a_cancelled_order_does_not_pay_it(engine: sa.Engine) -> None:

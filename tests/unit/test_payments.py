@@ -477,7 +477,7 @@ def test_a_late_decline_does_not_rewrite_a_settled_attempt(client):
     order = new_order()
     paid = pay(order.id, "tok_visa", client)
     attempt = attempts.list_attempts(order.id)[0]
-    stored = attempts.finish_attempt(attempt.id, "failed", code="card_declined", message="late")
+    stored = attempts.finish_attempt(attempt.id, "failed", code="card_declined", message="late").attempt
     assert (stored.outcome, stored.charge_id) == ("succeeded", paid.charge_id)
     assert orders.get_order(order.id).status == "paid"
 
