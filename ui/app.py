@@ -65,7 +65,7 @@ def _page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
     return st.Page(path, title=title, icon=icon, default=default, url_path=url_path)
 
 
-def _sidebar(sections: dict[str, list[st.Page]]) -> None:
+def _sidebar(sections: dict[str, list[st.Page]], *, staff: bool) -> None:
     settings = get_settings()
     with st.sidebar:
         for section, pages in sections.items():
@@ -80,7 +80,7 @@ def _sidebar(sections: dict[str, list[st.Page]]) -> None:
             st.caption(":material/warning: **Stripe LIVE mode** — real cards are charged.")
         else:
             st.caption(":material/experiment: **Stripe test mode** — use Stripe's test cards.")
-        if gate.signed_in():
+        if staff:
             gate.sign_out_button()
 
 
@@ -102,13 +102,11 @@ def main() -> None:
     shop_pages = [_page(*SHOP_PAGES[0], default=True), *(_page(*spec) for spec in SHOP_PAGES[1:])]
     finance_pages = [_page(*spec) for spec in FINANCE_PAGES]
     sign_in_page = _page(*SIGN_IN_PAGE)
-    if gate.signed_in():
-        menu = {"Shop": shop_pages, "Finance": finance_pages}
-    else:
-        menu = {"Shop": shop_pages, "Staff": [sign_in_page]}
+    staff = gate.signed_in()  # once a run: without a secrets file, each asking reads the disk for one
+    menu = {"Shop": shop_pages, **({"Finance": finance_pages} if staff else {"Staff": [sign_in_page]})}
     # Every page is in the navigation (a finance URL signed out shows the sign-in form); the sidebar lists `menu`.
     every_page = {"Shop": shop_pages, "Finance": finance_pages, "Staff": [sign_in_page]}
     navigation = st.navigation(every_page, position="hidden")
-    _sidebar(menu)
+    _sidebar(menu, staff=staff)
     with gate.through_navigation(navigation.url_path):
         navigation.run()

@@ -67,9 +67,21 @@ def pay_order(
     order = orders.get_order(order_id)
     if order is None:
         raise PaymentError(f"Order {order_id} does not exist; start a new checkout.")
+    return _pay(order, token, nonce, card_brand, card_last4, client_or_default(client))
+
+
+def _pay(
+    order: Order,
+    token: str,
+    nonce: str,
+    card_brand: str | None,
+    card_last4: str | None,
+    client: stripe.StripeClient,
+) -> ChargeResult:
+    """`pay_order` of `order` as just read or written (checkout has it in hand: no second read)."""
+    order_id = order.id
     if order.paid_at and order.charge_id:
         return _already_paid(order)
-    client = client_or_default(client)
     if order.last_error and any(a.order_id == order.id and a.outcome == "error" for a in attempts.unsettled_attempts()):
         # An earlier attempt's result is unknown (e.g. the network failed after Stripe charged): settle it from
         # Stripe first, so that paying again with a new card can never charge the customer twice.
@@ -342,14 +354,8 @@ def checkout(
     if order is None or order.status not in ("pending", "failed") or not _matches(order, line, customer):
         order = orders.create_order(customer, line, capture_method=new_capture_method())
     try:
-        result = pay_order(
-            order.id,
-            token,
-            nonce,
-            card_brand=str(payment.get("brand") or "") or None,
-            card_last4=str(payment.get("last4") or "")[-4:] or None,
-            client=client,
-        )
+        brand, last4 = str(payment.get("brand") or "") or None, str(payment.get("last4") or "")[-4:] or None
+        result = _pay(order, token, nonce, brand, last4, client)
     except PaymentError as exc:
         return CheckoutOutcome(errors={}, order_id=order.id, message=exc.message)
     return CheckoutOutcome(errors={}, order_id=order.id, result=result)
