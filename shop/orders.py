@@ -302,18 +302,28 @@ def count_orders(*, engine: sa.Engine | None = None) -> int:
 
 
 def set_payment_intent(order_id: str, intent_id: str, *, engine: sa.Engine | None = None) -> Order:
-    """Store the order's one PaymentIntent; refused when the order already has a different one."""
+    """Store the order's one PaymentIntent; refused when the order already has a different one. One conditional
+    UPDATE, not a lock then a write: the status does not depend on the intent (`_status_of`), nothing to recompute."""
+    takes_it = sa.or_(orders_table.c.payment_intent_id.is_(None), orders_table.c.payment_intent_id == intent_id)
+    stored = (
+        sa.update(orders_table)
+        .where(orders_table.c.id == order_id, takes_it)
+        .values(payment_intent_id=intent_id, updated=clock.now())
+        .returning(*orders_table.c)
+    )
     with _engine(engine).begin() as conn:
-        order = lock_order(conn, order_id)
-        if order.payment_intent_id not in (None, intent_id):
-            raise OrderStateError(f"Order {order_id} already has PaymentIntent {order.payment_intent_id}.")
-        return update_order(conn, order, payment_intent_id=intent_id)
+        row = conn.execute(stored).one_or_none()
+        if row is not None:
+            return order_from_row(row)
+        held = conn.execute(sa.select(orders_table.c.payment_intent_id).where(orders_table.c.id == order_id)).first()
+    if held is None:
+        raise OrderNotFoundError(f"There is no order {order_id}.")
+    raise OrderStateError(f"Order {order_id} already has PaymentIntent {held.payment_intent_id}.")
 
 
 def attempts_so_far(conn: sa.Connection, order_id: str) -> tuple[int, bool]:
-    """How many attempts the order has had, and whether one of them is still pending (its payment in flight), read
-    in `conn`'s transaction with one query: a revision waits for an attempt in flight, and a new attempt is refused
-    while one is in flight."""
+    """How many attempts the order has had, and whether one is still pending (its payment in flight: a revision
+    waits for it, a new attempt is refused), in one query in `conn`'s transaction."""
     in_flight = sa.func.count().filter(attempts_table.c.outcome == "pending")
     query = sa.select(sa.func.count(), in_flight).where(attempts_table.c.order_id == order_id)
     made, pending = conn.execute(query).one()

@@ -173,6 +173,18 @@ def test_a_charge_result_finishes_the_attempt_a_crash_left_pending(engine: sa.En
     assert (attempt.id, attempt.outcome, attempt.charge_id) == (lost.id, "failed", "ch_declined")
 
 
+def test_an_order_keeps_its_one_payment_intent(engine: sa.Engine) -> None:
+    order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
+    stored = orders.set_payment_intent(order.id, "pi_first", engine=engine)
+    assert (stored.payment_intent_id, stored.status) == ("pi_first", "pending")
+    assert orders.set_payment_intent(order.id, "pi_first", engine=engine).payment_intent_id == "pi_first"
+    with pytest.raises(orders.OrderStateError, match="already has PaymentIntent pi_first"):
+        orders.set_payment_intent(order.id, "pi_second", engine=engine)
+    assert orders.get_order(order.id, engine=engine).payment_intent_id == "pi_first"
+    with pytest.raises(orders.OrderNotFoundError):
+        orders.set_payment_intent("SP-NOSUCHORDER", "pi_first", engine=engine)
+
+
 def test_error_keeps_order_pending_and_unsettled(engine: sa.Engine) -> None:
     order = orders.create_order(ADA, catalog.priced_line("working-in-public", 1), engine=engine)
     attempt = attempts.start_attempt(order.id, "click-1", engine=engine)
