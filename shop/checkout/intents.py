@@ -157,15 +157,13 @@ def _revised_terms(order: Order, customer: orders.Customer, line: catalog.Priced
     )
 
 
-def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | None:
+def _reusable_order(own: Order | None, customer: orders.Customer) -> Order | None:
     """The unpaid order this checkout continues: the session's own, or the customer's recent one (after a reload,
     or from another tab), also one still pending without an intent id (its create's answer was lost, or is still
     under way: the intent is then adopted or made with the same idempotency key, so the tabs share it)."""
     candidates: list[Order] = []
-    if order_id:
-        order = orders.get_order(order_id)
-        if order is not None and order.customer.email.strip().lower() == customer.email.strip().lower():
-            candidates.append(order)
+    if own is not None and own.customer.email.strip().lower() == customer.email.strip().lower():
+        candidates.append(own)
     now = time.time()
     candidates += [
         order
@@ -211,7 +209,7 @@ def prepare_checkout(
         if own is not None and own.paid_at and own.payment_intent_id:  # paid meanwhile (another tab, say)
             paid = settle_order(own.id, client=client, watch=watch)
             return PreparedCheckout(order=own, paid=paid, stripe_seconds=watch.seconds)
-        order = _reusable_order(order_id, customer)
+        order = _reusable_order(own, customer)
         if order is not None and order.payment_intent_id:
             settled = settle_order(order.id, client=client, watch=watch)
             if settled is not None and settled.succeeded:

@@ -134,14 +134,12 @@ def sessions_of(order: Order, client: stripe.StripeClient, watch: Stopwatch | No
     return [s for s in found.auto_paging_iter() if field(field(s, "metadata") or {}, "order_id") == order.id]
 
 
-def _reusable_order(order_id: str | None, customer: orders.Customer) -> Order | None:
+def _reusable_order(own: Order | None, customer: orders.Customer) -> Order | None:
     """The unpaid order this checkout continues: the page's own, or the customer's recent one of this flow (after
     a reload), so its open session is paid rather than a second order made."""
     candidates: list[Order] = []
-    if order_id:
-        order = orders.get_order(order_id)
-        if order is not None and order.customer.email.strip().lower() == customer.email.strip().lower():
-            candidates.append(order)
+    if own is not None and own.customer.email.strip().lower() == customer.email.strip().lower():
+        candidates.append(own)
     now = time.time()
     candidates += [
         order
@@ -215,7 +213,7 @@ def prepare_session(
         own = orders.get_order(order_id) if order_id else None
         if own is not None and own.paid_at and own.charge_id:  # paid meanwhile (another tab, a webhook)
             return PreparedSession(order=own, paid=_result(own.id, "succeeded", None, None, watch.seconds))
-        order = _reusable_order(order_id, customer)
+        order = _reusable_order(own, customer)
         found: list[Any] = []
         if order is not None:
             found = sessions_of(order, client, watch)
