@@ -29,6 +29,7 @@ from shop.sync_store import (
     store_refunds,
     write_state,
 )
+from shop.words import count
 
 BACKFILL_LISTS = ("/v1/charges", "/v1/refunds", "/v1/disputes")
 
@@ -83,10 +84,10 @@ def backfill(
                 charge_count += len(rows)
                 follow_charges(rows, engine, client)
                 # Stripe lists have no total count: the bar creeps towards 80 % while the count says how far we are.
-                progress(0.8 * pages_done / (pages_done + 4), f"Fetched {charge_count:,} charges…")
+                progress(0.8 * pages_done / (pages_done + 4), f"Fetched {count(charge_count, 'charge')}…")
             elif path == "/v1/refunds":
                 refund_count += store_refunds(engine, page["data"], newest_created, state)
-                progress(0.9, f"Fetched {charge_count:,} charges and {refund_count:,} refunds…")
+                progress(0.9, f"Fetched {count(charge_count, 'charge')} and {count(refund_count, 'refund')}…")
             else:
                 with engine.begin() as conn:
                     write_state(conn, state)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import stripe
 
+from shop.words import count
+
 # Called with how far a sync has got (0 to 1) and a line for people saying what it is doing.
 Progress = Callable[[float, str], None]
 # Called with the charge rows a step of the sync stored, its engine and Stripe client: the orders follow them.
@@ -40,7 +42,7 @@ class SyncReport:
         if self.kind == "running":
             return "Another session is syncing with Stripe; the pages show the data synced so far."
         return (self.note + " " if self.note else "") + (
-            f"{self.kind.capitalize()}: {self.charges_upserted:,} charges and {self.refunds_upserted:,} refunds "
-            f"updated from {self.events_applied:,} events in {self.requests} Stripe requests "
-            f"({self.duration_s:.1f} s)."
+            f"{self.kind.capitalize()}: {count(self.charges_upserted, 'charge')} and "
+            f"{count(self.refunds_upserted, 'refund')} updated from {count(self.events_applied, 'event')} in "
+            f"{count(self.requests, 'Stripe request')} ({self.duration_s:.1f} s)."
         )
