@@ -30,6 +30,8 @@ from typing import Any
 
 import streamlit as st
 
+from components import module_js
+
 _HERE = Path(__file__).resolve().parent
 
 # The shop's look inside Stripe's frames (the Appearance API, docs.stripe.com/elements/appearance-api).
@@ -52,7 +54,7 @@ RETURN_PARAMS = ("session_id", "payment_intent", "payment_intent_client_secret",
 # 3-D Secure challenge it shows is a fixed overlay of the whole page, so no frame height limits it.
 _checkout_component = st.components.v2.component(
     "stripe_press_checkout_elements",
-    js=(_HERE / "checkout.js").read_text(encoding="utf-8"),
+    js=module_js(_HERE / "checkout.js"),
     css=(_HERE / "checkout.css").read_text(encoding="utf-8"),
     isolate_styles=False,
 )

@@ -6,31 +6,7 @@
 // confirms once with {redirect: "if_required"}; every step is reported to Python through the "outcome" state as
 // {state, session_id, attempt, total, error, payment_intent, redirect_status}. Re-renders (Streamlit reruns)
 // reuse the mounted Elements, so a declined attempt keeps everything typed.
-
-// One shared promise per Stripe.js URL for the whole page (the card component uses the same one).
-const loaders = (window.__stripePressStripeJs = window.__stripePressStripeJs || {});
-
-function loadStripeJs(url) {
-  if (window.Stripe) {
-    return Promise.resolve(window.Stripe);
-  }
-  if (!loaders[url]) {
-    loaders[url] = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = url;
-      script.async = true;
-      script.onload = () =>
-        window.Stripe ? resolve(window.Stripe) : reject(new Error("Stripe.js loaded but defined no Stripe."));
-      script.onerror = () => {
-        delete loaders[url]; // let a later render try again
-        script.remove();
-        reject(new Error("Stripe.js could not be loaded."));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return loaders[url];
-}
+// loadStripeJs is components/stripe_js.js, joined in front of this file (components.module_js).
 
 // A fresh id per click. crypto.randomUUID exists only in secure contexts; crypto.getRandomValues everywhere.
 function newAttempt() {

@@ -13,12 +13,14 @@ from typing import Any
 
 import streamlit as st
 
+from components import module_js
+
 _HERE = Path(__file__).resolve().parent
 
 # Mounted in the page's DOM, not a shadow root: Stripe.js refuses to mount an Element inside a ShadowRoot.
 _card_component = st.components.v2.component(
     "stripe_press_elements_card",
-    js=(_HERE / "card.js").read_text(encoding="utf-8"),
+    js=module_js(_HERE / "card.js"),
     css=(_HERE / "card.css").read_text(encoding="utf-8"),
     isolate_styles=False,
 )

@@ -7,31 +7,7 @@
 //   stripe.confirmCardPayment (3-D Secure shows its challenge over the page) and sends
 //   {nonce, payment_intent, status} through the "outcome" trigger. Python retrieves the intent itself.
 // The button stays disabled until Python answers (a new `reset_token` re-enables it).
-
-// One shared promise per Stripe.js URL for the whole page: two <script> tags would load Stripe.js twice.
-const loaders = (window.__stripePressStripeJs = window.__stripePressStripeJs || {});
-
-function loadStripeJs(url) {
-  if (window.Stripe) {
-    return Promise.resolve(window.Stripe);
-  }
-  if (!loaders[url]) {
-    loaders[url] = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = url;
-      script.async = true;
-      script.onload = () =>
-        window.Stripe ? resolve(window.Stripe) : reject(new Error("Stripe.js loaded but defined no Stripe."));
-      script.onerror = () => {
-        delete loaders[url]; // let a later render try again
-        script.remove();
-        reject(new Error("Stripe.js could not be loaded."));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return loaders[url];
-}
+// loadStripeJs is components/stripe_js.js, joined in front of this file (components.module_js).
 
 const ANSWER_TIMEOUT_MS = 45000;
 
