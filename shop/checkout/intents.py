@@ -19,14 +19,14 @@ from typing import Any
 
 import stripe
 
-from shop import attempts, catalog, decline_codes, order_checks, orders, payment_methods
+from shop import attempts, catalog, decline_codes, order_checks, orders
 from shop.checkout.opening import configured_client, new_capture_method, open_checkout, order_terms
 from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
     ChargeResult,
     PaymentError,
-    paid_message,
+    result_of_settle,
     unanswered_message,
 )
 from shop.checkout.unwanted_charges import refund_unpaid_charge
@@ -297,8 +297,8 @@ def settle_order(
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
             amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
             message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
-            return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
-        return _result(order.id, "succeeded", charge, None, watch.seconds, order=order)
+            return result_of_settle(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
+        return result_of_settle(order.id, "succeeded", charge, None, watch.seconds, order=order)
     error = field(intent, "last_payment_error")
     if status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")
@@ -315,36 +315,9 @@ def settle_order(
                 message=field(error, "message"),
             )
         message = intent_decline_message(code, decline)
-        return _result(order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline)
+        return result_of_settle(
+            order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline
+        )
     if status == "canceled":
-        return _result(order.id, "canceled", None, CANCELED_MESSAGE, watch.seconds)
-    return _result(order.id, "not_finished", None, NOT_FINISHED_MESSAGE, watch.seconds)
-
-
-def _result(
-    order_id: str,
-    outcome: str,
-    charge: Any,
-    message: str | None,
-    stripe_seconds: float,
-    *,
-    code: str | None = None,
-    decline_code: str | None = None,
-    order: Order | None = None,
-) -> ChargeResult:
-    order = order or orders.get_order(order_id)  # `order`: as just read after the last write, not read again
-    assert order is not None
-    brand, last4 = payment_methods.brand_and_last4(charge)
-    if outcome == "succeeded":
-        message = paid_message(order)
-    return ChargeResult.of_order(
-        order,
-        outcome,
-        order.charge_id if outcome == "succeeded" else field(charge, "id"),
-        message or "",
-        code=code,
-        decline_code=decline_code,
-        stripe_seconds=stripe_seconds,
-        card_brand=brand,
-        card_last4=last4,
-    )
+        return result_of_settle(order.id, "canceled", None, CANCELED_MESSAGE, watch.seconds)
+    return result_of_settle(order.id, "not_finished", None, NOT_FINISHED_MESSAGE, watch.seconds)

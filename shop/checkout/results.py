@@ -11,8 +11,10 @@ from typing import Any
 
 import stripe
 
+from shop import orders, payment_methods
 from shop.money import format_amount
 from shop.orders import Order
+from shop.stripe_io import field
 
 UNREACHABLE_MESSAGE = (
     "We could not reach the payment processor. Your card was not charged twice; please try again in a moment."
@@ -85,6 +87,38 @@ def paid_message(order: Order) -> str:
     if order.awaiting_capture:
         return f"Thank you! {amount} is authorized on your card; it is charged when your order ships."
     return f"Thank you! {amount} was charged to your card."
+
+
+def result_of_settle(
+    order_id: str,
+    outcome: str,
+    charge: Any,
+    message: str | None,
+    stripe_seconds: float,
+    *,
+    code: str | None = None,
+    decline_code: str | None = None,
+    order: Order | None = None,
+) -> ChargeResult:
+    """What settling an intent or a session answers: the order (`order` as the settle's last write returned it,
+    else read now), the card and id of `charge` as Stripe made it, and the customer's `message` (for a success,
+    `paid_message` and the order's own charge)."""
+    order = order or orders.get_order(order_id)
+    assert order is not None
+    brand, last4 = payment_methods.brand_and_last4(charge)
+    if outcome == "succeeded":
+        message = paid_message(order)
+    return ChargeResult.of_order(
+        order,
+        outcome,
+        order.charge_id if outcome == "succeeded" else field(charge, "id"),
+        message or "",
+        code=code,
+        decline_code=decline_code,
+        stripe_seconds=stripe_seconds,
+        card_brand=brand,
+        card_last4=last4,
+    )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ import stripe
 from shop import attempts, catalog, decline_codes, order_checks, orders, payment_methods
 from shop.checkout.intents import IntentUnavailable, Stopwatch
 from shop.checkout.opening import configured_client, open_checkout
-from shop.checkout.results import NOT_CONFIGURED_MESSAGE, UNEXPECTED_MESSAGE, ChargeResult, paid_message
+from shop.checkout.results import (
+    NOT_CONFIGURED_MESSAGE,
+    UNEXPECTED_MESSAGE,
+    ChargeResult,
+    result_of_settle,
+)
 from shop.checkout.unwanted_charges import refund_unpaid_charge
 from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
@@ -212,7 +217,7 @@ def prepare_session(
     try:
         own = orders.get_order(order_id) if order_id else None
         if own is not None and own.paid_at and own.charge_id:  # paid meanwhile (another tab, a webhook)
-            return PreparedSession(order=own, paid=_result(own.id, "succeeded", None, None, watch.seconds))
+            return PreparedSession(order=own, paid=result_of_settle(own.id, "succeeded", None, None, watch.seconds))
         order = _reusable_order(own, customer)
         found: list[Any] = []
         if order is not None:
@@ -316,12 +321,12 @@ def settle_session(
             # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
             amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
             message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
-            return _result(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
-        return _result(order.id, "succeeded", charge, None, watch.seconds)
+            return result_of_settle(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
+        return result_of_settle(order.id, "succeeded", charge, None, watch.seconds, order=order)
     if status == "complete" and intent_status == "processing":
         brand, last4 = payment_methods.brand_and_last4(charge)
         orders.note_debit_processing(order.id, card_brand=brand, card_last4=last4)
-        return _result(order.id, "processing", charge, PROCESSING_MESSAGE, watch.seconds)
+        return result_of_settle(order.id, "processing", charge, PROCESSING_MESSAGE, watch.seconds)
     error = field(intent, "last_payment_error")
     if intent_status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")
@@ -339,10 +344,12 @@ def settle_session(
             )
         method = field(error, "payment_method", "type")
         message = decline_codes.payment_failed_message(code, decline, method)
-        return _result(order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline)
+        return result_of_settle(
+            order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline
+        )
     if status == "expired":
-        return _result(order.id, "expired", None, EXPIRED_MESSAGE, watch.seconds)
-    return _result(order.id, "not_finished", None, NOT_FINISHED_MESSAGE, watch.seconds)
+        return result_of_settle(order.id, "expired", None, EXPIRED_MESSAGE, watch.seconds)
+    return result_of_settle(order.id, "not_finished", None, NOT_FINISHED_MESSAGE, watch.seconds)
 
 
 def settle_completed_sessions(
@@ -370,31 +377,3 @@ def settle_completed_sessions(
     except TRANSIENT_ERRORS:  # the list itself went unanswered: the rest waits for the next run
         log.warning("listing completed Checkout Sessions failed; the next reconciliation tries again", exc_info=True)
     return results
-
-
-def _result(
-    order_id: str,
-    outcome: str,
-    charge: Any,
-    message: str | None,
-    stripe_seconds: float,
-    *,
-    code: str | None = None,
-    decline_code: str | None = None,
-) -> ChargeResult:
-    order = orders.get_order(order_id)
-    assert order is not None
-    brand, last4 = payment_methods.brand_and_last4(charge)
-    if outcome == "succeeded":
-        message = paid_message(order)
-    return ChargeResult.of_order(
-        order,
-        outcome,
-        order.charge_id if outcome == "succeeded" else field(charge, "id"),
-        message or "",
-        code=code,
-        decline_code=decline_code,
-        stripe_seconds=stripe_seconds,
-        card_brand=brand,
-        card_last4=last4,
-    )
