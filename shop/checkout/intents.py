@@ -29,7 +29,7 @@ from shop.checkout.results import (
     result_of_settle,
     unanswered_message,
 )
-from shop.checkout.unwanted_charges import refund_unpaid_charge
+from shop.checkout.unwanted_charges import settle_paid_charge
 from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 
@@ -41,7 +41,6 @@ CALL_TRIES = 3  # our own tries of one idempotent call, beyond the SDK's network
 UNEXPECTED_STATE_MESSAGE = "This payment can no longer be changed; reload the page to see its state."
 NOT_FINISHED_MESSAGE = "The payment was not finished, so your card was not charged. Pay again to complete it."
 CANCELED_MESSAGE = "This payment was cancelled, so your card was not charged. Start a new checkout to buy the book."
-CHARGE_REFUNDED_MESSAGE = "This order was closed before your payment arrived, so the payment is being refunded."
 
 
 def intent_decline_message(code: str | None, decline_code: str | None) -> str:
@@ -272,7 +271,7 @@ def settle_order(
 
     succeeded -> the order is paid with `latest_charge` as its charge and the card as the charge names it, when
     the charge has the order's amount and currency (`order_rules.may_be_paid_with`); otherwise the charge is
-    refunded, kept for staff and the order closed (`unwanted_charges.refund_unpaid_charge`): outcome "refunded";
+    refunded, kept for staff and the order closed (`unwanted_charges.settle_paid_charge`): outcome "refunded";
     requires_payment_method with `last_payment_error` -> the decline, recorded once per failed charge, with the
     customer's message; anything else -> "not finished" (nothing recorded). `nonce` (the browser's report of a
     confirm) lets a failure without a charge (a failed 3-D Secure check) be recorded once too. Raises
@@ -291,14 +290,7 @@ def settle_order(
         charge_id = charge
         charge = watch.call(lambda: client.v1.charges.retrieve(charge_id))
     if status == "succeeded" or status == "requires_capture":
-        if not (order.paid_at and order.charge_id):
-            order = attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
-        if not (order.paid_at and order.charge_id == field(charge, "id")):
-            # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
-            amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
-            message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
-            return result_of_settle(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
-        return result_of_settle(order.id, "succeeded", charge, None, watch.seconds, order=order)
+        return settle_paid_charge(order, charge, client, watch.seconds)
     error = field(intent, "last_payment_error")
     if status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")

@@ -35,7 +35,7 @@ from shop.checkout.results import (
     ChargeResult,
     result_of_settle,
 )
-from shop.checkout.unwanted_charges import refund_unpaid_charge
+from shop.checkout.unwanted_charges import settle_paid_charge
 from shop.orders import Order, OrderStateError
 from shop.stripe_io import TRANSIENT_ERRORS, client_or_default, error_details, field
 from shop.validation import countries
@@ -64,7 +64,6 @@ KLARNA_CURRENCIES = frozenset(
 PROCESSING_MESSAGE = "Payment processing: your bank debit takes a few days; we will email you."
 NOT_FINISHED_MESSAGE = "The payment was not finished, so nothing was charged. Pay again to complete it."
 EXPIRED_MESSAGE = "This checkout expired before it was paid, so nothing was charged. Pay again to buy the book."
-CHARGE_REFUNDED_MESSAGE = "This order was closed before your payment arrived, so the payment is being refunded."
 
 
 @dataclass(frozen=True)
@@ -315,14 +314,7 @@ def settle_session(
     if collected is not None and not order.paid_at:  # the order ships where the Address Element said
         orders.take_shipping_details(order.id, collected)
     if status == "complete" and payment_status == "paid" and field(charge, "status") == "succeeded":
-        if not (order.paid_at and order.charge_id):
-            order = attempts.record_charge_result(order.id, field(charge, "id"), "succeeded", charge=charge)
-        if not (order.paid_at and order.charge_id == field(charge, "id")):
-            # The store refused the charge (another amount or currency, or a cancelled order): it goes back.
-            amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
-            message = refund_unpaid_charge(order, field(charge, "id"), amount, currency, client, "late_answer")
-            return result_of_settle(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, watch.seconds)
-        return result_of_settle(order.id, "succeeded", charge, None, watch.seconds, order=order)
+        return settle_paid_charge(order, charge, client, watch.seconds)
     if status == "complete" and intent_status == "processing":
         brand, last4 = payment_methods.brand_and_last4(charge)
         orders.note_debit_processing(order.id, card_brand=brand, card_last4=last4)

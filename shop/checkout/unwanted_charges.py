@@ -7,13 +7,16 @@ does reconciliation; each is refunded at once with an idempotent key and kept fo
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import stripe
 
-from shop import orders, second_charges
+from shop import attempts, orders, second_charges
+from shop.checkout.results import ChargeResult, result_of_settle
 from shop.money import format_amount
 from shop.order_rules import OrderStateError, may_be_paid_with
 from shop.orders import Order
+from shop.stripe_io import field
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +82,23 @@ def refund_unpaid_charge(
         f"was being paid), so the {charged} is being refunded to your card and this order is closed. Check your "
         "order and pay again."
     )
+
+
+CHARGE_REFUNDED_MESSAGE = "This order was closed before your payment arrived, so the payment is being refunded."
+
+
+def settle_paid_charge(order: Order, charge: Any, client: stripe.StripeClient, stripe_seconds: float) -> ChargeResult:
+    """The answer for `order` once Stripe says an intent or session of it is paid with `charge`.
+
+    The charge pays the order (recorded once: an order paid with it already is left as it is). When the store
+    refuses it (another amount or currency, a cancelled order, or the order paid with another charge), it is given
+    back (`refund_unpaid_charge`) and the outcome is "refunded", with the customer's message.
+    """
+    charge_id = field(charge, "id")
+    if not (order.paid_at and order.charge_id):
+        order = attempts.record_charge_result(order.id, charge_id, "succeeded", charge=charge)
+    if order.paid_at and order.charge_id == charge_id:
+        return result_of_settle(order.id, "succeeded", charge, None, stripe_seconds, order=order)
+    amount, currency = int(field(charge, "amount", default=0)), str(field(charge, "currency", default=""))
+    message = refund_unpaid_charge(order, charge_id, amount, currency, client, "late_answer")
+    return result_of_settle(order.id, "refunded", None, message or CHARGE_REFUNDED_MESSAGE, stripe_seconds)
