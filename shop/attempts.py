@@ -342,3 +342,20 @@ def record_charge_result(
             else:  # inserted with its answer: only the order is left to move
                 return _move_order(conn, order, inserted, answer)
         return _finish(conn, order, attempt.id, answer).order
+
+
+def record_decline(order: Order, error: Any, failed_charge: Any, nonce: str | None) -> None:
+    """Record an intent's `last_payment_error` (`error`) as a failed attempt of `order`, once: per failed charge, or
+    per confirm (`nonce`, the browser's report) when no charge was made, as after a failed 3-D Secure check.
+    Nothing is recorded once the order is paid, or without a charge or a nonce to tell the confirm apart."""
+    once = field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
+    if once and not order.paid_at:
+        record_charge_result(
+            order.id,
+            once,
+            "failed",
+            charge=failed_charge,
+            code=field(error, "code"),
+            decline_code=field(error, "decline_code"),
+            message=field(error, "message"),
+        )

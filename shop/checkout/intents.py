@@ -295,17 +295,7 @@ def settle_order(
     if status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")
         failed_charge = charge if field(charge, "status") == "failed" and field(error, "charge") else None
-        once = field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
-        if once and not order.paid_at:
-            attempts.record_charge_result(
-                order.id,
-                once,
-                "failed",
-                charge=failed_charge,
-                code=code,
-                decline_code=decline,
-                message=field(error, "message"),
-            )
+        attempts.record_decline(order, error, failed_charge, nonce)
         message = intent_decline_message(code, decline)
         return result_of_settle(
             order.id, "declined", failed_charge, message, watch.seconds, code=code, decline_code=decline

@@ -323,17 +323,7 @@ def settle_session(
     if intent_status == "requires_payment_method" and error:
         code, decline = field(error, "code"), field(error, "decline_code")
         failed_charge = charge if field(charge, "status") == "failed" else None
-        once = field(failed_charge, "id") or (f"auth-{nonce}" if nonce else None)
-        if once and not order.paid_at:
-            attempts.record_charge_result(
-                order.id,
-                once,
-                "failed",
-                charge=failed_charge,
-                code=code,
-                decline_code=decline,
-                message=field(error, "message"),
-            )
+        attempts.record_decline(order, error, failed_charge, nonce)
         method = field(error, "payment_method", "type")
         message = decline_codes.payment_failed_message(code, decline, method)
         return result_of_settle(
