@@ -132,12 +132,15 @@ def naive_run_times(runs: int, url: str) -> list[float]:
         rows = analytics.filter_charges(without_dates, chosen)
         start, end = chosen.start, chosen.end
         held_count, held = analytics.uncaptured(rows)
+        processing_count, processing = analytics.processing(rows)
         return analytics.in_database.PeriodSummary(
             kpis=analytics.kpis(without_dates, start, end),
             volume=analytics.volume_series(rows, start, end),
             net=analytics.net_series(without_dates, start, end),
             held_count=held_count,
             held_amount=held,
+            processing_count=processing_count,
+            processing_amount=processing,
             rows=len(rows),
         )
 
