@@ -14,15 +14,11 @@ and the bare page, each on a free port with a throwaway data directory, in one r
 
 Ratios are against the bare page measured the same way in the same run.
 
-The moments are taken in the page, not by the assertions that wait for them: each frame (Stripe's card frame
-too) notes the instant a watched control becomes usable, on the DOM change that makes it so. Playwright's
-assertions poll at 20, 50 and 100 ms and then every 500 ms, so a page usable at 1.2 s could be seen at 1.7 s:
-they would add up to half a second to the slower page and nothing to a fast one.
+The moments are taken in the page (bench.page_moments), not by the assertions that wait for them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -31,9 +27,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Frame, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from bench import report
+from bench.page_moments import Watch, clicked_at, moment, new_context, since_navigation
 from tests.support import ROOT, free_port, running_emulator, stop_process
 from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, emulator_mode_env, start_streamlit
 
@@ -42,73 +39,41 @@ TIMEOUT_MS = 60_000
 BARE_PAGE = 'import streamlit as st\n\nst.title("A bare page")\nst.button("Pay", type="primary")\n'
 SHOP_PAY, BARE_PAY = "Pay $23.00", "Pay"
 CARD_NUMBER = 'input[name="cardnumber"]'
-# What each frame watches for, and what a "usable" control is: a button with this text, enabled; the card
-# number field, enabled and writable; the Charges page's gross volume, drawn.
+# Usable: the Pay button enabled; the card number field (in Stripe's frame) enabled and writable; the Charges
+# page's gross volume drawn, counted from the click on Sign in.
 WATCHED = [
-    {"name": "shop", "selector": "button", "text": SHOP_PAY, "enabled": True},
-    {"name": "bare", "selector": "button", "text": BARE_PAY, "enabled": True},
-    {"name": "card", "selector": CARD_NUMBER, "enabled": True},
-    {"name": "gross", "selector": '[data-testid="stMetric"]', "contains": "Gross volume", "drawn": True},
+    Watch("shop", "button", text=SHOP_PAY, enabled=True),
+    Watch("bare", "button", text=BARE_PAY, enabled=True),
+    Watch("card", CARD_NUMBER, enabled=True),
+    Watch("gross", '[data-testid="stMetric"]', contains="Gross volume", drawn=True),
+    Watch("sign_in", "button", text="Sign in", clicked=True),
 ]
-# Installed in every frame of the context before the page's own scripts. Times are epoch milliseconds
-# (performance.timeOrigin + now), so the card frame's and the page's compare.
-USABLE_AT_SCRIPT = (
-    """(() => {
-  const watched = WATCHED_JSON;
-  const at = (window.__usableAt = {});
-  const now = () => performance.timeOrigin + performance.now();
-  const usable = (element, watch) =>
-    (!watch.text || element.textContent.trim() === watch.text) &&
-    (!watch.contains || element.textContent.includes(watch.contains)) &&
-    (!watch.enabled || (!element.disabled && !element.readOnly)) &&
-    (!watch.drawn || element.getClientRects().length > 0);
-  const check = () => {
-    for (const watch of watched) {
-      if (at[watch.name] === undefined && [...document.querySelectorAll(watch.selector)].some((e) => usable(e, watch)))
-        at[watch.name] = now();
-    }
-  };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true });
-  // Signing in loads the next page anew: the click's time is kept where that page can read it.
-  document.addEventListener("click", () => sessionStorage.setItem("clickedAt", now()), { capture: true });
-})();"""
-).replace("WATCHED_JSON", json.dumps(WATCHED))
 
 
 def _shop_usable(page: Page) -> float:
-    pay = page.get_by_role("button", name=SHOP_PAY)
-    expect(pay).to_be_enabled(timeout=TIMEOUT_MS)
+    expect(page.get_by_role("button", name=SHOP_PAY)).to_be_enabled(timeout=TIMEOUT_MS)
     frame = page.frame_locator('iframe[name^="__privateStripeFrame"][title="Secure card payment input frame"]')
     expect(frame.locator(CARD_NUMBER)).to_be_editable(timeout=TIMEOUT_MS)
     card_frame = next(frame for frame in page.frames if "elements-inner-card" in frame.url)
-    return max(_usable_at(page.main_frame, "shop"), _usable_at(card_frame, "card"))
+    return max(moment(page.main_frame, "shop"), moment(card_frame, "card"))
 
 
 def _bare_usable(page: Page) -> float:
     expect(page.get_by_role("button", name=BARE_PAY)).to_be_enabled(timeout=TIMEOUT_MS)
-    return _usable_at(page.main_frame, "bare")
-
-
-def _usable_at(frame: Frame, name: str) -> float:
-    """The epoch milliseconds at which `frame` saw the watched `name` usable (it has been: the caller waited)."""
-    moment = frame.evaluate("(name) => window.__usableAt[name]", name)
-    if moment is None:
-        raise RuntimeError(f"{frame.url} never noted {name!r} usable, though the browser shows it usable")
-    return moment
+    return moment(page.main_frame, "bare")
 
 
 def _seconds_to_usable(context: BrowserContext, url: str, usable: Callable[[Page], float]) -> float:
     page = context.new_page()
     try:
         page.goto(url)
-        usable_at = usable(page)
-        return (usable_at - page.evaluate("performance.timeOrigin")) / 1000
+        return since_navigation(page, usable(page))
     finally:
         page.close()
 
 
 def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
-    context = _new_context(browser)  # a visitor not signed in yet
+    context = new_context(browser, WATCHED)  # a visitor not signed in yet
     page = context.new_page()
     try:
         page.goto(f"{app.url}/sign_in")
@@ -118,16 +83,9 @@ def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
         page.get_by_role("button", name="Sign in").click()
         gross = page.get_by_test_id("stMetric").filter(has_text="Gross volume").get_by_test_id("stMetricValue")
         expect(gross).to_be_visible(timeout=TIMEOUT_MS)
-        clicked_at = float(page.evaluate("sessionStorage.getItem('clickedAt')"))
-        return (_usable_at(page.main_frame, "gross") - clicked_at) / 1000
+        return (moment(page.main_frame, "gross") - clicked_at(page, "sign_in")) / 1000
     finally:
         context.close()
-
-
-def _new_context(browser: Browser) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.add_init_script(USABLE_AT_SCRIPT)
-    return context
 
 
 class BarePage:
@@ -174,7 +132,7 @@ def main() -> None:
                 for _ in range(COLD_RUNS):
                     for name, (server, usable) in pages.items():
                         server.start()
-                        first_visit = _new_context(browser)
+                        first_visit = new_context(browser, WATCHED)
                         try:
                             cold[name].append(_seconds_to_usable(first_visit, server.url, usable))
                         finally:
@@ -184,7 +142,7 @@ def main() -> None:
                 bare.start()
                 # One browser profile for the warm samples: its cache holds Streamlit's and Stripe.js's files
                 # after the first visit, as a returning customer's does.
-                returning = _new_context(browser)
+                returning = new_context(browser, WATCHED)
                 for server, usable in pages.values():
                     _seconds_to_usable(returning, server.url, usable)  # warm-up: the script's first run, the cache
                 for _ in range(WARM_RUNS):
