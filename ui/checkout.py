@@ -77,6 +77,7 @@ PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
+.sp-summary-cover{display:block;width:100%}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
 [data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
 .st-key-checkout_integration_select label[disabled] *{color:#5f5f5f}
@@ -154,7 +155,7 @@ def _field_error(message: str | None, widget_key: str) -> None:
 
 def page_style() -> None:
     """The shop's CSS (book rows on a phone, field messages)."""
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+    st.html(PAGE_CSS)
 
 
 def book_grid() -> None:
@@ -165,11 +166,10 @@ def book_grid() -> None:
     for column, book in zip(st.columns(len(books), gap="medium"), books, strict=True):
         with column:
             chosen = state.checkout_book == book.id
-            st.markdown(
+            st.html(
                 f'<div class="sp-book">{_cover_html(book.id)}<div class="sp-book-text">'
                 f"<strong>{html.escape(book.title)}</strong><br>{html.escape(book.author)}<br>"
-                f"{format_amount(book.price, book.currency)}</div></div>",
-                unsafe_allow_html=True,
+                f"{format_amount(book.price, book.currency)}</div></div>"
             )
             st.button(
                 "Chosen" if chosen else "Choose",
@@ -254,7 +254,7 @@ def order_summary(book: catalog.Book) -> tuple[int, int | None]:
     st.subheader("Your order")
     cover_column, summary_column = st.columns([1, 2])
     with cover_column:
-        st.markdown(_cover_html(book.id, "sp-summary-cover"), unsafe_allow_html=True)
+        st.html(_cover_html(book.id, "sp-summary-cover"))
     with summary_column:
         st.markdown(f"**{book.full_title}**  \n{book.author}")
         quantity = int(

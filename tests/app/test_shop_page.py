@@ -80,7 +80,9 @@ def pay(app: AppTest, card: CardStandIn, token: str, nonce: str | None = None) -
 
 
 def texts(app: AppTest) -> str:
-    return "\n".join(element.value for element in [*app.markdown, *app.error, *app.warning, *app.success])
+    """The page's text: its markdown, alerts, and the HTML of its book cards."""
+    shown = [element.value for element in [*app.markdown, *app.error, *app.warning, *app.success]]
+    return "\n".join([*shown, *(element.proto.body for element in app.get("html"))])
 
 
 def test_the_confirmation_names_the_card_stripe_charged_not_the_one_the_browser_claimed(card):
