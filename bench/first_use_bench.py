@@ -12,7 +12,10 @@ and the bare page, each on a free port with a throwaway data directory, in one r
   a browser that has never been there (nothing cached). Median of 3 restarts.
 - sign-in -> Charges: from the click on Sign in until the Charges page shows its gross volume. Median of 5.
 
-Ratios are against the bare page measured the same way in the same run.
+Ratios are against the bare page measured the same way in the same run. Warm, a third page is measured too:
+the Streamlit floor (bench/streamlit_floor_page.py), the shop's first view with the same widgets and none of the
+shop's own work. Shop over floor is what the shop's code adds; floor over bare is what Streamlit takes to draw
+that content.
 
 The moments are taken in the page (bench.page_moments), not by the assertions that wait for them.
 """
@@ -37,6 +40,8 @@ from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, emulato
 WARM_RUNS, COLD_RUNS = 5, 3
 TIMEOUT_MS = 60_000
 BARE_PAGE = 'import streamlit as st\n\nst.title("A bare page")\nst.button("Pay", type="primary")\n'
+# The shop's first view without the shop's own work (see that script): what Streamlit takes to draw its content.
+FLOOR_PAGE = ROOT / "bench" / "streamlit_floor_page.py"
 SHOP_PAY, BARE_PAY = "Pay $23.00", "Pay"
 CARD_NUMBER = 'input[name="cardnumber"]'
 # Usable: the Pay button enabled; the card number field (in Stripe's frame) enabled and writable; the Charges
@@ -89,19 +94,22 @@ def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
 
 
 class BarePage:
-    """The bare Streamlit page on its own server."""
+    """The bare Streamlit page on its own server (or, given `script` and `env`, another page without the shop)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, script: Path | None = None, env: dict[str, str] | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.script = directory / "bare_page.py"
-        self.script.write_text(BARE_PAGE)
+        if script is None:
+            script = directory / "bare_page.py"
+            script.write_text(BARE_PAGE)
+        self.script = script
+        self.env = env or {}
         self.log = directory / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = start_streamlit(self.script, self.port, {}, self.log)
+        self.proc = start_streamlit(self.script, self.port, self.env, self.log)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -121,9 +129,11 @@ def main() -> None:
         shop = StreamlitApp(free_port(), Path(tmp) / "shop", emulator)
         shop.data_dir.mkdir(parents=True)
         bare = BarePage(Path(tmp) / "bare")
+        floor_dir = Path(tmp) / "floor"
+        floor = BarePage(floor_dir, FLOOR_PAGE, emulator_mode_env(emulator, floor_dir))
         _seed(shop)
         cold: dict[str, list[float]] = {"shop": [], "bare": []}
-        warm: dict[str, list[float]] = {"shop": [], "bare": []}
+        warm: dict[str, list[float]] = {"shop": [], "bare": [], "floor": []}
         signed_in: list[float] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -140,6 +150,8 @@ def main() -> None:
                             server.stop()
                 shop.start()
                 bare.start()
+                floor.start()
+                pages["floor"] = (floor, _shop_usable)  # warm only: it tells the shop's code from Streamlit's
                 # One browser profile for the warm samples: its cache holds Streamlit's and Stripe.js's files
                 # after the first visit, as a returning customer's does.
                 returning = new_context(browser, WATCHED)
@@ -154,6 +166,7 @@ def main() -> None:
             finally:
                 shop.stop()
                 bare.stop()
+                floor.stop()
                 browser.close()
     bare_warm, bare_cold = statistics.median(warm["bare"]), statistics.median(cold["bare"])
     shop_warm, shop_cold = statistics.median(warm["shop"]), statistics.median(cold["shop"])
@@ -161,6 +174,10 @@ def main() -> None:
     report("first_use_bare_page_warm_s_p50", bare_warm, "s")
     report("first_use_shop_warm_s_p50", shop_warm, "s")
     report("first_use_shop_vs_bare_warm_ratio", shop_warm / bare_warm, "x")
+    floor_warm = statistics.median(warm["floor"])
+    report("first_use_streamlit_floor_warm_s_p50", floor_warm, "s")
+    report("first_use_streamlit_floor_vs_bare_warm_ratio", floor_warm / bare_warm, "x")
+    report("first_use_shop_vs_streamlit_floor_warm_ratio", shop_warm / floor_warm, "x")
     report("first_use_bare_page_cold_s_p50", bare_cold, "s")
     report("first_use_shop_cold_s_p50", shop_cold, "s")
     report("first_use_shop_vs_bare_cold_ratio", shop_cold / bare_cold, "x")
