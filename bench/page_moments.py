@@ -57,7 +57,9 @@ _SCRIPT = """(() => {
       if ([...document.querySelectorAll(watch.selector)].some((e) => matches(e, watch))) at[watch.name] = now();
     }
   };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true });
+  // characterData too: React changes a text in place (a metric's value), which is no childList change.
+  const changes = { subtree: true, childList: true, attributes: true, characterData: true };
+  new MutationObserver(check).observe(document, changes);
   document.addEventListener(
     "click",
     (event) => {
