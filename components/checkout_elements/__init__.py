@@ -30,7 +30,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import module_js
+from components import component_css, module_js
 
 _HERE = Path(__file__).resolve().parent
 
@@ -55,7 +55,7 @@ RETURN_PARAMS = ("session_id", "payment_intent", "payment_intent_client_secret",
 _checkout_component = st.components.v2.component(
     "stripe_press_checkout_elements",
     js=module_js(_HERE / "checkout.js"),
-    css=(_HERE / "checkout.css").read_text(encoding="utf-8"),
+    css=component_css(_HERE / "checkout.css"),
     isolate_styles=False,
 )
 

@@ -30,7 +30,7 @@ function buildUi(parentElement) {
     <div class="sp-co-total"><span>Total due</span><span class="sp-co-amount">…</span></div>
     <div class="sp-co-message" role="alert" aria-live="polite"></div>
     <button type="button" class="sp-pay-button" disabled>Loading…</button>
-    <div class="sp-co-secure">Payment and address details go straight to Stripe: this shop never sees your card or bank numbers.</div>`;
+    <div class="sp-pay-note">Payment and address details go straight to Stripe: this shop never sees your card or bank numbers.</div>`;
   // Stripe.js measures and mounts into the live DOM, so attach before mount().
   parentElement.appendChild(root);
   return {

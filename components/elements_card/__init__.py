@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import module_js
+from components import component_css, module_js
 
 _HERE = Path(__file__).resolve().parent
 
@@ -21,7 +21,7 @@ _HERE = Path(__file__).resolve().parent
 _card_component = st.components.v2.component(
     "stripe_press_elements_card",
     js=module_js(_HERE / "card.js"),
-    css=(_HERE / "card.css").read_text(encoding="utf-8"),
+    css=component_css(_HERE / "card.css"),
     isolate_styles=False,
 )
 _scroll_component = st.components.v2.component(

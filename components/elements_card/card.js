@@ -41,7 +41,7 @@ function buildUi(parentElement) {
     <div class="sp-card-field"><div class="sp-card-mount"></div></div>
     <div class="sp-card-error" role="alert" aria-live="polite"></div>
     <button type="button" class="sp-pay-button"></button>
-    <div class="sp-card-secure">Card details go straight to Stripe: this shop never sees your card number.</div>`;
+    <div class="sp-pay-note">Card details go straight to Stripe: this shop never sees your card number.</div>`;
   // Stripe.js measures and mounts into the live DOM, so attach before mount().
   parentElement.appendChild(root);
   return {
