@@ -26,6 +26,7 @@ from shop.checkout.results import (
     UNEXPECTED_MESSAGE,
     ChargeResult,
     PaymentError,
+    Prepared,
     result_of_settle,
     unanswered_message,
 )
@@ -55,21 +56,9 @@ class IntentUnavailable(PaymentError):
 
 
 @dataclass(frozen=True)
-class PreparedCheckout:
-    """The answer to a click on Pay: field errors, a possible duplicate to ask about, or the intent to confirm."""
-
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    order: Order | None = None
-    client_secret: str | None = None
-    message: str | None = None
-    duplicate_of: Order | None = None  # an order of the same email, book and amount paid minutes ago or being paid
-    paid: ChargeResult | None = None  # the reused order turned out paid already (e.g. in a closed tab)
-    stripe_seconds: float = 0.0
-
-    @property
-    def ready(self) -> bool:
-        """True when the browser may confirm the intent with `client_secret`."""
-        return bool(self.client_secret) and self.order is not None
+class PreparedCheckout(Prepared):
+    """A click on Pay in the PaymentIntents flow answered: `client_secret` is the intent's, for the browser to
+    confirm."""
 
 
 class Stopwatch:

@@ -1,11 +1,13 @@
-"""What a checkout flow tells its caller: the result of one payment attempt, and the customer's messages.
+"""What a checkout flow tells its caller: the result of one payment attempt, the answer to a click on Pay in the
+flows the browser completes (`Prepared`), and the customer's messages.
 
-Both flows (`shop.checkout.charges`, `shop.checkout.intents`) and reconciliation answer with these, so a page shows
+The flows (`shop.checkout.charges`, `.intents`, `.sessions`) and reconciliation answer with these, so a page shows
 any of them the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,25 @@ UNEXPECTED_MESSAGE = (
 TOKEN_PROBLEM_MESSAGE = "This card entry can no longer be used. Please enter your card again and pay."
 # Keys, permissions, settings: the operator's to fix (the details go to the log), never the customer's.
 NOT_CONFIGURED_MESSAGE = "Payments are not configured correctly, so your card was not charged. Please try again later."
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The answer to a click on Pay in a flow the browser completes (PaymentIntents, Checkout Sessions): field
+    errors, a possible duplicate to ask about, the order found paid already, or the client secret the page uses."""
+
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    order: Order | None = None
+    client_secret: str | None = None
+    message: str | None = None
+    duplicate_of: Order | None = None  # an order of the same email, book and amount paid minutes ago or being paid
+    paid: ChargeResult | None = None  # the order turned out paid already (another tab, a lost answer)
+    stripe_seconds: float = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """True when the page may go on with `client_secret` (confirm the intent, mount the Payment Element)."""
+        return bool(self.client_secret) and self.order is not None
 
 
 def unanswered_message(exc: stripe.StripeError) -> str:

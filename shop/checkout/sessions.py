@@ -33,6 +33,7 @@ from shop.checkout.results import (
     NOT_CONFIGURED_MESSAGE,
     UNEXPECTED_MESSAGE,
     ChargeResult,
+    Prepared,
     result_of_settle,
 )
 from shop.checkout.unwanted_charges import settle_paid_charge
@@ -67,23 +68,12 @@ EXPIRED_MESSAGE = "This checkout expired before it was paid, so nothing was char
 
 
 @dataclass(frozen=True)
-class PreparedSession:
-    """The answer to a click on Pay: field errors, a possible duplicate, or the session to mount the Elements on."""
+class PreparedSession(Prepared):
+    """A click on Pay in the Checkout Sessions flow answered: `client_secret` is the session's, for the page to
+    mount the Payment Element on."""
 
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    order: Order | None = None
     session_id: str | None = None
-    client_secret: str | None = None
-    message: str | None = None
-    duplicate_of: Order | None = None
-    paid: ChargeResult | None = None  # the order turned out paid already (another tab, a lost answer)
-    stripe_seconds: float = 0.0
     contact: dict[str, Any] | None = None  # what the session's Address Element was given before (`address_contact`)
-
-    @property
-    def ready(self) -> bool:
-        """True when the page may mount the Payment Element on `client_secret`."""
-        return bool(self.client_secret) and self.order is not None
 
 
 def payment_method_types(currency: str) -> list[str]:
