@@ -24,7 +24,9 @@ class Watch:
     """What makes an element count, for `name`: matching `selector`, then each condition given.
 
     text: its whole text; prefix: how its text starts; contains: a part of its text; enabled: neither disabled
-    nor read-only; drawn: it has a box on the page; clicked: note the click on it rather than its being usable.
+    nor read-only; drawn: it has a box on the page; clicked: note the click on it rather than its being usable;
+    retext: its text may change in place (a metric's value), so text changes are watched too, which the page pays
+    for on every change of any text (about 75 ms on the Charges page's first view).
     """
 
     name: str
@@ -35,6 +37,7 @@ class Watch:
     enabled: bool = False
     drawn: bool = False
     clicked: bool = False
+    retext: bool = False
 
 
 _SCRIPT = """(() => {
@@ -57,8 +60,8 @@ _SCRIPT = """(() => {
       if ([...document.querySelectorAll(watch.selector)].some((e) => matches(e, watch))) at[watch.name] = now();
     }
   };
-  // characterData too: React changes a text in place (a metric's value), which is no childList change.
-  const changes = { subtree: true, childList: true, attributes: true, characterData: true };
+  // React changes a text in place (a metric's value) with no childList change: watched only when asked.
+  const changes = { subtree: true, childList: true, attributes: true, characterData: watched.some((w) => w.retext) };
   new MutationObserver(check).observe(document, changes);
   document.addEventListener(
     "click",

@@ -28,7 +28,7 @@ from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, metric_
 EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "20"))
 # The page showing the n-th charge ("n charges match: pick one.") and the n-th dollar refunded.
 WATCHED = [Watch(f"matched_{n}", "p", prefix=f"{n} charges match") for n in range(1, EVENTS + 1)] + [
-    Watch(f"refunded_{n}", '[data-testid="stMetric"]', prefix="Refunded", contains=f"${n}.00")
+    Watch(f"refunded_{n}", '[data-testid="stMetric"]', prefix="Refunded", contains=f"${n}.00", retext=True)
     for n in range(1, EVENTS + 1)
 ]
 
