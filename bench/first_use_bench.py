@@ -11,6 +11,8 @@ and the bare page, each on a free port with a throwaway data directory, in one r
 - cold: the first visit to a freshly started server (its script's first run: imports, settings, the store) from
   a browser that has never been there (nothing cached). Median of 3 restarts.
 - sign-in -> Charges: from the click on Sign in until the Charges page shows its gross volume. Median of 5.
+- Charges, warm: a signed-in tab opened on /charges until it shows its gross volume, beside its floor
+  (bench/charges_floor_page.py), alternating. Median of 5.
 
 Ratios are against the bare page measured the same way in the same run. Warm, a third page is measured too:
 the Streamlit floor (bench/streamlit_floor_page.py), the shop's first view with the same widgets and none of the
@@ -42,6 +44,7 @@ TIMEOUT_MS = 60_000
 BARE_PAGE = 'import streamlit as st\n\nst.title("A bare page")\nst.button("Pay", type="primary")\n'
 # The shop's first view without the shop's own work (see that script): what Streamlit takes to draw its content.
 FLOOR_PAGE = ROOT / "bench" / "streamlit_floor_page.py"
+CHARGES_FLOOR_PAGE = ROOT / "bench" / "charges_floor_page.py"  # the same for the Charges page
 SHOP_PAY, BARE_PAY = "Pay $23.00", "Pay"
 CARD_NUMBER = 'input[name="cardnumber"]'
 # Usable: the Pay button enabled; the card number field (in Stripe's frame) enabled and writable; the Charges
@@ -77,17 +80,28 @@ def _seconds_to_usable(context: BrowserContext, url: str, usable: Callable[[Page
         page.close()
 
 
+def _gross_drawn(page: Page) -> float:
+    gross = page.get_by_test_id("stMetric").filter(has_text="Gross volume").get_by_test_id("stMetricValue")
+    expect(gross).to_be_visible(timeout=TIMEOUT_MS)
+    return moment(page.main_frame, "gross")
+
+
+def _sign_in(context: BrowserContext, app: StreamlitApp) -> Page:
+    """Sign in on a new page of `context`; returns that page once Charges shows its gross volume."""
+    page = context.new_page()
+    page.goto(f"{app.url}/sign_in")
+    field = page.get_by_label("Ops password")
+    expect(field).to_be_editable(timeout=TIMEOUT_MS)
+    field.fill(app.ops_password)
+    page.get_by_role("button", name="Sign in").click()
+    _gross_drawn(page)
+    return page
+
+
 def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
     context = new_context(browser, WATCHED)  # a visitor not signed in yet
-    page = context.new_page()
     try:
-        page.goto(f"{app.url}/sign_in")
-        field = page.get_by_label("Ops password")
-        expect(field).to_be_editable(timeout=TIMEOUT_MS)
-        field.fill(app.ops_password)
-        page.get_by_role("button", name="Sign in").click()
-        gross = page.get_by_test_id("stMetric").filter(has_text="Gross volume").get_by_test_id("stMetricValue")
-        expect(gross).to_be_visible(timeout=TIMEOUT_MS)
+        page = _sign_in(context, app)
         return (moment(page.main_frame, "gross") - clicked_at(page, "sign_in")) / 1000
     finally:
         context.close()
@@ -131,9 +145,10 @@ def main() -> None:
         bare = BarePage(Path(tmp) / "bare")
         floor_dir = Path(tmp) / "floor"
         floor = BarePage(floor_dir, FLOOR_PAGE, emulator_mode_env(emulator, floor_dir))
+        charges_floor = BarePage(Path(tmp) / "charges_floor", CHARGES_FLOOR_PAGE)
         _seed(shop)
         cold: dict[str, list[float]] = {"shop": [], "bare": []}
-        warm: dict[str, list[float]] = {"shop": [], "bare": [], "floor": []}
+        warm: dict[str, list[float]] = {"shop": [], "bare": [], "floor": [], "charges": [], "charges_floor": []}
         signed_in: list[float] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -163,10 +178,21 @@ def main() -> None:
                 returning.close()
                 _seconds_sign_in_to_charges(browser, shop)  # warm-up: the Charges page's first run
                 signed_in = [_seconds_sign_in_to_charges(browser, shop) for _ in range(WARM_RUNS)]
+                charges_floor.start()
+                staff = new_context(browser, WATCHED)
+                _sign_in(staff, shop).close()
+                finance = {"charges": f"{shop.url}/charges", "charges_floor": charges_floor.url}
+                for url in finance.values():
+                    _seconds_to_usable(staff, url, _gross_drawn)  # warm-up
+                for _ in range(WARM_RUNS):
+                    for name, url in finance.items():
+                        warm[name].append(_seconds_to_usable(staff, url, _gross_drawn))
+                staff.close()
             finally:
                 shop.stop()
                 bare.stop()
                 floor.stop()
+                charges_floor.stop()
                 browser.close()
     bare_warm, bare_cold = statistics.median(warm["bare"]), statistics.median(cold["bare"])
     shop_warm, shop_cold = statistics.median(warm["shop"]), statistics.median(cold["shop"])
@@ -183,6 +209,11 @@ def main() -> None:
     report("first_use_shop_vs_bare_cold_ratio", shop_cold / bare_cold, "x")
     report("first_use_sign_in_to_charges_s_p50", to_charges, "s")
     report("first_use_sign_in_to_charges_vs_bare_warm_ratio", to_charges / bare_warm, "x")
+    charges_warm, charges_floor_warm = statistics.median(warm["charges"]), statistics.median(warm["charges_floor"])
+    report("first_use_charges_warm_s_p50", charges_warm, "s")
+    report("first_use_charges_floor_warm_s_p50", charges_floor_warm, "s")
+    report("first_use_charges_floor_vs_bare_warm_ratio", charges_floor_warm / bare_warm, "x")
+    report("first_use_charges_vs_floor_warm_ratio", charges_warm / charges_floor_warm, "x")
 
 
 if __name__ == "__main__":
