@@ -77,7 +77,7 @@ PAGE_CSS = """<style>
 .sp-book{display:flex;flex-direction:column;gap:.6rem}
 .sp-book img{width:100%;border-radius:3px;box-shadow:0 6px 16px rgba(0,0,0,.18)}
 .sp-book-text{min-height:7.2rem;line-height:1.35}
-.sp-summary-cover{display:block;width:100%}
+.sp-summary-cover{display:block;max-width:100%;height:auto}
 .sp-field-error{color:#c0123c;font-size:.85rem;margin:-.6rem 0 .5rem}
 [data-testid="stHeading"],[data-testid="stHeading"] h1{scroll-margin-top:4.5rem}
 .st-key-checkout_integration_select label[disabled] *{color:#5f5f5f}
@@ -745,7 +745,7 @@ def confirmation(done: dict[str, Any]) -> None:
         st.success(f"Payment received: {total} was charged to your {card_text}.")
     left, right = st.columns([1, 3], gap="large")
     with left:
-        st.markdown(_cover_html(book.id, "sp-summary-cover"), unsafe_allow_html=True)
+        st.html(_cover_html(book.id, "sp-summary-cover"))
     with right:
         st.subheader(book.full_title)
         st.caption(f"by {book.author}")
