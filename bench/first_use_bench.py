@@ -107,8 +107,8 @@ def _seconds_sign_in_to_charges(browser: Browser, app: StreamlitApp) -> float:
         context.close()
 
 
-class BarePage:
-    """The bare Streamlit page on its own server (or, given `script` and `env`, another page without the shop)."""
+class PlainPage:
+    """A Streamlit page without the shop on its own server: the bare page, or given `script` and `env`, a floor."""
 
     def __init__(self, directory: Path, script: Path | None = None, env: dict[str, str] | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -142,10 +142,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp) / "emulator") as emulator:
         shop = StreamlitApp(free_port(), Path(tmp) / "shop", emulator)
         shop.data_dir.mkdir(parents=True)
-        bare = BarePage(Path(tmp) / "bare")
+        bare = PlainPage(Path(tmp) / "bare")
         floor_dir = Path(tmp) / "floor"
-        floor = BarePage(floor_dir, FLOOR_PAGE, emulator_mode_env(emulator, floor_dir))
-        charges_floor = BarePage(Path(tmp) / "charges_floor", CHARGES_FLOOR_PAGE)
+        floor = PlainPage(floor_dir, FLOOR_PAGE, emulator_mode_env(emulator, floor_dir))
+        charges_floor = PlainPage(Path(tmp) / "charges_floor", CHARGES_FLOOR_PAGE)
         _seed(shop)
         cold: dict[str, list[float]] = {"shop": [], "bare": []}
         warm: dict[str, list[float]] = {"shop": [], "bare": [], "floor": [], "charges": [], "charges_floor": []}
