@@ -2,9 +2,9 @@
 
 first_use_bench serves this script beside the Charges page, signed in, and the bare page, like
 streamlit_floor_page.py for the shop. It draws what Charges draws for a month of demo history, in the same
-layout and with the same widgets: the sync line, the find form, the six filters and the toggle, the twelve
-metric cards, the volume chart (bars by status and a net line) and a selectable table of 60 charges. It reads no
-store, checks no sign-in and computes nothing.
+layout and with the same widgets: staff's sidebar, the sync line, the find form, the six filters and the toggle,
+the twelve metric cards, the volume chart (bars by status and a net line) and a selectable table of 60 charges.
+It reads no store, checks no sign-in and computes nothing.
 """
 
 import datetime
@@ -12,6 +12,8 @@ import datetime
 import altair as alt
 import pandas as pd
 import streamlit as st
+
+from bench.floor_sidebar import floor_sidebar
 
 METRICS = [
     "Gross volume",
@@ -30,6 +32,7 @@ METRICS = [
 DAYS = 30
 CHARGES = 60
 
+floor_sidebar(staff=True)
 st.title("Charges")
 sync_column, button_column = st.columns([4, 1], vertical_alignment="center")
 sync_column.caption("Last synced with Stripe: 12:00 (a minute ago).")

@@ -28,6 +28,13 @@ def test_the_floor_page_draws_the_widgets_of_the_shops_first_view(tmp_path, monk
         assert [w.label for w in floor.get(kind)] == [w.label for w in shop.get(kind)], kind
     assert len(floor.button) == len(shop.button)  # a Choose button a book
     assert _covers(floor) == _covers(shop)
+    assert _sidebar(floor) == _sidebar(shop)
+
+
+def _sidebar(app: AppTest) -> tuple[list[str], int]:
+    """The sidebar's page links (label and icon) and how many HTML blocks (the sign-out form) it holds."""
+    links = [(link.proto.label, link.proto.icon) for link in app.sidebar.get("page_link")]
+    return links, len(app.sidebar.get("html"))
 
 
 def _covers(app: AppTest) -> int:
@@ -40,3 +47,4 @@ def test_the_charges_floor_page_draws_the_widgets_of_the_charges_page(tmp_path, 
     floor = _first_view("bench/charges_floor_page.py")
     for kind in ("text_input", "multiselect", "selectbox", "toggle", "metric", "button"):
         assert [w.label for w in floor.get(kind)] == [w.label for w in charges.get(kind)], kind
+    assert _sidebar(floor) == _sidebar(charges)
