@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ import components.elements_card as card_component
 from components.checkout_elements import RETURN_PARAMS, checkout_elements
 from shop import catalog, covers, orders, payment_methods
 from shop.checkout import charges, integrations, intents, sessions
-from shop.checkout.results import ChargeResult
+from shop.checkout.results import ChargeResult, Prepared
 from shop.config import CheckoutApi, get_settings
 from shop.money import format_amount
 from shop.validation import (
@@ -34,6 +35,7 @@ from ui import emails
 from ui.messages import inert, show_line
 
 log = logging.getLogger(__name__)
+PreparedT = TypeVar("PreparedT", bound=Prepared)
 COUNTRY_CODES = [code for code, _ in countries()]
 DETAIL_KEYS = {name: f"checkout_{name}" for name in FIELD_LABELS}
 DETAIL_ROWS = [("name", "email"), ("phone", None), ("line1", "line2"), ("city", "state"), ("postal_code", "country")]
@@ -446,16 +448,16 @@ def _billing_details(details: dict[str, str]) -> dict[str, Any]:
     return {**billing, "address": {key: value for key, value in address.items() if value}}
 
 
-def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity: int, *, again: bool = False) -> None:
-    """PaymentIntents: write the order and its intent, then hand the client secret to the card to confirm."""
-    if _seen(nonce) and not again:
-        return
-    received = time.perf_counter()
+def _ready_or_finish(
+    prepare: Callable[[], PreparedT], book_id: str, *, held: dict[str, Any], show_paid: Callable[[ChargeResult], bool]
+) -> PreparedT:
+    """A click on Pay in a flow the browser completes: `prepare` the order and its payment, and return what it
+    prepared when the browser may go on with its client secret. Otherwise this ends the run: field errors marked, a
+    possible duplicate held with `held` to ask about, the order found paid already shown (when `show_paid` says it
+    showed it), or the reason the payment could not start."""
     state.pop("checkout_notice", None)  # the last click's message is stale once a new payment starts
     try:
-        prepared = intents.prepare_checkout(
-            details, book_id, quantity, order_id=state.get("checkout_order_id"), allow_duplicate=again
-        )
+        prepared = prepare()
     except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
         log.exception("checkout failed for book %s", book_id)
         _finish(("error", UNEXPECTED_FAILURE))
@@ -464,13 +466,34 @@ def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity
     if prepared.errors:
         _wrong_details()
     if prepared.duplicate_of is not None:
-        _hold_duplicate(prepared.duplicate_of, {"nonce": nonce})
+        _hold_duplicate(prepared.duplicate_of, held)
         _finish()
-    if prepared.paid is not None and prepared.paid.succeeded:
-        _paid(prepared.paid, received, "payment_intents")
+    if prepared.paid is not None and show_paid(prepared.paid):
         _finish()
     if not prepared.ready:
         _finish(("error", prepared.message or "The payment could not be started; try again."))
+    return prepared
+
+
+def handle_pay_click(nonce: str, details: dict[str, str], book_id: str, quantity: int, *, again: bool = False) -> None:
+    """PaymentIntents: write the order and its intent, then hand the client secret to the card to confirm."""
+    if _seen(nonce) and not again:
+        return
+    received = time.perf_counter()
+
+    def show_paid(paid: ChargeResult) -> bool:
+        if paid.succeeded:
+            _paid(paid, received, "payment_intents")
+        return paid.succeeded
+
+    prepared = _ready_or_finish(
+        lambda: intents.prepare_checkout(
+            details, book_id, quantity, order_id=state.get("checkout_order_id"), allow_duplicate=again
+        ),
+        book_id,
+        held={"nonce": nonce},
+        show_paid=show_paid,
+    )
     state.checkout_confirm = {
         "nonce": nonce,
         "client_secret": prepared.client_secret,
@@ -580,31 +603,19 @@ def session_payment(total: int | None, book: catalog.Book, quantity: int, detail
 def start_session(details: dict[str, str], book_id: str, quantity: int, *, again: bool = False) -> None:
     """Checkout Sessions: write the order and find or make its session, then mount the Payment Element on it."""
     received = time.perf_counter()
-    state.pop("checkout_notice", None)
-    try:
-        prepared = sessions.prepare_session(
+    prepared = _ready_or_finish(
+        lambda: sessions.prepare_session(
             details,
             book_id,
             quantity,
             return_url=_return_url(),
             order_id=state.get("checkout_order_id"),
             allow_duplicate=again,
-        )
-    except Exception:  # e.g. the order store is unavailable: no traceback for the customer, all of it in the log
-        log.exception("checkout failed for book %s", book_id)
-        _finish(("error", UNEXPECTED_FAILURE))
-    if prepared.order is not None:
-        state.checkout_order_id = prepared.order.id
-    if prepared.errors:
-        _wrong_details()
-    if prepared.duplicate_of is not None:
-        _hold_duplicate(prepared.duplicate_of, {"session": True})
-        _finish()
-    if prepared.paid is not None:
-        _session_done(prepared.paid, received)
-        _finish()
-    if not prepared.ready:
-        _finish(("error", prepared.message or "The payment could not be started; try again."))
+        ),
+        book_id,
+        held={"session": True},
+        show_paid=lambda paid: _session_done(paid, received),
+    )
     state.checkout_session = {
         "session_id": prepared.session_id,
         "client_secret": prepared.client_secret,
@@ -619,16 +630,17 @@ def start_session(details: dict[str, str], book_id: str, quantity: int, *, again
     _finish(reset=False)
 
 
-def _session_done(result: ChargeResult, received: float) -> None:
-    """The order's session is paid (or its bank debit is processing): show the confirmation."""
+def _session_done(result: ChargeResult, received: float) -> bool:
+    """The order's session is paid (or its bank debit is processing): show the confirmation; False otherwise."""
     if result.succeeded:
         _paid(result, received, "checkout_sessions")
     elif result.outcome == "processing":
         state.checkout_confirmation = {"order_id": result.order.id, "charge_id": result.charge_id, "processing": True}
     else:
-        return
+        return False
     state.checkout_confirmation["integration"] = integrations.name_of("checkout_sessions")
     state.pop("checkout_session", None)
+    return True
 
 
 def handle_session_report(held: dict[str, Any], report: dict[str, Any]) -> None:
