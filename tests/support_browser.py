@@ -8,14 +8,17 @@ import re
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import stripe
-from playwright.sync_api import FrameLocator, Locator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, WebSocket, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.support import Emulator, free_port, start_process, stop_process, wait_for_http
 
@@ -122,6 +125,53 @@ def wait_for_app(page, timeout_ms: int = 30_000) -> None:
     status.wait_for(state="detached", timeout=timeout_ms)
 
 
+class ScriptRuns:
+    """The script runs a page asked its server for and the runs that ended, read off the page's websocket.
+
+    Streamlit's own test hook (`data-test-script-state`, below) can miss a quick run: when all of a run's messages
+    arrive before the browser draws, React renders "running" and "not running" in one update and the attribute
+    never changes. The messages themselves (Streamlit's protobufs: a BackMsg asking for a rerun, a ForwardMsg
+    saying the script finished) are always there.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.events: list[str] = []  # "asked" and "ended", in the order the page sent and received them
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket: WebSocket) -> None:
+        socket.on("framesent", self._sent)
+        socket.on("framereceived", self._received)
+
+    def _sent(self, payload: bytes | str) -> None:
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self.events.append("asked")
+
+    def _received(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        message = ForwardMsg.FromString(payload)
+        # A run cut short by a newer request is not the end: the newer run is.
+        if message.WhichOneof("type") == "script_finished" and (
+            message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        ):
+            self.events.append("ended")
+
+    def answered_since(self, mark: int) -> bool:
+        """Whether a run was asked for after `mark` (a length of `events`) and a run ended after the last ask."""
+        since = self.events[mark:]
+        if "asked" not in since:
+            return False
+        return "ended" in since[len(since) - since[::-1].index("asked") :]
+
+
+_SCRIPT_RUNS: weakref.WeakKeyDictionary[Page, ScriptRuns] = weakref.WeakKeyDictionary()
+
+
+def watch_script_runs(page: Page) -> None:
+    """Read `page`'s script runs off its websocket from now on (before it opens one): rerun_finished uses them."""
+    _SCRIPT_RUNS[page] = ScriptRuns(page)
+
+
 # Streamlit's own test hook: the app's root says where the script run is ("running", "rerunRequested",
 # "notRunning", …). Watched from before an action, its changes tell that the action's rerun started, even one too
 # short for the status widget to show.
@@ -132,11 +182,12 @@ _WATCH_RUNS = """() => {
   window.__spRunWatch = new MutationObserver(() => { window.__spRunStarted = true; });
   window.__spRunWatch.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
 }"""
-_RUN_FINISHED = """() => {
+_RUN_DRAWN = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  return window.__spRunStarted && app.getAttribute("data-test-script-state") === "notRunning"
+  return app.getAttribute("data-test-script-state") === "notRunning"
     && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
 }"""
+_RUN_FINISHED = f"() => window.__spRunStarted && ({_RUN_DRAWN})()"
 
 # What rerun_finished saw, for its failure message.
 _RUN_SEEN = """() => ({
@@ -153,14 +204,26 @@ def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
     A rerun keeps the previous run's elements on the page until it re-sends them, and an element that moved keeps
     its stale copy beside the new one until the run ends (two inputs with one label, for a moment): after this,
     the page shows one run only. Use it around an action that reruns the script (a committed value, a click).
+    On a page watched by watch_script_runs (every browser test's `page`) the runs are read off its websocket, which
+    misses none; on another, off Streamlit's test hook.
     """
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    runs = _SCRIPT_RUNS.get(page)
+    mark = len(runs.events) if runs is not None else 0
     page.evaluate(_WATCH_RUNS)
     yield
     try:
-        page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+        if runs is None:
+            page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
+        else:
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not runs.answered_since(mark):
+                if time.monotonic() > deadline:
+                    raise PlaywrightTimeoutError(f"no run answered: {runs.events[mark:]}")
+                page.wait_for_timeout(20)  # polling interval; Playwright delivers the socket's frames meanwhile
+            page.wait_for_function(_RUN_DRAWN, timeout=timeout_ms)
     except PlaywrightTimeoutError:
-        seen = page.evaluate(_RUN_SEEN)
+        seen = {**page.evaluate(_RUN_SEEN), "socket": runs.events[mark:] if runs is not None else None}
         raise AssertionError(f"the action's rerun did not finish: {seen}") from None
     page.evaluate("() => window.__spRunWatch.disconnect()")
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.support import Emulator, free_port
-from tests.support_browser import StreamlitApp
+from tests.support_browser import StreamlitApp, watch_script_runs
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,13 @@ def streamlit_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) 
     app.start()
     yield app
     app.stop()
+
+
+@pytest.fixture(autouse=True)
+def _script_runs(request: pytest.FixtureRequest) -> None:
+    """A test's `page` has its script runs read off its websocket from the start (see rerun_finished)."""
+    if "page" in request.fixturenames:
+        watch_script_runs(request.getfixturevalue("page"))
 
 
 LOG_TAIL_LINES = 60

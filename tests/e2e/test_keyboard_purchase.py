@@ -80,8 +80,10 @@ def type_details_with_the_keyboard(page: Page, details: dict[str, str]) -> None:
         assert focused(page) == label
         value = details.get(label.removesuffix(" (optional)"), "")
         if value:
-            page.keyboard.type(value)
-            with rerun_finished(page):  # Tab commits the value: Streamlit reruns, and the focus must survive it
+            # Tab commits the value: Streamlit reruns, and the focus must survive it. The typing is inside the
+            # block too: a rerun another part of the page asks for meanwhile commits the value with it.
+            with rerun_finished(page):
+                page.keyboard.type(value)
                 page.keyboard.press("Tab")
             while focused(page) == HEADING_LINK:
                 page.keyboard.press("Tab")
