@@ -6,13 +6,13 @@ and the bare page, each on a free port with a throwaway data directory, in one r
 
 - warm: servers that have served the page once, and a browser whose cache has their files (a returning
   customer); each sample is a new tab from navigation until the page can be used: the shop's Pay button enabled
-  and the card number field inside Stripe's frame editable, the bare page's button enabled. Median of 5, pages
+  and the card number field inside Stripe's frame editable, the bare page's button enabled. Median of 9, pages
   alternating.
 - cold: the first visit to a freshly started server (its script's first run: imports, settings, the store) from
   a browser that has never been there (nothing cached). Median of 3 restarts.
-- sign-in -> Charges: from the click on Sign in until the Charges page shows its gross volume. Median of 5.
+- sign-in -> Charges: from the click on Sign in until the Charges page shows its gross volume. Median of 9.
 - Charges, warm: a signed-in tab opened on /charges until it shows its gross volume, beside its floor
-  (bench/charges_floor_page.py), alternating. Median of 5.
+  (bench/charges_floor_page.py), alternating. Median of 9.
 
 Ratios are against the bare page measured the same way in the same run. Warm, a third page is measured too:
 the Streamlit floor (bench/streamlit_floor_page.py), the shop's first view with the same widgets and none of the
@@ -39,7 +39,8 @@ from bench.page_moments import Watch, clicked_at, moment, new_context, since_nav
 from tests.support import ROOT, free_port, running_emulator, stop_process
 from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, StreamlitApp, emulator_mode_env, start_streamlit
 
-WARM_RUNS, COLD_RUNS = 5, 3
+# Nine warm samples: with five, a run's ratio of two pages moved by up to 10% from one run to the next.
+WARM_RUNS, COLD_RUNS = 9, 3
 TIMEOUT_MS = 60_000
 BARE_PAGE = 'import streamlit as st\n\nst.title("A bare page")\nst.button("Pay", type="primary")\n'
 # The shop's first view without the shop's own work (see that script): what Streamlit takes to draw its content.
