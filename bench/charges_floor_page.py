@@ -2,9 +2,9 @@
 
 first_use_bench serves this script beside the Charges page, signed in, and the bare page, like
 streamlit_floor_page.py for the shop. It draws what Charges draws for a month of demo history, in the same
-layout and with the same widgets: staff's sidebar, the sync line, the find form, the six filters and the toggle,
-the twelve metric cards, the volume chart (bars by status and a net line) and a selectable table of 60 charges.
-It reads no store, checks no sign-in and computes nothing.
+layout and with the same widgets: the app's frame and staff's sidebar, the sync line, the find form, the six
+filters and the toggle, the twelve metric cards, the volume chart (bars by status and a net line) and a
+selectable table of 60 charges. It reads no store, checks no sign-in and computes nothing.
 """
 
 import datetime
@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from bench.floor_sidebar import floor_sidebar
+from bench.floor_frame import floor_frame
 
 METRICS = [
     "Gross volume",
@@ -32,7 +32,7 @@ METRICS = [
 DAYS = 30
 CHARGES = 60
 
-floor_sidebar(staff=True)
+floor_frame(staff=True)
 st.title("Charges")
 sync_column, button_column = st.columns([4, 1], vertical_alignment="center")
 sync_column.caption("Last synced with Stripe: 12:00 (a minute ago).")
@@ -52,7 +52,7 @@ max_column.text_input("Max amount ($)", placeholder="any")
 st.toggle("Refunds on the day issued", help="As the Stripe Dashboard counts them.")
 for first in range(0, len(METRICS), 3):
     for column, label in zip(st.columns(3), METRICS[first : first + 3], strict=False):
-        column.metric(label, "$1,380.00", "+12.5%", border=True)
+        column.metric(label, "$1,380.00", "+12.5%", help="What this number counts.", border=True)
 
 days = pd.date_range(datetime.date.today() - datetime.timedelta(days=DAYS - 1), periods=DAYS)
 volume = pd.DataFrame(

@@ -3,7 +3,7 @@
 first_use_bench serves this script beside the shop and the bare page. It shows what the shop shows before Pay, in
 the same layout and with the same widgets (five book cards with their Choose buttons, eight text fields and the
 country list, the order's cover, quantity and total, the integration list, the Card Element component with its
-Pay button, the sidebar's links), but it reads no settings beyond the emulator's address, opens no store, checks
+Pay button, the app's frame and sidebar), but it reads no settings beyond the emulator's address, opens no store, checks
 no sign-in and keeps no state. The shop's time over this page is what the shop's own code adds; this page's time
 over the bare page is what Streamlit takes to draw that content.
 """
@@ -12,7 +12,7 @@ import html
 
 import streamlit as st
 
-from bench.floor_sidebar import floor_sidebar
+from bench.floor_frame import floor_frame
 from components.elements_card import elements_card
 from shop import catalog, covers
 from shop.config import get_settings
@@ -23,7 +23,7 @@ FIELDS = [("Full name", "Email"), ("Phone", None), ("Address line 1", "Address l
 FIELDS += [("City", "State / Region"), ("Postal code", "Country")]
 INTEGRATIONS = ["PaymentIntents with the Card Element", "Charges with the Card Element", "Checkout Sessions"]
 
-floor_sidebar(staff=False)
+floor_frame(staff=False)
 
 st.title("Stripe Press")
 st.caption("Ideas for progress — books on technology, science and economic progress.")
