@@ -172,26 +172,16 @@ def watch_script_runs(page: Page) -> None:
     _SCRIPT_RUNS[page] = ScriptRuns(page)
 
 
-# Streamlit's own test hook: the app's root says where the script run is ("running", "rerunRequested",
-# "notRunning", …). Watched from before an action, its changes tell that the action's rerun started, even one too
-# short for the status widget to show.
-_WATCH_RUNS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (window.__spRunWatch) window.__spRunWatch.disconnect();
-  window.__spRunStarted = false;
-  window.__spRunWatch = new MutationObserver(() => { window.__spRunStarted = true; });
-  window.__spRunWatch.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
-}"""
+# After the run's last message: Streamlit's test hook on the app's root ("running", "notRunning", …) says the run
+# is over, and no element is left stale (a moved element's old copy).
 _RUN_DRAWN = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   return app.getAttribute("data-test-script-state") === "notRunning"
     && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
 }"""
-_RUN_FINISHED = f"() => window.__spRunStarted && ({_RUN_DRAWN})()"
 
 # What rerun_finished saw, for its failure message.
 _RUN_SEEN = """() => ({
-  runStarted: window.__spRunStarted,
   scriptState: document.querySelector('[data-testid="stApp"]').getAttribute("data-test-script-state"),
   staleElements: document.querySelectorAll('[data-testid="stElementContainer"][data-stale="true"]').length,
 })"""
@@ -199,33 +189,28 @@ _RUN_SEEN = """() => ({
 
 @contextmanager
 def rerun_finished(page: Page, timeout_ms: int = 30_000) -> Iterator[None]:
-    """Wait, on leaving the block, until the rerun an action inside it started has finished.
+    """Wait, on leaving the block, until the rerun an action inside it asked for has finished and been drawn.
 
     A rerun keeps the previous run's elements on the page until it re-sends them, and an element that moved keeps
     its stale copy beside the new one until the run ends (two inputs with one label, for a moment): after this,
-    the page shows one run only. Use it around an action that reruns the script (a committed value, a click).
-    On a page watched by watch_script_runs (every browser test's `page`) the runs are read off its websocket, which
-    misses none; on another, off Streamlit's test hook.
+    the page shows one run only. Use it around an action that reruns the script (a committed value, a click), on
+    a page watched by watch_script_runs (every browser test's `page` is).
     """
-    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
     runs = _SCRIPT_RUNS.get(page)
-    mark = len(runs.events) if runs is not None else 0
-    page.evaluate(_WATCH_RUNS)
+    assert runs is not None, "rerun_finished reads the runs off the page's websocket: call watch_script_runs first"
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    mark = len(runs.events)
     yield
     try:
-        if runs is None:
-            page.wait_for_function(_RUN_FINISHED, timeout=timeout_ms)
-        else:
-            deadline = time.monotonic() + timeout_ms / 1000
-            while not runs.answered_since(mark):
-                if time.monotonic() > deadline:
-                    raise PlaywrightTimeoutError(f"no run answered: {runs.events[mark:]}")
-                page.wait_for_timeout(20)  # polling interval; Playwright delivers the socket's frames meanwhile
-            page.wait_for_function(_RUN_DRAWN, timeout=timeout_ms)
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not runs.answered_since(mark):
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeoutError(f"no run answered: {runs.events[mark:]}")
+            page.wait_for_timeout(20)  # polling interval; Playwright delivers the socket's frames meanwhile
+        page.wait_for_function(_RUN_DRAWN, timeout=timeout_ms)
     except PlaywrightTimeoutError:
-        seen = {**page.evaluate(_RUN_SEEN), "socket": runs.events[mark:] if runs is not None else None}
+        seen = {**page.evaluate(_RUN_SEEN), "socket": runs.events[mark:]}
         raise AssertionError(f"the action's rerun did not finish: {seen}") from None
-    page.evaluate("() => window.__spRunWatch.disconnect()")
 
 
 # Notes, from now on, whether any element went stale (a rerun, on a webhook's new data say, started redrawing
