@@ -8,7 +8,7 @@ links only have to cost the browser what the app's cost it.
 
 import streamlit as st
 
-from ui.app import APP_CSS, FAVICON, FINANCE_PAGES, HIDDEN_URL_PATHS, SHOP_PAGES, SIGN_IN_PAGE
+from ui.app import APP_CSS, FAVICON, FINANCE_PAGES, FINANCE_URL_PATHS, HIDDEN_URL_PATHS, SHOP_PAGES, SIGN_IN_PAGE
 
 SIGN_OUT_FORM = '<form method="post" action="/floor/sign-out"><button type="submit">Sign out</button></form>'
 
@@ -18,7 +18,9 @@ def floor_frame(*, staff: bool) -> None:
     st.set_page_config(page_title="Stripe Press Shop", page_icon=str(FAVICON), layout="wide")
     st.html(APP_CSS)
     finance = [
-        spec for spec in FINANCE_PAGES if spec[0].removeprefix("pages/").removesuffix(".py") not in HIDDEN_URL_PATHS
+        spec
+        for url_path, spec in zip(FINANCE_URL_PATHS, FINANCE_PAGES, strict=True)
+        if url_path not in HIDDEN_URL_PATHS
     ]
     sections = {"Shop": SHOP_PAGES, **({"Finance": finance} if staff else {"Staff": (SIGN_IN_PAGE,)})}
     with st.sidebar:

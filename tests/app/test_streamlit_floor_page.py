@@ -31,7 +31,7 @@ def test_the_floor_page_draws_the_widgets_of_the_shops_first_view(tmp_path, monk
     assert _sidebar(floor) == _sidebar(shop)
 
 
-def _sidebar(app: AppTest) -> tuple[list[str], int]:
+def _sidebar(app: AppTest) -> tuple[list[tuple[str, str]], int]:
     """The sidebar's page links (label and icon) and how many HTML blocks (the sign-out form) it holds."""
     links = [(link.proto.label, link.proto.icon) for link in app.sidebar.get("page_link")]
     return links, len(app.sidebar.get("html"))
